@@ -1,0 +1,556 @@
+//! Property tests: thousands of random inputs, valid and invalid, and after every step
+//! the engine's invariants hold (and nothing panics: a panic fails the property).
+
+mod support;
+use hotline_acd::Strategy as Selection;
+use hotline_acd::*;
+use proptest::prelude::*;
+use proptest::strategy::Strategy as _;
+use std::collections::{BTreeMap, HashMap};
+use support::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Login(u8),
+    Ready(u8),
+    NotReady(u8),
+    Logout(u8),
+    ForceLogout(u8),
+    Answer(u8),
+    Reject(u8),
+    Hold(u8),
+    Resume(u8),
+    HangUp(u8),
+    TransferQueue(u8, u8),
+    TransferAgent(u8, u8),
+    Extend(u8),
+    Finish(u8),
+    Arrive {
+        queue: u8,
+        priority: u8,
+        preferred: Option<u8>,
+    },
+    CallerHangUp(u16),
+    AcceptCallback(u16),
+    SetPriority(u16, u8),
+}
+
+const AGENTS: u8 = 7;
+
+fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+    let a = 0..AGENTS;
+    prop_oneof![
+        2 => a.clone().prop_map(Op::Login),
+        8 => a.clone().prop_map(Op::Ready),
+        1 => a.clone().prop_map(Op::NotReady),
+        1 => a.clone().prop_map(Op::Logout),
+        1 => a.clone().prop_map(Op::ForceLogout),
+        16 => a.clone().prop_map(Op::Answer),
+        1 => a.clone().prop_map(Op::Reject),
+        1 => a.clone().prop_map(Op::Hold),
+        1 => a.clone().prop_map(Op::Resume),
+        4 => a.clone().prop_map(Op::HangUp),
+        1 => (a.clone(), 0..4u8).prop_map(|(x, q)| Op::TransferQueue(x, q)),
+        4 => (a.clone(), a.clone()).prop_map(|(x, y)| Op::TransferAgent(x, y)),
+        1 => a.clone().prop_map(Op::Extend),
+        2 => a.clone().prop_map(Op::Finish),
+        3 => (0..3u8, 0..3u8, proptest::option::weighted(0.2, 0..AGENTS))
+            .prop_map(|(queue, priority, preferred)| Op::Arrive { queue, priority, preferred }),
+        3 => any::<u16>().prop_map(Op::CallerHangUp),
+        1 => any::<u16>().prop_map(Op::AcceptCallback),
+        1 => (any::<u16>(), 0..3u8).prop_map(|(c, p)| Op::SetPriority(c, p)),
+    ]
+}
+
+fn strategy_of(i: u8) -> Selection {
+    [
+        Selection::LongestIdle,
+        Selection::MostSkilled,
+        Selection::FewestCalls,
+        Selection::LeastTalkTime,
+        Selection::RoundRobin,
+        Selection::Random,
+    ][i as usize % 6]
+}
+
+struct World {
+    r: Rig,
+    calls: Vec<CallId>,
+    /// calls not yet ended, for inputs aimed at a call
+    live: Vec<CallId>,
+    /// what each agent holds according to the actions seen so far
+    holds: HashMap<AgentId, CallId>,
+    /// calls whose next offer is directed (preferred agent or transfer to an agent)
+    directed: HashMap<CallId, AgentId>,
+    records: BTreeMap<CallId, usize>,
+    arrivals: usize,
+}
+
+impl World {
+    fn new(strategies: [u8; 3]) -> World {
+        let mut r = Rig::new();
+        let s = SkillId;
+        r.queue(QueueConfig {
+            name: "inquiry".into(),
+            skill: s(1),
+            min_level: 4,
+            overflow: vec![
+                OverflowStep {
+                    after: Span::from_secs(20),
+                    skill: s(1),
+                    min_level: 1,
+                },
+                OverflowStep {
+                    after: Span::from_secs(40),
+                    skill: s(2),
+                    min_level: 5,
+                },
+            ],
+            strategy: strategy_of(strategies[0]),
+            ring_timeout: Some(Span::from_secs(12)),
+            wrap_up: WrapUpPolicy::Skip,
+            ..QueueConfig::default()
+        });
+        r.queue(QueueConfig {
+            name: "faults".into(),
+            skill: s(2),
+            strategy: strategy_of(strategies[1]),
+            preferred_agent_wait: Span::from_secs(30),
+            ring_timeout: Some(Span::from_secs(10)),
+            wrap_up: WrapUpPolicy::Timed(Span::from_secs(5)),
+            callback_threshold: Some(Span::from_secs(30)),
+            ..QueueConfig::default()
+        });
+        r.queue(QueueConfig {
+            name: "key accounts".into(),
+            skill: s(3),
+            group: Some(GroupId(1)),
+            strategy: strategy_of(strategies[2]),
+            max_waiting: Some(4),
+            when_no_agents: NoAgentsPolicy::Refuse,
+            ring_timeout: None,
+            wrap_up: WrapUpPolicy::UntilAgentFinishes,
+            ..QueueConfig::default()
+        });
+        let profiles: [(&[(u16, u8)], &[u16]); AGENTS as usize] = [
+            (&[(1, 8)], &[]),
+            (&[(1, 2)], &[]),
+            (&[(1, 5), (2, 5)], &[]),
+            (&[(2, 9)], &[]),
+            (&[(2, 6), (3, 7)], &[1]),
+            (&[(3, 4)], &[1]),
+            (&[(1, 9), (2, 3), (3, 9)], &[]),
+        ];
+        for (skills, groups) in profiles {
+            r.e.add_agent(AgentProfile {
+                skills: skills.iter().map(|&(k, l)| (s(k), l)).collect(),
+                groups: groups.iter().map(|&g| GroupId(g)).collect(),
+            })
+            .unwrap();
+        }
+        World {
+            r,
+            calls: Vec::new(),
+            live: Vec::new(),
+            holds: HashMap::new(),
+            directed: HashMap::new(),
+            records: BTreeMap::new(),
+            arrivals: 0,
+        }
+    }
+
+    /// Mostly a live call; now and then one that has ended or never existed.
+    fn call(&self, k: u16) -> CallId {
+        if k % 16 == 0 && !self.calls.is_empty() {
+            self.calls[k as usize % self.calls.len()]
+        } else if self.live.is_empty() {
+            CallId(u64::MAX)
+        } else {
+            self.live[k as usize % self.live.len()]
+        }
+    }
+
+    fn apply(&mut self, op: &Op) {
+        let ag = |x: u8| AgentId(x as u32);
+        let input = match *op {
+            Op::Login(a) => Input::Login(ag(a)),
+            Op::Ready(a) => Input::Ready(ag(a)),
+            Op::NotReady(a) => Input::NotReady(ag(a), ReasonCode(20)),
+            Op::Logout(a) => Input::Logout(ag(a)),
+            Op::ForceLogout(a) => Input::ForceLogout(ag(a)),
+            Op::Answer(a) => Input::Answer(ag(a)),
+            Op::Reject(a) => Input::Reject(ag(a)),
+            Op::Hold(a) => Input::Hold(ag(a)),
+            Op::Resume(a) => Input::Resume(ag(a)),
+            Op::HangUp(a) => Input::HangUp(ag(a)),
+            Op::TransferQueue(a, q) => {
+                Input::Transfer(ag(a), TransferTarget::Queue(QueueId(q as u32)))
+            }
+            Op::TransferAgent(a, b) => Input::Transfer(ag(a), TransferTarget::Agent(ag(b))),
+            Op::Extend(a) => Input::ExtendWrapUp(ag(a), Span::from_secs(3)),
+            Op::Finish(a) => Input::FinishWrapUp(ag(a)),
+            Op::CallerHangUp(k) => Input::CallerHangUp(self.call(k)),
+            Op::AcceptCallback(k) => Input::AcceptCallback(self.call(k)),
+            Op::SetPriority(k, p) => Input::SetPriority(self.call(k), p),
+            Op::Arrive {
+                queue,
+                priority,
+                preferred,
+            } => {
+                let before = self.snapshot();
+                let spec = CallSpec {
+                    queue: QueueId(queue as u32),
+                    priority,
+                    preferred_agent: preferred.map(ag),
+                    tag: 0,
+                };
+                let c = self
+                    .r
+                    .e
+                    .arrive(self.r.now, spec)
+                    .expect("arrive on a known queue");
+                self.arrivals += 1;
+                self.calls.push(c);
+                self.live.push(c);
+                if let Some(p) = preferred {
+                    self.directed.insert(c, ag(p));
+                }
+                let acts = self.r.drain();
+                self.check(&before, &acts);
+                return;
+            }
+        };
+        if let Input::Transfer(_, TransferTarget::Agent(b)) = input {
+            if let Input::Transfer(a, _) = input {
+                if let Some(&c) = self.holds.get(&a) {
+                    self.directed.insert(c, b);
+                }
+            }
+        }
+        let before = self.snapshot();
+        let _ = self.r.e.handle(self.r.now, input); // errors are fine; panics are not
+        let acts = self.r.drain();
+        self.check(&before, &acts);
+    }
+
+    /// Waiting calls per queue before a step.
+    fn snapshot(&self) -> HashMap<CallId, (QueueId, WaitingCall)> {
+        let mut m = HashMap::new();
+        for q in 0..self.r.e.queue_count() {
+            let q = QueueId(q as u32);
+            for w in self.r.e.waiting_calls(q).unwrap() {
+                m.insert(w.call, (q, w));
+            }
+        }
+        m
+    }
+
+    fn check(&mut self, before: &HashMap<CallId, (QueueId, WaitingCall)>, acts: &[Action]) {
+        let e = &self.r.e;
+        if let Err(msg) = e.audit() {
+            panic!("audit: {msg}");
+        }
+        let now = e.now();
+        for act in acts {
+            match *act {
+                Action::Offer {
+                    call, agent, queue, ..
+                } => {
+                    // an agent holds at most one call
+                    assert!(
+                        self.holds.get(&agent).is_none(),
+                        "{agent} offered {call} while holding {:?}",
+                        self.holds.get(&agent)
+                    );
+                    self.holds.insert(agent, call);
+                    let directed = self.directed.get(&call) == Some(&agent);
+                    // nobody lacking the skill (a directed offer may skip the ring wait)
+                    assert!(
+                        e.qualified(agent, queue, Span(u64::MAX)),
+                        "{call} offered to unqualified {agent}"
+                    );
+                    // from the line: the agent's ring was open for this call, and no older
+                    // call of the same class that the agent could take was passed over
+                    if let Some(&(q, me)) = before.get(&call) {
+                        if me.held_for.is_none() && !directed {
+                            assert!(
+                                e.qualified(agent, q, now.since(me.queued)),
+                                "{call} offered to {agent} before their ring opened"
+                            );
+                            // across all the agent's queues: higher class first, then
+                            // longest waiting (within one queue: order of entry)
+                            for wq in 0..e.queue_count() {
+                                let wq = QueueId(wq as u32);
+                                for w in e.waiting_calls(wq).unwrap() {
+                                    let ahead = w.priority > me.priority
+                                        || (w.priority == me.priority
+                                            && if wq == q {
+                                                w.order < me.order
+                                            } else {
+                                                w.queued < me.queued
+                                            });
+                                    if ahead && w.held_for.is_none() {
+                                        assert!(
+                                            !e.qualified(agent, wq, now.since(w.queued)),
+                                            "{call} (class {}, order {}) offered to {agent} ahead of {} in {wq} (class {}, order {})",
+                                            me.priority,
+                                            me.order,
+                                            w.call,
+                                            w.priority,
+                                            w.order
+                                        );
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                Action::OfferCancelled { agent, .. } => {
+                    self.holds.remove(&agent);
+                }
+                Action::AgentState { agent, state, .. } => {
+                    if matches!(
+                        state,
+                        AgentStateKind::Ready
+                            | AgentStateKind::NotReady
+                            | AgentStateKind::LoggedOut
+                    ) {
+                        self.holds.remove(&agent);
+                    }
+                }
+                Action::CallEnded(rec) => {
+                    *self.records.entry(rec.call).or_default() += 1;
+                    assert_eq!(self.records[&rec.call], 1, "{} ended twice", rec.call);
+                    assert!(e.call_place(rec.call).is_none());
+                    if let Some(i) = self.live.iter().position(|c| *c == rec.call) {
+                        self.live.swap_remove(i);
+                    }
+                }
+                Action::Transferred {
+                    call,
+                    to: TransferTarget::Queue(_),
+                    ..
+                } => {
+                    self.directed.remove(&call);
+                }
+                Action::Connected { call, .. } => {
+                    self.directed.remove(&call);
+                }
+                _ => {}
+            }
+        }
+        // statistics: counts consistent, KPIs within range
+        for q in 0..e.queue_count() {
+            let s = e.queue_snapshot(QueueId(q as u32)).unwrap();
+            let t = s.total.tally;
+            assert_eq!(
+                t.offered,
+                t.answered + t.abandoned + s.unanswered_in_queue as u64
+            );
+            assert!(t.answered_within_threshold <= t.answered);
+            assert!(t.abandoned_short <= t.abandoned);
+            for f in [
+                ServiceLevelFormula::ExcludeShortAbandons,
+                ServiceLevelFormula::AllCalls,
+                ServiceLevelFormula::AnsweredOnly,
+                ServiceLevelFormula::AbandonsWithinThresholdMet,
+            ] {
+                if let Some(v) = kpi::service_level(&t, f) {
+                    assert!((0.0..=1.0).contains(&v), "SL {v}");
+                }
+            }
+            if let Some(o) = s.occupancy() {
+                assert!((0.0..=1.0).contains(&o), "occupancy {o}");
+            }
+            assert!(s.total.busy <= s.total.staffed);
+        }
+        // every call is either live in exactly one place or has exactly one record
+        let live = self
+            .calls
+            .iter()
+            .filter(|c| e.call_place(**c).is_some())
+            .count();
+        assert_eq!(live + self.records.len(), self.arrivals);
+        assert_eq!(live as u32, e.live_calls());
+    }
+}
+
+fn run(ops: &[(u16, Op)], strategies: [u8; 3]) {
+    let mut w = World::new(strategies);
+    for (dt_ms, op) in ops {
+        let t = w.r.now + Span::from_millis(*dt_ms as u64 * 10);
+        // deliver due timers in order, checking after each like any other input
+        while let Some((at, id)) = w.r.pop_due(t) {
+            w.r.now = at;
+            let before = w.snapshot();
+            w.r.e
+                .handle(at, Input::TimerFired(id))
+                .expect("timers are always accepted");
+            let acts = w.r.drain();
+            w.check(&before, &acts);
+        }
+        w.r.now = t;
+        w.apply(op);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, max_shrink_iters: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_after_every_step(
+        ops in proptest::collection::vec((0u16..300, op()), 1000..3000),
+        strategies in any::<[u8; 3]>(),
+    ) {
+        run(&ops, strategies);
+    }
+}
+
+/// The generator above must reach every kind of event, or the properties prove little:
+/// one long deterministic walk with the same generator, counting what happened.
+#[test]
+fn the_random_walk_reaches_every_kind_of_event() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let ops: Vec<(u16, Op)> = (0..15_000)
+        .map(|_| (0u16..300, op()).new_tree(&mut runner).unwrap().current())
+        .collect();
+    let mut w = World::new([0, 4, 5]);
+    for (dt, o) in &ops {
+        let t = w.r.now + Span::from_millis(*dt as u64 * 10);
+        while let Some((at, id)) = w.r.pop_due(t) {
+            w.r.now = at;
+            let before = w.snapshot();
+            w.r.e.handle(at, Input::TimerFired(id)).unwrap();
+            let acts = w.r.drain();
+            w.check(&before, &acts);
+        }
+        w.r.now = t;
+        w.apply(o);
+    }
+    let log = &w.r.log;
+    let count = |f: &dyn Fn(&Action) -> bool| log.iter().filter(|a| f(a)).count();
+    let seen = [
+        ("offer", count(&|a| matches!(a, Action::Offer { .. }))),
+        (
+            "connected",
+            count(&|a| matches!(a, Action::Connected { .. })),
+        ),
+        (
+            "ring-no-answer",
+            count(&|a| {
+                matches!(
+                    a,
+                    Action::OfferCancelled {
+                        reason: OfferCancel::NoAnswer,
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "reject",
+            count(&|a| {
+                matches!(
+                    a,
+                    Action::OfferCancelled {
+                        reason: OfferCancel::Rejected,
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "agent lost",
+            count(&|a| {
+                matches!(
+                    a,
+                    Action::Requeued {
+                        reason: RequeueReason::AgentLost,
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "caller gone while ringing",
+            count(&|a| {
+                matches!(
+                    a,
+                    Action::OfferCancelled {
+                        reason: OfferCancel::CallerHungUp,
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "transfer to queue",
+            count(&|a| {
+                matches!(
+                    a,
+                    Action::Transferred {
+                        to: TransferTarget::Queue(_),
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "transfer to agent",
+            count(&|a| {
+                matches!(
+                    a,
+                    Action::Transferred {
+                        to: TransferTarget::Agent(_),
+                        ..
+                    }
+                )
+            }),
+        ),
+        (
+            "callback offered",
+            count(&|a| matches!(a, Action::OfferCallback { .. })),
+        ),
+        (
+            "callback offer rung",
+            count(&|a| matches!(a, Action::Offer { callback: true, .. })),
+        ),
+        (
+            "completed",
+            count(
+                &|a| matches!(a, Action::CallEnded(r) if matches!(r.end, EndReason::Completed(_))),
+            ),
+        ),
+        (
+            "abandoned",
+            count(
+                &|a| matches!(a, Action::CallEnded(r) if matches!(r.end, EndReason::Abandoned { .. })),
+            ),
+        ),
+        (
+            "refused, nobody in",
+            count(&|a| matches!(a, Action::CallEnded(r) if r.end == EndReason::RefusedNoAgents)),
+        ),
+        (
+            "refused, full",
+            count(&|a| matches!(a, Action::CallEnded(r) if r.end == EndReason::RefusedQueueFull)),
+        ),
+        (
+            "interval closed",
+            count(&|a| matches!(a, Action::QueueIntervalClosed(_))),
+        ),
+    ];
+    for (what, n) in seen {
+        assert!(n > 0, "the random walk never produced: {what} ({seen:?})");
+    }
+    // offers to the overflow rings and to preferred agents happened too
+    let e = &w.r.e;
+    let held_or_overflow = log.iter().any(|a| {
+        matches!(a, Action::Offer { agent, queue, .. }
+        if *queue == QueueId(0) && !e.qualified(*agent, *queue, Span::ZERO))
+    });
+    assert!(held_or_overflow, "no call reached an overflow ring");
+    eprintln!("{seen:?}");
+}
