@@ -28,7 +28,9 @@ impl CallId {
     pub(crate) fn new(slot: u32, generation: u32) -> CallId {
         CallId(((generation as u64) << 32) | slot as u64)
     }
-    pub(crate) fn slot(self) -> usize {
+    /// The call's slot: a small dense number, reused once the call has ended (the
+    /// whole id never is). Drivers index their own per-call state with it.
+    pub fn slot(self) -> usize {
         (self.0 & 0xffff_ffff) as usize
     }
     pub(crate) fn generation(self) -> u32 {

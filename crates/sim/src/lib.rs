@@ -1,1 +1,53 @@
-//! placeholder
+//! The hotline simulator: the production routing engine on a virtual clock.
+//!
+//! Simulated callers arrive as a Poisson process (constant or following a time-of-day
+//! profile), choose a reason (inquiry, fault, complaint, service order, bill query …),
+//! belong to a segment (public, key account on the green channel), wait with a patience,
+//! abandon, call again, accept callbacks. Bot agents with skills, shifts and breaks
+//! answer, talk for the reason's handle time and wrap up. The routing, the queues and
+//! every statistic come from `hotline-acd`, the same engine the router runs, so a
+//! simulated day is a test of the real thing — and for one queue it can be checked
+//! against Erlang C and Erlang A (`hotline-erlang`).
+//!
+//! A run is deterministic for a seed: replication `k` draws from its own stream.
+
+pub mod dist;
+mod driver;
+pub mod report;
+pub mod scenario;
+pub mod stats;
+
+pub use driver::{BREAK, END_OF_SHIFT, Figures, IntervalFigures, Outcome};
+pub use report::{Estimates, IntervalRow, QueueReport, SimReport};
+pub use scenario::{Compiled, Scenario};
+pub use stats::Estimate;
+
+use thiserror::Error;
+
+/// Why a simulation could not run.
+#[derive(Debug, Error)]
+pub enum SimError {
+    /// A scenario field is wrong; the message names it.
+    #[error("scenario: {0}")]
+    Scenario(String),
+    /// A file could not be read.
+    #[error("{0}")]
+    Io(String),
+}
+
+/// Run one replication of a compiled scenario.
+pub fn run_replication(sc: &Compiled, replication: u32, progress: &mut dyn FnMut(u64)) -> Outcome {
+    driver::Replication::new(sc, replication).run(progress)
+}
+
+/// Run every replication (one after the other, on this thread) and summarise.
+/// `progress` gets (replications done, calls simulated in the current one).
+pub fn run(sc: &Compiled, progress: &mut dyn FnMut(u32, u64)) -> SimReport {
+    let started = std::time::Instant::now();
+    let mut outcomes = Vec::with_capacity(sc.replications as usize);
+    for k in 0..sc.replications {
+        outcomes.push(run_replication(sc, k, &mut |n| progress(k, n)));
+    }
+    progress(sc.replications, 0);
+    SimReport::from_outcomes(sc, &outcomes, started.elapsed().as_secs_f64())
+}

@@ -1,0 +1,620 @@
+//! One replication: the routing engine on a virtual clock, with simulated callers and
+//! bot agents. Events wait in a binary heap ordered by (time, sequence), so equal times
+//! keep their order and a seed always gives the same run.
+
+use crate::scenario::{Compiled, Stop};
+use hotline_acd::kpi::Tally;
+use hotline_acd::rng::Rng;
+use hotline_acd::{
+    Action, AgentId, AgentState, AgentStateKind, CallId, CallPlace, CallRecord, CallSpec,
+    EndReason, Engine, EngineConfig, Input, QueueId, ReasonCode, Span, Time, TimerId,
+};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+
+/// Not ready: on a scheduled break.
+pub const BREAK: ReasonCode = ReasonCode(16);
+/// Not ready: the shift is over, logging out after the current call.
+pub const END_OF_SHIFT: ReasonCode = ReasonCode(17);
+
+const TAG_MEASURED: u64 = 1 << 24;
+
+#[derive(Debug, Clone, Copy)]
+enum Event {
+    /// A fresh arrival (and the next one is drawn), or a retrial of (reason, segment).
+    Arrival {
+        retrial: Option<(u16, u8)>,
+    },
+    Abandon(CallId),
+    Answer(AgentId, CallId),
+    HangUp(AgentId, CallId),
+    FinishWrap(AgentId, CallId),
+    Timer(TimerId),
+    ShiftStart(u32),
+    ShiftEnd(u32),
+    BreakStart(u32),
+    BreakEnd(u32),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ev {
+    at: Time,
+    seq: u64,
+    ev: Event,
+}
+
+impl PartialEq for Ev {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Ev {}
+impl PartialOrd for Ev {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ev {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // reversed: the heap pops the earliest
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Caller {
+    id: CallId,
+    reason: u16,
+    segment: u8,
+    patience_at: Time,
+    abandon_set: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct BotState {
+    shift_over: bool,
+    on_break: bool,
+    on_shift: bool,
+}
+
+/// Measured figures of one replication, for one queue or all.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Figures {
+    /// Counters from the calls' records.
+    pub tally: Tally,
+    /// Calls that had to queue (not offered the moment they arrived).
+    pub waited: u64,
+    /// Agents' busy time in the measured window.
+    pub busy: Span,
+    /// Agents' staffed time in the measured window.
+    pub staffed: Span,
+}
+
+/// One statistics interval of one replication (all queues together).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IntervalFigures {
+    /// Start, seconds of the run.
+    pub start: f64,
+    /// End.
+    pub end: f64,
+    /// Queue counters merged.
+    pub tally: Tally,
+    /// Agents' busy time.
+    pub busy: Span,
+    /// Agents' staffed time.
+    pub staffed: Span,
+}
+
+/// What a replication measured.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// All queues.
+    pub overall: Figures,
+    /// Per queue, in scenario order.
+    pub queues: Vec<Figures>,
+    /// Per interval.
+    pub intervals: Vec<IntervalFigures>,
+    /// Arrivals simulated, warm-up and retrials included.
+    pub calls_simulated: u64,
+}
+
+pub(crate) struct Replication<'a> {
+    sc: &'a Compiled,
+    e: Engine,
+    rng: Rng,
+    heap: BinaryHeap<Ev>,
+    seq: u64,
+    pending: VecDeque<Input>,
+    callers: Vec<Caller>,
+    bots: Vec<BotState>,
+    now: Time,
+    fresh: u64,
+    arrivals: u64,
+    outstanding: u64,
+    window_open: bool,
+    arrivals_stopped: bool,
+    occ_start: (Span, Span),
+    occ_end: Option<(Span, Span)>,
+    out: Outcome,
+    end_time: Option<Time>,
+}
+
+impl<'a> Replication<'a> {
+    pub fn new(sc: &'a Compiled, replication: u32) -> Replication<'a> {
+        let mut e = Engine::new(
+            EngineConfig {
+                interval: sc.interval,
+                seed: sc.seed ^ replication as u64,
+            },
+            Time::ZERO,
+        );
+        for q in &sc.queues {
+            e.add_queue(q.clone())
+                .expect("queues were validated when the scenario compiled");
+        }
+        for b in &sc.bots {
+            e.add_agent(b.profile.clone())
+                .expect("profiles were validated when the scenario compiled");
+        }
+        let mut r = Replication {
+            sc,
+            e,
+            rng: Rng::fork(sc.seed, replication as u64),
+            heap: BinaryHeap::with_capacity(4096),
+            seq: 0,
+            pending: VecDeque::new(),
+            callers: Vec::new(),
+            bots: vec![BotState::default(); sc.bots.len()],
+            now: Time::ZERO,
+            fresh: 0,
+            arrivals: 0,
+            outstanding: 0,
+            window_open: false,
+            arrivals_stopped: false,
+            occ_start: (Span::ZERO, Span::ZERO),
+            occ_end: None,
+            out: Outcome {
+                overall: Figures::default(),
+                queues: vec![Figures::default(); sc.queues.len()],
+                intervals: Vec::new(),
+                calls_simulated: 0,
+            },
+            end_time: None,
+        };
+        if let Stop::Time { end, warmup } = sc.stop {
+            r.end_time = Some(Time::from_secs_f64(end));
+            r.window_open = warmup <= 0.0;
+        } else if let Stop::Calls { warmup: 0, .. } = sc.stop {
+            r.window_open = true;
+        }
+        for (i, b) in sc.bots.iter().enumerate() {
+            let i = i as u32;
+            match b.shift {
+                Some((s, e)) => {
+                    r.schedule(Time::from_secs_f64(s), Event::ShiftStart(i));
+                    r.schedule(Time::from_secs_f64(e), Event::ShiftEnd(i));
+                }
+                None => r.schedule(Time::ZERO, Event::ShiftStart(i)),
+            }
+            for &(s, e) in &b.breaks {
+                r.schedule(Time::from_secs_f64(s), Event::BreakStart(i));
+                r.schedule(Time::from_secs_f64(e), Event::BreakEnd(i));
+            }
+        }
+        r.drain();
+        r.next_fresh_arrival(0.0);
+        r
+    }
+
+    #[inline]
+    fn schedule(&mut self, at: Time, ev: Event) {
+        self.seq += 1;
+        self.heap.push(Ev {
+            at,
+            seq: self.seq,
+            ev,
+        });
+    }
+
+    /// Draw the next fresh arrival after `from` seconds (exact for a piecewise-constant
+    /// rate: exponential gaps restart at each change of rate).
+    fn next_fresh_arrival(&mut self, from: f64) {
+        let mut t = from;
+        for _ in 0..10_000 {
+            let (rate, change) = self.sc.rate.at(t);
+            if rate > 0.0 {
+                let gap = self.rng.exponential(1.0 / rate);
+                if t + gap < change {
+                    self.schedule(
+                        Time::from_secs_f64(t + gap),
+                        Event::Arrival { retrial: None },
+                    );
+                    return;
+                }
+            }
+            t = change;
+        }
+    }
+
+    /// Run to the end; `progress` is called now and then with calls simulated so far.
+    pub fn run(mut self, progress: &mut dyn FnMut(u64)) -> Outcome {
+        let mut tick = 0u32;
+        while let Some(ev) = self.heap.pop() {
+            if let Some(end) = self.end_time {
+                if ev.at >= end && !self.arrivals_stopped {
+                    self.arrivals_stopped = true;
+                    self.close_window();
+                }
+                // drain what arrived before the end, at most four hours more
+                if self.arrivals_stopped
+                    && (self.e.live_calls() == 0 || ev.at > end + Span::from_secs(4 * 3600))
+                {
+                    break;
+                }
+            }
+            self.now = ev.at;
+            self.handle(ev.ev);
+            self.drain();
+            while let Some(i) = self.pending.pop_front() {
+                // zero-delay reactions of bots and callers; a refusal is the bot's problem,
+                // not the run's (e.g. the call ended in the same instant)
+                let _ = self.e.handle(self.now, i);
+                self.drain();
+            }
+            if let Stop::Calls { warmup, measured } = self.sc.stop {
+                if self.fresh >= warmup + measured && self.outstanding == 0 {
+                    break;
+                }
+            }
+            tick += 1;
+            if tick == 1 << 16 {
+                tick = 0;
+                progress(self.arrivals);
+            }
+        }
+        if self.occ_end.is_none() {
+            self.close_window();
+        }
+        let (b0, s0) = self.occ_start;
+        let (b1, s1) = self.occ_end.unwrap_or(self.occ_start);
+        self.out.overall.busy = Span(b1.0.saturating_sub(b0.0));
+        self.out.overall.staffed = Span(s1.0.saturating_sub(s0.0));
+        self.out.calls_simulated = self.arrivals;
+        progress(self.arrivals);
+        self.out
+    }
+
+    fn agent_time(&self) -> (Span, Span) {
+        let mut busy = Span::ZERO;
+        let mut staffed = Span::ZERO;
+        for a in 0..self.e.agent_count() {
+            if let Ok(s) = self.e.agent_snapshot(AgentId(a as u32)) {
+                busy += s.total.busy();
+                staffed += s.total.staffed();
+            }
+        }
+        (busy, staffed)
+    }
+
+    fn open_window(&mut self) {
+        self.window_open = true;
+        self.occ_start = self.agent_time();
+    }
+
+    fn close_window(&mut self) {
+        if self.occ_end.is_none() {
+            self.occ_end = Some(self.agent_time());
+        }
+        self.window_open = false;
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Arrival { retrial } => self.arrival(retrial),
+            Event::Abandon(call) => {
+                let gone = matches!(
+                    self.e.call_place(call),
+                    Some(
+                        CallPlace::Waiting {
+                            callback: false,
+                            ..
+                        } | CallPlace::Offered { .. }
+                    )
+                );
+                if gone && self.e.handle(self.now, Input::CallerHangUp(call)).is_ok() {
+                    let c = self.callers[call.slot()];
+                    if self.sc.retrial_probability > 0.0
+                        && self.rng.chance(self.sc.retrial_probability)
+                    {
+                        let delay = self.sc.retrial_delay.sample(&mut self.rng);
+                        self.schedule(
+                            self.now + Span::from_secs_f64(delay),
+                            Event::Arrival {
+                                retrial: Some((c.reason, c.segment)),
+                            },
+                        );
+                    }
+                }
+            }
+            Event::Answer(a, call) => {
+                if matches!(self.e.agent_state(a), Ok(AgentState::Reserved { call: c, .. }) if c == call)
+                {
+                    let _ = self.e.handle(self.now, Input::Answer(a));
+                }
+            }
+            Event::HangUp(a, call) => {
+                if matches!(self.e.agent_state(a), Ok(AgentState::Connected { call: c, .. }) if c == call)
+                {
+                    let _ = self.e.handle(self.now, Input::HangUp(a));
+                }
+            }
+            Event::FinishWrap(a, call) => {
+                if matches!(self.e.agent_state(a), Ok(AgentState::AfterCallWork { call: c, .. }) if c == call)
+                {
+                    let _ = self.e.handle(self.now, Input::FinishWrapUp(a));
+                }
+            }
+            Event::Timer(t) => {
+                let _ = self.e.handle(self.now, Input::TimerFired(t));
+            }
+            Event::ShiftStart(i) => {
+                let a = AgentId(i);
+                self.bots[i as usize] = BotState {
+                    on_shift: true,
+                    ..BotState::default()
+                };
+                if self.e.handle(self.now, Input::Login(a)).is_ok() {
+                    let _ = self.e.handle(self.now, Input::Ready(a));
+                }
+            }
+            Event::ShiftEnd(i) => {
+                let a = AgentId(i);
+                self.bots[i as usize].shift_over = true;
+                self.bots[i as usize].on_shift = false;
+                match self.e.agent_state(a) {
+                    Ok(AgentState::Ready | AgentState::NotReady(_)) => {
+                        let _ = self.e.handle(self.now, Input::Logout(a));
+                    }
+                    // busy: go not ready after the call, then log out (see drain)
+                    Ok(_) => {
+                        let _ = self.e.handle(self.now, Input::NotReady(a, END_OF_SHIFT));
+                    }
+                    Err(_) => {}
+                }
+            }
+            Event::BreakStart(i) => {
+                let b = &mut self.bots[i as usize];
+                if b.on_shift && !b.shift_over {
+                    b.on_break = true;
+                    let _ = self.e.handle(self.now, Input::NotReady(AgentId(i), BREAK));
+                }
+            }
+            Event::BreakEnd(i) => {
+                let b = &mut self.bots[i as usize];
+                if b.on_break && !b.shift_over {
+                    b.on_break = false;
+                    let _ = self.e.handle(self.now, Input::Ready(AgentId(i)));
+                }
+            }
+        }
+    }
+
+    fn arrival(&mut self, retrial: Option<(u16, u8)>) {
+        let (reason, segment) = match retrial {
+            Some(rs) => rs,
+            None => {
+                if self.arrivals_stopped {
+                    return;
+                }
+                self.fresh += 1;
+                if let Stop::Calls { warmup, measured } = self.sc.stop {
+                    if self.fresh == warmup + 1 && !self.window_open {
+                        self.open_window();
+                    }
+                    if self.fresh == warmup + measured + 1 {
+                        self.close_window();
+                    }
+                } else if let Stop::Time { warmup, .. } = self.sc.stop {
+                    if !self.window_open
+                        && self.occ_end.is_none()
+                        && self.now.as_secs_f64() >= warmup
+                    {
+                        self.open_window();
+                    }
+                }
+                let next_from = self.now.as_secs_f64();
+                self.next_fresh_arrival(next_from);
+                (
+                    pick(&self.sc.reason_cdf, &mut self.rng) as u16,
+                    pick(&self.sc.segment_cdf, &mut self.rng) as u8,
+                )
+            }
+        };
+        self.arrivals += 1;
+        let r = &self.sc.reasons[reason as usize];
+        let s = &self.sc.segments[segment as usize];
+        let queue = s.queue.unwrap_or(r.queue);
+        let measured = self.window_open;
+        let tag = reason as u64 | (segment as u64) << 16 | if measured { TAG_MEASURED } else { 0 };
+        let patience = self.sc.patience.sample(&mut self.rng);
+        let spec = CallSpec {
+            queue: QueueId(queue as u32),
+            priority: s.priority,
+            preferred_agent: None,
+            tag,
+        };
+        let Ok(id) = self.e.arrive(self.now, spec) else {
+            return;
+        };
+        if measured {
+            self.outstanding += 1;
+        }
+        let slot = id.slot();
+        if slot >= self.callers.len() {
+            self.callers.resize(
+                slot + 1,
+                Caller {
+                    id,
+                    reason: 0,
+                    segment: 0,
+                    patience_at: Time::ZERO,
+                    abandon_set: false,
+                },
+            );
+        }
+        self.callers[slot] = Caller {
+            id,
+            reason,
+            segment,
+            patience_at: if patience.is_finite() {
+                self.now + Span::from_secs_f64(patience)
+            } else {
+                Time(u64::MAX)
+            },
+            abandon_set: false,
+        };
+    }
+
+    /// The caller's patience runs from arrival; arm it the first time the call waits.
+    fn arm_patience(&mut self, call: CallId) {
+        let c = &mut self.callers[call.slot()];
+        if c.id != call || c.abandon_set || c.patience_at == Time(u64::MAX) {
+            return;
+        }
+        c.abandon_set = true;
+        let at = c.patience_at.max(self.now);
+        self.schedule(at, Event::Abandon(call));
+    }
+
+    fn drain(&mut self) {
+        while let Some(a) = self.e.poll_action() {
+            match a {
+                Action::StartTimer { timer, at } => self.schedule(at, Event::Timer(timer)),
+                Action::Queued { call, .. } | Action::Requeued { call, .. } => {
+                    self.arm_patience(call)
+                }
+                Action::OfferCallback { call, .. } => {
+                    if self.sc.callback_acceptance > 0.0
+                        && self.rng.chance(self.sc.callback_acceptance)
+                    {
+                        self.pending.push_back(Input::AcceptCallback(call));
+                    }
+                }
+                Action::Offer { call, agent, .. } => {
+                    let delay = self.sc.bots[agent.0 as usize]
+                        .answer_delay
+                        .sample(&mut self.rng);
+                    if delay <= 0.0 {
+                        self.pending.push_back(Input::Answer(agent));
+                    } else {
+                        self.schedule(
+                            self.now + Span::from_secs_f64(delay),
+                            Event::Answer(agent, call),
+                        );
+                    }
+                }
+                Action::Connected { call, agent } => {
+                    let reason = self.callers[call.slot()].reason as usize;
+                    let talk = self.sc.reasons[reason].handle.sample(&mut self.rng);
+                    self.schedule(
+                        self.now + Span::from_secs_f64(talk),
+                        Event::HangUp(agent, call),
+                    );
+                }
+                Action::ConversationEnded { call, agent, .. } => {
+                    let q = match self.e.call_place(call) {
+                        Some(CallPlace::WrapUp { queue, .. }) => queue.0 as usize,
+                        _ => continue,
+                    };
+                    if self.sc.bot_wraps[q] {
+                        let reason = self.callers[call.slot()].reason as usize;
+                        let w = self.sc.reasons[reason].wrap_up.sample(&mut self.rng);
+                        self.schedule(
+                            self.now + Span::from_secs_f64(w),
+                            Event::FinishWrap(agent, call),
+                        );
+                    }
+                }
+                Action::AgentState {
+                    agent,
+                    state: AgentStateKind::NotReady,
+                    reason: Some(r),
+                } => {
+                    if r == END_OF_SHIFT || self.bots[agent.0 as usize].shift_over {
+                        self.pending.push_back(Input::Logout(agent));
+                    } else if (r == ReasonCode::RONA || r == ReasonCode::REJECTED)
+                        && !self.bots[agent.0 as usize].on_break
+                    {
+                        // ring-no-answer or a reject: the bot goes ready again
+                        self.pending.push_back(Input::Ready(agent));
+                    }
+                }
+                Action::CallEnded(rec) => self.record(&rec),
+                Action::QueueIntervalClosed(iv) => {
+                    let f = self.interval(iv.start, iv.end);
+                    f.tally.merge(&iv.tally);
+                }
+                Action::AgentIntervalClosed(iv) => {
+                    let f = self.interval(iv.start, iv.end);
+                    f.busy += iv.tally.busy();
+                    f.staffed += iv.tally.staffed();
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn interval(&mut self, start: Time, end: Time) -> &mut IntervalFigures {
+        let len = self.sc.interval.0.max(1);
+        let idx = (start.0 / len) as usize;
+        if idx >= self.out.intervals.len() {
+            self.out
+                .intervals
+                .resize(idx + 1, IntervalFigures::default());
+        }
+        let f = &mut self.out.intervals[idx];
+        f.start = start.as_secs_f64();
+        f.end = end.as_secs_f64();
+        f
+    }
+
+    fn record(&mut self, rec: &CallRecord) {
+        if rec.tag & TAG_MEASURED == 0 {
+            return;
+        }
+        self.outstanding = self.outstanding.saturating_sub(1);
+        let q = rec.queue.0 as usize;
+        let th = self.sc.queues[q].thresholds;
+        for f in [&mut self.out.overall, &mut self.out.queues[q]] {
+            let t = &mut f.tally;
+            match rec.end {
+                EndReason::RefusedNoAgents | EndReason::RefusedQueueFull => {
+                    t.refused += 1;
+                    continue;
+                }
+                _ => t.on_offered(),
+            }
+            if rec.answered.is_some() {
+                t.on_answered(rec.wait, &th);
+                t.on_handled(rec.talk, rec.hold, rec.wrap_up);
+            } else {
+                t.on_abandoned(rec.wait, &th);
+            }
+            if rec.first_offered != Some(rec.arrived) {
+                f.waited += 1;
+            }
+            if rec.callback {
+                t.callbacks_accepted += 1;
+            }
+            t.requeued += rec.requeues as u64;
+        }
+    }
+}
+
+fn pick(cdf: &[f64], rng: &mut Rng) -> usize {
+    if cdf.len() == 1 {
+        return 0;
+    }
+    let u = rng.uniform();
+    cdf.iter().position(|c| u < *c).unwrap_or(cdf.len() - 1)
+}
