@@ -1972,10 +1972,10 @@ impl Engine {
                 self.calls[s].live && self.calls[s].generation == call.generation()
             };
             match ag.state {
-                AgentState::Reserved { call, .. } | AgentState::Connected { call, .. } => {
-                    if !held_calls(call) {
-                        return Err(format!("agent {ai} holds {call} which has ended"));
-                    }
+                AgentState::Reserved { call, .. } | AgentState::Connected { call, .. }
+                    if !held_calls(call) =>
+                {
+                    return Err(format!("agent {ai} holds {call} which has ended"));
                 }
                 AgentState::Ready => {
                     if !ag.in_pools {
@@ -2008,12 +2008,10 @@ impl Engine {
                         return Err(format!("agent {ai} is ready while calls are held for them"));
                     }
                 }
-                AgentState::LoggedOut => {
-                    if !ag.rings.is_empty() || !ag.held.is_empty() {
-                        return Err(format!(
-                            "logged-out agent {ai} still has queues or held calls"
-                        ));
-                    }
+                AgentState::LoggedOut if !ag.rings.is_empty() || !ag.held.is_empty() => {
+                    return Err(format!(
+                        "logged-out agent {ai} still has queues or held calls"
+                    ));
                 }
                 _ => {}
             }

@@ -118,8 +118,8 @@ impl Pool {
                 set.insert(Self::ordered_key(*metric, k));
             }
             Pool::Random { members, pos } => {
-                if !pos.contains_key(&k.agent) {
-                    pos.insert(k.agent, members.len());
+                if let std::collections::hash_map::Entry::Vacant(v) = pos.entry(k.agent) {
+                    v.insert(members.len());
                     members.push(k.agent);
                 }
             }

@@ -75,9 +75,20 @@ impl Duration {
             }
             Duration::Infinite => Ok(Sampler::Infinite),
             Duration::Empirical { .. } => {
-                bad("an empirical table needs at least one non-negative value".into())
+                bad("an empirical table needs at least one value, none negative".into())
             }
-            other => bad(format!("parameters out of range in {other:?}")),
+            Duration::Constant { seconds } => {
+                bad(format!("seconds must be zero or more, got {seconds}"))
+            }
+            Duration::Exponential { mean_seconds } => bad(format!(
+                "mean_seconds must be more than zero, got {mean_seconds}"
+            )),
+            Duration::Lognormal {
+                mean_seconds,
+                sd_seconds,
+            } => bad(format!(
+                "mean_seconds must be more than zero and sd_seconds zero or more, got {mean_seconds} and {sd_seconds}"
+            )),
         }
     }
 }

@@ -493,12 +493,11 @@ impl<'a> Replication<'a> {
                 Action::Queued { call, .. } | Action::Requeued { call, .. } => {
                     self.arm_patience(call)
                 }
-                Action::OfferCallback { call, .. } => {
+                Action::OfferCallback { call, .. }
                     if self.sc.callback_acceptance > 0.0
-                        && self.rng.chance(self.sc.callback_acceptance)
-                    {
-                        self.pending.push_back(Input::AcceptCallback(call));
-                    }
+                        && self.rng.chance(self.sc.callback_acceptance) =>
+                {
+                    self.pending.push_back(Input::AcceptCallback(call));
                 }
                 Action::Offer { call, agent, .. } => {
                     let delay = self.sc.bots[agent.0 as usize]

@@ -190,8 +190,8 @@ impl SimReport {
         let mut line = |name: &str, e: &Estimates| {
             let _ = writeln!(
                 s,
-                "{:<24} {:>10} {:>16} {:>16} {:>16} {:>16} {:>14}",
-                name,
+                "{} {:>10} {:>16} {:>16} {:>16} {:>16} {:>14}",
+                pad(name, 24),
                 fmt(e.offered, 1.0, 0),
                 fmt(e.service_level, 100.0, 1),
                 fmt(e.asa_seconds, 1.0, 1),
@@ -270,6 +270,15 @@ fn interval_row(start: f64, end: f64, rows: &[&IntervalFigures]) -> IntervalRow 
             (r.tally.answered + r.tally.abandoned > 0).then(|| r.tally.longest_wait.as_secs_f64())
         })),
     }
+}
+
+/// Pad to `width` terminal cells: CJK characters take two.
+pub fn pad(s: &str, width: usize) -> String {
+    let cells: usize = s
+        .chars()
+        .map(|c| if matches!(c as u32, 0x1100..=0x115F | 0x2E80..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6) { 2 } else { 1 })
+        .sum();
+    format!("{s}{}", " ".repeat(width.saturating_sub(cells)))
 }
 
 /// "81.2 ± 0.4" (scaled), or "—".

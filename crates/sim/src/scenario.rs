@@ -764,7 +764,8 @@ pub fn load_profile(path: &Path) -> Result<Vec<(f64, f64)>, SimError> {
     let mut rows = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || (i == 0 && line.starts_with("time")) {
+        if line.is_empty() || line.starts_with('#') || (rows.is_empty() && line.starts_with("time"))
+        {
             continue;
         }
         let bad =

@@ -1,0 +1,435 @@
+//! `hotline bench …`: benchmarks that print their figures. Results and the commands
+//! that produced them are recorded in BENCHMARKS.md.
+
+use crate::json;
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use hotline_acd::rng::Rng;
+use hotline_acd::{
+    Action, AgentId, AgentProfile, AgentState, CallSpec, Engine, EngineConfig, Input, QueueConfig,
+    QueueId, SkillId, Span, Time, WrapUpPolicy,
+};
+use hotline_erlang::{Traffic, predict};
+use hotline_sim::scenario::erlang_model;
+use serde_json::{Value, json};
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Simulated calls per second of wall time, M/M/n+M on one thread, checked against
+    /// Erlang A.
+    Sim(SimBench),
+    /// Time of one routing decision with many agents and a long queue.
+    Decide(DecideBench),
+    /// How often the simulation's 95 % interval covers the Erlang formula, over seeds.
+    Coverage(CoverageBench),
+}
+
+#[derive(Args)]
+pub struct SimBench {
+    /// Measured calls (a warm-up of a tenth more is simulated and counted in the speed).
+    #[arg(long, default_value_t = 1_000_000)]
+    calls: u64,
+    /// Agents.
+    #[arg(long, default_value_t = 500)]
+    agents: u32,
+    /// Offered load in Erlangs.
+    #[arg(long, default_value_t = 480.0)]
+    erlangs: f64,
+    /// Mean handle time, seconds.
+    #[arg(long, default_value_t = 240.0)]
+    aht: f64,
+    /// Mean patience, seconds.
+    #[arg(long, default_value_t = 120.0)]
+    patience: f64,
+    /// Replications (each on the same single thread, one after another).
+    #[arg(long, default_value_t = 1)]
+    replications: u32,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct DecideBench {
+    /// Agent counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000,10000")]
+    agents: Vec<usize>,
+    /// Calls kept waiting while agents free up.
+    #[arg(long, default_value_t = 5000)]
+    waiting: usize,
+    /// Decisions timed per agent count and kind.
+    #[arg(long, default_value_t = 50_000)]
+    decisions: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct CoverageBench {
+    /// Seeds per model.
+    #[arg(long, default_value_t = 40)]
+    seeds: u64,
+    /// Agent counts, comma-separated (5, 50 and 500 use the loads of the test suite).
+    #[arg(long, value_delimiter = ',', default_value = "5,50,500")]
+    agents: Vec<u32>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(b: &BenchCommand) -> Result<()> {
+    match b {
+        BenchCommand::Sim(a) => sim(a),
+        BenchCommand::Decide(a) => decide(a),
+        BenchCommand::Coverage(a) => coverage(a),
+    }
+}
+
+/// What machine the figures come from.
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    json!({ "cpu": cpu, "cores": cores, "profile": if cfg!(debug_assertions) { "debug" } else { "release" } })
+}
+
+fn sim(a: &SimBench) -> Result<()> {
+    let cph = a.erlangs / a.aht * 3600.0;
+    let mut s = erlang_model(cph, a.aht, a.agents, 20.0, Some(a.patience), 0.0);
+    s.run.calls = Some(a.calls);
+    s.replications = a.replications;
+    let sc = s.compile()?;
+    let report = hotline_sim::run(&sc, &mut |_, _| {});
+    let f = predict(
+        &Traffic::per_hour(cph, a.aht, Some(a.patience))?,
+        a.agents,
+        20.0,
+    )?;
+    let o = &report.overall;
+    if a.json {
+        let v = json!({
+            "model": format!("M/M/{}+M", a.agents),
+            "erlangs": a.erlangs, "aht_seconds": a.aht, "patience_seconds": a.patience,
+            "measured_calls_per_replication": a.calls,
+            "replications": a.replications,
+            "calls_simulated": report.calls_simulated,
+            "wall_seconds": json::num(report.wall_seconds),
+            "calls_per_second": json::num(report.calls_per_second),
+            "service_level": json::mean(o.service_level), "asa_seconds": json::mean(o.asa_seconds),
+            "p_abandon": json::mean(o.p_abandon), "p_wait": json::mean(o.p_wait), "occupancy": json::mean(o.occupancy),
+            "erlang_a": Value::Object(json::prediction(&f)),
+            "machine": machine(),
+        });
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "M/M/{}+M, {} Erlangs, AHT {} s, patience {} s: {} calls simulated ({} measured × {} replication(s) + warm-up)",
+        a.agents, a.erlangs, a.aht, a.patience, report.calls_simulated, a.calls, a.replications
+    );
+    println!(
+        "wall time {:.3} s on one thread: {:.0} simulated calls per second",
+        report.wall_seconds, report.calls_per_second
+    );
+    let show = |e: Option<hotline_sim::Estimate>| hotline_sim::report::fmt(e, 1.0, 4);
+    println!("{:>14} {:>22} {:>10}", "", "simulated", "Erlang A");
+    println!(
+        "{:>14} {:>22} {:>10.4}",
+        "service level",
+        show(o.service_level),
+        f.service_level
+    );
+    println!(
+        "{:>14} {:>22} {:>10.4}",
+        "ASA (s)",
+        show(o.asa_seconds),
+        f.asa_seconds
+    );
+    println!(
+        "{:>14} {:>22} {:>10.4}",
+        "abandon rate",
+        show(o.p_abandon),
+        f.p_abandon
+    );
+    println!(
+        "{:>14} {:>22} {:>10.4}",
+        "P(wait)",
+        show(o.p_wait),
+        f.p_wait
+    );
+    println!(
+        "{:>14} {:>22} {:>10.4}",
+        "occupancy",
+        show(o.occupancy),
+        f.occupancy
+    );
+    println!("machine: {}", machine());
+    Ok(())
+}
+
+/// Latency figures of one kind of decision.
+struct Latency {
+    p50: f64,
+    p99: f64,
+    mean: f64,
+}
+
+fn latency(mut ns: Vec<u64>) -> Latency {
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
+    Latency {
+        p50: at(0.5),
+        p99: at(0.99),
+        mean: ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1000.0,
+    }
+}
+
+const QUEUES: u16 = 20;
+
+/// An engine with `n` agents over 20 queues, each agent with two skills.
+fn floor(n: usize) -> Engine {
+    let mut e = Engine::new(EngineConfig::default(), Time::ZERO);
+    for q in 0..QUEUES {
+        e.add_queue(QueueConfig {
+            name: format!("queue {q}"),
+            skill: SkillId(q),
+            ring_timeout: None,
+            wrap_up: WrapUpPolicy::Skip,
+            ..QueueConfig::default()
+        })
+        .expect("valid queue");
+    }
+    for i in 0..n {
+        let s1 = (i % QUEUES as usize) as u16;
+        let s2 = ((i * 7 + 3) % QUEUES as usize) as u16;
+        let s2 = if s2 == s1 { (s1 + 1) % QUEUES } else { s2 };
+        e.add_agent(AgentProfile {
+            skills: vec![
+                (SkillId(s1), 1 + (i % 10) as u8),
+                (SkillId(s2), 1 + (i * 3 % 10) as u8),
+            ],
+            groups: vec![],
+        })
+        .expect("valid agent");
+    }
+    e
+}
+
+/// Answer every offer; count calls that ended up waiting.
+fn settle(e: &mut Engine, now: Time, waiting: &mut i64) {
+    let mut answer = Vec::new();
+    while let Some(a) = e.poll_action() {
+        match a {
+            Action::Offer { agent, .. } => answer.push(agent),
+            Action::Queued { .. } => *waiting += 1,
+            _ => {}
+        }
+    }
+    for a in answer {
+        e.handle(now, Input::Answer(a)).expect("answer an offer");
+        while e.poll_action().is_some() {}
+    }
+}
+
+fn spec(q: u64) -> CallSpec {
+    CallSpec {
+        queue: QueueId(q as u32),
+        priority: (q % 3) as u8,
+        preferred_agent: None,
+        tag: 0,
+    }
+}
+
+/// (agent frees up with `waiting` calls queued, call arrives with agents ready)
+fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
+    let mut rng = Rng::seeded(7);
+    let mut now = Time::ZERO;
+    let tick = Span::from_millis(1);
+
+    // 1. every agent busy and `waiting` calls queued: time HangUp → ready → next call
+    let mut e = floor(n);
+    for a in 0..n {
+        e.handle(now, Input::Login(AgentId(a as u32))).unwrap();
+        e.handle(now, Input::Ready(AgentId(a as u32))).unwrap();
+    }
+    while e.poll_action().is_some() {}
+    let mut queued = 0i64;
+    while queued < waiting as i64 {
+        now = now + tick;
+        e.arrive(now, spec(rng.below(QUEUES as u64))).unwrap();
+        settle(&mut e, now, &mut queued);
+    }
+    let mut free = Vec::with_capacity(decisions);
+    for _ in 0..decisions {
+        now = now + tick;
+        let a = AgentId(rng.below(n as u64) as u32);
+        if !matches!(e.agent_state(a), Ok(AgentState::Connected { .. })) {
+            continue;
+        }
+        let t0 = Instant::now();
+        e.handle(now, Input::HangUp(a)).unwrap();
+        free.push(t0.elapsed().as_nanos() as u64);
+        queued -= 1;
+        settle(&mut e, now, &mut queued);
+        while queued < waiting as i64 {
+            e.arrive(now, spec(rng.below(QUEUES as u64))).unwrap();
+            settle(&mut e, now, &mut queued);
+            if matches!(e.agent_state(a), Ok(AgentState::Ready)) {
+                break;
+            }
+        }
+    }
+
+    // 2. half the agents ready, nobody waiting: time a call's arrival → offer
+    let mut e = floor(n);
+    for a in 0..n {
+        e.handle(now, Input::Login(AgentId(a as u32))).unwrap();
+        e.handle(now, Input::Ready(AgentId(a as u32))).unwrap();
+    }
+    while e.poll_action().is_some() {}
+    let mut none = 0i64;
+    for _ in 0..n / 2 {
+        now = now + tick;
+        e.arrive(now, spec(rng.below(QUEUES as u64))).unwrap();
+        settle(&mut e, now, &mut none);
+    }
+    let mut arrive = Vec::with_capacity(decisions);
+    for _ in 0..decisions {
+        now = now + tick;
+        let s = spec(rng.below(QUEUES as u64));
+        let t0 = Instant::now();
+        e.arrive(now, s).unwrap();
+        arrive.push(t0.elapsed().as_nanos() as u64);
+        settle(&mut e, now, &mut none);
+        // a busy agent finishes, keeping about half the floor ready
+        loop {
+            let a = AgentId(rng.below(n as u64) as u32);
+            if matches!(e.agent_state(a), Ok(AgentState::Connected { .. })) {
+                e.handle(now, Input::HangUp(a)).unwrap();
+                settle(&mut e, now, &mut none);
+                break;
+            }
+        }
+    }
+    (latency(free), latency(arrive))
+}
+
+fn decide(a: &DecideBench) -> Result<()> {
+    if a.agents.iter().any(|&n| n < 20) {
+        bail!("use at least 20 agents (the floor has 20 queues)");
+    }
+    let mut rows = Vec::new();
+    for &n in &a.agents {
+        let (free, arrive) = decide_at(n, a.waiting, a.decisions);
+        rows.push((n, free, arrive));
+    }
+    if a.json {
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|(n, f, c)| {
+                json!({
+                    "agents": n, "waiting": a.waiting, "queues": QUEUES,
+                    "agent_frees_p50_us": f.p50, "agent_frees_p99_us": f.p99, "agent_frees_mean_us": f.mean,
+                    "call_arrives_p50_us": c.p50, "call_arrives_p99_us": c.p99, "call_arrives_mean_us": c.mean,
+                })
+            })
+            .collect();
+        println!("{}", json!({ "decisions": v, "machine": machine() }));
+        return Ok(());
+    }
+    println!(
+        "one routing decision, {} queues, agents with 2 skills each, {} decisions timed per row",
+        QUEUES, a.decisions
+    );
+    println!(
+        "{:>8} | agent frees up, {} calls waiting: {:>8} {:>8} {:>8} | call arrives, half the agents ready: {:>8} {:>8}",
+        "agents", a.waiting, "p50 µs", "p99 µs", "mean µs", "p50 µs", "p99 µs"
+    );
+    for (n, f, c) in rows {
+        println!(
+            "{:>8} | {:>46} {:>8.2} {:>8.2} {:>8.2} | {:>36} {:>8.2} {:>8.2}",
+            n, "", f.p50, f.p99, f.mean, "", c.p50, c.p99
+        );
+    }
+    println!("machine: {}", machine());
+    Ok(())
+}
+
+fn coverage(a: &CoverageBench) -> Result<()> {
+    let mut rows = Vec::new();
+    for &n in &a.agents {
+        let (erl, aht, calls) = match n {
+            5 => (4.0, 180.0, 20_000),
+            50 => (45.0, 240.0, 50_000),
+            500 => (480.0, 240.0, 200_000),
+            _ => (n as f64 * 0.9, 240.0, 50_000),
+        };
+        for patience in [None, Some(120.0)] {
+            let cph = erl / aht * 3600.0;
+            let f = predict(&Traffic::per_hour(cph, aht, patience)?, n, 20.0)?;
+            let mut hits = [0u64; 3];
+            for seed in 0..a.seeds {
+                let mut s = erlang_model(cph, aht, n, 20.0, patience, 0.0);
+                s.run.calls = Some(calls);
+                s.replications = 10;
+                s.seed = 10_000 + seed;
+                let r = hotline_sim::run(&s.compile()?, &mut |_, _| {});
+                let o = &r.overall;
+                let cov = |e: Option<hotline_sim::Estimate>, x: f64| {
+                    e.is_some_and(|e| e.covers(x)) as u64
+                };
+                hits[0] += cov(o.service_level, f.service_level);
+                hits[1] += cov(o.asa_seconds, f.asa_seconds);
+                if patience.is_some() {
+                    hits[2] += cov(o.p_abandon, f.p_abandon);
+                }
+            }
+            rows.push((n, patience, hits));
+        }
+    }
+    let pct = |h: u64| h as f64 / a.seeds as f64 * 100.0;
+    if a.json {
+        let v: Vec<Value> = rows
+            .iter()
+            .map(|(n, p, h)| {
+                json!({"agents": n, "patience_seconds": p, "seeds": a.seeds,
+                    "service_level_coverage": pct(h[0]) / 100.0, "asa_coverage": pct(h[1]) / 100.0,
+                    "abandon_coverage": if p.is_some() { json::num(pct(h[2]) / 100.0) } else { Value::Null }})
+            })
+            .collect();
+        println!("{}", json!({ "coverage": v, "machine": machine() }));
+        return Ok(());
+    }
+    println!(
+        "share of seeds whose 95 % interval (10 replications) covers the formula; about 95 % is right"
+    );
+    println!(
+        "{:>8} {:>10} {:>8} {:>8} {:>8}",
+        "agents", "model", "SL", "ASA", "abandon"
+    );
+    for (n, p, h) in rows {
+        println!(
+            "{:>8} {:>10} {:>7.0}% {:>7.0}% {:>8}",
+            n,
+            if p.is_some() { "Erlang A" } else { "Erlang C" },
+            pct(h[0]),
+            pct(h[1]),
+            if p.is_some() {
+                format!("{:.0}%", pct(h[2]))
+            } else {
+                "—".into()
+            }
+        );
+    }
+    println!("({} seeds per row)", a.seeds);
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! `hotline sim`.
+
+use crate::json;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use hotline_erlang::{Traffic, predict};
+use hotline_sim::scenario::{Rate, Stop, erlang_model};
+use hotline_sim::{Estimates, Scenario, SimReport};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(allow_negative_numbers = true)]
+pub struct SimArgs {
+    /// A scenario file (see assets/scenarios/). Without one, the one-queue M/M/n(+M)
+    /// model given by --calls-per-hour, --aht and --agents.
+    scenario: Option<PathBuf>,
+    /// Calls offered per hour (model mode).
+    #[arg(long)]
+    calls_per_hour: Option<f64>,
+    /// Mean handle time, seconds, exponential (model mode).
+    #[arg(long)]
+    aht: Option<f64>,
+    /// Agents (model mode).
+    #[arg(long)]
+    agents: Option<u32>,
+    /// Service-level threshold T, seconds (model mode).
+    #[arg(long, default_value_t = 20.0)]
+    sl_seconds: f64,
+    /// Mean patience, seconds, exponential; without it callers never hang up (model mode).
+    #[arg(long)]
+    patience: Option<f64>,
+    /// Short-abandon threshold, seconds; 0 makes the service level the Erlang formula's
+    /// "answered within T ÷ offered" (model mode).
+    #[arg(long, default_value_t = 5.0)]
+    short_abandon_seconds: f64,
+    /// Measured calls per replication (model mode; default 100000).
+    #[arg(long)]
+    calls: Option<u64>,
+    /// Calls simulated before measuring starts (default: a tenth of --calls, at least
+    /// 20 per agent).
+    #[arg(long)]
+    warmup_calls: Option<u64>,
+    /// Independent replications (default: the scenario's, or 10).
+    #[arg(long)]
+    replications: Option<u32>,
+    /// Master seed (default: the scenario's, or 1000).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write per-interval figures (SL, ASA, abandon rate, occupancy, AHT, longest wait,
+    /// each with its 95 % half-width) to this CSV file.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn estimates_json(e: &Estimates) -> Map<String, Value> {
+    let pairs = [
+        ("p_wait", e.p_wait),
+        ("service_level", e.service_level),
+        ("asa_seconds", e.asa_seconds),
+        ("p_abandon", e.p_abandon),
+        ("occupancy", e.occupancy),
+        ("aht_seconds", e.aht_seconds),
+        ("offered", e.offered),
+    ];
+    let mut m = Map::new();
+    let mut ci = Map::new();
+    for (k, v) in pairs {
+        m.insert(k.into(), json::mean(v));
+        ci.insert(k.into(), json::ci(v));
+    }
+    m.insert("ci95".into(), Value::Object(ci));
+    m
+}
+
+pub fn run(a: &SimArgs) -> Result<()> {
+    let model_flags = a.calls_per_hour.is_some() || a.aht.is_some() || a.agents.is_some();
+    let (mut scenario, model) = match (&a.scenario, model_flags) {
+        (Some(_), true) => {
+            bail!("give either a scenario file or --calls-per-hour/--aht/--agents, not both")
+        }
+        (Some(path), false) => (Scenario::load(path)?, None),
+        (None, _) => {
+            let (Some(cph), Some(aht), Some(n)) = (a.calls_per_hour, a.aht, a.agents) else {
+                bail!(
+                    "without a scenario file, --calls-per-hour, --aht and --agents are all needed"
+                );
+            };
+            let mut s = erlang_model(
+                cph,
+                aht,
+                n,
+                a.sl_seconds,
+                a.patience,
+                a.short_abandon_seconds,
+            );
+            s.run.calls = Some(a.calls.unwrap_or(100_000));
+            (s, Some((cph, aht, n)))
+        }
+    };
+    if let Some(r) = a.replications {
+        scenario.replications = r;
+    }
+    if let Some(s) = a.seed {
+        scenario.seed = s;
+    }
+    if let Some(w) = a.warmup_calls {
+        scenario.run.warmup_calls = Some(w);
+    }
+    if a.scenario.is_some() && a.calls.is_some() {
+        scenario.run.calls = a.calls;
+        scenario.run.hours = None;
+    }
+    let sc = scenario.compile()?;
+
+    let per_rep = match sc.stop {
+        Stop::Calls { warmup, measured } => warmup + measured,
+        Stop::Time { end, .. } => {
+            let per_hour = match &sc.rate {
+                Rate::Constant(r) => r * 3600.0,
+                r => r.mean_per_hour(),
+            };
+            (per_hour * end / 3600.0) as u64
+        }
+    };
+    let bar = ProgressBar::new(per_rep * sc.replications as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} simulating [{bar:40}] {percent}% {msg} ({eta} left)",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut done_before = 0u64;
+    let mut last_rep = 0u32;
+    let mut last_n = 0u64;
+    let report: SimReport = hotline_sim::run(&sc, &mut |rep, n| {
+        if rep != last_rep {
+            done_before += last_n;
+            last_rep = rep;
+        }
+        last_n = n;
+        bar.set_position(done_before + n);
+        bar.set_message(format!(
+            "replication {}/{}",
+            (rep + 1).min(sc.replications),
+            sc.replications
+        ));
+    });
+    bar.finish_and_clear();
+
+    if let Some(path) = &a.csv {
+        std::fs::write(path, report.intervals_csv())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    let formula = match model {
+        Some((cph, aht, n)) => Some(predict(
+            &Traffic::per_hour(cph, aht, a.patience)?,
+            n,
+            a.sl_seconds,
+        )?),
+        None => None,
+    };
+    if a.json {
+        let mut m = estimates_json(&report.overall);
+        m.insert("scenario".into(), json!(report.scenario));
+        m.insert("replications".into(), json!(report.replications));
+        m.insert("seed".into(), json!(report.seed));
+        m.insert("calls_simulated".into(), json!(report.calls_simulated));
+        m.insert("wall_seconds".into(), json::num(report.wall_seconds));
+        m.insert(
+            "calls_per_second".into(),
+            json::num(report.calls_per_second),
+        );
+        if let Some(p) = &formula {
+            m.insert("erlang".into(), Value::Object(json::prediction(p)));
+        }
+        if a.scenario.is_some() {
+            m.insert("queues".into(), serde_json::to_value(&report.queues)?);
+            m.insert("intervals".into(), serde_json::to_value(&report.intervals)?);
+        }
+        println!("{}", Value::Object(m));
+        return Ok(());
+    }
+    print!("{}", report.to_text());
+    if let Some(p) = formula {
+        println!(
+            "\n{} predicts: service level {:.1} %, ASA {:.1} s, abandoned {:.1} %, occupancy {:.1} %",
+            if a.patience.is_some() {
+                "Erlang A"
+            } else {
+                "Erlang C"
+            },
+            p.service_level * 100.0,
+            p.asa_seconds,
+            p.p_abandon * 100.0,
+            p.occupancy * 100.0
+        );
+        if a.short_abandon_seconds > 0.0 && a.patience.is_some() {
+            println!(
+                "(the simulated service level leaves out abandons under {} s; --short-abandon-seconds 0 compares like with like)",
+                a.short_abandon_seconds
+            );
+        }
+    }
+    if let Some(path) = &a.csv {
+        println!("per-interval figures written to {}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! End-to-end: the `hotline` binary as scripts call it, from a second process.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn hotline(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run hotline");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn json(args: &[&str]) -> Value {
+    let (code, out, err) = hotline(args);
+    assert_eq!(code, 0, "hotline {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+fn f(v: &Value, k: &str) -> f64 {
+    v[k].as_f64()
+        .unwrap_or_else(|| panic!("{k} missing in {v}"))
+}
+
+#[test]
+fn erlang_predicts_with_the_keys_scripts_use() {
+    let v = json(&[
+        "erlang",
+        "--calls-per-hour",
+        "7200",
+        "--aht",
+        "240",
+        "--agents",
+        "500",
+        "--sl-seconds",
+        "20",
+        "--patience",
+        "120",
+        "--json",
+    ]);
+    for k in [
+        "p_wait",
+        "service_level",
+        "asa_seconds",
+        "p_abandon",
+        "occupancy",
+    ] {
+        let x = f(&v, k);
+        assert!(x.is_finite() && x >= 0.0, "{k} = {x}");
+    }
+    let lib = hotline_erlang::predict(
+        &hotline_erlang::Traffic::per_hour(7200.0, 240.0, Some(120.0)).unwrap(),
+        500,
+        20.0,
+    )
+    .unwrap();
+    // JSON's decimal round trip may move the last bit
+    assert!((f(&v, "service_level") - lib.service_level).abs() < 1e-12);
+    assert!((f(&v, "p_abandon") - lib.p_abandon).abs() < 1e-12);
+    assert_eq!(v["model"], "erlang-a");
+}
+
+#[test]
+fn erlang_staffs_for_a_target_and_shows_the_table_around_it() {
+    let v = json(&[
+        "erlang",
+        "--calls-per-hour",
+        "200",
+        "--aht",
+        "180",
+        "--sl-target",
+        "80",
+        "--json",
+    ]);
+    assert_eq!(v["agents"], 14);
+    let table = v["table"].as_array().unwrap();
+    let row = |n: u64| table.iter().find(|r| r["agents"] == n).unwrap();
+    assert!(f(row(14), "service_level") >= 0.8);
+    assert!(f(row(13), "service_level") < 0.8);
+    let (code, out, _) = hotline(&[
+        "erlang",
+        "--calls-per-hour",
+        "200",
+        "--aht",
+        "180",
+        "--sl-target",
+        "80",
+    ]);
+    assert_eq!(code, 0);
+    assert!(out.contains("14 agents is the fewest"), "{out}");
+}
+
+#[test]
+fn sim_of_the_erlang_model_prints_estimates_with_their_intervals() {
+    let args = [
+        "sim",
+        "--calls-per-hour",
+        "900",
+        "--aht",
+        "240",
+        "--agents",
+        "65",
+        "--sl-seconds",
+        "20",
+        "--patience",
+        "120",
+        "--calls",
+        "20000",
+        "--seed",
+        "5",
+        "--replications",
+        "6",
+        "--short-abandon-seconds",
+        "0",
+        "--json",
+    ];
+    let v = json(&args);
+    for k in [
+        "p_wait",
+        "service_level",
+        "asa_seconds",
+        "p_abandon",
+        "occupancy",
+    ] {
+        let mean = f(&v, k);
+        let ci = v["ci95"][k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("ci95.{k} missing"));
+        assert!(
+            mean.is_finite() && ci.is_finite() && ci >= 0.0,
+            "{k}: {mean} ± {ci}"
+        );
+        // the formula is printed beside it; the estimate is close (a loose band here:
+        // the 95 % comparison itself is the erlang_agreement test's job)
+        let formula = f(&v["erlang"], k);
+        assert!(
+            (mean - formula).abs() <= 4.0 * ci + 1e-3,
+            "{k}: {mean} ± {ci} vs {formula}"
+        );
+    }
+    assert!(f(&v, "calls_per_second") > 0.0);
+    assert_eq!(v["replications"], 6);
+    // deterministic for a seed: the same figures again
+    let w = json(&args);
+    assert_eq!(v["service_level"], w["service_level"]);
+    assert_eq!(v["ci95"], w["ci95"]);
+}
+
+#[test]
+fn sim_runs_the_example_scenarios_with_intervals_and_csv() {
+    let csv = std::env::temp_dir().join(format!("hotline-cli-{}.csv", std::process::id()));
+    let v = json(&[
+        "sim",
+        "assets/scenarios/small-town-day.toml",
+        "--replications",
+        "3",
+        "--json",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(v["queues"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        v["intervals"].as_array().unwrap().len(),
+        96,
+        "a day of 15-minute intervals"
+    );
+    assert!(f(&v, "service_level") > 0.5);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("start,end,offered,service_level"));
+    assert_eq!(text.lines().count(), 97);
+    assert!(text.lines().any(|l| l.starts_with("10:00,10:15,")));
+    std::fs::remove_file(csv).ok();
+    let (code, out, _) = hotline(&[
+        "sim",
+        "assets/scenarios/big-city-peak-hour.toml",
+        "--replications",
+        "2",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("green channel 大客户") && out.contains("service level"),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_message_and_a_failing_exit() {
+    let (code, _, err) = hotline(&[
+        "erlang",
+        "--calls-per-hour",
+        "100",
+        "--aht",
+        "-3",
+        "--agents",
+        "5",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("average handle time must be a positive"),
+        "{err}"
+    );
+    let (code, _, err) = hotline(&["sim", "assets/scenarios/no-such-file.toml"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot read scenario") && err.contains("no-such-file.toml"),
+        "{err}"
+    );
+    let (code, _, err) = hotline(&["sim", "--calls-per-hour", "100", "--aht", "60"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--agents"), "{err}");
+    let (code, _, err) = hotline(&[
+        "erlang",
+        "--calls-per-hour",
+        "100",
+        "--aht",
+        "60",
+        "--abandon-target",
+        "5",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--patience"), "{err}");
+}
+
+#[test]
+fn benchmarks_run_small_and_print_json() {
+    let v = json(&[
+        "bench",
+        "sim",
+        "--calls",
+        "20000",
+        "--agents",
+        "50",
+        "--erlangs",
+        "45",
+        "--json",
+    ]);
+    assert!(f(&v, "calls_per_second") > 0.0 && f(&v, "calls_simulated") >= 20000.0);
+    let v = json(&[
+        "bench",
+        "decide",
+        "--agents",
+        "100",
+        "--waiting",
+        "200",
+        "--decisions",
+        "2000",
+        "--json",
+    ]);
+    let row = &v["decisions"][0];
+    assert!(f(row, "agent_frees_p50_us") > 0.0 && f(row, "call_arrives_p99_us") > 0.0);
+}
