@@ -181,15 +181,21 @@ struct Latency {
     p50: f64,
     p99: f64,
     mean: f64,
+    /// Timed decisions, and how many of them ended in an offer.
+    timed: usize,
+    offers: usize,
 }
 
-fn latency(mut ns: Vec<u64>) -> Latency {
+fn latency(mut ns: Vec<u64>, offers: usize) -> Latency {
+    let timed = ns.len();
     ns.sort_unstable();
     let at = |q: f64| ns[((ns.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0;
     Latency {
         p50: at(0.5),
         p99: at(0.99),
         mean: ns.iter().sum::<u64>() as f64 / ns.len() as f64 / 1000.0,
+        timed,
+        offers,
     }
 }
 
@@ -269,6 +275,7 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
         settle(&mut e, now, &mut queued);
     }
     let mut free = Vec::with_capacity(decisions);
+    let mut free_offers = 0;
     for _ in 0..decisions {
         now = now + tick;
         let a = AgentId(rng.below(n as u64) as u32);
@@ -278,6 +285,9 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
         let t0 = Instant::now();
         e.handle(now, Input::HangUp(a)).unwrap();
         free.push(t0.elapsed().as_nanos() as u64);
+        if matches!(e.agent_state(a), Ok(AgentState::Reserved { .. })) {
+            free_offers += 1;
+        }
         queued -= 1;
         settle(&mut e, now, &mut queued);
         while queued < waiting as i64 {
@@ -303,12 +313,19 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
         settle(&mut e, now, &mut none);
     }
     let mut arrive = Vec::with_capacity(decisions);
+    let mut arrive_offers = 0;
     for _ in 0..decisions {
         now = now + tick;
         let s = spec(rng.below(QUEUES as u64));
         let t0 = Instant::now();
-        e.arrive(now, s).unwrap();
+        let call = e.arrive(now, s).unwrap();
         arrive.push(t0.elapsed().as_nanos() as u64);
+        if matches!(
+            e.call_place(call),
+            Some(hotline_acd::CallPlace::Offered { .. })
+        ) {
+            arrive_offers += 1;
+        }
         settle(&mut e, now, &mut none);
         // a busy agent finishes, keeping about half the floor ready
         loop {
@@ -320,7 +337,7 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
             }
         }
     }
-    (latency(free), latency(arrive))
+    (latency(free, free_offers), latency(arrive, arrive_offers))
 }
 
 fn decide(a: &DecideBench) -> Result<()> {
@@ -339,7 +356,9 @@ fn decide(a: &DecideBench) -> Result<()> {
                 json!({
                     "agents": n, "waiting": a.waiting, "queues": QUEUES,
                     "agent_frees_p50_us": f.p50, "agent_frees_p99_us": f.p99, "agent_frees_mean_us": f.mean,
+                    "agent_frees_timed": f.timed, "agent_frees_offers": f.offers,
                     "call_arrives_p50_us": c.p50, "call_arrives_p99_us": c.p99, "call_arrives_mean_us": c.mean,
+                    "call_arrives_timed": c.timed, "call_arrives_offers": c.offers,
                 })
             })
             .collect();
@@ -351,13 +370,36 @@ fn decide(a: &DecideBench) -> Result<()> {
         QUEUES, a.decisions
     );
     println!(
-        "{:>8} | agent frees up, {} calls waiting: {:>8} {:>8} {:>8} | call arrives, half the agents ready: {:>8} {:>8}",
-        "agents", a.waiting, "p50 µs", "p99 µs", "mean µs", "p50 µs", "p99 µs"
+        "A: an agent hangs up with {} calls waiting → the engine picks their next call and offers it",
+        a.waiting
+    );
+    println!(
+        "B: a call arrives with half the agents ready → the engine picks an agent and offers it\n"
+    );
+    println!(
+        "{:>7} | {:>8} {:>8} {:>8} {:>15} | {:>8} {:>8} {:>8} {:>15}",
+        "agents",
+        "A p50 µs",
+        "p99 µs",
+        "mean µs",
+        "offers/timed",
+        "B p50 µs",
+        "p99 µs",
+        "mean µs",
+        "offers/timed"
     );
     for (n, f, c) in rows {
         println!(
-            "{:>8} | {:>46} {:>8.2} {:>8.2} {:>8.2} | {:>36} {:>8.2} {:>8.2}",
-            n, "", f.p50, f.p99, f.mean, "", c.p50, c.p99
+            "{:>7} | {:>8.2} {:>8.2} {:>8.2} {:>15} | {:>8.2} {:>8.2} {:>8.2} {:>15}",
+            n,
+            f.p50,
+            f.p99,
+            f.mean,
+            format!("{}/{}", f.offers, f.timed),
+            c.p50,
+            c.p99,
+            c.mean,
+            format!("{}/{}", c.offers, c.timed)
         );
     }
     println!("machine: {}", machine());

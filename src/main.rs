@@ -9,7 +9,7 @@ mod erlang_cmd;
 mod json;
 mod sim_cmd;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -21,7 +21,7 @@ use std::process::ExitCode;
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -37,11 +37,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like any Unix filter: when the reader of our output goes away (`hotline … | head`),
+    // end quietly instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Erlang(a) => erlang_cmd::run(&a),
-        Command::Sim(a) => sim_cmd::run(&a),
-        Command::Bench(b) => bench::run(&b),
+        Some(Command::Erlang(a)) => erlang_cmd::run(&a),
+        Some(Command::Sim(a)) => sim_cmd::run(&a),
+        Some(Command::Bench(b)) => bench::run(&b),
+        None => {
+            let _ = Cli::command().print_help();
+            println!("\nTry: hotline sim assets/scenarios/small-town-day.toml");
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
