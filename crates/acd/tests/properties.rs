@@ -132,7 +132,8 @@ impl World {
             wrap_up: WrapUpPolicy::UntilAgentFinishes,
             ..QueueConfig::default()
         });
-        let profiles: [(&[(u16, u8)], &[u16]); AGENTS as usize] = [
+        type Profile = (&'static [(u16, u8)], &'static [u16]);
+        let profiles: [Profile; AGENTS as usize] = [
             (&[(1, 8)], &[]),
             (&[(1, 2)], &[]),
             (&[(1, 5), (2, 5)], &[]),
@@ -258,7 +259,7 @@ impl World {
                 } => {
                     // an agent holds at most one call
                     assert!(
-                        self.holds.get(&agent).is_none(),
+                        !self.holds.contains_key(&agent),
                         "{agent} offered {call} while holding {:?}",
                         self.holds.get(&agent)
                     );
