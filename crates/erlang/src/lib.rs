@@ -521,6 +521,48 @@ mod tests {
         assert!(close(p.p_abandon, excess / a, 1e-12), "{p:?}");
     }
 
+    /// Against the published closed form of Erlang A (Mandelbaum & Zeltyn, "The Palm/
+    /// Erlang-A queue", after Garnett, Mandelbaum & Reiman 2002): with x = nμ/θ,
+    /// y = λ/θ, A = x·e^y·y^(−x)·γ(x, y) (γ the lower incomplete gamma function),
+    /// π_n = B / (1 + (A − 1)·B), P(wait) = A·π_n and
+    /// P(abandon | wait) = 1/(ρA) + 1 − 1/ρ. Reference values evaluated with mpmath at
+    /// 40 digits (`gammainc(x, 0, y)`), independently of this crate's series.
+    #[test]
+    fn erlang_a_matches_the_published_closed_form() {
+        // (agents, calls per hour, AHT s, patience s) → (P(wait), P(abandon))
+        let cases = [
+            (
+                (5, 80.0, 180.0, 120.0),
+                (0.345_144_284_284_546, 0.117_164_248_374_441),
+            ),
+            (
+                (50, 675.0, 240.0, 120.0),
+                (0.211_531_878_603_817, 0.026_607_290_908_300_2),
+            ),
+            (
+                (500, 7200.0, 240.0, 120.0),
+                (0.159_247_324_717_803, 0.006_093_332_547_354_05),
+            ),
+            (
+                (3000, 45000.0, 240.0, 120.0),
+                (0.417_064_768_746_997, 0.008_532_998_106_924_25),
+            ),
+        ];
+        for ((n, cph, aht, pat), (pw, pab)) in cases {
+            let p = predict(&Traffic::per_hour(cph, aht, Some(pat)).unwrap(), n, 20.0).unwrap();
+            assert!(
+                (p.p_wait - pw).abs() < 1e-9 * pw,
+                "n={n}: P(wait) {} vs {pw}",
+                p.p_wait
+            );
+            assert!(
+                (p.p_abandon - pab).abs() < 1e-9 * pab,
+                "n={n}: P(abandon) {} vs {pab}",
+                p.p_abandon
+            );
+        }
+    }
+
     /// Rate balance: abandonments per second = θ·E[queue length] = λ·P(abandon).
     #[test]
     fn erlang_a_abandon_rate_balances_queue_length() {
