@@ -230,6 +230,19 @@ fn floor(n: usize) -> Engine {
     e
 }
 
+/// The floor of [`floor`] with every agent logged in and ready.
+fn ready_floor(n: usize, now: Time) -> Engine {
+    let mut e = floor(n);
+    for a in 0..n {
+        e.handle(now, Input::Login(AgentId(a as u32)))
+            .expect("log in");
+        e.handle(now, Input::Ready(AgentId(a as u32)))
+            .expect("go ready");
+    }
+    while e.poll_action().is_some() {}
+    e
+}
+
 /// Answer every offer; count calls that ended up waiting.
 fn settle(e: &mut Engine, now: Time, waiting: &mut i64) {
     let mut answer = Vec::new();
@@ -262,12 +275,7 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
     let tick = Span::from_millis(1);
 
     // 1. every agent busy and `waiting` calls queued: time HangUp → ready → next call
-    let mut e = floor(n);
-    for a in 0..n {
-        e.handle(now, Input::Login(AgentId(a as u32))).unwrap();
-        e.handle(now, Input::Ready(AgentId(a as u32))).unwrap();
-    }
-    while e.poll_action().is_some() {}
+    let mut e = ready_floor(n, now);
     let mut queued = 0i64;
     while queued < waiting as i64 {
         now = now + tick;
@@ -300,12 +308,7 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
     }
 
     // 2. half the agents ready, nobody waiting: time a call's arrival → offer
-    let mut e = floor(n);
-    for a in 0..n {
-        e.handle(now, Input::Login(AgentId(a as u32))).unwrap();
-        e.handle(now, Input::Ready(AgentId(a as u32))).unwrap();
-    }
-    while e.poll_action().is_some() {}
+    let mut e = ready_floor(n, now);
     let mut none = 0i64;
     for _ in 0..n / 2 {
         now = now + tick;

@@ -604,14 +604,7 @@ impl Engine {
         match self.agents[ai as usize].state {
             AgentState::LoggedOut => return Ok(()),
             AgentState::Reserved { call, .. } => {
-                let slot = call.slot() as u32;
-                self.cancel_agent_timer(ai);
-                self.push(Action::OfferCancelled {
-                    call,
-                    agent: a,
-                    reason: OfferCancel::AgentLost,
-                });
-                self.queues[self.calls[slot as usize].queue as usize].ringing -= 1;
+                let slot = self.withdraw_offer(ai, call, OfferCancel::AgentLost);
                 self.set_state(ai, AgentState::NotReady(ReasonCode::SUPERVISOR));
                 self.do_logout(ai);
                 self.requeue(slot, RequeueReason::AgentLost);
@@ -692,21 +685,38 @@ impl Engine {
             AgentState::Reserved { call, .. } => call,
             s => return Err(self.illegal(a, s, "reject a call")),
         };
+        let ag = &mut self.agents[ai as usize];
+        ag.total.rejected += 1;
+        ag.interval.rejected += 1;
+        self.bounce(ai, call, OfferCancel::Rejected);
+        Ok(())
+    }
+
+    /// Withdraw the offer ringing at `ai`; the call is then nowhere until the caller
+    /// puts it somewhere. Returns its slot.
+    fn withdraw_offer(&mut self, ai: u32, call: CallId, reason: OfferCancel) -> u32 {
         let slot = call.slot() as u32;
         self.cancel_agent_timer(ai);
         self.push(Action::OfferCancelled {
             call,
-            agent: a,
-            reason: OfferCancel::Rejected,
+            agent: AgentId(ai),
+            reason,
         });
-        let ag = &mut self.agents[ai as usize];
-        ag.total.rejected += 1;
-        ag.interval.rejected += 1;
         self.queues[self.calls[slot as usize].queue as usize].ringing -= 1;
-        self.set_state(ai, AgentState::NotReady(ReasonCode::REJECTED));
+        slot
+    }
+
+    /// A rejected or unanswered offer: the call goes back to the head of its queue and
+    /// the agent goes not ready with the matching reason.
+    fn bounce(&mut self, ai: u32, call: CallId, why: OfferCancel) {
+        let (code, requeue) = match why {
+            OfferCancel::NoAnswer => (ReasonCode::RONA, RequeueReason::NoAnswer),
+            _ => (ReasonCode::REJECTED, RequeueReason::Rejected),
+        };
+        let slot = self.withdraw_offer(ai, call, why);
+        self.set_state(ai, AgentState::NotReady(code));
         self.agents[ai as usize].after_call = AfterCall::Ready;
-        self.requeue(slot, RequeueReason::Rejected);
-        Ok(())
+        self.requeue(slot, requeue);
     }
 
     fn hold(&mut self, a: AgentId, on: bool) -> Result<(), EngineError> {
@@ -842,14 +852,7 @@ impl Engine {
                 self.end_call(slot, end, now);
             }
             Place::Offered(ai) => {
-                let q = self.calls[slot as usize].queue;
-                self.cancel_agent_timer(ai);
-                self.push(Action::OfferCancelled {
-                    call: c,
-                    agent: AgentId(ai),
-                    reason: OfferCancel::CallerHungUp,
-                });
-                self.queues[q as usize].ringing -= 1;
+                self.withdraw_offer(ai, c, OfferCancel::CallerHungUp);
                 let end = self.count_abandon(slot);
                 self.end_call(slot, end, now);
                 self.after_call(ai);
@@ -902,19 +905,10 @@ impl Engine {
                 self.agents[index].timer = None;
                 match self.agents[index].state {
                     AgentState::Reserved { call, .. } => {
-                        let slot = call.slot() as u32;
-                        self.push(Action::OfferCancelled {
-                            call,
-                            agent: AgentId(ai),
-                            reason: OfferCancel::NoAnswer,
-                        });
                         let ag = &mut self.agents[index];
                         ag.total.no_answer += 1;
                         ag.interval.no_answer += 1;
-                        self.queues[self.calls[slot as usize].queue as usize].ringing -= 1;
-                        self.set_state(ai, AgentState::NotReady(ReasonCode::RONA));
-                        self.agents[index].after_call = AfterCall::Ready;
-                        self.requeue(slot, RequeueReason::NoAnswer);
+                        self.bounce(ai, call, OfferCancel::NoAnswer);
                     }
                     AgentState::AfterCallWork { .. } => self.finish_wrap_up(ai),
                     _ => {}
