@@ -1,0 +1,61 @@
+//! Why a store operation failed, in words a person understands.
+
+use thiserror::Error;
+
+/// A refused or failed store operation. Nothing partial is stored when one is returned.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// A field of the input is wrong.
+    #[error("{field} {why}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// No such record.
+    #[error("no {what} {id}")]
+    NotFound {
+        /// "customer", "ticket" …
+        what: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The phone number already belongs to another customer.
+    #[error("phone number {phone} already belongs to customer {owner}")]
+    PhoneTaken {
+        /// The number, masked.
+        phone: String,
+        /// The customer who has it.
+        owner: u64,
+    },
+    /// A ticket cannot make this change in its status.
+    #[error("ticket {ticket} is {status:?} and cannot {change}")]
+    IllegalTransition {
+        /// The ticket.
+        ticket: u64,
+        /// Its status.
+        status: crate::model::TicketStatus,
+        /// The change asked for.
+        change: &'static str,
+    },
+    /// Wrong password or unknown agent (one message, so ids cannot be probed).
+    #[error("wrong agent id or password")]
+    BadCredentials,
+    /// A record on disk cannot be read.
+    #[error("corrupt record in {tree} at key {key}: {why}")]
+    Corrupt {
+        /// Tree.
+        tree: &'static str,
+        /// Key, hex.
+        key: String,
+        /// Decoder's complaint.
+        why: String,
+    },
+    /// The database failed (I/O, …).
+    #[error("storage failed: {0}")]
+    Storage(#[from] sled::Error),
+    /// Export, import or backup file trouble.
+    #[error("{0}")]
+    File(String),
+}

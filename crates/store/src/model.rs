@@ -1,0 +1,514 @@
+//! What the store keeps: customers, interactions (call records), tickets (工单) and
+//! agent accounts. Times are milliseconds since the Unix epoch (UTC); money is in fen
+//! (分, 1/100 yuan). `Debug` of anything holding personal data masks it, so a record
+//! can be logged as it is.
+
+use crate::mask;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Milliseconds since the Unix epoch.
+pub type Millis = u64;
+
+/// One day in milliseconds.
+pub const DAY_MS: Millis = 86_400_000;
+
+/// 公众客户 public customer or 大客户 key account (enterprise, government, group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Segment {
+    /// 公众客户.
+    Public,
+    /// 大客户: green channel, account manager.
+    KeyAccount,
+}
+
+/// Loyalty tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VipTier {
+    /// No tier.
+    None,
+    /// 银卡.
+    Silver,
+    /// 金卡.
+    Gold,
+    /// 钻石卡.
+    Diamond,
+}
+
+/// Kinds of service a customer holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServiceKind {
+    /// 固话.
+    FixedLine,
+    /// 宽带.
+    Broadband,
+    /// 手机.
+    Mobile,
+    /// IPTV.
+    Iptv,
+    /// Value-added service (彩铃, 天翼云盘 …).
+    ValueAdded,
+}
+
+/// A service held since a date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    /// Which service.
+    pub kind: ServiceKind,
+    /// Product name, e.g. "200M 光宽带".
+    pub product: String,
+    /// Since when.
+    pub since: Millis,
+}
+
+/// A customer: descriptive, behavioural and relational data.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    /// Store id (0 for a new customer; the store assigns one).
+    pub id: u64,
+    /// Full name.
+    pub name: String,
+    /// Phone numbers: 11-digit mobiles, fixed lines with area code ("0571-88881234").
+    pub phones: Vec<String>,
+    /// ID document number (居民身份证), masked whenever shown or logged.
+    pub id_document: Option<String>,
+    /// Street address.
+    pub address: String,
+    /// District (区/县).
+    pub district: String,
+    /// Residential area (小区).
+    pub area: String,
+    /// Segment.
+    pub segment: Segment,
+    /// Loyalty tier.
+    pub vip_tier: VipTier,
+    /// Enterprise group for key accounts.
+    pub enterprise_group: Option<String>,
+    /// The key account's account manager (大客户经理): an agent id.
+    pub account_manager: Option<String>,
+    /// Services held.
+    pub services: Vec<Service>,
+    /// ARPU this month, fen.
+    pub arpu_fen: i64,
+    /// ARPU of the last six months, oldest first, fen.
+    pub arpu_history_fen: Vec<i64>,
+    /// Account balance, fen.
+    pub balance_fen: i64,
+    /// Arrears (欠费), fen.
+    pub arrears_fen: i64,
+    /// Credit level 1 (lowest) – 5.
+    pub credit_level: u8,
+    /// Customer since.
+    pub since: Millis,
+    /// Free notes.
+    pub notes: String,
+    /// Tags ("投诉敏感", "政企" …).
+    pub tags: Vec<String>,
+}
+
+impl fmt::Debug for Customer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Customer")
+            .field("id", &self.id)
+            .field("name", &mask::name(&self.name))
+            .field(
+                "phones",
+                &self
+                    .phones
+                    .iter()
+                    .map(|p| mask::phone(p))
+                    .collect::<Vec<_>>(),
+            )
+            .field(
+                "id_document",
+                &self.id_document.as_deref().map(mask::id_document),
+            )
+            .field("district", &self.district)
+            .field("segment", &self.segment)
+            .field("vip_tier", &self.vip_tier)
+            .field("account_manager", &self.account_manager)
+            .field("services", &self.services.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How an IVR self-service attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelfService {
+    /// Finished in the IVR (bill heard, ticket status heard, service ordered …).
+    Completed(String),
+    /// Tried, then asked for an agent.
+    ToAgent(String),
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CallEnd {
+    /// Answered and completed.
+    Completed,
+    /// Finished in the IVR.
+    SelfService,
+    /// Caller hung up waiting.
+    Abandoned,
+    /// Turned away (queue full, closed).
+    Refused,
+    /// Dropped by a fault.
+    Dropped,
+}
+
+/// One call, written once when it ends (also IVR-only and abandoned calls).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interaction {
+    /// Store id (0 when new).
+    pub id: u64,
+    /// The router's call id.
+    pub call_id: u64,
+    /// The customer, when known.
+    pub customer: Option<u64>,
+    /// Calling number.
+    pub caller_number: String,
+    /// Dialled number ("1000").
+    pub dialled: String,
+    /// Arrival.
+    pub arrived: Millis,
+    /// End of the IVR.
+    pub ivr_ended: Option<Millis>,
+    /// Entered a queue.
+    pub queued: Option<Millis>,
+    /// First offered to an agent.
+    pub offered: Option<Millis>,
+    /// Answered.
+    pub answered: Option<Millis>,
+    /// Ended.
+    pub ended: Millis,
+    /// IVR menu path, e.g. ["2", "2-1"].
+    pub ivr_path: Vec<String>,
+    /// Self-service outcome.
+    pub self_service: Option<SelfService>,
+    /// Queue name.
+    pub queue: Option<String>,
+    /// Agents who handled it, in order.
+    pub agents: Vec<String>,
+    /// Transfers.
+    pub transfers: u16,
+    /// Seconds waiting in queue.
+    pub wait_s: u32,
+    /// Seconds talking.
+    pub talk_s: u32,
+    /// Seconds on hold.
+    pub hold_s: u32,
+    /// Seconds of wrap-up.
+    pub wrap_up_s: u32,
+    /// How it ended.
+    pub end: CallEnd,
+    /// Agent's disposition ("answered", "ticket opened", "transferred to back office" …).
+    pub disposition: Option<String>,
+    /// Reason code, e.g. "fault.broadband"; FCR repeats are matched on it.
+    pub reason: Option<String>,
+    /// Agent notes.
+    pub notes: String,
+    /// Tickets opened or updated on this call.
+    pub tickets: Vec<u64>,
+    /// The agent marked "resolved at first contact".
+    pub fcr_claimed: bool,
+    /// Settled FCR: `Some(true)` claimed and no repeat within the window, `Some(false)`
+    /// not claimed or a repeat came; `None` while the window is open (or no customer is
+    /// known, so repeats cannot be seen).
+    pub fcr_verified: Option<bool>,
+    /// Post-call survey, 1–5.
+    pub satisfaction: Option<u8>,
+}
+
+impl fmt::Debug for Interaction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Interaction")
+            .field("id", &self.id)
+            .field("call_id", &self.call_id)
+            .field("customer", &self.customer)
+            .field("caller_number", &mask::phone(&self.caller_number))
+            .field("arrived", &self.arrived)
+            .field("end", &self.end)
+            .field("reason", &self.reason)
+            .field("agents", &self.agents)
+            .field("fcr", &(self.fcr_claimed, self.fcr_verified))
+            .finish_non_exhaustive()
+    }
+}
+
+/// Ticket types; subcategories and deadlines come from `assets/tickets/categories.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketKind {
+    /// 投诉.
+    Complaint,
+    /// 障碍 / 故障.
+    Fault,
+    /// 咨询.
+    Inquiry,
+    /// 业务受理 (service order).
+    ServiceOrder,
+    /// 建议.
+    Suggestion,
+}
+
+/// Urgency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketPriority {
+    /// Low.
+    Low,
+    /// Normal.
+    Normal,
+    /// High.
+    High,
+    /// Urgent.
+    Urgent,
+}
+
+/// The closed loop (闭环) of a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketStatus {
+    /// Taken by the front office.
+    New = 0,
+    /// Sent to a back-office group.
+    Dispatched = 1,
+    /// Being worked on.
+    InProgress = 2,
+    /// Work done; the customer is to be called back.
+    Resolved = 3,
+    /// Customer called back (回访) with a satisfaction score.
+    CalledBack = 4,
+    /// Closed.
+    Closed = 5,
+    /// Reopened after resolution or closure.
+    Reopened = 6,
+}
+
+impl TicketStatus {
+    /// Every status.
+    pub const ALL: [TicketStatus; 7] = [
+        TicketStatus::New,
+        TicketStatus::Dispatched,
+        TicketStatus::InProgress,
+        TicketStatus::Resolved,
+        TicketStatus::CalledBack,
+        TicketStatus::Closed,
+        TicketStatus::Reopened,
+    ];
+
+    /// Work still to do (counts toward overdue).
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            TicketStatus::New
+                | TicketStatus::Dispatched
+                | TicketStatus::InProgress
+                | TicketStatus::Reopened
+        )
+    }
+
+    pub(crate) fn byte(self) -> u8 {
+        self as u8
+    }
+}
+
+/// A change to a ticket, as an agent or back office asks for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketChange {
+    /// Send to a back-office group.
+    Dispatch {
+        /// Group, e.g. "装维 repair crew".
+        group: String,
+    },
+    /// Work starts.
+    Start,
+    /// Work is done.
+    Resolve {
+        /// What was done.
+        note: String,
+    },
+    /// The customer was called back.
+    CallBack {
+        /// Satisfaction 1–5.
+        satisfaction: u8,
+    },
+    /// Close the loop.
+    Close,
+    /// Reopen.
+    Reopen {
+        /// Why.
+        reason: String,
+    },
+    /// Add a note (any status).
+    Note {
+        /// The note.
+        text: String,
+    },
+    /// Change the priority.
+    SetPriority {
+        /// New priority.
+        priority: TicketPriority,
+    },
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEvent {
+    /// When.
+    pub at: Millis,
+    /// Who (agent id, or "system").
+    pub by: String,
+    /// What.
+    pub change: TicketChange,
+    /// Status after the change.
+    pub status: TicketStatus,
+}
+
+/// A ticket (工单).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Ticket number.
+    pub id: u64,
+    /// Customer.
+    pub customer: u64,
+    /// Type.
+    pub kind: TicketKind,
+    /// Subcategory id from the categories file.
+    pub subcategory: String,
+    /// What the customer reported.
+    pub description: String,
+    /// Priority.
+    pub priority: TicketPriority,
+    /// Status.
+    pub status: TicketStatus,
+    /// The agent who first took it (首问负责): owner through the whole loop.
+    pub owner: String,
+    /// Back-office group working on it.
+    pub back_office: Option<String>,
+    /// Created.
+    pub created: Millis,
+    /// Due.
+    pub deadline: Millis,
+    /// Satisfaction at the callback, 1–5.
+    pub satisfaction: Option<u8>,
+    /// Every change: who, when, what.
+    pub history: Vec<TicketEvent>,
+}
+
+impl Ticket {
+    /// Past its deadline with work still to do.
+    pub fn is_overdue(&self, now: Millis) -> bool {
+        self.status.is_open() && now > self.deadline
+    }
+}
+
+/// A new ticket as the front office opens it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewTicket {
+    /// Customer.
+    pub customer: u64,
+    /// Type.
+    pub kind: TicketKind,
+    /// Subcategory id.
+    pub subcategory: String,
+    /// Description.
+    pub description: String,
+    /// Priority.
+    pub priority: TicketPriority,
+}
+
+/// Role of an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// 坐席.
+    Agent,
+    /// 班长 / 值班长.
+    Supervisor,
+    /// Administrator.
+    Admin,
+}
+
+/// An agent's account.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentAccount {
+    /// Work number (工号), the login id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Skill name → level 1–10.
+    pub skills: Vec<(String, u8)>,
+    /// Groups.
+    pub groups: Vec<String>,
+    /// Argon2id hash in PHC string form.
+    pub password_hash: String,
+}
+
+impl fmt::Debug for AgentAccount {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AgentAccount")
+            .field("id", &self.id)
+            .field("name", &mask::name(&self.name))
+            .field("role", &self.role)
+            .field("skills", &self.skills)
+            .field("groups", &self.groups)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A short line about a ticket, kept in the customer's ticket index so a screen pop
+/// needs no further reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketLine {
+    /// Ticket number.
+    pub id: u64,
+    /// Type.
+    pub kind: TicketKind,
+    /// Subcategory.
+    pub subcategory: String,
+    /// Status.
+    pub status: TicketStatus,
+    /// Due.
+    pub deadline: Millis,
+    /// Owner.
+    pub owner: String,
+}
+
+/// A short line about an interaction for the screen pop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InteractionLine {
+    /// Interaction id.
+    pub id: u64,
+    /// When the call arrived.
+    pub arrived: Millis,
+    /// Reason code.
+    pub reason: Option<String>,
+    /// Disposition.
+    pub disposition: Option<String>,
+    /// First agent.
+    pub agent: Option<String>,
+    /// FCR claimed and verified.
+    pub fcr_claimed: bool,
+    /// Verified FCR, once settled.
+    pub fcr_verified: Option<bool>,
+}
+
+/// What the agent's screen shows when a call is offered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenPop {
+    /// The customer.
+    pub customer: Customer,
+    /// Open tickets (and how overdue they are is for the caller to judge against now).
+    pub open_tickets: Vec<TicketLine>,
+    /// The last interactions, newest first.
+    pub recent: Vec<InteractionLine>,
+}

@@ -1,0 +1,673 @@
+//! Deterministic synthetic data that looks real: Chinese names, China Telecom mobile
+//! prefixes, the Hangzhou area code and districts, residential areas, key accounts
+//! (about 3 %) whose ARPU makes about 80 % of the revenue, services, and a history of
+//! past interactions and tickets. The same seed always gives the same store.
+//!
+//! Seeding writes in bulk (per-tree batches, one flush at the end) rather than through
+//! one transaction per record; a seed cut off half-way is repaired by
+//! `rebuild_indexes` or simply run again into a new directory.
+
+use crate::codec::encode;
+use crate::error::StoreError;
+use crate::model::*;
+use crate::sled_store::*;
+use crate::validate::id_check_char;
+use hotline_acd::rng::Rng;
+use serde::Serialize;
+
+/// 2026-11-01 00:00 UTC: "now" for seeded histories unless the caller gives another.
+pub const DEFAULT_NOW: Millis = 1_793_491_200_000;
+
+/// What a seed run wrote.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SeedReport {
+    /// Customers.
+    pub customers: u64,
+    /// Of which key accounts.
+    pub key_accounts: u64,
+    /// Share of monthly revenue (ARPU) from key accounts.
+    pub key_account_revenue_share: f64,
+    /// Interactions.
+    pub interactions: u64,
+    /// Tickets.
+    pub tickets: u64,
+    /// Agent ids used as account managers and ticket owners ("1001"…).
+    pub agents: Vec<String>,
+}
+
+// Surnames weighted roughly by frequency (王 李 张 刘 陈 … 百家姓 top of the census).
+const SURNAMES: &[(&str, u32)] = &[
+    ("王", 72),
+    ("李", 71),
+    ("张", 70),
+    ("刘", 54),
+    ("陈", 46),
+    ("杨", 34),
+    ("黄", 25),
+    ("赵", 21),
+    ("吴", 21),
+    ("周", 20),
+    ("徐", 16),
+    ("孙", 16),
+    ("马", 15),
+    ("朱", 14),
+    ("胡", 13),
+    ("郭", 12),
+    ("何", 12),
+    ("林", 11),
+    ("高", 11),
+    ("罗", 10),
+    ("郑", 10),
+    ("梁", 9),
+    ("谢", 8),
+    ("宋", 7),
+    ("唐", 7),
+    ("许", 7),
+    ("韩", 7),
+    ("冯", 7),
+    ("邓", 7),
+    ("曹", 6),
+    ("彭", 6),
+    ("曾", 6),
+    ("肖", 6),
+    ("田", 6),
+    ("董", 5),
+    ("潘", 5),
+    ("袁", 5),
+    ("蔡", 5),
+    ("蒋", 5),
+    ("余", 5),
+    ("于", 5),
+    ("杜", 4),
+    ("叶", 4),
+    ("程", 4),
+    ("魏", 4),
+    ("苏", 4),
+    ("吕", 4),
+    ("丁", 4),
+    ("任", 4),
+    ("卢", 4),
+    ("姚", 4),
+    ("沈", 4),
+    ("钟", 4),
+    ("姜", 4),
+    ("崔", 3),
+    ("谭", 3),
+    ("陆", 3),
+    ("范", 3),
+    ("汪", 3),
+    ("廖", 3),
+    ("石", 3),
+    ("金", 3),
+    ("韦", 3),
+    ("贾", 3),
+    ("夏", 3),
+    ("付", 3),
+    ("方", 3),
+    ("邹", 2),
+    ("熊", 2),
+    ("白", 2),
+    ("孟", 2),
+    ("秦", 2),
+    ("邱", 2),
+    ("侯", 2),
+    ("江", 2),
+    ("尹", 2),
+    ("薛", 2),
+    ("闫", 2),
+    ("段", 2),
+    ("雷", 2),
+    ("欧阳", 1),
+    ("司马", 1),
+    ("诸葛", 1),
+];
+
+const GIVEN: &str = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文斌辉鹏宇浩然子涵梓轩\
+欣怡雨晨思远晓东海燕立新志强佳琪俊杰一鸣嘉怡宏亮丹丹晶晶慧敏婷婷雪梅春花秋月冬梅家豪博文\
+宁静安康永福德胜金凤玉珍淑华建华振华国庆国强红梅丽华凤英秀兰桂芳玉梅海涛海波宏伟晓明晓红\
+喆堃玥";
+
+const DISTRICTS: &[(&str, &str)] = &[
+    ("上城区", "330102"),
+    ("拱墅区", "330105"),
+    ("西湖区", "330106"),
+    ("滨江区", "330108"),
+    ("萧山区", "330109"),
+    ("余杭区", "330110"),
+    ("临平区", "330113"),
+    ("钱塘区", "330114"),
+    ("富阳区", "330111"),
+    ("临安区", "330112"),
+    ("桐庐县", "330122"),
+    ("淳安县", "330127"),
+    ("建德市", "330182"),
+];
+
+const AREA_HEAD: &[&str] = &[
+    "金色", "阳光", "翠苑", "桂花", "湖畔", "江南", "紫金", "云栖", "绿城", "西溪", "城东", "和园",
+    "天城", "星洲", "银河", "丹桂", "玉泉", "春江", "南苑", "北辰",
+];
+const AREA_TAIL: &[&str] = &[
+    "家园", "花园", "新村", "公寓", "小区", "苑", "府", "雅居", "名邸", "城",
+];
+const STREETS: &[&str] = &[
+    "文三路",
+    "文二路",
+    "莫干山路",
+    "天目山路",
+    "延安路",
+    "解放路",
+    "庆春路",
+    "凤起路",
+    "江南大道",
+    "滨盛路",
+    "建设一路",
+    "金城路",
+    "临平大道",
+    "学林街",
+    "富春路",
+    "衣锦街",
+];
+
+// China Telecom mobile prefixes (the 1000 hotline's own customers), first and second lines.
+const MOBILE_A: &[&str] = &["133", "153", "173", "177", "180", "181", "189", "199"];
+const MOBILE_B: &[&str] = &["149", "190", "191", "193"];
+
+const ENTERPRISES: &[&str] = &[
+    "杭州市人民医院",
+    "浙江物产集团",
+    "钱江水利",
+    "西湖区政府",
+    "杭州地铁集团",
+    "华东设计院",
+    "之江实验室",
+    "滨江科技园",
+    "萧山国际机场",
+    "杭州银行",
+    "富阳造纸集团",
+    "余杭区教育局",
+];
+
+const PRODUCTS: &[(ServiceKind, &str)] = &[
+    (ServiceKind::Broadband, "300M 光宽带"),
+    (ServiceKind::Broadband, "1000M 光宽带"),
+    (ServiceKind::FixedLine, "固话"),
+    (ServiceKind::Iptv, "天翼高清 IPTV"),
+    (ServiceKind::ValueAdded, "彩铃"),
+    (ServiceKind::ValueAdded, "天翼云盘"),
+];
+
+const REASONS: &[&str] = &[
+    "inquiry.tariff",
+    "inquiry.bill",
+    "fault.broadband",
+    "fault.mobile-signal",
+    "complaint.billing",
+    "service-order.plan-change",
+    "bill-query",
+];
+
+/// A bijection on [0, 10^8): unique eight-digit numbers for unique inputs.
+fn unique8(i: u64, salt: u64) -> u64 {
+    // 48271 and 10^8 are coprime, so multiplication is a permutation modulo 10^8
+    (i.wrapping_mul(48_271) + salt) % 100_000_000
+}
+
+fn pick<'a, T>(rng: &mut Rng, xs: &'a [T]) -> &'a T {
+    &xs[rng.below(xs.len() as u64) as usize]
+}
+
+fn surname(rng: &mut Rng) -> &'static str {
+    let total: u32 = SURNAMES.iter().map(|s| s.1).sum();
+    let mut x = rng.below(total as u64) as u32;
+    for (s, w) in SURNAMES {
+        if x < *w {
+            return s;
+        }
+        x -= w;
+    }
+    SURNAMES[0].0
+}
+
+fn given(rng: &mut Rng) -> String {
+    let chars: Vec<char> = GIVEN.chars().collect();
+    let n = if rng.chance(0.3) { 1 } else { 2 };
+    (0..n)
+        .map(|_| chars[rng.below(chars.len() as u64) as usize])
+        .collect()
+}
+
+fn lognormal(rng: &mut Rng, mean: f64, sd: f64) -> f64 {
+    let s2 = (1.0 + (sd / mean).powi(2)).ln();
+    (mean.ln() - s2 / 2.0 + s2.sqrt() * rng.normal()).exp()
+}
+
+/// Managers "9001"…: the key-account team; agents "1001"… take tickets.
+pub fn manager_id(k: u64) -> String {
+    format!("{}", 9001 + k)
+}
+
+/// One customer, deterministic in (seed, i).
+pub fn customer(seed: u64, i: u64, now: Millis) -> Customer {
+    let mut rng = Rng::fork(seed, i);
+    let key = rng.chance(0.03);
+    let (district, region) = *pick(&mut rng, DISTRICTS);
+    let mut phones = vec![format!(
+        "{}{:08}",
+        MOBILE_A[(i % MOBILE_A.len() as u64) as usize],
+        unique8(i, 0)
+    )];
+    if rng.chance(0.15) {
+        phones.push(format!(
+            "{}{:08}",
+            MOBILE_B[(i % MOBILE_B.len() as u64) as usize],
+            unique8(i, 12_345_678)
+        ));
+    }
+    let fixed = rng.chance(0.3);
+    if fixed {
+        // 48271 and 10^7 are coprime too: unique for up to ten million customers
+        phones.push(format!(
+            "0571-8{:07}",
+            (i.wrapping_mul(48_271) + 7) % 10_000_000
+        ));
+    }
+    let birth_year = 1945 + rng.below(60);
+    let mut id: Vec<u8> = format!(
+        "{region}{birth_year}{:02}{:02}{:03}",
+        1 + rng.below(12),
+        1 + rng.below(28),
+        rng.below(1000)
+    )
+    .into_bytes();
+    id.push(id_check_char(&id));
+    let arpu = if key {
+        lognormal(&mut rng, 9000.0, 8000.0)
+    } else {
+        lognormal(&mut rng, 65.0, 40.0)
+    };
+    let arpu_fen = (arpu * 100.0).round() as i64;
+    let history: Vec<i64> = (0..6)
+        .map(|_| (arpu_fen as f64 * (0.85 + 0.3 * rng.uniform())).round() as i64)
+        .collect();
+    let since = now.saturating_sub(rng.below(20 * 365) * DAY_MS);
+    let mut services = vec![Service {
+        kind: ServiceKind::Mobile,
+        product: if key {
+            "政企融合套餐".into()
+        } else {
+            "天翼畅享套餐".into()
+        },
+        since,
+    }];
+    if rng.chance(0.6) {
+        let (k, p) = PRODUCTS[rng.below(2) as usize];
+        services.push(Service {
+            kind: k,
+            product: p.into(),
+            since: since + rng.below(365) * DAY_MS,
+        });
+        if rng.chance(0.3) {
+            services.push(Service {
+                kind: PRODUCTS[3].0,
+                product: PRODUCTS[3].1.into(),
+                since: since + rng.below(365) * DAY_MS,
+            });
+        }
+    }
+    if fixed {
+        services.push(Service {
+            kind: ServiceKind::FixedLine,
+            product: PRODUCTS[2].1.into(),
+            since,
+        });
+    }
+    if rng.chance(0.2) {
+        let (k, p) = *pick(&mut rng, &PRODUCTS[4..]);
+        services.push(Service {
+            kind: k,
+            product: p.into(),
+            since: since + rng.below(365) * DAY_MS,
+        });
+    }
+    let arrears = if rng.chance(0.08) {
+        (rng.below(30_000) + 500) as i64
+    } else {
+        0
+    };
+    let vip_tier = match arpu {
+        a if a > 2000.0 => VipTier::Diamond,
+        a if a > 300.0 => VipTier::Gold,
+        a if a > 120.0 => VipTier::Silver,
+        _ => VipTier::None,
+    };
+    let area = format!("{}{}", pick(&mut rng, AREA_HEAD), pick(&mut rng, AREA_TAIL));
+    Customer {
+        id: i + 1,
+        name: format!("{}{}", surname(&mut rng), given(&mut rng)),
+        phones,
+        id_document: Some(String::from_utf8(id).unwrap_or_default()),
+        address: format!(
+            "浙江省杭州市{district}{}{}号 {area} {}幢{}室",
+            pick(&mut rng, STREETS),
+            1 + rng.below(400),
+            1 + rng.below(30),
+            101 + rng.below(28) * 100 + rng.below(4)
+        ),
+        district: district.into(),
+        area,
+        segment: if key {
+            Segment::KeyAccount
+        } else {
+            Segment::Public
+        },
+        vip_tier,
+        enterprise_group: key.then(|| pick(&mut rng, ENTERPRISES).to_string()),
+        account_manager: key.then(|| manager_id(i % 40)),
+        services,
+        arpu_fen,
+        arpu_history_fen: history,
+        balance_fen: if arrears > 0 {
+            -arrears
+        } else {
+            rng.below(50_000) as i64
+        },
+        arrears_fen: arrears,
+        credit_level: 1 + rng.below(5) as u8,
+        since,
+        notes: String::new(),
+        tags: if key { vec!["政企".into()] } else { vec![] },
+    }
+}
+
+/// Write `n` customers with histories into `store` (ids 1..=n, interactions and tickets
+/// after). `progress` gets the customers written so far.
+pub fn seed(
+    store: &SledStore,
+    n: u64,
+    seed: u64,
+    now: Millis,
+    progress: &mut dyn FnMut(u64),
+) -> Result<SeedReport, StoreError> {
+    let mut report = SeedReport {
+        agents: (0..40)
+            .map(manager_id)
+            .chain((0..60).map(|k| format!("{}", 1001 + k)))
+            .collect(),
+        ..SeedReport::default()
+    };
+    let (mut key_rev, mut all_rev) = (0f64, 0f64);
+    const CHUNK: u64 = 20_000;
+    let new_batches = || {
+        (0..TREE_NAMES.len())
+            .map(|_| sled::Batch::default())
+            .collect::<Vec<_>>()
+    };
+    let mut start = 0;
+    while start < n {
+        let end = (start + CHUNK).min(n);
+        let mut b = new_batches();
+        let mut interactions = Vec::new();
+        let mut tickets = Vec::new();
+        for i in start..end {
+            let c = customer(seed, i, now);
+            all_rev += c.arpu_fen as f64;
+            if c.segment == Segment::KeyAccount {
+                key_rev += c.arpu_fen as f64;
+                report.key_accounts += 1;
+            }
+            history(seed, &c, now, &mut interactions, &mut tickets);
+            b[CUSTOMERS].insert(&be(c.id), encode(&c));
+            for (t, k, v) in customer_index(&c) {
+                b[t].insert(k, v);
+            }
+        }
+        let first_t = store.reserve_ids("ticket", tickets.len() as u64)?;
+        let first_i = store.reserve_ids("interaction", interactions.len() as u64)?;
+        for (k, (mut it, ticket)) in interactions.into_iter().enumerate() {
+            it.id = first_i + k as u64;
+            if let Some(pos) = ticket {
+                it.tickets = vec![first_t + pos as u64];
+            }
+            b[INTERACTIONS].insert(&be(it.id), encode(&it));
+            for (t, k, v) in interaction_index(&it) {
+                b[t].insert(k, v);
+            }
+            report.interactions += 1;
+        }
+        for (k, mut t) in tickets.into_iter().enumerate() {
+            t.id = first_t + k as u64;
+            b[TICKETS].insert(&be(t.id), encode(&t));
+            for (tr, k, v) in ticket_index(&t) {
+                b[tr].insert(k, v);
+            }
+            report.tickets += 1;
+        }
+        store.bulk(b)?;
+        report.customers = end;
+        progress(end);
+        start = end;
+    }
+    store.bump_id("customer", n)?;
+    store.flush()?;
+    report.key_account_revenue_share = if all_rev > 0.0 {
+        key_rev / all_rev
+    } else {
+        0.0
+    };
+    Ok(report)
+}
+
+/// Past contacts of a customer over the last 90 days, and the tickets some of them
+/// opened (some still open, a few overdue).
+/// Each interaction comes with the position in `tickets` of the ticket it opened.
+fn history(
+    seed: u64,
+    c: &Customer,
+    now: Millis,
+    interactions: &mut Vec<(Interaction, Option<usize>)>,
+    tickets: &mut Vec<Ticket>,
+) {
+    let mut rng = Rng::fork(seed ^ 0x5eed, c.id);
+    let mut count = 0;
+    // Poisson(0.8) by inversion
+    let (mut p, mut acc, u) = ((-0.8f64).exp(), (-0.8f64).exp(), rng.uniform());
+    while u > acc && count < 8 {
+        count += 1;
+        p *= 0.8 / count as f64;
+        acc += p;
+    }
+    for _ in 0..count {
+        let arrived = now.saturating_sub(rng.below(90 * DAY_MS / 1000) * 1000);
+        let agent = format!("{}", 1001 + rng.below(60));
+        let reason = pick(&mut rng, REASONS).to_string();
+        let self_service = reason == "bill-query" && rng.chance(0.7);
+        let wait = rng.below(60) as u32;
+        let talk = if self_service {
+            0
+        } else {
+            60 + rng.below(500) as u32
+        };
+        let claimed = !self_service && rng.chance(0.75);
+        let mut i = Interaction {
+            id: 0,
+            call_id: rng.next_u64() >> 1,
+            customer: Some(c.id),
+            caller_number: c.phones[0].clone(),
+            dialled: "1000".into(),
+            arrived,
+            ivr_ended: Some(arrived + 20_000),
+            queued: (!self_service).then_some(arrived + 20_000),
+            offered: (!self_service).then_some(arrived + 20_000 + wait as u64 * 1000),
+            answered: (!self_service).then_some(arrived + 22_000 + wait as u64 * 1000),
+            ended: arrived + 22_000 + (wait + talk) as u64 * 1000,
+            ivr_path: if self_service {
+                vec!["5".into(), "5-1".into()]
+            } else {
+                vec!["1".into(), "0".into()]
+            },
+            self_service: self_service
+                .then(|| SelfService::Completed("bill and balance read".into())),
+            queue: (!self_service).then(|| "inquiry 业务咨询".into()),
+            agents: if self_service {
+                vec![]
+            } else {
+                vec![agent.clone()]
+            },
+            transfers: 0,
+            wait_s: if self_service { 0 } else { wait },
+            talk_s: talk,
+            hold_s: 0,
+            wrap_up_s: if self_service { 0 } else { 20 },
+            end: if self_service {
+                CallEnd::SelfService
+            } else {
+                CallEnd::Completed
+            },
+            disposition: Some(if self_service {
+                "self-service".into()
+            } else {
+                "answered".into()
+            }),
+            reason: Some(reason.clone()),
+            notes: String::new(),
+            tickets: vec![],
+            fcr_claimed: claimed,
+            fcr_verified: if now.saturating_sub(arrived) > DEFAULT_FCR_WINDOW {
+                Some(claimed)
+            } else {
+                None
+            },
+            satisfaction: (rng.chance(0.4)).then(|| 3 + rng.below(3) as u8),
+        };
+        if !self_service && rng.chance(0.12) {
+            let kind = if reason.starts_with("fault") {
+                TicketKind::Fault
+            } else if reason.starts_with("complaint") {
+                TicketKind::Complaint
+            } else {
+                TicketKind::ServiceOrder
+            };
+            let (sub, hours) = match kind {
+                TicketKind::Fault => (
+                    "broadband-down",
+                    if c.segment == Segment::KeyAccount {
+                        4
+                    } else {
+                        48
+                    },
+                ),
+                TicketKind::Complaint => (
+                    "billing-dispute",
+                    if c.segment == Segment::KeyAccount {
+                        24
+                    } else {
+                        72
+                    },
+                ),
+                _ => (
+                    "plan-change",
+                    if c.segment == Segment::KeyAccount {
+                        12
+                    } else {
+                        48
+                    },
+                ),
+            };
+            let age = now - arrived;
+            let status = match rng.below(10) {
+                0 => TicketStatus::InProgress,
+                1 => TicketStatus::Dispatched,
+                2 => TicketStatus::Resolved,
+                _ if age < 3 * DAY_MS => TicketStatus::InProgress,
+                _ => TicketStatus::Closed,
+            };
+            let mut t = Ticket {
+                id: 0,
+                customer: c.id,
+                kind,
+                subcategory: sub.into(),
+                description: format!("客户来电反映：{reason}"),
+                priority: TicketPriority::Normal,
+                status: TicketStatus::New,
+                owner: agent.clone(),
+                back_office: None,
+                created: arrived,
+                deadline: arrived + hours * 3_600_000,
+                satisfaction: None,
+                history: vec![TicketEvent {
+                    at: arrived,
+                    by: agent.clone(),
+                    change: TicketChange::Note {
+                        text: "opened".into(),
+                    },
+                    status: TicketStatus::New,
+                }],
+            };
+            let steps: &[TicketChange] = match status {
+                TicketStatus::Dispatched => &[TicketChange::Dispatch {
+                    group: "装维 repair crew".into(),
+                }],
+                TicketStatus::InProgress => &[
+                    TicketChange::Dispatch {
+                        group: "装维 repair crew".into(),
+                    },
+                    TicketChange::Start,
+                ],
+                TicketStatus::Resolved => &[
+                    TicketChange::Start,
+                    TicketChange::Resolve {
+                        note: "已处理".into(),
+                    },
+                ],
+                _ => &[
+                    TicketChange::Start,
+                    TicketChange::Resolve {
+                        note: "已处理".into(),
+                    },
+                    TicketChange::CallBack { satisfaction: 4 },
+                    TicketChange::Close,
+                ],
+            };
+            let mut at = arrived;
+            for s in steps {
+                at += 3_600_000;
+                let st = match s {
+                    TicketChange::Dispatch { group } => {
+                        t.back_office = Some(group.clone());
+                        TicketStatus::Dispatched
+                    }
+                    TicketChange::Start => TicketStatus::InProgress,
+                    TicketChange::Resolve { .. } => TicketStatus::Resolved,
+                    TicketChange::CallBack { satisfaction } => {
+                        t.satisfaction = Some(*satisfaction);
+                        TicketStatus::CalledBack
+                    }
+                    _ => TicketStatus::Closed,
+                };
+                t.status = st;
+                t.history.push(TicketEvent {
+                    at: at.min(now),
+                    by: if matches!(s, TicketChange::Start) {
+                        "装维 repair crew".into()
+                    } else {
+                        agent.clone()
+                    },
+                    change: s.clone(),
+                    status: st,
+                });
+            }
+            i.disposition = Some("ticket opened".into());
+            i.fcr_claimed = false;
+            i.fcr_verified = if i.fcr_verified.is_some() {
+                Some(false)
+            } else {
+                None
+            };
+            tickets.push(t);
+            interactions.push((i, Some(tickets.len() - 1)));
+        } else {
+            interactions.push((i, None));
+        }
+    }
+}

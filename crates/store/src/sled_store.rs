@@ -1,0 +1,964 @@
+//! The sled engine behind [`crate::Store`].
+//!
+//! One `sled::Db` per process. Every entity lives in its own tree keyed by a big-endian
+//! id; every index is a tree of its own. An entity and all its index entries are written
+//! in one multi-tree transaction, and a write returns only after a (shared) flush, so
+//! what a caller was told is stored survives a crash of the process.
+
+use crate::catalog::Catalog;
+use crate::codec::{decode, encode, hex};
+use crate::durable::GroupCommit;
+use crate::error::StoreError;
+use crate::model::*;
+use crate::validate;
+use crate::{CheckReport, Store};
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree, abort};
+use sled::{Transactional, Tree};
+use std::path::Path;
+
+pub(crate) const CUSTOMERS: usize = 0;
+pub(crate) const BY_PHONE: usize = 1;
+pub(crate) const BY_NAME: usize = 2;
+pub(crate) const BY_MANAGER: usize = 3;
+pub(crate) const TICKETS: usize = 4;
+pub(crate) const TICKETS_BY_CUSTOMER: usize = 5;
+pub(crate) const TICKETS_BY_STATUS: usize = 6;
+pub(crate) const TICKETS_BY_OWNER: usize = 7;
+pub(crate) const TICKETS_BY_DEADLINE: usize = 8;
+pub(crate) const INTERACTIONS: usize = 9;
+pub(crate) const INTERACTIONS_BY_CUSTOMER: usize = 10;
+pub(crate) const INTERACTIONS_BY_AGENT: usize = 11;
+pub(crate) const INTERACTIONS_BY_TIME: usize = 12;
+pub(crate) const FCR_PENDING: usize = 13;
+pub(crate) const AGENTS: usize = 14;
+pub(crate) const META: usize = 15;
+
+pub(crate) const TREE_NAMES: [&str; 16] = [
+    "customers",
+    "customers_by_phone",
+    "customers_by_name",
+    "customers_by_manager",
+    "tickets",
+    "tickets_by_customer",
+    "tickets_by_status",
+    "tickets_by_owner",
+    "tickets_by_deadline",
+    "interactions",
+    "interactions_by_customer",
+    "interactions_by_agent",
+    "interactions_by_time",
+    "fcr_pending",
+    "agents",
+    "meta",
+];
+
+/// The index trees (everything that [`SledStore::rebuild_indexes`] recomputes).
+pub(crate) const INDEXES: [usize; 11] = [
+    BY_PHONE,
+    BY_NAME,
+    BY_MANAGER,
+    TICKETS_BY_CUSTOMER,
+    TICKETS_BY_STATUS,
+    TICKETS_BY_OWNER,
+    TICKETS_BY_DEADLINE,
+    INTERACTIONS_BY_CUSTOMER,
+    INTERACTIONS_BY_AGENT,
+    INTERACTIONS_BY_TIME,
+    FCR_PENDING,
+];
+
+/// Separator between a text part and what follows in a key: NUL, which names and ids
+/// may not contain (validation refuses control characters), so "张伟" sorts before
+/// "张伟明" and a prefix scan for an exact id cannot run into a longer one.
+const SEP: u8 = 0x00;
+
+/// How long a claimed first-contact resolution waits for a repeat before it is verified.
+pub const DEFAULT_FCR_WINDOW: Millis = 7 * DAY_MS;
+
+pub(crate) fn be(x: u64) -> [u8; 8] {
+    x.to_be_bytes()
+}
+
+pub(crate) fn cat(parts: &[&[u8]]) -> Vec<u8> {
+    parts.concat()
+}
+
+/// Key of a text followed by an id.
+pub(crate) fn text_key(text: &str, id: u64) -> Vec<u8> {
+    cat(&[text.as_bytes(), &[SEP], &be(id)])
+}
+
+pub(crate) fn customer_interaction_key(customer: u64, arrived: Millis, id: u64) -> Vec<u8> {
+    cat(&[&be(customer), &be(!arrived), &be(id)])
+}
+
+pub(crate) fn agent_interaction_key(agent: &str, arrived: Millis, id: u64) -> Vec<u8> {
+    cat(&[agent.as_bytes(), &[SEP], &be(!arrived), &be(id)])
+}
+
+fn tail_id(key: &[u8]) -> Option<u64> {
+    let b: [u8; 8] = key.get(key.len().checked_sub(8)?..)?.try_into().ok()?;
+    Some(u64::from_be_bytes(b))
+}
+
+type Tx<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn tx_err(e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => StoreError::Storage(e),
+    }
+}
+
+/// Every index entry an entity implies: (tree, key, value).
+pub(crate) type IndexEntries = Vec<(usize, Vec<u8>, Vec<u8>)>;
+
+pub(crate) fn customer_index(c: &Customer) -> IndexEntries {
+    let mut v: IndexEntries = c
+        .phones
+        .iter()
+        .map(|p| (BY_PHONE, p.as_bytes().to_vec(), be(c.id).to_vec()))
+        .collect();
+    v.push((BY_NAME, text_key(&c.name, c.id), vec![]));
+    if let Some(m) = &c.account_manager {
+        v.push((BY_MANAGER, text_key(m, c.id), vec![]));
+    }
+    v
+}
+
+pub(crate) fn ticket_line(t: &Ticket) -> TicketLine {
+    TicketLine {
+        id: t.id,
+        kind: t.kind,
+        subcategory: t.subcategory.clone(),
+        status: t.status,
+        deadline: t.deadline,
+        owner: t.owner.clone(),
+    }
+}
+
+pub(crate) fn ticket_index(t: &Ticket) -> IndexEntries {
+    let mut v = vec![
+        (
+            TICKETS_BY_CUSTOMER,
+            cat(&[&be(t.customer), &be(t.id)]),
+            encode(&ticket_line(t)),
+        ),
+        (
+            TICKETS_BY_STATUS,
+            cat(&[&[t.status.byte()], &be(t.id)]),
+            vec![],
+        ),
+        (TICKETS_BY_OWNER, text_key(&t.owner, t.id), vec![]),
+    ];
+    if t.status.is_open() {
+        v.push((
+            TICKETS_BY_DEADLINE,
+            cat(&[&be(t.deadline), &be(t.id)]),
+            vec![],
+        ));
+    }
+    v
+}
+
+pub(crate) fn interaction_line(i: &Interaction) -> InteractionLine {
+    InteractionLine {
+        id: i.id,
+        arrived: i.arrived,
+        reason: i.reason.clone(),
+        disposition: i.disposition.clone(),
+        agent: i.agents.first().cloned(),
+        fcr_claimed: i.fcr_claimed,
+        fcr_verified: i.fcr_verified,
+    }
+}
+
+pub(crate) fn interaction_index(i: &Interaction) -> IndexEntries {
+    let mut v = vec![(
+        INTERACTIONS_BY_TIME,
+        cat(&[&be(i.arrived), &be(i.id)]),
+        vec![],
+    )];
+    if let Some(c) = i.customer {
+        v.push((
+            INTERACTIONS_BY_CUSTOMER,
+            customer_interaction_key(c, i.arrived, i.id),
+            encode(&interaction_line(i)),
+        ));
+        if i.fcr_verified.is_none() {
+            v.push((FCR_PENDING, cat(&[&be(i.arrived), &be(i.id)]), vec![]));
+        }
+    }
+    for a in &i.agents {
+        v.push((
+            INTERACTIONS_BY_AGENT,
+            agent_interaction_key(a, i.arrived, i.id),
+            vec![],
+        ));
+    }
+    v
+}
+
+fn put_all(t: &[TransactionalTree], entries: &IndexEntries) -> Tx<()> {
+    for (tree, k, v) in entries {
+        t[*tree].insert(k.as_slice(), v.as_slice())?;
+    }
+    Ok(())
+}
+
+fn remove_all(t: &[TransactionalTree], entries: &IndexEntries) -> Tx<()> {
+    for (tree, k, _) in entries {
+        t[*tree].remove(k.as_slice())?;
+    }
+    Ok(())
+}
+
+fn tx_get<T: serde::de::DeserializeOwned>(
+    t: &TransactionalTree,
+    tree: usize,
+    key: &[u8],
+) -> Tx<Option<T>> {
+    match t.get(key)? {
+        Some(v) => decode(TREE_NAMES[tree], key, &v)
+            .map(Some)
+            .map_err(ConflictableTransactionError::Abort),
+        None => Ok(None),
+    }
+}
+
+/// The customer store on sled.
+pub struct SledStore {
+    db: sled::Db,
+    trees: Vec<Tree>,
+    commit: GroupCommit,
+    catalog: Catalog,
+    fcr_window: Millis,
+}
+
+impl SledStore {
+    /// Open (or create) the store in `dir`.
+    pub fn open(dir: &Path, catalog: Catalog) -> Result<SledStore, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(512 * 1024 * 1024)
+            .open()?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|n| db.open_tree(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SledStore {
+            commit: GroupCommit::new(db.clone()),
+            db,
+            trees,
+            catalog,
+            fcr_window: DEFAULT_FCR_WINDOW,
+        })
+    }
+
+    /// A throw-away store in a temporary directory (tests, benchmarks).
+    pub fn temporary(catalog: Catalog) -> Result<SledStore, StoreError> {
+        let db = sled::Config::new().temporary(true).open()?;
+        let trees = TREE_NAMES
+            .iter()
+            .map(|n| db.open_tree(n))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SledStore {
+            commit: GroupCommit::new(db.clone()),
+            db,
+            trees,
+            catalog,
+            fcr_window: DEFAULT_FCR_WINDOW,
+        })
+    }
+
+    /// Change the FCR verification window.
+    pub fn with_fcr_window(mut self, window: Millis) -> Self {
+        self.fcr_window = window;
+        self
+    }
+
+    /// The ticket catalogue in use.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// Bytes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    /// Flushes done by group commit so far.
+    pub fn flushes(&self) -> u64 {
+        self.commit.flushes()
+    }
+
+    pub(crate) fn tree(&self, t: usize) -> &Tree {
+        &self.trees[t]
+    }
+
+    /// Flush everything to disk now.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    fn transact<R>(&self, f: impl Fn(&[TransactionalTree]) -> Tx<R>) -> Result<R, StoreError> {
+        let r = self.trees[..]
+            .transaction(|t: &Vec<TransactionalTree>| f(t))
+            .map_err(tx_err)?;
+        self.commit.wait()?;
+        Ok(r)
+    }
+
+    /// A new id for `kind`, never reused, also after an import.
+    fn next_id(&self, kind: &str) -> Result<u64, StoreError> {
+        let key = format!("next_id.{kind}");
+        let v = self.trees[META].update_and_fetch(key.as_bytes(), |old| {
+            let n = old
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some(be(n + 1).to_vec())
+        })?;
+        Ok(v.and_then(|b| b.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(1))
+    }
+
+    /// Make sure ids of `kind` continue after `id` (imports keep their ids).
+    pub(crate) fn bump_id(&self, kind: &str, id: u64) -> Result<(), StoreError> {
+        let key = format!("next_id.{kind}");
+        self.trees[META].update_and_fetch(key.as_bytes(), |old| {
+            let n = old
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some(be(n.max(id)).to_vec())
+        })?;
+        Ok(())
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.trees[tree].get(key)? {
+            Some(v) => decode(TREE_NAMES[tree], key, &v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn ids_by_prefix(
+        &self,
+        tree: usize,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.trees[tree].scan_prefix(prefix).take(limit) {
+            let (k, _) = kv?;
+            if let Some(id) = tail_id(&k) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_many<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+        ids: &[u64],
+    ) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(x) = self.get(tree, &be(*id))? {
+                out.push(x);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write a customer keeping its id (imports, seeding): like `put_customer` but the id
+    /// is given.
+    pub(crate) fn put_customer_with_id(&self, c: &Customer) -> Result<(), StoreError> {
+        validate::customer(c)?;
+        self.bump_id("customer", c.id)?;
+        self.write_customer(c)
+    }
+
+    fn write_customer(&self, c: &Customer) -> Result<(), StoreError> {
+        let key = be(c.id);
+        self.transact(|t| {
+            let old: Option<Customer> = tx_get(&t[CUSTOMERS], CUSTOMERS, &key)?;
+            for p in &c.phones {
+                if let Some(owner) = t[BY_PHONE].get(p.as_bytes())? {
+                    let owner = tail_id(&owner).unwrap_or(0);
+                    if owner != c.id {
+                        return abort(StoreError::PhoneTaken {
+                            phone: crate::mask::phone(p),
+                            owner,
+                        });
+                    }
+                }
+            }
+            if let Some(old) = &old {
+                remove_all(t, &customer_index(old))?;
+            }
+            t[CUSTOMERS].insert(&key, encode(c))?;
+            put_all(t, &customer_index(c))
+        })
+    }
+
+    /// Write a ticket keeping its id (imports).
+    pub(crate) fn put_ticket_with_id(&self, tk: &Ticket) -> Result<(), StoreError> {
+        self.bump_id("ticket", tk.id)?;
+        let key = be(tk.id);
+        self.transact(|t| {
+            if let Some(old) = tx_get::<Ticket>(&t[TICKETS], TICKETS, &key)? {
+                remove_all(t, &ticket_index(&old))?;
+            }
+            t[TICKETS].insert(&key, encode(tk))?;
+            put_all(t, &ticket_index(tk))
+        })
+    }
+
+    /// Write an interaction keeping its id (imports).
+    pub(crate) fn put_interaction_with_id(&self, i: &Interaction) -> Result<(), StoreError> {
+        validate::interaction(i)?;
+        self.bump_id("interaction", i.id)?;
+        let key = be(i.id);
+        self.transact(|t| {
+            if let Some(old) = tx_get::<Interaction>(&t[INTERACTIONS], INTERACTIONS, &key)? {
+                remove_all(t, &interaction_index(&old))?;
+            }
+            t[INTERACTIONS].insert(&key, encode(i))?;
+            put_all(t, &interaction_index(i))
+        })
+    }
+
+    /// Write an agent account as it is (imports).
+    pub(crate) fn put_agent_raw(&self, a: &AgentAccount) -> Result<(), StoreError> {
+        validate::agent(a)?;
+        self.trees[AGENTS].insert(a.id.as_bytes(), encode(a))?;
+        self.commit.wait()?;
+        Ok(())
+    }
+
+    /// Every record of an entity tree, decoded (exports, checks).
+    pub(crate) fn scan_all<T: serde::de::DeserializeOwned>(
+        &self,
+        tree: usize,
+    ) -> impl Iterator<Item = Result<T, StoreError>> + '_ {
+        self.trees[tree].iter().map(move |kv| {
+            let (k, v) = kv?;
+            decode(TREE_NAMES[tree], &k, &v)
+        })
+    }
+
+    /// Insert without transactions or flushes, for bulk seeding: entity and index entries
+    /// in per-tree batches. Not crash-atomic across trees: `check`/`rebuild` repair a
+    /// seed interrupted half-way.
+    pub(crate) fn bulk(&self, batches: Vec<sled::Batch>) -> Result<(), StoreError> {
+        for (tree, b) in batches.into_iter().enumerate() {
+            self.trees[tree].apply_batch(b)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn reserve_ids(&self, kind: &str, n: u64) -> Result<u64, StoreError> {
+        let key = format!("next_id.{kind}");
+        let v = self.trees[META].update_and_fetch(key.as_bytes(), |old| {
+            let x = old
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+                .unwrap_or(0);
+            Some(be(x + n).to_vec())
+        })?;
+        let end = v
+            .and_then(|b| b.as_ref().try_into().ok())
+            .map(u64::from_be_bytes)
+            .unwrap_or(n);
+        Ok(end - n + 1)
+    }
+
+    fn ticket_change(
+        &self,
+        t: &mut Ticket,
+        change: &TicketChange,
+        by: &str,
+        now: Millis,
+        segment: Segment,
+    ) -> Result<(), StoreError> {
+        use TicketStatus::*;
+        let illegal = |what: &'static str| StoreError::IllegalTransition {
+            ticket: t.id,
+            status: t.status,
+            change: what,
+        };
+        let next = match change {
+            TicketChange::Dispatch { group } => {
+                validate::change_text("group", group)?;
+                if !matches!(t.status, New | InProgress | Reopened | Dispatched) {
+                    return Err(illegal("be dispatched"));
+                }
+                t.back_office = Some(group.clone());
+                Dispatched
+            }
+            TicketChange::Start => {
+                if !matches!(t.status, New | Dispatched | Reopened) {
+                    return Err(illegal("start"));
+                }
+                InProgress
+            }
+            TicketChange::Resolve { note } => {
+                validate::change_text("note", note)?;
+                if !t.status.is_open() {
+                    return Err(illegal("be resolved"));
+                }
+                Resolved
+            }
+            TicketChange::CallBack { satisfaction } => {
+                if t.status != Resolved {
+                    return Err(illegal("be called back (it is not resolved)"));
+                }
+                if !(1..=5).contains(satisfaction) {
+                    return Err(StoreError::Invalid {
+                        field: "satisfaction",
+                        why: format!("must be 1–5, got {satisfaction}"),
+                    });
+                }
+                t.satisfaction = Some(*satisfaction);
+                CalledBack
+            }
+            TicketChange::Close => {
+                if t.status != CalledBack {
+                    return Err(illegal("close before the customer is called back"));
+                }
+                Closed
+            }
+            TicketChange::Reopen { reason } => {
+                validate::change_text("reason", reason)?;
+                if !matches!(t.status, Resolved | CalledBack | Closed) {
+                    return Err(illegal("be reopened (it is still open)"));
+                }
+                t.deadline = self.catalog.deadline(t.kind, segment, now);
+                Reopened
+            }
+            TicketChange::Note { text } => {
+                if text.trim().is_empty() {
+                    return Err(StoreError::Invalid {
+                        field: "text",
+                        why: "is empty".into(),
+                    });
+                }
+                validate::change_text("text", text)?;
+                t.status
+            }
+            TicketChange::SetPriority { priority } => {
+                t.priority = *priority;
+                t.status
+            }
+        };
+        t.status = next;
+        if t.history.len() >= 10_000 {
+            return Err(StoreError::Invalid {
+                field: "history",
+                why: "the ticket has 10,000 changes already".into(),
+            });
+        }
+        t.history.push(TicketEvent {
+            at: now,
+            by: by.to_string(),
+            change: change.clone(),
+            status: next,
+        });
+        Ok(())
+    }
+
+    fn settle_one(
+        &self,
+        id: u64,
+        verdict: impl Fn(&Interaction) -> bool,
+    ) -> Result<bool, StoreError> {
+        let key = be(id);
+        self.transact(|t| {
+            let Some(mut i) = tx_get::<Interaction>(&t[INTERACTIONS], INTERACTIONS, &key)? else {
+                return Ok(false);
+            };
+            if i.fcr_verified.is_some() {
+                return Ok(false);
+            }
+            remove_all(t, &interaction_index(&i))?;
+            i.fcr_verified = Some(verdict(&i));
+            t[INTERACTIONS].insert(&key, encode(&i))?;
+            put_all(t, &interaction_index(&i))?;
+            Ok(true)
+        })
+    }
+}
+
+impl Store for SledStore {
+    fn put_customer(&self, mut c: Customer) -> Result<Customer, StoreError> {
+        validate::customer(&c)?;
+        if c.id == 0 {
+            c.id = self.next_id("customer")?;
+        } else if self.get::<Customer>(CUSTOMERS, &be(c.id))?.is_none() {
+            return Err(StoreError::NotFound {
+                what: "customer",
+                id: c.id.to_string(),
+            });
+        }
+        self.write_customer(&c)?;
+        Ok(c)
+    }
+
+    fn customer(&self, id: u64) -> Result<Option<Customer>, StoreError> {
+        self.get(CUSTOMERS, &be(id))
+    }
+
+    fn customer_by_phone(&self, phone: &str) -> Result<Option<Customer>, StoreError> {
+        match self.trees[BY_PHONE].get(phone.as_bytes())? {
+            Some(id) => match tail_id(&id) {
+                Some(id) => self.customer(id),
+                None => Err(StoreError::Corrupt {
+                    tree: TREE_NAMES[BY_PHONE],
+                    key: hex(phone.as_bytes()),
+                    why: "value is not a customer id".into(),
+                }),
+            },
+            None => Ok(None),
+        }
+    }
+
+    fn customers_by_name(&self, prefix: &str, limit: usize) -> Result<Vec<Customer>, StoreError> {
+        if prefix.is_empty() {
+            return Err(StoreError::Invalid {
+                field: "name",
+                why: "give at least one character to search by".into(),
+            });
+        }
+        let ids = self.ids_by_prefix(BY_NAME, prefix.as_bytes(), limit)?;
+        self.load_many(CUSTOMERS, &ids)
+    }
+
+    fn customers_of_manager(&self, agent: &str, limit: usize) -> Result<Vec<Customer>, StoreError> {
+        let ids = self.ids_by_prefix(BY_MANAGER, &cat(&[agent.as_bytes(), &[SEP]]), limit)?;
+        self.load_many(CUSTOMERS, &ids)
+    }
+
+    fn screen_pop(&self, phone: &str, recent: usize) -> Result<Option<ScreenPop>, StoreError> {
+        let Some(customer) = self.customer_by_phone(phone)? else {
+            return Ok(None);
+        };
+        let prefix = be(customer.id);
+        let mut open_tickets = Vec::new();
+        for kv in self.trees[TICKETS_BY_CUSTOMER].scan_prefix(prefix) {
+            let (k, v) = kv?;
+            let line: TicketLine = decode(TREE_NAMES[TICKETS_BY_CUSTOMER], &k, &v)?;
+            if line.status != TicketStatus::Closed {
+                open_tickets.push(line);
+            }
+        }
+        let mut lines = Vec::with_capacity(recent);
+        for kv in self.trees[INTERACTIONS_BY_CUSTOMER]
+            .scan_prefix(prefix)
+            .take(recent)
+        {
+            let (k, v) = kv?;
+            lines.push(decode(TREE_NAMES[INTERACTIONS_BY_CUSTOMER], &k, &v)?);
+        }
+        Ok(Some(ScreenPop {
+            customer,
+            open_tickets,
+            recent: lines,
+        }))
+    }
+
+    fn record_interaction(&self, mut i: Interaction) -> Result<Interaction, StoreError> {
+        validate::interaction(&i)?;
+        if let Some(c) = i.customer {
+            if self.customer(c)?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "customer",
+                    id: c.to_string(),
+                });
+            }
+        }
+        i.id = self.next_id("interaction")?;
+        i.fcr_verified = None;
+        // earlier contacts of the same customer about the same reason, still waiting to
+        // be verified: this call is their repeat
+        let mut repeats = Vec::new();
+        if let (Some(c), Some(reason)) = (i.customer, &i.reason) {
+            let since = i.arrived.saturating_sub(self.fcr_window);
+            for kv in self.trees[INTERACTIONS_BY_CUSTOMER].scan_prefix(be(c)) {
+                let (k, v) = kv?;
+                let line: InteractionLine = decode(TREE_NAMES[INTERACTIONS_BY_CUSTOMER], &k, &v)?;
+                if line.arrived < since {
+                    break; // newest first: the rest are older
+                }
+                if line.fcr_verified.is_none()
+                    && line.reason.as_deref() == Some(reason)
+                    && line.arrived <= i.arrived
+                {
+                    repeats.push(line.id);
+                }
+            }
+        }
+        let key = be(i.id);
+        self.transact(|t| {
+            t[INTERACTIONS].insert(&key, encode(&i))?;
+            put_all(t, &interaction_index(&i))?;
+            for id in &repeats {
+                let k = be(*id);
+                if let Some(mut old) = tx_get::<Interaction>(&t[INTERACTIONS], INTERACTIONS, &k)? {
+                    if old.fcr_verified.is_none() {
+                        remove_all(t, &interaction_index(&old))?;
+                        old.fcr_verified = Some(false);
+                        t[INTERACTIONS].insert(&k, encode(&old))?;
+                        put_all(t, &interaction_index(&old))?;
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        Ok(i)
+    }
+
+    fn interaction(&self, id: u64) -> Result<Option<Interaction>, StoreError> {
+        self.get(INTERACTIONS, &be(id))
+    }
+
+    fn interactions_of_customer(
+        &self,
+        customer: u64,
+        limit: usize,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        let ids = self.ids_by_prefix(INTERACTIONS_BY_CUSTOMER, &be(customer), limit)?;
+        self.load_many(INTERACTIONS, &ids)
+    }
+
+    fn interactions_of_agent(
+        &self,
+        agent: &str,
+        limit: usize,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        let ids = self.ids_by_prefix(
+            INTERACTIONS_BY_AGENT,
+            &cat(&[agent.as_bytes(), &[SEP]]),
+            limit,
+        )?;
+        self.load_many(INTERACTIONS, &ids)
+    }
+
+    fn interactions_between(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        let mut ids = Vec::new();
+        for kv in self.trees[INTERACTIONS_BY_TIME]
+            .range(be(from).to_vec()..be(to).to_vec())
+            .take(limit)
+        {
+            let (k, _) = kv?;
+            ids.extend(tail_id(&k));
+        }
+        self.load_many(INTERACTIONS, &ids)
+    }
+
+    fn settle_fcr(&self, now: Millis) -> Result<u64, StoreError> {
+        let cutoff = now.saturating_sub(self.fcr_window);
+        let mut settled = 0;
+        loop {
+            let mut ids = Vec::new();
+            for kv in self.trees[FCR_PENDING]
+                .range(..be(cutoff).to_vec())
+                .take(1000)
+            {
+                let (k, _) = kv?;
+                ids.extend(tail_id(&k));
+            }
+            if ids.is_empty() {
+                return Ok(settled);
+            }
+            for id in ids {
+                if self.settle_one(id, |i| i.fcr_claimed)? {
+                    settled += 1;
+                } else {
+                    // already settled: a stale pending entry; drop it
+                    let i: Option<Interaction> = self.interaction(id)?;
+                    let arrived = i.map_or(0, |i| i.arrived);
+                    self.trees[FCR_PENDING].remove(cat(&[&be(arrived), &be(id)]))?;
+                }
+            }
+        }
+    }
+
+    fn create_ticket(&self, new: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError> {
+        validate::new_ticket(&new)?;
+        self.catalog.check(new.kind, &new.subcategory)?;
+        if by.trim().is_empty() || by.chars().any(char::is_control) {
+            return Err(StoreError::Invalid {
+                field: "owner",
+                why: "a ticket needs the id of the agent who takes it".into(),
+            });
+        }
+        let Some(customer) = self.customer(new.customer)? else {
+            return Err(StoreError::NotFound {
+                what: "customer",
+                id: new.customer.to_string(),
+            });
+        };
+        let id = self.next_id("ticket")?;
+        let t = Ticket {
+            id,
+            customer: new.customer,
+            kind: new.kind,
+            subcategory: new.subcategory,
+            description: new.description,
+            priority: new.priority,
+            status: TicketStatus::New,
+            owner: by.to_string(),
+            back_office: None,
+            created: now,
+            deadline: self.catalog.deadline(new.kind, customer.segment, now),
+            satisfaction: None,
+            history: vec![TicketEvent {
+                at: now,
+                by: by.to_string(),
+                change: TicketChange::Note {
+                    text: "opened".into(),
+                },
+                status: TicketStatus::New,
+            }],
+        };
+        let key = be(id);
+        self.transact(|tx| {
+            tx[TICKETS].insert(&key, encode(&t))?;
+            put_all(tx, &ticket_index(&t))
+        })?;
+        Ok(t)
+    }
+
+    fn update_ticket(
+        &self,
+        id: u64,
+        change: TicketChange,
+        by: &str,
+        now: Millis,
+    ) -> Result<Ticket, StoreError> {
+        let key = be(id);
+        let Some(current) = self.ticket(id)? else {
+            return Err(StoreError::NotFound {
+                what: "ticket",
+                id: id.to_string(),
+            });
+        };
+        let segment = self
+            .customer(current.customer)?
+            .map_or(Segment::Public, |c| c.segment);
+        self.transact(|tx| {
+            let Some(mut t) = tx_get::<Ticket>(&tx[TICKETS], TICKETS, &key)? else {
+                return abort(StoreError::NotFound {
+                    what: "ticket",
+                    id: id.to_string(),
+                });
+            };
+            let old = ticket_index(&t);
+            if let Err(e) = self.ticket_change(&mut t, &change, by, now, segment) {
+                return abort(e);
+            }
+            remove_all(tx, &old)?;
+            tx[TICKETS].insert(&key, encode(&t))?;
+            put_all(tx, &ticket_index(&t))?;
+            Ok(t)
+        })
+    }
+
+    fn ticket(&self, id: u64) -> Result<Option<Ticket>, StoreError> {
+        self.get(TICKETS, &be(id))
+    }
+
+    fn tickets_of_customer(&self, customer: u64) -> Result<Vec<Ticket>, StoreError> {
+        let ids = self.ids_by_prefix(TICKETS_BY_CUSTOMER, &be(customer), usize::MAX)?;
+        self.load_many(TICKETS, &ids)
+    }
+
+    fn tickets_by_status(
+        &self,
+        status: TicketStatus,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let ids = self.ids_by_prefix(TICKETS_BY_STATUS, &[status.byte()], limit)?;
+        self.load_many(TICKETS, &ids)
+    }
+
+    fn tickets_of_owner(&self, owner: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        let ids = self.ids_by_prefix(TICKETS_BY_OWNER, &cat(&[owner.as_bytes(), &[SEP]]), limit)?;
+        self.load_many(TICKETS, &ids)
+    }
+
+    fn overdue_tickets(&self, now: Millis, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        let mut ids = Vec::new();
+        for kv in self.trees[TICKETS_BY_DEADLINE]
+            .range(..be(now).to_vec())
+            .take(limit)
+        {
+            let (k, _) = kv?;
+            ids.extend(tail_id(&k));
+        }
+        self.load_many(TICKETS, &ids)
+    }
+
+    fn set_agent(&self, mut account: AgentAccount, password: &str) -> Result<(), StoreError> {
+        if password.chars().count() < 8 {
+            return Err(StoreError::Invalid {
+                field: "password",
+                why: "must be at least 8 characters".into(),
+            });
+        }
+        let salt = SaltString::generate(&mut OsRng);
+        account.password_hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| StoreError::Invalid {
+                field: "password",
+                why: e.to_string(),
+            })?
+            .to_string();
+        self.put_agent_raw(&account)
+    }
+
+    fn agent(&self, id: &str) -> Result<Option<AgentAccount>, StoreError> {
+        self.get(AGENTS, id.as_bytes())
+    }
+
+    fn verify_agent(&self, id: &str, password: &str) -> Result<AgentAccount, StoreError> {
+        let Some(a) = self.agent(id)? else {
+            return Err(StoreError::BadCredentials);
+        };
+        let hash = PasswordHash::new(&a.password_hash).map_err(|_| StoreError::Corrupt {
+            tree: TREE_NAMES[AGENTS],
+            key: hex(id.as_bytes()),
+            why: "password hash is not a PHC string".into(),
+        })?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .map_err(|_| StoreError::BadCredentials)?;
+        Ok(a)
+    }
+
+    fn check(&self) -> Result<CheckReport, StoreError> {
+        crate::check::check(self)
+    }
+
+    fn rebuild_indexes(&self) -> Result<CheckReport, StoreError> {
+        crate::check::rebuild(self)
+    }
+}

@@ -1,0 +1,523 @@
+//! The store's behaviour through its public API.
+
+use hotline_store::export::{self, Kind};
+use hotline_store::seed::{self, DEFAULT_NOW};
+use hotline_store::*;
+
+const NOW: Millis = DEFAULT_NOW;
+const HOUR: Millis = 3_600_000;
+
+fn store() -> SledStore {
+    SledStore::temporary(Catalog::builtin()).unwrap()
+}
+
+fn person(name: &str, phone: &str) -> Customer {
+    let mut c = seed::customer(1, 0, NOW);
+    c.id = 0;
+    c.name = name.into();
+    c.phones = vec![phone.into()];
+    c.segment = Segment::Public;
+    c.account_manager = None;
+    c
+}
+
+fn call(customer: Option<u64>, at: Millis, reason: &str, claimed: bool) -> Interaction {
+    Interaction {
+        id: 0,
+        call_id: at,
+        customer,
+        caller_number: "18912345678".into(),
+        dialled: "1000".into(),
+        arrived: at,
+        ivr_ended: Some(at + 10_000),
+        queued: Some(at + 10_000),
+        offered: Some(at + 15_000),
+        answered: Some(at + 17_000),
+        ended: at + 200_000,
+        ivr_path: vec!["2".into()],
+        self_service: None,
+        queue: Some("fault".into()),
+        agents: vec!["1001".into()],
+        transfers: 0,
+        wait_s: 7,
+        talk_s: 180,
+        hold_s: 0,
+        wrap_up_s: 20,
+        end: CallEnd::Completed,
+        disposition: Some("answered".into()),
+        reason: Some(reason.into()),
+        notes: String::new(),
+        tickets: vec![],
+        fcr_claimed: claimed,
+        fcr_verified: None,
+        satisfaction: Some(5),
+    }
+}
+
+#[test]
+fn customers_are_found_by_id_phone_name_and_manager() {
+    let s = store();
+    let a = s.put_customer(person("张伟", "18912345678")).unwrap();
+    let mut b = person("张伟明", "0571-88881234");
+    b.segment = Segment::KeyAccount;
+    b.account_manager = Some("9001".into());
+    let b = s.put_customer(b).unwrap();
+    assert_ne!(a.id, b.id);
+    assert_eq!(s.customer(a.id).unwrap().unwrap(), a);
+    assert_eq!(
+        s.customer_by_phone("0571-88881234").unwrap().unwrap().id,
+        b.id
+    );
+    let names: Vec<String> = s
+        .customers_by_name("张伟", 10)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, vec!["张伟", "张伟明"]);
+    assert_eq!(s.customers_of_manager("9001", 10).unwrap()[0].id, b.id);
+    // a change of number moves the index with it
+    let mut a2 = a.clone();
+    a2.phones = vec!["18900000000".into()];
+    s.put_customer(a2).unwrap();
+    assert!(s.customer_by_phone("18912345678").unwrap().is_none());
+    assert_eq!(
+        s.customer_by_phone("18900000000").unwrap().unwrap().id,
+        a.id
+    );
+    assert!(s.check().unwrap().is_clean());
+}
+
+#[test]
+fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
+    let s = store();
+    let ok = s.put_customer(person("李娜", "13312345678")).unwrap();
+    let cases: Vec<(Customer, &str)> = vec![
+        (person("  ", "13312340000"), "name"),
+        (person("王芳", "1331234"), "phones"),
+        (person("王芳", "12312345678"), "phones"),
+        (
+            {
+                let mut c = person("王芳", "13312340001");
+                c.id_document = Some("330102199001011230".into());
+                c
+            },
+            "id_document",
+        ),
+        (
+            {
+                let mut c = person("王芳", "13312340002");
+                c.notes = "长".repeat(5000);
+                c
+            },
+            "notes",
+        ),
+        (
+            {
+                let mut c = person("王芳", "13312340003");
+                c.credit_level = 9;
+                c
+            },
+            "credit_level",
+        ),
+    ];
+    for (c, field) in cases {
+        let e = s.put_customer(c).unwrap_err();
+        assert!(e.to_string().starts_with(field), "{field}: {e}");
+    }
+    // the number of another customer
+    let e = s.put_customer(person("王芳", "13312345678")).unwrap_err();
+    assert!(
+        matches!(e, StoreError::PhoneTaken { owner, .. } if owner == ok.id),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("133****5678"),
+        "numbers are masked in messages: {e}"
+    );
+    // unknown ids
+    let mut ghost = person("王芳", "13312349999");
+    ghost.id = 999;
+    assert!(matches!(
+        s.put_customer(ghost),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.record_interaction(call(Some(999), NOW, "x", false)),
+        Err(StoreError::NotFound { .. })
+    ));
+    let r = s.check().unwrap();
+    assert_eq!(r.customers, 1);
+    assert!(r.is_clean(), "{r:?}");
+}
+
+#[test]
+fn tickets_follow_the_closed_loop_with_history_owner_and_deadlines() {
+    let s = store();
+    let public = s.put_customer(person("陈静", "18911112222")).unwrap();
+    let mut key = person("杭州地铁集团 周总", "18933334444");
+    key.segment = Segment::KeyAccount;
+    let key = s.put_customer(key).unwrap();
+    let fault = |c: &Customer| NewTicket {
+        customer: c.id,
+        kind: TicketKind::Fault,
+        subcategory: "broadband-down".into(),
+        description: "宽带无法上网".into(),
+        priority: TicketPriority::High,
+    };
+    let t = s.create_ticket(fault(&public), "1001", NOW).unwrap();
+    let k = s.create_ticket(fault(&key), "1002", NOW).unwrap();
+    assert_eq!(t.deadline, NOW + 48 * HOUR, "public fault: 48 h");
+    assert_eq!(k.deadline, NOW + 4 * HOUR, "key account fault: 4 h, sooner");
+    assert_eq!((t.status, t.owner.as_str()), (TicketStatus::New, "1001"));
+
+    // closing before the callback is refused and changes nothing
+    let e = s
+        .update_ticket(t.id, TicketChange::Close, "1001", NOW)
+        .unwrap_err();
+    assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
+    assert_eq!(s.ticket(t.id).unwrap().unwrap(), t);
+
+    let loop_steps = [
+        (
+            TicketChange::Dispatch {
+                group: "装维 repair crew".into(),
+            },
+            "1001",
+            TicketStatus::Dispatched,
+        ),
+        (TicketChange::Start, "repair-07", TicketStatus::InProgress),
+        (
+            TicketChange::Resolve {
+                note: "更换光猫".into(),
+            },
+            "repair-07",
+            TicketStatus::Resolved,
+        ),
+        (
+            TicketChange::CallBack { satisfaction: 5 },
+            "1001",
+            TicketStatus::CalledBack,
+        ),
+        (TicketChange::Close, "1001", TicketStatus::Closed),
+        (
+            TicketChange::Reopen {
+                reason: "又断网".into(),
+            },
+            "1003",
+            TicketStatus::Reopened,
+        ),
+    ];
+    let mut at = NOW;
+    for (change, by, status) in loop_steps {
+        at += HOUR;
+        let u = s.update_ticket(t.id, change, by, at).unwrap();
+        assert_eq!(u.status, status);
+        assert_eq!(u.owner, "1001", "首问负责: the first agent stays owner");
+    }
+    let t = s.ticket(t.id).unwrap().unwrap();
+    assert_eq!(t.history.len(), 7);
+    assert_eq!(t.history[2].by, "repair-07");
+    assert_eq!(t.satisfaction, Some(5));
+    assert_eq!(t.deadline, at + 48 * HOUR, "reopened: a fresh deadline");
+    assert!(
+        s.update_ticket(t.id, TicketChange::CallBack { satisfaction: 9 }, "1001", at)
+            .is_err()
+    );
+    assert!(
+        s.update_ticket(t.id, TicketChange::Note { text: "".into() }, "1001", at)
+            .is_err()
+    );
+    assert!(matches!(
+        s.update_ticket(4242, TicketChange::Start, "1001", at),
+        Err(StoreError::NotFound { .. })
+    ));
+    // subcategories come from the categories file
+    let mut bad = fault(&public);
+    bad.subcategory = "toaster-on-fire".into();
+    assert!(
+        s.create_ticket(bad, "1001", NOW)
+            .unwrap_err()
+            .to_string()
+            .contains("subcategory")
+    );
+
+    // indexes: by status, owner, customer, overdue
+    assert_eq!(
+        s.tickets_by_status(TicketStatus::Reopened, 10).unwrap()[0].id,
+        t.id
+    );
+    assert_eq!(s.tickets_of_owner("1002", 10).unwrap()[0].id, k.id);
+    assert_eq!(s.tickets_of_customer(key.id).unwrap().len(), 1);
+    let overdue: Vec<u64> = s
+        .overdue_tickets(NOW + 5 * HOUR, 10)
+        .unwrap()
+        .iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(
+        overdue,
+        vec![k.id],
+        "the key account's fault is overdue after 4 h"
+    );
+    assert!(s.ticket(k.id).unwrap().unwrap().is_overdue(NOW + 5 * HOUR));
+    assert!(s.check().unwrap().is_clean());
+}
+
+#[test]
+fn interactions_screen_pop_and_fcr_settlement() {
+    let s = store();
+    let c = s.put_customer(person("刘洋", "18955556666")).unwrap();
+    let t = s
+        .create_ticket(
+            NewTicket {
+                customer: c.id,
+                kind: TicketKind::Complaint,
+                subcategory: "billing-dispute".into(),
+                description: "话费多扣".into(),
+                priority: TicketPriority::Normal,
+            },
+            "1001",
+            NOW,
+        )
+        .unwrap();
+    let day = DEFAULT_FCR_WINDOW / 7;
+    let first = s
+        .record_interaction(call(Some(c.id), NOW, "fault.broadband", true))
+        .unwrap();
+    let other = s
+        .record_interaction(call(Some(c.id), NOW + day, "inquiry.tariff", true))
+        .unwrap();
+    // a repeat about the same fault three days later: the first contact was not resolved
+    let repeat = s
+        .record_interaction(call(Some(c.id), NOW + 3 * day, "fault.broadband", true))
+        .unwrap();
+    assert_eq!(
+        s.interaction(first.id).unwrap().unwrap().fcr_verified,
+        Some(false)
+    );
+    assert_eq!(s.interaction(other.id).unwrap().unwrap().fcr_verified, None);
+    let anonymous = s
+        .record_interaction(call(None, NOW, "inquiry.tariff", true))
+        .unwrap();
+    // a week after the tariff question with no repeat it is verified; the repeat itself
+    // waits for its own window
+    assert_eq!(s.settle_fcr(NOW + 9 * day).unwrap(), 1);
+    assert_eq!(
+        s.interaction(other.id).unwrap().unwrap().fcr_verified,
+        Some(true)
+    );
+    assert_eq!(
+        s.interaction(repeat.id).unwrap().unwrap().fcr_verified,
+        None
+    );
+    assert_eq!(s.settle_fcr(NOW + 11 * day).unwrap(), 1);
+    assert_eq!(
+        s.interaction(repeat.id).unwrap().unwrap().fcr_verified,
+        Some(true)
+    );
+    assert_eq!(
+        s.interaction(anonymous.id).unwrap().unwrap().fcr_verified,
+        None,
+        "no customer, no verdict"
+    );
+
+    let pop = s.screen_pop("18955556666", 5).unwrap().unwrap();
+    assert_eq!(pop.customer.id, c.id);
+    assert_eq!(pop.open_tickets.len(), 1);
+    assert_eq!(pop.open_tickets[0].id, t.id);
+    let ids: Vec<u64> = pop.recent.iter().map(|l| l.id).collect();
+    assert_eq!(ids, vec![repeat.id, other.id, first.id], "newest first");
+    assert_eq!(
+        pop.recent[2].fcr_verified,
+        Some(false),
+        "the pop shows settled FCR"
+    );
+    assert!(s.screen_pop("18900000001", 5).unwrap().is_none());
+
+    assert_eq!(s.interactions_of_customer(c.id, 2).unwrap().len(), 2);
+    assert_eq!(s.interactions_of_agent("1001", 10).unwrap().len(), 4);
+    assert_eq!(s.interactions_between(NOW, NOW + day, 10).unwrap().len(), 2);
+    let bad = Interaction {
+        satisfaction: Some(7),
+        ..call(Some(c.id), NOW, "x", false)
+    };
+    assert!(
+        s.record_interaction(bad)
+            .unwrap_err()
+            .to_string()
+            .starts_with("satisfaction")
+    );
+    assert!(s.check().unwrap().is_clean());
+}
+
+#[test]
+fn agents_log_in_with_argon2_hashes_and_logs_mask_people() {
+    let s = store();
+    let a = AgentAccount {
+        id: "1001".into(),
+        name: "王小明".into(),
+        role: Role::Supervisor,
+        skills: vec![("inquiry".into(), 7)],
+        groups: vec!["A 组".into()],
+        password_hash: String::new(),
+    };
+    assert!(s.set_agent(a.clone(), "short").is_err());
+    s.set_agent(a, "correct horse battery").unwrap();
+    let stored = s.agent("1001").unwrap().unwrap();
+    assert!(stored.password_hash.starts_with("$argon2id$"));
+    assert_eq!(
+        s.verify_agent("1001", "correct horse battery")
+            .unwrap()
+            .role,
+        Role::Supervisor
+    );
+    assert!(matches!(
+        s.verify_agent("1001", "wrong"),
+        Err(StoreError::BadCredentials)
+    ));
+    assert!(matches!(
+        s.verify_agent("9999", "whatever"),
+        Err(StoreError::BadCredentials)
+    ));
+    let shown = format!("{stored:?}");
+    assert!(
+        !shown.contains("王小明") && !shown.contains("argon2"),
+        "{shown}"
+    );
+    let c = seed::customer(3, 5, NOW);
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains(&c.name) && !shown.contains(&c.phones[0]),
+        "{shown}"
+    );
+    assert!(
+        !shown.contains(c.id_document.as_deref().unwrap()),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_corrupt_record_is_a_typed_error_and_check_finds_it() {
+    let dir = tempdir("corrupt");
+    {
+        let s = SledStore::open(&dir, Catalog::builtin()).unwrap();
+        s.put_customer(person("赵敏", "18977778888")).unwrap();
+    }
+    {
+        let db = sled::open(&dir).unwrap();
+        db.open_tree("customers")
+            .unwrap()
+            .insert(1u64.to_be_bytes(), vec![1u8, 0xff, 0xff])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let s = SledStore::open(&dir, Catalog::builtin()).unwrap();
+    let e = s.customer(1).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::Corrupt {
+                tree: "customers",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let r = s.check().unwrap();
+    assert_eq!(r.corrupt, 1, "{r:?}");
+    assert!(!r.is_clean());
+    drop(s);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hotline-store-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn seed_export_import_backup_and_rebuild() {
+    let s = store();
+    let r = seed::seed(&s, 3000, 7, NOW, &mut |_| {}).unwrap();
+    assert_eq!(r.customers, 3000);
+    assert!(
+        (50..150).contains(&r.key_accounts),
+        "about 3 % key accounts: {}",
+        r.key_accounts
+    );
+    assert!(
+        (0.7..0.9).contains(&r.key_account_revenue_share),
+        "about 80/20: {}",
+        r.key_account_revenue_share
+    );
+    assert!(r.interactions > 1500 && r.tickets > 50, "{r:?}");
+    let report = s.check().unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.customers, 3000);
+    // deterministic
+    let again = store();
+    let r2 = seed::seed(&again, 3000, 7, NOW, &mut |_| {}).unwrap();
+    assert_eq!(r, r2);
+    assert_eq!(s.customer(1234).unwrap(), again.customer(1234).unwrap());
+
+    // JSON lines round trip into a new store, ids kept and continued
+    let copy = store();
+    for k in Kind::ALL {
+        let mut buf = Vec::new();
+        export::export_jsonl(&s, k, &mut buf).unwrap();
+        export::import_jsonl(&copy, k, &mut buf.as_slice()).unwrap();
+    }
+    assert_eq!(copy.customer(77).unwrap(), s.customer(77).unwrap());
+    assert!(copy.check().unwrap().is_clean());
+    let fresh = copy.put_customer(person("新客户", "18900001111")).unwrap();
+    assert_eq!(fresh.id, 3001, "new ids continue after the imported ones");
+
+    // CSV round trip of customers (the fields CSV carries)
+    let mut csv = Vec::new();
+    assert_eq!(export::export_customers_csv(&s, &mut csv).unwrap(), 3000);
+    let from_csv = store();
+    assert_eq!(
+        export::import_customers_csv(&from_csv, &mut csv.as_slice()).unwrap(),
+        3000
+    );
+    let (a, b) = (
+        s.customer(42).unwrap().unwrap(),
+        from_csv.customer(42).unwrap().unwrap(),
+    );
+    assert_eq!(
+        (a.name, a.phones, a.address, a.arpu_fen),
+        (b.name, b.phones, b.address, b.arpu_fen)
+    );
+    let mut bad = b"id,name\n1,x\n".as_slice();
+    assert!(
+        export::import_customers_csv(&from_csv, &mut bad)
+            .unwrap_err()
+            .to_string()
+            .contains("header")
+    );
+
+    // backup and restore
+    let dir = tempdir("backup");
+    let m = export::backup(&s, &dir).unwrap();
+    assert!(
+        export::backup(&s, &dir).is_err(),
+        "a backup never overwrites"
+    );
+    let restored = store();
+    assert_eq!(export::restore(&restored, &dir).unwrap(), m);
+    assert_eq!(restored.check().unwrap().customers, 3000);
+    std::fs::remove_dir_all(dir).ok();
+
+    // a damaged index is found and rebuilt
+    let target = s.customer(5).unwrap().unwrap();
+    s.put_customer(Customer {
+        phones: vec!["18922220000".into()],
+        ..target.clone()
+    })
+    .unwrap();
+    let r = s.rebuild_indexes().unwrap();
+    assert!(r.is_clean(), "{r:?}");
+    assert_eq!(s.customer_by_phone("18922220000").unwrap().unwrap().id, 5);
+}
