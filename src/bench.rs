@@ -23,6 +23,8 @@ pub enum BenchCommand {
     Decide(DecideBench),
     /// How often the simulation's 95 % interval covers the Erlang formula, over seeds.
     Coverage(CoverageBench),
+    /// The customer store: screen-pop reads, durable writes, disk use, reopen time.
+    Store(crate::store_cmd::StoreBench),
 }
 
 #[derive(Args)]
@@ -84,11 +86,12 @@ pub fn run(b: &BenchCommand) -> Result<()> {
         BenchCommand::Sim(a) => sim(a),
         BenchCommand::Decide(a) => decide(a),
         BenchCommand::Coverage(a) => coverage(a),
+        BenchCommand::Store(a) => crate::store_cmd::bench(a),
     }
 }
 
 /// What machine the figures come from.
-fn machine() -> Value {
+pub fn machine() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -8,6 +8,7 @@ mod bench;
 mod erlang_cmd;
 mod json;
 mod sim_cmd;
+mod store_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -31,6 +32,11 @@ enum Command {
     Erlang(erlang_cmd::ErlangArgs),
     /// Simulate a scenario file, or the one-queue M/M/n(+M) model given by flags.
     Sim(sim_cmd::SimArgs),
+    /// Fill a new customer store with deterministic synthetic customers and their history.
+    Seed(store_cmd::SeedArgs),
+    /// Look after a customer store: check and rebuild indexes, export, import, backup.
+    #[command(subcommand)]
+    Store(store_cmd::StoreCommand),
     /// Benchmarks that print their figures (recorded in BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -48,6 +54,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Erlang(a)) => erlang_cmd::run(&a),
         Some(Command::Sim(a)) => sim_cmd::run(&a),
+        Some(Command::Seed(a)) => store_cmd::seed(&a),
+        Some(Command::Store(c)) => store_cmd::run(&c),
         Some(Command::Bench(b)) => bench::run(&b),
         None => {
             let _ = Cli::command().print_help();

@@ -19,6 +19,59 @@ use argon2::password_hash::{
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree, abort};
 use sled::{Transactional, Tree};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const ID_TREES: [usize; 3] = [CUSTOMERS, TICKETS, INTERACTIONS];
+
+fn id_slot(kind: &str) -> usize {
+    match kind {
+        "customer" => 0,
+        "ticket" => 1,
+        _ => 2,
+    }
+}
+
+fn last_ids(trees: &[Tree]) -> Result<[AtomicU64; 3], StoreError> {
+    let mut out = [0u64; 3];
+    for (k, t) in ID_TREES.iter().enumerate() {
+        out[k] = match trees[*t].last()? {
+            Some((key, _)) => tail_id(&key).unwrap_or(0),
+            None => 0,
+        };
+    }
+    Ok(out.map(AtomicU64::new))
+}
+
+/// The trees a write touches, and their transactional views by tree number.
+pub(crate) struct Views<'a> {
+    map: &'a [usize],
+    views: &'a [TransactionalTree],
+}
+
+impl std::ops::Index<usize> for Views<'_> {
+    type Output = TransactionalTree;
+    fn index(&self, tree: usize) -> &TransactionalTree {
+        let pos = self.map.iter().position(|t| *t == tree);
+        // every write names its trees next to the code that uses them
+        &self.views[pos.expect("a write used a tree it did not name")]
+    }
+}
+
+const CUSTOMER_TREES: &[usize] = &[CUSTOMERS, BY_PHONE, BY_NAME, BY_MANAGER];
+const TICKET_TREES: &[usize] = &[
+    TICKETS,
+    TICKETS_BY_CUSTOMER,
+    TICKETS_BY_STATUS,
+    TICKETS_BY_OWNER,
+    TICKETS_BY_DEADLINE,
+];
+const INTERACTION_TREES: &[usize] = &[
+    INTERACTIONS,
+    INTERACTIONS_BY_CUSTOMER,
+    INTERACTIONS_BY_AGENT,
+    INTERACTIONS_BY_TIME,
+    FCR_PENDING,
+];
 
 pub(crate) const CUSTOMERS: usize = 0;
 pub(crate) const BY_PHONE: usize = 1;
@@ -35,9 +88,8 @@ pub(crate) const INTERACTIONS_BY_AGENT: usize = 11;
 pub(crate) const INTERACTIONS_BY_TIME: usize = 12;
 pub(crate) const FCR_PENDING: usize = 13;
 pub(crate) const AGENTS: usize = 14;
-pub(crate) const META: usize = 15;
 
-pub(crate) const TREE_NAMES: [&str; 16] = [
+pub(crate) const TREE_NAMES: [&str; 15] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -53,7 +105,6 @@ pub(crate) const TREE_NAMES: [&str; 16] = [
     "interactions_by_time",
     "fcr_pending",
     "agents",
-    "meta",
 ];
 
 /// The index trees (everything that [`SledStore::rebuild_indexes`] recomputes).
@@ -203,14 +254,14 @@ pub(crate) fn interaction_index(i: &Interaction) -> IndexEntries {
     v
 }
 
-fn put_all(t: &[TransactionalTree], entries: &IndexEntries) -> Tx<()> {
+fn put_all(t: &Views, entries: &IndexEntries) -> Tx<()> {
     for (tree, k, v) in entries {
         t[*tree].insert(k.as_slice(), v.as_slice())?;
     }
     Ok(())
 }
 
-fn remove_all(t: &[TransactionalTree], entries: &IndexEntries) -> Tx<()> {
+fn remove_all(t: &Views, entries: &IndexEntries) -> Tx<()> {
     for (tree, k, _) in entries {
         t[*tree].remove(k.as_slice())?;
     }
@@ -234,6 +285,10 @@ fn tx_get<T: serde::de::DeserializeOwned>(
 pub struct SledStore {
     db: sled::Db,
     trees: Vec<Tree>,
+    /// Next ids: customer, ticket, interaction. Seeded at open from each tree's last
+    /// key; an id handed out but never made durable was never acknowledged, so handing
+    /// it out again after a crash is harmless.
+    ids: [AtomicU64; 3],
     commit: GroupCommit,
     catalog: Catalog,
     fcr_window: Millis,
@@ -251,6 +306,7 @@ impl SledStore {
             .map(|n| db.open_tree(n))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SledStore {
+            ids: last_ids(&trees)?,
             commit: GroupCommit::new(db.clone()),
             db,
             trees,
@@ -267,6 +323,7 @@ impl SledStore {
             .map(|n| db.open_tree(n))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(SledStore {
+            ids: last_ids(&trees)?,
             commit: GroupCommit::new(db.clone()),
             db,
             trees,
@@ -306,39 +363,24 @@ impl SledStore {
         Ok(())
     }
 
-    fn transact<R>(&self, f: impl Fn(&[TransactionalTree]) -> Tx<R>) -> Result<R, StoreError> {
-        let r = self.trees[..]
-            .transaction(|t: &Vec<TransactionalTree>| f(t))
+    /// Run `f` as one transaction over the named trees, then wait until it is durable.
+    fn transact<R>(&self, names: &[usize], f: impl Fn(&Views) -> Tx<R>) -> Result<R, StoreError> {
+        let trees: Vec<&Tree> = names.iter().map(|t| &self.trees[*t]).collect();
+        let r = trees[..]
+            .transaction(|views: &Vec<TransactionalTree>| f(&Views { map: names, views }))
             .map_err(tx_err)?;
         self.commit.wait()?;
         Ok(r)
     }
 
-    /// A new id for `kind`, never reused, also after an import.
+    /// A new id for `kind` ("customer", "ticket", "interaction").
     fn next_id(&self, kind: &str) -> Result<u64, StoreError> {
-        let key = format!("next_id.{kind}");
-        let v = self.trees[META].update_and_fetch(key.as_bytes(), |old| {
-            let n = old
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
-            Some(be(n + 1).to_vec())
-        })?;
-        Ok(v.and_then(|b| b.as_ref().try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(1))
+        Ok(self.ids[id_slot(kind)].fetch_add(1, Ordering::Relaxed) + 1)
     }
 
     /// Make sure ids of `kind` continue after `id` (imports keep their ids).
     pub(crate) fn bump_id(&self, kind: &str, id: u64) -> Result<(), StoreError> {
-        let key = format!("next_id.{kind}");
-        self.trees[META].update_and_fetch(key.as_bytes(), |old| {
-            let n = old
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
-            Some(be(n.max(id)).to_vec())
-        })?;
+        self.ids[id_slot(kind)].fetch_max(id, Ordering::Relaxed);
         Ok(())
     }
 
@@ -393,7 +435,7 @@ impl SledStore {
 
     fn write_customer(&self, c: &Customer) -> Result<(), StoreError> {
         let key = be(c.id);
-        self.transact(|t| {
+        self.transact(CUSTOMER_TREES, |t| {
             let old: Option<Customer> = tx_get(&t[CUSTOMERS], CUSTOMERS, &key)?;
             for p in &c.phones {
                 if let Some(owner) = t[BY_PHONE].get(p.as_bytes())? {
@@ -418,7 +460,7 @@ impl SledStore {
     pub(crate) fn put_ticket_with_id(&self, tk: &Ticket) -> Result<(), StoreError> {
         self.bump_id("ticket", tk.id)?;
         let key = be(tk.id);
-        self.transact(|t| {
+        self.transact(TICKET_TREES, |t| {
             if let Some(old) = tx_get::<Ticket>(&t[TICKETS], TICKETS, &key)? {
                 remove_all(t, &ticket_index(&old))?;
             }
@@ -432,7 +474,7 @@ impl SledStore {
         validate::interaction(i)?;
         self.bump_id("interaction", i.id)?;
         let key = be(i.id);
-        self.transact(|t| {
+        self.transact(INTERACTION_TREES, |t| {
             if let Some(old) = tx_get::<Interaction>(&t[INTERACTIONS], INTERACTIONS, &key)? {
                 remove_all(t, &interaction_index(&old))?;
             }
@@ -470,20 +512,9 @@ impl SledStore {
         Ok(())
     }
 
+    /// Reserve `n` consecutive ids of `kind`; returns the first.
     pub(crate) fn reserve_ids(&self, kind: &str, n: u64) -> Result<u64, StoreError> {
-        let key = format!("next_id.{kind}");
-        let v = self.trees[META].update_and_fetch(key.as_bytes(), |old| {
-            let x = old
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-                .unwrap_or(0);
-            Some(be(x + n).to_vec())
-        })?;
-        let end = v
-            .and_then(|b| b.as_ref().try_into().ok())
-            .map(u64::from_be_bytes)
-            .unwrap_or(n);
-        Ok(end - n + 1)
+        Ok(self.ids[id_slot(kind)].fetch_add(n, Ordering::Relaxed) + 1)
     }
 
     fn ticket_change(
@@ -586,7 +617,7 @@ impl SledStore {
         verdict: impl Fn(&Interaction) -> bool,
     ) -> Result<bool, StoreError> {
         let key = be(id);
-        self.transact(|t| {
+        self.transact(INTERACTION_TREES, |t| {
             let Some(mut i) = tx_get::<Interaction>(&t[INTERACTIONS], INTERACTIONS, &key)? else {
                 return Ok(false);
             };
@@ -711,7 +742,7 @@ impl Store for SledStore {
             }
         }
         let key = be(i.id);
-        self.transact(|t| {
+        self.transact(INTERACTION_TREES, |t| {
             t[INTERACTIONS].insert(&key, encode(&i))?;
             put_all(t, &interaction_index(&i))?;
             for id in &repeats {
@@ -840,7 +871,7 @@ impl Store for SledStore {
             }],
         };
         let key = be(id);
-        self.transact(|tx| {
+        self.transact(TICKET_TREES, |tx| {
             tx[TICKETS].insert(&key, encode(&t))?;
             put_all(tx, &ticket_index(&t))
         })?;
@@ -864,7 +895,7 @@ impl Store for SledStore {
         let segment = self
             .customer(current.customer)?
             .map_or(Segment::Public, |c| c.segment);
-        self.transact(|tx| {
+        self.transact(TICKET_TREES, |tx| {
             let Some(mut t) = tx_get::<Ticket>(&tx[TICKETS], TICKETS, &key)? else {
                 return abort(StoreError::NotFound {
                     what: "ticket",

@@ -1,0 +1,538 @@
+//! `hotline seed`, `hotline store …` and `hotline bench store`.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use hotline_acd::rng::Rng;
+use hotline_store::export::{self, Kind};
+use hotline_store::seed::{self, DEFAULT_NOW};
+use hotline_store::*;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Args)]
+pub struct SeedArgs {
+    /// Customers to create.
+    #[arg(long)]
+    customers: u64,
+    /// Seed: the same seed gives the same customers.
+    #[arg(long, default_value_t = 1000)]
+    seed: u64,
+    /// Store directory (created; must hold no customers yet).
+    #[arg(long, default_value = "hotline-store")]
+    store: PathBuf,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum KindArg {
+    Customers,
+    Tickets,
+    Interactions,
+    Agents,
+}
+
+impl From<KindArg> for Kind {
+    fn from(k: KindArg) -> Kind {
+        match k {
+            KindArg::Customers => Kind::Customers,
+            KindArg::Tickets => Kind::Tickets,
+            KindArg::Interactions => Kind::Interactions,
+            KindArg::Agents => Kind::Agents,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub enum StoreCommand {
+    /// Check that every record reads and every index agrees with the data.
+    Check {
+        /// Store directory.
+        #[arg(long, default_value = "hotline-store")]
+        store: PathBuf,
+        /// Recompute every index from the data first.
+        #[arg(long)]
+        rebuild: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write records as JSON lines (or customers as CSV) to a file or stdout.
+    Export {
+        #[arg(long, default_value = "hotline-store")]
+        store: PathBuf,
+        /// What to export.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// CSV instead of JSON lines (customers only).
+        #[arg(long)]
+        csv: bool,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Read records from JSON lines (or customers from CSV), keeping their ids.
+    Import {
+        #[arg(long, default_value = "hotline-store")]
+        store: PathBuf,
+        /// What to import.
+        #[arg(long, value_enum)]
+        kind: KindArg,
+        /// CSV instead of JSON lines (customers only).
+        #[arg(long)]
+        csv: bool,
+        /// Input file.
+        file: PathBuf,
+    },
+    /// Copy every record into a new directory as JSON lines with a manifest.
+    Backup {
+        #[arg(long, default_value = "hotline-store")]
+        store: PathBuf,
+        /// Backup directory (new or empty).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Load a backup into a store.
+    Restore {
+        #[arg(long, default_value = "hotline-store")]
+        store: PathBuf,
+        /// Backup directory.
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Open the store, write, say "ready" and wait to be killed (used by the benchmark
+    /// to time recovery after a crash).
+    #[command(hide = true)]
+    Hold {
+        #[arg(long)]
+        store: PathBuf,
+    },
+}
+
+fn open(dir: &Path) -> Result<SledStore> {
+    SledStore::open(dir, Catalog::builtin())
+        .with_context(|| format!("opening the store in {}", dir.display()))
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} {what} [{{bar:40}}] {{pos}}/{{len}} ({{eta}} left)"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+pub fn seed(a: &SeedArgs) -> Result<()> {
+    let store = open(&a.store)?;
+    if store.customer(1)?.is_some() {
+        bail!(
+            "{} already holds customers; seed into a new directory",
+            a.store.display()
+        );
+    }
+    let b = bar(a.customers, "seeding customers");
+    let t0 = Instant::now();
+    let r = seed::seed(&store, a.customers, a.seed, DEFAULT_NOW, &mut |n| {
+        b.set_position(n)
+    })?;
+    let secs = t0.elapsed().as_secs_f64();
+    b.finish_and_clear();
+    let disk = store.size_on_disk()?;
+    if a.json {
+        println!(
+            "{}",
+            json!({ "customers": r.customers, "key_accounts": r.key_accounts,
+                "key_account_revenue_share": r.key_account_revenue_share, "interactions": r.interactions,
+                "tickets": r.tickets, "seconds": secs, "customers_per_second": r.customers as f64 / secs,
+                "disk_bytes": disk, "store": a.store })
+        );
+    } else {
+        println!(
+            "{} customers ({} key accounts bringing {:.1} % of the monthly revenue), {} past interactions, {} tickets",
+            r.customers,
+            r.key_accounts,
+            r.key_account_revenue_share * 100.0,
+            r.interactions,
+            r.tickets
+        );
+        println!(
+            "written to {} in {:.1} s ({:.0} customers/s), {:.1} MB on disk",
+            a.store.display(),
+            secs,
+            r.customers as f64 / secs,
+            disk as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+pub fn run(c: &StoreCommand) -> Result<()> {
+    match c {
+        StoreCommand::Check {
+            store,
+            rebuild,
+            json,
+        } => {
+            let s = open(store)?;
+            let r = if *rebuild {
+                s.rebuild_indexes()?
+            } else {
+                s.check()?
+            };
+            if *json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!(
+                    "{} customers, {} tickets, {} interactions, {} agents, {} index entries",
+                    r.customers, r.tickets, r.interactions, r.agents, r.index_entries
+                );
+                println!(
+                    "corrupt records {}, missing index entries {}, wrong {}, stale {}",
+                    r.corrupt, r.missing, r.mismatched, r.stale
+                );
+                for p in &r.problems {
+                    println!("  {p}");
+                }
+                println!(
+                    "{}",
+                    if r.is_clean() {
+                        "clean"
+                    } else {
+                        "NOT clean: try --rebuild"
+                    }
+                );
+            }
+            if !r.is_clean() {
+                std::process::exit(1);
+            }
+        }
+        StoreCommand::Export {
+            store,
+            kind,
+            csv,
+            out,
+        } => {
+            let s = open(store)?;
+            let mut w: Box<dyn Write> = match out {
+                Some(p) => Box::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                ),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let n = match (csv, Kind::from(*kind)) {
+                (true, Kind::Customers) => export::export_customers_csv(&s, &mut w)?,
+                (true, _) => bail!("CSV is for customers; export the rest as JSON lines"),
+                (false, k) => export::export_jsonl(&s, k, &mut w)?,
+            };
+            eprintln!("{n} records exported");
+        }
+        StoreCommand::Import {
+            store,
+            kind,
+            csv,
+            file,
+        } => {
+            let s = open(store)?;
+            let mut f =
+                std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
+            let n = match (csv, Kind::from(*kind)) {
+                (true, Kind::Customers) => export::import_customers_csv(&s, &mut f)?,
+                (true, _) => bail!("CSV is for customers; import the rest as JSON lines"),
+                (false, k) => export::import_jsonl(&s, k, &mut f)?,
+            };
+            println!("{n} records imported");
+        }
+        StoreCommand::Backup { store, to } => {
+            let m = export::backup(&open(store)?, to)?;
+            println!("backed up to {}: {:?}", to.display(), m.counts);
+        }
+        StoreCommand::Restore { store, from } => {
+            let m = export::restore(&open(store)?, from)?;
+            println!("restored from {}: {:?}", from.display(), m.counts);
+        }
+        StoreCommand::Hold { store } => {
+            let s = open(store)?;
+            let c = s.customer(1)?.context("the store has no customer 1")?;
+            for k in 0..100u64 {
+                s.record_interaction(interaction(c.id, &c.phones[0], k, k))?;
+            }
+            println!("ready");
+            std::io::stdout().flush()?;
+            loop {
+                std::thread::sleep(Duration::from_secs(60));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn interaction(customer: u64, phone: &str, call_id: u64, k: u64) -> Interaction {
+    let at = DEFAULT_NOW + k * 1000;
+    Interaction {
+        id: 0,
+        call_id,
+        customer: Some(customer),
+        caller_number: phone.to_string(),
+        dialled: "1000".into(),
+        arrived: at,
+        ivr_ended: Some(at + 10_000),
+        queued: Some(at + 10_000),
+        offered: Some(at + 20_000),
+        answered: Some(at + 23_000),
+        ended: at + 200_000,
+        ivr_path: vec!["2".into(), "0".into()],
+        self_service: None,
+        queue: Some("fault 障碍申报".into()),
+        agents: vec![format!("{}", 1001 + k % 60)],
+        transfers: 0,
+        wait_s: 10,
+        talk_s: 177,
+        hold_s: 0,
+        wrap_up_s: 20,
+        end: CallEnd::Completed,
+        disposition: Some("answered".into()),
+        reason: Some("fault.broadband".into()),
+        notes: "宽带断网，已派单".into(),
+        tickets: vec![],
+        fcr_claimed: false,
+        fcr_verified: None,
+        satisfaction: None,
+    }
+}
+
+#[derive(Args)]
+pub struct StoreBench {
+    /// Customers to seed into a temporary store (ignored with --store).
+    #[arg(long, default_value_t = 100_000)]
+    customers: u64,
+    /// Use this seeded store instead (its customers must come from `hotline seed`).
+    #[arg(long)]
+    store: Option<PathBuf>,
+    /// Seed of the store (to know its phone numbers).
+    #[arg(long, default_value_t = 1000)]
+    seed: u64,
+    /// Screen pops timed.
+    #[arg(long, default_value_t = 200_000)]
+    reads: u64,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 64)]
+    writers: u32,
+    /// Seconds of writing.
+    #[arg(long, default_value_t = 5.0)]
+    write_seconds: f64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+fn percentile(v: &mut [u64], q: f64) -> f64 {
+    v.sort_unstable();
+    v[((v.len() - 1) as f64 * q).round() as usize] as f64 / 1000.0
+}
+
+pub fn bench(a: &StoreBench) -> Result<()> {
+    let (dir, temp) = match &a.store {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("hotline-bench-store-{}", std::process::id())),
+            true,
+        ),
+    };
+    let mut seed_seconds = None;
+    let customers;
+    {
+        let store = open(&dir)?;
+        if temp {
+            let b = bar(a.customers, "seeding");
+            let t0 = Instant::now();
+            seed::seed(&store, a.customers, a.seed, DEFAULT_NOW, &mut |n| {
+                b.set_position(n)
+            })?;
+            seed_seconds = Some(t0.elapsed().as_secs_f64());
+            b.finish_and_clear();
+            customers = a.customers;
+        } else {
+            customers = (1..)
+                .map(|k: u64| 1u64 << k)
+                .take_while(|&n| store.customer(n).ok().flatten().is_some())
+                .last()
+                .map_or(0, |hi| {
+                    // binary search for the last customer id
+                    let (mut lo, mut hi) = (hi, hi * 2);
+                    while hi - lo > 1 {
+                        let mid = (lo + hi) / 2;
+                        if store.customer(mid).ok().flatten().is_some() {
+                            lo = mid;
+                        } else {
+                            hi = mid;
+                        }
+                    }
+                    lo
+                });
+            if customers == 0 {
+                bail!("{} holds no seeded customers", dir.display());
+            }
+        }
+    }
+    let t0 = Instant::now();
+    let store = open(&dir)?;
+    let reopen_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    let disk = store.size_on_disk()?;
+
+    // screen pops of random customers by their first number
+    let mut rng = Rng::seeded(77);
+    let phones: Vec<String> = (0..a.reads.min(200_000))
+        .map(|_| seed::customer(a.seed, rng.below(customers), DEFAULT_NOW).phones[0].clone())
+        .collect();
+    let mut times = Vec::with_capacity(a.reads as usize);
+    let mut found = 0u64;
+    for k in 0..a.reads as usize {
+        let p = &phones[k % phones.len()];
+        let t = Instant::now();
+        let pop = store.screen_pop(p, 5)?;
+        times.push(t.elapsed().as_nanos() as u64);
+        found += pop.is_some() as u64;
+    }
+    let (pop_p50, pop_p99) = (percentile(&mut times, 0.5), percentile(&mut times, 0.99));
+
+    // durable writes from many threads: an interaction or a ticket each
+    let store = Arc::new(store);
+    let flushes_before = store.flushes();
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let t0 = Instant::now();
+    let threads: Vec<_> = (0..a.writers)
+        .map(|w| {
+            let (store, stop, done) = (store.clone(), stop.clone(), done.clone());
+            let seed_no = a.seed;
+            std::thread::spawn(move || -> Result<u64> {
+                let mut rng = Rng::seeded(w as u64);
+                let mut n = 0;
+                let mut lat = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let cid = 1 + rng.below(customers);
+                    let t = Instant::now();
+                    if n % 2 == 0 {
+                        let phone = seed::customer(seed_no, cid - 1, DEFAULT_NOW).phones[0].clone();
+                        store.record_interaction(interaction(
+                            cid,
+                            &phone,
+                            rng.next_u64() >> 1,
+                            n,
+                        ))?;
+                    } else {
+                        store.create_ticket(
+                            NewTicket {
+                                customer: cid,
+                                kind: TicketKind::Fault,
+                                subcategory: "broadband-down".into(),
+                                description: "宽带无法上网".into(),
+                                priority: TicketPriority::Normal,
+                            },
+                            "1001",
+                            DEFAULT_NOW,
+                        )?;
+                    }
+                    lat.push(t.elapsed().as_nanos() as u64);
+                    n += 1;
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                lat.sort_unstable();
+                Ok(lat.get(lat.len() / 2).copied().unwrap_or(0))
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(a.write_seconds));
+    stop.store(true, Ordering::Relaxed);
+    let mut medians = Vec::new();
+    for t in threads {
+        medians.push(
+            t.join()
+                .map_err(|_| anyhow::anyhow!("a writer thread panicked"))??,
+        );
+    }
+    let elapsed = t0.elapsed().as_secs_f64();
+    let writes = done.load(Ordering::Relaxed);
+    let flushes = store.flushes() - flushes_before;
+    let write_p50_us = percentile(&mut medians, 0.5);
+    drop(store);
+
+    // recovery after a crash: a child process writes, is killed with SIGKILL, we reopen
+    let exe = std::env::current_exe()?;
+    let mut child = std::process::Command::new(exe)
+        .args(["store", "hold", "--store"])
+        .arg(&dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().context("child stdout")?).read_line(&mut line)?;
+    if line.trim() != "ready" {
+        bail!("the crash child did not get ready: {line:?}");
+    }
+    child.kill()?;
+    child.wait()?;
+    let t0 = Instant::now();
+    let store = open(&dir)?;
+    let reopen_after_kill_ms = t0.elapsed().as_secs_f64() * 1000.0;
+    drop(store);
+    if temp {
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    let v = json!({
+        "customers": customers,
+        "seed_seconds": seed_seconds,
+        "screen_pops": a.reads, "screen_pops_found": found,
+        "screen_pop_p50_us": pop_p50, "screen_pop_p99_us": pop_p99,
+        "writers": a.writers, "durable_writes": writes, "write_seconds": elapsed,
+        "durable_writes_per_s": writes as f64 / elapsed,
+        "writes_per_flush": if flushes > 0 { writes as f64 / flushes as f64 } else { 0.0 },
+        "write_latency_p50_us_median_of_writers": write_p50_us,
+        "bytes_per_customer": disk as f64 / customers as f64,
+        "disk_bytes": disk,
+        "reopen_ms": reopen_ms,
+        "reopen_after_kill_ms": reopen_after_kill_ms,
+        "machine": crate::bench::machine(),
+    });
+    if a.json {
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "customer store, {customers} customers{}",
+        seed_seconds.map_or(String::new(), |s| format!(" (seeded in {s:.1} s)"))
+    );
+    println!(
+        "screen pop (customer by phone + open tickets + last 5 interactions), {} reads: p50 {pop_p50:.1} µs, p99 {pop_p99:.1} µs",
+        a.reads
+    );
+    println!(
+        "durable writes (interaction or ticket, flushed before returning), {} writers for {elapsed:.1} s: {:.0}/s, {:.1} writes per flush, median latency {write_p50_us:.0} µs",
+        a.writers,
+        writes as f64 / elapsed,
+        if flushes > 0 {
+            writes as f64 / flushes as f64
+        } else {
+            0.0
+        }
+    );
+    println!(
+        "disk: {:.0} bytes per customer ({:.1} MB in all, history included)",
+        disk as f64 / customers as f64,
+        disk as f64 / 1e6
+    );
+    println!(
+        "open: {reopen_ms:.0} ms after a clean close, {reopen_after_kill_ms:.0} ms after SIGKILL"
+    );
+    Ok(())
+}
