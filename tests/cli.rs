@@ -254,3 +254,142 @@ fn benchmarks_run_small_and_print_json() {
     let row = &v["decisions"][0];
     assert!(f(row, "agent_frees_p50_us") > 0.0 && f(row, "call_arrives_p99_us") > 0.0);
 }
+
+fn temp(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hotline-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+#[test]
+fn the_store_is_seeded_checked_exported_imported_and_backed_up_from_the_command_line() {
+    let dir = temp("store");
+    let d = dir.to_str().unwrap();
+    let v = json(&[
+        "seed",
+        "--customers",
+        "2000",
+        "--seed",
+        "3",
+        "--store",
+        d,
+        "--json",
+    ]);
+    assert_eq!(v["customers"], 2000);
+    assert!(f(&v, "key_account_revenue_share") > 0.6);
+    // seeding twice into the same store is refused
+    let (code, _, err) = hotline(&["seed", "--customers", "10", "--store", d]);
+    assert_eq!(code, 2);
+    assert!(err.contains("already holds customers"), "{err}");
+    let v = json(&["store", "check", "--store", d, "--json"]);
+    assert_eq!(v["customers"], 2000);
+    assert_eq!(v["missing"], 0);
+    assert_eq!(v["stale"], 0);
+
+    let csv = dir.with_extension("csv");
+    let (code, _, err) = hotline(&[
+        "store",
+        "export",
+        "--store",
+        d,
+        "--kind",
+        "customers",
+        "--csv",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 2001);
+    let other = temp("store-copy");
+    let o = other.to_str().unwrap();
+    let (code, out, err) = hotline(&[
+        "store",
+        "import",
+        "--store",
+        o,
+        "--kind",
+        "customers",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("2000 records imported"), "{out}");
+    let (code, _, err) = hotline(&[
+        "store",
+        "import",
+        "--store",
+        o,
+        "--kind",
+        "tickets",
+        "--csv",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("CSV is for customers"), "{err}");
+
+    let backup = temp("backup");
+    let (code, out, err) = hotline(&[
+        "store",
+        "backup",
+        "--store",
+        d,
+        "--to",
+        backup.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Customers"), "{out}");
+    let restored = temp("restored");
+    let (code, _, err) = hotline(&[
+        "store",
+        "restore",
+        "--store",
+        restored.to_str().unwrap(),
+        "--from",
+        backup.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&[
+        "store",
+        "check",
+        "--store",
+        restored.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(v["customers"], 2000);
+    assert!(f(&v, "interactions") > 1000.0);
+    for p in [dir, other, backup, restored] {
+        std::fs::remove_dir_all(p).ok();
+    }
+    std::fs::remove_file(csv).ok();
+}
+
+#[test]
+fn the_store_benchmark_runs_small() {
+    let v = json(&[
+        "bench",
+        "store",
+        "--customers",
+        "3000",
+        "--reads",
+        "2000",
+        "--writers",
+        "4",
+        "--write-seconds",
+        "0.3",
+        "--json",
+    ]);
+    for k in [
+        "screen_pop_p50_us",
+        "screen_pop_p99_us",
+        "durable_writes_per_s",
+        "bytes_per_customer",
+        "reopen_ms",
+    ] {
+        assert!(f(&v, k) > 0.0, "{k} in {v}");
+    }
+    assert_eq!(
+        v["screen_pops_found"], 2000,
+        "every screen pop found its customer"
+    );
+}
