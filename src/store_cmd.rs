@@ -315,7 +315,8 @@ pub struct StoreBench {
     /// Customers to seed into a temporary store (ignored with --store).
     #[arg(long, default_value_t = 100_000)]
     customers: u64,
-    /// Use this seeded store instead (its customers must come from `hotline seed`).
+    /// Use this seeded store instead (its customers must come from `hotline seed`). The
+    /// benchmark writes its interactions and tickets into it: use a copy.
     #[arg(long)]
     store: Option<PathBuf>,
     /// Seed of the store (to know its phone numbers).

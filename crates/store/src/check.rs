@@ -7,6 +7,15 @@ use crate::error::StoreError;
 use crate::model::{AgentAccount, Customer, Interaction, Ticket};
 use crate::sled_store::*;
 
+/// The index entries the record stored in entity `tree` at `key` implies.
+fn implied(tree: usize, key: &[u8], v: &[u8]) -> Result<IndexEntries, StoreError> {
+    match tree {
+        CUSTOMERS => decode::<Customer>(TREE_NAMES[tree], key, v).map(|c| customer_index(&c)),
+        TICKETS => decode::<Ticket>(TREE_NAMES[tree], key, v).map(|t| ticket_index(&t)),
+        _ => decode::<Interaction>(TREE_NAMES[tree], key, v).map(|i| interaction_index(&i)),
+    }
+}
+
 /// What the record owning an index entry says about it.
 enum Owner {
     /// The entries the record implies.
@@ -27,11 +36,7 @@ fn expected(store: &SledStore, tree: usize, id: u64) -> Result<Owner, StoreError
     let Some(v) = store.tree(owner).get(key)? else {
         return Ok(Owner::Missing);
     };
-    let entries = match owner {
-        CUSTOMERS => decode::<Customer>(TREE_NAMES[owner], &key, &v).map(|c| customer_index(&c)),
-        TICKETS => decode::<Ticket>(TREE_NAMES[owner], &key, &v).map(|t| ticket_index(&t)),
-        _ => decode::<Interaction>(TREE_NAMES[owner], &key, &v).map(|i| interaction_index(&i)),
-    };
+    let entries = implied(owner, &key, &v);
     Ok(entries.map_or(Owner::Corrupt, Owner::Implies))
 }
 
@@ -47,13 +52,7 @@ pub fn check(store: &SledStore) -> Result<CheckReport, StoreError> {
     for (tree, count) in [(CUSTOMERS, 0usize), (TICKETS, 1), (INTERACTIONS, 2)] {
         for kv in store.tree(tree).iter() {
             let (k, v) = kv?;
-            let entries = match tree {
-                CUSTOMERS => {
-                    decode::<Customer>(TREE_NAMES[tree], &k, &v).map(|c| customer_index(&c))
-                }
-                TICKETS => decode::<Ticket>(TREE_NAMES[tree], &k, &v).map(|t| ticket_index(&t)),
-                _ => decode::<Interaction>(TREE_NAMES[tree], &k, &v).map(|i| interaction_index(&i)),
-            };
+            let entries = implied(tree, &k, &v);
             match count {
                 0 => r.customers += 1,
                 1 => r.tickets += 1,
@@ -144,13 +143,7 @@ pub fn rebuild(store: &SledStore) -> Result<CheckReport, StoreError> {
         let mut n = 0;
         for kv in store.tree(tree).iter() {
             let (k, v) = kv?;
-            let entries = match tree {
-                CUSTOMERS => {
-                    decode::<Customer>(TREE_NAMES[tree], &k, &v).map(|c| customer_index(&c))
-                }
-                TICKETS => decode::<Ticket>(TREE_NAMES[tree], &k, &v).map(|t| ticket_index(&t)),
-                _ => decode::<Interaction>(TREE_NAMES[tree], &k, &v).map(|i| interaction_index(&i)),
-            };
+            let entries = implied(tree, &k, &v);
             // a corrupt record keeps no index entries; check reports it
             let Ok(entries) = entries else { continue };
             for (t, key, value) in entries {

@@ -459,27 +459,32 @@ impl SledStore {
     /// Write a ticket keeping its id (imports).
     pub(crate) fn put_ticket_with_id(&self, tk: &Ticket) -> Result<(), StoreError> {
         self.bump_id("ticket", tk.id)?;
-        let key = be(tk.id);
-        self.transact(TICKET_TREES, |t| {
-            if let Some(old) = tx_get::<Ticket>(&t[TICKETS], TICKETS, &key)? {
-                remove_all(t, &ticket_index(&old))?;
-            }
-            t[TICKETS].insert(&key, encode(tk))?;
-            put_all(t, &ticket_index(tk))
-        })
+        self.replace(TICKET_TREES, tk.id, tk, ticket_index)
     }
 
     /// Write an interaction keeping its id (imports).
     pub(crate) fn put_interaction_with_id(&self, i: &Interaction) -> Result<(), StoreError> {
         validate::interaction(i)?;
         self.bump_id("interaction", i.id)?;
-        let key = be(i.id);
-        self.transact(INTERACTION_TREES, |t| {
-            if let Some(old) = tx_get::<Interaction>(&t[INTERACTIONS], INTERACTIONS, &key)? {
-                remove_all(t, &interaction_index(&old))?;
+        self.replace(INTERACTION_TREES, i.id, i, interaction_index)
+    }
+
+    /// Store `record` under `id` in the first of `trees` (its entity tree), replacing an
+    /// older version and its index entries, in one transaction.
+    fn replace<T: serde::Serialize + serde::de::DeserializeOwned>(
+        &self,
+        trees: &[usize],
+        id: u64,
+        record: &T,
+        index: fn(&T) -> IndexEntries,
+    ) -> Result<(), StoreError> {
+        let (entity, key) = (trees[0], be(id));
+        self.transact(trees, |t| {
+            if let Some(old) = tx_get::<T>(&t[entity], entity, &key)? {
+                remove_all(t, &index(&old))?;
             }
-            t[INTERACTIONS].insert(&key, encode(i))?;
-            put_all(t, &interaction_index(i))
+            t[entity].insert(&key, encode(record))?;
+            put_all(t, &index(record))
         })
     }
 
