@@ -301,23 +301,15 @@ impl SledStore {
             .path(dir)
             .cache_capacity(512 * 1024 * 1024)
             .open()?;
-        let trees = TREE_NAMES
-            .iter()
-            .map(|n| db.open_tree(n))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(SledStore {
-            ids: last_ids(&trees)?,
-            commit: GroupCommit::new(db.clone()),
-            db,
-            trees,
-            catalog,
-            fcr_window: DEFAULT_FCR_WINDOW,
-        })
+        SledStore::on(db, catalog)
     }
 
     /// A throw-away store in a temporary directory (tests, benchmarks).
     pub fn temporary(catalog: Catalog) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new().temporary(true).open()?;
+        SledStore::on(sled::Config::new().temporary(true).open()?, catalog)
+    }
+
+    fn on(db: sled::Db, catalog: Catalog) -> Result<SledStore, StoreError> {
         let trees = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
