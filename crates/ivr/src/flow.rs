@@ -1,0 +1,484 @@
+//! IVR flows as an operator writes them (TOML in `assets/ivr/`), and their validation.
+//! Every error names the file, the node and the field.
+
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use thiserror::Error;
+
+/// A flow file that cannot be used, in words that point at the place to fix.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum FlowError {
+    /// The file cannot be read.
+    #[error("{file}: cannot be read: {why}")]
+    Unreadable {
+        /// The file.
+        file: String,
+        /// Why.
+        why: String,
+    },
+    /// The file is not valid TOML for a flow.
+    #[error("{file}: {why}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// The parser's message (with line and column).
+        why: String,
+    },
+    /// A node's field is wrong.
+    #[error("{file}: node '{node}', field '{field}': {why}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// The node id ("(flow)" for top-level fields).
+        node: String,
+        /// The field.
+        field: String,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+/// A prompt in both languages of the hotline.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompt {
+    /// Chinese (zh-CN).
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
+/// Self-service actions the router performs against the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Service {
+    /// 话费查询: balance, this month's charges, arrears.
+    Bill,
+    /// 工单进度查询: status of a ticket by its number (the digits collected).
+    TicketProgress,
+    /// 增值业务开通: a value-added service order (creates a service-order ticket).
+    ValueAddedSignup,
+    /// 障碍申报 without an agent (creates a fault ticket).
+    FaultReport,
+}
+
+/// What a node does.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum NodeKind {
+    /// Play a prompt, then go on.
+    Play {
+        /// What to say.
+        prompt: Prompt,
+        /// Next node; absent: hang up.
+        next: Option<String>,
+    },
+    /// Play a prompt and wait for one digit.
+    Menu {
+        /// The menu.
+        prompt: Prompt,
+        /// Digit → node.
+        digits: BTreeMap<String, String>,
+        /// Seconds to wait for a digit.
+        #[serde(default = "eight")]
+        timeout_seconds: u32,
+        /// Tries before giving up (wrong digit or silence).
+        #[serde(default = "three")]
+        retries: u32,
+        /// Said after a wrong digit or silence, before the menu again.
+        #[serde(default)]
+        retry_prompt: Option<Prompt>,
+        /// Where to go when the tries run out.
+        on_fail: String,
+    },
+    /// Play a prompt and collect several digits (a ticket number …), ended by `#` or by
+    /// reaching `max_digits`.
+    Collect {
+        /// What to ask.
+        prompt: Prompt,
+        /// Longest input.
+        max_digits: u32,
+        /// Seconds to wait for the whole input.
+        #[serde(default = "fifteen")]
+        timeout_seconds: u32,
+        /// Then.
+        next: String,
+        /// When nothing usable was entered.
+        on_fail: String,
+    },
+    /// A self-service action on the store; the digits collected last are its input.
+    SelfService {
+        /// Which.
+        service: Service,
+        /// Said on success; `{name}` fields are filled from the result.
+        success: Prompt,
+        /// Said when it fails (not found, not a customer …); `{reason}` is filled in.
+        failure: Prompt,
+        /// After success.
+        next: String,
+        /// After failure.
+        on_fail: String,
+    },
+    /// Hand the call to a queue (the routing core takes over).
+    Queue {
+        /// Queue name, as configured in the router.
+        queue: String,
+        /// Priority class (key accounts on the green channel above public customers).
+        #[serde(default)]
+        priority: u8,
+        /// Reason code recorded on the call (FCR repeats are matched on it).
+        reason: String,
+        /// Said before queueing.
+        prompt: Option<Prompt>,
+        /// Outside business hours.
+        closed: Option<String>,
+    },
+    /// Switch the language of the rest of the call.
+    Language {
+        /// "zh" or "en".
+        set: String,
+        /// Then.
+        next: String,
+    },
+    /// Post-call satisfaction survey: one digit 1–5.
+    Survey {
+        /// The question.
+        prompt: Prompt,
+        /// Said after an answer.
+        thanks: Prompt,
+        /// Seconds to wait.
+        #[serde(default = "eight")]
+        timeout_seconds: u32,
+    },
+    /// Say goodbye and hang up.
+    Hangup {
+        /// The goodbye.
+        prompt: Prompt,
+    },
+}
+
+fn eight() -> u32 {
+    8
+}
+fn three() -> u32 {
+    3
+}
+fn fifteen() -> u32 {
+    15
+}
+
+/// One node. (Unknown fields are refused by [`NodeKind`]: serde cannot combine
+/// `deny_unknown_fields` with `flatten` on this struct itself.)
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Node {
+    /// Unique id.
+    pub id: String,
+    /// Behaviour.
+    #[serde(flatten)]
+    pub kind: NodeKind,
+}
+
+/// Opening hours of the agents (self-service works around the clock).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hours {
+    /// Local opening time "HH:MM".
+    pub open: String,
+    /// Local closing time "HH:MM".
+    pub close: String,
+    /// Offset of local time from UTC in minutes (China: 480).
+    pub utc_offset_minutes: i32,
+}
+
+/// Announcements the router makes around the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Announcements {
+    /// Position and wait; `{position}`, `{minutes}`.
+    pub queue_position: Prompt,
+    /// Callback offer ("press 1 …").
+    pub callback_offer: Prompt,
+    /// Callback confirmed.
+    pub callback_confirmed: Prompt,
+}
+
+/// A whole flow as written.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowFile {
+    /// Title.
+    pub name: String,
+    /// Number this flow answers ("1000").
+    pub number: String,
+    /// First node for public callers.
+    pub start: String,
+    /// First node for key accounts (the green channel).
+    pub key_account_start: String,
+    /// The post-call survey node.
+    pub survey: String,
+    /// Agents' hours.
+    pub hours: Hours,
+    /// Queue announcements.
+    pub announcements: Announcements,
+    /// The nodes.
+    #[serde(rename = "node")]
+    pub nodes: Vec<Node>,
+}
+
+/// A validated flow, ready to interpret.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub(crate) file: FlowFile,
+    pub(crate) index: BTreeMap<String, usize>,
+    pub(crate) open_minute: u32,
+    pub(crate) close_minute: u32,
+}
+
+fn minutes(s: &str) -> Option<u32> {
+    let (h, m) = s.split_once(':')?;
+    let (h, m): (u32, u32) = (h.trim().parse().ok()?, m.trim().parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+impl Flow {
+    /// Read and validate a flow file; `queues` are the queue names the router has.
+    pub fn load(path: &Path, queues: &[&str]) -> Result<Flow, FlowError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| FlowError::Unreadable {
+            file: file.clone(),
+            why: e.to_string(),
+        })?;
+        Flow::parse(&file, &text, queues)
+    }
+
+    /// Parse and validate flow text; `file` names it in errors.
+    pub fn parse(file: &str, text: &str, queues: &[&str]) -> Result<Flow, FlowError> {
+        let f: FlowFile = toml::from_str(text).map_err(|e| FlowError::Syntax {
+            file: file.to_string(),
+            why: e.to_string(),
+        })?;
+        let err = |node: &str, field: &str, why: String| FlowError::Invalid {
+            file: file.to_string(),
+            node: node.to_string(),
+            field: field.to_string(),
+            why,
+        };
+        let mut index = BTreeMap::new();
+        for (i, n) in f.nodes.iter().enumerate() {
+            if n.id.trim().is_empty() {
+                return Err(err("(unnamed)", "id", "is empty".into()));
+            }
+            if index.insert(n.id.clone(), i).is_some() {
+                return Err(err(&n.id, "id", "is used by two nodes".into()));
+            }
+        }
+        let target = |node: &str, field: &str, to: &str| -> Result<(), FlowError> {
+            if index.contains_key(to) {
+                Ok(())
+            } else {
+                Err(err(
+                    node,
+                    field,
+                    format!("goes to '{to}', which is not a node"),
+                ))
+            }
+        };
+        target("(flow)", "start", &f.start)?;
+        target("(flow)", "key_account_start", &f.key_account_start)?;
+        target("(flow)", "survey", &f.survey)?;
+        let open_minute = minutes(&f.hours.open)
+            .ok_or_else(|| err("(flow)", "hours.open", "is not a time like 08:00".into()))?;
+        let close_minute = minutes(&f.hours.close)
+            .ok_or_else(|| err("(flow)", "hours.close", "is not a time like 22:00".into()))?;
+        let prompt = |node: &str, field: &str, p: &Prompt| -> Result<(), FlowError> {
+            if p.zh.trim().is_empty() || p.en.trim().is_empty() {
+                Err(err(node, field, "needs both zh and en text".into()))
+            } else {
+                Ok(())
+            }
+        };
+        prompt(
+            "(flow)",
+            "announcements.queue_position",
+            &f.announcements.queue_position,
+        )?;
+        prompt(
+            "(flow)",
+            "announcements.callback_offer",
+            &f.announcements.callback_offer,
+        )?;
+        prompt(
+            "(flow)",
+            "announcements.callback_confirmed",
+            &f.announcements.callback_confirmed,
+        )?;
+        for n in &f.nodes {
+            let id = n.id.as_str();
+            match &n.kind {
+                NodeKind::Play { prompt: p, next } => {
+                    prompt(id, "prompt", p)?;
+                    if let Some(next) = next {
+                        target(id, "next", next)?;
+                    }
+                }
+                NodeKind::Menu {
+                    prompt: p,
+                    digits,
+                    timeout_seconds,
+                    retries,
+                    retry_prompt,
+                    on_fail,
+                } => {
+                    prompt(id, "prompt", p)?;
+                    if let Some(r) = retry_prompt {
+                        prompt(id, "retry_prompt", r)?;
+                    }
+                    if digits.is_empty() {
+                        return Err(err(id, "digits", "a menu needs at least one choice".into()));
+                    }
+                    for (d, to) in digits {
+                        if !(d.len() == 1 && matches!(d.as_bytes()[0], b'0'..=b'9' | b'*' | b'#')) {
+                            return Err(err(
+                                id,
+                                &format!("digits.{d}"),
+                                "a key is one of 0–9, * or #".into(),
+                            ));
+                        }
+                        target(id, &format!("digits.{d}"), to)?;
+                    }
+                    if *timeout_seconds == 0 || *retries == 0 {
+                        return Err(err(
+                            id,
+                            "timeout_seconds/retries",
+                            "must be at least 1".into(),
+                        ));
+                    }
+                    target(id, "on_fail", on_fail)?;
+                }
+                NodeKind::Collect {
+                    prompt: p,
+                    max_digits,
+                    timeout_seconds,
+                    next,
+                    on_fail,
+                } => {
+                    prompt(id, "prompt", p)?;
+                    if !(1..=32).contains(max_digits) {
+                        return Err(err(id, "max_digits", "must be 1–32".into()));
+                    }
+                    if *timeout_seconds == 0 {
+                        return Err(err(id, "timeout_seconds", "must be at least 1".into()));
+                    }
+                    target(id, "next", next)?;
+                    target(id, "on_fail", on_fail)?;
+                }
+                NodeKind::SelfService {
+                    success,
+                    failure,
+                    next,
+                    on_fail,
+                    ..
+                } => {
+                    prompt(id, "success", success)?;
+                    prompt(id, "failure", failure)?;
+                    target(id, "next", next)?;
+                    target(id, "on_fail", on_fail)?;
+                }
+                NodeKind::Queue {
+                    queue,
+                    reason,
+                    prompt: p,
+                    closed,
+                    ..
+                } => {
+                    if !queues.contains(&queue.as_str()) {
+                        return Err(err(
+                            id,
+                            "queue",
+                            format!(
+                                "'{queue}' is not a queue of the router (it has: {})",
+                                queues.join(", ")
+                            ),
+                        ));
+                    }
+                    if reason.trim().is_empty() {
+                        return Err(err(id, "reason", "is empty".into()));
+                    }
+                    if let Some(p) = p {
+                        prompt(id, "prompt", p)?;
+                    }
+                    if let Some(c) = closed {
+                        target(id, "closed", c)?;
+                    }
+                }
+                NodeKind::Language { set, next } => {
+                    if set != "zh" && set != "en" {
+                        return Err(err(id, "set", format!("'{set}' is not zh or en")));
+                    }
+                    target(id, "next", next)?;
+                }
+                NodeKind::Survey {
+                    prompt: p,
+                    thanks,
+                    timeout_seconds,
+                } => {
+                    prompt(id, "prompt", p)?;
+                    prompt(id, "thanks", thanks)?;
+                    if *timeout_seconds == 0 {
+                        return Err(err(id, "timeout_seconds", "must be at least 1".into()));
+                    }
+                }
+                NodeKind::Hangup { prompt: p } => prompt(id, "prompt", p)?,
+            }
+        }
+        // nodes that go on without waiting for the caller must not loop among themselves
+        for n in &f.nodes {
+            let mut seen = HashSet::new();
+            let mut at = n.id.as_str();
+            loop {
+                if !seen.insert(at) {
+                    return Err(err(
+                        &n.id,
+                        "next",
+                        "leads round a loop that never waits for the caller".into(),
+                    ));
+                }
+                let node = &f.nodes[index[at]];
+                at = match &node.kind {
+                    NodeKind::Play {
+                        next: Some(next), ..
+                    }
+                    | NodeKind::Language { next, .. } => next,
+                    _ => break,
+                };
+            }
+        }
+        Ok(Flow {
+            file: f,
+            index,
+            open_minute,
+            close_minute,
+        })
+    }
+
+    /// The flow as written.
+    pub fn file(&self) -> &FlowFile {
+        &self.file
+    }
+
+    pub(crate) fn node(&self, id: &str) -> &Node {
+        &self.file.nodes[self.index[id]]
+    }
+
+    /// Whether agents are at work at `now_ms` (milliseconds since the Unix epoch).
+    pub fn open_at(&self, now_ms: u64) -> bool {
+        let local = (now_ms / 60_000) as i64 + self.file.hours.utc_offset_minutes as i64;
+        let m = local.rem_euclid(24 * 60) as u32;
+        if self.open_minute <= self.close_minute {
+            (self.open_minute..self.close_minute).contains(&m)
+        } else {
+            m >= self.open_minute || m < self.close_minute
+        }
+    }
+}
