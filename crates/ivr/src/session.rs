@@ -4,6 +4,7 @@
 //! hang up).
 
 use crate::flow::{Flow, NodeKind, Prompt, Service};
+use std::sync::Arc;
 
 /// Language of the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,10 +96,11 @@ const DEFAULT_RETRY: (&str, &str) = (
     "Sorry, that is not one of the choices.",
 );
 
-/// A caller in the IVR.
+/// A caller in the IVR. It holds the flow it runs (shared: a router keeps many sessions
+/// on one flow).
 #[derive(Debug, Clone)]
-pub struct Session<'f> {
-    flow: &'f Flow,
+pub struct Session {
+    flow: Arc<Flow>,
     lang: Lang,
     at: String,
     tries: u32,
@@ -117,24 +119,24 @@ pub fn render(text: &str, fields: &[(String, String)]) -> String {
     out
 }
 
-impl<'f> Session<'f> {
+impl Session {
     /// A call arrives; key accounts start on the green channel.
-    pub fn start(flow: &'f Flow, now: u64, key_account: bool) -> (Session<'f>, Vec<Action>) {
+    pub fn start(flow: &Arc<Flow>, now: u64, key_account: bool) -> (Session, Vec<Action>) {
         let f = flow.file();
         let first = if key_account {
             &f.key_account_start
         } else {
             &f.start
         };
-        Session::begin(flow, now, first.clone(), Lang::Zh)
+        Session::begin(flow.clone(), now, first.clone(), Lang::Zh)
     }
 
     /// The post-call survey, after the agent's part (in the call's language).
-    pub fn survey(flow: &'f Flow, now: u64, lang: Lang) -> (Session<'f>, Vec<Action>) {
-        Session::begin(flow, now, flow.file().survey.clone(), lang)
+    pub fn survey(flow: &Arc<Flow>, now: u64, lang: Lang) -> (Session, Vec<Action>) {
+        Session::begin(flow.clone(), now, flow.file().survey.clone(), lang)
     }
 
-    fn begin(flow: &'f Flow, now: u64, node: String, lang: Lang) -> (Session<'f>, Vec<Action>) {
+    fn begin(flow: Arc<Flow>, now: u64, node: String, lang: Lang) -> (Session, Vec<Action>) {
         let mut s = Session {
             flow,
             lang,

@@ -2,6 +2,7 @@
 
 use hotline_ivr::*;
 use std::path::Path;
+use std::sync::Arc;
 
 const QUEUES: &[&str] = &[
     "inquiry",
@@ -15,9 +16,9 @@ const DAY: u64 = 1_793_491_200_000 + 86_400_000 + 2 * 3_600_000;
 /// 2026-11-02 23:30 in Beijing.
 const NIGHT: u64 = 1_793_491_200_000 + 86_400_000 + 15 * 3_600_000 + 30 * 60_000;
 
-fn flow() -> Flow {
+fn flow() -> Arc<Flow> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
-    Flow::load(&p, QUEUES).unwrap()
+    Arc::new(Flow::load(&p, QUEUES).unwrap())
 }
 
 fn said(actions: &[Action]) -> Vec<String> {
