@@ -1,0 +1,161 @@
+//! Self-service through the IVR flow on a real store: the flow asks, the store answers,
+//! the caller hears the figures.
+
+use hotline_ivr::{Action, Flow, Input, Lang, Service, Session};
+use hotline_router::self_service::{self, IVR_OWNER};
+use hotline_store::seed::{self, DEFAULT_NOW};
+use hotline_store::*;
+use std::path::Path;
+use std::sync::Arc;
+
+const QUEUES: &[&str] = &[
+    "inquiry",
+    "fault",
+    "complaint",
+    "new-service",
+    "green-channel",
+];
+const NOW: u64 = DEFAULT_NOW + 2 * 3_600_000; // 10:00 in Beijing
+
+fn setup() -> (SledStore, Customer, Arc<Flow>) {
+    let s = SledStore::temporary(Catalog::builtin()).unwrap();
+    let mut c = seed::customer(5, 1, DEFAULT_NOW);
+    c.id = 0;
+    c.phones = vec!["18966668888".into()];
+    c.balance_fen = 5_830;
+    c.arpu_fen = 8_600;
+    c.arrears_fen = 0;
+    c.segment = Segment::Public;
+    let c = s.put_customer(c).unwrap();
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
+    (s, c, Arc::new(Flow::load(&p, QUEUES).unwrap()))
+}
+
+/// Drive a session: press keys in order, performing self-service on the store.
+fn call(
+    store: &SledStore,
+    flow: &Arc<Flow>,
+    customer: Option<&Customer>,
+    keys: &[&str],
+) -> Vec<String> {
+    let (mut s, mut acts) = Session::start(flow, NOW, false);
+    let mut said = Vec::new();
+    let mut keys = keys.iter();
+    loop {
+        let mut next = None;
+        for a in &acts {
+            match a {
+                Action::Say { text, .. } => said.push(text.clone()),
+                Action::SelfService { service, input, .. } => {
+                    let r = self_service::run(store, *service, input, customer, s.language(), NOW);
+                    next = Some(Input::ServiceDone(r));
+                }
+                Action::Collect { .. } if next.is_none() => {
+                    next = keys.next().map(|k| Input::Digits(k.to_string()));
+                }
+                _ => {}
+            }
+        }
+        match next {
+            Some(i) => acts = s.handle(NOW, i),
+            None => return said,
+        }
+    }
+}
+
+#[test]
+fn a_caller_hears_their_balance_from_the_store() {
+    let (store, c, flow) = setup();
+    let said = call(&store, &flow, Some(&c), &["5"]);
+    assert!(
+        said.contains(&"您的账户余额为58.30元，本月已产生话费86.00元。".to_string()),
+        "{said:?}"
+    );
+    let mut owing = c.clone();
+    owing.arrears_fen = 1_250;
+    let said = call(&store, &flow, Some(&owing), &["5"]);
+    assert!(said.iter().any(|t| t.contains("欠费12.50元")), "{said:?}");
+}
+
+#[test]
+fn a_fault_reported_in_the_ivr_is_a_real_ticket_the_caller_can_then_follow() {
+    let (store, c, flow) = setup();
+    let said = call(&store, &flow, Some(&c), &["2", "1"]);
+    let tickets = store.tickets_of_customer(c.id).unwrap();
+    assert_eq!(tickets.len(), 1);
+    let t = &tickets[0];
+    assert_eq!(
+        (t.kind, t.owner.as_str(), t.status),
+        (TicketKind::Fault, IVR_OWNER, TicketStatus::New)
+    );
+    assert!(
+        said.iter()
+            .any(|s| s.contains(&format!("工单号{}", t.id)) && s.contains("48小时")),
+        "{said:?}"
+    );
+    // then the ticket progress by its number
+    let number = format!("{}#", t.id);
+    let said = call(&store, &flow, Some(&c), &["6", &number]);
+    assert!(
+        said.iter()
+            .any(|s| s.contains(&format!("工单{}当前状态为已受理", t.id))),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn value_added_signup_opens_a_service_order() {
+    let (store, c, flow) = setup();
+    let said = call(&store, &flow, Some(&c), &["4", "1"]);
+    let t = &store.tickets_of_customer(c.id).unwrap()[0];
+    assert_eq!(
+        (t.kind, t.subcategory.as_str()),
+        (TicketKind::ServiceOrder, "value-added")
+    );
+    assert!(
+        said.iter().any(|s| s.contains("彩铃业务申请已受理")),
+        "{said:?}"
+    );
+}
+
+#[test]
+fn strangers_and_other_peoples_tickets_get_a_polite_no() {
+    let (store, c, flow) = setup();
+    let said = call(&store, &flow, None, &["5"]);
+    assert!(
+        said.iter()
+            .any(|s| s.contains("请使用您在电信登记的电话号码")),
+        "{said:?}"
+    );
+    // somebody else's ticket is not read out
+    let mut other = seed::customer(5, 2, DEFAULT_NOW);
+    other.id = 0;
+    other.phones = vec!["18900001234".into()];
+    let other = store.put_customer(other).unwrap();
+    let theirs = store
+        .create_ticket(
+            NewTicket {
+                customer: other.id,
+                kind: TicketKind::Complaint,
+                subcategory: "billing-dispute".into(),
+                description: "x".into(),
+                priority: TicketPriority::Normal,
+            },
+            "1001",
+            NOW,
+        )
+        .unwrap();
+    let r = self_service::run(
+        &store,
+        Service::TicketProgress,
+        &theirs.id.to_string(),
+        Some(&c),
+        Lang::En,
+        NOW,
+    );
+    assert_eq!(r, Err(format!("there is no ticket {} of yours", theirs.id)));
+    assert!(
+        store.tickets_of_customer(c.id).unwrap().is_empty(),
+        "nothing was opened for the stranger"
+    );
+}
