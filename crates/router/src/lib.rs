@@ -2,8 +2,14 @@
 //! driving the routing core (`hotline-acd`) with real timers, the IVR (`hotline-ivr`)
 //! and the customer store (`hotline-store`).
 //!
-//! Built so far: [`self_service`], the IVR's self-service on the real store (bill and
-//! balance, ticket progress, value-added sign-up, fault report). The gRPC server, auth,
-//! sessions and `hotline serve` come next.
+//! Built so far:
+//! * [`switchboard`] — the router's sans-IO core: the engine, the IVR sessions and every
+//!   call's context; inputs with their time in, caller and agent events, store work and
+//!   one interaction record per call out;
+//! * [`self_service`] — the IVR's self-service on the real store (bill and balance,
+//!   ticket progress, value-added sign-up, fault report).
+//!
+//! The gRPC server (auth, agent sessions, streams) and `hotline serve` come next.
 
 pub mod self_service;
+pub mod switchboard;

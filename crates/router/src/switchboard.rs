@@ -1,0 +1,1050 @@
+//! The router's core: the routing engine, the IVR sessions and every call's context in
+//! one place, sans-IO like the engine itself. The server feeds it what callers and
+//! agents do, timers that fell due, and the results of store work, each with its time;
+//! it answers with what each caller hears, what each agent's desktop receives, store
+//! work to do (self-service, wrap-up tickets) and the interaction record of every call
+//! that ends — exactly one per call.
+
+use hotline_acd::{
+    self as acd, Action as EngineAction, AgentId, AgentProfile, AgentStateKind, CallId, CallPlace,
+    CallSpec, EndReason, Engine, EngineConfig, EngineError, Input as EngineInput, Party,
+    QueueConfig, QueueId, ReasonCode, Span, Time, TransferTarget,
+};
+use hotline_ivr::{Action as IvrAction, Flow, Input as IvrInput, Lang, Service, Session};
+use hotline_store::{
+    CallEnd, Customer, Interaction, Millis, NewTicket, ScreenPop, Segment, SelfService,
+    TicketChange,
+};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// The router's number for a call (also the interaction's call id).
+pub type CallNo = u64;
+
+/// A queue the router runs.
+#[derive(Debug, Clone)]
+pub struct QueueSetup {
+    /// Name (IVR flows and supervisors use it).
+    pub name: String,
+    /// Routing settings.
+    pub config: QueueConfig,
+}
+
+/// An agent the router knows.
+#[derive(Debug, Clone)]
+pub struct AgentSetup {
+    /// Work number.
+    pub id: String,
+    /// Skills and groups.
+    pub profile: AgentProfile,
+}
+
+/// How an agent closes a call.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WrapUp {
+    /// Disposition.
+    pub disposition: String,
+    /// Reason code (FCR repeats are matched on it).
+    pub reason: String,
+    /// Notes.
+    pub notes: String,
+    /// Tickets to open (the agent owns them).
+    pub new_tickets: Vec<NewTicket>,
+    /// Changes to existing tickets.
+    pub ticket_changes: Vec<(u64, TicketChange)>,
+    /// Resolved at first contact (FCR claimed).
+    pub resolved_first_contact: bool,
+}
+
+/// What an agent does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Log in (not ready).
+    Login,
+    /// Ready for calls.
+    Ready,
+    /// Not ready with a reason code.
+    NotReady(u16),
+    /// Answer.
+    Answer,
+    /// Reject.
+    Reject,
+    /// Hold.
+    Hold,
+    /// Resume.
+    Resume,
+    /// Transfer to a queue by name.
+    TransferToQueue(String),
+    /// Transfer to an agent by work number.
+    TransferToAgent(String),
+    /// End the conversation.
+    HangUp,
+    /// Close the call.
+    WrapUp(WrapUp),
+    /// More wrap-up time, seconds.
+    ExtendWrapUp(u32),
+    /// Log out.
+    Logout,
+}
+
+/// A timer the driver runs for the switchboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TimerKey {
+    /// The routing engine's.
+    Engine(acd::TimerId),
+    /// An IVR wait for keys of a call, due at the given time.
+    Ivr(CallNo, Millis),
+}
+
+/// An input with its time.
+#[derive(Debug, Clone)]
+pub enum In {
+    /// A call comes in; `pop` is the store's screen pop for the calling number (the
+    /// driver looks it up before dialling in).
+    Dial {
+        /// The router's number for the call.
+        call: CallNo,
+        /// Calling number.
+        from: String,
+        /// Dialled number.
+        to: String,
+        /// The customer's screen pop, if the number is known.
+        pop: Option<Box<ScreenPop>>,
+    },
+    /// Keys the caller pressed.
+    Keys {
+        /// The call.
+        call: CallNo,
+        /// The keys.
+        digits: String,
+    },
+    /// The caller hung up.
+    CallerHangUp(CallNo),
+    /// The caller took the callback offered.
+    AcceptCallback(CallNo),
+    /// A self-service action finished.
+    ServiceDone {
+        /// The call.
+        call: CallNo,
+        /// Fields for the prompt, or what to tell the caller.
+        outcome: Result<Vec<(String, String)>, String>,
+    },
+    /// An agent's command.
+    Agent {
+        /// Work number.
+        agent: String,
+        /// The command.
+        command: Command,
+    },
+    /// An agent's connection is gone (stream closed, heartbeats missed).
+    AgentGone(String),
+    /// The store finished an agent's wrap-up ticket work.
+    TicketsDone {
+        /// Work number.
+        agent: String,
+        /// Tickets opened.
+        opened: Vec<u64>,
+    },
+    /// A timer fell due.
+    Timer(TimerKey),
+}
+
+/// What a caller hears or what happens to their call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerEvent {
+    /// A prompt.
+    Say {
+        /// IVR node.
+        node: String,
+        /// Text.
+        text: String,
+    },
+    /// The IVR waits for keys.
+    Collect {
+        /// Most keys.
+        max_digits: u32,
+        /// Until.
+        until: Millis,
+    },
+    /// Waiting in a queue.
+    Queued {
+        /// Queue.
+        queue: String,
+        /// Position.
+        position: u32,
+        /// Estimated wait, seconds.
+        wait_seconds: u64,
+    },
+    /// A callback is offered.
+    CallbackOffered,
+    /// The callback is booked; the line can be released.
+    CallbackBooked,
+    /// Talking with this agent.
+    Connected(String),
+    /// On hold (true) or back (false).
+    OnHold(bool),
+    /// The call ended.
+    Ended(CallEnd),
+}
+
+/// What an agent's desktop receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AgentEvent {
+    /// A call rings.
+    Offer {
+        /// The call.
+        call: CallNo,
+        /// Queue.
+        queue: String,
+        /// A callback to make.
+        callback: bool,
+        /// When it stops ringing.
+        ring_until: Option<Millis>,
+        /// Calling number.
+        caller: String,
+        /// The customer's screen pop (None: unknown caller).
+        pop: Option<Box<ScreenPop>>,
+        /// IVR path.
+        ivr_path: Vec<String>,
+        /// Reason chosen in the IVR.
+        reason: Option<String>,
+    },
+    /// The offer was withdrawn.
+    OfferCancelled(&'static str),
+    /// Talking.
+    Connected(CallNo),
+    /// The conversation ended (by the caller or the agent); wrap-up starts.
+    ConversationEnded {
+        /// The call.
+        call: CallNo,
+        /// The caller hung up.
+        by_caller: bool,
+    },
+    /// State changed.
+    State {
+        /// New state.
+        state: AgentStateKind,
+        /// Not-ready reason code.
+        reason: Option<u16>,
+    },
+}
+
+/// Work and news for the driver.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Out {
+    /// Tell a caller.
+    Caller(CallNo, CallerEvent),
+    /// Tell an agent.
+    Agent(String, AgentEvent),
+    /// Run a self-service action on the store, then send [`In::ServiceDone`].
+    SelfService {
+        /// The call.
+        call: CallNo,
+        /// What.
+        service: Service,
+        /// Keys entered for it.
+        input: String,
+        /// The caller's customer record.
+        customer: Option<Customer>,
+        /// The call's language.
+        lang: Lang,
+    },
+    /// Do an agent's wrap-up ticket work on the store, then send [`In::TicketsDone`].
+    TicketWork {
+        /// Work number (owner of new tickets).
+        agent: String,
+        /// New tickets.
+        new: Vec<NewTicket>,
+        /// Changes.
+        changes: Vec<(u64, TicketChange)>,
+    },
+    /// Write this call's record (once per call).
+    Record(Interaction),
+    /// Send [`In::Timer`] at `at`.
+    StartTimer {
+        /// Which.
+        key: TimerKey,
+        /// When.
+        at: Millis,
+    },
+    /// A queue's statistics changed.
+    QueueChanged(String),
+}
+
+/// An input the switchboard refused; the session carries on.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SwitchError {
+    /// No such agent.
+    #[error("agent {0} is not known")]
+    UnknownAgent(String),
+    /// No such call.
+    #[error("call {0} is not known or has ended")]
+    UnknownCall(CallNo),
+    /// The call number is in use.
+    #[error("call {0} exists already")]
+    DuplicateCall(CallNo),
+    /// No such queue.
+    #[error("there is no queue '{0}'")]
+    UnknownQueue(String),
+    /// The agent has no call to wrap up.
+    #[error("agent {0} has no call in wrap-up")]
+    NothingToWrapUp(String),
+    /// The routing core refused.
+    #[error("{0}")]
+    Engine(#[from] EngineError),
+}
+
+#[derive(Debug)]
+struct Call {
+    from: String,
+    to: String,
+    arrived: Millis,
+    pop: Option<Box<ScreenPop>>,
+    ivr: Option<Session>,
+    survey: Option<Session>,
+    ivr_ended: Option<Millis>,
+    self_service: Option<SelfService>,
+    /// The self-service action running now.
+    running: Option<Service>,
+    reason: Option<String>,
+    queue: Option<String>,
+    engine: Option<CallId>,
+    caller_gone: bool,
+    in_survey: bool,
+    satisfaction: Option<u8>,
+    record: Option<acd::CallRecord>,
+    wrap: Option<WrapUp>,
+    tickets: Vec<u64>,
+    agents: Vec<String>,
+}
+
+/// The router's core.
+pub struct Switchboard {
+    engine: Engine,
+    flow: Arc<Flow>,
+    queue_names: Vec<String>,
+    queue_ids: HashMap<String, QueueId>,
+    agent_names: Vec<String>,
+    agent_ids: HashMap<String, AgentId>,
+    calls: HashMap<CallNo, Call>,
+    by_engine: HashMap<CallId, CallNo>,
+    /// Agent → call whose wrap-up tickets the store is working on.
+    ticket_work: HashMap<String, CallNo>,
+    out: VecDeque<Out>,
+}
+
+fn service_name(s: Service) -> String {
+    match s {
+        Service::Bill => "bill",
+        Service::TicketProgress => "ticket-progress",
+        Service::ValueAddedSignup => "value-added-signup",
+        Service::FaultReport => "fault-report",
+    }
+    .to_string()
+}
+
+fn us(ms: Millis) -> Time {
+    Time(ms.saturating_mul(1000))
+}
+
+fn ms(t: Time) -> Millis {
+    t.0 / 1000
+}
+
+impl Switchboard {
+    /// A switchboard with these queues and agents, running `flow`, its clock at `now`.
+    pub fn new(
+        flow: Arc<Flow>,
+        queues: Vec<QueueSetup>,
+        agents: Vec<AgentSetup>,
+        now: Millis,
+    ) -> Result<Switchboard, SwitchError> {
+        let mut sb = Switchboard {
+            flow,
+            queue_names: Vec::new(),
+            queue_ids: HashMap::new(),
+            agent_names: Vec::new(),
+            agent_ids: HashMap::new(),
+            calls: HashMap::new(),
+            by_engine: HashMap::new(),
+            ticket_work: HashMap::new(),
+            out: VecDeque::new(),
+            engine: Engine::new(EngineConfig::default(), us(now)),
+        };
+        for q in queues {
+            let id = sb.engine.add_queue(q.config)?;
+            sb.queue_ids.insert(q.name.clone(), id);
+            sb.queue_names.push(q.name);
+        }
+        for a in agents {
+            let id = sb.engine.add_agent(a.profile)?;
+            sb.agent_ids.insert(a.id.clone(), id);
+            sb.agent_names.push(a.id);
+        }
+        sb.drain_engine(now);
+        Ok(sb)
+    }
+
+    /// The next piece of work or news.
+    pub fn poll(&mut self) -> Option<Out> {
+        self.out.pop_front()
+    }
+
+    /// The routing engine (for statistics and snapshots).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Queue names, in engine order.
+    pub fn queue_names(&self) -> &[String] {
+        &self.queue_names
+    }
+
+    /// Calls in the switchboard now (IVR, queue, agents, survey).
+    pub fn live_calls(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Handle one input at `now` (milliseconds since the Unix epoch).
+    pub fn handle(&mut self, now: Millis, input: In) -> Result<(), SwitchError> {
+        let r = self.dispatch(now, input);
+        self.drain_engine(now);
+        r
+    }
+
+    fn agent(&self, id: &str) -> Result<AgentId, SwitchError> {
+        self.agent_ids
+            .get(id)
+            .copied()
+            .ok_or_else(|| SwitchError::UnknownAgent(id.to_string()))
+    }
+
+    fn dispatch(&mut self, now: Millis, input: In) -> Result<(), SwitchError> {
+        match input {
+            In::Dial {
+                call,
+                from,
+                to,
+                pop,
+            } => {
+                if self.calls.contains_key(&call) {
+                    return Err(SwitchError::DuplicateCall(call));
+                }
+                let key_account = pop
+                    .as_ref()
+                    .is_some_and(|p| p.customer.segment == Segment::KeyAccount);
+                let (session, actions) = Session::start(&self.flow, now, key_account);
+                self.calls.insert(
+                    call,
+                    Call {
+                        from,
+                        to,
+                        arrived: now,
+                        pop,
+                        ivr: Some(session),
+                        survey: None,
+                        ivr_ended: None,
+                        self_service: None,
+                        running: None,
+                        reason: None,
+                        queue: None,
+                        engine: None,
+                        caller_gone: false,
+                        in_survey: false,
+                        satisfaction: None,
+                        record: None,
+                        wrap: None,
+                        tickets: Vec::new(),
+                        agents: Vec::new(),
+                    },
+                );
+                self.ivr_actions(call, now, actions)
+            }
+            In::Keys { call, digits } => self.ivr_input(call, now, IvrInput::Digits(digits)),
+            In::ServiceDone { call, outcome } => {
+                let c = self
+                    .calls
+                    .get_mut(&call)
+                    .ok_or(SwitchError::UnknownCall(call))?;
+                let service = c
+                    .running
+                    .take()
+                    .map_or("self-service".to_string(), service_name);
+                c.self_service = Some(match &outcome {
+                    Ok(_) => SelfService::Completed(service),
+                    Err(why) => SelfService::ToAgent(format!("{service}: {why}")),
+                });
+                self.ivr_input(call, now, IvrInput::ServiceDone(outcome))
+            }
+            In::Timer(TimerKey::Ivr(call, until)) => {
+                if self.calls.contains_key(&call) {
+                    self.ivr_input(call, now.max(until), IvrInput::Timeout)?;
+                }
+                Ok(())
+            }
+            In::Timer(TimerKey::Engine(t)) => {
+                Ok(self.engine.handle(us(now), EngineInput::TimerFired(t))?)
+            }
+            In::CallerHangUp(call) => self.caller_hang_up(call, now),
+            In::AcceptCallback(call) => {
+                let c = self
+                    .calls
+                    .get_mut(&call)
+                    .ok_or(SwitchError::UnknownCall(call))?;
+                let e = c.engine.ok_or(SwitchError::UnknownCall(call))?;
+                self.engine
+                    .handle(us(now), EngineInput::AcceptCallback(e))?;
+                c.caller_gone = true;
+                self.out
+                    .push_back(Out::Caller(call, CallerEvent::CallbackBooked));
+                Ok(())
+            }
+            In::Agent { agent, command } => self.agent_command(&agent, command, now),
+            In::AgentGone(agent) => {
+                let a = self.agent(&agent)?;
+                Ok(self.engine.handle(us(now), EngineInput::ForceLogout(a))?)
+            }
+            In::TicketsDone { agent, opened } => {
+                let a = self.agent(&agent)?;
+                if let Some(call) = self.ticket_work.remove(&agent) {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.tickets.extend(opened);
+                    }
+                }
+                Ok(self.engine.handle(us(now), EngineInput::FinishWrapUp(a))?)
+            }
+        }
+    }
+
+    fn agent_command(
+        &mut self,
+        agent: &str,
+        command: Command,
+        now: Millis,
+    ) -> Result<(), SwitchError> {
+        let a = self.agent(agent)?;
+        let t = us(now);
+        let input = match command {
+            Command::Login => EngineInput::Login(a),
+            Command::Ready => EngineInput::Ready(a),
+            Command::NotReady(r) => EngineInput::NotReady(a, ReasonCode(r)),
+            Command::Answer => EngineInput::Answer(a),
+            Command::Reject => EngineInput::Reject(a),
+            Command::Hold => EngineInput::Hold(a),
+            Command::Resume => EngineInput::Resume(a),
+            Command::TransferToQueue(q) => {
+                let id = *self.queue_ids.get(&q).ok_or(SwitchError::UnknownQueue(q))?;
+                EngineInput::Transfer(a, TransferTarget::Queue(id))
+            }
+            Command::TransferToAgent(b) => {
+                EngineInput::Transfer(a, TransferTarget::Agent(self.agent(&b)?))
+            }
+            Command::HangUp => EngineInput::HangUp(a),
+            Command::ExtendWrapUp(s) => EngineInput::ExtendWrapUp(a, Span::from_secs(s as u64)),
+            Command::Logout => EngineInput::Logout(a),
+            Command::WrapUp(w) => {
+                let acd::AgentState::AfterCallWork { call, .. } = self.engine.agent_state(a)?
+                else {
+                    return Err(SwitchError::NothingToWrapUp(agent.to_string()));
+                };
+                let no = self.by_engine.get(&call).copied();
+                let has_tickets = !w.new_tickets.is_empty() || !w.ticket_changes.is_empty();
+                if has_tickets {
+                    self.out.push_back(Out::TicketWork {
+                        agent: agent.to_string(),
+                        new: w.new_tickets.clone(),
+                        changes: w.ticket_changes.clone(),
+                    });
+                }
+                if let Some(no) = no {
+                    if let Some(c) = self.calls.get_mut(&no) {
+                        c.tickets.extend(w.ticket_changes.iter().map(|(id, _)| *id));
+                        // the last agent's wrap-up describes the call
+                        if matches!(
+                            self.engine.call_place(call),
+                            Some(CallPlace::WrapUp { .. }) | None
+                        ) {
+                            c.wrap = Some(w);
+                        }
+                    }
+                    if has_tickets {
+                        self.ticket_work.insert(agent.to_string(), no);
+                        return Ok(()); // wrap-up finishes when the store is done
+                    }
+                } else if has_tickets {
+                    return Ok(());
+                }
+                EngineInput::FinishWrapUp(a)
+            }
+        };
+        let hold = match input {
+            EngineInput::Hold(_) => Some(true),
+            EngineInput::Resume(_) => Some(false),
+            _ => None,
+        };
+        self.engine.handle(t, input)?;
+        if let (Some(on), Ok(acd::AgentState::Connected { call, .. })) =
+            (hold, self.engine.agent_state(a))
+        {
+            if let Some(&no) = self.by_engine.get(&call) {
+                self.out.push_back(Out::Caller(no, CallerEvent::OnHold(on)));
+            }
+        }
+        Ok(())
+    }
+
+    fn caller_hang_up(&mut self, call: CallNo, now: Millis) -> Result<(), SwitchError> {
+        let c = self
+            .calls
+            .get_mut(&call)
+            .ok_or(SwitchError::UnknownCall(call))?;
+        c.caller_gone = true;
+        match c.engine {
+            None => {
+                // still in the IVR
+                let end = if c.self_service.is_some() {
+                    CallEnd::SelfService
+                } else {
+                    CallEnd::Abandoned
+                };
+                self.finish_in_ivr(call, now, end);
+            }
+            Some(e) => {
+                if matches!(
+                    self.engine.call_place(e),
+                    Some(
+                        CallPlace::Waiting { .. }
+                            | CallPlace::Offered { .. }
+                            | CallPlace::Connected { .. }
+                    )
+                ) {
+                    self.engine.handle(us(now), EngineInput::CallerHangUp(e))?;
+                }
+                self.try_finish(call);
+            }
+        }
+        Ok(())
+    }
+
+    fn ivr_input(&mut self, call: CallNo, now: Millis, input: IvrInput) -> Result<(), SwitchError> {
+        let c = self
+            .calls
+            .get_mut(&call)
+            .ok_or(SwitchError::UnknownCall(call))?;
+        let session = if c.in_survey {
+            c.survey.as_mut()
+        } else {
+            c.ivr.as_mut()
+        };
+        let Some(s) = session else { return Ok(()) };
+        if s.is_done() {
+            return Ok(());
+        }
+        let actions = s.handle(now, input);
+        self.ivr_actions(call, now, actions)
+    }
+
+    fn ivr_actions(
+        &mut self,
+        call: CallNo,
+        now: Millis,
+        actions: Vec<IvrAction>,
+    ) -> Result<(), SwitchError> {
+        for a in actions {
+            match a {
+                IvrAction::Say { node, text } => self
+                    .out
+                    .push_back(Out::Caller(call, CallerEvent::Say { node, text })),
+                IvrAction::Collect { max_digits, until } => {
+                    self.out.push_back(Out::Caller(
+                        call,
+                        CallerEvent::Collect { max_digits, until },
+                    ));
+                    self.out.push_back(Out::StartTimer {
+                        key: TimerKey::Ivr(call, until),
+                        at: until,
+                    });
+                }
+                IvrAction::SelfService { service, input, .. } => {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.running = Some(service);
+                    }
+                    let c = &self.calls[&call];
+                    self.out.push_back(Out::SelfService {
+                        call,
+                        service,
+                        input,
+                        customer: c.pop.as_ref().map(|p| p.customer.clone()),
+                        lang: c.ivr.as_ref().map_or(Lang::Zh, Session::language),
+                    });
+                }
+                IvrAction::Queue {
+                    queue,
+                    priority,
+                    reason,
+                } => {
+                    let q = *self
+                        .queue_ids
+                        .get(&queue)
+                        .ok_or(SwitchError::UnknownQueue(queue.clone()))?;
+                    let preferred = self.calls[&call]
+                        .pop
+                        .as_ref()
+                        .and_then(|p| p.customer.account_manager.as_ref())
+                        .and_then(|m| self.agent_ids.get(m).copied());
+                    let c = self
+                        .calls
+                        .get_mut(&call)
+                        .ok_or(SwitchError::UnknownCall(call))?;
+                    c.ivr_ended = Some(now);
+                    c.reason = Some(reason);
+                    c.queue = Some(queue);
+                    let e = self.engine.arrive(
+                        us(now),
+                        CallSpec {
+                            queue: q,
+                            priority,
+                            preferred_agent: preferred,
+                            tag: call,
+                        },
+                    )?;
+                    c.engine = Some(e);
+                    self.by_engine.insert(e, call);
+                }
+                IvrAction::SurveyAnswer(n) => {
+                    if let Some(c) = self.calls.get_mut(&call) {
+                        c.satisfaction = Some(n);
+                    }
+                }
+                IvrAction::Hangup { finished_in_ivr } => {
+                    let c = self
+                        .calls
+                        .get_mut(&call)
+                        .ok_or(SwitchError::UnknownCall(call))?;
+                    if c.in_survey {
+                        c.caller_gone = true;
+                        self.out
+                            .push_back(Out::Caller(call, CallerEvent::Ended(CallEnd::Completed)));
+                        self.try_finish(call);
+                    } else {
+                        let end = if finished_in_ivr {
+                            CallEnd::SelfService
+                        } else {
+                            CallEnd::Completed
+                        };
+                        c.caller_gone = true;
+                        self.finish_in_ivr(call, now, end);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A call that never left the IVR ends: its record is written now.
+    fn finish_in_ivr(&mut self, call: CallNo, now: Millis, end: CallEnd) {
+        let Some(c) = self.calls.remove(&call) else {
+            return;
+        };
+        self.out
+            .push_back(Out::Caller(call, CallerEvent::Ended(end)));
+        let path = c
+            .ivr
+            .as_ref()
+            .map(|s| s.path().to_vec())
+            .unwrap_or_default();
+        self.out.push_back(Out::Record(Interaction {
+            id: 0,
+            call_id: call,
+            customer: c.pop.as_ref().map(|p| p.customer.id),
+            caller_number: c.from,
+            dialled: c.to,
+            arrived: c.arrived,
+            ivr_ended: Some(now),
+            queued: None,
+            offered: None,
+            answered: None,
+            ended: now,
+            ivr_path: path,
+            self_service: c.self_service,
+            queue: None,
+            agents: vec![],
+            transfers: 0,
+            wait_s: 0,
+            talk_s: 0,
+            hold_s: 0,
+            wrap_up_s: 0,
+            end,
+            disposition: None,
+            reason: None,
+            notes: String::new(),
+            tickets: vec![],
+            fcr_claimed: false,
+            fcr_verified: None,
+            satisfaction: c.satisfaction,
+        }));
+    }
+
+    /// Write the record once the engine has closed the call and the caller is gone (or
+    /// done with the survey), and no wrap-up ticket work is pending.
+    fn try_finish(&mut self, call: CallNo) {
+        let ready = self.calls.get(&call).is_some_and(|c| {
+            c.record.is_some() && c.caller_gone && !self.ticket_work.values().any(|x| *x == call)
+        });
+        if !ready {
+            return;
+        }
+        let Some(c) = self.calls.remove(&call) else {
+            return;
+        };
+        let Some(r) = c.record else { return };
+        if let Some(e) = c.engine {
+            self.by_engine.remove(&e);
+        }
+        let secs = |s: Span| (s.0 / 1_000_000) as u32;
+        let end = match r.end {
+            EndReason::Completed(_) => CallEnd::Completed,
+            EndReason::Abandoned { .. }
+            | EndReason::DroppedAfterAnswer
+            | EndReason::CallbackCancelled => CallEnd::Abandoned,
+            EndReason::RefusedNoAgents | EndReason::RefusedQueueFull => CallEnd::Refused,
+        };
+        let wrap = c.wrap.unwrap_or_default();
+        let name = |a: Option<AgentId>| a.and_then(|a| self.agent_names.get(a.0 as usize).cloned());
+        let mut agents: Vec<String> = c.agents;
+        for a in [name(r.first_agent), name(r.last_agent)]
+            .into_iter()
+            .flatten()
+        {
+            if !agents.contains(&a) {
+                agents.push(a);
+            }
+        }
+        let mut tickets = c.tickets;
+        tickets.sort_unstable();
+        tickets.dedup();
+        self.out.push_back(Out::Record(Interaction {
+            id: 0,
+            call_id: call,
+            customer: c.pop.as_ref().map(|p| p.customer.id),
+            caller_number: c.from,
+            dialled: c.to,
+            arrived: c.arrived,
+            ivr_ended: c.ivr_ended,
+            queued: Some(ms(r.arrived)),
+            offered: r.first_offered.map(ms),
+            answered: r.answered.map(ms),
+            ended: ms(r.conversation_ended).max(c.arrived),
+            ivr_path: c
+                .ivr
+                .as_ref()
+                .map(|s| s.path().to_vec())
+                .unwrap_or_default(),
+            self_service: c.self_service,
+            queue: c.queue,
+            agents,
+            transfers: r.transfers,
+            wait_s: secs(r.wait),
+            talk_s: secs(r.talk),
+            hold_s: secs(r.hold),
+            wrap_up_s: secs(r.wrap_up),
+            end,
+            disposition: (!wrap.disposition.is_empty()).then_some(wrap.disposition),
+            reason: if wrap.reason.is_empty() {
+                c.reason
+            } else {
+                Some(wrap.reason)
+            },
+            notes: wrap.notes,
+            tickets,
+            fcr_claimed: wrap.resolved_first_contact,
+            fcr_verified: None,
+            satisfaction: c.satisfaction,
+        }));
+    }
+
+    fn drain_engine(&mut self, now: Millis) {
+        while let Some(a) = self.engine.poll_action() {
+            match a {
+                EngineAction::StartTimer { timer, at } => self.out.push_back(Out::StartTimer {
+                    key: TimerKey::Engine(timer),
+                    at: ms(at),
+                }),
+                EngineAction::Queued {
+                    call,
+                    queue,
+                    position,
+                    expected_wait,
+                } => {
+                    if let Some(&no) = self.by_engine.get(&call) {
+                        self.out.push_back(Out::Caller(
+                            no,
+                            CallerEvent::Queued {
+                                queue: self.queue_names[queue.0 as usize].clone(),
+                                position,
+                                wait_seconds: expected_wait.0 / 1_000_000,
+                            },
+                        ));
+                        if let Some(s) = self.calls.get(&no).and_then(|c| c.ivr.as_ref()) {
+                            let text = s.announce_position(position, expected_wait.0 / 1_000_000);
+                            self.out.push_back(Out::Caller(
+                                no,
+                                CallerEvent::Say {
+                                    node: "queue".into(),
+                                    text,
+                                },
+                            ));
+                        }
+                    }
+                }
+                EngineAction::OfferCallback { call, .. } => {
+                    if let Some(&no) = self.by_engine.get(&call) {
+                        if let Some(s) = self.calls.get(&no).and_then(|c| c.ivr.as_ref()) {
+                            let (offer, _) = s.callback_texts();
+                            self.out.push_back(Out::Caller(
+                                no,
+                                CallerEvent::Say {
+                                    node: "callback".into(),
+                                    text: offer,
+                                },
+                            ));
+                        }
+                        self.out
+                            .push_back(Out::Caller(no, CallerEvent::CallbackOffered));
+                    }
+                }
+                EngineAction::Offer {
+                    call,
+                    agent,
+                    queue,
+                    callback,
+                    ring_until,
+                } => {
+                    let Some(&no) = self.by_engine.get(&call) else {
+                        continue;
+                    };
+                    let c = &self.calls[&no];
+                    let ev = AgentEvent::Offer {
+                        call: no,
+                        queue: self.queue_names[queue.0 as usize].clone(),
+                        callback,
+                        ring_until: ring_until.map(ms),
+                        caller: c.from.clone(),
+                        pop: c.pop.clone(),
+                        ivr_path: c
+                            .ivr
+                            .as_ref()
+                            .map(|s| s.path().to_vec())
+                            .unwrap_or_default(),
+                        reason: c.reason.clone(),
+                    };
+                    self.out
+                        .push_back(Out::Agent(self.agent_names[agent.0 as usize].clone(), ev));
+                }
+                EngineAction::OfferCancelled { agent, reason, .. } => {
+                    let words = match reason {
+                        acd::OfferCancel::CallerHungUp => "caller hung up",
+                        acd::OfferCancel::NoAnswer => "no answer",
+                        acd::OfferCancel::Rejected => "rejected",
+                        acd::OfferCancel::AgentLost => "agent logged out",
+                    };
+                    self.out.push_back(Out::Agent(
+                        self.agent_names[agent.0 as usize].clone(),
+                        AgentEvent::OfferCancelled(words),
+                    ));
+                }
+                EngineAction::Connected { call, agent } => {
+                    let name = self.agent_names[agent.0 as usize].clone();
+                    if let Some(&no) = self.by_engine.get(&call) {
+                        if let Some(c) = self.calls.get_mut(&no) {
+                            if !c.agents.contains(&name) {
+                                c.agents.push(name.clone());
+                            }
+                        }
+                        self.out
+                            .push_back(Out::Caller(no, CallerEvent::Connected(name.clone())));
+                        self.out
+                            .push_back(Out::Agent(name, AgentEvent::Connected(no)));
+                    }
+                }
+                EngineAction::ConversationEnded { call, agent, by } => {
+                    let Some(&no) = self.by_engine.get(&call) else {
+                        continue;
+                    };
+                    let name = self.agent_names[agent.0 as usize].clone();
+                    self.out.push_back(Out::Agent(
+                        name,
+                        AgentEvent::ConversationEnded {
+                            call: no,
+                            by_caller: by == Party::Caller,
+                        },
+                    ));
+                    let caller_on_line = self.calls.get(&no).is_some_and(|c| !c.caller_gone);
+                    if by == Party::Agent && caller_on_line {
+                        // the caller stays on the line for the survey
+                        let lang = self.calls[&no]
+                            .ivr
+                            .as_ref()
+                            .map_or(Lang::Zh, Session::language);
+                        let (survey, acts) = Session::survey(&self.flow, now, lang);
+                        if let Some(c) = self.calls.get_mut(&no) {
+                            c.survey = Some(survey);
+                            c.in_survey = true;
+                        }
+                        let _ = self.ivr_actions(no, now, acts);
+                    } else if by == Party::Caller {
+                        if let Some(c) = self.calls.get_mut(&no) {
+                            c.caller_gone = true;
+                        }
+                    }
+                }
+                EngineAction::AgentState {
+                    agent,
+                    state,
+                    reason,
+                } => {
+                    self.out.push_back(Out::Agent(
+                        self.agent_names[agent.0 as usize].clone(),
+                        AgentEvent::State {
+                            state,
+                            reason: reason.map(|r| r.0),
+                        },
+                    ));
+                }
+                EngineAction::CallEnded(rec) => {
+                    let Some(&no) = self.by_engine.get(&rec.call) else {
+                        continue;
+                    };
+                    if let Some(c) = self.calls.get_mut(&no) {
+                        c.record = Some(rec);
+                        if !matches!(rec.end, EndReason::Completed(_)) {
+                            // abandoned or refused: nobody is on the line any more
+                            if !c.caller_gone {
+                                c.caller_gone = true;
+                                let end = if matches!(
+                                    rec.end,
+                                    EndReason::RefusedNoAgents | EndReason::RefusedQueueFull
+                                ) {
+                                    CallEnd::Refused
+                                } else {
+                                    CallEnd::Abandoned
+                                };
+                                self.out.push_back(Out::Caller(no, CallerEvent::Ended(end)));
+                            }
+                        }
+                    }
+                    self.try_finish(no);
+                }
+                EngineAction::QueueChanged(q) => self
+                    .out
+                    .push_back(Out::QueueChanged(self.queue_names[q.0 as usize].clone())),
+                EngineAction::CancelTimer(_)
+                | EngineAction::Requeued { .. }
+                | EngineAction::Transferred { .. }
+                | EngineAction::QueueIntervalClosed(_)
+                | EngineAction::AgentIntervalClosed(_) => {}
+            }
+        }
+    }
+}

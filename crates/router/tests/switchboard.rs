@@ -1,0 +1,546 @@
+//! The switchboard driven like the server will drive it: callers, agents, timers and
+//! the store's answers, with the time of each.
+
+use hotline_acd::rng::Rng;
+use hotline_acd::{AgentProfile, AgentStateKind, QueueConfig, SkillId, Span, WrapUpPolicy};
+use hotline_ivr::Flow;
+use hotline_router::switchboard::*;
+use hotline_store::seed::{self, DEFAULT_NOW};
+use hotline_store::*;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::path::Path;
+use std::sync::Arc;
+
+const T0: u64 = DEFAULT_NOW + 2 * 3_600_000; // 10:00 in Beijing
+
+struct Rig {
+    sb: Switchboard,
+    now: u64,
+    timers: BinaryHeap<Reverse<(u64, u64, TimerKey)>>,
+    seq: u64,
+    log: Vec<Out>,
+    records: Vec<Interaction>,
+}
+
+fn queue(name: &str, skill: u16) -> QueueSetup {
+    QueueSetup {
+        name: name.into(),
+        config: QueueConfig {
+            name: name.into(),
+            skill: SkillId(skill),
+            wrap_up: WrapUpPolicy::UntilAgentFinishes,
+            ring_timeout: Some(Span::from_secs(15)),
+            ..QueueConfig::default()
+        },
+    }
+}
+
+fn rig() -> Rig {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
+    let names = [
+        "inquiry",
+        "fault",
+        "complaint",
+        "new-service",
+        "green-channel",
+    ];
+    let flow = Arc::new(Flow::load(&p, &names).unwrap());
+    let queues = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| queue(n, i as u16))
+        .collect();
+    let all = |lvl: u8| AgentProfile {
+        skills: (0..4).map(|s| (SkillId(s), lvl)).collect(),
+        groups: vec![],
+    };
+    let agents = vec![
+        AgentSetup {
+            id: "1001".into(),
+            profile: all(5),
+        },
+        AgentSetup {
+            id: "1002".into(),
+            profile: all(5),
+        },
+        AgentSetup {
+            id: "9001".into(),
+            profile: AgentProfile {
+                skills: vec![(SkillId(4), 9), (SkillId(0), 9)],
+                groups: vec![],
+            },
+        },
+    ];
+    let sb = Switchboard::new(flow, queues, agents, T0).unwrap();
+    let mut r = Rig {
+        sb,
+        now: T0,
+        timers: BinaryHeap::new(),
+        seq: 0,
+        log: vec![],
+        records: vec![],
+    };
+    r.drain();
+    r
+}
+
+impl Rig {
+    fn drain(&mut self) -> Vec<Out> {
+        let mut got = Vec::new();
+        let mut follow = Vec::new();
+        while let Some(o) = self.sb.poll() {
+            match &o {
+                Out::StartTimer { key, at } => {
+                    self.seq += 1;
+                    self.timers.push(Reverse((*at, self.seq, *key)));
+                }
+                Out::Record(i) => self.records.push(i.clone()),
+                // the store's answers, as the server would fetch them
+                Out::SelfService { call, .. } => follow.push(In::ServiceDone {
+                    call: *call,
+                    outcome: Ok(vec![
+                        ("balance".into(), "58.30".into()),
+                        ("charges".into(), "86.00".into()),
+                        ("arrears".into(), "".into()),
+                    ]),
+                }),
+                Out::TicketWork { agent, new, .. } => follow.push(In::TicketsDone {
+                    agent: agent.clone(),
+                    opened: (0..new.len() as u64).map(|k| 500 + k).collect(),
+                }),
+                _ => {}
+            }
+            got.push(o);
+        }
+        self.log.extend(got.iter().cloned());
+        for i in follow {
+            self.sb.handle(self.now, i).unwrap();
+            got.extend(self.drain());
+        }
+        got
+    }
+
+    fn go(&mut self, input: In) -> Vec<Out> {
+        self.sb.handle(self.now, input).unwrap();
+        self.drain()
+    }
+
+    fn at(&mut self, t: u64) {
+        while let Some(&Reverse((at, _, key))) = self.timers.peek() {
+            if at > t {
+                break;
+            }
+            self.timers.pop();
+            self.now = self.now.max(at);
+            self.sb.handle(self.now, In::Timer(key)).unwrap();
+            self.drain();
+        }
+        self.now = self.now.max(t);
+    }
+
+    fn agent(&mut self, id: &str, c: Command) -> Vec<Out> {
+        self.go(In::Agent {
+            agent: id.into(),
+            command: c,
+        })
+    }
+
+    fn ready(&mut self, id: &str) {
+        self.agent(id, Command::Login);
+        self.agent(id, Command::Ready);
+    }
+}
+
+/// (call, screen pop, IVR path, reason) of an offer.
+type Offered = (u64, Option<Box<ScreenPop>>, Vec<String>, Option<String>);
+
+fn offer_to(outs: &[Out], who: &str) -> Option<Offered> {
+    outs.iter().find_map(|o| match o {
+        Out::Agent(
+            a,
+            AgentEvent::Offer {
+                call,
+                pop,
+                ivr_path,
+                reason,
+                ..
+            },
+        ) if a == who => Some((*call, pop.clone(), ivr_path.clone(), reason.clone())),
+        _ => None,
+    })
+}
+
+fn heard(outs: &[Out], call: u64) -> Vec<String> {
+    outs.iter()
+        .filter_map(|o| match o {
+            Out::Caller(c, CallerEvent::Say { text, .. }) if *c == call => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_call_goes_from_the_menu_to_an_agent_to_the_survey_and_into_one_record() {
+    let mut r = rig();
+    r.ready("1001");
+    let outs = r.go(In::Dial {
+        call: 1,
+        from: "18912345678".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    assert!(heard(&outs, 1)[0].contains("业务咨询请按1"));
+    r.at(T0 + 2000);
+    let outs = r.go(In::Keys {
+        call: 1,
+        digits: "1".into(),
+    });
+    let (call, pop, path, reason) = offer_to(&outs, "1001").expect("offered to the ready agent");
+    assert_eq!(call, 1);
+    assert!(pop.is_none(), "an unknown caller has an empty profile");
+    assert_eq!(path, ["welcome", "key 1", "inquiry-queue"]);
+    assert_eq!(reason.as_deref(), Some("inquiry"));
+    r.at(T0 + 5000);
+    let outs = r.agent("1001", Command::Answer);
+    assert!(outs.contains(&Out::Caller(1, CallerEvent::Connected("1001".into()))));
+    r.at(T0 + 65_000);
+    r.agent("1001", Command::Hold);
+    assert!(r.log.contains(&Out::Caller(1, CallerEvent::OnHold(true))));
+    r.agent("1001", Command::Resume);
+    let outs = r.agent("1001", Command::HangUp);
+    assert!(
+        heard(&outs, 1)[0].contains("请对本次服务进行评价"),
+        "the caller stays for the survey"
+    );
+    r.at(T0 + 70_000);
+    r.go(In::Keys {
+        call: 1,
+        digits: "5".into(),
+    });
+    assert!(r.records.is_empty(), "the record waits for the wrap-up");
+    r.at(T0 + 90_000);
+    r.agent(
+        "1001",
+        Command::WrapUp(WrapUp {
+            disposition: "answered".into(),
+            reason: "inquiry.tariff".into(),
+            notes: "explained the plan".into(),
+            resolved_first_contact: true,
+            ..WrapUp::default()
+        }),
+    );
+    assert_eq!(r.records.len(), 1);
+    let rec = &r.records[0];
+    assert_eq!(
+        (rec.call_id, rec.end, rec.satisfaction),
+        (1, CallEnd::Completed, Some(5))
+    );
+    assert_eq!(rec.agents, ["1001"]);
+    assert!(rec.fcr_claimed);
+    assert_eq!(rec.reason.as_deref(), Some("inquiry.tariff"));
+    assert_eq!(rec.ivr_path, ["welcome", "key 1", "inquiry-queue"]);
+    // queued at 2 s, rang 3 s, answered at 5 s: the wait counts the ringing
+    assert_eq!((rec.talk_s, rec.wait_s), (60, 3));
+    assert_eq!(r.sb.live_calls(), 0);
+    assert!(matches!(
+        r.sb.engine()
+            .agent_state(hotline_acd::AgentId(0))
+            .unwrap()
+            .kind(),
+        AgentStateKind::Ready
+    ));
+}
+
+#[test]
+fn a_key_account_reaches_its_account_manager_on_the_green_channel() {
+    let mut r = rig();
+    r.ready("1001");
+    r.ready("9001");
+    let mut c = seed::customer(1, 3, DEFAULT_NOW);
+    c.segment = Segment::KeyAccount;
+    c.account_manager = Some("9001".into());
+    let pop = ScreenPop {
+        customer: c.clone(),
+        open_tickets: vec![],
+        recent: vec![],
+    };
+    let outs = r.go(In::Dial {
+        call: 7,
+        from: c.phones[0].clone(),
+        to: "1000".into(),
+        pop: Some(Box::new(pop)),
+    });
+    assert!(heard(&outs, 7)[0].contains("尊敬的大客户"));
+    let (_, pop, _, reason) = offer_to(&outs, "9001").expect("the account manager gets it");
+    assert_eq!(pop.unwrap().customer.id, c.id);
+    assert_eq!(reason.as_deref(), Some("key-account"));
+}
+
+#[test]
+fn self_service_ends_in_the_ivr_with_its_record() {
+    let mut r = rig();
+    r.go(In::Dial {
+        call: 3,
+        from: "18900000000".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    let outs = r.go(In::Keys {
+        call: 3,
+        digits: "5".into(),
+    });
+    assert!(heard(&outs, 3).iter().any(|t| t.contains("58.30")));
+    let outs = r.go(In::Keys {
+        call: 3,
+        digits: "9".into(),
+    });
+    assert!(outs.contains(&Out::Caller(3, CallerEvent::Ended(CallEnd::SelfService))));
+    let rec = &r.records[0];
+    assert_eq!(rec.end, CallEnd::SelfService);
+    assert_eq!(
+        rec.self_service,
+        Some(SelfService::Completed("bill".into()))
+    );
+    assert!(rec.agents.is_empty());
+}
+
+#[test]
+fn a_caller_who_hangs_up_while_ringing_never_reaches_the_agent() {
+    let mut r = rig();
+    r.ready("1001");
+    r.go(In::Dial {
+        call: 4,
+        from: "18900000001".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    let outs = r.go(In::Keys {
+        call: 4,
+        digits: "3".into(),
+    });
+    assert!(offer_to(&outs, "1001").is_some());
+    r.at(T0 + 3000);
+    let outs = r.go(In::CallerHangUp(4));
+    assert!(outs.contains(&Out::Agent(
+        "1001".into(),
+        AgentEvent::OfferCancelled("caller hung up")
+    )));
+    assert_eq!(r.records.len(), 1);
+    assert_eq!(r.records[0].end, CallEnd::Abandoned);
+    // nothing rings any more: answering is refused, and no call reaches the agent
+    assert!(
+        r.sb.handle(
+            r.now,
+            In::Agent {
+                agent: "1001".into(),
+                command: Command::Answer
+            }
+        )
+        .is_err()
+    );
+    assert!(
+        !r.drain()
+            .iter()
+            .any(|o| matches!(o, Out::Agent(_, AgentEvent::Connected(_))))
+    );
+}
+
+#[test]
+fn a_lost_agent_sends_the_call_to_the_next_and_wrap_up_tickets_land_on_the_record() {
+    let mut r = rig();
+    r.ready("1001");
+    r.go(In::Dial {
+        call: 5,
+        from: "18900000002".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    r.go(In::Keys {
+        call: 5,
+        digits: "2".into(),
+    });
+    r.go(In::Keys {
+        call: 5,
+        digits: "0".into(),
+    });
+    r.agent("1001", Command::Answer);
+    r.ready("1002");
+    let outs = r.go(In::AgentGone("1001".into()));
+    let (call, ..) =
+        offer_to(&outs, "1002").expect("back to the head of the queue, to the next agent");
+    assert_eq!(call, 5);
+    r.agent("1002", Command::Answer);
+    r.go(In::CallerHangUp(5));
+    let ticket = NewTicket {
+        customer: 1,
+        kind: TicketKind::Fault,
+        subcategory: "broadband-down".into(),
+        description: "断网".into(),
+        priority: TicketPriority::High,
+    };
+    let outs = r.agent(
+        "1002",
+        Command::WrapUp(WrapUp {
+            disposition: "ticket opened".into(),
+            new_tickets: vec![ticket],
+            ..WrapUp::default()
+        }),
+    );
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, Out::TicketWork { agent, .. } if agent == "1002"))
+    );
+    let rec = &r.records[0];
+    assert_eq!(rec.tickets, [500]);
+    assert_eq!(rec.agents, ["1001", "1002"]);
+}
+
+#[test]
+fn a_bad_command_is_refused_in_words_and_nothing_else_changes() {
+    let mut r = rig();
+    r.ready("1001");
+    let e =
+        r.sb.handle(
+            r.now,
+            In::Agent {
+                agent: "1001".into(),
+                command: Command::Answer,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.to_string(), "agent 0 cannot answer while ready");
+    let e =
+        r.sb.handle(
+            r.now,
+            In::Agent {
+                agent: "4242".into(),
+                command: Command::Ready,
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e, SwitchError::UnknownAgent("4242".into()));
+    let e =
+        r.sb.handle(
+            r.now,
+            In::Agent {
+                agent: "1001".into(),
+                command: Command::TransferToQueue("lottery".into()),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.to_string(), "there is no queue 'lottery'");
+    let e =
+        r.sb.handle(
+            r.now,
+            In::Keys {
+                call: 99,
+                digits: "1".into(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e, SwitchError::UnknownCall(99));
+}
+
+/// Nothing lost: a random walk of callers and agents, then everybody hangs up and wraps
+/// up; every call that came in has exactly one record.
+#[test]
+fn every_call_ends_in_exactly_one_record() {
+    let mut r = rig();
+    let mut rng = Rng::seeded(99);
+    let agents = ["1001", "1002", "9001"];
+    let mut dialled = 0u64;
+    for step in 0..3000u64 {
+        let t = r.now + rng.below(4000);
+        r.at(t);
+        let live: Vec<u64> = (1..=dialled).collect();
+        let roll = rng.below(100);
+        let res = if roll < 15 {
+            dialled += 1;
+            r.sb.handle(
+                r.now,
+                In::Dial {
+                    call: dialled,
+                    from: format!("189{:08}", dialled),
+                    to: "1000".into(),
+                    pop: None,
+                },
+            )
+        } else if roll < 45 && !live.is_empty() {
+            let c = live[rng.below(live.len() as u64) as usize];
+            let key = ["1", "2", "3", "4", "5", "6", "9", "0", "7"][rng.below(9) as usize];
+            r.sb.handle(
+                r.now,
+                In::Keys {
+                    call: c,
+                    digits: key.into(),
+                },
+            )
+        } else if roll < 52 && !live.is_empty() {
+            r.sb.handle(
+                r.now,
+                In::CallerHangUp(live[rng.below(live.len() as u64) as usize]),
+            )
+        } else {
+            let a = agents[rng.below(3) as usize];
+            let cmd = match rng.below(9) {
+                0 => Command::Login,
+                1 | 2 => Command::Ready,
+                3 | 4 => Command::Answer,
+                5 => Command::HangUp,
+                6 => Command::WrapUp(WrapUp {
+                    disposition: "answered".into(),
+                    ..WrapUp::default()
+                }),
+                7 => Command::Reject,
+                _ => {
+                    let _ = r.sb.handle(r.now, In::AgentGone(a.into()));
+                    Command::Login
+                }
+            };
+            r.sb.handle(
+                r.now,
+                In::Agent {
+                    agent: a.into(),
+                    command: cmd,
+                },
+            )
+        };
+        let _ = (res, step); // refusals are fine; panics and lost calls are not
+        r.drain();
+        if let Err(e) = r.sb.engine().audit() {
+            panic!("engine audit: {e}");
+        }
+    }
+    // the end of the day: everybody hangs up, agents wrap up
+    for c in 1..=dialled {
+        let _ = r.sb.handle(r.now, In::CallerHangUp(c));
+        r.drain();
+    }
+    for a in agents {
+        let _ = r.sb.handle(
+            r.now,
+            In::Agent {
+                agent: a.into(),
+                command: Command::WrapUp(WrapUp::default()),
+            },
+        );
+        r.drain();
+    }
+    r.at(r.now + 3_600_000);
+    let mut ids: Vec<u64> = r.records.iter().map(|i| i.call_id).collect();
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a call was recorded twice");
+    assert_eq!(
+        n as u64,
+        dialled,
+        "calls without a record: {:?}",
+        (1..=dialled)
+            .filter(|c| !ids.contains(c))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(r.sb.live_calls(), 0);
+    assert!(dialled > 300, "{dialled}");
+}
