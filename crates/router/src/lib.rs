@@ -7,9 +7,11 @@
 //!   call's context; inputs with their time in, caller and agent events, store work and
 //!   one interaction record per call out;
 //! * [`self_service`] — the IVR's self-service on the real store (bill and balance,
-//!   ticket progress, value-added sign-up, fault report).
+//!   ticket progress, value-added sign-up, fault report);
+//! * [`convert`] — store records ↔ callcenter.v1 messages, and errors → gRPC statuses.
 //!
 //! The gRPC server (auth, agent sessions, streams) and `hotline serve` come next.
 
+pub mod convert;
 pub mod self_service;
 pub mod switchboard;

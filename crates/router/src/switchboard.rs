@@ -290,6 +290,16 @@ pub enum SwitchError {
     /// The agent has no call to wrap up.
     #[error("agent {0} has no call in wrap-up")]
     NothingToWrapUp(String),
+    /// The agent cannot do that in their state.
+    #[error("agent {agent} cannot {request} while {state}")]
+    AgentRefused {
+        /// Work number.
+        agent: String,
+        /// What they asked for.
+        request: &'static str,
+        /// Their state.
+        state: AgentStateKind,
+    },
     /// The routing core refused.
     #[error("{0}")]
     Engine(#[from] EngineError),
@@ -500,7 +510,22 @@ impl Switchboard {
                     .push_back(Out::Caller(call, CallerEvent::CallbackBooked));
                 Ok(())
             }
-            In::Agent { agent, command } => self.agent_command(&agent, command, now),
+            In::Agent { agent, command } => {
+                self.agent_command(&agent, command, now)
+                    .map_err(|e| match e {
+                        // name the agent by work number, not the engine's index
+                        SwitchError::Engine(EngineError::IllegalTransition {
+                            request,
+                            state,
+                            ..
+                        }) => SwitchError::AgentRefused {
+                            agent,
+                            request,
+                            state,
+                        },
+                        e => e,
+                    })
+            }
             In::AgentGone(agent) => {
                 let a = self.agent(&agent)?;
                 Ok(self.engine.handle(us(now), EngineInput::ForceLogout(a))?)

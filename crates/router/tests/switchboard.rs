@@ -409,7 +409,7 @@ fn a_bad_command_is_refused_in_words_and_nothing_else_changes() {
             },
         )
         .unwrap_err();
-    assert_eq!(e.to_string(), "agent 0 cannot answer while ready");
+    assert_eq!(e.to_string(), "agent 1001 cannot answer while ready");
     let e =
         r.sb.handle(
             r.now,

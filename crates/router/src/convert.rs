@@ -1,0 +1,430 @@
+//! Between the store's records and the callcenter.v1 messages, and from errors to gRPC
+//! statuses — the one place each mapping is written. ID numbers leave only masked.
+
+use crate::switchboard::SwitchError;
+use hotline_proto::v1 as pb;
+use hotline_store::{self as store, Millis, StoreError, mask};
+use prost_types::Timestamp;
+use tonic::{Code, Status};
+
+/// Milliseconds since the epoch as a protobuf timestamp.
+pub fn ts(ms: Millis) -> Option<Timestamp> {
+    Some(Timestamp {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    })
+}
+
+/// A protobuf timestamp as milliseconds since the epoch (None if unset or before 1970).
+pub fn ms(t: &Option<Timestamp>) -> Option<Millis> {
+    let t = t.as_ref()?;
+    (t.seconds >= 0).then(|| t.seconds as u64 * 1000 + (t.nanos.max(0) as u64) / 1_000_000)
+}
+
+fn segment(s: store::Segment) -> i32 {
+    match s {
+        store::Segment::Public => pb::Segment::Public as i32,
+        store::Segment::KeyAccount => pb::Segment::KeyAccount as i32,
+    }
+}
+
+fn words<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// A customer for the wire: the ID number masked.
+pub fn customer(c: &store::Customer) -> pb::Customer {
+    pb::Customer {
+        id: c.id,
+        name: c.name.clone(),
+        phones: c.phones.clone(),
+        id_document_masked: c
+            .id_document
+            .as_deref()
+            .map(mask::id_document)
+            .unwrap_or_default(),
+        address: c.address.clone(),
+        district: c.district.clone(),
+        area: c.area.clone(),
+        segment: segment(c.segment),
+        vip_tier: words(&c.vip_tier),
+        enterprise_group: c.enterprise_group.clone().unwrap_or_default(),
+        account_manager: c.account_manager.clone().unwrap_or_default(),
+        services: c
+            .services
+            .iter()
+            .map(|s| pb::CustomerService {
+                kind: words(&s.kind),
+                product: s.product.clone(),
+                since: ts(s.since),
+            })
+            .collect(),
+        arpu_fen: c.arpu_fen,
+        arpu_history_fen: c.arpu_history_fen.clone(),
+        balance_fen: c.balance_fen,
+        arrears_fen: c.arrears_fen,
+        credit_level: c.credit_level as u32,
+        since: ts(c.since),
+        notes: c.notes.clone(),
+        tags: c.tags.clone(),
+        id_document_input: String::new(),
+    }
+}
+
+fn invalid(field: &str, why: &str) -> Status {
+    Status::invalid_argument(format!("{field} {why}"))
+}
+
+/// A customer from the wire. Replacing one keeps its ID number unless a new one is
+/// given; every field is checked by the store.
+pub fn customer_in(
+    c: pb::Customer,
+    existing: Option<&store::Customer>,
+) -> Result<store::Customer, Status> {
+    let segment = match pb::Segment::try_from(c.segment) {
+        Ok(pb::Segment::KeyAccount) => store::Segment::KeyAccount,
+        Ok(pb::Segment::Public) | Ok(pb::Segment::Unspecified) => store::Segment::Public,
+        Err(_) => return Err(invalid("segment", "is not a known segment")),
+    };
+    let vip_tier = match c.vip_tier.as_str() {
+        "" | "none" => store::VipTier::None,
+        "silver" => store::VipTier::Silver,
+        "gold" => store::VipTier::Gold,
+        "diamond" => store::VipTier::Diamond,
+        _ => return Err(invalid("vip_tier", "must be none, silver, gold or diamond")),
+    };
+    let mut services = Vec::new();
+    for s in c.services {
+        let kind = match s.kind.as_str() {
+            "fixed-line" => store::ServiceKind::FixedLine,
+            "broadband" => store::ServiceKind::Broadband,
+            "mobile" => store::ServiceKind::Mobile,
+            "iptv" => store::ServiceKind::Iptv,
+            "value-added" => store::ServiceKind::ValueAdded,
+            _ => {
+                return Err(invalid(
+                    "services.kind",
+                    "must be fixed-line, broadband, mobile, iptv or value-added",
+                ));
+            }
+        };
+        services.push(store::Service {
+            kind,
+            product: s.product,
+            since: ms(&s.since).unwrap_or(0),
+        });
+    }
+    let opt = |s: String| (!s.is_empty()).then_some(s);
+    Ok(store::Customer {
+        id: c.id,
+        name: c.name,
+        phones: c.phones,
+        id_document: opt(c.id_document_input)
+            .or_else(|| existing.and_then(|e| e.id_document.clone())),
+        address: c.address,
+        district: c.district,
+        area: c.area,
+        segment,
+        vip_tier,
+        enterprise_group: opt(c.enterprise_group),
+        account_manager: opt(c.account_manager),
+        services,
+        arpu_fen: c.arpu_fen,
+        arpu_history_fen: c.arpu_history_fen,
+        balance_fen: c.balance_fen,
+        arrears_fen: c.arrears_fen,
+        credit_level: c.credit_level.min(255) as u8,
+        since: ms(&c.since).unwrap_or(0),
+        notes: c.notes,
+        tags: c.tags,
+    })
+}
+
+fn kind(k: store::TicketKind) -> i32 {
+    (match k {
+        store::TicketKind::Complaint => pb::TicketKind::Complaint,
+        store::TicketKind::Fault => pb::TicketKind::Fault,
+        store::TicketKind::Inquiry => pb::TicketKind::Inquiry,
+        store::TicketKind::ServiceOrder => pb::TicketKind::ServiceOrder,
+        store::TicketKind::Suggestion => pb::TicketKind::Suggestion,
+    }) as i32
+}
+
+fn kind_in(k: i32) -> Result<store::TicketKind, Status> {
+    match pb::TicketKind::try_from(k) {
+        Ok(pb::TicketKind::Complaint) => Ok(store::TicketKind::Complaint),
+        Ok(pb::TicketKind::Fault) => Ok(store::TicketKind::Fault),
+        Ok(pb::TicketKind::Inquiry) => Ok(store::TicketKind::Inquiry),
+        Ok(pb::TicketKind::ServiceOrder) => Ok(store::TicketKind::ServiceOrder),
+        Ok(pb::TicketKind::Suggestion) => Ok(store::TicketKind::Suggestion),
+        _ => Err(invalid(
+            "kind",
+            "must be one of complaint, fault, inquiry, service order, suggestion",
+        )),
+    }
+}
+
+/// A status for the wire.
+pub fn status(s: store::TicketStatus) -> i32 {
+    (match s {
+        store::TicketStatus::New => pb::TicketStatus::New,
+        store::TicketStatus::Dispatched => pb::TicketStatus::Dispatched,
+        store::TicketStatus::InProgress => pb::TicketStatus::InProgress,
+        store::TicketStatus::Resolved => pb::TicketStatus::Resolved,
+        store::TicketStatus::CalledBack => pb::TicketStatus::CalledBack,
+        store::TicketStatus::Closed => pb::TicketStatus::Closed,
+        store::TicketStatus::Reopened => pb::TicketStatus::Reopened,
+    }) as i32
+}
+
+/// A status from the wire.
+pub fn status_in(s: i32) -> Result<store::TicketStatus, Status> {
+    Ok(match pb::TicketStatus::try_from(s) {
+        Ok(pb::TicketStatus::New) => store::TicketStatus::New,
+        Ok(pb::TicketStatus::Dispatched) => store::TicketStatus::Dispatched,
+        Ok(pb::TicketStatus::InProgress) => store::TicketStatus::InProgress,
+        Ok(pb::TicketStatus::Resolved) => store::TicketStatus::Resolved,
+        Ok(pb::TicketStatus::CalledBack) => store::TicketStatus::CalledBack,
+        Ok(pb::TicketStatus::Closed) => store::TicketStatus::Closed,
+        Ok(pb::TicketStatus::Reopened) => store::TicketStatus::Reopened,
+        _ => return Err(invalid("status", "is not a ticket status")),
+    })
+}
+
+fn priority(p: store::TicketPriority) -> i32 {
+    (match p {
+        store::TicketPriority::Low => pb::TicketPriority::Low,
+        store::TicketPriority::Normal => pb::TicketPriority::Normal,
+        store::TicketPriority::High => pb::TicketPriority::High,
+        store::TicketPriority::Urgent => pb::TicketPriority::Urgent,
+    }) as i32
+}
+
+fn priority_in(p: i32) -> Result<store::TicketPriority, Status> {
+    Ok(match pb::TicketPriority::try_from(p) {
+        Ok(pb::TicketPriority::Low) => store::TicketPriority::Low,
+        Ok(pb::TicketPriority::Normal) | Ok(pb::TicketPriority::Unspecified) => {
+            store::TicketPriority::Normal
+        }
+        Ok(pb::TicketPriority::High) => store::TicketPriority::High,
+        Ok(pb::TicketPriority::Urgent) => store::TicketPriority::Urgent,
+        Err(_) => return Err(invalid("priority", "is not a ticket priority")),
+    })
+}
+
+/// A ticket change for the wire.
+pub fn change(c: &store::TicketChange) -> pb::TicketChange {
+    use pb::ticket_change::Change;
+    let change = match c {
+        store::TicketChange::Dispatch { group } => Change::DispatchTo(group.clone()),
+        store::TicketChange::Start => Change::Start(true),
+        store::TicketChange::Resolve { note } => Change::ResolveNote(note.clone()),
+        store::TicketChange::CallBack { satisfaction } => {
+            Change::CallbackSatisfaction(*satisfaction as u32)
+        }
+        store::TicketChange::Close => Change::Close(true),
+        store::TicketChange::Reopen { reason } => Change::ReopenReason(reason.clone()),
+        store::TicketChange::Note { text } => Change::Note(text.clone()),
+        store::TicketChange::SetPriority { priority: p } => Change::Priority(priority(*p)),
+    };
+    pb::TicketChange {
+        change: Some(change),
+    }
+}
+
+/// A ticket change from the wire.
+pub fn change_in(c: Option<pb::TicketChange>) -> Result<store::TicketChange, Status> {
+    use pb::ticket_change::Change;
+    Ok(match c.and_then(|c| c.change) {
+        Some(Change::DispatchTo(group)) => store::TicketChange::Dispatch { group },
+        Some(Change::Start(_)) => store::TicketChange::Start,
+        Some(Change::ResolveNote(note)) => store::TicketChange::Resolve { note },
+        Some(Change::CallbackSatisfaction(s)) => store::TicketChange::CallBack {
+            satisfaction: s.min(255) as u8,
+        },
+        Some(Change::Close(_)) => store::TicketChange::Close,
+        Some(Change::ReopenReason(reason)) => store::TicketChange::Reopen { reason },
+        Some(Change::Note(text)) => store::TicketChange::Note { text },
+        Some(Change::Priority(p)) => store::TicketChange::SetPriority {
+            priority: priority_in(p)?,
+        },
+        None => return Err(invalid("change", "is missing: say what to change")),
+    })
+}
+
+/// A ticket for the wire, overdue judged at `now`.
+pub fn ticket(t: &store::Ticket, now: Millis) -> pb::Ticket {
+    pb::Ticket {
+        id: t.id,
+        customer_id: t.customer,
+        kind: kind(t.kind),
+        subcategory: t.subcategory.clone(),
+        description: t.description.clone(),
+        priority: priority(t.priority),
+        status: status(t.status),
+        owner: t.owner.clone(),
+        back_office: t.back_office.clone().unwrap_or_default(),
+        created: ts(t.created),
+        deadline: ts(t.deadline),
+        overdue: t.is_overdue(now),
+        satisfaction: t.satisfaction.unwrap_or(0) as u32,
+        history: t
+            .history
+            .iter()
+            .map(|e| pb::TicketEvent {
+                at: ts(e.at),
+                by: e.by.clone(),
+                change: Some(change(&e.change)),
+                status: status(e.status),
+            })
+            .collect(),
+    }
+}
+
+/// A new ticket from the wire.
+pub fn new_ticket(r: pb::CreateTicketRequest) -> Result<store::NewTicket, Status> {
+    Ok(store::NewTicket {
+        customer: r.customer_id,
+        kind: kind_in(r.kind)?,
+        subcategory: r.subcategory,
+        description: r.description,
+        priority: priority_in(r.priority)?,
+    })
+}
+
+fn verified(v: Option<bool>) -> String {
+    match v {
+        None => "pending",
+        Some(true) => "yes",
+        Some(false) => "no",
+    }
+    .into()
+}
+
+/// A call record for the wire.
+pub fn interaction(i: &store::Interaction) -> pb::Interaction {
+    pb::Interaction {
+        id: i.id,
+        call_id: i.call_id,
+        customer_id: i.customer.unwrap_or(0),
+        caller_number: i.caller_number.clone(),
+        dialled: i.dialled.clone(),
+        arrived: ts(i.arrived),
+        answered: i.answered.and_then(ts),
+        ended: ts(i.ended),
+        ivr_path: i.ivr_path.clone(),
+        self_service: match &i.self_service {
+            Some(store::SelfService::Completed(s)) => s.clone(),
+            Some(store::SelfService::ToAgent(s)) => format!("to agent: {s}"),
+            None => String::new(),
+        },
+        queue: i.queue.clone().unwrap_or_default(),
+        agents: i.agents.clone(),
+        wait_s: i.wait_s,
+        talk_s: i.talk_s,
+        hold_s: i.hold_s,
+        wrap_up_s: i.wrap_up_s,
+        end: words(&i.end),
+        disposition: i.disposition.clone().unwrap_or_default(),
+        reason: i.reason.clone().unwrap_or_default(),
+        notes: i.notes.clone(),
+        ticket_ids: i.tickets.clone(),
+        fcr_claimed: i.fcr_claimed,
+        fcr_verified: verified(i.fcr_verified),
+        satisfaction: i.satisfaction.unwrap_or(0) as u32,
+    }
+}
+
+/// The screen pop for an offer: the customer, summaries of their open tickets and last
+/// calls (from the store's index lines), and what the caller chose in the IVR.
+pub fn screen_pop(
+    caller: &str,
+    pop: Option<&store::ScreenPop>,
+    ivr_path: &[String],
+    reason: Option<&str>,
+    now: Millis,
+) -> pb::ScreenPop {
+    pb::ScreenPop {
+        caller_number: caller.to_string(),
+        customer: pop.map(|p| customer(&p.customer)),
+        open_tickets: pop
+            .map(|p| {
+                p.open_tickets
+                    .iter()
+                    .map(|l| pb::Ticket {
+                        id: l.id,
+                        customer_id: p.customer.id,
+                        kind: kind(l.kind),
+                        subcategory: l.subcategory.clone(),
+                        status: status(l.status),
+                        owner: l.owner.clone(),
+                        deadline: ts(l.deadline),
+                        overdue: l.status.is_open() && now > l.deadline,
+                        ..pb::Ticket::default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        recent: pop
+            .map(|p| {
+                p.recent
+                    .iter()
+                    .map(|l| pb::Interaction {
+                        id: l.id,
+                        customer_id: p.customer.id,
+                        arrived: ts(l.arrived),
+                        reason: l.reason.clone().unwrap_or_default(),
+                        disposition: l.disposition.clone().unwrap_or_default(),
+                        agents: l.agent.iter().cloned().collect(),
+                        fcr_claimed: l.fcr_claimed,
+                        fcr_verified: verified(l.fcr_verified),
+                        ..pb::Interaction::default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ivr_path: ivr_path.to_vec(),
+        reason: reason.unwrap_or_default().to_string(),
+    }
+}
+
+/// A store error as the gRPC status a client gets, worded for a person. Internal
+/// failures say so without details a caller could misuse.
+pub fn store_status(e: StoreError) -> Status {
+    let code = match &e {
+        StoreError::Invalid { .. } => Code::InvalidArgument,
+        StoreError::NotFound { .. } => Code::NotFound,
+        StoreError::PhoneTaken { .. } => Code::AlreadyExists,
+        StoreError::IllegalTransition { .. } => Code::FailedPrecondition,
+        StoreError::BadCredentials => Code::Unauthenticated,
+        StoreError::Corrupt { .. } | StoreError::Storage(_) | StoreError::File(_) => {
+            return Status::internal(
+                "the customer store failed; the operator has been told (see the router's log)",
+            );
+        }
+    };
+    Status::new(code, e.to_string())
+}
+
+/// A switchboard refusal as a gRPC status.
+pub fn switch_status(e: SwitchError) -> Status {
+    use hotline_acd::EngineError as E;
+    let code = match &e {
+        SwitchError::UnknownAgent(_)
+        | SwitchError::UnknownCall(_)
+        | SwitchError::UnknownQueue(_) => Code::NotFound,
+        SwitchError::DuplicateCall(_) => Code::AlreadyExists,
+        SwitchError::NothingToWrapUp(_) | SwitchError::AgentRefused { .. } => {
+            Code::FailedPrecondition
+        }
+        SwitchError::Engine(E::InvalidConfig { .. }) => Code::InvalidArgument,
+        SwitchError::Engine(E::UnknownAgent(_) | E::UnknownCall(_) | E::UnknownQueue(_)) => {
+            Code::NotFound
+        }
+        SwitchError::Engine(_) => Code::FailedPrecondition,
+    };
+    Status::new(code, e.to_string())
+}
