@@ -624,6 +624,11 @@ impl Switchboard {
             .calls
             .get_mut(&call)
             .ok_or(SwitchError::UnknownCall(call))?;
+        if c.caller_gone {
+            // already off the line (a booked callback releases it): the line closing
+            // must not cancel anything
+            return Ok(());
+        }
         c.caller_gone = true;
         match c.engine {
             None => {

@@ -544,3 +544,64 @@ fn every_call_ends_in_exactly_one_record() {
     assert_eq!(r.sb.live_calls(), 0);
     assert!(dialled > 300, "{dialled}");
 }
+
+#[test]
+fn a_booked_callback_survives_the_line_closing_and_reaches_an_agent_later() {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
+    let names = [
+        "inquiry",
+        "fault",
+        "complaint",
+        "new-service",
+        "green-channel",
+    ];
+    let flow = Arc::new(Flow::load(&p, &names).unwrap());
+    let queues = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut q = queue(n, i as u16);
+            q.config.callback_threshold = Some(Span::from_secs(60));
+            q
+        })
+        .collect();
+    let agents = vec![AgentSetup {
+        id: "1001".into(),
+        profile: AgentProfile {
+            skills: vec![(SkillId(0), 5)],
+            groups: vec![],
+        },
+    }];
+    let mut r = Rig {
+        sb: Switchboard::new(flow, queues, agents, T0).unwrap(),
+        now: T0,
+        timers: BinaryHeap::new(),
+        seq: 0,
+        log: vec![],
+        records: vec![],
+    };
+    r.agent("1001", Command::Login); // logged in, not ready: the wait estimate is long
+    r.go(In::Dial {
+        call: 8,
+        from: "18900000008".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    let outs = r.go(In::Keys {
+        call: 8,
+        digits: "1".into(),
+    });
+    assert!(
+        outs.contains(&Out::Caller(8, CallerEvent::CallbackOffered)),
+        "{outs:?}"
+    );
+    let outs = r.go(In::AcceptCallback(8));
+    assert!(outs.contains(&Out::Caller(8, CallerEvent::CallbackBooked)));
+    r.go(In::CallerHangUp(8)); // the line closes
+    assert!(r.records.is_empty(), "the callback is still booked");
+    let outs = r.agent("1001", Command::Ready);
+    assert!(
+        outs.iter().any(|o| matches!(o, Out::Agent(a, AgentEvent::Offer { call: 8, callback: true, .. }) if a == "1001")),
+        "{outs:?}"
+    );
+}
