@@ -183,9 +183,9 @@ pub struct Node {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hours {
-    /// Local opening time "HH:MM".
+    /// Local opening time "HH:MM" (equal to `close`: around the clock).
     pub open: String,
-    /// Local closing time "HH:MM".
+    /// Local closing time "HH:MM" (before `open`: the hours span midnight).
     pub close: String,
     /// Offset of local time from UTC in minutes (China: 480).
     pub utc_offset_minutes: i32,
@@ -471,11 +471,15 @@ impl Flow {
         &self.file.nodes[self.index[id]]
     }
 
-    /// Whether agents are at work at `now_ms` (milliseconds since the Unix epoch).
+    /// Whether agents are at work at `now_ms` (milliseconds since the Unix epoch). Equal
+    /// opening and closing times mean around the clock; a closing time before the
+    /// opening time spans midnight.
     pub fn open_at(&self, now_ms: u64) -> bool {
         let local = (now_ms / 60_000) as i64 + self.file.hours.utc_offset_minutes as i64;
         let m = local.rem_euclid(24 * 60) as u32;
-        if self.open_minute <= self.close_minute {
+        if self.open_minute == self.close_minute {
+            true
+        } else if self.open_minute < self.close_minute {
             (self.open_minute..self.close_minute).contains(&m)
         } else {
             m >= self.open_minute || m < self.close_minute

@@ -193,6 +193,30 @@ fn key_accounts_take_the_green_channel_and_nights_divert_to_self_service() {
 }
 
 #[test]
+fn equal_hours_mean_around_the_clock_and_reversed_hours_span_midnight() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml"),
+    )
+    .unwrap();
+    let always = Flow::parse(
+        "x",
+        &text.replace("close = \"22:00\"", "close = \"08:00\""),
+        QUEUES,
+    )
+    .unwrap();
+    assert!(always.open_at(DAY) && always.open_at(NIGHT));
+    let nights = Flow::parse(
+        "x",
+        &text
+            .replace("open = \"08:00\"", "open = \"23:00\"")
+            .replace("close = \"22:00\"", "close = \"06:00\""),
+        QUEUES,
+    )
+    .unwrap();
+    assert!(nights.open_at(NIGHT) && !nights.open_at(DAY));
+}
+
+#[test]
 fn english_callers_hear_english() {
     let f = flow();
     let (mut s, _) = Session::start(&f, DAY, false);

@@ -10,8 +10,13 @@
 //!   ticket progress, value-added sign-up, fault report);
 //! * [`convert`] — store records ↔ callcenter.v1 messages, and errors → gRPC statuses.
 //!
-//! The gRPC server (auth, agent sessions, streams) and `hotline serve` come next.
+//! * [`server`] — the gRPC server around the switchboard: `AgentService` (argon2 login,
+//!   tokens, one live session per agent) and `CallerService`, with health and reflection.
+//!
+//! Still to come: `SupervisorService`, `CrmService`, heartbeats, TLS, the configuration
+//! file and `hotline serve` / `demo` / `live`.
 
 pub mod convert;
 pub mod self_service;
+pub mod server;
 pub mod switchboard;

@@ -488,6 +488,11 @@ impl SledStore {
         Ok(())
     }
 
+    /// Every agent account (the router registers them with the routing core at start).
+    pub fn agent_accounts(&self) -> Result<Vec<AgentAccount>, StoreError> {
+        self.scan_all(AGENTS).collect()
+    }
+
     /// Every record of an entity tree, decoded (exports, checks).
     pub(crate) fn scan_all<T: serde::de::DeserializeOwned>(
         &self,

@@ -1,0 +1,705 @@
+//! The gRPC server around the switchboard: one core task owns the switchboard and is
+//! the only one to touch it; gRPC handlers send it inputs and get events back through
+//! channels; store work runs on the blocking pool and reports back to the core; timers
+//! are tokio sleeps that send the core a message.
+//!
+//! Served so far: `AgentService` (login with argon2 against the store, tokens, one live
+//! session per agent, commands and events) and `CallerService` (the telephone side),
+//! with health and reflection.
+
+use crate::convert;
+use crate::self_service;
+use crate::switchboard::{
+    AgentEvent, AgentSetup, CallNo, CallerEvent, Command, In, Out, QueueSetup, SwitchError,
+    Switchboard, WrapUp,
+};
+use hotline_acd::{AgentProfile, AgentStateKind, SkillId};
+use hotline_ivr::Flow;
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
+use hotline_proto::v1::caller_service_server::{CallerService, CallerServiceServer};
+use hotline_store::{Millis, Role, SledStore, Store};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::{TcpListenerStream, UnboundedReceiverStream};
+use tonic::{Request, Response, Status, Streaming};
+
+type EventTx<T> = mpsc::UnboundedSender<Result<T, Status>>;
+
+enum CoreMsg {
+    Input(In, Option<oneshot::Sender<Result<(), SwitchError>>>),
+    Caller(CallNo, EventTx<pb::CallEvent>),
+    Agent {
+        agent: String,
+        session: u64,
+        tx: EventTx<pb::AgentEvent>,
+    },
+    AgentClosed {
+        agent: String,
+        session: u64,
+    },
+    Notify(String, Box<pb::AgentEvent>),
+}
+
+#[derive(Debug, Clone)]
+struct Who {
+    agent: String,
+}
+
+/// What the router runs: the IVR flow, the queues, and the skill names (a queue's or an
+/// agent's skill named here is `SkillId(index)`).
+pub struct RouterSetup {
+    /// The IVR.
+    pub flow: Arc<Flow>,
+    /// Queues.
+    pub queues: Vec<QueueSetup>,
+    /// Skill names in `SkillId` order.
+    pub skills: Vec<String>,
+}
+
+struct Shared {
+    core: mpsc::UnboundedSender<CoreMsg>,
+    store: Arc<SledStore>,
+    tokens: Mutex<HashMap<String, Who>>,
+    next_call: AtomicU64,
+    next_session: AtomicU64,
+    skills: Vec<String>,
+    queues: Vec<QueueSetup>,
+}
+
+/// The router's gRPC services (cheap to clone).
+#[derive(Clone)]
+pub struct Router(Arc<Shared>);
+
+fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+fn token() -> String {
+    use rand_core::RngCore;
+    let mut b = [0u8; 24];
+    rand_core::OsRng.fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn duration(ms: u64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    })
+}
+
+fn agent_event(e: pb::agent_event::Event) -> pb::AgentEvent {
+    pb::AgentEvent { event: Some(e) }
+}
+
+fn state(s: AgentStateKind) -> i32 {
+    (match s {
+        AgentStateKind::LoggedOut => pb::AgentState::LoggedOut,
+        AgentStateKind::NotReady => pb::AgentState::NotReady,
+        AgentStateKind::Ready => pb::AgentState::Ready,
+        AgentStateKind::Reserved => pb::AgentState::Reserved,
+        AgentStateKind::Connected => pb::AgentState::Connected,
+        AgentStateKind::AfterCallWork => pb::AgentState::AfterCallWork,
+    }) as i32
+}
+
+fn reason_label(code: u16) -> &'static str {
+    match code {
+        0 => "logged in",
+        1 => "no answer",
+        2 => "rejected a call",
+        3 => "set by a supervisor",
+        16 => "break",
+        17 => "end of shift",
+        _ => "not ready",
+    }
+}
+
+fn to_agent_pb(ev: AgentEvent, now: Millis) -> pb::AgentEvent {
+    use pb::agent_event::Event as E;
+    agent_event(match ev {
+        AgentEvent::Offer {
+            call,
+            queue,
+            callback,
+            ring_until,
+            caller,
+            pop,
+            ivr_path,
+            reason,
+        } => E::Offer(pb::Offer {
+            call_id: call,
+            queue,
+            callback,
+            ring_until: ring_until.and_then(convert::ts),
+            screen_pop: Some(convert::screen_pop(
+                &caller,
+                pop.as_deref(),
+                &ivr_path,
+                reason.as_deref(),
+                now,
+            )),
+            priority: 0,
+        }),
+        AgentEvent::OfferCancelled(why) => E::OfferCancelled(why.into()),
+        AgentEvent::Connected(call) => E::Connected(call),
+        AgentEvent::ConversationEnded { by_caller, .. } => E::ConversationEnded(
+            if by_caller {
+                "caller hung up"
+            } else {
+                "agent hung up"
+            }
+            .into(),
+        ),
+        AgentEvent::State { state: s, reason } => E::State(pb::StateChange {
+            state: state(s),
+            reason: reason.map(|code| pb::NotReadyReason {
+                code: code as u32,
+                label: reason_label(code).into(),
+            }),
+            since: convert::ts(now),
+            wrap_up_until: None,
+        }),
+    })
+}
+
+fn to_caller_pb(call: CallNo, ev: CallerEvent, now: Millis) -> pb::CallEvent {
+    use pb::call_event::Event as E;
+    let event = match ev {
+        CallerEvent::Say { node, text } => E::Prompt(pb::Prompt { node, text }),
+        CallerEvent::Collect { max_digits, until } => E::Collect(pb::CollectDigits {
+            max_digits,
+            timeout: duration(until.saturating_sub(now)),
+        }),
+        CallerEvent::Queued {
+            queue,
+            position,
+            wait_seconds,
+        } => E::Queued(pb::QueueStatus {
+            queue,
+            position,
+            expected_wait: duration(wait_seconds * 1000),
+        }),
+        CallerEvent::CallbackOffered => E::CallbackOffered(true),
+        CallerEvent::CallbackBooked => E::CallbackBooked(true),
+        CallerEvent::Connected(agent) => E::Connected(agent),
+        CallerEvent::OnHold(on) => E::OnHold(on),
+        CallerEvent::Ended(end) => E::Ended(
+            serde_json::to_value(end)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+        ),
+    };
+    pb::CallEvent {
+        call_id: call,
+        event: Some(event),
+    }
+}
+
+/// Runs the switchboard; the only owner of it.
+async fn core_loop(
+    mut sb: Switchboard,
+    mut rx: mpsc::UnboundedReceiver<CoreMsg>,
+    tx: mpsc::UnboundedSender<CoreMsg>,
+    store: Arc<SledStore>,
+) {
+    let mut callers: HashMap<CallNo, EventTx<pb::CallEvent>> = HashMap::new();
+    let mut agents: HashMap<String, (u64, EventTx<pb::AgentEvent>)> = HashMap::new();
+    let mut last = 0;
+    while let Some(msg) = rx.recv().await {
+        let now = now_ms().max(last);
+        last = now;
+        match msg {
+            CoreMsg::Input(input, reply) => {
+                let r = sb.handle(now, input);
+                if let Some(reply) = reply {
+                    let _ = reply.send(r);
+                }
+            }
+            CoreMsg::Caller(call, t) => {
+                callers.insert(call, t);
+            }
+            CoreMsg::Agent {
+                agent,
+                session,
+                tx: t,
+            } => {
+                if let Some((_, old)) = agents.insert(agent, (session, t)) {
+                    let _ = old.send(Ok(agent_event(pb::agent_event::Event::Closed(
+                        pb::SessionClosed {
+                            reason: "logged in elsewhere".into(),
+                        },
+                    ))));
+                }
+            }
+            CoreMsg::AgentClosed { agent, session } => {
+                if agents.get(&agent).is_some_and(|(s, _)| *s == session) {
+                    agents.remove(&agent);
+                    // a ringing or connected call goes back to the head of its queue
+                    let _ = sb.handle(now, In::AgentGone(agent));
+                }
+            }
+            CoreMsg::Notify(agent, ev) => {
+                if let Some((_, t)) = agents.get(&agent) {
+                    let _ = t.send(Ok(*ev));
+                }
+            }
+        }
+        while let Some(out) = sb.poll() {
+            match out {
+                Out::Caller(call, ev) => {
+                    let ended = matches!(ev, CallerEvent::Ended(_));
+                    if let Some(t) = callers.get(&call) {
+                        let _ = t.send(Ok(to_caller_pb(call, ev, now)));
+                    }
+                    if ended {
+                        callers.remove(&call); // ends the caller's stream
+                    }
+                }
+                Out::Agent(agent, ev) => {
+                    if let Some((_, t)) = agents.get(&agent) {
+                        let _ = t.send(Ok(to_agent_pb(ev, now)));
+                    }
+                }
+                Out::SelfService {
+                    call,
+                    service,
+                    input,
+                    customer,
+                    lang,
+                } => {
+                    let (store, tx) = (store.clone(), tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let outcome = self_service::run(
+                            &*store,
+                            service,
+                            &input,
+                            customer.as_ref(),
+                            lang,
+                            now_ms(),
+                        );
+                        let _ = tx.send(CoreMsg::Input(In::ServiceDone { call, outcome }, None));
+                    });
+                }
+                Out::TicketWork {
+                    agent,
+                    new,
+                    changes,
+                } => {
+                    let (store, tx) = (store.clone(), tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let now = now_ms();
+                        let mut opened = Vec::new();
+                        let mut failed = Vec::new();
+                        for t in new {
+                            match store.create_ticket(t, &agent, now) {
+                                Ok(t) => opened.push(t),
+                                Err(e) => failed.push(e.to_string()),
+                            }
+                        }
+                        for (id, change) in changes {
+                            if let Err(e) = store.update_ticket(id, change, &agent, now) {
+                                failed.push(format!("ticket {id}: {e}"));
+                            }
+                        }
+                        use pb::agent_event::Event as E;
+                        if !opened.is_empty() {
+                            let list = pb::TicketList {
+                                tickets: opened.iter().map(|t| convert::ticket(t, now)).collect(),
+                            };
+                            let _ = tx.send(CoreMsg::Notify(
+                                agent.clone(),
+                                Box::new(agent_event(E::TicketsCreated(list))),
+                            ));
+                        }
+                        for f in failed {
+                            let _ = tx.send(CoreMsg::Notify(
+                                agent.clone(),
+                                Box::new(agent_event(E::Error(pb::CommandError {
+                                    command_id: 0,
+                                    code: "FAILED_PRECONDITION".into(),
+                                    message: format!("wrap-up ticket not done: {f}"),
+                                }))),
+                            ));
+                        }
+                        let opened = opened.iter().map(|t| t.id).collect();
+                        let _ = tx.send(CoreMsg::Input(In::TicketsDone { agent, opened }, None));
+                    });
+                }
+                Out::Record(i) => {
+                    let store = store.clone();
+                    tokio::task::spawn_blocking(move || {
+                        if let Err(e) = store.record_interaction(i) {
+                            eprintln!("hotline router: an interaction record was not written: {e}");
+                        }
+                    });
+                }
+                Out::StartTimer { key, at } => {
+                    let tx = tx.clone();
+                    let wait = at.saturating_sub(now_ms());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                        let _ = tx.send(CoreMsg::Input(In::Timer(key), None));
+                    });
+                }
+                Out::QueueChanged(_) => {}
+            }
+        }
+    }
+}
+
+impl Router {
+    /// Start the router's core on the current tokio runtime, with the store's agent
+    /// accounts as agents.
+    pub fn start(store: Arc<SledStore>, setup: RouterSetup) -> Result<Router, Status> {
+        let accounts = store.agent_accounts().map_err(convert::store_status)?;
+        let skill = |name: &str| {
+            setup
+                .skills
+                .iter()
+                .position(|s| s == name)
+                .map(|i| SkillId(i as u16))
+        };
+        let agents = accounts
+            .iter()
+            .map(|a| AgentSetup {
+                id: a.id.clone(),
+                profile: AgentProfile {
+                    skills: a
+                        .skills
+                        .iter()
+                        .filter_map(|(n, l)| skill(n).map(|s| (s, *l)))
+                        .collect(),
+                    groups: vec![],
+                },
+            })
+            .collect();
+        let sb = Switchboard::new(setup.flow, setup.queues.clone(), agents, now_ms())
+            .map_err(convert::switch_status)?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(core_loop(sb, rx, tx.clone(), store.clone()));
+        Ok(Router(Arc::new(Shared {
+            core: tx,
+            store,
+            tokens: Mutex::new(HashMap::new()),
+            next_call: AtomicU64::new(0),
+            next_session: AtomicU64::new(0),
+            skills: setup.skills,
+            queues: setup.queues,
+        })))
+    }
+
+    fn who<T>(&self, req: &Request<T>) -> Result<Who, Status> {
+        let token = req
+            .metadata()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| {
+                Status::unauthenticated(
+                    "log in first, then send the token as `authorization: Bearer <token>`",
+                )
+            })?;
+        self.0
+            .tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(token)
+            .cloned()
+            .ok_or_else(|| {
+                Status::unauthenticated("the session token is unknown or expired; log in again")
+            })
+    }
+
+    async fn ask(&self, input: In) -> Result<(), SwitchError> {
+        let (tx, rx) = oneshot::channel();
+        if self.0.core.send(CoreMsg::Input(input, Some(tx))).is_err() {
+            return Err(SwitchError::UnknownCall(0));
+        }
+        rx.await.unwrap_or(Err(SwitchError::UnknownCall(0)))
+    }
+
+    /// Serve on `listener` until `shutdown` completes, with health and reflection.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter.set_serving::<AgentServiceServer<Router>>().await;
+        reporter.set_serving::<CallerServiceServer<Router>>().await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        tonic::transport::Server::builder()
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(AgentServiceServer::new(self.clone()))
+            .add_service(CallerServiceServer::new(self))
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The canonical gRPC name of a status code, as the contract documents it.
+fn code_name(c: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match c {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+fn command_of(c: pb::agent_command::Command) -> Result<Command, Status> {
+    use pb::agent_command::Command as C;
+    Ok(match c {
+        C::Ready(_) => Command::Ready,
+        C::NotReady(r) => Command::NotReady(r.min(u16::MAX as u32) as u16),
+        C::Answer(_) => Command::Answer,
+        C::Reject(_) => Command::Reject,
+        C::Hold(_) => Command::Hold,
+        C::Resume(_) => Command::Resume,
+        C::TransferToQueue(q) => Command::TransferToQueue(q),
+        C::TransferToAgent(a) => Command::TransferToAgent(a),
+        C::HangUp(_) => Command::HangUp,
+        C::ExtendWrapUp(d) => Command::ExtendWrapUp(d.seconds.clamp(0, u32::MAX as i64) as u32),
+        C::Logout(_) => Command::Logout,
+        // the router sends no heartbeats yet (a dropped stream is what it watches), so
+        // there is never one outstanding to acknowledge
+        C::HeartbeatAck(n) => {
+            return Err(Status::failed_precondition(format!(
+                "no heartbeat {n} is outstanding"
+            )));
+        }
+        C::WrapUp(w) => Command::WrapUp(WrapUp {
+            disposition: w.disposition,
+            reason: w.reason,
+            notes: w.notes,
+            new_tickets: w
+                .new_tickets
+                .into_iter()
+                .map(convert::new_ticket)
+                .collect::<Result<_, _>>()?,
+            ticket_changes: w
+                .ticket_changes
+                .into_iter()
+                .map(|u| Ok((u.id, convert::change_in(u.change)?)))
+                .collect::<Result<_, Status>>()?,
+            resolved_first_contact: w.resolved_first_contact,
+        }),
+    })
+}
+
+#[tonic::async_trait]
+impl AgentService for Router {
+    async fn login(
+        &self,
+        req: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::LoginResponse>, Status> {
+        let r = req.into_inner();
+        if r.agent_id.trim().is_empty() {
+            return Err(Status::invalid_argument("agent_id is empty"));
+        }
+        let store = self.0.store.clone();
+        let (id, password) = (r.agent_id.clone(), r.password);
+        let account = tokio::task::spawn_blocking(move || store.verify_agent(&id, &password))
+            .await
+            .map_err(|_| Status::internal("the login check failed"))?
+            .map_err(convert::store_status)?;
+        let t = token();
+        self.0
+            .tokens
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                t.clone(),
+                Who {
+                    agent: account.id.clone(),
+                },
+            );
+        let level = |skill: &str| {
+            account
+                .skills
+                .iter()
+                .find(|(s, _)| s == skill)
+                .map_or(0, |x| x.1)
+        };
+        let queues = self
+            .0
+            .queues
+            .iter()
+            .filter(|q| {
+                let name = self
+                    .0
+                    .skills
+                    .get(q.config.skill.0 as usize)
+                    .map_or("", String::as_str);
+                level(name) >= q.config.min_level
+            })
+            .map(|q| q.name.clone())
+            .collect();
+        Ok(Response::new(pb::LoginResponse {
+            token: t,
+            name: account.name.clone(),
+            role: match account.role {
+                Role::Agent => "agent",
+                Role::Supervisor => "supervisor",
+                Role::Admin => "admin",
+            }
+            .into(),
+            skills: account
+                .skills
+                .iter()
+                .map(|(s, l)| (s.clone(), *l as u32))
+                .collect(),
+            queues,
+        }))
+    }
+
+    type SessionStream = UnboundedReceiverStream<Result<pb::AgentEvent, Status>>;
+
+    async fn session(
+        &self,
+        req: Request<Streaming<pb::AgentCommand>>,
+    ) -> Result<Response<Self::SessionStream>, Status> {
+        let who = self.who(&req)?;
+        let mut commands = req.into_inner();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let session = self.0.next_session.fetch_add(1, Ordering::Relaxed);
+        let agent = who.agent;
+        let _ = self.0.core.send(CoreMsg::Agent {
+            agent: agent.clone(),
+            session,
+            tx: tx.clone(),
+        });
+        // into routing; an agent still logged in from an earlier session stays as they are
+        let _ = self
+            .ask(In::Agent {
+                agent: agent.clone(),
+                command: Command::Login,
+            })
+            .await;
+        let me = self.clone();
+        tokio::spawn(async move {
+            use pb::agent_event::Event as E;
+            while let Ok(Some(cmd)) = commands.message().await {
+                let id = cmd.command_id;
+                let result = match cmd.command {
+                    None => Err(Status::invalid_argument("the command is empty")),
+                    Some(c) => match command_of(c) {
+                        Ok(c) => me
+                            .ask(In::Agent {
+                                agent: agent.clone(),
+                                command: c,
+                            })
+                            .await
+                            .map_err(convert::switch_status),
+                        Err(s) => Err(s),
+                    },
+                };
+                let ev = match result {
+                    Ok(()) => E::Done(id),
+                    Err(s) => E::Error(pb::CommandError {
+                        command_id: id,
+                        code: code_name(s.code()).into(),
+                        message: s.message().to_string(),
+                    }),
+                };
+                let _ = tx.send(Ok(agent_event(ev)));
+            }
+            let _ = me.0.core.send(CoreMsg::AgentClosed { agent, session });
+        });
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+    }
+}
+
+#[tonic::async_trait]
+impl CallerService for Router {
+    type CallStream = UnboundedReceiverStream<Result<pb::CallEvent, Status>>;
+
+    async fn call(
+        &self,
+        req: Request<Streaming<pb::CallerAction>>,
+    ) -> Result<Response<Self::CallStream>, Status> {
+        use pb::caller_action::Action as A;
+        let mut actions = req.into_inner();
+        let first = actions.message().await?.ok_or_else(|| {
+            Status::invalid_argument("the first message of a call must be `dial`")
+        })?;
+        let Some(A::Dial(dial)) = first.action else {
+            return Err(Status::invalid_argument(
+                "the first message of a call must be `dial`",
+            ));
+        };
+        if dial.from.trim().is_empty() || dial.to.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "dial needs `from` and `to` numbers",
+            ));
+        }
+        let store = self.0.store.clone();
+        let from = dial.from.clone();
+        let pop = tokio::task::spawn_blocking(move || store.screen_pop(&from, 5))
+            .await
+            .map_err(|_| Status::internal("the customer lookup failed"))?
+            .map_err(convert::store_status)?;
+        let call = self.0.next_call.fetch_add(1, Ordering::Relaxed) + 1;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let _ = self.0.core.send(CoreMsg::Caller(call, tx));
+        self.ask(In::Dial {
+            call,
+            from: dial.from,
+            to: dial.to,
+            pop: pop.map(Box::new),
+        })
+        .await
+        .map_err(convert::switch_status)?;
+        let me = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let input = match actions.message().await {
+                    Ok(Some(pb::CallerAction {
+                        action: Some(A::Digits(d)),
+                    })) => In::Keys { call, digits: d },
+                    Ok(Some(pb::CallerAction {
+                        action: Some(A::AcceptCallback(_)),
+                    })) => In::AcceptCallback(call),
+                    Ok(Some(pb::CallerAction {
+                        action: Some(A::HangUp(_)),
+                    }))
+                    | Ok(None)
+                    | Err(_) => {
+                        let _ = me.ask(In::CallerHangUp(call)).await;
+                        return;
+                    }
+                    Ok(Some(_)) => continue, // a second dial, or nothing: ignored
+                };
+                let _ = me.ask(input).await;
+            }
+        });
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+    }
+}

@@ -1,0 +1,426 @@
+//! The router over real gRPC on 127.0.0.1:0, with a temporary store: clients in this
+//! process talk to it exactly as a desktop or a softphone would.
+
+use hotline_acd::{QueueConfig, SkillId, WrapUpPolicy};
+use hotline_ivr::Flow;
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agent_service_client::AgentServiceClient;
+use hotline_proto::v1::caller_service_client::CallerServiceClient;
+use hotline_router::server::{Router, RouterSetup};
+use hotline_router::switchboard::QueueSetup;
+use hotline_store::seed::{self, DEFAULT_NOW};
+use hotline_store::*;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+const NAMES: [&str; 5] = [
+    "inquiry",
+    "fault",
+    "complaint",
+    "new-service",
+    "green-channel",
+];
+
+struct Up {
+    url: String,
+    store: Arc<SledStore>,
+    customer: Customer,
+}
+
+async fn up() -> Up {
+    let store = Arc::new(SledStore::temporary(Catalog::builtin()).unwrap());
+    let mut c = seed::customer(8, 1, DEFAULT_NOW);
+    c.id = 0;
+    c.phones = vec!["18955551234".into()];
+    c.segment = Segment::Public;
+    c.account_manager = None;
+    let customer = store.put_customer(c).unwrap();
+    store
+        .set_agent(
+            AgentAccount {
+                id: "1001".into(),
+                name: "王小明".into(),
+                role: Role::Agent,
+                skills: NAMES.iter().map(|n| (n.to_string(), 5)).collect(),
+                groups: vec![],
+                password_hash: String::new(),
+            },
+            "correct horse 1001",
+        )
+        .unwrap();
+    // agents around the clock, so the test does not depend on the hour it runs at
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml"),
+    )
+    .unwrap();
+    let flow = Arc::new(
+        Flow::parse(
+            "1000.toml",
+            &text.replace("close = \"22:00\"", "close = \"08:00\""),
+            &NAMES,
+        )
+        .unwrap(),
+    );
+    let queues = NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| QueueSetup {
+            name: n.to_string(),
+            config: QueueConfig {
+                name: n.to_string(),
+                skill: SkillId(i as u16),
+                wrap_up: WrapUpPolicy::UntilAgentFinishes,
+                ..QueueConfig::default()
+            },
+        })
+        .collect();
+    let router = Router::start(
+        store.clone(),
+        RouterSetup {
+            flow,
+            queues,
+            skills: NAMES.iter().map(|s| s.to_string()).collect(),
+        },
+    )
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(router.serve(listener, std::future::pending()));
+    Up {
+        url,
+        store,
+        customer,
+    }
+}
+
+async fn channel(url: &str) -> Channel {
+    Channel::from_shared(url.to_string())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap()
+}
+
+async fn next<T>(s: &mut tonic::Streaming<T>) -> T {
+    tokio::time::timeout(Duration::from_secs(5), s.message())
+        .await
+        .expect("an event within 5 s")
+        .unwrap()
+        .expect("the stream is open")
+}
+
+async fn until<T: std::fmt::Debug>(s: &mut tonic::Streaming<T>, pred: impl Fn(&T) -> bool) -> T {
+    for _ in 0..50 {
+        let m = next(s).await;
+        if pred(&m) {
+            return m;
+        }
+    }
+    panic!("never saw the event");
+}
+
+fn cmd(id: u64, c: pb::agent_command::Command) -> pb::AgentCommand {
+    pb::AgentCommand {
+        command_id: id,
+        command: Some(c),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_from_dial_to_wrap_up_over_grpc() {
+    use pb::agent_command::Command as C;
+    use pb::agent_event::Event as E;
+    use pb::call_event::Event as CE;
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let mut agents = AgentServiceClient::new(ch.clone());
+    let login = agents
+        .login(pb::LoginRequest {
+            agent_id: "1001".into(),
+            password: "correct horse 1001".into(),
+            language: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (login.name.as_str(), login.role.as_str()),
+        ("王小明", "agent")
+    );
+    assert_eq!(login.queues.len(), 5);
+
+    let (atx, arx) = mpsc::channel(16);
+    let mut req = Request::new(ReceiverStream::new(arx));
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", login.token).parse().unwrap(),
+    );
+    let mut events = agents.session(req).await.unwrap().into_inner();
+    atx.send(cmd(1, C::Ready(true))).await.unwrap();
+    until(&mut events, |e| e.event == Some(E::Done(1))).await;
+
+    let mut callers = CallerServiceClient::new(ch.clone());
+    let (ctx, crx) = mpsc::channel(16);
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: "18955551234".into(),
+            to: "1000".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let mut call = callers
+        .call(ReceiverStream::new(crx))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = next(&mut call).await;
+    assert!(
+        matches!(&first.event, Some(CE::Prompt(p)) if p.text.contains("业务咨询请按1")),
+        "{first:?}"
+    );
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("2".into())),
+    })
+    .await
+    .unwrap();
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("0".into())),
+    })
+    .await
+    .unwrap();
+
+    // the agent's desktop rings with the screen pop
+    let offer = until(&mut events, |e| matches!(e.event, Some(E::Offer(_)))).await;
+    let Some(E::Offer(offer)) = offer.event else {
+        unreachable!()
+    };
+    assert_eq!(offer.queue, "fault");
+    let pop = offer.screen_pop.unwrap();
+    assert_eq!(pop.customer.as_ref().unwrap().name, up.customer.name);
+    assert!(
+        pop.customer
+            .as_ref()
+            .unwrap()
+            .id_document_masked
+            .contains('*')
+    );
+    assert_eq!(
+        pop.ivr_path,
+        ["welcome", "key 2", "fault-menu", "key 0", "fault-queue"]
+    );
+    assert_eq!(pop.reason, "fault");
+
+    atx.send(cmd(2, C::Answer(true))).await.unwrap();
+    let heard = until(&mut call, |e| matches!(e.event, Some(CE::Connected(_)))).await;
+    assert_eq!(heard.event, Some(CE::Connected("1001".into())));
+    atx.send(cmd(3, C::HangUp(true))).await.unwrap();
+    until(
+        &mut call,
+        |e| matches!(&e.event, Some(CE::Prompt(p)) if p.text.contains("请对本次服务进行评价")),
+    )
+    .await;
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("5".into())),
+    })
+    .await
+    .unwrap();
+    until(&mut call, |e| matches!(e.event, Some(CE::Ended(_)))).await;
+
+    let wrap = pb::WrapUp {
+        disposition: "ticket opened".into(),
+        reason: "fault.broadband".into(),
+        notes: "光猫灯不亮".into(),
+        new_tickets: vec![pb::CreateTicketRequest {
+            customer_id: up.customer.id,
+            kind: pb::TicketKind::Fault as i32,
+            subcategory: "broadband-down".into(),
+            description: "宽带无法上网".into(),
+            priority: pb::TicketPriority::High as i32,
+        }],
+        ticket_changes: vec![],
+        resolved_first_contact: false,
+    };
+    atx.send(cmd(4, C::WrapUp(wrap))).await.unwrap();
+    let created = until(&mut events, |e| {
+        matches!(e.event, Some(E::TicketsCreated(_)))
+    })
+    .await;
+    let Some(E::TicketsCreated(list)) = created.event else {
+        unreachable!()
+    };
+    assert_eq!(list.tickets[0].owner, "1001", "首问负责: the agent owns it");
+
+    // the interaction lands in the store
+    let mut rec = None;
+    for _ in 0..50 {
+        let found = up
+            .store
+            .interactions_of_customer(up.customer.id, 5)
+            .unwrap();
+        if let Some(i) = found.into_iter().next() {
+            rec = Some(i);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rec = rec.expect("the call's interaction was written");
+    assert_eq!(rec.agents, ["1001"]);
+    assert_eq!(rec.satisfaction, Some(5));
+    assert_eq!(rec.disposition.as_deref(), Some("ticket opened"));
+    assert_eq!(rec.tickets, [list.tickets[0].id]);
+    assert_eq!(rec.queue.as_deref(), Some("fault"));
+
+    // a bad command gets words and the session carries on
+    atx.send(cmd(5, C::Answer(true))).await.unwrap();
+    let err = until(&mut events, |e| matches!(e.event, Some(E::Error(_)))).await;
+    let Some(E::Error(err)) = err.event else {
+        unreachable!()
+    };
+    assert_eq!(
+        (err.command_id, err.code.as_str()),
+        (5, "FailedPrecondition")
+    );
+    assert_eq!(err.message, "agent 1001 cannot answer while ready");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_and_sessions_are_checked() {
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let mut agents = AgentServiceClient::new(ch.clone());
+    let e = agents
+        .login(pb::LoginRequest {
+            agent_id: "1001".into(),
+            password: "wrong".into(),
+            language: 0,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::Unauthenticated, "wrong agent id or password")
+    );
+    let e = agents.login(pb::LoginRequest::default()).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let (_tx, rx) = mpsc::channel::<pb::AgentCommand>(1);
+    let e = agents.session(ReceiverStream::new(rx)).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+    let (_tx, rx) = mpsc::channel::<pb::AgentCommand>(1);
+    let mut req = Request::new(ReceiverStream::new(rx));
+    req.metadata_mut()
+        .insert("authorization", "Bearer forged".parse().unwrap());
+    assert_eq!(
+        agents.session(req).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
+    // a call must start with dial
+    let mut callers = CallerServiceClient::new(ch);
+    let (tx, rx) = mpsc::channel(1);
+    tx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("1".into())),
+    })
+    .await
+    .unwrap();
+    let e = callers.call(ReceiverStream::new(rx)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_stream_drops_loses_the_call_to_the_queue_not_the_caller() {
+    use pb::agent_command::Command as C;
+    use pb::agent_event::Event as E;
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let mut agents = AgentServiceClient::new(ch.clone());
+    let login = agents
+        .login(pb::LoginRequest {
+            agent_id: "1001".into(),
+            password: "correct horse 1001".into(),
+            language: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (atx, arx) = mpsc::channel(16);
+    let mut req = Request::new(ReceiverStream::new(arx));
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", login.token).parse().unwrap(),
+    );
+    let mut events = agents.session(req).await.unwrap().into_inner();
+    atx.send(cmd(1, C::Ready(true))).await.unwrap();
+    until(&mut events, |e| e.event == Some(E::Done(1))).await;
+    let mut callers = CallerServiceClient::new(ch.clone());
+    let (ctx, crx) = mpsc::channel(16);
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: "18900007777".into(),
+            to: "1000".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let mut call = callers
+        .call(ReceiverStream::new(crx))
+        .await
+        .unwrap()
+        .into_inner();
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("1".into())),
+    })
+    .await
+    .unwrap();
+    until(&mut events, |e| matches!(e.event, Some(E::Offer(_)))).await;
+    atx.send(cmd(2, C::Answer(true))).await.unwrap();
+    until(&mut call, |e| {
+        matches!(e.event, Some(pb::call_event::Event::Connected(_)))
+    })
+    .await;
+    // the desktop dies
+    drop(atx);
+    drop(events);
+    // the caller is back in line, announced with a position, not cut off
+    let back = until(&mut call, |e| {
+        matches!(
+            e.event,
+            Some(pb::call_event::Event::Ended(_)) | Some(pb::call_event::Event::Prompt(_))
+        )
+    });
+    let e = tokio::time::timeout(Duration::from_millis(1500), back).await;
+    // no "ended" reaches the caller: either nothing more (waiting silently) or a prompt
+    if let Ok(ev) = e {
+        assert!(
+            !matches!(ev.event, Some(pb::call_event::Event::Ended(_))),
+            "{ev:?}"
+        );
+    }
+    // a new login takes the call from the head of the queue
+    let login = agents
+        .login(pb::LoginRequest {
+            agent_id: "1001".into(),
+            password: "correct horse 1001".into(),
+            language: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (atx, arx) = mpsc::channel(16);
+    let mut req = Request::new(ReceiverStream::new(arx));
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", login.token).parse().unwrap(),
+    );
+    let mut events = agents.session(req).await.unwrap().into_inner();
+    atx.send(cmd(1, C::Ready(true))).await.unwrap();
+    let offer = until(&mut events, |e| matches!(e.event, Some(E::Offer(_)))).await;
+    let Some(E::Offer(o)) = offer.event else {
+        unreachable!()
+    };
+    assert_eq!(o.queue, "inquiry");
+}
