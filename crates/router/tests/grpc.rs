@@ -284,7 +284,7 @@ async fn a_call_from_dial_to_wrap_up_over_grpc() {
     };
     assert_eq!(
         (err.command_id, err.code.as_str()),
-        (5, "FailedPrecondition")
+        (5, "FAILED_PRECONDITION")
     );
     assert_eq!(err.message, "agent 1001 cannot answer while ready");
 }
