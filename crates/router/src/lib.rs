@@ -11,12 +11,14 @@
 //! * [`convert`] — store records ↔ callcenter.v1 messages, and errors → gRPC statuses.
 //!
 //! * [`server`] — the gRPC server around the switchboard: `AgentService` (argon2 login,
-//!   tokens, one live session per agent) and `CallerService`, with health and reflection.
+//!   tokens, one live session per agent), `CallerService` and `CrmService`, with health
+//!   and reflection.
 //!
-//! Still to come: `SupervisorService`, `CrmService`, heartbeats, TLS, the configuration
+//! Still to come: `SupervisorService`, heartbeats, TLS, the configuration
 //! file and `hotline serve` / `demo` / `live`.
 
 pub mod convert;
+mod crm;
 pub mod self_service;
 pub mod server;
 pub mod switchboard;

@@ -18,6 +18,7 @@ use hotline_ivr::Flow;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use hotline_proto::v1::caller_service_server::{CallerService, CallerServiceServer};
+use hotline_proto::v1::crm_service_server::CrmServiceServer;
 use hotline_store::{Millis, Role, SledStore, Store};
 use std::collections::HashMap;
 use std::future::Future;
@@ -396,7 +397,17 @@ impl Router {
         })))
     }
 
-    fn who<T>(&self, req: &Request<T>) -> Result<Who, Status> {
+    /// The store the router runs on.
+    pub(crate) fn store(&self) -> Arc<SledStore> {
+        self.0.store.clone()
+    }
+
+    /// The work number of the logged-in caller of an RPC.
+    pub(crate) fn who<T>(&self, req: &Request<T>) -> Result<String, Status> {
+        self.who_full(req).map(|w| w.agent)
+    }
+
+    fn who_full<T>(&self, req: &Request<T>) -> Result<Who, Status> {
         let token = req
             .metadata()
             .get("authorization")
@@ -435,6 +446,7 @@ impl Router {
         let (reporter, health) = tonic_health::server::health_reporter();
         reporter.set_serving::<AgentServiceServer<Router>>().await;
         reporter.set_serving::<CallerServiceServer<Router>>().await;
+        reporter.set_serving::<CrmServiceServer<Router>>().await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -443,6 +455,7 @@ impl Router {
             .add_service(health)
             .add_service(reflection)
             .add_service(AgentServiceServer::new(self.clone()))
+            .add_service(CrmServiceServer::new(self.clone()))
             .add_service(CallerServiceServer::new(self))
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await?;
@@ -586,7 +599,7 @@ impl AgentService for Router {
         &self,
         req: Request<Streaming<pb::AgentCommand>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
-        let who = self.who(&req)?;
+        let who = self.who_full(&req)?;
         let mut commands = req.into_inner();
         let (tx, rx) = mpsc::unbounded_channel();
         let session = self.0.next_session.fetch_add(1, Ordering::Relaxed);

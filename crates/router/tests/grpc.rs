@@ -424,3 +424,243 @@ async fn an_agent_whose_stream_drops_loses_the_call_to_the_queue_not_the_caller(
     };
     assert_eq!(o.queue, "inquiry");
 }
+
+fn authed<T>(msg: T, token: &str) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_crm_serves_customers_and_tickets_to_logged_in_users() {
+    use hotline_proto::v1::crm_service_client::CrmServiceClient;
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let token = AgentServiceClient::new(ch.clone())
+        .login(pb::LoginRequest {
+            agent_id: "1001".into(),
+            password: "correct horse 1001".into(),
+            language: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let mut crm = CrmServiceClient::new(ch);
+    let t = token.as_str();
+    // without a token: refused
+    let e = crm
+        .get_customer(pb::GetCustomerRequest { id: up.customer.id })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated);
+
+    let c = crm
+        .get_customer(authed(pb::GetCustomerRequest { id: up.customer.id }, t))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(c.name, up.customer.name);
+    assert!(!c.id_document_masked.is_empty() && c.id_document_masked.contains('*'));
+    let c2 = crm
+        .find_customer_by_phone(authed(
+            pb::FindByPhoneRequest {
+                phone: "18955551234".into(),
+            },
+            t,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(c2.into_inner().id, up.customer.id);
+    let e = crm
+        .find_customer_by_phone(authed(
+            pb::FindByPhoneRequest {
+                phone: "18900000000".into(),
+            },
+            t,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::NotFound, "no customer has the number 189****0000")
+    );
+    let prefix: String = up.customer.name.chars().take(1).collect();
+    let found = crm
+        .search_customers(authed(
+            pb::SearchCustomersRequest {
+                name_prefix: prefix,
+                limit: 5,
+            },
+            t,
+        ))
+        .await
+        .unwrap();
+    assert!(
+        found
+            .into_inner()
+            .customers
+            .iter()
+            .any(|x| x.id == up.customer.id)
+    );
+
+    // a new customer, then one with a number already taken
+    let mut new = c.clone();
+    new.id = 0;
+    new.phones = vec!["13311112222".into()];
+    new.name = "新客户".into();
+    let created = crm
+        .put_customer(authed(
+            pb::PutCustomerRequest {
+                customer: Some(new.clone()),
+            },
+            t,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(created.id > up.customer.id);
+    new.phones = vec!["18955551234".into()];
+    let e = crm
+        .put_customer(authed(
+            pb::PutCustomerRequest {
+                customer: Some(new),
+            },
+            t,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::AlreadyExists);
+
+    // tickets: owner is the caller; the loop is enforced
+    let ticket = crm
+        .create_ticket(authed(
+            pb::CreateTicketRequest {
+                customer_id: up.customer.id,
+                kind: pb::TicketKind::Complaint as i32,
+                subcategory: "billing-dispute".into(),
+                description: "话费多扣".into(),
+                priority: 0,
+            },
+            t,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(ticket.owner, "1001");
+    let close = pb::TicketChange {
+        change: Some(pb::ticket_change::Change::Close(true)),
+    };
+    let e = crm
+        .update_ticket(authed(
+            pb::UpdateTicketRequest {
+                id: ticket.id,
+                change: Some(close),
+            },
+            t,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::FailedPrecondition);
+    let dispatch = pb::TicketChange {
+        change: Some(pb::ticket_change::Change::DispatchTo("投诉处理".into())),
+    };
+    let u = crm
+        .update_ticket(authed(
+            pb::UpdateTicketRequest {
+                id: ticket.id,
+                change: Some(dispatch),
+            },
+            t,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(u.into_inner().status, pb::TicketStatus::Dispatched as i32);
+    use pb::list_tickets_request::By;
+    let mine = crm
+        .list_tickets(authed(
+            pb::ListTicketsRequest {
+                by: Some(By::Owner("1001".into())),
+                limit: 0,
+            },
+            t,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(mine.into_inner().tickets.len(), 1);
+    let e = crm
+        .list_tickets(authed(pb::ListTicketsRequest { by: None, limit: 0 }, t))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let got = crm
+        .get_ticket(authed(pb::GetTicketRequest { id: ticket.id }, t))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(got.history.len(), 2);
+    assert_eq!(
+        crm.get_ticket(authed(pb::GetTicketRequest { id: 999_999 }, t))
+            .await
+            .unwrap_err()
+            .code(),
+        Code::NotFound
+    );
+    let calls = crm
+        .list_interactions(authed(
+            pb::ListInteractionsRequest {
+                customer_id: up.customer.id,
+                limit: 0,
+            },
+            t,
+        ))
+        .await;
+    assert!(calls.unwrap().into_inner().interactions.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_and_health_are_on() {
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let mut refl = ServerReflectionClient::new(ch.clone());
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut resp = refl
+        .server_reflection_info(tokio_stream::iter(vec![req]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        resp.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("no service list")
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for s in [
+        "callcenter.v1.AgentService",
+        "callcenter.v1.CallerService",
+        "callcenter.v1.CrmService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(names.iter().any(|n| n == s), "{s} missing from {names:?}");
+    }
+    let h = HealthClient::new(ch)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "callcenter.v1.AgentService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        h.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+}
