@@ -11,14 +11,16 @@
 //! * [`convert`] — store records ↔ callcenter.v1 messages, and errors → gRPC statuses.
 //!
 //! * [`server`] — the gRPC server around the switchboard: `AgentService` (argon2 login,
-//!   tokens, one live session per agent), `CallerService` and `CrmService`, with health
-//!   and reflection.
+//!   tokens, one live session per agent), `CallerService`, `CrmService` and
+//!   `SupervisorService` (statistics stream, agents, force not-ready/logout, queue
+//!   settings), with health and reflection.
 //!
-//! Still to come: `SupervisorService`, heartbeats, TLS, the configuration
+//! Still to come: heartbeats, TLS, the configuration
 //! file and `hotline serve` / `demo` / `live`.
 
 pub mod convert;
 mod crm;
 pub mod self_service;
 pub mod server;
+mod supervisor;
 pub mod switchboard;

@@ -19,6 +19,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use hotline_proto::v1::caller_service_server::{CallerService, CallerServiceServer};
 use hotline_proto::v1::crm_service_server::CrmServiceServer;
+use hotline_proto::v1::supervisor_service_server::SupervisorServiceServer;
 use hotline_store::{Millis, Role, SledStore, Store};
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,6 +30,9 @@ use tokio_stream::wrappers::{TcpListenerStream, UnboundedReceiverStream};
 use tonic::{Request, Response, Status, Streaming};
 
 type EventTx<T> = mpsc::UnboundedSender<Result<T, Status>>;
+
+/// Work run on the switchboard inside the core task.
+type Job = Box<dyn FnOnce(&mut Switchboard, Millis) + Send>;
 
 enum CoreMsg {
     Input(In, Option<oneshot::Sender<Result<(), SwitchError>>>),
@@ -43,11 +47,20 @@ enum CoreMsg {
         session: u64,
     },
     Notify(String, Box<pb::AgentEvent>),
+    /// Run this on the switchboard (queries, queue changes).
+    Query(Job),
+    /// A supervisor's statistics stream (queue filter; empty: all).
+    Watch(Vec<String>, EventTx<pb::StatsUpdate>),
+    /// Once a second: send watchers what changed.
+    Tick,
+    /// Fresh ticket counts by back-office group.
+    BackOffice(Vec<pb::BackOfficeLoad>),
 }
 
 #[derive(Debug, Clone)]
 struct Who {
     agent: String,
+    role: Role,
 }
 
 /// What the router runs: the IVR flow, the queues, and the skill names (a queue's or an
@@ -69,6 +82,7 @@ struct Shared {
     next_session: AtomicU64,
     skills: Vec<String>,
     queues: Vec<QueueSetup>,
+    names: HashMap<String, String>,
 }
 
 /// The router's gRPC services (cheap to clone).
@@ -210,7 +224,13 @@ async fn core_loop(
     mut rx: mpsc::UnboundedReceiver<CoreMsg>,
     tx: mpsc::UnboundedSender<CoreMsg>,
     store: Arc<SledStore>,
+    names: HashMap<String, String>,
 ) {
+    let mut watchers: Vec<(Vec<String>, EventTx<pb::StatsUpdate>)> = Vec::new();
+    let mut dirty_queues: std::collections::BTreeSet<String> = Default::default();
+    let mut dirty_agents: std::collections::BTreeSet<String> = Default::default();
+    let mut back_office: Vec<pb::BackOfficeLoad> = Vec::new();
+    let mut back_office_fresh = false;
     let mut callers: HashMap<CallNo, EventTx<pb::CallEvent>> = HashMap::new();
     let mut agents: HashMap<String, (u64, EventTx<pb::AgentEvent>)> = HashMap::new();
     let mut last = 0;
@@ -252,6 +272,66 @@ async fn core_loop(
                     let _ = t.send(Ok(*ev));
                 }
             }
+            CoreMsg::Query(f) => f(&mut sb, now),
+            CoreMsg::Watch(filter, t) => {
+                let wanted = |q: &String| filter.is_empty() || filter.contains(q);
+                let update = pb::StatsUpdate {
+                    at: convert::ts(now),
+                    queues: sb
+                        .queue_names()
+                        .iter()
+                        .filter(|q| wanted(q))
+                        .filter_map(|q| crate::supervisor::queue_stats(&sb, q, now))
+                        .collect(),
+                    agents: sb
+                        .agent_names()
+                        .iter()
+                        .filter_map(|a| crate::supervisor::agent_status(&sb, a, &names, now))
+                        .collect(),
+                    back_office: back_office.clone(),
+                };
+                if t.send(Ok(update)).is_ok() {
+                    watchers.push((filter, t));
+                }
+            }
+            CoreMsg::BackOffice(loads) => {
+                back_office = loads;
+                back_office_fresh = true;
+            }
+            CoreMsg::Tick => {
+                let changed =
+                    !dirty_queues.is_empty() || !dirty_agents.is_empty() || back_office_fresh;
+                if !watchers.is_empty() && changed {
+                    let queues: Vec<pb::QueueStats> = dirty_queues
+                        .iter()
+                        .filter_map(|q| crate::supervisor::queue_stats(&sb, q, now))
+                        .collect();
+                    let agent_list: Vec<pb::AgentStatus> = dirty_agents
+                        .iter()
+                        .filter_map(|a| crate::supervisor::agent_status(&sb, a, &names, now))
+                        .collect();
+                    watchers.retain(|(filter, t)| {
+                        let update = pb::StatsUpdate {
+                            at: convert::ts(now),
+                            queues: queues
+                                .iter()
+                                .filter(|q| filter.is_empty() || filter.contains(&q.queue))
+                                .cloned()
+                                .collect(),
+                            agents: agent_list.clone(),
+                            back_office: if back_office_fresh {
+                                back_office.clone()
+                            } else {
+                                vec![]
+                            },
+                        };
+                        t.send(Ok(update)).is_ok()
+                    });
+                }
+                dirty_queues.clear();
+                dirty_agents.clear();
+                back_office_fresh = false;
+            }
         }
         while let Some(out) = sb.poll() {
             match out {
@@ -265,6 +345,9 @@ async fn core_loop(
                     }
                 }
                 Out::Agent(agent, ev) => {
+                    if matches!(ev, AgentEvent::State { .. }) {
+                        dirty_agents.insert(agent.clone());
+                    }
                     if let Some((_, t)) = agents.get(&agent) {
                         let _ = t.send(Ok(to_agent_pb(ev, now)));
                     }
@@ -350,7 +433,9 @@ async fn core_loop(
                         let _ = tx.send(CoreMsg::Input(In::Timer(key), None));
                     });
                 }
-                Out::QueueChanged(_) => {}
+                Out::QueueChanged(q) => {
+                    dirty_queues.insert(q);
+                }
             }
         }
     }
@@ -384,8 +469,40 @@ impl Router {
             .collect();
         let sb = Switchboard::new(setup.flow, setup.queues.clone(), agents, now_ms())
             .map_err(convert::switch_status)?;
+        let names: HashMap<String, String> = accounts
+            .iter()
+            .map(|a| (a.id.clone(), a.name.clone()))
+            .collect();
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(core_loop(sb, rx, tx.clone(), store.clone()));
+        tokio::spawn(core_loop(sb, rx, tx.clone(), store.clone(), names.clone()));
+        // statistics to watchers once a second
+        let ticker = tx.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                every.tick().await;
+                if ticker.send(CoreMsg::Tick).is_err() {
+                    return;
+                }
+            }
+        });
+        // open and overdue tickets by back-office group, once a minute
+        let (loads_tx, loads_store) = (tx.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                let store = loads_store.clone();
+                let Ok(Ok(loads)) =
+                    tokio::task::spawn_blocking(move || back_office_loads(&store)).await
+                else {
+                    continue;
+                };
+                if loads_tx.send(CoreMsg::BackOffice(loads)).is_err() {
+                    return;
+                }
+            }
+        });
         Ok(Router(Arc::new(Shared {
             core: tx,
             store,
@@ -394,12 +511,75 @@ impl Router {
             next_session: AtomicU64::new(0),
             skills: setup.skills,
             queues: setup.queues,
+            names,
         })))
     }
 
     /// The store the router runs on.
     pub(crate) fn store(&self) -> Arc<SledStore> {
         self.0.store.clone()
+    }
+
+    /// Refuse unless the caller of the RPC has the supervisor or admin role.
+    pub(crate) fn supervisor<T>(&self, req: &Request<T>) -> Result<String, Status> {
+        let who = self.who_full(req)?;
+        match who.role {
+            Role::Supervisor | Role::Admin => Ok(who.agent),
+            Role::Agent => Err(Status::permission_denied("this needs the supervisor role")),
+        }
+    }
+
+    /// Agents' names by work number.
+    pub(crate) fn names(&self) -> HashMap<String, String> {
+        self.0.names.clone()
+    }
+
+    /// Run `f` on the switchboard in the core task and return its answer.
+    pub(crate) async fn query<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Switchboard, Millis) -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |sb, now| {
+            let _ = tx.send(f(sb, now));
+        });
+        self.0
+            .core
+            .send(CoreMsg::Query(job))
+            .map_err(|_| Status::unavailable("the router is shutting down"))?;
+        rx.await
+            .map_err(|_| Status::unavailable("the router is shutting down"))
+    }
+
+    /// An input for the switchboard, its refusal as a status.
+    pub(crate) async fn command(&self, input: In) -> Result<(), Status> {
+        self.ask(input).await.map_err(convert::switch_status)
+    }
+
+    /// An agent's status now.
+    pub(crate) async fn status_of(
+        &self,
+        agent: String,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        let names = self.names();
+        let a = agent.clone();
+        self.query(move |sb, now| crate::supervisor::agent_status(sb, &a, &names, now))
+            .await?
+            .map(Response::new)
+            .ok_or_else(|| Status::not_found(format!("agent {agent} is not known")))
+    }
+
+    /// Register a statistics stream.
+    pub(crate) fn watch(
+        &self,
+        queues: Vec<String>,
+    ) -> Result<mpsc::UnboundedReceiver<Result<pb::StatsUpdate, Status>>, Status> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.0
+            .core
+            .send(CoreMsg::Watch(queues, tx))
+            .map_err(|_| Status::unavailable("the router is shutting down"))?;
+        Ok(rx)
     }
 
     /// The work number of the logged-in caller of an RPC.
@@ -447,6 +627,9 @@ impl Router {
         reporter.set_serving::<AgentServiceServer<Router>>().await;
         reporter.set_serving::<CallerServiceServer<Router>>().await;
         reporter.set_serving::<CrmServiceServer<Router>>().await;
+        reporter
+            .set_serving::<SupervisorServiceServer<Router>>()
+            .await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -456,6 +639,7 @@ impl Router {
             .add_service(reflection)
             .add_service(AgentServiceServer::new(self.clone()))
             .add_service(CrmServiceServer::new(self.clone()))
+            .add_service(SupervisorServiceServer::new(self.clone()))
             .add_service(CallerServiceServer::new(self))
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await?;
@@ -485,6 +669,36 @@ fn code_name(c: tonic::Code) -> &'static str {
         DataLoss => "DATA_LOSS",
         Unauthenticated => "UNAUTHENTICATED",
     }
+}
+
+/// Open and overdue tickets per back-office group (unassigned ones as "front office").
+fn back_office_loads(
+    store: &SledStore,
+) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
+    use hotline_store::TicketStatus as S;
+    let now = now_ms();
+    let mut by: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for status in [S::New, S::Dispatched, S::InProgress, S::Reopened] {
+        for t in store.tickets_by_status(status, usize::MAX)? {
+            let e = by
+                .entry(
+                    t.back_office
+                        .clone()
+                        .unwrap_or_else(|| "front office".into()),
+                )
+                .or_default();
+            e.0 += 1;
+            e.1 += t.is_overdue(now) as u64;
+        }
+    }
+    Ok(by
+        .into_iter()
+        .map(|(group, (open, overdue))| pb::BackOfficeLoad {
+            group,
+            open,
+            overdue,
+        })
+        .collect())
 }
 
 fn command_of(c: pb::agent_command::Command) -> Result<Command, Status> {
@@ -552,6 +766,7 @@ impl AgentService for Router {
                 t.clone(),
                 Who {
                     agent: account.id.clone(),
+                    role: account.role,
                 },
             );
         let level = |skill: &str| {

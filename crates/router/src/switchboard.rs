@@ -416,6 +416,41 @@ impl Switchboard {
         self.calls.len()
     }
 
+    /// Agents' work numbers, in engine order (`AgentId(i)` is the i-th).
+    pub fn agent_names(&self) -> &[String] {
+        &self.agent_names
+    }
+
+    /// The engine's id of an agent.
+    pub fn agent_id(&self, agent: &str) -> Option<AgentId> {
+        self.agent_ids.get(agent).copied()
+    }
+
+    /// The engine's id of a queue.
+    pub fn queue_id(&self, queue: &str) -> Option<QueueId> {
+        self.queue_ids.get(queue).copied()
+    }
+
+    /// The router's number of an engine call.
+    pub fn call_no(&self, call: CallId) -> Option<CallNo> {
+        self.by_engine.get(&call).copied()
+    }
+
+    /// Change a queue's settings now (calls keep their places).
+    pub fn update_queue(
+        &mut self,
+        now: Millis,
+        queue: &str,
+        config: QueueConfig,
+    ) -> Result<(), SwitchError> {
+        let q = self
+            .queue_id(queue)
+            .ok_or_else(|| SwitchError::UnknownQueue(queue.to_string()))?;
+        self.engine.update_queue(q, config)?;
+        self.drain_engine(now);
+        Ok(())
+    }
+
     /// Handle one input at `now` (milliseconds since the Unix epoch).
     pub fn handle(&mut self, now: Millis, input: In) -> Result<(), SwitchError> {
         let r = self.dispatch(now, input);

@@ -53,6 +53,19 @@ async fn up() -> Up {
             "correct horse 1001",
         )
         .unwrap();
+    store
+        .set_agent(
+            AgentAccount {
+                id: "2001".into(),
+                name: "李班长".into(),
+                role: Role::Supervisor,
+                skills: vec![],
+                groups: vec![],
+                password_hash: String::new(),
+            },
+            "supervisor 2001 pw",
+        )
+        .unwrap();
     // agents around the clock, so the test does not depend on the hour it runs at
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml"),
@@ -663,4 +676,163 @@ async fn reflection_and_health_are_on() {
         h.status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisors_watch_the_floor_and_steer_it() {
+    use hotline_proto::v1::supervisor_service_client::SupervisorServiceClient;
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let mut auth = AgentServiceClient::new(ch.clone());
+    let login = |id: &str, pw: &str| pb::LoginRequest {
+        agent_id: id.into(),
+        password: pw.into(),
+        language: 0,
+    };
+    let agent_token = auth
+        .login(login("1001", "correct horse 1001"))
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let sup = auth
+        .login(login("2001", "supervisor 2001 pw"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(sup.role, "supervisor");
+    let t = sup.token.as_str();
+    let mut s = SupervisorServiceClient::new(ch.clone());
+    // agents may not
+    let e = s
+        .list_agents(authed(pb::ListAgentsRequest {}, &agent_token))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.code(), e.message()),
+        (Code::PermissionDenied, "this needs the supervisor role")
+    );
+
+    // the wallboard: a snapshot first
+    let mut board = s
+        .watch_stats(authed(pb::WatchStatsRequest { queues: vec![] }, t))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = next(&mut board).await;
+    assert_eq!(first.queues.len(), 5);
+    assert!(
+        first
+            .agents
+            .iter()
+            .any(|a| a.agent_id == "1001" && a.name == "王小明")
+    );
+    // a call waits in the inquiry queue: the next update shows it, within a second or two
+    let mut callers = CallerServiceClient::new(ch.clone());
+    let (ctx, crx) = mpsc::channel(8);
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: "18900001111".into(),
+            to: "1000".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let _call = callers
+        .call(ReceiverStream::new(crx))
+        .await
+        .unwrap()
+        .into_inner();
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("1".into())),
+    })
+    .await
+    .unwrap();
+    let update = until(&mut board, |u| {
+        u.queues
+            .iter()
+            .any(|q| q.queue == "inquiry" && q.waiting == 1)
+    })
+    .await;
+    let q = update.queues.iter().find(|q| q.queue == "inquiry").unwrap();
+    assert_eq!(q.offered, 1);
+    assert!(q.longest_wait.is_some());
+
+    // steer: not ready, logout, queue settings
+    let mut agents = AgentServiceClient::new(ch);
+    let (atx, arx) = mpsc::channel(4);
+    let mut req = Request::new(ReceiverStream::new(arx));
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {agent_token}").parse().unwrap(),
+    );
+    let _events = agents.session(req).await.unwrap().into_inner();
+    let st = s
+        .force_not_ready(authed(
+            pb::ForceNotReadyRequest {
+                agent_id: "1001".into(),
+                reason: 0,
+            },
+            t,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(st.state, pb::AgentState::NotReady as i32);
+    assert_eq!(st.reason.unwrap().code, 3, "set by a supervisor");
+    let st = s
+        .force_logout(authed(
+            pb::ForceLogoutRequest {
+                agent_id: "1001".into(),
+            },
+            t,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(st.state, pb::AgentState::LoggedOut as i32);
+    let list = s
+        .list_agents(authed(pb::ListAgentsRequest {}, t))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(list.agents.iter().any(|a| a.agent_id == "2001"));
+    let q = s
+        .update_queue(authed(
+            pb::UpdateQueueRequest {
+                queue: "inquiry".into(),
+                strategy: "round-robin".into(),
+                ..Default::default()
+            },
+            t,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(q.waiting, 1, "the waiting call keeps its place");
+    let e = s
+        .update_queue(authed(
+            pb::UpdateQueueRequest {
+                queue: "inquiry".into(),
+                strategy: "fastest".into(),
+                ..Default::default()
+            },
+            t,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("'fastest'"));
+    let e = s
+        .update_queue(authed(
+            pb::UpdateQueueRequest {
+                queue: "lottery".into(),
+                ..Default::default()
+            },
+            t,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound);
+    drop(atx);
 }

@@ -1,0 +1,288 @@
+//! `SupervisorService`: live statistics (a snapshot, then only what changed, at most
+//! once a second), the agents, force not-ready / logout, and queue settings at run time.
+//! Every call needs the supervisor (or admin) role.
+
+use crate::convert;
+use crate::server::Router;
+use crate::switchboard::{Command, In, Switchboard};
+use hotline_acd::{AgentId, AgentState, AgentStateKind, QueueId, Span, Strategy, kpi};
+use hotline_erlang::{Target, Traffic, staff_for};
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::supervisor_service_server::SupervisorService;
+use hotline_store::Millis;
+use std::collections::HashMap;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::{Request, Response, Status};
+
+/// Target service level the wallboard compares against (80/20 unless configured).
+pub const SERVICE_LEVEL_TARGET: f64 = 0.8;
+
+fn dur(s: Span) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: (s.0 / 1_000_000) as i64,
+        nanos: ((s.0 % 1_000_000) * 1000) as i32,
+    })
+}
+
+fn state_number(k: AgentStateKind) -> usize {
+    match k {
+        AgentStateKind::LoggedOut => pb::AgentState::LoggedOut as usize,
+        AgentStateKind::NotReady => pb::AgentState::NotReady as usize,
+        AgentStateKind::Ready => pb::AgentState::Ready as usize,
+        AgentStateKind::Reserved => pb::AgentState::Reserved as usize,
+        AgentStateKind::Connected => pb::AgentState::Connected as usize,
+        AgentStateKind::AfterCallWork => pb::AgentState::AfterCallWork as usize,
+    }
+}
+
+/// A queue's wallboard figures now.
+pub fn queue_stats(sb: &Switchboard, name: &str, now: Millis) -> Option<pb::QueueStats> {
+    let q: QueueId = sb.queue_id(name)?;
+    let e = sb.engine();
+    let s = e.queue_snapshot(q).ok()?;
+    let cfg = e.queue_config(q).ok()?;
+    let t = s.total.tally;
+    let mut by_state = vec![0u32; 7];
+    for k in AgentStateKind::ALL {
+        by_state[state_number(k)] = s.agents_by_state[k.index()];
+    }
+    let staffed: u32 = s.agents_by_state[1..].iter().sum();
+    // Erlang C at this interval's arrival rate and the queue's AHT: agents to add (or
+    // spare, negative) for the target
+    let elapsed = (now.saturating_sub(s.interval_start.0 / 1000)) as f64 / 1000.0;
+    let aht = kpi::average_handle_time(&t)
+        .unwrap_or(cfg.expected_handle_time)
+        .as_secs_f64();
+    let advice = (elapsed >= 60.0 && s.interval.tally.offered > 0)
+        .then(|| {
+            Traffic::per_hour(
+                s.interval.tally.offered as f64 / elapsed * 3600.0,
+                aht.max(1.0),
+                None,
+            )
+            .ok()
+        })
+        .flatten()
+        .and_then(|traffic| {
+            staff_for(
+                &traffic,
+                Target::ServiceLevel {
+                    fraction: SERVICE_LEVEL_TARGET,
+                    seconds: cfg.thresholds.service_level.as_secs_f64(),
+                },
+                cfg.thresholds.service_level.as_secs_f64(),
+            )
+            .ok()
+        })
+        .map_or(0, |p| p.agents as i32 - staffed as i32);
+    Some(pb::QueueStats {
+        queue: name.to_string(),
+        waiting: s.waiting,
+        longest_wait: dur(s.longest_wait),
+        ringing: s.ringing,
+        offered: t.offered,
+        answered: t.answered,
+        abandoned: t.abandoned,
+        abandoned_short: t.abandoned_short,
+        answered_within_threshold: t.answered_within_threshold,
+        service_level: s.service_level(),
+        service_level_target: SERVICE_LEVEL_TARGET,
+        service_level_threshold: dur(cfg.thresholds.service_level),
+        asa: kpi::average_speed_of_answer(&t).and_then(dur),
+        aht: kpi::average_handle_time(&t).and_then(dur),
+        abandon_rate: kpi::abandon_rate(&t).unwrap_or(0.0),
+        occupancy: s.occupancy().unwrap_or(0.0),
+        agents_by_state: by_state,
+        interval: Some(pb::Interval {
+            start: convert::ts(s.interval_start.0 / 1000),
+            end: convert::ts(s.interval_start.0 / 1000 + 15 * 60 * 1000),
+        }),
+        interval_service_level: kpi::service_level(&s.interval.tally, s.formula),
+        staffing_advice: advice,
+    })
+}
+
+/// An agent as the supervisor sees them.
+pub fn agent_status(
+    sb: &Switchboard,
+    agent: &str,
+    names: &HashMap<String, String>,
+    now: Millis,
+) -> Option<pb::AgentStatus> {
+    let a: AgentId = sb.agent_id(agent)?;
+    let e = sb.engine();
+    let snap = e.agent_snapshot(a).ok()?;
+    let call = match snap.state {
+        AgentState::Reserved { call, .. }
+        | AgentState::Connected { call, .. }
+        | AgentState::AfterCallWork { call, .. } => sb.call_no(call).unwrap_or(0),
+        _ => 0,
+    };
+    let reason = match snap.state {
+        AgentState::NotReady(r) => Some(pb::NotReadyReason {
+            code: r.0 as u32,
+            label: String::new(),
+        }),
+        _ => None,
+    };
+    let queues = sb
+        .queue_names()
+        .iter()
+        .filter(|q| {
+            sb.queue_id(q)
+                .is_some_and(|id| e.qualified(a, id, Span(u64::MAX)))
+        })
+        .cloned()
+        .collect();
+    Some(pb::AgentStatus {
+        agent_id: agent.to_string(),
+        name: names.get(agent).cloned().unwrap_or_default(),
+        state: state_number(snap.state.kind()) as i32,
+        reason,
+        in_state: dur(Span(now.saturating_sub(snap.since.0 / 1000) * 1000)),
+        call_id: call,
+        handled: snap.total.handled,
+        queues,
+    })
+}
+
+fn strategy(s: &str) -> Result<Strategy, Status> {
+    Ok(match s {
+        "longest-idle" => Strategy::LongestIdle,
+        "most-skilled" => Strategy::MostSkilled,
+        "fewest-calls" => Strategy::FewestCalls,
+        "least-talk-time" => Strategy::LeastTalkTime,
+        "round-robin" => Strategy::RoundRobin,
+        "random" => Strategy::Random,
+        other => {
+            return Err(Status::invalid_argument(format!(
+                "strategy '{other}' is not one of longest-idle, most-skilled, fewest-calls, least-talk-time, round-robin, random"
+            )));
+        }
+    })
+}
+
+fn span(d: &Option<prost_types::Duration>) -> Option<Span> {
+    d.as_ref()
+        .map(|d| Span((d.seconds.max(0) as u64) * 1_000_000 + (d.nanos.max(0) as u64) / 1000))
+}
+
+#[tonic::async_trait]
+impl SupervisorService for Router {
+    type WatchStatsStream = UnboundedReceiverStream<Result<pb::StatsUpdate, Status>>;
+
+    async fn watch_stats(
+        &self,
+        req: Request<pb::WatchStatsRequest>,
+    ) -> Result<Response<Self::WatchStatsStream>, Status> {
+        self.supervisor(&req)?;
+        let queues = req.into_inner().queues;
+        let rx = self.watch(queues)?;
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+    }
+
+    async fn list_agents(
+        &self,
+        req: Request<pb::ListAgentsRequest>,
+    ) -> Result<Response<pb::AgentList>, Status> {
+        self.supervisor(&req)?;
+        let names = self.names();
+        let mut agents = self
+            .query(move |sb, now| {
+                sb.agent_names()
+                    .iter()
+                    .filter_map(|a| agent_status(sb, a, &names, now))
+                    .collect::<Vec<_>>()
+            })
+            .await?;
+        agents.sort_by_key(|a| {
+            (
+                a.state == pb::AgentState::LoggedOut as i32,
+                a.agent_id.clone(),
+            )
+        });
+        Ok(Response::new(pb::AgentList { agents }))
+    }
+
+    async fn force_not_ready(
+        &self,
+        req: Request<pb::ForceNotReadyRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        self.supervisor(&req)?;
+        let r = req.into_inner();
+        let reason = if r.reason == 0 {
+            3
+        } else {
+            r.reason.min(u16::MAX as u32) as u16
+        };
+        self.command(In::Agent {
+            agent: r.agent_id.clone(),
+            command: Command::NotReady(reason),
+        })
+        .await?;
+        self.status_of(r.agent_id).await
+    }
+
+    async fn force_logout(
+        &self,
+        req: Request<pb::ForceLogoutRequest>,
+    ) -> Result<Response<pb::AgentStatus>, Status> {
+        self.supervisor(&req)?;
+        let agent = req.into_inner().agent_id;
+        self.command(In::AgentGone(agent.clone())).await?;
+        self.status_of(agent).await
+    }
+
+    async fn update_queue(
+        &self,
+        req: Request<pb::UpdateQueueRequest>,
+    ) -> Result<Response<pb::QueueStats>, Status> {
+        self.supervisor(&req)?;
+        let r = req.into_inner();
+        let strat = if r.strategy.is_empty() {
+            None
+        } else {
+            Some(strategy(&r.strategy)?)
+        };
+        let name = r.queue.clone();
+        let result = self
+            .query(move |sb, now| {
+                let Some(q) = sb.queue_id(&r.queue) else {
+                    return Err(Status::not_found(format!(
+                        "there is no queue '{}'",
+                        r.queue
+                    )));
+                };
+                let mut cfg = sb
+                    .engine()
+                    .queue_config(q)
+                    .map_err(|e| Status::internal(e.to_string()))?
+                    .clone();
+                if let Some(t) = span(&r.service_level_threshold) {
+                    cfg.thresholds.service_level = t;
+                }
+                if let Some(m) = r.max_waiting {
+                    cfg.max_waiting = (m > 0).then_some(m);
+                }
+                if let Some(t) = span(&r.callback_threshold) {
+                    cfg.callback_threshold = (t > Span::ZERO).then_some(t);
+                }
+                if let Some(t) = span(&r.ring_timeout) {
+                    cfg.ring_timeout = (t > Span::ZERO).then_some(t);
+                }
+                if let Some(s) = strat {
+                    cfg.strategy = s;
+                }
+                if let Some(l) = r.min_level {
+                    cfg.min_level = l.min(255) as u8;
+                }
+                sb.update_queue(now, &r.queue, cfg)
+                    .map_err(convert::switch_status)?;
+                queue_stats(sb, &r.queue, now)
+                    .ok_or_else(|| Status::not_found("the queue vanished"))
+            })
+            .await??;
+        let _ = name;
+        Ok(Response::new(result))
+    }
+}
