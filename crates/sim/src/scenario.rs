@@ -207,6 +207,89 @@ fn default_wrap() -> WrapUpSpec {
     WrapUpSpec::Word("skip".into())
 }
 
+impl QueueSpec {
+    /// The routing engine's settings for this queue, with skill and group names turned
+    /// into ids by the caller's tables; the flag says the bot (or desktop) finishes the
+    /// wrap-up. The router's configuration uses the same queue format as scenarios.
+    pub fn config(
+        &self,
+        skill_id: &mut dyn FnMut(&str) -> SkillId,
+        group_id: &mut dyn FnMut(&str) -> GroupId,
+    ) -> Result<(QueueConfig, bool), SimError> {
+        let err = |s: String| SimError::Scenario(s);
+        let secs = |x: f64, what: &str| -> Result<Span, SimError> {
+            if x.is_finite() && x >= 0.0 {
+                Ok(Span::from_secs_f64(x))
+            } else {
+                Err(SimError::Scenario(format!(
+                    "{what} must be zero or more seconds, got {x}"
+                )))
+            }
+        };
+        let ctx = |f: &str| format!("queue '{}' {f}", self.name);
+        let (wrap_up, bot_wrap) = match &self.wrap_up {
+            WrapUpSpec::Seconds(s) if *s == 0.0 => (WrapUpPolicy::Skip, false),
+            WrapUpSpec::Seconds(s) => (WrapUpPolicy::Timed(secs(*s, &ctx("wrap_up"))?), false),
+            WrapUpSpec::Word(w) if w == "skip" => (WrapUpPolicy::Skip, false),
+            WrapUpSpec::Word(w) if w == "agent" => (WrapUpPolicy::UntilAgentFinishes, true),
+            WrapUpSpec::Word(w) => {
+                return Err(err(format!(
+                    "{}: '{w}' (use \"skip\", \"agent\" or seconds)",
+                    ctx("wrap_up")
+                )));
+            }
+        };
+        let mut overflow = Vec::new();
+        for o in &self.overflow {
+            overflow.push(OverflowStep {
+                after: secs(o.after_seconds, &ctx("overflow.after_seconds"))?,
+                skill: skill_id(&o.skill),
+                min_level: o.min_level,
+            });
+        }
+        let cfg = QueueConfig {
+            name: self.name.clone(),
+            skill: skill_id(&self.skill),
+            min_level: self.min_level,
+            group: self.group.as_deref().map(&mut *group_id),
+            overflow,
+            strategy: self.strategy,
+            thresholds: Thresholds {
+                service_level: secs(self.sl_seconds, &ctx("sl_seconds"))?,
+                short_abandon: secs(self.short_abandon_seconds, &ctx("short_abandon_seconds"))?,
+            },
+            service_level_formula: self.sl_formula,
+            max_waiting: self.max_waiting,
+            when_no_agents: if self.refuse_when_no_agents {
+                NoAgentsPolicy::Refuse
+            } else {
+                NoAgentsPolicy::Join
+            },
+            ring_timeout: if self.never_time_out {
+                None
+            } else {
+                Some(secs(
+                    self.ring_timeout_seconds,
+                    &ctx("ring_timeout_seconds"),
+                )?)
+            },
+            wrap_up,
+            preferred_agent_wait: secs(
+                self.preferred_wait_seconds,
+                &ctx("preferred_wait_seconds"),
+            )?,
+            callback_threshold: match self.callback_threshold_seconds {
+                Some(s) => Some(secs(s, &ctx("callback_threshold_seconds"))?),
+                None => None,
+            },
+            expected_handle_time: Span::from_secs(240),
+        };
+        cfg.validate()
+            .map_err(|e| err(format!("queue '{}': {e}", self.name)))?;
+        Ok((cfg, bot_wrap))
+    }
+}
+
 /// An overflow ring.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -484,15 +567,6 @@ impl Scenario {
             });
             GroupId(i as u16)
         };
-        let secs = |x: f64, what: &str| -> Result<Span, SimError> {
-            if x.is_finite() && x >= 0.0 {
-                Ok(Span::from_secs_f64(x))
-            } else {
-                Err(SimError::Scenario(format!(
-                    "{what} must be zero or more seconds, got {x}"
-                )))
-            }
-        };
         let queue_names: Vec<String> = self.queues.iter().map(|q| q.name.clone()).collect();
         let queue_index = |name: &str, what: &str| -> Result<usize, SimError> {
             queue_names.iter().position(|q| q == name).ok_or_else(|| {
@@ -502,63 +576,7 @@ impl Scenario {
         let mut queues = Vec::new();
         let mut bot_wraps = Vec::new();
         for q in &self.queues {
-            let ctx = |f: &str| format!("queue '{}' {f}", q.name);
-            let (wrap_up, bot_wrap) = match &q.wrap_up {
-                WrapUpSpec::Seconds(s) if *s == 0.0 => (WrapUpPolicy::Skip, false),
-                WrapUpSpec::Seconds(s) => (WrapUpPolicy::Timed(secs(*s, &ctx("wrap_up"))?), false),
-                WrapUpSpec::Word(w) if w == "skip" => (WrapUpPolicy::Skip, false),
-                WrapUpSpec::Word(w) if w == "agent" => (WrapUpPolicy::UntilAgentFinishes, true),
-                WrapUpSpec::Word(w) => {
-                    return Err(err(format!(
-                        "{}: '{w}' (use \"skip\", \"agent\" or seconds)",
-                        ctx("wrap_up")
-                    )));
-                }
-            };
-            let mut overflow = Vec::new();
-            for o in &q.overflow {
-                overflow.push(OverflowStep {
-                    after: secs(o.after_seconds, &ctx("overflow.after_seconds"))?,
-                    skill: skill_id(&o.skill),
-                    min_level: o.min_level,
-                });
-            }
-            let cfg = QueueConfig {
-                name: q.name.clone(),
-                skill: skill_id(&q.skill),
-                min_level: q.min_level,
-                group: q.group.as_deref().map(&mut group_id),
-                overflow,
-                strategy: q.strategy,
-                thresholds: Thresholds {
-                    service_level: secs(q.sl_seconds, &ctx("sl_seconds"))?,
-                    short_abandon: secs(q.short_abandon_seconds, &ctx("short_abandon_seconds"))?,
-                },
-                service_level_formula: q.sl_formula,
-                max_waiting: q.max_waiting,
-                when_no_agents: if q.refuse_when_no_agents {
-                    NoAgentsPolicy::Refuse
-                } else {
-                    NoAgentsPolicy::Join
-                },
-                ring_timeout: if q.never_time_out {
-                    None
-                } else {
-                    Some(secs(q.ring_timeout_seconds, &ctx("ring_timeout_seconds"))?)
-                },
-                wrap_up,
-                preferred_agent_wait: secs(
-                    q.preferred_wait_seconds,
-                    &ctx("preferred_wait_seconds"),
-                )?,
-                callback_threshold: match q.callback_threshold_seconds {
-                    Some(s) => Some(secs(s, &ctx("callback_threshold_seconds"))?),
-                    None => None,
-                },
-                expected_handle_time: Span::from_secs(240),
-            };
-            cfg.validate()
-                .map_err(|e| err(format!("queue '{}': {e}", q.name)))?;
+            let (cfg, bot_wrap) = q.config(&mut skill_id, &mut group_id)?;
             queues.push(cfg);
             bot_wraps.push(bot_wrap);
         }
