@@ -55,6 +55,9 @@ enum CoreMsg {
     Tick,
     /// Fresh ticket counts by back-office group.
     BackOffice(Vec<pb::BackOfficeLoad>),
+    /// Stop: end every call with its record (written before the answer), close every
+    /// stream.
+    Shutdown(oneshot::Sender<()>),
 }
 
 #[derive(Debug, Clone)]
@@ -293,6 +296,38 @@ async fn core_loop(
                 if t.send(Ok(update)).is_ok() {
                     watchers.push((filter, t));
                 }
+            }
+            CoreMsg::Shutdown(done) => {
+                sb.shutdown(now);
+                while let Some(out) = sb.poll() {
+                    match out {
+                        Out::Record(i) => {
+                            let store = store.clone();
+                            // written before the router reports itself stopped
+                            let _ =
+                                tokio::task::spawn_blocking(move || store.record_interaction(i))
+                                    .await;
+                        }
+                        Out::Caller(call, ev) => {
+                            if let Some(t) = callers.get(&call) {
+                                let _ = t.send(Ok(to_caller_pb(call, ev, now)));
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                for (_, (_, t)) in agents.drain() {
+                    let _ = t.send(Ok(agent_event(pb::agent_event::Event::Closed(
+                        pb::SessionClosed {
+                            reason: "router shutting down".into(),
+                        },
+                    ))));
+                }
+                callers.clear();
+                watchers.clear();
+                let _ = store.flush();
+                let _ = done.send(());
+                return;
             }
             CoreMsg::BackOffice(loads) => {
                 back_office = loads;
@@ -615,6 +650,15 @@ impl Router {
             return Err(SwitchError::UnknownCall(0));
         }
         rx.await.unwrap_or(Err(SwitchError::UnknownCall(0)))
+    }
+
+    /// Stop taking calls: end every call with its record, close every stream, flush the
+    /// store. Returns once the records are written.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.0.core.send(CoreMsg::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
     }
 
     /// Serve on `listener` until `shutdown` completes, with health and reflection.

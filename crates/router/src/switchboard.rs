@@ -807,6 +807,57 @@ impl Switchboard {
         Ok(())
     }
 
+    /// The router is stopping: every call still here ends now, each with its record
+    /// (ended as dropped), and callers are told.
+    pub fn shutdown(&mut self, now: Millis) {
+        let calls: Vec<CallNo> = self.calls.keys().copied().collect();
+        for call in calls {
+            let Some(c) = self.calls.remove(&call) else {
+                continue;
+            };
+            if !c.caller_gone {
+                self.out
+                    .push_back(Out::Caller(call, CallerEvent::Ended(CallEnd::Dropped)));
+            }
+            let wrap = c.wrap.unwrap_or_default();
+            self.out.push_back(Out::Record(Interaction {
+                id: 0,
+                call_id: call,
+                customer: c.pop.as_ref().map(|p| p.customer.id),
+                caller_number: c.from,
+                dialled: c.to,
+                arrived: c.arrived,
+                ivr_ended: c.ivr_ended,
+                queued: c.ivr_ended,
+                offered: c.record.and_then(|r| r.first_offered).map(ms),
+                answered: c.record.and_then(|r| r.answered).map(ms),
+                ended: now,
+                ivr_path: c
+                    .ivr
+                    .as_ref()
+                    .map(|s| s.path().to_vec())
+                    .unwrap_or_default(),
+                self_service: c.self_service,
+                queue: c.queue,
+                agents: c.agents,
+                transfers: 0,
+                wait_s: 0,
+                talk_s: 0,
+                hold_s: 0,
+                wrap_up_s: 0,
+                end: CallEnd::Dropped,
+                disposition: (!wrap.disposition.is_empty()).then_some(wrap.disposition),
+                reason: c.reason,
+                notes: wrap.notes,
+                tickets: c.tickets,
+                fcr_claimed: false,
+                fcr_verified: None,
+                satisfaction: c.satisfaction,
+            }));
+        }
+        self.by_engine.clear();
+    }
+
     /// A call that never left the IVR ends: its record is written now.
     fn finish_in_ivr(&mut self, call: CallNo, now: Millis, end: CallEnd) {
         let Some(c) = self.calls.remove(&call) else {

@@ -30,6 +30,7 @@ struct Up {
     url: String,
     store: Arc<SledStore>,
     customer: Customer,
+    router: Router,
 }
 
 async fn up() -> Up {
@@ -103,11 +104,12 @@ async fn up() -> Up {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(router.serve(listener, std::future::pending()));
+    tokio::spawn(router.clone().serve(listener, std::future::pending()));
     Up {
         url,
         store,
         customer,
+        router,
     }
 }
 
@@ -835,4 +837,53 @@ async fn supervisors_watch_the_floor_and_steer_it() {
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
     drop(atx);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_ends_every_call_with_its_record() {
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let mut callers = CallerServiceClient::new(ch);
+    let (ctx, crx) = mpsc::channel(8);
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: "18955551234".into(),
+            to: "1000".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let mut call = callers
+        .call(ReceiverStream::new(crx))
+        .await
+        .unwrap()
+        .into_inner();
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("1".into())),
+    })
+    .await
+    .unwrap();
+    until(&mut call, |e| {
+        matches!(e.event, Some(pb::call_event::Event::Queued(_)))
+    })
+    .await;
+    up.router.shutdown().await;
+    let end = until(&mut call, |e| {
+        matches!(e.event, Some(pb::call_event::Event::Ended(_)))
+    })
+    .await;
+    assert_eq!(
+        end.event,
+        Some(pb::call_event::Event::Ended("dropped".into()))
+    );
+    // the record was written before shutdown returned
+    let recs = up
+        .store
+        .interactions_of_customer(up.customer.id, 5)
+        .unwrap();
+    assert_eq!(recs.len(), 1);
+    assert_eq!(
+        (recs[0].end, recs[0].queue.as_deref()),
+        (CallEnd::Dropped, Some("inquiry"))
+    );
 }
