@@ -7,6 +7,7 @@
 mod bench;
 mod erlang_cmd;
 mod json;
+mod serve_cmd;
 mod sim_cmd;
 mod store_cmd;
 
@@ -36,6 +37,8 @@ enum Command {
     Erlang(erlang_cmd::ErlangArgs),
     /// Simulate a scenario file, or the one-queue M/M/n(+M) model given by flags.
     Sim(sim_cmd::SimArgs),
+    /// Run the router: the gRPC server of the 1000 hotline on its store.
+    Serve(serve_cmd::ServeArgs),
     /// Fill a new customer store with deterministic synthetic customers and their history.
     Seed(store_cmd::SeedArgs),
     /// Look after a customer store: check and rebuild indexes, export, import, backup.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Erlang(a)) => erlang_cmd::run(&a),
         Some(Command::Sim(a)) => sim_cmd::run(&a),
+        Some(Command::Serve(a)) => serve_cmd::run(&a),
         Some(Command::Seed(a)) => store_cmd::seed(&a),
         Some(Command::Store(c)) => store_cmd::run(&c),
         Some(Command::Bench(b)) => bench::run(&b),

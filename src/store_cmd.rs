@@ -106,6 +106,27 @@ pub enum StoreCommand {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Create or replace an agent account (password from --password or the
+    /// HOTLINE_AGENT_PASSWORD environment variable).
+    AddAgent {
+        #[arg(long, default_value = "hotline-store")]
+        store: PathBuf,
+        /// Work number (工号).
+        #[arg(long)]
+        id: String,
+        /// Name.
+        #[arg(long)]
+        name: String,
+        /// agent, supervisor or admin.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        /// A skill and its level, e.g. `--skill inquiry=7` (repeat for more).
+        #[arg(long = "skill")]
+        skills: Vec<String>,
+        /// Password (at least 8 characters); prefer the environment variable.
+        #[arg(long)]
+        password: Option<String>,
+    },
     /// Open the store, write, say "ready" and wait to be killed (used by the benchmark
     /// to time recovery after a crash).
     #[command(hide = true)]
@@ -259,6 +280,50 @@ pub fn run(c: &StoreCommand) -> Result<()> {
         StoreCommand::Restore { store, from } => {
             let m = export::restore(&open(store)?, from)?;
             println!("restored from {}: {:?}", from.display(), m.counts);
+        }
+        StoreCommand::AddAgent {
+            store,
+            id,
+            name,
+            role,
+            skills,
+            password,
+        } => {
+            let role = match role.as_str() {
+                "agent" => Role::Agent,
+                "supervisor" => Role::Supervisor,
+                "admin" => Role::Admin,
+                other => bail!("role '{other}' is not agent, supervisor or admin"),
+            };
+            let mut parsed = Vec::new();
+            for sk in skills {
+                let (n, l) = sk
+                    .split_once('=')
+                    .with_context(|| format!("skill '{sk}' is not name=level"))?;
+                let l: u8 = l
+                    .parse()
+                    .with_context(|| format!("skill '{sk}': the level is not a number"))?;
+                parsed.push((n.to_string(), l));
+            }
+            let password = match password
+                .clone()
+                .or_else(|| std::env::var("HOTLINE_AGENT_PASSWORD").ok())
+            {
+                Some(p) => p,
+                None => bail!("give --password or set HOTLINE_AGENT_PASSWORD"),
+            };
+            open(store)?.set_agent(
+                AgentAccount {
+                    id: id.clone(),
+                    name: name.clone(),
+                    role,
+                    skills: parsed,
+                    groups: vec![],
+                    password_hash: String::new(),
+                },
+                &password,
+            )?;
+            println!("agent {id} saved");
         }
         StoreCommand::Hold { store } => {
             let s = open(store)?;

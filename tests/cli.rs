@@ -393,3 +393,111 @@ fn the_store_benchmark_runs_small() {
         "every screen pop found its customer"
     );
 }
+
+#[test]
+fn the_router_starts_names_its_address_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = temp("serve");
+    let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "store",
+            "add-agent",
+            "--store",
+            dir.to_str().unwrap(),
+            "--id",
+            "1001",
+            "--name",
+            "王小明",
+            "--skill",
+            "inquiry=7",
+        ])
+        .env("HOTLINE_AGENT_PASSWORD", "correct horse")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(
+        first.starts_with("hotline router listening on 127.0.0.1:"),
+        "{first}"
+    );
+    assert!(first.contains("1 agent accounts, 5 queues"), "{first}");
+    let addr = first.split_whitespace().nth(4).unwrap().to_string();
+    assert!(
+        std::net::TcpStream::connect(&addr).is_ok(),
+        "nothing listens on {addr}"
+    );
+    #[cfg(unix)]
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(
+        rest.last().map(String::as_str),
+        Some("stopped cleanly"),
+        "{rest:?}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_broken_router_configuration_is_named() {
+    let dir = temp("badconf");
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("router.toml");
+    std::fs::write(
+        &conf,
+        "[[queue]]\nname = \"inquiry\"\nskill = \"inquiry\"\nmin_level = 0\n",
+    )
+    .unwrap();
+    let (code, _, err) = hotline(&[
+        "serve",
+        "--config",
+        conf.to_str().unwrap(),
+        "--store",
+        dir.join("s").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("queue 'inquiry'") && err.contains("min_level"),
+        "{err}"
+    );
+    // a flow that sends callers to a queue the router does not have
+    std::fs::write(
+        &conf,
+        "[[queue]]\nname = \"inquiry\"\nskill = \"inquiry\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = hotline(&[
+        "serve",
+        "--config",
+        conf.to_str().unwrap(),
+        "--store",
+        dir.join("s").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains(
+            "built-in 1000 flow: node 'fault-queue', field 'queue': 'fault' is not a queue"
+        ),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -12,5 +12,9 @@
 mod flow;
 mod session;
 
+/// The 1000 flow as shipped (`assets/ivr/1000.toml`), built in so the router runs with
+/// no files at hand.
+pub const BUILTIN_1000: &str = include_str!("../../../assets/ivr/1000.toml");
+
 pub use flow::{Announcements, Flow, FlowError, FlowFile, Hours, Node, NodeKind, Prompt, Service};
 pub use session::{Action, Input, Lang, Session, render};

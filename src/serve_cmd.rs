@@ -1,0 +1,221 @@
+//! `hotline serve`: the router on its store, configured by one TOML file whose defaults
+//! work with no file at all.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use hotline_acd::{GroupId, SkillId};
+use hotline_ivr::Flow;
+use hotline_router::server::{Router, RouterSetup};
+use hotline_router::switchboard::QueueSetup;
+use hotline_sim::scenario::QueueSpec;
+use hotline_store::{Catalog, SledStore};
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Configuration file (TOML); without one, the defaults below.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the file).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Store directory (overrides the file).
+    #[arg(long)]
+    store: Option<PathBuf>,
+}
+
+/// The router's configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServeConfig {
+    /// Listen address.
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Store directory.
+    #[serde(default = "default_store")]
+    pub store: PathBuf,
+    /// IVR flow file; absent: the built-in 1000 flow.
+    pub ivr: Option<PathBuf>,
+    /// Queues, in the same format as scenario files; absent: the 1000 hotline's five.
+    #[serde(rename = "queue", default = "default_queues")]
+    pub queues: Vec<QueueSpec>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:50051".into()
+}
+
+fn default_store() -> PathBuf {
+    "hotline-store".into()
+}
+
+const DEFAULT_QUEUES: &str = r#"
+[[queue]]
+name = "inquiry"
+skill = "inquiry"
+wrap_up = 120
+callback_threshold_seconds = 180
+
+[[queue]]
+name = "fault"
+skill = "fault"
+wrap_up = 120
+overflow = [{ after_seconds = 45, skill = "inquiry", min_level = 7 }]
+
+[[queue]]
+name = "complaint"
+skill = "complaint"
+min_level = 5
+strategy = "most-skilled"
+wrap_up = 180
+
+[[queue]]
+name = "new-service"
+skill = "new-service"
+wrap_up = 120
+
+[[queue]]
+name = "green-channel"
+skill = "key-account"
+strategy = "most-skilled"
+sl_seconds = 10
+wrap_up = 120
+overflow = [{ after_seconds = 20, skill = "inquiry", min_level = 8 }]
+"#;
+
+#[derive(Deserialize)]
+struct QueuesOnly {
+    #[serde(rename = "queue")]
+    queues: Vec<QueueSpec>,
+}
+
+fn default_queues() -> Vec<QueueSpec> {
+    toml::from_str::<QueuesOnly>(DEFAULT_QUEUES)
+        .map(|q| q.queues)
+        .unwrap_or_default()
+}
+
+/// The configuration from a file (or the defaults) with the flags applied.
+pub fn config(a: &ServeArgs) -> Result<ServeConfig> {
+    let mut c: ServeConfig = match &a.config {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            toml::from_str(&text).with_context(|| format!("{}", p.display()))?
+        }
+        None => toml::from_str("").context("the default configuration")?,
+    };
+    if let Some(l) = &a.listen {
+        c.listen = l.clone();
+    }
+    if let Some(s) = &a.store {
+        c.store = s.clone();
+    }
+    Ok(c)
+}
+
+/// Queues and skill names for the router.
+pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
+    let mut skills: Vec<String> = Vec::new();
+    let mut groups: Vec<String> = Vec::new();
+    let mut queues = Vec::new();
+    for q in &c.queues {
+        let mut skill_id = |n: &str| {
+            let i = skills.iter().position(|s| s == n).unwrap_or_else(|| {
+                skills.push(n.to_string());
+                skills.len() - 1
+            });
+            SkillId(i as u16)
+        };
+        let mut group_id = |n: &str| {
+            let i = groups.iter().position(|s| s == n).unwrap_or_else(|| {
+                groups.push(n.to_string());
+                groups.len() - 1
+            });
+            GroupId(i as u16)
+        };
+        let (config, _) = q.config(&mut skill_id, &mut group_id)?;
+        queues.push(QueueSetup {
+            name: q.name.clone(),
+            config,
+        });
+    }
+    let names: Vec<&str> = c.queues.iter().map(|q| q.name.as_str()).collect();
+    let flow = match &c.ivr {
+        Some(p) => Flow::load(p, &names)?,
+        None => Flow::parse("built-in 1000 flow", hotline_ivr::BUILTIN_1000, &names)?,
+    };
+    Ok(RouterSetup {
+        flow: Arc::new(flow),
+        queues,
+        skills,
+    })
+}
+
+pub fn run(a: &ServeArgs) -> Result<()> {
+    let c = config(a)?;
+    let setup = setup(&c)?;
+    let store = Arc::new(
+        SledStore::open(&c.store, Catalog::builtin())
+            .with_context(|| format!("opening the store in {}", c.store.display()))?,
+    );
+    let agents = store.agent_accounts()?.len();
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        // listen for SIGTERM before saying we are up, so a stop sent at once is not lost
+        let stop = stop_signal()?;
+        let queues = setup.queues.len();
+        let router = Router::start(store, setup).map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+        let listener = tokio::net::TcpListener::bind(&c.listen)
+            .await
+            .with_context(|| format!("listening on {}", c.listen))?;
+        println!(
+            "hotline router listening on {} — store {}, {agents} agent accounts, {queues} queues",
+            listener.local_addr()?,
+            c.store.display()
+        );
+        if agents == 0 {
+            println!("no agent accounts yet: add them with `hotline store add-agent`");
+        }
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        let closing = router.clone();
+        let shutdown = async move {
+            stop.await;
+            println!(
+                "stopping: ending calls with their records, closing sessions, flushing the store"
+            );
+            closing.shutdown().await;
+        };
+        router
+            .serve(listener, shutdown)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        println!("stopped cleanly");
+        Ok::<(), anyhow::Error>(())
+    })
+}
+
+/// A future that completes on SIGTERM or Ctrl-C; the handlers are installed now.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the Ctrl-C handler")?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async move {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
+}
