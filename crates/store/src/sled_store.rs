@@ -295,12 +295,32 @@ pub struct SledStore {
 }
 
 impl SledStore {
-    /// Open (or create) the store in `dir`.
+    /// Open (or create) the store in `dir`. A store just closed by this process may keep
+    /// its lock for a moment (sled's flusher thread lets go last), so a lock conflict is
+    /// retried for up to two seconds before it is reported.
     pub fn open(dir: &Path, catalog: Catalog) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(512 * 1024 * 1024)
-            .open()?;
+        let mut tries = 0;
+        let db = loop {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(512 * 1024 * 1024)
+                .open()
+            {
+                Ok(db) => break db,
+                // sled reports a held lock as an `Other` I/O error with this message
+                Err(sled::Error::Io(e)) if e.to_string().contains("could not acquire lock") => {
+                    tries += 1;
+                    if tries > 40 {
+                        return Err(StoreError::File(format!(
+                            "the store in {} is in use by another process (is a router running on it?)",
+                            dir.display()
+                        )));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         SledStore::on(db, catalog)
     }
 

@@ -521,3 +521,26 @@ fn seed_export_import_backup_and_rebuild() {
     assert!(r.is_clean(), "{r:?}");
     assert_eq!(s.customer_by_phone("18922220000").unwrap().unwrap().id, 5);
 }
+
+#[test]
+fn a_store_in_use_waits_a_moment_then_says_so() {
+    let dir = tempdir("lock");
+    let first = SledStore::open(&dir, Catalog::builtin()).unwrap();
+    // still held after two seconds: refused in words
+    let t0 = std::time::Instant::now();
+    let e = SledStore::open(&dir, Catalog::builtin())
+        .err()
+        .expect("the lock is held");
+    assert!(e.to_string().contains("in use by another process"), "{e}");
+    assert!(t0.elapsed() >= std::time::Duration::from_millis(1500));
+    // let go during the wait: the second open gets it
+    let holder = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(first);
+    });
+    let second = SledStore::open(&dir, Catalog::builtin());
+    holder.join().unwrap();
+    assert!(second.is_ok(), "{:?}", second.err());
+    drop(second);
+    std::fs::remove_dir_all(dir).ok();
+}
