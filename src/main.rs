@@ -5,13 +5,14 @@
 //! stdout for scripts and tests.
 
 mod bench;
+mod demo_cmd;
 mod erlang_cmd;
 mod json;
 mod serve_cmd;
 mod sim_cmd;
 mod store_cmd;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 // sled allocates on every operation; glibc's malloc was 16 % of a durable-write profile.
 #[global_allocator]
@@ -37,6 +38,11 @@ enum Command {
     Erlang(erlang_cmd::ErlangArgs),
     /// Simulate a scenario file, or the one-queue M/M/n(+M) model given by flags.
     Sim(sim_cmd::SimArgs),
+    /// The main job: the router on its own store with demo customers, bot agents and
+    /// simulated 1000 traffic, live figures on the terminal, seats free for people.
+    Demo(demo_cmd::DemoArgs),
+    /// Simulated traffic (bot agents and callers) over gRPC against a running router.
+    Live(demo_cmd::LiveArgs),
     /// Run the router: the gRPC server of the 1000 hotline on its store.
     Serve(serve_cmd::ServeArgs),
     /// Fill a new customer store with deterministic synthetic customers and their history.
@@ -61,15 +67,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Erlang(a)) => erlang_cmd::run(&a),
         Some(Command::Sim(a)) => sim_cmd::run(&a),
+        Some(Command::Demo(a)) => demo_cmd::demo(&a),
+        Some(Command::Live(a)) => demo_cmd::live(&a),
         Some(Command::Serve(a)) => serve_cmd::run(&a),
         Some(Command::Seed(a)) => store_cmd::seed(&a),
         Some(Command::Store(c)) => store_cmd::run(&c),
         Some(Command::Bench(b)) => bench::run(&b),
-        None => {
-            let _ = Cli::command().print_help();
-            println!("\nTry: hotline sim assets/scenarios/small-town-day.toml");
-            Ok(())
-        }
+        // `cargo run --release` runs the main job
+        None => demo_cmd::demo(&demo_cmd::DemoArgs::default()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

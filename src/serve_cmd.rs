@@ -13,7 +13,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-#[derive(Args)]
+#[derive(Args, Default)]
 pub struct ServeArgs {
     /// Configuration file (TOML); without one, the defaults below.
     #[arg(long)]
@@ -24,6 +24,17 @@ pub struct ServeArgs {
     /// Store directory (overrides the file).
     #[arg(long)]
     store: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// No configuration file: the defaults, with this address and store.
+    pub fn defaults(listen: &str, store: &std::path::Path) -> ServeArgs {
+        ServeArgs {
+            config: None,
+            listen: Some(listen.to_string()),
+            store: Some(store.to_path_buf()),
+        }
+    }
 }
 
 /// The router's configuration file.
@@ -38,6 +49,9 @@ pub struct ServeConfig {
     pub store: PathBuf,
     /// IVR flow file; absent: the built-in 1000 flow.
     pub ivr: Option<PathBuf>,
+    /// Agents answer at any hour, whatever the flow's hours say (demos, training).
+    #[serde(default)]
+    pub open_around_the_clock: bool,
     /// Queues, in the same format as scenario files; absent: the 1000 hotline's five.
     #[serde(rename = "queue", default = "default_queues")]
     pub queues: Vec<QueueSpec>,
@@ -143,10 +157,26 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         });
     }
     let names: Vec<&str> = c.queues.iter().map(|q| q.name.as_str()).collect();
-    let flow = match &c.ivr {
-        Some(p) => Flow::load(p, &names)?,
-        None => Flow::parse("built-in 1000 flow", hotline_ivr::BUILTIN_1000, &names)?,
+    let (file, mut text) = match &c.ivr {
+        Some(p) => (
+            p.display().to_string(),
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        ),
+        None => (
+            "built-in 1000 flow".to_string(),
+            hotline_ivr::BUILTIN_1000.to_string(),
+        ),
     };
+    if c.open_around_the_clock {
+        // equal opening and closing times mean around the clock
+        let mut v: toml::Table = toml::from_str(&text).with_context(|| file.clone())?;
+        if let Some(toml::Value::Table(h)) = v.get_mut("hours") {
+            h.insert("open".into(), toml::Value::String("00:00".into()));
+            h.insert("close".into(), toml::Value::String("00:00".into()));
+        }
+        text = toml::to_string(&v)?;
+    }
+    let flow = Flow::parse(&file, &text, &names)?;
     Ok(RouterSetup {
         flow: Arc::new(flow),
         queues,
@@ -199,7 +229,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
 }
 
 /// A future that completes on SIGTERM or Ctrl-C; the handlers are installed now.
-fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
+pub fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -501,3 +501,57 @@ fn a_broken_router_configuration_is_named() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn the_demo_runs_traffic_through_the_router_and_every_call_gets_one_record() {
+    let dir = temp("demo");
+    let (code, out, err) = hotline(&[
+        "demo",
+        "--store",
+        dir.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--seconds",
+        "12",
+        "--calls-per-hour",
+        "7200",
+        "--customers",
+        "500",
+        "--bots",
+        "6",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("first start: seeding 500 demo customers"),
+        "{out}"
+    );
+    let last = out.lines().last().unwrap_or_default();
+    assert!(last.starts_with("stopped cleanly:"), "{out}");
+    let placed: u64 = last.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!(placed >= 5, "{out}");
+    assert!(out.contains("answered"), "{out}");
+    // the store holds one record per call placed, and its indexes are clean
+    let v = json(&["store", "check", "--store", dir.to_str().unwrap(), "--json"]);
+    assert_eq!(v["missing"], 0);
+    let (_, lines, _) = hotline(&[
+        "store",
+        "export",
+        "--store",
+        dir.to_str().unwrap(),
+        "--kind",
+        "interactions",
+    ]);
+    let live: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["dialled"] == "1000" && r["arrived"].as_u64().unwrap() > 1_795_000_000_000)
+        .collect();
+    let mut ids: Vec<u64> = live
+        .iter()
+        .map(|r| r["call_id"].as_u64().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len() as u64, placed, "one record per call");
+    std::fs::remove_dir_all(dir).ok();
+}

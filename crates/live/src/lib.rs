@@ -1,0 +1,357 @@
+//! Simulated 1000-hotline traffic over gRPC, against a running router: bot agents log in,
+//! answer offers, talk for a handle time, wrap up with a disposition, open tickets and
+//! claim first-contact resolution with a probability; callers arrive as a Poisson
+//! process from the numbers of seeded customers (and some unknown numbers), walk the IVR
+//! by their reason (inquiry, fault, complaint, service order, bill query), wait with a
+//! patience, hang up when it runs out, and answer the survey.
+//!
+//! Everything goes through the public contract, exactly as a desktop and a telephone
+//! would, so a live run is also an end-to-end test of the router.
+
+use hotline_acd::rng::Rng;
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agent_service_client::AgentServiceClient;
+use hotline_proto::v1::caller_service_client::CallerServiceClient;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Request;
+use tonic::transport::Channel;
+
+/// What a live run does.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// Router address, e.g. `http://127.0.0.1:50051`.
+    pub url: String,
+    /// Bot agents: (work number, password).
+    pub agents: Vec<(String, String)>,
+    /// Calls per hour.
+    pub calls_per_hour: f64,
+    /// Seed of the run.
+    pub seed: u64,
+    /// How many seeded customers there are, and their seed (callers use their numbers).
+    pub customers: u64,
+    /// Seed the customers were made with.
+    pub customer_seed: u64,
+    /// Mean talk time, seconds.
+    pub mean_talk_seconds: f64,
+    /// Mean patience, seconds.
+    pub mean_patience_seconds: f64,
+    /// Share of calls the bot claims resolved at first contact.
+    pub fcr_probability: f64,
+    /// Share of calls on which the bot opens a ticket.
+    pub ticket_probability: f64,
+}
+
+/// Counters of a live run (shared with whoever prints them).
+#[derive(Debug, Default)]
+pub struct LiveStats {
+    /// Calls placed.
+    pub placed: AtomicU64,
+    /// Calls an agent answered.
+    pub answered: AtomicU64,
+    /// Answered within 20 s of queueing.
+    pub answered_within_20s: AtomicU64,
+    /// Callers who gave up waiting.
+    pub abandoned: AtomicU64,
+    /// Calls that ended in the IVR.
+    pub self_service: AtomicU64,
+    /// Calls ended for another reason (refused, dropped).
+    pub other_end: AtomicU64,
+    /// Total wait of answered calls, ms.
+    pub wait_ms: AtomicU64,
+    /// Wrap-ups done by bots.
+    pub wrapped: AtomicU64,
+    /// Commands the router refused (should stay 0 for bots).
+    pub refused: AtomicU64,
+}
+
+/// The reasons callers have, with their share and the keys they press.
+const REASONS: [(&str, f64, &[&str]); 5] = [
+    ("inquiry", 0.35, &["1"]),
+    ("fault", 0.25, &["2", "0"]),
+    ("complaint", 0.10, &["3"]),
+    ("service-order", 0.15, &["4", "0"]),
+    ("bill-query", 0.15, &["5", "9"]),
+];
+
+/// Run until `stop` completes.
+pub async fn run(
+    cfg: LiveConfig,
+    stats: Arc<LiveStats>,
+    stop: impl Future<Output = ()>,
+) -> Result<(), String> {
+    let channel = Channel::from_shared(cfg.url.clone())
+        .map_err(|e| e.to_string())?
+        .connect()
+        .await
+        .map_err(|e| format!("cannot reach the router at {}: {e}", cfg.url))?;
+    // every task of the run lives in this set: when the run stops, they all stop
+    let mut tasks = tokio::task::JoinSet::new();
+    for (k, (id, pw)) in cfg.agents.iter().enumerate() {
+        let (ch, st, c) = (channel.clone(), stats.clone(), cfg.clone());
+        let (id, pw) = (id.clone(), pw.clone());
+        tasks.spawn(async move {
+            if let Err(e) = bot(ch, &id, &pw, c, st, k as u64).await {
+                eprintln!("bot {id}: {e}");
+            }
+        });
+    }
+    let arrivals = {
+        let (cfg, stats, channel) = (cfg.clone(), stats.clone(), channel.clone());
+        let tasks = &mut tasks;
+        async move {
+            let mut rng = Rng::fork(cfg.seed, 1);
+            let mut n = 0u64;
+            loop {
+                let gap = rng.exponential(3600.0 / cfg.calls_per_hour.max(0.001));
+                tokio::time::sleep(Duration::from_secs_f64(gap)).await;
+                n += 1;
+                let (ch, st, c) = (channel.clone(), stats.clone(), cfg.clone());
+                tasks.spawn(async move {
+                    let _ = caller(ch, c, st, n).await;
+                });
+                // reap callers that are done
+                while tasks.try_join_next().is_some() {}
+            }
+        }
+    };
+    tokio::select! {
+        _ = stop => {}
+        _ = arrivals => {}
+    }
+    tasks.abort_all();
+    Ok(())
+}
+
+fn command(id: u64, c: pb::agent_command::Command) -> pb::AgentCommand {
+    pb::AgentCommand {
+        command_id: id,
+        command: Some(c),
+    }
+}
+
+async fn bot(
+    channel: Channel,
+    id: &str,
+    password: &str,
+    cfg: LiveConfig,
+    stats: Arc<LiveStats>,
+    k: u64,
+) -> Result<(), String> {
+    use pb::agent_command::Command as C;
+    use pb::agent_event::Event as E;
+    let mut client = AgentServiceClient::new(channel);
+    let login = client
+        .login(pb::LoginRequest {
+            agent_id: id.into(),
+            password: password.into(),
+            language: 0,
+        })
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    let (tx, rx) = mpsc::channel(32);
+    let mut req = Request::new(ReceiverStream::new(rx));
+    let bearer = format!("Bearer {}", login.token)
+        .parse()
+        .map_err(|_| "bad token".to_string())?;
+    req.metadata_mut().insert("authorization", bearer);
+    let mut events = client
+        .session(req)
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    let mut rng = Rng::fork(cfg.seed ^ 0xb07, k);
+    let mut next_id = 1u64;
+    let mut send = |c: C| {
+        next_id += 1;
+        let tx = tx.clone();
+        let cmd = command(next_id, c);
+        async move {
+            let _ = tx.send(cmd).await;
+        }
+    };
+    send(C::Ready(true)).await;
+    // what the bot will do next, and when: it keeps listening meanwhile (a caller may
+    // hang up mid-talk, the router may close the session)
+    enum Next {
+        Answer,
+        HangUp,
+        WrapUp,
+    }
+    let mut next: Option<(tokio::time::Instant, Next)> = None;
+    let mut current: Option<pb::Offer> = None;
+    loop {
+        let due = next.as_ref().map(|(t, _)| *t);
+        let ev = tokio::select! {
+            ev = events.message() => match ev {
+                Ok(Some(ev)) => ev,
+                _ => return Ok(()),
+            },
+            _ = async { tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)).await }, if due.is_some() => {
+                match next.take().map(|(_, n)| n) {
+                    Some(Next::Answer) => send(C::Answer(true)).await,
+                    Some(Next::HangUp) => send(C::HangUp(true)).await,
+                    Some(Next::WrapUp) => {
+                        let pop = current.take().and_then(|o| o.screen_pop);
+                        let reason = pop.as_ref().map(|p| p.reason.clone()).unwrap_or_default();
+                        let customer = pop.as_ref().and_then(|p| p.customer.as_ref()).map_or(0, |c| c.id);
+                        let ticket = (customer > 0 && rng.chance(cfg.ticket_probability)).then(|| pb::CreateTicketRequest {
+                            customer_id: customer,
+                            kind: if reason == "fault" { pb::TicketKind::Fault } else { pb::TicketKind::Inquiry } as i32,
+                            subcategory: if reason == "fault" { "broadband-down" } else { "tariff" }.into(),
+                            description: format!("机器人坐席登记：{reason}"),
+                            priority: pb::TicketPriority::Normal as i32,
+                        });
+                        let resolved = ticket.is_none() && rng.chance(cfg.fcr_probability);
+                        send(C::WrapUp(pb::WrapUp {
+                            disposition: if ticket.is_some() { "ticket opened" } else { "answered" }.into(),
+                            reason: format!("{reason}.general"),
+                            notes: String::new(),
+                            new_tickets: ticket.into_iter().collect(),
+                            ticket_changes: vec![],
+                            resolved_first_contact: resolved,
+                        }))
+                        .await;
+                        stats.wrapped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    None => {}
+                }
+                continue;
+            }
+        };
+        let later = |ms: u64| tokio::time::Instant::now() + Duration::from_millis(ms);
+        match ev.event {
+            Some(E::Offer(o)) => {
+                current = Some(o);
+                next = Some((later(300 + rng.below(1200)), Next::Answer));
+            }
+            Some(E::OfferCancelled(_)) => next = None,
+            Some(E::Connected(_)) => {
+                let talk = rng
+                    .exponential(cfg.mean_talk_seconds)
+                    .clamp(5.0, 20.0 * cfg.mean_talk_seconds);
+                next = Some((later((talk * 1000.0) as u64), Next::HangUp));
+            }
+            Some(E::ConversationEnded(_)) => {
+                next = Some((later(500 + rng.below(2000)), Next::WrapUp))
+            }
+            Some(E::State(s)) if s.state == pb::AgentState::NotReady as i32 => {
+                // after a ring-no-answer or a login: ready again
+                send(C::Ready(true)).await;
+            }
+            Some(E::Error(_)) => {
+                stats.refused.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(E::Closed(c)) => return Err(format!("session closed: {}", c.reason)),
+            _ => {}
+        }
+    }
+}
+
+async fn caller(
+    channel: Channel,
+    cfg: LiveConfig,
+    stats: Arc<LiveStats>,
+    n: u64,
+) -> Result<(), String> {
+    use pb::call_event::Event as CE;
+    let mut rng = Rng::fork(cfg.seed ^ 0xca11, n);
+    let from = if cfg.customers > 0 && rng.chance(0.8) {
+        let i = rng.below(cfg.customers);
+        hotline_store::seed::customer(cfg.customer_seed, i, hotline_store::seed::DEFAULT_NOW).phones
+            [0]
+        .clone()
+    } else {
+        format!("1{}{:09}", 3 + rng.below(7), rng.below(1_000_000_000))
+    };
+    let u = rng.uniform();
+    let mut acc = 0.0;
+    let keys = REASONS
+        .iter()
+        .find(|(_, share, _)| {
+            acc += share;
+            u < acc
+        })
+        .map_or(REASONS[0].2, |r| r.2);
+    let mut keys = keys.iter();
+    let (tx, rx) = mpsc::channel(8);
+    let dial = pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from,
+            to: "1000".into(),
+        })),
+    };
+    tx.send(dial).await.map_err(|e| e.to_string())?;
+    stats.placed.fetch_add(1, Ordering::Relaxed);
+    let mut events = CallerServiceClient::new(channel)
+        .call(ReceiverStream::new(rx))
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    let patience = Duration::from_secs_f64(rng.exponential(cfg.mean_patience_seconds));
+    let mut queued_at: Option<Instant> = None;
+    let mut connected = false;
+    loop {
+        let wait = match (queued_at, connected) {
+            (Some(t), false) => patience.saturating_sub(t.elapsed()),
+            _ => Duration::from_secs(3600),
+        };
+        let ev = match tokio::time::timeout(wait, events.message()).await {
+            Ok(Ok(Some(ev))) => ev,
+            Ok(_) => return Ok(()),
+            Err(_) => {
+                // patience ran out
+                stats.abandoned.fetch_add(1, Ordering::Relaxed);
+                let _ = tx
+                    .send(pb::CallerAction {
+                        action: Some(pb::caller_action::Action::HangUp(true)),
+                    })
+                    .await;
+                return Ok(());
+            }
+        };
+        let press = |d: &str| pb::CallerAction {
+            action: Some(pb::caller_action::Action::Digits(d.into())),
+        };
+        match ev.event {
+            Some(CE::Collect(_)) if connected => {
+                // the survey after the agent
+                let _ = tx
+                    .send(press(if rng.chance(0.7) { "5" } else { "4" }))
+                    .await;
+            }
+            Some(CE::Collect(_)) => {
+                tokio::time::sleep(Duration::from_millis(400 + rng.below(1500))).await;
+                if let Some(k) = keys.next() {
+                    let _ = tx.send(press(k)).await;
+                }
+            }
+            Some(CE::Queued(_)) if queued_at.is_none() => queued_at = Some(Instant::now()),
+            Some(CE::Connected(_)) => {
+                connected = true;
+                stats.answered.fetch_add(1, Ordering::Relaxed);
+                let waited = queued_at.map_or(Duration::ZERO, |t| t.elapsed());
+                stats
+                    .wait_ms
+                    .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+                if waited <= Duration::from_secs(20) {
+                    stats.answered_within_20s.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Some(CE::Ended(how)) => {
+                match how.as_str() {
+                    "self-service" => stats.self_service.fetch_add(1, Ordering::Relaxed),
+                    "completed" | "abandoned" => 0,
+                    _ => stats.other_end.fetch_add(1, Ordering::Relaxed),
+                };
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! `hotline demo` (the main job) and `hotline live`.
+
+use crate::serve_cmd;
+use anyhow::{Context, Result};
+use clap::Args;
+use hotline_live::{LiveConfig, LiveStats};
+use hotline_router::server::Router;
+use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// Password of the demo's accounts (bots, free seats, supervisor).
+pub const DEMO_PASSWORD: &str = "hotline-demo";
+
+#[derive(Args, Clone)]
+pub struct DemoArgs {
+    /// Store directory (created and seeded on first start).
+    #[arg(long, default_value = "hotline-demo")]
+    store: PathBuf,
+    /// Address the router listens on.
+    #[arg(long, default_value = "127.0.0.1:50051")]
+    listen: String,
+    /// Bot agents.
+    #[arg(long, default_value_t = 12)]
+    bots: u32,
+    /// Simulated calls per hour.
+    #[arg(long, default_value_t = 900.0)]
+    calls_per_hour: f64,
+    /// Demo customers seeded on first start.
+    #[arg(long, default_value_t = 20_000)]
+    customers: u64,
+    /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
+    #[arg(long)]
+    seconds: Option<u64>,
+}
+
+impl Default for DemoArgs {
+    fn default() -> Self {
+        DemoArgs {
+            store: "hotline-demo".into(),
+            listen: "127.0.0.1:50051".into(),
+            bots: 12,
+            calls_per_hour: 900.0,
+            customers: 20_000,
+            seconds: None,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct LiveArgs {
+    /// Router address.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    router: String,
+    /// Bot agents' work numbers, comma-separated.
+    #[arg(long, value_delimiter = ',', required = true)]
+    agents: Vec<String>,
+    /// Their password (or HOTLINE_AGENT_PASSWORD).
+    #[arg(long)]
+    password: Option<String>,
+    /// Simulated calls per hour.
+    #[arg(long, default_value_t = 900.0)]
+    calls_per_hour: f64,
+    /// Seeded customers in the router's store (callers dial from their numbers).
+    #[arg(long, default_value_t = 0)]
+    customers: u64,
+    /// The seed the customers were made with.
+    #[arg(long, default_value_t = 1000)]
+    customer_seed: u64,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    seconds: Option<u64>,
+}
+
+const SKILLS: [&str; 5] = [
+    "inquiry",
+    "fault",
+    "complaint",
+    "new-service",
+    "key-account",
+];
+
+fn ensure_account(store: &SledStore, id: &str, name: &str, role: Role, level: u8) -> Result<()> {
+    if store.agent(id)?.is_none() {
+        store.set_agent(
+            AgentAccount {
+                id: id.into(),
+                name: name.into(),
+                role,
+                skills: SKILLS.iter().map(|s| (s.to_string(), level)).collect(),
+                groups: vec![],
+                password_hash: String::new(),
+            },
+            DEMO_PASSWORD,
+        )?;
+    }
+    Ok(())
+}
+
+fn config(
+    url: String,
+    agents: Vec<(String, String)>,
+    calls_per_hour: f64,
+    customers: u64,
+    seed: u64,
+) -> LiveConfig {
+    LiveConfig {
+        url,
+        agents,
+        calls_per_hour,
+        seed: 2026,
+        customers,
+        customer_seed: seed,
+        mean_talk_seconds: 45.0,
+        mean_patience_seconds: 90.0,
+        fcr_probability: 0.75,
+        ticket_probability: 0.15,
+    }
+}
+
+/// Print a line of live figures every five seconds.
+async fn report(stats: Arc<LiveStats>) {
+    let started = std::time::Instant::now();
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    every.tick().await;
+    loop {
+        every.tick().await;
+        let g = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let answered = g(&stats.answered);
+        let sl = if answered + g(&stats.abandoned) > 0 {
+            format!(
+                "{:.0} %",
+                100.0 * g(&stats.answered_within_20s) as f64
+                    / (answered + g(&stats.abandoned)) as f64
+            )
+        } else {
+            "—".into()
+        };
+        let asa = if answered > 0 {
+            format!(
+                "{:.1} s",
+                g(&stats.wait_ms) as f64 / answered as f64 / 1000.0
+            )
+        } else {
+            "—".into()
+        };
+        println!(
+            "{:>5} s  calls {:>5}  answered {:>5}  within 20 s {:>5}  ASA {:>7}  abandoned {:>4}  self-service {:>4}  wrap-ups {:>5}",
+            started.elapsed().as_secs(),
+            g(&stats.placed),
+            answered,
+            sl,
+            asa,
+            g(&stats.abandoned),
+            g(&stats.self_service),
+            g(&stats.wrapped),
+        );
+    }
+}
+
+pub fn demo(a: &DemoArgs) -> Result<()> {
+    let store = Arc::new(
+        SledStore::open(&a.store, Catalog::builtin())
+            .with_context(|| format!("opening {}", a.store.display()))?,
+    );
+    if store.customer(1)?.is_none() {
+        println!(
+            "first start: seeding {} demo customers into {} …",
+            a.customers,
+            a.store.display()
+        );
+        hotline_store::seed::seed(
+            &store,
+            a.customers,
+            1000,
+            hotline_store::seed::DEFAULT_NOW,
+            &mut |_| {},
+        )?;
+    }
+    let bots: Vec<String> = (0..a.bots).map(|k| format!("{}", 1001 + k)).collect();
+    for b in &bots {
+        ensure_account(&store, b, &format!("机器人坐席 {b}"), Role::Agent, 7)?;
+    }
+    for seat in ["2001", "2002"] {
+        ensure_account(&store, seat, &format!("坐席 {seat}"), Role::Agent, 7)?;
+    }
+    ensure_account(&store, "9000", "值班长", Role::Supervisor, 9)?;
+    let mut conf = serve_cmd::config(&serve_cmd::ServeArgs::defaults(&a.listen, &a.store))?;
+    conf.open_around_the_clock = true;
+    let setup = serve_cmd::setup(&conf)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let a = a.clone();
+    rt.block_on(async move {
+        let stop = serve_cmd::stop_signal()?;
+        let router = Router::start(store.clone(), setup).map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+        let listener = tokio::net::TcpListener::bind(&a.listen)
+            .await
+            .with_context(|| format!("listening on {}", a.listen))?;
+        let addr = listener.local_addr()?;
+        println!("hotline demo: router on {addr}, store {}", a.store.display());
+        println!(
+            "  {} bot agents, {:.0} simulated calls per hour to 1000; free seats 2001 and 2002, supervisor 9000, password {DEMO_PASSWORD}",
+            a.bots, a.calls_per_hour
+        );
+        println!("  (grpcurl -plaintext {addr} list — Ctrl-C to stop)");
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(router.clone().serve(listener, async move {
+            let _ = done_rx.await;
+        }));
+        let stats = Arc::new(LiveStats::default());
+        let live = hotline_live::run(
+            config(
+                format!("http://{addr}"),
+                bots.iter().map(|b| (b.clone(), DEMO_PASSWORD.to_string())).collect(),
+                a.calls_per_hour,
+                a.customers,
+                1000,
+            ),
+            stats.clone(),
+            async move {
+                match a.seconds {
+                    Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                    None => std::future::pending().await,
+                }
+            },
+        );
+        tokio::select! {
+            _ = stop => {}
+            r = live => r.map_err(|e| anyhow::anyhow!(e))?,
+            _ = report(stats.clone()) => {}
+        }
+        println!("stopping: ending calls with their records, closing sessions, flushing the store");
+        router.shutdown().await;
+        let _ = done_tx.send(());
+        let _ = serving.await;
+        println!(
+            "stopped cleanly: {} calls placed, {} answered, {} abandoned, {} finished in the IVR",
+            stats.placed.load(Ordering::Relaxed),
+            stats.answered.load(Ordering::Relaxed),
+            stats.abandoned.load(Ordering::Relaxed),
+            stats.self_service.load(Ordering::Relaxed)
+        );
+        Ok::<(), anyhow::Error>(())
+    })
+}
+
+pub fn live(a: &LiveArgs) -> Result<()> {
+    let password = a
+        .password
+        .clone()
+        .or_else(|| std::env::var("HOTLINE_AGENT_PASSWORD").ok())
+        .context("give --password or set HOTLINE_AGENT_PASSWORD")?;
+    let cfg = config(
+        a.router.clone(),
+        a.agents
+            .iter()
+            .map(|id| (id.clone(), password.clone()))
+            .collect(),
+        a.calls_per_hour,
+        a.customers,
+        a.customer_seed,
+    );
+    let rt = tokio::runtime::Runtime::new()?;
+    let seconds = a.seconds;
+    rt.block_on(async move {
+        let stop = serve_cmd::stop_signal()?;
+        let stats = Arc::new(LiveStats::default());
+        let until = async move {
+            match seconds {
+                Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = stop => {}
+            r = hotline_live::run(cfg, stats.clone(), until) => r.map_err(|e| anyhow::anyhow!(e))?,
+            _ = report(stats.clone()) => {}
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+}
