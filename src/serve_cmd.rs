@@ -181,6 +181,7 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         flow: Arc::new(flow),
         queues,
         skills,
+        heartbeat: Some(hotline_router::server::HEARTBEAT),
     })
 }
 

@@ -244,6 +244,7 @@ async fn bot(
                 // after a ring-no-answer or a login: ready again
                 send(C::Ready(true)).await;
             }
+            Some(E::Heartbeat(n)) => send(C::HeartbeatAck(n)).await,
             Some(E::Error(_)) => {
                 stats.refused.fetch_add(1, Ordering::Relaxed);
             }

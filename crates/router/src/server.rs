@@ -75,7 +75,18 @@ pub struct RouterSetup {
     pub queues: Vec<QueueSetup>,
     /// Skill names in `SkillId` order.
     pub skills: Vec<String>,
+    /// Heartbeats to agents' sessions: (every, silence that closes the session). A
+    /// session that does not answer is treated like a dropped one: its ringing or
+    /// connected call goes back to the head of its queue. `None`: no heartbeats.
+    pub heartbeat: Option<(std::time::Duration, std::time::Duration)>,
 }
+
+/// The router's default heartbeat: every 250 ms, closed after 750 ms of silence, so a
+/// silent agent loses their call to the queue within a second.
+pub const HEARTBEAT: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_millis(250),
+    std::time::Duration::from_millis(750),
+);
 
 struct Shared {
     core: mpsc::UnboundedSender<CoreMsg>,
@@ -86,6 +97,7 @@ struct Shared {
     skills: Vec<String>,
     queues: Vec<QueueSetup>,
     names: HashMap<String, String>,
+    heartbeat: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 /// The router's gRPC services (cheap to clone).
@@ -547,6 +559,7 @@ impl Router {
             skills: setup.skills,
             queues: setup.queues,
             names,
+            heartbeat: setup.heartbeat,
         })))
     }
 
@@ -759,12 +772,11 @@ fn command_of(c: pb::agent_command::Command) -> Result<Command, Status> {
         C::HangUp(_) => Command::HangUp,
         C::ExtendWrapUp(d) => Command::ExtendWrapUp(d.seconds.clamp(0, u32::MAX as i64) as u32),
         C::Logout(_) => Command::Logout,
-        // the router sends no heartbeats yet (a dropped stream is what it watches), so
-        // there is never one outstanding to acknowledge
-        C::HeartbeatAck(n) => {
-            return Err(Status::failed_precondition(format!(
-                "no heartbeat {n} is outstanding"
-            )));
+        // answered in the session loop before commands are mapped
+        C::HeartbeatAck(_) => {
+            return Err(Status::internal(
+                "a heartbeat answer reached the command path",
+            ));
         }
         C::WrapUp(w) => Command::WrapUp(WrapUp {
             disposition: w.disposition,
@@ -875,11 +887,42 @@ impl AgentService for Router {
                 command: Command::Login,
             })
             .await;
+        // heartbeats: the session must answer, or it is closed like a dropped one
+        let last_ack = Arc::new(AtomicU64::new(now_ms()));
+        if let Some((every, silence)) = self.0.heartbeat {
+            let (tx, me, agent, last_ack) =
+                (tx.clone(), self.clone(), agent.clone(), last_ack.clone());
+            tokio::spawn(async move {
+                use pb::agent_event::Event as E;
+                let mut tick = tokio::time::interval(every);
+                let mut n = 0u64;
+                loop {
+                    tick.tick().await;
+                    if now_ms().saturating_sub(last_ack.load(Ordering::Relaxed))
+                        > silence.as_millis() as u64
+                    {
+                        let _ = tx.send(Ok(agent_event(E::Closed(pb::SessionClosed {
+                            reason: "heartbeats missed".into(),
+                        }))));
+                        let _ = me.0.core.send(CoreMsg::AgentClosed { agent, session });
+                        return;
+                    }
+                    n += 1;
+                    if tx.send(Ok(agent_event(E::Heartbeat(n)))).is_err() {
+                        return; // the session ended
+                    }
+                }
+            });
+        }
         let me = self.clone();
         tokio::spawn(async move {
             use pb::agent_event::Event as E;
             while let Ok(Some(cmd)) = commands.message().await {
                 let id = cmd.command_id;
+                if let Some(pb::agent_command::Command::HeartbeatAck(_)) = cmd.command {
+                    last_ack.store(now_ms(), Ordering::Relaxed);
+                    continue;
+                }
                 let result = match cmd.command {
                     None => Err(Status::invalid_argument("the command is empty")),
                     Some(c) => match command_of(c) {

@@ -34,6 +34,10 @@ struct Up {
 }
 
 async fn up() -> Up {
+    up_with(None).await
+}
+
+async fn up_with(heartbeat: Option<(Duration, Duration)>) -> Up {
     let store = Arc::new(SledStore::temporary(Catalog::builtin()).unwrap());
     let mut c = seed::customer(8, 1, DEFAULT_NOW);
     c.id = 0;
@@ -99,6 +103,7 @@ async fn up() -> Up {
             flow,
             queues,
             skills: NAMES.iter().map(|s| s.to_string()).collect(),
+            heartbeat,
         },
     )
     .unwrap();
@@ -886,4 +891,115 @@ async fn shutting_down_ends_every_call_with_its_record() {
         (recs[0].end, recs[0].queue.as_deref()),
         (CallEnd::Dropped, Some("inquiry"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_agent_loses_the_call_to_the_queue_within_a_second() {
+    use pb::agent_command::Command as C;
+    use pb::agent_event::Event as E;
+    let up = up_with(Some((
+        Duration::from_millis(250),
+        Duration::from_millis(750),
+    )))
+    .await;
+    let ch = channel(&up.url).await;
+    let mut agents = AgentServiceClient::new(ch.clone());
+    let login = agents
+        .login(pb::LoginRequest {
+            agent_id: "1001".into(),
+            password: "correct horse 1001".into(),
+            language: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (atx, arx) = mpsc::channel(64);
+    let mut req = Request::new(ReceiverStream::new(arx));
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", login.token).parse().unwrap(),
+    );
+    let mut events = agents.session(req).await.unwrap().into_inner();
+    atx.send(cmd(1, C::Ready(true))).await.unwrap();
+    // answer heartbeats while working
+    let mut offered = false;
+    let mut callers = CallerServiceClient::new(ch.clone());
+    let (ctx, crx) = mpsc::channel(8);
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: "18900003333".into(),
+            to: "1000".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let mut call = callers
+        .call(ReceiverStream::new(crx))
+        .await
+        .unwrap()
+        .into_inner();
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits("1".into())),
+    })
+    .await
+    .unwrap();
+    while !offered {
+        match next(&mut events).await.event {
+            Some(E::Heartbeat(n)) => atx.send(cmd(0, C::HeartbeatAck(n))).await.unwrap(),
+            Some(E::Offer(_)) => offered = true,
+            _ => {}
+        }
+    }
+    atx.send(cmd(2, C::Answer(true))).await.unwrap();
+    until(&mut call, |e| {
+        matches!(e.event, Some(pb::call_event::Event::Connected(_)))
+    })
+    .await;
+    // now the desktop hangs: the stream stays open, heartbeats go unanswered
+    let hung = std::time::Instant::now();
+    let closed = until(&mut events, |e| matches!(e.event, Some(E::Closed(_)))).await;
+    assert_eq!(
+        closed.event,
+        Some(E::Closed(pb::SessionClosed {
+            reason: "heartbeats missed".into()
+        }))
+    );
+    assert!(
+        hung.elapsed() < Duration::from_millis(1500),
+        "{:?}",
+        hung.elapsed()
+    );
+    // the caller is not cut off: the call waits at the head of its queue for the next agent
+    let supervisor = AgentServiceClient::new(ch.clone())
+        .login(pb::LoginRequest {
+            agent_id: "2001".into(),
+            password: "supervisor 2001 pw".into(),
+            language: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    let list = hotline_proto::v1::supervisor_service_client::SupervisorServiceClient::new(ch)
+        .list_agents(authed(pb::ListAgentsRequest {}, &supervisor))
+        .await
+        .unwrap()
+        .into_inner();
+    let me = list.agents.iter().find(|a| a.agent_id == "1001").unwrap();
+    assert_eq!(me.state, pb::AgentState::LoggedOut as i32);
+    let mut board = hotline_proto::v1::supervisor_service_client::SupervisorServiceClient::new(
+        channel(&up.url).await,
+    )
+    .watch_stats(authed(
+        pb::WatchStatsRequest {
+            queues: vec!["inquiry".into()],
+        },
+        &supervisor,
+    ))
+    .await
+    .unwrap()
+    .into_inner();
+    let snapshot = next(&mut board).await;
+    assert_eq!(snapshot.queues[0].waiting, 1, "the call is back in line");
+    drop(atx);
 }
