@@ -64,6 +64,21 @@ fn main() -> ExitCode {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
     let cli = Cli::parse();
+    // structured logs on stderr (RUST_LOG=debug for more); personal data is masked by the
+    // code that logs it
+    let default_filter = match cli.command {
+        // the demo's terminal is for its live figures
+        None | Some(Command::Demo(_)) => "warn",
+        _ => "warn,hotline_router=info",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
+        )
+        .init();
     let result = match cli.command {
         Some(Command::Erlang(a)) => erlang_cmd::run(&a),
         Some(Command::Sim(a)) => sim_cmd::run(&a),

@@ -277,6 +277,7 @@ async fn core_loop(
             }
             CoreMsg::AgentClosed { agent, session } => {
                 if agents.get(&agent).is_some_and(|(s, _)| *s == session) {
+                    tracing::info!(%agent, session, "agent session closed");
                     agents.remove(&agent);
                     // a ringing or connected call goes back to the head of its queue
                     let _ = sb.handle(now, In::AgentGone(agent));
@@ -310,6 +311,10 @@ async fn core_loop(
                 }
             }
             CoreMsg::Shutdown(done) => {
+                tracing::info!(
+                    calls = sb.live_calls(),
+                    "shutting down: calls in progress end as dropped"
+                );
                 sb.shutdown(now);
                 while let Some(out) = sb.poll() {
                     match out {
@@ -467,8 +472,9 @@ async fn core_loop(
                 Out::Record(i) => {
                     let store = store.clone();
                     tokio::task::spawn_blocking(move || {
+                        let call = i.call_id;
                         if let Err(e) = store.record_interaction(i) {
-                            eprintln!("hotline router: an interaction record was not written: {e}");
+                            tracing::error!(call, error = %e, "interaction record not written");
                         }
                     });
                 }
@@ -812,7 +818,11 @@ impl AgentService for Router {
         let account = tokio::task::spawn_blocking(move || store.verify_agent(&id, &password))
             .await
             .map_err(|_| Status::internal("the login check failed"))?
-            .map_err(convert::store_status)?;
+            .map_err(|e| {
+                tracing::info!(agent = %r.agent_id, "login refused");
+                convert::store_status(e)
+            })?;
+        tracing::info!(agent = %account.id, "logged in");
         let t = token();
         self.0
             .tokens
@@ -982,6 +992,13 @@ impl CallerService for Router {
             .map_err(|_| Status::internal("the customer lookup failed"))?
             .map_err(convert::store_status)?;
         let call = self.0.next_call.fetch_add(1, Ordering::Relaxed) + 1;
+        // numbers are personal data: masked in logs
+        tracing::info!(
+            call,
+            from = %hotline_store::mask::phone(&dial.from),
+            known = pop.is_some(),
+            "call in"
+        );
         let (tx, rx) = mpsc::unbounded_channel();
         let _ = self.0.core.send(CoreMsg::Caller(call, tx));
         self.ask(In::Dial {
