@@ -15,8 +15,9 @@
 //!   `SupervisorService` (statistics stream, agents, force not-ready/logout, queue
 //!   settings), with health and reflection.
 //!
-//! Still to come: heartbeats, TLS, the configuration
-//! file and `hotline serve` / `demo` / `live`.
+//! Heartbeats close silent agent sessions; `tracing` logs mask personal data. The
+//! configuration file, `hotline serve`, `demo` and `live` are in the `hotline` command
+//! and `hotline-live`. Still to come: TLS and `hotline bench route`.
 
 pub mod convert;
 mod crm;
