@@ -25,6 +25,24 @@ pub enum BenchCommand {
     Coverage(CoverageBench),
     /// The customer store: screen-pop reads, durable writes, disk use, reopen time.
     Store(crate::store_cmd::StoreBench),
+    /// The router over gRPC: time from a caller's dial to the offer on an agent's stream.
+    Route(RouteBench),
+}
+
+#[derive(Args)]
+pub struct RouteBench {
+    /// Agents logged in (each login verifies an argon2 hash: that takes a while).
+    #[arg(long, default_value_t = 1000)]
+    agents: usize,
+    /// Calls arriving per second, straight into a queue (no IVR).
+    #[arg(long, default_value_t = 100.0)]
+    calls_per_second: f64,
+    /// Seconds of arrivals.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -87,6 +105,7 @@ pub fn run(b: &BenchCommand) -> Result<()> {
         BenchCommand::Decide(a) => decide(a),
         BenchCommand::Coverage(a) => coverage(a),
         BenchCommand::Store(a) => crate::store_cmd::bench(a),
+        BenchCommand::Route(a) => route(a),
     }
 }
 
@@ -479,5 +498,140 @@ fn coverage(a: &CoverageBench) -> Result<()> {
         );
     }
     println!("({} seeds per row)", a.seeds);
+    Ok(())
+}
+
+/// A flow whose callers go straight into the one queue.
+const BENCH_FLOW: &str = r#"
+name = "bench"
+number = "1000"
+start = "q"
+key_account_start = "q"
+survey = "s"
+[hours]
+open = "00:00"
+close = "00:00"
+utc_offset_minutes = 480
+[announcements]
+queue_position = { zh = "请稍候", en = "please hold" }
+callback_offer = { zh = "回电请按1", en = "press 1 for a call back" }
+callback_confirmed = { zh = "已登记", en = "booked" }
+[[node]]
+id = "q"
+kind = "queue"
+queue = "bench"
+reason = "bench"
+[[node]]
+id = "s"
+kind = "survey"
+prompt = { zh = "请评价", en = "rate us" }
+thanks = { zh = "谢谢", en = "thanks" }
+"#;
+
+fn rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn route(a: &RouteBench) -> Result<()> {
+    use hotline_router::server::{HEARTBEAT, Router, RouterSetup};
+    use hotline_router::switchboard::QueueSetup;
+    use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
+    if a.agents == 0 || a.calls_per_second <= 0.0 || a.seconds <= 0.0 {
+        bail!("agents, calls per second and seconds must be more than zero");
+    }
+    let store = std::sync::Arc::new(SledStore::temporary(Catalog::builtin())?);
+    let password = "bench password";
+    let account = |id: String| AgentAccount {
+        id,
+        name: "bench".into(),
+        role: Role::Agent,
+        skills: vec![("bench".into(), 5)],
+        groups: vec![],
+        password_hash: String::new(),
+    };
+    store.set_agent(account("b0".into()), password)?;
+    let hash = store
+        .agent("b0")?
+        .map(|a| a.password_hash)
+        .unwrap_or_default();
+    for k in 1..a.agents {
+        store.put_hashed_agent(&AgentAccount {
+            password_hash: hash.clone(),
+            ..account(format!("b{k}"))
+        })?;
+    }
+    let flow = std::sync::Arc::new(hotline_ivr::Flow::parse(
+        "bench flow",
+        BENCH_FLOW,
+        &["bench"],
+    )?);
+    let setup = RouterSetup {
+        flow,
+        queues: vec![QueueSetup {
+            name: "bench".into(),
+            config: QueueConfig {
+                name: "bench".into(),
+                skill: SkillId(0),
+                ring_timeout: None,
+                wrap_up: WrapUpPolicy::Skip,
+                ..QueueConfig::default()
+            },
+        }],
+        skills: vec!["bench".into()],
+        heartbeat: Some(HEARTBEAT),
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let figures = rt.block_on(async {
+        let router = Router::start(store, setup).map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(router.serve(listener, std::future::pending()));
+        let agents = (0..a.agents)
+            .map(|k| (format!("b{k}"), password.to_string()))
+            .collect();
+        hotline_live::route_bench::run(&url, agents, a.calls_per_second, a.seconds)
+            .await
+            .map_err(|e| anyhow::anyhow!(e))
+    })?;
+    let rss = rss_mb();
+    if a.json {
+        println!(
+            "{}",
+            json!({
+                "agents": figures.agents, "login_seconds": figures.login_seconds,
+                "calls_per_second": a.calls_per_second, "seconds": a.seconds,
+                "calls": figures.calls, "calls_per_second_achieved": figures.calls_per_second_achieved,
+                "offer_p50_ms": figures.offer_p50_ms, "offer_p99_ms": figures.offer_p99_ms,
+                "offer_max_ms": figures.offer_max_ms,
+                "process_rss_mb": rss, "rss_includes": "router and all the benchmark's clients (one process)",
+                "machine": machine(),
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "{} agents logged in over gRPC in {:.1} s (each login verifies an argon2 hash); heartbeats on",
+        figures.agents, figures.login_seconds
+    );
+    println!(
+        "{} calls at {} per second for {} s, no IVR: {:.1} calls/s reached an agent",
+        figures.calls, a.calls_per_second, a.seconds, figures.calls_per_second_achieved
+    );
+    println!(
+        "dial sent → offer on the agent's stream: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        figures.offer_p50_ms, figures.offer_p99_ms, figures.offer_max_ms
+    );
+    if let Some(r) = rss {
+        println!("memory: {r:.0} MB resident — router and every client in one process");
+    }
+    println!("machine: {}", machine());
     Ok(())
 }

@@ -68,7 +68,7 @@ fn main() -> ExitCode {
     // code that logs it
     let default_filter = match cli.command {
         // the demo's terminal is for its live figures
-        None | Some(Command::Demo(_)) => "warn",
+        None | Some(Command::Demo(_)) | Some(Command::Bench(_)) => "warn",
         _ => "warn,hotline_router=info",
     };
     tracing_subscriber::fmt()

@@ -555,3 +555,29 @@ fn the_demo_runs_traffic_through_the_router_and_every_call_gets_one_record() {
     assert_eq!(ids.len() as u64, placed, "one record per call");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn the_route_benchmark_logs_agents_in_over_grpc_and_times_offers() {
+    let v = json(&[
+        "bench",
+        "route",
+        "--agents",
+        "20",
+        "--calls-per-second",
+        "20",
+        "--seconds",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(f(&v, "agents"), 20.0);
+    // every dialled call of the second reached an agent (20, give or take the tick edges)
+    let calls = f(&v, "calls");
+    assert!((18.0..=22.0).contains(&calls), "{v}");
+    let (p50, p99, max) = (
+        f(&v, "offer_p50_ms"),
+        f(&v, "offer_p99_ms"),
+        f(&v, "offer_max_ms"),
+    );
+    assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{v}");
+    assert!(f(&v, "process_rss_mb") > 0.0, "{v}");
+}

@@ -8,6 +8,8 @@
 //! Everything goes through the public contract, exactly as a desktop and a telephone
 //! would, so a live run is also an end-to-end test of the router.
 
+pub mod route_bench;
+
 use hotline_acd::rng::Rng;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_client::AgentServiceClient;

@@ -94,6 +94,11 @@ struct Shared {
     tokens: Mutex<HashMap<String, Who>>,
     next_call: AtomicU64,
     next_session: AtomicU64,
+    /// Password checks running at once. An argon2 check is ~20 ms of a whole core; at a
+    /// shift change a thousand of them at once starve the runtime, heartbeats go
+    /// unanswered and agents already at work are logged out. Logins wait their turn
+    /// instead, leaving a core for calls.
+    password_checks: tokio::sync::Semaphore,
     skills: Vec<String>,
     queues: Vec<QueueSetup>,
     names: HashMap<String, String>,
@@ -562,6 +567,12 @@ impl Router {
             tokens: Mutex::new(HashMap::new()),
             next_call: AtomicU64::new(0),
             next_session: AtomicU64::new(0),
+            password_checks: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism()
+                    .map(|n| n.get().saturating_sub(1))
+                    .unwrap_or(1)
+                    .max(1),
+            ),
             skills: setup.skills,
             queues: setup.queues,
             names,
@@ -815,6 +826,12 @@ impl AgentService for Router {
         }
         let store = self.0.store.clone();
         let (id, password) = (r.agent_id.clone(), r.password);
+        let _turn = self
+            .0
+            .password_checks
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("the router is shutting down"))?;
         let account = tokio::task::spawn_blocking(move || store.verify_agent(&id, &password))
             .await
             .map_err(|_| Status::internal("the login check failed"))?

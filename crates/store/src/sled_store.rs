@@ -500,6 +500,12 @@ impl SledStore {
         })
     }
 
+    /// Store an account whose password hash is already made (imports, benchmarks that
+    /// need thousands of accounts without thousands of argon2 runs).
+    pub fn put_hashed_agent(&self, a: &AgentAccount) -> Result<(), StoreError> {
+        self.put_agent_raw(a)
+    }
+
     /// Write an agent account as it is (imports).
     pub(crate) fn put_agent_raw(&self, a: &AgentAccount) -> Result<(), StoreError> {
         validate::agent(a)?;

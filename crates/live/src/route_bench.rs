@@ -1,0 +1,239 @@
+//! Load for `hotline bench route`: many agents logged in over gRPC, callers arriving at a
+//! fixed rate straight into a queue, and the time from a caller sending its dial to the
+//! agent's stream receiving the offer.
+
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agent_service_client::AgentServiceClient;
+use hotline_proto::v1::caller_service_client::CallerServiceClient;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Request;
+use tonic::transport::Channel;
+
+/// What a route benchmark measured.
+#[derive(Debug, Clone)]
+pub struct RouteFigures {
+    /// Agents logged in with an open session.
+    pub agents: usize,
+    /// Seconds it took to log them in and open their sessions.
+    pub login_seconds: f64,
+    /// Calls that reached an agent.
+    pub calls: usize,
+    /// Calls per second that reached an agent.
+    pub calls_per_second_achieved: f64,
+    /// Dial sent → offer on the agent's stream, milliseconds.
+    pub offer_p50_ms: f64,
+    /// 99th percentile of the same.
+    pub offer_p99_ms: f64,
+    /// Largest.
+    pub offer_max_ms: f64,
+}
+
+type Times = Arc<Mutex<HashMap<u64, Instant>>>;
+
+/// Log the agents in, run callers at `calls_per_second` for `seconds`, measure.
+pub async fn run(
+    url: &str,
+    agents: Vec<(String, String)>,
+    calls_per_second: f64,
+    seconds: f64,
+) -> Result<RouteFigures, String> {
+    // a few connections, so the streams are spread
+    let mut channels = Vec::new();
+    for _ in 0..8 {
+        channels.push(
+            Channel::from_shared(url.to_string())
+                .map_err(|e| e.to_string())?
+                .connect()
+                .await
+                .map_err(|e| format!("cannot reach {url}: {e}"))?,
+        );
+    }
+    let offered: Times = Arc::default();
+    let ready = Arc::new(AtomicU64::new(0));
+    let failed: Arc<Mutex<Vec<String>>> = Arc::default();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let n = agents.len();
+    for (k, (id, pw)) in agents.into_iter().enumerate() {
+        let ch = channels[k % channels.len()].clone();
+        let (offered, ready, failed) = (offered.clone(), ready.clone(), failed.clone());
+        tasks.spawn(async move {
+            if let Err(e) = agent(ch, id.clone(), pw, offered, ready).await
+                && let Ok(mut f) = failed.lock()
+            {
+                f.push(format!("agent {id}: {e}"));
+            }
+        });
+    }
+    while (ready.load(Ordering::Relaxed) as usize) < n {
+        let gone = failed.lock().map(|f| f.clone()).unwrap_or_default();
+        if !gone.is_empty() || started.elapsed() > Duration::from_secs(600) {
+            return Err(format!(
+                "only {} of {n} agents got ready in {:.0} s; {} failed{}",
+                ready.load(Ordering::Relaxed),
+                started.elapsed().as_secs_f64(),
+                gone.len(),
+                gone.first()
+                    .map(|e| format!(", first: {e}"))
+                    .unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let login_seconds = started.elapsed().as_secs_f64();
+    let dialled: Times = Arc::default();
+    let connected = Arc::new(AtomicU64::new(0));
+    let gap = Duration::from_secs_f64(1.0 / calls_per_second.max(0.001));
+    let mut tick = tokio::time::interval(gap);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let run_start = Instant::now();
+    let mut k = 0u64;
+    while run_start.elapsed().as_secs_f64() < seconds {
+        tick.tick().await;
+        k += 1;
+        let ch = channels[(k as usize) % channels.len()].clone();
+        let (dialled, connected) = (dialled.clone(), connected.clone());
+        tasks.spawn(async move {
+            let _ = caller(ch, k, dialled, connected).await;
+        });
+    }
+    // let the last calls land
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    tasks.abort_all();
+    let (d, o) = (
+        dialled.lock().map_err(|_| "poisoned")?,
+        offered.lock().map_err(|_| "poisoned")?,
+    );
+    let mut ms: Vec<f64> = d
+        .iter()
+        .filter_map(|(call, t0)| {
+            o.get(call)
+                .map(|t1| t1.saturating_duration_since(*t0).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    if ms.is_empty() {
+        return Err("no call reached an agent".into());
+    }
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    Ok(RouteFigures {
+        agents: n,
+        login_seconds,
+        calls: ms.len(),
+        calls_per_second_achieved: connected.load(Ordering::Relaxed) as f64 / seconds,
+        offer_p50_ms: at(0.5),
+        offer_p99_ms: at(0.99),
+        offer_max_ms: at(1.0),
+    })
+}
+
+async fn agent(
+    ch: Channel,
+    id: String,
+    pw: String,
+    offered: Times,
+    ready: Arc<AtomicU64>,
+) -> Result<(), String> {
+    use pb::agent_command::Command as C;
+    use pb::agent_event::Event as E;
+    let mut client = AgentServiceClient::new(ch);
+    let login = client
+        .login(pb::LoginRequest {
+            agent_id: id,
+            password: pw,
+            language: 0,
+        })
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    let (tx, rx) = mpsc::channel(64);
+    let mut req = Request::new(ReceiverStream::new(rx));
+    let bearer = format!("Bearer {}", login.token)
+        .parse()
+        .map_err(|_| "bad token".to_string())?;
+    req.metadata_mut().insert("authorization", bearer);
+    let mut events = client
+        .session(req)
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    let cmd = |c: C| pb::AgentCommand {
+        command_id: 0,
+        command: Some(c),
+    };
+    let _ = tx.send(cmd(C::Ready(true))).await;
+    let mut counted = false;
+    loop {
+        let ev = match events.message().await {
+            Ok(Some(ev)) => ev,
+            Ok(None) => return Err("the router closed the session".into()),
+            Err(s) => return Err(format!("session ended: {}", s.message())),
+        };
+        match ev.event {
+            Some(E::Offer(o)) => {
+                if let Ok(mut m) = offered.lock() {
+                    m.insert(o.call_id, Instant::now());
+                }
+                let _ = tx.send(cmd(C::Answer(true))).await;
+            }
+            Some(E::Done(_)) if !counted => {
+                counted = true;
+                ready.fetch_add(1, Ordering::Relaxed);
+            }
+            Some(E::Closed(c)) => return Err(format!("session closed: {}", c.reason)),
+            Some(E::Error(e)) => return Err(format!("{}: {}", e.code, e.message)),
+            Some(E::Heartbeat(n)) => {
+                let _ = tx.send(cmd(C::HeartbeatAck(n))).await;
+            }
+            Some(E::State(s)) if s.state == pb::AgentState::NotReady as i32 => {
+                let _ = tx.send(cmd(C::Ready(true))).await;
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn caller(
+    ch: Channel,
+    k: u64,
+    dialled: Times,
+    connected: Arc<AtomicU64>,
+) -> Result<(), String> {
+    use pb::call_event::Event as CE;
+    let (tx, rx) = mpsc::channel(4);
+    let dial = pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: format!("189{:08}", k % 100_000_000),
+            to: "1000".into(),
+        })),
+    };
+    let t0 = Instant::now();
+    tx.send(dial).await.map_err(|e| e.to_string())?;
+    let mut events = CallerServiceClient::new(ch)
+        .call(ReceiverStream::new(rx))
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    while let Ok(Some(ev)) = events.message().await {
+        if let Ok(mut m) = dialled.lock() {
+            m.entry(ev.call_id).or_insert(t0);
+        }
+        if let Some(CE::Connected(_)) = ev.event {
+            connected.fetch_add(1, Ordering::Relaxed);
+            let _ = tx
+                .send(pb::CallerAction {
+                    action: Some(pb::caller_action::Action::HangUp(true)),
+                })
+                .await;
+        }
+        if let Some(CE::Ended(_)) = ev.event {
+            break;
+        }
+    }
+    Ok(())
+}
