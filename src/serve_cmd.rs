@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use hotline_acd::{GroupId, SkillId};
 use hotline_ivr::Flow;
-use hotline_router::server::{Router, RouterSetup};
+use hotline_router::server::{Router, RouterSetup, Tls};
 use hotline_router::switchboard::QueueSetup;
 use hotline_sim::scenario::QueueSpec;
 use hotline_store::{Catalog, SledStore};
@@ -55,6 +55,43 @@ pub struct ServeConfig {
     /// Queues, in the same format as scenario files; absent: the 1000 hotline's five.
     #[serde(rename = "queue", default = "default_queues")]
     pub queues: Vec<QueueSpec>,
+    /// Serve over TLS with this certificate and key; absent: plain HTTP/2 (loopback, tests).
+    pub tls: Option<TlsFiles>,
+}
+
+/// `[tls]`: PEM files for the router's certificate chain and private key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain, PEM.
+    pub cert: PathBuf,
+    /// Private key, PEM.
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Both files read.
+    pub fn load(&self) -> Result<Tls> {
+        let read = |p: &PathBuf, what: &str| {
+            std::fs::read(p).with_context(|| format!("reading the TLS {what} {}", p.display()))
+        };
+        let (cert_pem, key_pem) = (read(&self.cert, "certificate")?, read(&self.key, "key")?);
+        // the usual mistakes (DER files, cert and key swapped) named before we listen
+        let has = |pem: &[u8], marker: &str| String::from_utf8_lossy(pem).contains(marker);
+        if !has(&cert_pem, "-----BEGIN CERTIFICATE-----") {
+            anyhow::bail!(
+                "the TLS certificate {} is not a PEM certificate (no BEGIN CERTIFICATE)",
+                self.cert.display()
+            );
+        }
+        if !(has(&key_pem, "-----BEGIN") && has(&key_pem, "PRIVATE KEY-----")) {
+            anyhow::bail!(
+                "the TLS key {} is not a PEM private key (no BEGIN … PRIVATE KEY)",
+                self.key.display()
+            );
+        }
+        Ok(Tls { cert_pem, key_pem })
+    }
 }
 
 fn default_listen() -> String {
@@ -193,6 +230,12 @@ pub fn run(a: &ServeArgs) -> Result<()> {
             .with_context(|| format!("opening the store in {}", c.store.display()))?,
     );
     let agents = store.agent_accounts()?.len();
+    let tls = c.tls.as_ref().map(TlsFiles::load).transpose()?;
+    let scheme = if tls.is_some() {
+        "TLS"
+    } else {
+        "plain, no TLS"
+    };
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         // listen for SIGTERM before saying we are up, so a stop sent at once is not lost
@@ -203,7 +246,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
             .await
             .with_context(|| format!("listening on {}", c.listen))?;
         println!(
-            "hotline router listening on {} — store {}, {agents} agent accounts, {queues} queues",
+            "hotline router listening on {} ({scheme}) — store {}, {agents} agent accounts, {queues} queues",
             listener.local_addr()?,
             c.store.display()
         );
@@ -221,7 +264,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
             closing.shutdown().await;
         };
         router
-            .serve(listener, shutdown)
+            .serve_tls(listener, tls, shutdown)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         println!("stopped cleanly");

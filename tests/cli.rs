@@ -499,6 +499,20 @@ fn a_broken_router_configuration_is_named() {
         ),
         "{err}"
     );
+    // TLS files that are not there
+    std::fs::write(&conf, "[tls]\ncert = \"nope.pem\"\nkey = \"nope.key\"\n").unwrap();
+    let (code, _, err) = hotline(&[
+        "serve",
+        "--config",
+        conf.to_str().unwrap(),
+        "--store",
+        dir.join("s").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("reading the TLS certificate nope.pem"),
+        "{err}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -81,6 +81,15 @@ pub struct RouterSetup {
     pub heartbeat: Option<(std::time::Duration, std::time::Duration)>,
 }
 
+/// A certificate chain and its private key, both PEM, for serving over TLS.
+#[derive(Clone)]
+pub struct Tls {
+    /// The server's certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub key_pem: Vec<u8>,
+}
+
 /// The router's default heartbeat: every 250 ms, closed after 750 ms of silence, so a
 /// silent agent loses their call to the queue within a second.
 pub const HEARTBEAT: (std::time::Duration, std::time::Duration) = (
@@ -697,6 +706,17 @@ impl Router {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.serve_tls(listener, None, shutdown).await
+    }
+
+    /// As [`Router::serve`], over TLS (rustls) when `tls` is given: clients must then
+    /// connect with `https://` and trust the certificate.
+    pub async fn serve_tls(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Option<Tls>,
+        shutdown: impl Future<Output = ()> + Send,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let (reporter, health) = tonic_health::server::health_reporter();
         reporter.set_serving::<AgentServiceServer<Router>>().await;
         reporter.set_serving::<CallerServiceServer<Router>>().await;
@@ -708,7 +728,15 @@ impl Router {
             .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
             .build_v1()?;
-        tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            server = server
+                .tls_config(tonic::transport::ServerTlsConfig::new().identity(
+                    tonic::transport::Identity::from_pem(tls.cert_pem, tls.key_pem),
+                ))
+                .map_err(|e| format!("the TLS certificate or key is not usable: {e}"))?;
+        }
+        server
             .add_service(health)
             .add_service(reflection)
             .add_service(AgentServiceServer::new(self.clone()))

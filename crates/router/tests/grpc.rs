@@ -6,7 +6,7 @@ use hotline_ivr::Flow;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_client::AgentServiceClient;
 use hotline_proto::v1::caller_service_client::CallerServiceClient;
-use hotline_router::server::{Router, RouterSetup};
+use hotline_router::server::{Router, RouterSetup, Tls};
 use hotline_router::switchboard::QueueSetup;
 use hotline_store::seed::{self, DEFAULT_NOW};
 use hotline_store::*;
@@ -38,6 +38,10 @@ async fn up() -> Up {
 }
 
 async fn up_with(heartbeat: Option<(Duration, Duration)>) -> Up {
+    up_full(heartbeat, None).await
+}
+
+async fn up_full(heartbeat: Option<(Duration, Duration)>, tls: Option<Tls>) -> Up {
     let store = Arc::new(SledStore::temporary(Catalog::builtin()).unwrap());
     let mut c = seed::customer(8, 1, DEFAULT_NOW);
     c.id = 0;
@@ -108,8 +112,16 @@ async fn up_with(heartbeat: Option<(Duration, Duration)>) -> Up {
     )
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(router.clone().serve(listener, std::future::pending()));
+    let port = listener.local_addr().unwrap().port();
+    let url = match tls {
+        Some(_) => format!("https://localhost:{port}"),
+        None => format!("http://127.0.0.1:{port}"),
+    };
+    tokio::spawn(
+        router
+            .clone()
+            .serve_tls(listener, tls, std::future::pending()),
+    );
     Up {
         url,
         store,
@@ -1002,4 +1014,59 @@ async fn a_silent_agent_loses_the_call_to_the_queue_within_a_second() {
     let snapshot = next(&mut board).await;
     assert_eq!(snapshot.queues[0].waiting, 1, "the call is back in line");
     drop(atx);
+}
+
+#[tokio::test]
+async fn over_tls_only_clients_that_trust_the_certificate_get_in() {
+    use tonic::transport::{Certificate, ClientTlsConfig};
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let cert_pem = key.cert.pem();
+    let up = up_full(
+        None,
+        Some(Tls {
+            cert_pem: cert_pem.clone().into_bytes(),
+            key_pem: key.signing_key.serialize_pem().into_bytes(),
+        }),
+    )
+    .await;
+    let login = |ch: Channel| async move {
+        AgentServiceClient::new(ch)
+            .login(pb::LoginRequest {
+                agent_id: "1001".into(),
+                password: "correct horse 1001".into(),
+                language: 0,
+            })
+            .await
+    };
+    // a client that trusts the router's certificate logs in
+    let trusted = Channel::from_shared(up.url.clone())
+        .unwrap()
+        .tls_config(
+            ClientTlsConfig::new()
+                .ca_certificate(Certificate::from_pem(&cert_pem))
+                .domain_name("localhost"),
+        )
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let token = login(trusted).await.unwrap().into_inner().token;
+    assert!(!token.is_empty());
+    // one that does not trust it cannot even connect
+    let stranger = Channel::from_shared(up.url.clone())
+        .unwrap()
+        .tls_config(ClientTlsConfig::new().domain_name("localhost"))
+        .unwrap()
+        .connect()
+        .await;
+    assert!(stranger.is_err(), "an untrusted certificate was accepted");
+    // and plain HTTP/2 gets nothing from a TLS port
+    let plain = Channel::from_shared(up.url.replace("https://", "http://"))
+        .unwrap()
+        .connect()
+        .await;
+    match plain {
+        Err(_) => {}
+        Ok(ch) => assert!(login(ch).await.is_err(), "plain text was served over TLS"),
+    }
 }
