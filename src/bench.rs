@@ -40,6 +40,14 @@ pub struct RouteBench {
     /// Seconds of arrivals.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// A router already running (e.g. `http://127.0.0.1:50051`) instead of one started
+    /// for the run; it needs agents b0, b1, … with skill `bench` and `--password`, and a
+    /// flow that queues calls to 1000 directly. Its memory is then not measured.
+    #[arg(long)]
+    router: Option<String>,
+    /// The bench agents' password.
+    #[arg(long, default_value = "bench password")]
+    password: String,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -528,80 +536,123 @@ prompt = { zh = "请评价", en = "rate us" }
 thanks = { zh = "谢谢", en = "thanks" }
 "#;
 
-fn rss_mb() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let kb: f64 = s
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
+/// Resident and peak resident memory of a process, MB, from /proc.
+fn rss_mb(pid: u32) -> Option<(f64, f64)> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let kb: f64 = s
+            .lines()
+            .find(|l| l.starts_with(name))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        Some(kb / 1024.0)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// The router process a route benchmark starts, stopped and its files removed on drop.
+struct BenchRouter {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for BenchRouter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A store with `agents` bench agents, a flow straight into queue `bench`, and
+/// `hotline serve` on it in a process of its own (so its memory is its own).
+fn start_bench_router(agents: usize, password: &str) -> Result<(BenchRouter, String)> {
+    use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
+    use std::io::BufRead;
+    let dir = std::env::temp_dir().join(format!("hotline-bench-route-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    {
+        let store = SledStore::open(&dir.join("store"), Catalog::builtin())?;
+        let account = |id: String| AgentAccount {
+            id,
+            name: "bench".into(),
+            role: Role::Agent,
+            skills: vec![("bench".into(), 5)],
+            groups: vec![],
+            password_hash: String::new(),
+        };
+        store.set_agent(account("b0".into()), password)?;
+        let hash = store
+            .agent("b0")?
+            .map(|a| a.password_hash)
+            .unwrap_or_default();
+        for k in 1..agents {
+            store.put_hashed_agent(&AgentAccount {
+                password_hash: hash.clone(),
+                ..account(format!("b{k}"))
+            })?;
+        }
+        store.flush()?;
+    }
+    std::fs::write(dir.join("bench-flow.toml"), BENCH_FLOW)?;
+    std::fs::write(
+        dir.join("router.toml"),
+        format!(
+            "store = {:?}\nivr = {:?}\nopen_around_the_clock = true\n\
+             [[queue]]\nname = \"bench\"\nskill = \"bench\"\nnever_time_out = true\nwrap_up = \"skip\"\n",
+            dir.join("store"),
+            dir.join("bench-flow.toml")
+        ),
+    )?;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(dir.join("router.toml"))
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| anyhow::anyhow!("starting the router: {e}"))?;
+    let out = child.stdout.take();
+    let router = BenchRouter { child, dir };
+    let mut first = String::new();
+    if let Some(out) = out {
+        std::io::BufReader::new(out).read_line(&mut first)?;
+    }
+    // "hotline router listening on 127.0.0.1:PORT (plain, no TLS) — …"
+    let addr = first
+        .strip_prefix("hotline router listening on ")
+        .and_then(|r| r.split_whitespace().next())
+        .ok_or_else(|| anyhow::anyhow!("the router did not start: {first:?}"))?;
+    let url = format!("http://{addr}");
+    Ok((router, url))
 }
 
 fn route(a: &RouteBench) -> Result<()> {
-    use hotline_router::server::{HEARTBEAT, Router, RouterSetup};
-    use hotline_router::switchboard::QueueSetup;
-    use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
     if a.agents == 0 || a.calls_per_second <= 0.0 || a.seconds <= 0.0 {
         bail!("agents, calls per second and seconds must be more than zero");
     }
-    let store = std::sync::Arc::new(SledStore::temporary(Catalog::builtin())?);
-    let password = "bench password";
-    let account = |id: String| AgentAccount {
-        id,
-        name: "bench".into(),
-        role: Role::Agent,
-        skills: vec![("bench".into(), 5)],
-        groups: vec![],
-        password_hash: String::new(),
-    };
-    store.set_agent(account("b0".into()), password)?;
-    let hash = store
-        .agent("b0")?
-        .map(|a| a.password_hash)
-        .unwrap_or_default();
-    for k in 1..a.agents {
-        store.put_hashed_agent(&AgentAccount {
-            password_hash: hash.clone(),
-            ..account(format!("b{k}"))
-        })?;
-    }
-    let flow = std::sync::Arc::new(hotline_ivr::Flow::parse(
-        "bench flow",
-        BENCH_FLOW,
-        &["bench"],
-    )?);
-    let setup = RouterSetup {
-        flow,
-        queues: vec![QueueSetup {
-            name: "bench".into(),
-            config: QueueConfig {
-                name: "bench".into(),
-                skill: SkillId(0),
-                ring_timeout: None,
-                wrap_up: WrapUpPolicy::Skip,
-                ..QueueConfig::default()
-            },
-        }],
-        skills: vec!["bench".into()],
-        heartbeat: Some(HEARTBEAT),
+    let (router, url) = match &a.router {
+        Some(url) => (None, url.clone()),
+        None => {
+            let (r, url) = start_bench_router(a.agents, &a.password)?;
+            (Some(r), url)
+        }
     };
     let rt = tokio::runtime::Runtime::new()?;
     let figures = rt.block_on(async {
-        let router = Router::start(store, setup).map_err(|s| anyhow::anyhow!("{}", s.message()))?;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
-        tokio::spawn(router.serve(listener, std::future::pending()));
         let agents = (0..a.agents)
-            .map(|k| (format!("b{k}"), password.to_string()))
+            .map(|k| (format!("b{k}"), a.password.clone()))
             .collect();
         hotline_live::route_bench::run(&url, agents, a.calls_per_second, a.seconds)
             .await
             .map_err(|e| anyhow::anyhow!(e))
     })?;
-    let rss = rss_mb();
+    let router_mem = router.as_ref().and_then(|r| rss_mb(r.child.id()));
+    let client_mem = rss_mb(std::process::id());
+    drop(router);
+
     if a.json {
         println!(
             "{}",
@@ -611,7 +662,8 @@ fn route(a: &RouteBench) -> Result<()> {
                 "calls": figures.calls, "calls_per_second_achieved": figures.calls_per_second_achieved,
                 "offer_p50_ms": figures.offer_p50_ms, "offer_p99_ms": figures.offer_p99_ms,
                 "offer_max_ms": figures.offer_max_ms,
-                "process_rss_mb": rss, "rss_includes": "router and all the benchmark's clients (one process)",
+                "router_rss_mb": router_mem.map(|m| m.0), "router_peak_rss_mb": router_mem.map(|m| m.1),
+                "clients_rss_mb": client_mem.map(|m| m.0),
                 "machine": machine(),
             })
         );
@@ -629,8 +681,14 @@ fn route(a: &RouteBench) -> Result<()> {
         "dial sent → offer on the agent's stream: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         figures.offer_p50_ms, figures.offer_p99_ms, figures.offer_max_ms
     );
-    if let Some(r) = rss {
-        println!("memory: {r:.0} MB resident — router and every client in one process");
+    match router_mem {
+        Some((now, peak)) => {
+            println!("router process: {now:.0} MB resident at the end, {peak:.0} MB at its peak")
+        }
+        None => println!("router memory: not measured (a router of your own)"),
+    }
+    if let Some((now, _)) = client_mem {
+        println!("benchmark clients (this process): {now:.0} MB resident");
     }
     println!("machine: {}", machine());
     Ok(())

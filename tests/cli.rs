@@ -593,5 +593,5 @@ fn the_route_benchmark_logs_agents_in_over_grpc_and_times_offers() {
         f(&v, "offer_max_ms"),
     );
     assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{v}");
-    assert!(f(&v, "process_rss_mb") > 0.0, "{v}");
+    assert!(f(&v, "router_rss_mb") > 0.0, "{v}");
 }
