@@ -555,6 +555,8 @@ fn rss_mb(pid: u32) -> Option<(f64, f64)> {
 /// The router process a route benchmark starts, stopped and its files removed on drop.
 struct BenchRouter {
     child: std::process::Child,
+    /// Its stdout, held open: a router writing to a closed pipe would die of SIGPIPE.
+    _stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
     dir: std::path::PathBuf,
 }
 
@@ -614,12 +616,16 @@ fn start_bench_router(agents: usize, password: &str) -> Result<(BenchRouter, Str
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| anyhow::anyhow!("starting the router: {e}"))?;
-    let out = child.stdout.take();
-    let router = BenchRouter { child, dir };
+    let mut out = child.stdout.take().map(std::io::BufReader::new);
     let mut first = String::new();
-    if let Some(out) = out {
-        std::io::BufReader::new(out).read_line(&mut first)?;
+    if let Some(out) = out.as_mut() {
+        out.read_line(&mut first)?;
     }
+    let router = BenchRouter {
+        child,
+        _stdout: out,
+        dir,
+    };
     // "hotline router listening on 127.0.0.1:PORT (plain, no TLS) — …"
     let addr = first
         .strip_prefix("hotline router listening on ")

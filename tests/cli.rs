@@ -462,18 +462,22 @@ fn a_broken_router_configuration_is_named() {
     let dir = temp("badconf");
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("router.toml");
+    let store = dir.join("s");
+    let serve = || {
+        hotline(&[
+            "serve",
+            "--config",
+            conf.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ])
+    };
     std::fs::write(
         &conf,
         "[[queue]]\nname = \"inquiry\"\nskill = \"inquiry\"\nmin_level = 0\n",
     )
     .unwrap();
-    let (code, _, err) = hotline(&[
-        "serve",
-        "--config",
-        conf.to_str().unwrap(),
-        "--store",
-        dir.join("s").to_str().unwrap(),
-    ]);
+    let (code, _, err) = serve();
     assert_eq!(code, 2);
     assert!(
         err.contains("queue 'inquiry'") && err.contains("min_level"),
@@ -485,13 +489,7 @@ fn a_broken_router_configuration_is_named() {
         "[[queue]]\nname = \"inquiry\"\nskill = \"inquiry\"\n",
     )
     .unwrap();
-    let (code, _, err) = hotline(&[
-        "serve",
-        "--config",
-        conf.to_str().unwrap(),
-        "--store",
-        dir.join("s").to_str().unwrap(),
-    ]);
+    let (code, _, err) = serve();
     assert_eq!(code, 2);
     assert!(
         err.contains(
@@ -501,13 +499,7 @@ fn a_broken_router_configuration_is_named() {
     );
     // TLS files that are not there
     std::fs::write(&conf, "[tls]\ncert = \"nope.pem\"\nkey = \"nope.key\"\n").unwrap();
-    let (code, _, err) = hotline(&[
-        "serve",
-        "--config",
-        conf.to_str().unwrap(),
-        "--store",
-        dir.join("s").to_str().unwrap(),
-    ]);
+    let (code, _, err) = serve();
     assert_eq!(code, 2);
     assert!(
         err.contains("reading the TLS certificate nope.pem"),

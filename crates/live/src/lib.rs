@@ -129,6 +129,43 @@ pub async fn run(
     Ok(())
 }
 
+/// Log an agent in and open their session: commands go in on the sender, events come
+/// back on the stream.
+async fn open_session(
+    channel: Channel,
+    id: &str,
+    password: &str,
+) -> Result<
+    (
+        mpsc::Sender<pb::AgentCommand>,
+        tonic::Streaming<pb::AgentEvent>,
+    ),
+    String,
+> {
+    let mut client = AgentServiceClient::new(channel);
+    let login = client
+        .login(pb::LoginRequest {
+            agent_id: id.into(),
+            password: password.into(),
+            language: 0,
+        })
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    let (tx, rx) = mpsc::channel(64);
+    let mut req = Request::new(ReceiverStream::new(rx));
+    let bearer = format!("Bearer {}", login.token)
+        .parse()
+        .map_err(|_| "bad token".to_string())?;
+    req.metadata_mut().insert("authorization", bearer);
+    let events = client
+        .session(req)
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    Ok((tx, events))
+}
+
 fn command(id: u64, c: pb::agent_command::Command) -> pb::AgentCommand {
     pb::AgentCommand {
         command_id: id,
@@ -146,27 +183,7 @@ async fn bot(
 ) -> Result<(), String> {
     use pb::agent_command::Command as C;
     use pb::agent_event::Event as E;
-    let mut client = AgentServiceClient::new(channel);
-    let login = client
-        .login(pb::LoginRequest {
-            agent_id: id.into(),
-            password: password.into(),
-            language: 0,
-        })
-        .await
-        .map_err(|s| s.message().to_string())?
-        .into_inner();
-    let (tx, rx) = mpsc::channel(32);
-    let mut req = Request::new(ReceiverStream::new(rx));
-    let bearer = format!("Bearer {}", login.token)
-        .parse()
-        .map_err(|_| "bad token".to_string())?;
-    req.metadata_mut().insert("authorization", bearer);
-    let mut events = client
-        .session(req)
-        .await
-        .map_err(|s| s.message().to_string())?
-        .into_inner();
+    let (tx, mut events) = open_session(channel, id, password).await?;
     let mut rng = Rng::fork(cfg.seed ^ 0xb07, k);
     let mut next_id = 1u64;
     let mut send = |c: C| {

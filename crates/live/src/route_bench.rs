@@ -3,7 +3,6 @@
 //! agent's stream receiving the offer.
 
 use hotline_proto::v1 as pb;
-use hotline_proto::v1::agent_service_client::AgentServiceClient;
 use hotline_proto::v1::caller_service_client::CallerServiceClient;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::Request;
 use tonic::transport::Channel;
 
 /// What a route benchmark measured.
@@ -71,16 +69,16 @@ pub async fn run(
         });
     }
     while (ready.load(Ordering::Relaxed) as usize) < n {
-        let gone = failed.lock().map(|f| f.clone()).unwrap_or_default();
-        if !gone.is_empty() || started.elapsed() > Duration::from_secs(600) {
+        let (gone, first) = match failed.lock() {
+            Ok(f) => (f.len(), f.first().cloned()),
+            Err(_) => (0, None),
+        };
+        if gone > 0 || started.elapsed() > Duration::from_secs(600) {
             return Err(format!(
-                "only {} of {n} agents got ready in {:.0} s; {} failed{}",
+                "only {} of {n} agents got ready in {:.0} s; {gone} failed{}",
                 ready.load(Ordering::Relaxed),
                 started.elapsed().as_secs_f64(),
-                gone.len(),
-                gone.first()
-                    .map(|e| format!(", first: {e}"))
-                    .unwrap_or_default()
+                first.map(|e| format!(", first: {e}")).unwrap_or_default()
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -141,31 +139,8 @@ async fn agent(
 ) -> Result<(), String> {
     use pb::agent_command::Command as C;
     use pb::agent_event::Event as E;
-    let mut client = AgentServiceClient::new(ch);
-    let login = client
-        .login(pb::LoginRequest {
-            agent_id: id,
-            password: pw,
-            language: 0,
-        })
-        .await
-        .map_err(|s| s.message().to_string())?
-        .into_inner();
-    let (tx, rx) = mpsc::channel(64);
-    let mut req = Request::new(ReceiverStream::new(rx));
-    let bearer = format!("Bearer {}", login.token)
-        .parse()
-        .map_err(|_| "bad token".to_string())?;
-    req.metadata_mut().insert("authorization", bearer);
-    let mut events = client
-        .session(req)
-        .await
-        .map_err(|s| s.message().to_string())?
-        .into_inner();
-    let cmd = |c: C| pb::AgentCommand {
-        command_id: 0,
-        command: Some(c),
-    };
+    let (tx, mut events) = crate::open_session(ch, &id, &pw).await?;
+    let cmd = |c: C| crate::command(0, c);
     let _ = tx.send(cmd(C::Ready(true))).await;
     let mut counted = false;
     loop {

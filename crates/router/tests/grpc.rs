@@ -138,6 +138,40 @@ async fn channel(url: &str) -> Channel {
         .unwrap()
 }
 
+/// A caller dials 1000 from `from`: their actions in, the call's events out.
+async fn dial(
+    ch: &Channel,
+    from: &str,
+) -> (
+    mpsc::Sender<pb::CallerAction>,
+    tonic::Streaming<pb::CallEvent>,
+) {
+    let (ctx, crx) = mpsc::channel(16);
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: from.into(),
+            to: "1000".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let call = CallerServiceClient::new(ch.clone())
+        .call(ReceiverStream::new(crx))
+        .await
+        .unwrap()
+        .into_inner();
+    (ctx, call)
+}
+
+/// The caller presses keys.
+async fn press(ctx: &mpsc::Sender<pb::CallerAction>, digits: &str) {
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Digits(digits.into())),
+    })
+    .await
+    .unwrap();
+}
+
 async fn next<T>(s: &mut tonic::Streaming<T>) -> T {
     tokio::time::timeout(Duration::from_secs(5), s.message())
         .await
@@ -196,36 +230,14 @@ async fn a_call_from_dial_to_wrap_up_over_grpc() {
     atx.send(cmd(1, C::Ready(true))).await.unwrap();
     until(&mut events, |e| e.event == Some(E::Done(1))).await;
 
-    let mut callers = CallerServiceClient::new(ch.clone());
-    let (ctx, crx) = mpsc::channel(16);
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Dial(pb::Dial {
-            from: "18955551234".into(),
-            to: "1000".into(),
-        })),
-    })
-    .await
-    .unwrap();
-    let mut call = callers
-        .call(ReceiverStream::new(crx))
-        .await
-        .unwrap()
-        .into_inner();
+    let (ctx, mut call) = dial(&ch, "18955551234").await;
     let first = next(&mut call).await;
     assert!(
         matches!(&first.event, Some(CE::Prompt(p)) if p.text.contains("业务咨询请按1")),
         "{first:?}"
     );
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Digits("2".into())),
-    })
-    .await
-    .unwrap();
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Digits("0".into())),
-    })
-    .await
-    .unwrap();
+    press(&ctx, "2").await;
+    press(&ctx, "0").await;
 
     // the agent's desktop rings with the screen pop
     let offer = until(&mut events, |e| matches!(e.event, Some(E::Offer(_)))).await;
@@ -257,11 +269,7 @@ async fn a_call_from_dial_to_wrap_up_over_grpc() {
         |e| matches!(&e.event, Some(CE::Prompt(p)) if p.text.contains("请对本次服务进行评价")),
     )
     .await;
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Digits("5".into())),
-    })
-    .await
-    .unwrap();
+    press(&ctx, "5").await;
     until(&mut call, |e| matches!(e.event, Some(CE::Ended(_)))).await;
 
     let wrap = pb::WrapUp {
@@ -388,26 +396,8 @@ async fn an_agent_whose_stream_drops_loses_the_call_to_the_queue_not_the_caller(
     let mut events = agents.session(req).await.unwrap().into_inner();
     atx.send(cmd(1, C::Ready(true))).await.unwrap();
     until(&mut events, |e| e.event == Some(E::Done(1))).await;
-    let mut callers = CallerServiceClient::new(ch.clone());
-    let (ctx, crx) = mpsc::channel(16);
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Dial(pb::Dial {
-            from: "18900007777".into(),
-            to: "1000".into(),
-        })),
-    })
-    .await
-    .unwrap();
-    let mut call = callers
-        .call(ReceiverStream::new(crx))
-        .await
-        .unwrap()
-        .into_inner();
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Digits("1".into())),
-    })
-    .await
-    .unwrap();
+    let (ctx, mut call) = dial(&ch, "18900007777").await;
+    press(&ctx, "1").await;
     until(&mut events, |e| matches!(e.event, Some(E::Offer(_)))).await;
     atx.send(cmd(2, C::Answer(true))).await.unwrap();
     until(&mut call, |e| {
@@ -747,26 +737,8 @@ async fn supervisors_watch_the_floor_and_steer_it() {
             .any(|a| a.agent_id == "1001" && a.name == "王小明")
     );
     // a call waits in the inquiry queue: the next update shows it, within a second or two
-    let mut callers = CallerServiceClient::new(ch.clone());
-    let (ctx, crx) = mpsc::channel(8);
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Dial(pb::Dial {
-            from: "18900001111".into(),
-            to: "1000".into(),
-        })),
-    })
-    .await
-    .unwrap();
-    let _call = callers
-        .call(ReceiverStream::new(crx))
-        .await
-        .unwrap()
-        .into_inner();
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Digits("1".into())),
-    })
-    .await
-    .unwrap();
+    let (ctx, _call) = dial(&ch, "18900001111").await;
+    press(&ctx, "1").await;
     let update = until(&mut board, |u| {
         u.queues
             .iter()
@@ -860,26 +832,8 @@ async fn supervisors_watch_the_floor_and_steer_it() {
 async fn shutting_down_ends_every_call_with_its_record() {
     let up = up().await;
     let ch = channel(&up.url).await;
-    let mut callers = CallerServiceClient::new(ch);
-    let (ctx, crx) = mpsc::channel(8);
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Dial(pb::Dial {
-            from: "18955551234".into(),
-            to: "1000".into(),
-        })),
-    })
-    .await
-    .unwrap();
-    let mut call = callers
-        .call(ReceiverStream::new(crx))
-        .await
-        .unwrap()
-        .into_inner();
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Digits("1".into())),
-    })
-    .await
-    .unwrap();
+    let (ctx, mut call) = dial(&ch, "18955551234").await;
+    press(&ctx, "1").await;
     until(&mut call, |e| {
         matches!(e.event, Some(pb::call_event::Event::Queued(_)))
     })
@@ -935,26 +889,8 @@ async fn a_silent_agent_loses_the_call_to_the_queue_within_a_second() {
     atx.send(cmd(1, C::Ready(true))).await.unwrap();
     // answer heartbeats while working
     let mut offered = false;
-    let mut callers = CallerServiceClient::new(ch.clone());
-    let (ctx, crx) = mpsc::channel(8);
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Dial(pb::Dial {
-            from: "18900003333".into(),
-            to: "1000".into(),
-        })),
-    })
-    .await
-    .unwrap();
-    let mut call = callers
-        .call(ReceiverStream::new(crx))
-        .await
-        .unwrap()
-        .into_inner();
-    ctx.send(pb::CallerAction {
-        action: Some(pb::caller_action::Action::Digits("1".into())),
-    })
-    .await
-    .unwrap();
+    let (ctx, mut call) = dial(&ch, "18900003333").await;
+    press(&ctx, "1").await;
     while !offered {
         match next(&mut events).await.event {
             Some(E::Heartbeat(n)) => atx.send(cmd(0, C::HeartbeatAck(n))).await.unwrap(),
