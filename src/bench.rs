@@ -27,6 +27,29 @@ pub enum BenchCommand {
     Store(crate::store_cmd::StoreBench),
     /// The router over gRPC: time from a caller's dial to the offer on an agent's stream.
     Route(RouteBench),
+    /// The ceiling for `route`: a bare tonic relay with the same two hops (a sender's
+    /// stream in, a listener's stream out) and nothing in between.
+    Echo(EchoBench),
+}
+
+#[derive(Args)]
+pub struct EchoBench {
+    /// Listeners attached for the whole run (stand-ins for agent sessions).
+    #[arg(long, default_value_t = 10000)]
+    listeners: usize,
+    /// Notes sent per second; a list runs one step per rate, in that order.
+    #[arg(long, default_value = "1000,2000,4000,8000", value_delimiter = ',')]
+    notes_per_second: Vec<f64>,
+    /// Seconds per rate.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// Only serve the relay on 127.0.0.1 (address printed first); the benchmark starts a
+    /// copy of itself this way so the relay has its own process, as the router does.
+    #[arg(long, hide = true)]
+    serve: bool,
 }
 
 #[derive(Args)]
@@ -34,12 +57,17 @@ pub struct RouteBench {
     /// Agents logged in (each login verifies an argon2 hash: that takes a while).
     #[arg(long, default_value_t = 1000)]
     agents: usize,
-    /// Calls arriving per second, straight into a queue (no IVR).
-    #[arg(long, default_value_t = 100.0)]
-    calls_per_second: f64,
-    /// Seconds of arrivals.
+    /// Calls arriving per second, straight into a queue (no IVR); a list (`500,1000,2000`)
+    /// runs one step per rate with the same agents, in that order.
+    #[arg(long, default_value = "100", value_delimiter = ',')]
+    calls_per_second: Vec<f64>,
+    /// Seconds of arrivals per rate.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
+    /// After the rates, every agent goes on a break and this many callers dial and wait;
+    /// the router's memory is measured with them in the queue.
+    #[arg(long, default_value_t = 0)]
+    waiting: usize,
     /// A router already running (e.g. `http://127.0.0.1:50051`) instead of one started
     /// for the run; it needs agents b0, b1, … with skill `bench` and `--password`, and a
     /// flow that queues calls to 1000 directly. Its memory is then not measured.
@@ -114,6 +142,7 @@ pub fn run(b: &BenchCommand) -> Result<()> {
         BenchCommand::Coverage(a) => coverage(a),
         BenchCommand::Store(a) => crate::store_cmd::bench(a),
         BenchCommand::Route(a) => route(a),
+        BenchCommand::Echo(a) => echo(a),
     }
 }
 
@@ -552,15 +581,15 @@ fn rss_mb(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// The router process a route benchmark starts, stopped and its files removed on drop.
-struct BenchRouter {
+/// The server process a benchmark starts, stopped and its files removed on drop.
+struct BenchChild {
     child: std::process::Child,
     /// Its stdout, held open: a router writing to a closed pipe would die of SIGPIPE.
     _stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
     dir: std::path::PathBuf,
 }
 
-impl Drop for BenchRouter {
+impl Drop for BenchChild {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -570,9 +599,8 @@ impl Drop for BenchRouter {
 
 /// A store with `agents` bench agents, a flow straight into queue `bench`, and
 /// `hotline serve` on it in a process of its own (so its memory is its own).
-fn start_bench_router(agents: usize, password: &str) -> Result<(BenchRouter, String)> {
+fn start_bench_router(agents: usize, password: &str) -> Result<(BenchChild, String)> {
     use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
-    use std::io::BufRead;
     let dir = std::env::temp_dir().join(format!("hotline-bench-route-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -609,34 +637,134 @@ fn start_bench_router(agents: usize, password: &str) -> Result<(BenchRouter, Str
             dir.join("bench-flow.toml")
         ),
     )?;
-    let mut child = std::process::Command::new(std::env::current_exe()?)
+    let mut serve = std::process::Command::new(std::env::current_exe()?);
+    serve
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(dir.join("router.toml"))
+        .arg(dir.join("router.toml"));
+    // "hotline router listening on 127.0.0.1:PORT (plain, no TLS) — …"
+    start_child(serve, "hotline router listening on ", dir)
+}
+
+/// Start `command`, read the address from its first line (after `prefix`), and give it
+/// back as an `http://` URL with the process.
+fn start_child(
+    mut command: std::process::Command,
+    prefix: &str,
+    dir: std::path::PathBuf,
+) -> Result<(BenchChild, String)> {
+    use std::io::BufRead;
+    let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()
-        .map_err(|e| anyhow::anyhow!("starting the router: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("starting the server: {e}"))?;
     let mut out = child.stdout.take().map(std::io::BufReader::new);
     let mut first = String::new();
     if let Some(out) = out.as_mut() {
         out.read_line(&mut first)?;
     }
-    let router = BenchRouter {
+    let server = BenchChild {
         child,
         _stdout: out,
         dir,
     };
-    // "hotline router listening on 127.0.0.1:PORT (plain, no TLS) — …"
     let addr = first
-        .strip_prefix("hotline router listening on ")
+        .strip_prefix(prefix)
         .and_then(|r| r.split_whitespace().next())
-        .ok_or_else(|| anyhow::anyhow!("the router did not start: {first:?}"))?;
-    let url = format!("http://{addr}");
-    Ok((router, url))
+        .ok_or_else(|| anyhow::anyhow!("the server did not start: {first:?}"))?;
+    Ok((server, format!("http://{addr}")))
+}
+
+fn echo(a: &EchoBench) -> Result<()> {
+    let rt = tokio::runtime::Runtime::new()?;
+    if a.serve {
+        return rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            println!("echo relay listening on {}", listener.local_addr()?);
+            hotline_live::echo_bench::serve(listener, std::future::pending())
+                .await
+                .map_err(|e| anyhow::anyhow!("the relay stopped: {e}"))
+        });
+    }
+    if a.listeners == 0
+        || a.notes_per_second.is_empty()
+        || a.notes_per_second.iter().any(|r| r.is_nan() || *r <= 0.0)
+        || a.seconds <= 0.0
+    {
+        bail!("listeners, notes per second and seconds must be more than zero");
+    }
+    let dir = std::env::temp_dir().join(format!("hotline-bench-echo-{}", std::process::id()));
+    let mut serve = std::process::Command::new(std::env::current_exe()?);
+    serve.args(["bench", "echo", "--serve"]);
+    let (relay, url) = start_child(serve, "echo relay listening on ", dir)?;
+    let steps = rt
+        .block_on(hotline_live::echo_bench::run(
+            &url,
+            a.listeners,
+            &a.notes_per_second,
+            a.seconds,
+        ))
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let relay_mem = rss_mb(relay.child.id());
+    drop(relay);
+    let passes_5ms = steps
+        .iter()
+        .find(|s| s.p99_ms > 5.0)
+        .map(|s| s.notes_per_second);
+    if a.json {
+        let list: Vec<_> = steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "notes_per_second": s.notes_per_second, "delivered": s.delivered,
+                    "notes_per_second_achieved": s.notes_per_second_achieved,
+                    "p50_ms": s.p50_ms, "p99_ms": s.p99_ms, "max_ms": s.max_ms,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "listeners": a.listeners, "seconds": a.seconds, "steps": list,
+                "p99_passes_5ms_at_notes_per_second": passes_5ms,
+                "relay_rss_mb": relay_mem.map(|m| m.0), "machine": machine(),
+            })
+        );
+        return Ok(());
+    }
+    println!(
+        "bare tonic relay, {} listeners attached over 8 connections, one sender stream per note",
+        a.listeners
+    );
+    for s in &steps {
+        println!(
+            "{:>6} notes/s for {} s: {} delivered, {:.1}/s echoed; sent → on the listener's stream: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            s.notes_per_second,
+            a.seconds,
+            s.delivered,
+            s.notes_per_second_achieved,
+            s.p50_ms,
+            s.p99_ms,
+            s.max_ms
+        );
+    }
+    match passes_5ms {
+        Some(r) => println!("p99 passes 5 ms at {r} notes/s"),
+        None => println!("p99 stays within 5 ms at every rate run"),
+    }
+    if let Some((now, _)) = relay_mem {
+        println!("relay process: {now:.0} MB resident");
+    }
+    println!("machine: {}", machine());
+    Ok(())
 }
 
 fn route(a: &RouteBench) -> Result<()> {
-    if a.agents == 0 || a.calls_per_second <= 0.0 || a.seconds <= 0.0 {
+    if a.agents == 0
+        || a.calls_per_second.is_empty()
+        || a.calls_per_second.iter().any(|r| r.is_nan() || *r <= 0.0)
+        || a.seconds <= 0.0
+    {
         bail!("agents, calls per second and seconds must be more than zero");
     }
     let (router, url) = match &a.router {
@@ -646,29 +774,60 @@ fn route(a: &RouteBench) -> Result<()> {
             (Some(r), url)
         }
     };
+    let router_pid = router.as_ref().map(|r| r.child.id());
+    let plan = hotline_live::route_bench::RoutePlan {
+        rates: a.calls_per_second.clone(),
+        seconds: a.seconds,
+        waiting: a.waiting,
+    };
     let rt = tokio::runtime::Runtime::new()?;
-    let figures = rt.block_on(async {
+    let f = rt.block_on(async {
         let agents = (0..a.agents)
             .map(|k| (format!("b{k}"), a.password.clone()))
             .collect();
-        hotline_live::route_bench::run(&url, agents, a.calls_per_second, a.seconds)
+        hotline_live::route_bench::run(&url, agents, &plan, || router_pid.and_then(rss_mb))
             .await
             .map_err(|e| anyhow::anyhow!(e))
     })?;
-    let router_mem = router.as_ref().and_then(|r| rss_mb(r.child.id()));
     let client_mem = rss_mb(std::process::id());
     drop(router);
+    let first = f
+        .steps
+        .first()
+        .cloned()
+        .ok_or_else(|| anyhow::anyhow!("no step ran"))?;
+    let end_mem = f.memory_with_waiting.or(f.memory_after_traffic);
+    let passes_5ms = f
+        .steps
+        .iter()
+        .find(|s| s.offer_p99_ms > 5.0)
+        .map(|s| s.calls_per_second);
 
     if a.json {
+        let steps: Vec<_> = f
+            .steps
+            .iter()
+            .map(|s| {
+                json!({
+                    "calls_per_second": s.calls_per_second, "calls": s.calls,
+                    "calls_per_second_achieved": s.calls_per_second_achieved,
+                    "offer_p50_ms": s.offer_p50_ms, "offer_p99_ms": s.offer_p99_ms,
+                    "offer_max_ms": s.offer_max_ms,
+                })
+            })
+            .collect();
         println!(
             "{}",
             json!({
-                "agents": figures.agents, "login_seconds": figures.login_seconds,
-                "calls_per_second": a.calls_per_second, "seconds": a.seconds,
-                "calls": figures.calls, "calls_per_second_achieved": figures.calls_per_second_achieved,
-                "offer_p50_ms": figures.offer_p50_ms, "offer_p99_ms": figures.offer_p99_ms,
-                "offer_max_ms": figures.offer_max_ms,
-                "router_rss_mb": router_mem.map(|m| m.0), "router_peak_rss_mb": router_mem.map(|m| m.1),
+                "agents": f.agents, "login_seconds": f.login_seconds,
+                "calls_per_second": first.calls_per_second, "seconds": a.seconds,
+                "calls": first.calls, "calls_per_second_achieved": first.calls_per_second_achieved,
+                "offer_p50_ms": first.offer_p50_ms, "offer_p99_ms": first.offer_p99_ms,
+                "offer_max_ms": first.offer_max_ms,
+                "steps": steps, "p99_passes_5ms_at_calls_per_second": passes_5ms,
+                "waiting": f.waiting,
+                "router_rss_mb": end_mem.map(|m| m.0), "router_peak_rss_mb": end_mem.map(|m| m.1),
+                "router_rss_after_traffic_mb": f.memory_after_traffic.map(|m| m.0),
                 "clients_rss_mb": client_mem.map(|m| m.0),
                 "machine": machine(),
             })
@@ -677,21 +836,34 @@ fn route(a: &RouteBench) -> Result<()> {
     }
     println!(
         "{} agents logged in over gRPC in {:.1} s (each login verifies an argon2 hash); heartbeats on",
-        figures.agents, figures.login_seconds
+        f.agents, f.login_seconds
     );
-    println!(
-        "{} calls at {} per second for {} s, no IVR: {:.1} calls/s reached an agent",
-        figures.calls, a.calls_per_second, a.seconds, figures.calls_per_second_achieved
-    );
-    println!(
-        "dial sent → offer on the agent's stream: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        figures.offer_p50_ms, figures.offer_p99_ms, figures.offer_max_ms
-    );
-    match router_mem {
-        Some((now, peak)) => {
-            println!("router process: {now:.0} MB resident at the end, {peak:.0} MB at its peak")
+    for s in &f.steps {
+        println!(
+            "{:>6} calls/s for {} s, no IVR: {} calls, {:.1}/s reached an agent; dial sent → offer on the agent's stream: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            s.calls_per_second,
+            a.seconds,
+            s.calls,
+            s.calls_per_second_achieved,
+            s.offer_p50_ms,
+            s.offer_p99_ms,
+            s.offer_max_ms
+        );
+    }
+    match passes_5ms {
+        Some(r) => println!("p99 passes 5 ms at {r} calls/s"),
+        None if f.steps.len() > 1 => println!("p99 stays within 5 ms at every rate run"),
+        None => {}
+    }
+    match (f.memory_after_traffic, f.memory_with_waiting) {
+        (None, _) => println!("router memory: not measured (a router of your own)"),
+        (Some((now, _)), None) => {
+            println!("router process: {now:.0} MB resident after the traffic")
         }
-        None => println!("router memory: not measured (a router of your own)"),
+        (Some((now, _)), Some((waiting, peak))) => println!(
+            "router process: {now:.0} MB resident after the traffic, {waiting:.0} MB with {} calls waiting, {peak:.0} MB at its peak",
+            f.waiting
+        ),
     }
     if let Some((now, _)) = client_mem {
         println!("benchmark clients (this process): {now:.0} MB resident");

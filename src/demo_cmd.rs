@@ -190,7 +190,7 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
     let mut conf = serve_cmd::config(&serve_cmd::ServeArgs::defaults(&a.listen, &a.store))?;
     conf.open_around_the_clock = true;
     let setup = serve_cmd::setup(&conf)?;
-    let rt = tokio::runtime::Runtime::new()?;
+    let rt = serve_cmd::router_runtime()?;
     let a = a.clone();
     rt.block_on(async move {
         let stop = serve_cmd::stop_signal()?;

@@ -12,6 +12,8 @@ const FILES: [&str; 5] = [
     "callcenter/v1/supervisor.proto",
 ];
 
+const ECHO: &str = "bench/echo.proto";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     println!("cargo:rerun-if-changed={}", root.display());
@@ -27,6 +29,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        .codec_path("crate::codec::LeanCodec")
         .compile_fds(fds)?;
+    // the benchmark's echo service (not part of the contract)
+    println!("cargo:rerun-if-changed={}", root.join(ECHO).display());
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .codec_path("crate::codec::LeanCodec")
+        .compile_fds(protox::compile([ECHO], [&root])?)?;
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! Everything goes through the public contract, exactly as a desktop and a telephone
 //! would, so a live run is also an end-to-end test of the router.
 
+pub mod echo_bench;
 pub mod route_bench;
 
 use hotline_acd::rng::Rng;

@@ -1,6 +1,7 @@
 //! Load for `hotline bench route`: many agents logged in over gRPC, callers arriving at a
 //! fixed rate straight into a queue, and the time from a caller sending its dial to the
-//! agent's stream receiving the offer.
+//! agent's stream receiving the offer, at one or more arrival rates; then, optionally,
+//! many calls left waiting, to see what they cost the router.
 
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::caller_service_client::CallerServiceClient;
@@ -12,13 +13,11 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
-/// What a route benchmark measured.
+/// One arrival rate of a route benchmark.
 #[derive(Debug, Clone)]
-pub struct RouteFigures {
-    /// Agents logged in with an open session.
-    pub agents: usize,
-    /// Seconds it took to log them in and open their sessions.
-    pub login_seconds: f64,
+pub struct RouteStep {
+    /// Calls dialled per second.
+    pub calls_per_second: f64,
     /// Calls that reached an agent.
     pub calls: usize,
     /// Calls per second that reached an agent.
@@ -31,14 +30,44 @@ pub struct RouteFigures {
     pub offer_max_ms: f64,
 }
 
+/// What a route benchmark measured.
+#[derive(Debug, Clone)]
+pub struct RouteFigures {
+    /// Agents logged in with an open session.
+    pub agents: usize,
+    /// Seconds it took to log them in and open their sessions.
+    pub login_seconds: f64,
+    /// One entry per arrival rate, in the order run.
+    pub steps: Vec<RouteStep>,
+    /// Calls waiting in the queue when `memory_with_waiting` was taken.
+    pub waiting: usize,
+    /// What the memory probe said after the last rate (before any calls were parked).
+    pub memory_after_traffic: Option<(f64, f64)>,
+    /// What it said with `waiting` calls in the queue and every agent not ready.
+    pub memory_with_waiting: Option<(f64, f64)>,
+}
+
+/// How a route benchmark runs.
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    /// Arrival rates, one step of `seconds` each, in this order.
+    pub rates: Vec<f64>,
+    /// Seconds per rate.
+    pub seconds: f64,
+    /// After the rates: every agent goes not ready and this many callers dial and wait.
+    pub waiting: usize,
+}
+
 type Times = Arc<Mutex<HashMap<u64, Instant>>>;
 
-/// Log the agents in, run callers at `calls_per_second` for `seconds`, measure.
+/// Log the agents in, run callers at each rate of `plan`, then park `plan.waiting` calls
+/// in the queue. `memory` is asked for the router's (resident, peak) MB after the rates
+/// and again with the calls waiting.
 pub async fn run(
     url: &str,
     agents: Vec<(String, String)>,
-    calls_per_second: f64,
-    seconds: f64,
+    plan: &RoutePlan,
+    memory: impl Fn() -> Option<(f64, f64)>,
 ) -> Result<RouteFigures, String> {
     // a few connections, so the streams are spread
     let mut channels = Vec::new();
@@ -53,80 +82,123 @@ pub async fn run(
     }
     let offered: Times = Arc::default();
     let ready = Arc::new(AtomicU64::new(0));
+    let parked = Arc::new(AtomicU64::new(0));
+    let (park, parking) = tokio::sync::watch::channel(false);
     let failed: Arc<Mutex<Vec<String>>> = Arc::default();
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     let n = agents.len();
     for (k, (id, pw)) in agents.into_iter().enumerate() {
         let ch = channels[k % channels.len()].clone();
-        let (offered, ready, failed) = (offered.clone(), ready.clone(), failed.clone());
+        let counters = (offered.clone(), ready.clone(), parked.clone());
+        let (failed, parking) = (failed.clone(), parking.clone());
         tasks.spawn(async move {
-            if let Err(e) = agent(ch, id.clone(), pw, offered, ready).await
+            if let Err(e) = agent(ch, id.clone(), pw, counters, parking).await
                 && let Ok(mut f) = failed.lock()
             {
                 f.push(format!("agent {id}: {e}"));
             }
         });
     }
-    while (ready.load(Ordering::Relaxed) as usize) < n {
-        let (gone, first) = match failed.lock() {
-            Ok(f) => (f.len(), f.first().cloned()),
-            Err(_) => (0, None),
-        };
-        if gone > 0 || started.elapsed() > Duration::from_secs(600) {
-            return Err(format!(
-                "only {} of {n} agents got ready in {:.0} s; {gone} failed{}",
-                ready.load(Ordering::Relaxed),
-                started.elapsed().as_secs_f64(),
-                first.map(|e| format!(", first: {e}")).unwrap_or_default()
-            ));
+    let wait_for = |what: &'static str, count: Arc<AtomicU64>, target: usize| {
+        let failed = failed.clone();
+        async move {
+            let since = Instant::now();
+            while (count.load(Ordering::Relaxed) as usize) < target {
+                let (gone, first) = match failed.lock() {
+                    Ok(f) => (f.len(), f.first().cloned()),
+                    Err(_) => (0, None),
+                };
+                if gone > 0 || since.elapsed() > Duration::from_secs(600) {
+                    return Err(format!(
+                        "only {} of {target} {what} in {:.0} s; {gone} agents failed{}",
+                        count.load(Ordering::Relaxed),
+                        since.elapsed().as_secs_f64(),
+                        first.map(|e| format!(", first: {e}")).unwrap_or_default()
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Ok(())
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    };
+    wait_for("agents got ready", ready.clone(), n).await?;
     let login_seconds = started.elapsed().as_secs_f64();
-    let dialled: Times = Arc::default();
-    let connected = Arc::new(AtomicU64::new(0));
-    let gap = Duration::from_secs_f64(1.0 / calls_per_second.max(0.001));
-    let mut tick = tokio::time::interval(gap);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let run_start = Instant::now();
+    let mut steps = Vec::new();
     let mut k = 0u64;
-    while run_start.elapsed().as_secs_f64() < seconds {
-        tick.tick().await;
-        k += 1;
-        let ch = channels[(k as usize) % channels.len()].clone();
-        let (dialled, connected) = (dialled.clone(), connected.clone());
-        tasks.spawn(async move {
-            let _ = caller(ch, k, dialled, connected).await;
+    for &rate in &plan.rates {
+        let dialled: Times = Arc::default();
+        let connected = Arc::new(AtomicU64::new(0));
+        let gap = Duration::from_secs_f64(1.0 / rate.max(0.001));
+        let mut tick = tokio::time::interval(gap);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        let step_start = Instant::now();
+        while step_start.elapsed().as_secs_f64() < plan.seconds {
+            tick.tick().await;
+            k += 1;
+            let ch = channels[(k as usize) % channels.len()].clone();
+            let (dialled, connected) = (dialled.clone(), connected.clone());
+            tasks.spawn(async move {
+                let _ = caller(ch, k, dialled, connected, None).await;
+            });
+        }
+        // let the last calls of the step land
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let (d, o) = (
+            dialled.lock().map_err(|_| "poisoned")?,
+            offered.lock().map_err(|_| "poisoned")?,
+        );
+        let mut ms: Vec<f64> = d
+            .iter()
+            .filter_map(|(call, t0)| {
+                o.get(call)
+                    .map(|t1| t1.saturating_duration_since(*t0).as_secs_f64() * 1000.0)
+            })
+            .collect();
+        if ms.is_empty() {
+            return Err(format!("at {rate} calls/s no call reached an agent"));
+        }
+        ms.sort_by(f64::total_cmp);
+        let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+        steps.push(RouteStep {
+            calls_per_second: rate,
+            calls: ms.len(),
+            calls_per_second_achieved: connected.load(Ordering::Relaxed) as f64 / plan.seconds,
+            offer_p50_ms: at(0.5),
+            offer_p99_ms: at(0.99),
+            offer_max_ms: at(1.0),
         });
     }
-    // let the last calls land
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    tasks.abort_all();
-    let (d, o) = (
-        dialled.lock().map_err(|_| "poisoned")?,
-        offered.lock().map_err(|_| "poisoned")?,
-    );
-    let mut ms: Vec<f64> = d
-        .iter()
-        .filter_map(|(call, t0)| {
-            o.get(call)
-                .map(|t1| t1.saturating_duration_since(*t0).as_secs_f64() * 1000.0)
-        })
-        .collect();
-    if ms.is_empty() {
-        return Err("no call reached an agent".into());
+    let memory_after_traffic = memory();
+    let mut memory_with_waiting = None;
+    let queued = Arc::new(AtomicU64::new(0));
+    if plan.waiting > 0 {
+        let _ = park.send(true);
+        wait_for("agents went not ready", parked.clone(), n).await?;
+        for _ in 0..plan.waiting {
+            k += 1;
+            let ch = channels[(k as usize) % channels.len()].clone();
+            let (dialled, connected, queued) = (Times::default(), Arc::default(), queued.clone());
+            tasks.spawn(async move {
+                let _ = caller(ch, k, dialled, connected, Some(queued)).await;
+            });
+            if k % 100 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        wait_for("calls queued", queued.clone(), plan.waiting).await?;
+        // the announcements settle
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        memory_with_waiting = memory();
     }
-    ms.sort_by(f64::total_cmp);
-    let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+    tasks.abort_all();
     Ok(RouteFigures {
         agents: n,
         login_seconds,
-        calls: ms.len(),
-        calls_per_second_achieved: connected.load(Ordering::Relaxed) as f64 / seconds,
-        offer_p50_ms: at(0.5),
-        offer_p99_ms: at(0.99),
-        offer_max_ms: at(1.0),
+        steps,
+        waiting: queued.load(Ordering::Relaxed) as usize,
+        memory_after_traffic,
+        memory_with_waiting,
     })
 }
 
@@ -134,8 +206,8 @@ async fn agent(
     ch: Channel,
     id: String,
     pw: String,
-    offered: Times,
-    ready: Arc<AtomicU64>,
+    (offered, ready, parked): (Times, Arc<AtomicU64>, Arc<AtomicU64>),
+    mut parking: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
     use pb::agent_command::Command as C;
     use pb::agent_event::Event as E;
@@ -143,11 +215,23 @@ async fn agent(
     let cmd = |c: C| crate::command(0, c);
     let _ = tx.send(cmd(C::Ready(true))).await;
     let mut counted = false;
+    let mut parking_open = true;
     loop {
-        let ev = match events.message().await {
-            Ok(Some(ev)) => ev,
-            Ok(None) => return Err("the router closed the session".into()),
-            Err(s) => return Err(format!("session ended: {}", s.message())),
+        let ev = tokio::select! {
+            ev = events.message() => match ev {
+                Ok(Some(ev)) => ev,
+                Ok(None) => return Err("the router closed the session".into()),
+                Err(s) => return Err(format!("session ended: {}", s.message())),
+            },
+            changed = parking.changed(), if parking_open => {
+                if changed.is_err() {
+                    parking_open = false;
+                } else if *parking.borrow_and_update() {
+                    // a break: the calls that come now wait in the queue
+                    let _ = tx.send(cmd(C::NotReady(16))).await;
+                }
+                continue;
+            }
         };
         match ev.event {
             Some(E::Offer(o)) => {
@@ -166,7 +250,11 @@ async fn agent(
                 let _ = tx.send(cmd(C::HeartbeatAck(n))).await;
             }
             Some(E::State(s)) if s.state == pb::AgentState::NotReady as i32 => {
-                let _ = tx.send(cmd(C::Ready(true))).await;
+                if *parking.borrow() {
+                    parked.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    let _ = tx.send(cmd(C::Ready(true))).await;
+                }
             }
             _ => {}
         }
@@ -178,6 +266,7 @@ async fn caller(
     k: u64,
     dialled: Times,
     connected: Arc<AtomicU64>,
+    mut queued: Option<Arc<AtomicU64>>,
 ) -> Result<(), String> {
     use pb::call_event::Event as CE;
     let (tx, rx) = mpsc::channel(4);
@@ -197,6 +286,11 @@ async fn caller(
     while let Ok(Some(ev)) = events.message().await {
         if let Ok(mut m) = dialled.lock() {
             m.entry(ev.call_id).or_insert(t0);
+        }
+        if matches!(ev.event, Some(CE::Queued(_)))
+            && let Some(q) = queued.take()
+        {
+            q.fetch_add(1, Ordering::Relaxed); // counted once; the caller stays on the line
         }
         if let Some(CE::Connected(_)) = ev.event {
             connected.fetch_add(1, Ordering::Relaxed);

@@ -7,10 +7,19 @@
 //! telephone side), `SupervisorService` (live statistics and control), `CrmService`
 //! (customers, tickets, call records).
 
+pub mod codec;
+
 /// Generated code of package `callcenter.v1`.
 #[allow(clippy::all, missing_docs)]
 pub mod v1 {
     tonic::include_proto!("callcenter.v1");
+}
+
+/// Generated code of `proto/bench/echo.proto`: the bare relay `hotline bench echo`
+/// measures as the ceiling for the router (not part of the contract).
+#[allow(clippy::all, missing_docs)]
+pub mod echo {
+    tonic::include_proto!("hotline.bench");
 }
 
 /// The encoded `FileDescriptorSet` of the contract (imports included), for

@@ -114,9 +114,16 @@ impl CrmService for Router {
         self.who(&req)?;
         let r = req.into_inner();
         let n = limit(r.limit, 20, 200);
+        let id = r.customer_id;
+        // an unknown customer is a wrong number, not a customer who never called
         let found = self
-            .with_store(move |s| s.interactions_of_customer(r.customer_id, n))
-            .await?;
+            .with_store(move |s| {
+                s.customer(id)?
+                    .map(|_| s.interactions_of_customer(id, n))
+                    .transpose()
+            })
+            .await?
+            .ok_or_else(|| not_found("customer", id))?;
         Ok(Response::new(pb::InteractionList {
             interactions: found.iter().map(convert::interaction).collect(),
         }))

@@ -11,7 +11,6 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::supervisor_service_server::SupervisorService;
 use hotline_store::Millis;
 use std::collections::HashMap;
-use tokio_stream::wrappers::UnboundedReceiverStream;
 use tonic::{Request, Response, Status};
 
 /// Target service level the wallboard compares against (80/20 unless configured).
@@ -167,9 +166,19 @@ fn span(d: &Option<prost_types::Duration>) -> Option<Span> {
         .map(|d| Span((d.seconds.max(0) as u64) * 1_000_000 + (d.nanos.max(0) as u64) / 1000))
 }
 
+/// A supervisor command must say which agent it is for.
+fn named(agent: &str) -> Result<(), Status> {
+    if agent.trim().is_empty() {
+        return Err(Status::invalid_argument(
+            "which agent? `agent_id` (their work number) is empty",
+        ));
+    }
+    Ok(())
+}
+
 #[tonic::async_trait]
 impl SupervisorService for Router {
-    type WatchStatsStream = UnboundedReceiverStream<Result<pb::StatsUpdate, Status>>;
+    type WatchStatsStream = crate::server::EventStream<pb::StatsUpdate>;
 
     async fn watch_stats(
         &self,
@@ -177,8 +186,15 @@ impl SupervisorService for Router {
     ) -> Result<Response<Self::WatchStatsStream>, Status> {
         self.supervisor(&req)?;
         let queues = req.into_inner().queues;
+        let known = self.query(|sb, _| sb.queue_names().to_vec()).await?;
+        if let Some(q) = queues.iter().find(|q| !known.contains(q)) {
+            return Err(Status::not_found(format!(
+                "there is no queue {q:?}; queues: {}",
+                known.join(", ")
+            )));
+        }
         let rx = self.watch(queues)?;
-        Ok(Response::new(UnboundedReceiverStream::new(rx)))
+        Ok(Response::new(rx))
     }
 
     async fn list_agents(
@@ -210,6 +226,7 @@ impl SupervisorService for Router {
     ) -> Result<Response<pb::AgentStatus>, Status> {
         self.supervisor(&req)?;
         let r = req.into_inner();
+        named(&r.agent_id)?;
         let reason = if r.reason == 0 {
             3
         } else {
@@ -229,6 +246,7 @@ impl SupervisorService for Router {
     ) -> Result<Response<pb::AgentStatus>, Status> {
         self.supervisor(&req)?;
         let agent = req.into_inner().agent_id;
+        named(&agent)?;
         self.command(In::AgentGone(agent.clone())).await?;
         self.status_of(agent).await
     }

@@ -209,6 +209,8 @@ pub enum AgentEvent {
         ivr_path: Vec<String>,
         /// Reason chosen in the IVR.
         reason: Option<String>,
+        /// Priority class the IVR gave the call (higher for the green channel).
+        priority: u8,
     },
     /// The offer was withdrawn.
     OfferCancelled(&'static str),
@@ -319,6 +321,8 @@ struct Call {
     running: Option<Service>,
     reason: Option<String>,
     queue: Option<String>,
+    /// Priority class the IVR queued it with.
+    priority: u8,
     engine: Option<CallId>,
     caller_gone: bool,
     in_survey: bool,
@@ -494,6 +498,7 @@ impl Switchboard {
                         running: None,
                         reason: None,
                         queue: None,
+                        priority: 0,
                         engine: None,
                         caller_gone: false,
                         in_survey: false,
@@ -765,6 +770,7 @@ impl Switchboard {
                     c.ivr_ended = Some(now);
                     c.reason = Some(reason);
                     c.queue = Some(queue);
+                    c.priority = priority;
                     let e = self.engine.arrive(
                         us(now),
                         CallSpec {
@@ -1054,6 +1060,7 @@ impl Switchboard {
                             .map(|s| s.path().to_vec())
                             .unwrap_or_default(),
                         reason: c.reason.clone(),
+                        priority: c.priority,
                     };
                     self.out
                         .push_back(Out::Agent(self.agent_names[agent.0 as usize].clone(), ev));

@@ -1,5 +1,11 @@
 //! The router over real gRPC on 127.0.0.1:0, with a temporary store: clients in this
-//! process talk to it exactly as a desktop or a softphone would.
+//! process talk to it exactly as a desktop or a softphone would. This file has the
+//! whole-call, login, CRM, supervisor, shutdown and TLS tests and the helpers;
+//! `routing.rs` has routing order, the green channel, ring-no-answer, abandons,
+//! transfers, callbacks, self-service and FCR; `bad_input.rs` a bad input of every RPC.
+
+mod bad_input;
+mod routing;
 
 use hotline_acd::{QueueConfig, SkillId, WrapUpPolicy};
 use hotline_ivr::Flow;
@@ -42,6 +48,16 @@ async fn up_with(heartbeat: Option<(Duration, Duration)>) -> Up {
 }
 
 async fn up_full(heartbeat: Option<(Duration, Duration)>, tls: Option<Tls>) -> Up {
+    up_custom(heartbeat, tls, |_| {}).await
+}
+
+/// A router with agents 1001 and 1002 (every skill) and supervisor 2001, each queue's
+/// configuration passed through `tweak`.
+async fn up_custom(
+    heartbeat: Option<(Duration, Duration)>,
+    tls: Option<Tls>,
+    tweak: impl Fn(&mut QueueConfig),
+) -> Up {
     let store = Arc::new(SledStore::temporary(Catalog::builtin()).unwrap());
     let mut c = seed::customer(8, 1, DEFAULT_NOW);
     c.id = 0;
@@ -65,6 +81,19 @@ async fn up_full(heartbeat: Option<(Duration, Duration)>, tls: Option<Tls>) -> U
     store
         .set_agent(
             AgentAccount {
+                id: "1002".into(),
+                name: "陈静".into(),
+                role: Role::Agent,
+                skills: NAMES.iter().map(|n| (n.to_string(), 5)).collect(),
+                groups: vec![],
+                password_hash: String::new(),
+            },
+            "correct horse 1002",
+        )
+        .unwrap();
+    store
+        .set_agent(
+            AgentAccount {
                 id: "2001".into(),
                 name: "李班长".into(),
                 role: Role::Supervisor,
@@ -76,10 +105,9 @@ async fn up_full(heartbeat: Option<(Duration, Duration)>, tls: Option<Tls>) -> U
         )
         .unwrap();
     // agents around the clock, so the test does not depend on the hour it runs at
-    let text = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml"),
-    )
-    .unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/ivr/1000.toml"))
+            .unwrap();
     let flow = Arc::new(
         Flow::parse(
             "1000.toml",
@@ -91,14 +119,18 @@ async fn up_full(heartbeat: Option<(Duration, Duration)>, tls: Option<Tls>) -> U
     let queues = NAMES
         .iter()
         .enumerate()
-        .map(|(i, n)| QueueSetup {
-            name: n.to_string(),
-            config: QueueConfig {
+        .map(|(i, n)| {
+            let mut config = QueueConfig {
                 name: n.to_string(),
                 skill: SkillId(i as u16),
                 wrap_up: WrapUpPolicy::UntilAgentFinishes,
                 ..QueueConfig::default()
-            },
+            };
+            tweak(&mut config);
+            QueueSetup {
+                name: n.to_string(),
+                config,
+            }
         })
         .collect();
     let router = Router::start(
