@@ -34,6 +34,9 @@ pub struct DemoArgs {
     /// Stop after this many seconds (default: run until Ctrl-C or SIGTERM).
     #[arg(long)]
     seconds: Option<u64>,
+    /// Do not open the desktop even if a display is present.
+    #[arg(long)]
+    no_desktop: bool,
 }
 
 impl Default for DemoArgs {
@@ -45,6 +48,7 @@ impl Default for DemoArgs {
             calls_per_hour: 900.0,
             customers: 20_000,
             seconds: None,
+            no_desktop: false,
         }
     }
 }
@@ -205,6 +209,10 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
             a.bots, a.calls_per_hour
         );
         println!("  (grpcurl -plaintext {addr} list — Ctrl-C to stop)");
+        // a person's seat: the desktop in its own process, when there is a screen
+        let _desk = (!a.no_desktop && has_display())
+            .then(|| open_desktop(&format!("http://{addr}")))
+            .flatten();
         let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
         let serving = tokio::spawn(router.clone().serve(listener, async move {
             let _ = done_rx.await;
@@ -244,6 +252,41 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
         );
         Ok::<(), anyhow::Error>(())
     })
+}
+
+/// A graphical display is there (X11 or Wayland).
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()))
+}
+
+/// The desktop (`hotline desk`) as a child process, logged-in form prefilled with the
+/// free seat 2001; closed with the demo.
+struct Desktop(std::process::Child);
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn open_desktop(router: &str) -> Option<Desktop> {
+    let exe = std::env::current_exe().ok()?;
+    match std::process::Command::new(exe)
+        .args(["desk", "--router", router, "--agent", "2001"])
+        .spawn()
+    {
+        Ok(child) => {
+            println!("  desktop opened: log in as 2001 (agent) or 9000 (supervisor)");
+            Some(Desktop(child))
+        }
+        Err(e) => {
+            println!("  the desktop did not open: {e}");
+            None
+        }
+    }
 }
 
 pub fn live(a: &LiveArgs) -> Result<()> {

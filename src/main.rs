@@ -31,6 +31,16 @@ struct Cli {
     command: Option<Command>,
 }
 
+#[derive(clap::Args)]
+struct DeskArgs {
+    /// The router to log in to.
+    #[arg(long, default_value = "http://127.0.0.1:50051")]
+    router: String,
+    /// Work number to fill in on the login form.
+    #[arg(long, default_value = "")]
+    agent: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Erlang C / Erlang A: predict a queue for a number of agents, or find the fewest
@@ -41,6 +51,8 @@ enum Command {
     /// The main job: the router on its own store with demo customers, bot agents and
     /// simulated 1000 traffic, live figures on the terminal, seats free for people.
     Demo(demo_cmd::DemoArgs),
+    /// The desktop for agents and supervisors (needs a display).
+    Desk(DeskArgs),
     /// Simulated traffic (bot agents and callers) over gRPC against a running router.
     Live(demo_cmd::LiveArgs),
     /// Run the router: the gRPC server of the 1000 hotline on its store.
@@ -84,6 +96,8 @@ fn main() -> ExitCode {
         Some(Command::Sim(a)) => sim_cmd::run(&a),
         Some(Command::Demo(a)) => demo_cmd::demo(&a),
         Some(Command::Live(a)) => demo_cmd::live(&a),
+        Some(Command::Desk(a)) => hotline_desk::run(&a.router, &a.agent)
+            .map_err(|e| anyhow::anyhow!("the desktop could not start: {e}")),
         Some(Command::Serve(a)) => serve_cmd::run(&a),
         Some(Command::Seed(a)) => store_cmd::seed(&a),
         Some(Command::Store(c)) => store_cmd::run(&c),

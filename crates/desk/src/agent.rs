@@ -1,0 +1,536 @@
+//! The agent's screen as plain state: what the router told it, what the agent typed, and
+//! [`Agent::update`], which turns a message into the commands to send. No I/O here; the
+//! app sends the commands on the session stream (see `client.rs`), and the tests drive
+//! this state directly.
+
+use crate::i18n::Lang;
+use hotline_proto::v1 as pb;
+use hotline_store::{Catalog, TicketKind};
+use pb::agent_command::Command as C;
+use pb::agent_event::Event as E;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Not-ready reason code the desktop's break button sends (the router's "break").
+pub const BREAK: u32 = 16;
+
+/// The session's link to the router.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Link {
+    /// Not connected yet.
+    Connecting,
+    /// The session stream is open.
+    Online,
+    /// Lost; the desktop tries again (attempt number, why).
+    Reconnecting(u32, String),
+    /// The router ended the session for good (why), e.g. "logged in elsewhere".
+    Closed(String),
+}
+
+/// A call ringing at this desk.
+#[derive(Debug, Clone)]
+pub struct Ringing {
+    /// The offer as the router sent it (queue, screen pop …).
+    pub offer: pb::Offer,
+    /// When it stops ringing here, if it ever does.
+    pub until: Option<Instant>,
+}
+
+/// The conversation (and afterwards its wrap-up).
+#[derive(Debug, Clone)]
+pub struct CallView {
+    /// Call id.
+    pub call_id: u64,
+    /// Queue it came from.
+    pub queue: String,
+    /// When the agent answered.
+    pub answered: Instant,
+    /// When the conversation ended (wrap-up since then).
+    pub ended: Option<Instant>,
+    /// The caller is on hold.
+    pub held: bool,
+}
+
+/// A ticket the agent is writing (opened with the wrap-up).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TicketForm {
+    /// Index into the catalog's types.
+    pub kind: usize,
+    /// Index into that type's subcategories.
+    pub subcategory: usize,
+    /// What the customer said.
+    pub description: String,
+    /// 1 low … 4 urgent.
+    pub priority: i32,
+    /// Ticked: opened with the wrap-up.
+    pub attach: bool,
+}
+
+impl Default for TicketForm {
+    fn default() -> Self {
+        TicketForm {
+            kind: 0,
+            subcategory: 0,
+            description: String::new(),
+            priority: pb::TicketPriority::Normal as i32,
+            attach: false,
+        }
+    }
+}
+
+/// The wrap-up form.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WrapForm {
+    /// Disposition ("answered", "ticket opened" …).
+    pub disposition: String,
+    /// Reason code ("fault.broadband" …).
+    pub reason: String,
+    /// Resolved at first contact (claimed; the store verifies it later).
+    pub fcr: bool,
+}
+
+/// Figures of this shift.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Shift {
+    /// Calls answered and wrapped up.
+    pub calls: u32,
+    /// Sum of handle times (answer → wrap-up done), seconds.
+    pub handle_secs: f64,
+    /// Calls claimed resolved at first contact.
+    pub fcr: u32,
+}
+
+impl Shift {
+    /// Average handle time, seconds.
+    pub fn aht(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.handle_secs / self.calls as f64)
+    }
+    /// Share claimed resolved at first contact.
+    pub fn fcr_rate(&self) -> Option<f64> {
+        (self.calls > 0).then(|| self.fcr as f64 / self.calls as f64)
+    }
+}
+
+/// The agent's screen.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    /// Work number.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// State as the router last said.
+    pub state: pb::AgentState,
+    /// Not-ready reason label.
+    pub reason: String,
+    /// Since when (this desk's clock).
+    pub since: Instant,
+    /// Wrap-up ends by itself then.
+    pub wrap_until: Option<Instant>,
+    /// The link to the router.
+    pub link: Link,
+    /// A call ringing here.
+    pub ringing: Option<Ringing>,
+    /// The call being handled (until its wrap-up is done).
+    pub call: Option<CallView>,
+    /// The screen pop of the current or last call.
+    pub pop: Option<pb::ScreenPop>,
+    /// Notes of the call.
+    pub notes: String,
+    /// Transfer target typed in: a queue name or a work number.
+    pub transfer_to: String,
+    /// Ticket being written.
+    pub ticket: TicketForm,
+    /// Wrap-up being written.
+    pub wrap: WrapForm,
+    /// This shift.
+    pub shift: Shift,
+    /// The last thing to tell the agent (an error, a ticket number …).
+    pub notice: Option<String>,
+    /// Queues this agent serves (for transfers).
+    pub queues: Vec<String>,
+    /// Ticket types and subcategories (the same file the router uses).
+    pub catalog: Catalog,
+    next_command: u64,
+    /// Ready again once the wrap-up is done.
+    ready_after_wrap: bool,
+}
+
+/// What the agent (or the router) did.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Go ready (from wrap-up: finish it first).
+    Ready,
+    /// Take a break.
+    Break,
+    /// Answer the ringing call.
+    Answer,
+    /// Reject it.
+    Reject,
+    /// Hold the caller.
+    Hold,
+    /// Take them off hold.
+    Resume,
+    /// End the conversation.
+    HangUp,
+    /// Transfer to what `transfer_to` says.
+    Transfer,
+    /// Finish the wrap-up (and go ready).
+    FinishWrapUp,
+    /// 30 s more wrap-up.
+    Extend,
+    /// Log out.
+    Logout,
+    /// Typing in the notes.
+    Notes(String),
+    /// Typing the transfer target.
+    TransferTo(String),
+    /// Ticket type chosen (catalog index).
+    TicketKind(usize),
+    /// Subcategory chosen (index).
+    TicketSubcategory(usize),
+    /// Ticket description typed.
+    TicketDescription(String),
+    /// Ticket priority chosen.
+    TicketPriority(i32),
+    /// Attach the ticket to the wrap-up or not.
+    TicketAttach(bool),
+    /// Disposition typed or chosen.
+    Disposition(String),
+    /// Reason typed or chosen.
+    Reason(String),
+    /// "Resolved at first contact" ticked.
+    Fcr(bool),
+    /// An event from the router.
+    Router(Box<pb::AgentEvent>),
+    /// The link changed.
+    Link(Link),
+    /// Dismiss the notice.
+    Dismiss,
+}
+
+fn ticket_kind(k: TicketKind) -> pb::TicketKind {
+    match k {
+        TicketKind::Complaint => pb::TicketKind::Complaint,
+        TicketKind::Fault => pb::TicketKind::Fault,
+        TicketKind::Inquiry => pb::TicketKind::Inquiry,
+        TicketKind::ServiceOrder => pb::TicketKind::ServiceOrder,
+        TicketKind::Suggestion => pb::TicketKind::Suggestion,
+    }
+}
+
+/// Words for a not-ready reason code in the screen's language (the router's label for
+/// codes it configured beyond the built-in ones).
+fn reason_label(code: u32, label: &str, lang: Lang) -> String {
+    let zh = match code {
+        0 => "刚登录",
+        1 => "未接听",
+        2 => "拒接",
+        3 => "班长设置",
+        16 => "小休",
+        17 => "下班",
+        _ => return label.to_string(),
+    };
+    match lang {
+        Lang::Zh => zh.to_string(),
+        Lang::En => label.to_string(),
+    }
+}
+
+/// A router timestamp as an instant on this desk's clock.
+fn instant_of(t: &prost_types::Timestamp, now: Instant) -> Instant {
+    let at = SystemTime::UNIX_EPOCH + Duration::new(t.seconds.max(0) as u64, t.nanos.max(0) as u32);
+    match at.duration_since(SystemTime::now()) {
+        Ok(ahead) => now + ahead,
+        Err(e) => now.checked_sub(e.duration()).unwrap_or(now),
+    }
+}
+
+impl Agent {
+    /// A fresh screen for agent `id` after login.
+    pub fn new(id: &str, name: &str, queues: Vec<String>, now: Instant) -> Agent {
+        Agent {
+            id: id.into(),
+            name: name.into(),
+            state: pb::AgentState::LoggedOut,
+            reason: String::new(),
+            since: now,
+            wrap_until: None,
+            link: Link::Connecting,
+            ringing: None,
+            call: None,
+            pop: None,
+            notes: String::new(),
+            transfer_to: String::new(),
+            ticket: TicketForm::default(),
+            wrap: WrapForm::default(),
+            shift: Shift::default(),
+            notice: None,
+            queues,
+            catalog: Catalog::builtin(),
+            next_command: 0,
+            ready_after_wrap: false,
+        }
+    }
+
+    /// Where the agent is, as the status bar says it.
+    pub fn status_key(&self) -> &'static str {
+        match self.state {
+            _ if self.ringing.is_some() => "state.offered",
+            pb::AgentState::Connected if self.call.as_ref().is_some_and(|c| c.held) => {
+                "state.on_hold"
+            }
+            pb::AgentState::Connected => "state.on_call",
+            pb::AgentState::AfterCallWork => "state.wrap_up",
+            pb::AgentState::Ready | pb::AgentState::Reserved => "state.ready",
+            pb::AgentState::NotReady => "state.not_ready",
+            _ => "state.logged_out",
+        }
+    }
+
+    /// Seconds the offer has left to ring.
+    pub fn rings_left(&self, now: Instant) -> Option<u64> {
+        let until = self.ringing.as_ref()?.until?;
+        Some(until.saturating_duration_since(now).as_secs())
+    }
+
+    /// The wrap-up may be finished: disposition and reason filled in.
+    pub fn wrap_complete(&self) -> bool {
+        !self.wrap.disposition.trim().is_empty() && !self.wrap.reason.trim().is_empty()
+    }
+
+    fn command(&mut self, c: C) -> pb::AgentCommand {
+        self.next_command += 1;
+        pb::AgentCommand {
+            command_id: self.next_command,
+            command: Some(c),
+        }
+    }
+
+    /// The wrap-up as the contract has it, with the ticket if attached.
+    fn wrap_up(&self) -> pb::WrapUp {
+        let customer = self
+            .pop
+            .as_ref()
+            .and_then(|p| p.customer.as_ref())
+            .map(|c| c.id);
+        let mut new_tickets = Vec::new();
+        if self.ticket.attach
+            && let (Some(customer_id), Some(kind)) =
+                (customer, self.catalog.kind.get(self.ticket.kind))
+        {
+            new_tickets.push(pb::CreateTicketRequest {
+                customer_id,
+                kind: ticket_kind(kind.kind) as i32,
+                subcategory: kind
+                    .subcategories
+                    .get(self.ticket.subcategory)
+                    .map(|s| s.id.clone())
+                    .unwrap_or_default(),
+                description: self.ticket.description.clone(),
+                priority: self.ticket.priority,
+            });
+        }
+        pb::WrapUp {
+            disposition: self.wrap.disposition.trim().to_string(),
+            reason: self.wrap.reason.trim().to_string(),
+            notes: self.notes.clone(),
+            new_tickets,
+            ticket_changes: vec![],
+            resolved_first_contact: self.wrap.fcr,
+        }
+    }
+
+    /// Apply a message; the commands to send to the router, in order.
+    pub fn update(&mut self, message: Message, lang: Lang, now: Instant) -> Vec<pb::AgentCommand> {
+        let mut out = Vec::new();
+        match message {
+            Message::Ready if self.state == pb::AgentState::AfterCallWork => {
+                return self.finish_wrap_up(lang, true);
+            }
+            Message::Ready if self.call.is_none() && self.ringing.is_none() => {
+                out.push(self.command(C::Ready(true)))
+            }
+            Message::Break => out.push(self.command(C::NotReady(BREAK))),
+            Message::Answer if self.ringing.is_some() => out.push(self.command(C::Answer(true))),
+            Message::Reject if self.ringing.is_some() => out.push(self.command(C::Reject(true))),
+            // the router has no hold event for the agent: shown at once, an error undoes it
+            Message::Hold if self.on_call() => {
+                self.set_held(true);
+                out.push(self.command(C::Hold(true)))
+            }
+            Message::Resume if self.on_call() => {
+                self.set_held(false);
+                out.push(self.command(C::Resume(true)))
+            }
+            Message::HangUp if self.on_call() => out.push(self.command(C::HangUp(true))),
+            Message::Transfer if self.on_call() => {
+                let to = self.transfer_to.trim().to_string();
+                if to.is_empty() {
+                    self.notice = Some(lang.t("call.transfer_to").into());
+                } else if self.queues.contains(&to) {
+                    out.push(self.command(C::TransferToQueue(to)));
+                } else {
+                    out.push(self.command(C::TransferToAgent(to)));
+                }
+            }
+            Message::FinishWrapUp => return self.finish_wrap_up(lang, false),
+            Message::Extend if self.state == pb::AgentState::AfterCallWork => {
+                out.push(self.command(C::ExtendWrapUp(prost_types::Duration {
+                    seconds: 30,
+                    nanos: 0,
+                })))
+            }
+            Message::Logout if self.call.is_none() && self.ringing.is_none() => {
+                out.push(self.command(C::Logout(true)))
+            }
+            Message::Notes(s) => self.notes = s,
+            Message::TransferTo(s) => self.transfer_to = s,
+            Message::TicketKind(k) if k < self.catalog.kind.len() => {
+                self.ticket.kind = k;
+                self.ticket.subcategory = 0;
+            }
+            Message::TicketSubcategory(s) => self.ticket.subcategory = s,
+            Message::TicketDescription(s) => self.ticket.description = s,
+            Message::TicketPriority(p) => self.ticket.priority = p.clamp(1, 4),
+            Message::TicketAttach(b) => self.ticket.attach = b,
+            Message::Disposition(s) => self.wrap.disposition = s,
+            Message::Reason(s) => self.wrap.reason = s,
+            Message::Fcr(b) => self.wrap.fcr = b,
+            Message::Router(ev) => return self.router_event(*ev, lang, now),
+            Message::Link(l) => {
+                if l == Link::Online {
+                    self.notice = None;
+                }
+                self.link = l;
+            }
+            Message::Dismiss => self.notice = None,
+            // a button for a state the agent is not in: nothing to do
+            _ => {}
+        }
+        out
+    }
+
+    fn on_call(&self) -> bool {
+        self.state == pb::AgentState::Connected && self.call.is_some()
+    }
+
+    fn finish_wrap_up(&mut self, lang: Lang, then_ready: bool) -> Vec<pb::AgentCommand> {
+        if self.state != pb::AgentState::AfterCallWork || self.call.is_none() {
+            return vec![];
+        }
+        if !self.wrap_complete() {
+            self.notice = Some(lang.t("wrap.required").into());
+            return vec![];
+        }
+        self.ready_after_wrap = then_ready || self.ready_after_wrap;
+        let w = self.wrap_up();
+        vec![self.command(C::WrapUp(w))]
+    }
+
+    fn router_event(
+        &mut self,
+        ev: pb::AgentEvent,
+        lang: Lang,
+        now: Instant,
+    ) -> Vec<pb::AgentCommand> {
+        let mut out = Vec::new();
+        match ev.event {
+            Some(E::Offer(o)) => {
+                let until = o.ring_until.as_ref().map(|t| instant_of(t, now));
+                self.pop = o.screen_pop.clone();
+                self.ringing = Some(Ringing { offer: o, until });
+            }
+            Some(E::OfferCancelled(why)) => {
+                self.ringing = None;
+                self.notice = Some(why);
+            }
+            Some(E::Connected(call)) => {
+                let queue = self
+                    .ringing
+                    .take()
+                    .map(|r| r.offer.queue)
+                    .unwrap_or_default();
+                // a new call: fresh notes and forms (the last call's were sent)
+                self.notes.clear();
+                self.ticket = TicketForm::default();
+                self.wrap = WrapForm::default();
+                self.call = Some(CallView {
+                    call_id: call,
+                    queue,
+                    answered: now,
+                    ended: None,
+                    held: false,
+                });
+            }
+            Some(E::ConversationEnded(_)) => {
+                if let Some(c) = self.call.as_mut() {
+                    c.ended = Some(now);
+                    c.held = false;
+                }
+            }
+            Some(E::State(s)) => {
+                let state =
+                    pb::AgentState::try_from(s.state).unwrap_or(pb::AgentState::Unspecified);
+                let was_wrapping = self.state == pb::AgentState::AfterCallWork;
+                self.state = state;
+                self.reason = s
+                    .reason
+                    .map(|r| reason_label(r.code, &r.label, lang))
+                    .unwrap_or_default();
+                self.since = now;
+                self.wrap_until = s.wrap_up_until.as_ref().map(|t| instant_of(t, now));
+                if let Some(c) = self.call.as_mut() {
+                    if state == pb::AgentState::Connected {
+                        c.held = false;
+                    }
+                }
+                if was_wrapping && state != pb::AgentState::AfterCallWork {
+                    // the wrap-up is done: the call counts on the shift
+                    if let Some(c) = self.call.take() {
+                        self.shift.calls += 1;
+                        self.shift.handle_secs += now.duration_since(c.answered).as_secs_f64();
+                        if self.wrap.fcr {
+                            self.shift.fcr += 1;
+                        }
+                    }
+                    self.notes.clear();
+                    self.ticket = TicketForm::default();
+                    self.wrap = WrapForm::default();
+                    self.pop = None;
+                    if self.ready_after_wrap && state == pb::AgentState::NotReady {
+                        out.push(self.command(C::Ready(true)));
+                    }
+                    self.ready_after_wrap = false;
+                }
+                if state == pb::AgentState::LoggedOut {
+                    self.ringing = None;
+                }
+            }
+            Some(E::Error(e)) => {
+                // hold/resume arrive as errors only when refused; anything else: say it
+                self.notice = Some(e.message);
+            }
+            Some(E::Done(_)) => {}
+            Some(E::Heartbeat(n)) => out.push(self.command(C::HeartbeatAck(n))),
+            Some(E::Closed(c)) => {
+                self.link = Link::Closed(if c.reason == "logged in elsewhere" {
+                    lang.t("login.elsewhere").to_string()
+                } else {
+                    c.reason
+                });
+                self.ringing = None;
+            }
+            Some(E::TicketsCreated(list)) => {
+                let ids: Vec<String> = list.tickets.iter().map(|t| t.id.to_string()).collect();
+                self.notice = Some(format!("{} {}", lang.t("ticket.title"), ids.join(", ")));
+            }
+            None => {}
+        }
+        out
+    }
+
+    fn set_held(&mut self, held: bool) {
+        if let Some(c) = self.call.as_mut() {
+            c.held = held;
+        }
+    }
+}

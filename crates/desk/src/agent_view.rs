@@ -1,0 +1,481 @@
+//! The agent's screen: status bar, ringing offer, screen pop, call controls, ticket and
+//! wrap-up forms, the shift's figures.
+
+use crate::agent::{Agent, Link, Message};
+use crate::i18n::Lang;
+use hotline_proto::v1 as pb;
+use iced::widget::{
+    button, checkbox, column, container, pick_list, row, scrollable, space, text, text_input,
+};
+use iced::{Color, Element, Length};
+use std::time::Instant;
+
+const RED: Color = Color::from_rgb(0.85, 0.2, 0.2);
+const GREEN: Color = Color::from_rgb(0.1, 0.6, 0.3);
+const AMBER: Color = Color::from_rgb(0.9, 0.55, 0.0);
+
+fn yuan(fen: i64) -> String {
+    format!("{:.2}", fen as f64 / 100.0)
+}
+
+fn mmss(secs: u64) -> String {
+    format!("{:02}:{:02}", secs / 60, secs % 60)
+}
+
+fn section<'a>(title: &'a str, body: Element<'a, Message>) -> Element<'a, Message> {
+    container(column![text(title).size(15), body].spacing(6))
+        .padding(10)
+        .width(Length::Fill)
+        .style(container::rounded_box)
+        .into()
+}
+
+/// The status bar: name, state and time in it, link, state buttons.
+fn status_bar(a: &Agent, lang: Lang, now: Instant) -> Element<'_, Message> {
+    let mut state = lang.t(a.status_key()).to_string();
+    if a.state == pb::AgentState::NotReady && !a.reason.is_empty() {
+        state = format!("{state} · {}", a.reason);
+    }
+    let in_state = mmss(now.saturating_duration_since(a.since).as_secs());
+    let (link, link_color) = match &a.link {
+        Link::Online => (lang.t("conn.online").to_string(), GREEN),
+        Link::Connecting => ("…".to_string(), AMBER),
+        Link::Reconnecting(n, why) => (
+            format!("{} ({n}) — {why}", lang.t("conn.reconnecting")),
+            AMBER,
+        ),
+        Link::Closed(why) => (why.clone(), RED),
+    };
+    let idle = a.call.is_none() && a.ringing.is_none();
+    row![
+        text(format!("{} {}", a.id, a.name)).size(18),
+        text(state).size(18),
+        text(in_state).size(18),
+        space().width(Length::Fill),
+        text(link).color(link_color),
+        button(text(lang.t("btn.ready")))
+            .on_press_maybe(
+                (idle || a.state == pb::AgentState::AfterCallWork).then_some(Message::Ready)
+            )
+            .style(button::success),
+        button(text(lang.t("btn.break"))).on_press(Message::Break),
+        button(text(lang.t("btn.logout"))).on_press_maybe(idle.then_some(Message::Logout)),
+    ]
+    .spacing(12)
+    .align_y(iced::Alignment::Center)
+    .into()
+}
+
+/// The offer, ringing, with its countdown.
+fn ringing(a: &Agent, lang: Lang, now: Instant) -> Option<Element<'_, Message>> {
+    let r = a.ringing.as_ref()?;
+    let left = a
+        .rings_left(now)
+        .map(|s| format!("{s} {}", lang.t("offer.rings")))
+        .unwrap_or_default();
+    let who = r
+        .offer
+        .screen_pop
+        .as_ref()
+        .map(|p| p.caller_number.clone())
+        .unwrap_or_default();
+    Some(
+        container(
+            row![
+                text(format!(
+                    "{} · {} · {}",
+                    lang.t("offer.title"),
+                    who,
+                    r.offer.queue
+                ))
+                .size(20),
+                text(left).color(RED),
+                space().width(Length::Fill),
+                button(text(lang.t("btn.answer")))
+                    .on_press(Message::Answer)
+                    .style(button::success),
+                button(text(lang.t("btn.reject")))
+                    .on_press(Message::Reject)
+                    .style(button::danger),
+            ]
+            .spacing(12)
+            .align_y(iced::Alignment::Center),
+        )
+        .padding(12)
+        .style(container::bordered_box)
+        .into(),
+    )
+}
+
+/// ARPU of the last six months as a row of bars (a sparkline in text).
+fn trend(history: &[i64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let last: Vec<i64> = history.iter().rev().take(6).rev().copied().collect();
+    let (lo, hi) = (
+        last.iter().copied().min().unwrap_or(0),
+        last.iter().copied().max().unwrap_or(0),
+    );
+    last.iter()
+        .map(|v| {
+            let k = if hi > lo {
+                ((v - lo) * 7 / (hi - lo)) as usize
+            } else {
+                3
+            };
+            BARS[k.min(7)]
+        })
+        .collect()
+}
+
+/// The screen pop: who is calling and their history.
+fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
+    let Some(pop) = a.pop.as_ref() else {
+        return section(
+            lang.t("pop.title_customer"),
+            text(lang.t("pop.none")).into(),
+        );
+    };
+    let path = format!(
+        "{}: {}   {}: {}",
+        lang.t("pop.ivr"),
+        pop.ivr_path.join(" › "),
+        lang.t("pop.reason"),
+        pop.reason
+    );
+    let Some(c) = pop.customer.as_ref() else {
+        return section(
+            lang.t("pop.unknown"),
+            column![
+                text(pop.caller_number.clone()).size(22),
+                text(path),
+                button(text(lang.t("btn.new_customer"))),
+            ]
+            .spacing(6)
+            .into(),
+        );
+    };
+    let key = c.segment == pb::Segment::KeyAccount as i32;
+    let badge = if key {
+        container(text(lang.t("pop.key_account")).color(Color::WHITE))
+            .padding(4)
+            .style(|_: &iced::Theme| container::background(GREEN))
+    } else {
+        container(text(lang.t("pop.public"))).padding(4)
+    };
+    let mut head = row![
+        text(c.name.clone()).size(24),
+        text(pop.caller_number.clone()).size(18),
+        badge
+    ]
+    .spacing(12)
+    .align_y(iced::Alignment::Center);
+    if !c.vip_tier.is_empty() {
+        head = head.push(text(format!("{} {}", lang.t("pop.vip"), c.vip_tier)));
+    }
+    if !c.account_manager.is_empty() {
+        head = head.push(text(format!(
+            "{} {}",
+            lang.t("pop.manager"),
+            c.account_manager
+        )));
+    }
+    let services: Vec<String> = c.services.iter().map(|s| s.product.clone()).collect();
+    let money = row![
+        text(format!(
+            "{} {}  {}",
+            lang.t("pop.arpu"),
+            yuan(c.arpu_fen),
+            trend(&c.arpu_history_fen)
+        )),
+        text(format!("{} {}", lang.t("pop.balance"), yuan(c.balance_fen))),
+        text(format!("{} {}", lang.t("pop.arrears"), yuan(c.arrears_fen))).color(
+            if c.arrears_fen > 0 {
+                RED
+            } else {
+                Color::from_rgb(0.4, 0.4, 0.4)
+            }
+        ),
+    ]
+    .spacing(18);
+    let tickets = pop
+        .open_tickets
+        .iter()
+        .fold(column![].spacing(2), |col, t| {
+            let line = text(format!(
+                "#{} {} {}{}",
+                t.id,
+                t.subcategory,
+                t.description,
+                if t.overdue {
+                    format!("  ⚠ {}", lang.t("pop.overdue"))
+                } else {
+                    String::new()
+                }
+            ));
+            col.push(if t.overdue { line.color(RED) } else { line })
+        });
+    let recent = pop
+        .recent
+        .iter()
+        .take(5)
+        .fold(column![].spacing(2), |col, i| {
+            let fcr = match i.fcr_verified.as_str() {
+                "yes" | "true" => lang.t("pop.fcr_yes"),
+                "no" | "false" => lang.t("pop.fcr_no"),
+                _ => "",
+            };
+            col.push(text(format!(
+                "{} · {} · {} {}",
+                i.queue, i.reason, i.disposition, fcr
+            )))
+        });
+    section(
+        lang.t("pop.title_customer"),
+        column![
+            head,
+            text(format!(
+                "{}: {}",
+                lang.t("pop.services"),
+                services.join("、")
+            )),
+            money,
+            text(path),
+            text(format!(
+                "{} ({})",
+                lang.t("pop.tickets"),
+                pop.open_tickets.len()
+            ))
+            .size(15),
+            tickets,
+            text(lang.t("pop.recent")).size(15),
+            recent,
+        ]
+        .spacing(6)
+        .into(),
+    )
+}
+
+/// Call controls, notes and transfer.
+fn call_panel<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Option<Element<'a, Message>> {
+    let c = a.call.as_ref()?;
+    let talking = c.ended.is_none();
+    let talk = c
+        .ended
+        .unwrap_or(now)
+        .saturating_duration_since(c.answered)
+        .as_secs();
+    let controls = row![
+        text(format!("{} {}", lang.t("call.talk"), mmss(talk))).size(18),
+        space().width(Length::Fill),
+        if c.held {
+            button(text(lang.t("btn.resume"))).on_press_maybe(talking.then_some(Message::Resume))
+        } else {
+            button(text(lang.t("btn.hold"))).on_press_maybe(talking.then_some(Message::Hold))
+        },
+        text_input(lang.t("call.transfer_to"), &a.transfer_to)
+            .on_input(Message::TransferTo)
+            .width(220),
+        button(text(lang.t("btn.transfer"))).on_press_maybe(talking.then_some(Message::Transfer)),
+        button(text(lang.t("btn.hang_up")))
+            .on_press_maybe(talking.then_some(Message::HangUp))
+            .style(button::danger),
+    ]
+    .spacing(10)
+    .align_y(iced::Alignment::Center);
+    Some(
+        column![
+            controls,
+            text_input(lang.t("call.notes"), &a.notes).on_input(Message::Notes),
+        ]
+        .spacing(8)
+        .into(),
+    )
+}
+
+/// A choice shown by its label.
+#[derive(Debug, Clone, PartialEq)]
+struct Choice(usize, String);
+
+impl std::fmt::Display for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.1)
+    }
+}
+
+fn priority_label(p: i32, lang: Lang) -> String {
+    let (zh, en) = match p {
+        1 => ("低", "low"),
+        3 => ("高", "high"),
+        4 => ("紧急", "urgent"),
+        _ => ("普通", "normal"),
+    };
+    match lang {
+        Lang::Zh => zh.into(),
+        Lang::En => en.into(),
+    }
+}
+
+/// The ticket form (types and subcategories from the shared catalog).
+fn ticket_form<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
+    let kinds: Vec<Choice> = a
+        .catalog
+        .kind
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Choice(i, k.name.clone()))
+        .collect();
+    let kind = a.catalog.kind.get(a.ticket.kind);
+    let subs: Vec<Choice> = kind
+        .map(|k| {
+            k.subcategories
+                .iter()
+                .enumerate()
+                .map(|(i, s)| Choice(i, s.name.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let priorities: Vec<Choice> = (1..=4)
+        .map(|p| Choice(p as usize, priority_label(p, lang)))
+        .collect();
+    section(
+        lang.t("ticket.title"),
+        column![
+            row![
+                text(lang.t("ticket.kind")),
+                pick_list(
+                    kinds.clone(),
+                    kinds.get(a.ticket.kind).cloned(),
+                    |c: Choice| { Message::TicketKind(c.0) }
+                ),
+                text(lang.t("ticket.subcategory")),
+                pick_list(
+                    subs.clone(),
+                    subs.get(a.ticket.subcategory).cloned(),
+                    |c: Choice| { Message::TicketSubcategory(c.0) }
+                ),
+            ]
+            .spacing(8)
+            .align_y(iced::Alignment::Center),
+            row![
+                text(lang.t("ticket.priority")),
+                pick_list(
+                    priorities.clone(),
+                    priorities
+                        .get((a.ticket.priority - 1).max(0) as usize)
+                        .cloned(),
+                    |c: Choice| Message::TicketPriority(c.0 as i32)
+                ),
+                text(format!(
+                    "{}: {}",
+                    lang.t("ticket.back_office"),
+                    kind.map(|k| k.back_office.as_str()).unwrap_or("")
+                )),
+            ]
+            .spacing(8)
+            .align_y(iced::Alignment::Center),
+            text_input(lang.t("ticket.description"), &a.ticket.description)
+                .on_input(Message::TicketDescription),
+            checkbox(a.ticket.attach)
+                .label(lang.t("ticket.add"))
+                .on_toggle(Message::TicketAttach),
+        ]
+        .spacing(8)
+        .into(),
+    )
+}
+
+/// The wrap-up form with its countdown.
+fn wrap_form<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Element<'a, Message> {
+    let left = a
+        .wrap_until
+        .map(|u| {
+            format!(
+                "{} {}",
+                lang.t("wrap.left"),
+                mmss(u.saturating_duration_since(now).as_secs())
+            )
+        })
+        .unwrap_or_default();
+    let wrapping = a.state == pb::AgentState::AfterCallWork;
+    section(
+        lang.t("wrap.title"),
+        column![
+            row![
+                text_input(lang.t("wrap.disposition"), &a.wrap.disposition)
+                    .on_input(Message::Disposition),
+                text_input(lang.t("wrap.reason"), &a.wrap.reason).on_input(Message::Reason),
+            ]
+            .spacing(8),
+            row![
+                checkbox(a.wrap.fcr)
+                    .label(lang.t("wrap.fcr"))
+                    .on_toggle(Message::Fcr),
+                space().width(Length::Fill),
+                text(left).color(AMBER),
+                button(text(lang.t("btn.extend")))
+                    .on_press_maybe(wrapping.then_some(Message::Extend)),
+                button(text(lang.t("btn.wrap_up")))
+                    .on_press_maybe(
+                        (wrapping && a.wrap_complete()).then_some(Message::FinishWrapUp)
+                    )
+                    .style(button::primary),
+            ]
+            .spacing(10)
+            .align_y(iced::Alignment::Center),
+        ]
+        .spacing(8)
+        .into(),
+    )
+}
+
+fn shift(a: &Agent, lang: Lang) -> Element<'_, Message> {
+    let s = a.shift;
+    text(format!(
+        "{} — {} {} · {} {} · {} {}",
+        lang.t("shift.title"),
+        lang.t("shift.calls"),
+        s.calls,
+        lang.t("shift.aht"),
+        s.aht()
+            .map(|x| mmss(x as u64))
+            .unwrap_or_else(|| "—".into()),
+        lang.t("shift.fcr"),
+        s.fcr_rate()
+            .map(|r| format!("{:.0}%", r * 100.0))
+            .unwrap_or_else(|| "—".into()),
+    ))
+    .into()
+}
+
+/// The whole agent screen.
+pub fn view(a: &Agent, lang: Lang, now: Instant) -> Element<'_, Message> {
+    let mut body = column![status_bar(a, lang, now)].spacing(10).padding(12);
+    if let Some(n) = &a.notice {
+        body = body.push(
+            row![
+                text(n.clone()).color(AMBER),
+                space().width(Length::Fill),
+                button(text("✕"))
+                    .on_press(Message::Dismiss)
+                    .style(button::text),
+            ]
+            .align_y(iced::Alignment::Center),
+        );
+    }
+    if let Some(r) = ringing(a, lang, now) {
+        body = body.push(r);
+    }
+    if let Some(c) = call_panel(a, lang, now) {
+        body = body.push(c);
+    }
+    let forms = column![ticket_form(a, lang), wrap_form(a, lang, now)].spacing(10);
+    body = body.push(
+        row![
+            container(screen_pop(a, lang)).width(Length::FillPortion(3)),
+            container(forms).width(Length::FillPortion(2)),
+        ]
+        .spacing(10),
+    );
+    body = body.push(shift(a, lang));
+    scrollable(body).into()
+}

@@ -1,0 +1,360 @@
+//! The application: the login form, then the agent's screen or the supervisor's
+//! wallboard; theme and language; the gRPC streams as subscriptions; keyboard shortcuts.
+
+use crate::agent::{self, Agent, Link};
+use crate::client::{self, Credentials, LoginError, SessionEvent, StatsEvent, Welcome};
+use crate::i18n::Lang;
+use crate::supervisor::{self, Wallboard};
+use hotline_proto::v1 as pb;
+use iced::keyboard::{self, Key, key::Named};
+use iced::widget::{button, column, container, row, space, text, text_input};
+use iced::{Element, Length, Subscription, Task, Theme};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// The login form.
+#[derive(Debug, Clone, Default)]
+pub struct LoginForm {
+    /// Router address.
+    pub router: String,
+    /// Work number.
+    pub agent: String,
+    /// Password.
+    pub password: String,
+    /// Waiting for the router.
+    pub busy: bool,
+    /// Why the last try failed.
+    pub error: Option<LoginError>,
+}
+
+/// Which screen is up.
+#[derive(Debug)]
+pub enum Screen {
+    /// Logging in.
+    Login(LoginForm),
+    /// An agent at work.
+    Agent {
+        /// Their screen.
+        agent: Box<Agent>,
+        /// Who logged in (for reconnects).
+        who: Credentials,
+        /// Where commands go while the session is open.
+        commands: Option<mpsc::Sender<pb::AgentCommand>>,
+    },
+    /// A supervisor.
+    Supervisor {
+        /// The wallboard.
+        board: Box<Wallboard>,
+        /// Who logged in.
+        who: Credentials,
+    },
+}
+
+/// The desktop.
+#[derive(Debug)]
+pub struct Desk {
+    /// The screen.
+    pub screen: Screen,
+    /// Language.
+    pub lang: Lang,
+    /// Dark theme.
+    pub dark: bool,
+    /// Now, as of the last tick (timers on screen are drawn against it).
+    pub now: Instant,
+}
+
+/// Everything that can happen.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Login form: router address typed.
+    Router(String),
+    /// Login form: work number typed.
+    AgentId(String),
+    /// Login form: password typed.
+    Password(String),
+    /// Login form: submit.
+    LogIn,
+    /// The router answered the login.
+    LoggedIn(Credentials, Result<Welcome, LoginError>),
+    /// The agent's screen.
+    Agent(agent::Message),
+    /// The agent's session stream.
+    Session(SessionEvent),
+    /// The wallboard.
+    Board(supervisor::Message),
+    /// The wallboard's stream.
+    Stats(StatsEvent),
+    /// Switch zh-CN / English.
+    ToggleLanguage,
+    /// Switch light / dark.
+    ToggleTheme,
+    /// A second passed.
+    Tick(Instant),
+    /// A key with no widget interested in it.
+    Key(keyboard::Key),
+}
+
+impl Desk {
+    /// A desktop at the login form for `router` (and, if given, the work number).
+    pub fn new(router: &str, agent: &str) -> Desk {
+        Desk {
+            screen: Screen::Login(LoginForm {
+                router: router.into(),
+                agent: agent.into(),
+                ..LoginForm::default()
+            }),
+            lang: Lang::Zh,
+            dark: false,
+            now: Instant::now(),
+        }
+    }
+
+    /// The window title.
+    pub fn title(&self) -> String {
+        match &self.screen {
+            Screen::Agent { agent, .. } => format!(
+                "{} — {} {} — {}",
+                self.lang.t("app.title"),
+                agent.id,
+                agent.name,
+                self.lang.t(agent.status_key())
+            ),
+            Screen::Supervisor { .. } => self.lang.t("sup.title").into(),
+            Screen::Login(_) => self.lang.t("app.title").into(),
+        }
+    }
+
+    /// The theme.
+    pub fn theme(&self) -> Theme {
+        if self.dark { Theme::Dark } else { Theme::Light }
+    }
+
+    /// Apply a message.
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::ToggleLanguage => self.lang = self.lang.other(),
+            Message::ToggleTheme => self.dark = !self.dark,
+            Message::Tick(now) => self.now = now,
+            Message::Router(s) | Message::AgentId(s) | Message::Password(s)
+                if !matches!(self.screen, Screen::Login(_)) =>
+            {
+                let _ = s;
+            }
+            Message::Router(s) => self.form(|f| f.router = s),
+            Message::AgentId(s) => self.form(|f| f.agent = s),
+            Message::Password(s) => self.form(|f| f.password = s),
+            Message::LogIn => {
+                if let Screen::Login(f) = &mut self.screen
+                    && !f.busy
+                {
+                    f.busy = true;
+                    f.error = None;
+                    let who = Credentials {
+                        router: f.router.trim().to_string(),
+                        agent: f.agent.trim().to_string(),
+                        password: f.password.clone(),
+                    };
+                    return Task::perform(client::login(who.clone()), move |r| {
+                        Message::LoggedIn(who.clone(), r)
+                    });
+                }
+            }
+            Message::LoggedIn(who, Ok(w)) => {
+                self.screen = if w.role == "supervisor" {
+                    Screen::Supervisor {
+                        board: Box::default(),
+                        who,
+                    }
+                } else {
+                    Screen::Agent {
+                        agent: Box::new(Agent::new(&who.agent, &w.name, w.queues, self.now)),
+                        who,
+                        commands: None,
+                    }
+                };
+            }
+            Message::LoggedIn(_, Err(e)) => self.form(|f| {
+                f.busy = false;
+                f.error = Some(e);
+            }),
+            Message::Agent(m) => return self.agent(m),
+            Message::Session(SessionEvent::Open(tx)) => {
+                if let Screen::Agent { commands, .. } = &mut self.screen {
+                    *commands = Some(tx);
+                }
+                return self.agent(agent::Message::Link(Link::Online));
+            }
+            Message::Session(SessionEvent::Event(ev)) => {
+                return self.agent(agent::Message::Router(ev));
+            }
+            Message::Session(SessionEvent::Lost(n, why)) => {
+                if let Screen::Agent { commands, .. } = &mut self.screen {
+                    *commands = None;
+                }
+                return self.agent(agent::Message::Link(Link::Reconnecting(n, why)));
+            }
+            Message::Board(m) => return self.board(m),
+            Message::Stats(StatsEvent::Update(u)) => {
+                return self.board(supervisor::Message::Update(u));
+            }
+            Message::Stats(StatsEvent::Lost(n, why)) => {
+                return self.board(supervisor::Message::Lost(n, why));
+            }
+            Message::Key(k) => {
+                if let Some(m) = shortcut(&k) {
+                    return self.agent(m);
+                }
+            }
+        }
+        Task::none()
+    }
+
+    fn form(&mut self, f: impl FnOnce(&mut LoginForm)) {
+        if let Screen::Login(form) = &mut self.screen {
+            f(form);
+        }
+    }
+
+    fn agent(&mut self, m: agent::Message) -> Task<Message> {
+        if let Screen::Agent {
+            agent, commands, ..
+        } = &mut self.screen
+        {
+            let logout = matches!(m, agent::Message::Logout);
+            for c in agent.update(m, self.lang, Instant::now()) {
+                if let Some(tx) = commands
+                    && tx.try_send(c).is_err()
+                {
+                    agent.notice = Some(self.lang.t("conn.reconnecting").into());
+                }
+            }
+            if logout && agent.call.is_none() {
+                self.screen = Screen::Login(LoginForm {
+                    router: match &self.screen {
+                        Screen::Agent { who, .. } => who.router.clone(),
+                        _ => String::new(),
+                    },
+                    ..LoginForm::default()
+                });
+            }
+        }
+        Task::none()
+    }
+
+    fn board(&mut self, m: supervisor::Message) -> Task<Message> {
+        if let Screen::Supervisor { board, who } = &mut self.screen
+            && let Some(steer) = board.update(m, Instant::now())
+        {
+            let (agent, what) = match steer {
+                supervisor::Steer::NotReady(a) => (a, client::Steer::NotReady),
+                supervisor::Steer::Logout(a) => (a, client::Steer::Logout),
+            };
+            return Task::perform(client::steer(who.clone(), agent, what), |r| {
+                Message::Board(supervisor::Message::Steered(r))
+            });
+        }
+        Task::none()
+    }
+
+    /// The live streams: the agent's session or the wallboard's statistics, a clock tick
+    /// for the timers, and keys.
+    pub fn subscription(&self) -> Subscription<Message> {
+        let tick = iced::time::every(Duration::from_millis(500)).map(Message::Tick);
+        let keys = keyboard::listen().filter_map(|e| match e {
+            keyboard::Event::KeyPressed { key, .. } => Some(Message::Key(key)),
+            _ => None,
+        });
+        let stream = match &self.screen {
+            Screen::Agent { who, .. } => {
+                Subscription::run_with(who.clone(), client::session).map(Message::Session)
+            }
+            Screen::Supervisor { who, .. } => {
+                Subscription::run_with(who.clone(), client::stats).map(Message::Stats)
+            }
+            Screen::Login(_) => Subscription::none(),
+        };
+        Subscription::batch([tick, keys, stream])
+    }
+
+    /// The screen.
+    pub fn view(&self) -> Element<'_, Message> {
+        let bar = row![
+            text(self.lang.t("app.title")).size(14),
+            space().width(Length::Fill),
+            button(text(self.lang.t("btn.lang")).size(13))
+                .on_press(Message::ToggleLanguage)
+                .style(button::text),
+            button(text(self.lang.t("btn.theme")).size(13))
+                .on_press(Message::ToggleTheme)
+                .style(button::text),
+        ]
+        .padding([4, 12])
+        .align_y(iced::Alignment::Center);
+        let body: Element<'_, Message> = match &self.screen {
+            Screen::Login(f) => login_view(f, self.lang),
+            Screen::Agent { agent, .. } => {
+                crate::agent_view::view(agent, self.lang, self.now).map(Message::Agent)
+            }
+            Screen::Supervisor { board, .. } => {
+                crate::wallboard_view::view(board, self.lang, self.now).map(Message::Board)
+            }
+        };
+        column![bar, body].into()
+    }
+}
+
+/// F1 ready, F2 break, F3 answer, F4 reject, F5 hold/resume, F6 hang up, F8 finish wrap-up.
+pub fn shortcut(k: &Key) -> Option<agent::Message> {
+    use agent::Message as M;
+    match k {
+        Key::Named(Named::F1) => Some(M::Ready),
+        Key::Named(Named::F2) => Some(M::Break),
+        Key::Named(Named::F3) => Some(M::Answer),
+        Key::Named(Named::F4) => Some(M::Reject),
+        Key::Named(Named::F5) => Some(M::Hold),
+        Key::Named(Named::F6) => Some(M::HangUp),
+        Key::Named(Named::F8) => Some(M::FinishWrapUp),
+        _ => None,
+    }
+}
+
+fn login_view(f: &LoginForm, lang: Lang) -> Element<'_, Message> {
+    let error = f
+        .error
+        .as_ref()
+        .map(|e| match e {
+            LoginError::Unreachable(addr) => format!("{}: {addr}", lang.t("login.unreachable")),
+            LoginError::Other(s) => s.clone(),
+            e => lang
+                .t(match e.key() {
+                    "login.wrong" => "login.wrong",
+                    _ => "login.empty",
+                })
+                .to_string(),
+        })
+        .unwrap_or_default();
+    let submit = button(text(if f.busy {
+        lang.t("login.busy")
+    } else {
+        lang.t("login.submit")
+    }))
+    .on_press_maybe((!f.busy).then_some(Message::LogIn))
+    .style(button::primary);
+    let form = column![
+        text(lang.t("login.title")).size(26),
+        text(lang.t("login.router")),
+        text_input("http://127.0.0.1:50051", &f.router).on_input(Message::Router),
+        text(lang.t("login.agent")),
+        text_input("2001", &f.agent).on_input(Message::AgentId),
+        text(lang.t("login.password")),
+        text_input("", &f.password)
+            .secure(true)
+            .on_input(Message::Password)
+            .on_submit(Message::LogIn),
+        submit,
+        text(error).color(iced::Color::from_rgb(0.85, 0.2, 0.2)),
+    ]
+    .spacing(8)
+    .width(380);
+    container(form).center_x(Length::Fill).padding(40).into()
+}

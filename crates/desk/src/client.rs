@@ -1,0 +1,282 @@
+//! The desktop's side of the gRPC contract: login with failures in words, the agent's
+//! session and the supervisor's statistics as streams that reconnect with back-off, and
+//! the supervisor's commands. Everything here is async; the screens never wait on it.
+
+use hotline_proto::v1 as pb;
+use hotline_proto::v1::agent_service_client::AgentServiceClient;
+use hotline_proto::v1::supervisor_service_client::SupervisorServiceClient;
+use iced::futures::{SinkExt, Stream};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+use tonic::{Code, Request};
+
+/// Why a login failed, as the agent is told.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LoginError {
+    /// Wrong work number or password.
+    #[error("wrong work number or password")]
+    Wrong,
+    /// The router does not answer at that address.
+    #[error("the router cannot be reached at {0}")]
+    Unreachable(String),
+    /// Work number or password left empty.
+    #[error("enter a work number and a password")]
+    Empty,
+    /// Anything else the router said.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl LoginError {
+    /// The i18n key of the message, or the router's own words.
+    pub fn key(&self) -> &str {
+        match self {
+            LoginError::Wrong => "login.wrong",
+            LoginError::Unreachable(_) => "login.unreachable",
+            LoginError::Empty => "login.empty",
+            LoginError::Other(s) => s,
+        }
+    }
+}
+
+/// Where and as whom to log in.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+pub struct Credentials {
+    /// Router URL, e.g. `http://127.0.0.1:50051`.
+    pub router: String,
+    /// Work number.
+    pub agent: String,
+    /// Password (kept in memory to log in again after a router restart).
+    pub password: String,
+}
+
+/// A successful login.
+#[derive(Debug, Clone)]
+pub struct Welcome {
+    /// Bearer token.
+    pub token: String,
+    /// The agent's name.
+    pub name: String,
+    /// "agent" or "supervisor".
+    pub role: String,
+    /// Queues the agent serves.
+    pub queues: Vec<String>,
+}
+
+async fn connect(router: &str) -> Result<Channel, LoginError> {
+    let url = if router.contains("://") {
+        router.to_string()
+    } else {
+        format!("http://{router}")
+    };
+    Channel::from_shared(url)
+        .map_err(|_| LoginError::Unreachable(router.into()))?
+        .connect_timeout(Duration::from_secs(3))
+        .connect()
+        .await
+        .map_err(|_| LoginError::Unreachable(router.into()))
+}
+
+/// Log in: a token, or why not in words.
+pub async fn login(c: Credentials) -> Result<Welcome, LoginError> {
+    if c.agent.trim().is_empty() || c.password.is_empty() {
+        return Err(LoginError::Empty);
+    }
+    let ch = connect(&c.router).await?;
+    let r = AgentServiceClient::new(ch)
+        .login(pb::LoginRequest {
+            agent_id: c.agent.trim().into(),
+            password: c.password.clone(),
+            language: 0,
+        })
+        .await
+        .map_err(|s| match s.code() {
+            Code::Unauthenticated => LoginError::Wrong,
+            Code::Unavailable => LoginError::Unreachable(c.router.clone()),
+            _ => LoginError::Other(s.message().to_string()),
+        })?
+        .into_inner();
+    Ok(Welcome {
+        token: r.token,
+        name: r.name,
+        role: r.role,
+        queues: r.queues,
+    })
+}
+
+fn authed<T>(msg: T, token: &str) -> Request<T> {
+    let mut r = Request::new(msg);
+    if let Ok(v) = format!("Bearer {token}").parse() {
+        r.metadata_mut().insert("authorization", v);
+    }
+    r
+}
+
+/// What the session stream brings the agent's screen.
+#[derive(Debug, Clone)]
+pub enum SessionEvent {
+    /// Open: commands go here.
+    Open(mpsc::Sender<pb::AgentCommand>),
+    /// An event from the router.
+    Event(Box<pb::AgentEvent>),
+    /// Lost; trying again after a pause (attempt, why).
+    Lost(u32, String),
+}
+
+/// Back-off before reconnect attempt `n` (1, 2, …): 0.5 s doubling to 10 s.
+pub fn backoff(n: u32) -> Duration {
+    Duration::from_millis((500u64 << n.saturating_sub(1).min(5)).min(10_000))
+}
+
+/// The agent's session for as long as the screen subscribes: log in, open the stream,
+/// pass events on; when it drops, say so and log in again with back-off (a router
+/// restart forgets tokens). Ends only if the router closes the session on purpose.
+pub fn session(c: &Credentials) -> impl Stream<Item = SessionEvent> + use<> {
+    let c = c.clone();
+    iced::stream::channel(64, async move |mut out| {
+        let mut attempt = 0u32;
+        loop {
+            let why = match open(&c, &mut out).await {
+                Ok(Closed::OnPurpose) => return,
+                Ok(Closed::Dropped(why)) | Err(why) => why,
+            };
+            attempt += 1;
+            if out.send(SessionEvent::Lost(attempt, why)).await.is_err() {
+                return; // the screen went away
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    })
+}
+
+enum Closed {
+    OnPurpose,
+    Dropped(String),
+}
+
+async fn open(
+    c: &Credentials,
+    out: &mut iced::futures::channel::mpsc::Sender<SessionEvent>,
+) -> Result<Closed, String> {
+    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
+    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let (tx, rx) = mpsc::channel(64);
+    let mut events = AgentServiceClient::new(ch)
+        .session(authed(ReceiverStream::new(rx), &welcome.token))
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    out.send(SessionEvent::Open(tx))
+        .await
+        .map_err(|_| "the screen closed".to_string())?;
+    loop {
+        match events.message().await {
+            Ok(Some(ev)) => {
+                let closed = matches!(ev.event, Some(pb::agent_event::Event::Closed(_)));
+                out.send(SessionEvent::Event(Box::new(ev)))
+                    .await
+                    .map_err(|_| "the screen closed".to_string())?;
+                if closed {
+                    return Ok(Closed::OnPurpose);
+                }
+            }
+            Ok(None) => return Ok(Closed::Dropped("the router ended the stream".into())),
+            Err(s) => return Ok(Closed::Dropped(s.message().to_string())),
+        }
+    }
+}
+
+/// What the statistics stream brings the wallboard.
+#[derive(Debug, Clone)]
+pub enum StatsEvent {
+    /// A snapshot or changes.
+    Update(Box<pb::StatsUpdate>),
+    /// Lost; trying again (attempt, why).
+    Lost(u32, String),
+}
+
+/// The supervisor's live statistics, reconnecting with back-off.
+pub fn stats(c: &Credentials) -> impl Stream<Item = StatsEvent> + use<> {
+    let c = c.clone();
+    iced::stream::channel(64, async move |mut out| {
+        let mut attempt = 0u32;
+        loop {
+            let why = match watch(&c, &mut out).await {
+                Ok(()) => "the router ended the stream".to_string(),
+                Err(e) => e,
+            };
+            attempt += 1;
+            if out.send(StatsEvent::Lost(attempt, why)).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+    })
+}
+
+async fn watch(
+    c: &Credentials,
+    out: &mut iced::futures::channel::mpsc::Sender<StatsEvent>,
+) -> Result<(), String> {
+    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
+    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let mut updates = SupervisorServiceClient::new(ch)
+        .watch_stats(authed(
+            pb::WatchStatsRequest { queues: vec![] },
+            &welcome.token,
+        ))
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    loop {
+        match updates.message().await {
+            Ok(Some(u)) => {
+                out.send(StatsEvent::Update(Box::new(u)))
+                    .await
+                    .map_err(|_| "the screen closed".to_string())?;
+            }
+            Ok(None) => return Ok(()),
+            Err(s) => return Err(s.message().to_string()),
+        }
+    }
+}
+
+/// A supervisor command on an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Steer {
+    /// Force not ready (reason "set by a supervisor").
+    NotReady,
+    /// Force logout.
+    Logout,
+}
+
+/// Send a supervisor command; the agent's new status or the router's words.
+pub async fn steer(c: Credentials, agent: String, what: Steer) -> Result<String, String> {
+    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
+    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let mut sup = SupervisorServiceClient::new(ch);
+    let r = match what {
+        Steer::NotReady => {
+            sup.force_not_ready(authed(
+                pb::ForceNotReadyRequest {
+                    agent_id: agent.clone(),
+                    reason: 3,
+                },
+                &welcome.token,
+            ))
+            .await
+        }
+        Steer::Logout => {
+            sup.force_logout(authed(
+                pb::ForceLogoutRequest {
+                    agent_id: agent.clone(),
+                },
+                &welcome.token,
+            ))
+            .await
+        }
+    };
+    r.map(|_| agent).map_err(|s| s.message().to_string())
+}

@@ -1,0 +1,205 @@
+//! Every word the desktop shows, in Simplified Chinese and English. One table, so the
+//! font subset script (`scripts/make-font-subset.py`) can read all UI strings from here.
+
+/// The language of the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// 简体中文 (the default: the 1000 hotline's agents work in Chinese).
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The other one (the language switch).
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    /// The text for `key` in this language (the key itself if the table lacks it, so a
+    /// missing string shows up in screenshots rather than as blank space).
+    pub fn t(self, key: &'static str) -> &'static str {
+        TEXTS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, zh, en)| match self {
+                Lang::Zh => *zh,
+                Lang::En => *en,
+            })
+            .unwrap_or(key)
+    }
+}
+
+/// (key, 中文, English).
+pub const TEXTS: &[(&str, &str, &str)] = &[
+    ("app.title", "1000 客服坐席", "1000 Agent Desktop"),
+    ("login.title", "坐席登录", "Agent login"),
+    ("login.router", "路由服务器地址", "Router address"),
+    ("login.agent", "工号", "Work number"),
+    ("login.password", "密码", "Password"),
+    ("login.submit", "登录", "Log in"),
+    ("login.busy", "正在登录…", "Logging in…"),
+    (
+        "login.wrong",
+        "工号或密码错误",
+        "Wrong work number or password",
+    ),
+    (
+        "login.unreachable",
+        "无法连接路由服务器",
+        "The router cannot be reached",
+    ),
+    (
+        "login.elsewhere",
+        "您已在其他地方登录，本窗口已断开",
+        "You logged in elsewhere; this window was disconnected",
+    ),
+    (
+        "login.empty",
+        "请输入工号和密码",
+        "Enter your work number and password",
+    ),
+    ("state.logged_out", "未登录", "Logged out"),
+    ("state.ready", "就绪", "Ready"),
+    ("state.not_ready", "未就绪", "Not ready"),
+    ("state.offered", "振铃", "Ringing"),
+    ("state.on_call", "通话中", "On call"),
+    ("state.on_hold", "保持中", "On hold"),
+    ("state.wrap_up", "话后整理", "Wrap-up"),
+    ("conn.online", "已连接", "Connected"),
+    (
+        "conn.reconnecting",
+        "连接中断，正在重连",
+        "Connection lost, reconnecting",
+    ),
+    ("btn.ready", "就绪 F1", "Ready F1"),
+    ("btn.break", "小休 F2", "Break F2"),
+    ("btn.answer", "接听 F3", "Answer F3"),
+    ("btn.reject", "拒接 F4", "Reject F4"),
+    ("btn.hold", "保持 F5", "Hold F5"),
+    ("btn.resume", "恢复 F5", "Resume F5"),
+    ("btn.hang_up", "挂断 F6", "Hang up F6"),
+    ("btn.transfer", "转接", "Transfer"),
+    ("btn.wrap_up", "提交整理 F8", "Finish wrap-up F8"),
+    ("btn.extend", "延长30秒", "30 s more"),
+    ("btn.logout", "签出", "Log out"),
+    ("btn.theme", "深色/浅色", "Dark/Light"),
+    ("btn.lang", "English", "中文"),
+    ("btn.search", "查询", "Search"),
+    ("btn.new_customer", "新建客户", "New customer"),
+    ("offer.title", "来电", "Incoming call"),
+    (
+        "offer.rings",
+        "秒后转下一位坐席",
+        "s until it goes to the next agent",
+    ),
+    ("pop.title_customer", "客户信息", "Customer"),
+    ("pop.unknown", "未登记号码", "Unknown caller"),
+    (
+        "pop.none",
+        "等待来电：来电时此处显示客户信息",
+        "Waiting for a call: the caller's record shows here",
+    ),
+    (
+        "pop.key_account",
+        "政企大客户 · 绿色通道",
+        "Key account · green channel",
+    ),
+    ("pop.public", "公众客户", "Public customer"),
+    ("pop.vip", "星级", "VIP tier"),
+    ("pop.manager", "客户经理", "Account manager"),
+    ("pop.services", "在用业务", "Services"),
+    ("pop.arpu", "近6月ARPU(元)", "ARPU, last 6 months (yuan)"),
+    ("pop.balance", "余额(元)", "Balance (yuan)"),
+    ("pop.arrears", "欠费(元)", "Arrears (yuan)"),
+    ("pop.tickets", "未结工单", "Open tickets"),
+    ("pop.overdue", "超时", "overdue"),
+    ("pop.recent", "近期来电", "Recent calls"),
+    ("pop.fcr_yes", "一次解决", "resolved first time"),
+    ("pop.fcr_no", "重复来电", "called again"),
+    ("pop.ivr", "IVR路径", "IVR path"),
+    ("pop.reason", "来电原因", "Reason"),
+    ("call.talk", "通话时长", "Talk time"),
+    ("call.notes", "通话记录", "Notes"),
+    (
+        "call.transfer_to",
+        "转接到队列或工号",
+        "Transfer to a queue or work number",
+    ),
+    ("ticket.title", "工单", "Ticket"),
+    ("ticket.kind", "类型", "Type"),
+    ("ticket.subcategory", "子类", "Subcategory"),
+    ("ticket.description", "描述", "Description"),
+    ("ticket.priority", "优先级", "Priority"),
+    ("ticket.back_office", "处理部门", "Back office"),
+    (
+        "ticket.add",
+        "随整理提交此工单",
+        "Open this ticket with the wrap-up",
+    ),
+    (
+        "ticket.added",
+        "将随整理提交",
+        "will be opened with the wrap-up",
+    ),
+    ("wrap.title", "话后整理", "Wrap-up"),
+    ("wrap.disposition", "处理结果", "Disposition"),
+    ("wrap.reason", "来电原因", "Reason"),
+    ("wrap.fcr", "首次来电已解决", "Resolved at first contact"),
+    ("wrap.left", "整理剩余", "Wrap-up left"),
+    (
+        "wrap.required",
+        "请填写处理结果和来电原因",
+        "Fill in the disposition and the reason",
+    ),
+    ("shift.title", "本班统计", "My shift"),
+    ("shift.calls", "接听", "Calls"),
+    ("shift.aht", "平均处理时长", "AHT"),
+    ("shift.fcr", "一次解决率", "FCR"),
+    ("err.title", "提示", "Notice"),
+    ("sup.title", "班长监控", "Supervisor wallboard"),
+    ("sup.queue", "队列", "Queue"),
+    ("sup.waiting", "排队", "Waiting"),
+    ("sup.longest", "最长等待", "Longest wait"),
+    ("sup.sl", "服务水平", "Service level"),
+    ("sup.asa", "平均应答", "ASA"),
+    ("sup.aht", "平均处理", "AHT"),
+    ("sup.abandon", "放弃率", "Abandoned"),
+    ("sup.agents", "坐席", "Agents"),
+    ("sup.state", "状态", "State"),
+    ("sup.since", "持续", "In state"),
+    ("sup.force_not_ready", "强制示忙", "Force not ready"),
+    ("sup.force_logout", "强制签出", "Force logout"),
+    ("sup.advice", "建议", "Advice"),
+    ("sup.back_office", "后台工单", "Back office tickets"),
+    ("sup.open", "未结", "Open"),
+    ("sup.overdue", "超时", "Overdue"),
+    (
+        "sup.chart",
+        "近一小时排队与服务水平",
+        "Waiting and service level, last hour",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        for (i, (k, zh, en)) in TEXTS.iter().enumerate() {
+            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
+            assert!(
+                TEXTS[i + 1..].iter().all(|(other, _, _)| other != k),
+                "{k} twice"
+            );
+        }
+        assert_eq!(Lang::Zh.t("state.ready"), "就绪");
+        assert_eq!(Lang::En.t("state.ready"), "Ready");
+        assert_eq!(Lang::En.t("no.such.key"), "no.such.key");
+    }
+}

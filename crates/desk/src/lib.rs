@@ -1,0 +1,42 @@
+//! `hotline-desk`: the iced desktop of the 1000 hotline — the agent's screen (status and
+//! time in state, the ringing offer with its countdown, the screen pop, call controls,
+//! tickets, wrap-up, the shift's figures) and the supervisor's wallboard (queues, the last
+//! hour, agents, force not-ready / logout, staffing advice, back-office loads).
+//!
+//! Elm-shaped: [`agent::Agent`] and [`supervisor::Wallboard`] are plain state with an
+//! `update` that does no I/O (tested directly); views live in `agent_view` and
+//! `wallboard_view`; gRPC lives in [`client`] as tasks and subscriptions that reconnect
+//! with back-off. The bundled font ([`FONT`]) makes Chinese render without system fonts.
+
+pub mod agent;
+pub mod agent_view;
+pub mod app;
+pub mod client;
+pub mod i18n;
+pub mod supervisor;
+pub mod wallboard_view;
+
+/// WenQuanYi Micro Hei cut down to GB2312 and the UI's strings
+/// (`scripts/make-font-subset.py`; licence in `assets/fonts/README.md`).
+pub const FONT: &[u8] = include_bytes!("../../../assets/fonts/hotline-cjk.ttf");
+
+/// The bundled font's family name.
+pub const FONT_NAME: &str = "WenQuanYi Micro Hei";
+
+/// Open the desktop's window at the login form for `router` (and work number `agent`),
+/// until it is closed.
+pub fn run(router: &str, agent: &str) -> iced::Result {
+    let (router, agent) = (router.to_string(), agent.to_string());
+    iced::application(
+        move || app::Desk::new(&router, &agent),
+        app::Desk::update,
+        app::Desk::view,
+    )
+    .title(app::Desk::title)
+    .theme(app::Desk::theme)
+    .subscription(app::Desk::subscription)
+    .font(FONT)
+    .default_font(iced::Font::with_name(FONT_NAME))
+    .window_size((1280.0, 800.0))
+    .run()
+}

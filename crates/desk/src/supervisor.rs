@@ -1,0 +1,172 @@
+//! The supervisor's wallboard as plain state: queues, agents and back-office loads from
+//! the statistics stream, an hour of history per queue for the chart, the agent table's
+//! sort order. [`Wallboard::update`] applies a message; no I/O here.
+
+use hotline_proto::v1 as pb;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// How much history the chart keeps.
+pub const HISTORY: Duration = Duration::from_secs(3600);
+
+/// One point of a queue's history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// When (this desk's clock).
+    pub at: Instant,
+    /// Calls waiting.
+    pub waiting: u32,
+    /// Service level then, if any call was decided yet.
+    pub service_level: Option<f64>,
+}
+
+/// Column the agent table is sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Work number.
+    #[default]
+    Agent,
+    /// State, then time in state.
+    State,
+    /// Time in state, longest first.
+    InState,
+    /// Calls handled, most first.
+    Handled,
+}
+
+/// The wallboard.
+#[derive(Debug, Clone, Default)]
+pub struct Wallboard {
+    /// Queues by name, latest figures.
+    pub queues: BTreeMap<String, pb::QueueStats>,
+    /// Agents by work number, latest status, and when it was received.
+    pub agents: BTreeMap<String, (pb::AgentStatus, Instant)>,
+    /// Back-office groups: open and overdue tickets.
+    pub back_office: Vec<pb::BackOfficeLoad>,
+    /// History per queue, oldest first, at most [`HISTORY`] long.
+    pub history: BTreeMap<String, VecDeque<Point>>,
+    /// Agent table order.
+    pub sort: SortBy,
+    /// Lost the stream: attempt and why (None while live).
+    pub lost: Option<(u32, String)>,
+    /// The last thing to tell the supervisor.
+    pub notice: Option<String>,
+}
+
+/// What happened on the wallboard.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// Statistics arrived.
+    Update(Box<pb::StatsUpdate>),
+    /// The stream was lost (attempt, why).
+    Lost(u32, String),
+    /// Sort the agent table.
+    Sort(SortBy),
+    /// Force an agent not ready.
+    ForceNotReady(String),
+    /// Force an agent out.
+    ForceLogout(String),
+    /// A force command came back (agent, or the router's words).
+    Steered(Result<String, String>),
+}
+
+/// A command the app must send for the wallboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Steer {
+    /// Not ready.
+    NotReady(String),
+    /// Logout.
+    Logout(String),
+}
+
+fn seconds(d: &Option<prost_types::Duration>) -> f64 {
+    d.as_ref()
+        .map(|d| d.seconds as f64 + d.nanos as f64 / 1e9)
+        .unwrap_or(0.0)
+}
+
+impl Wallboard {
+    /// Apply a message; a command to send, if it asks for one.
+    pub fn update(&mut self, m: Message, now: Instant) -> Option<Steer> {
+        match m {
+            Message::Update(u) => {
+                self.lost = None;
+                for q in u.queues {
+                    let h = self.history.entry(q.queue.clone()).or_default();
+                    h.push_back(Point {
+                        at: now,
+                        waiting: q.waiting,
+                        service_level: q.service_level,
+                    });
+                    while h
+                        .front()
+                        .is_some_and(|p| now.duration_since(p.at) > HISTORY)
+                    {
+                        h.pop_front();
+                    }
+                    self.queues.insert(q.queue.clone(), q);
+                }
+                for a in u.agents {
+                    self.agents.insert(a.agent_id.clone(), (a, now));
+                }
+                if !u.back_office.is_empty() {
+                    self.back_office = u.back_office;
+                }
+            }
+            Message::Lost(n, why) => self.lost = Some((n, why)),
+            Message::Sort(s) => self.sort = s,
+            Message::ForceNotReady(a) => return Some(Steer::NotReady(a)),
+            Message::ForceLogout(a) => return Some(Steer::Logout(a)),
+            Message::Steered(r) => {
+                self.notice = r.err();
+            }
+        }
+        None
+    }
+
+    /// Seconds an agent has been in their state now (the router's figure plus the time
+    /// since it arrived).
+    pub fn in_state(&self, agent: &str, now: Instant) -> f64 {
+        self.agents
+            .get(agent)
+            .map(|(a, at)| seconds(&a.in_state) + now.duration_since(*at).as_secs_f64())
+            .unwrap_or(0.0)
+    }
+
+    /// The agents in table order.
+    pub fn agent_rows(&self, now: Instant) -> Vec<&pb::AgentStatus> {
+        let mut rows: Vec<&pb::AgentStatus> = self.agents.values().map(|(a, _)| a).collect();
+        match self.sort {
+            SortBy::Agent => {}
+            SortBy::State => rows.sort_by(|a, b| {
+                a.state.cmp(&b.state).then(
+                    self.in_state(&b.agent_id, now)
+                        .total_cmp(&self.in_state(&a.agent_id, now)),
+                )
+            }),
+            SortBy::InState => rows.sort_by(|a, b| {
+                self.in_state(&b.agent_id, now)
+                    .total_cmp(&self.in_state(&a.agent_id, now))
+            }),
+            SortBy::Handled => rows.sort_by_key(|a| std::cmp::Reverse(a.handled)),
+        }
+        rows
+    }
+
+    /// Queue figures in words for a row: (waiting, longest wait s, SL, ASA s, AHT s,
+    /// abandon rate, below target).
+    pub fn queue_row(q: &pb::QueueStats) -> (u32, f64, Option<f64>, f64, f64, f64, bool) {
+        let below = q
+            .service_level
+            .is_some_and(|sl| sl < q.service_level_target);
+        (
+            q.waiting,
+            seconds(&q.longest_wait),
+            q.service_level,
+            seconds(&q.asa),
+            seconds(&q.aht),
+            q.abandon_rate,
+            below,
+        )
+    }
+}

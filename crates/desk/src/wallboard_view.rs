@@ -1,0 +1,232 @@
+//! The supervisor's wallboard: a row per queue (SL coloured when below target), the
+//! last hour as a chart, the agent table (sortable, force not-ready / logout), staffing
+//! advice and back-office loads.
+
+use crate::i18n::Lang;
+use crate::supervisor::{Message, SortBy, Wallboard};
+use hotline_proto::v1 as pb;
+use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke};
+use iced::widget::{
+    button, canvas as canvas_widget, column, container, row, scrollable, space, text,
+};
+use iced::{Color, Element, Length, Point, Rectangle, Renderer, Theme, mouse};
+use std::time::Instant;
+
+const RED: Color = Color::from_rgb(0.85, 0.2, 0.2);
+const GREEN: Color = Color::from_rgb(0.1, 0.6, 0.3);
+const BLUE: Color = Color::from_rgb(0.2, 0.4, 0.85);
+
+fn state_label(s: i32, lang: Lang) -> &'static str {
+    match pb::AgentState::try_from(s).unwrap_or(pb::AgentState::Unspecified) {
+        pb::AgentState::Ready => lang.t("state.ready"),
+        pb::AgentState::NotReady => lang.t("state.not_ready"),
+        pb::AgentState::Reserved => lang.t("state.offered"),
+        pb::AgentState::Connected => lang.t("state.on_call"),
+        pb::AgentState::AfterCallWork => lang.t("state.wrap_up"),
+        _ => lang.t("state.logged_out"),
+    }
+}
+
+fn cell<'a>(s: impl Into<String>, w: f32) -> Element<'a, Message> {
+    container(text(s.into())).width(w).into()
+}
+
+fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
+    let head = row![
+        cell(lang.t("sup.queue"), 130.0),
+        cell(lang.t("sup.waiting"), 70.0),
+        cell(lang.t("sup.longest"), 90.0),
+        cell(lang.t("sup.sl"), 110.0),
+        cell(lang.t("sup.asa"), 80.0),
+        cell(lang.t("sup.aht"), 80.0),
+        cell(lang.t("sup.abandon"), 80.0),
+        cell(lang.t("sup.agents"), 150.0),
+        cell(lang.t("sup.advice"), 120.0),
+    ];
+    w.queues
+        .values()
+        .fold(column![head].spacing(4), |col, q| {
+            let (waiting, longest, sl, asa, aht, abandon, below) = Wallboard::queue_row(q);
+            let by_state =
+                |k: pb::AgentState| q.agents_by_state.get(k as usize).copied().unwrap_or(0);
+            let sl_text = sl
+                .map(|s| format!("{:.1}% / {:.0}%", s * 100.0, q.service_level_target * 100.0))
+                .unwrap_or_else(|| "—".into());
+            let advice = if q.staffing_advice > 0 {
+                format!("+{}", q.staffing_advice)
+            } else {
+                "—".into()
+            };
+            col.push(row![
+                cell(q.queue.clone(), 130.0),
+                cell(waiting.to_string(), 70.0),
+                cell(format!("{longest:.0} s"), 90.0),
+                container(text(sl_text).color(if below { RED } else { GREEN })).width(110.0),
+                cell(format!("{asa:.1} s"), 80.0),
+                cell(format!("{aht:.0} s"), 80.0),
+                cell(format!("{:.1}%", abandon * 100.0), 80.0),
+                cell(
+                    format!(
+                        "{}/{}/{}/{}",
+                        by_state(pb::AgentState::Ready),
+                        by_state(pb::AgentState::Connected),
+                        by_state(pb::AgentState::AfterCallWork),
+                        by_state(pb::AgentState::NotReady)
+                    ),
+                    150.0
+                ),
+                cell(advice, 120.0),
+            ])
+        })
+        .into()
+}
+
+fn agent_table(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
+    let sort = |label: &'static str, by: SortBy| {
+        button(text(lang.t(label)))
+            .on_press(Message::Sort(by))
+            .style(if w.sort == by {
+                button::primary
+            } else {
+                button::text
+            })
+    };
+    let head = row![
+        container(sort("sup.agents", SortBy::Agent)).width(160.0),
+        container(sort("sup.state", SortBy::State)).width(140.0),
+        container(sort("sup.since", SortBy::InState)).width(90.0),
+        container(sort("shift.calls", SortBy::Handled)).width(70.0),
+    ];
+    let rows = w
+        .agent_rows(now)
+        .into_iter()
+        .fold(column![head].spacing(2), |col, a| {
+            let secs = w.in_state(&a.agent_id, now) as u64;
+            col.push(
+                row![
+                    cell(format!("{} {}", a.agent_id, a.name), 160.0),
+                    cell(state_label(a.state, lang), 140.0),
+                    cell(format!("{:02}:{:02}", secs / 60, secs % 60), 90.0),
+                    cell(a.handled.to_string(), 70.0),
+                    button(text(lang.t("sup.force_not_ready")).size(12))
+                        .on_press(Message::ForceNotReady(a.agent_id.clone())),
+                    button(text(lang.t("sup.force_logout")).size(12))
+                        .on_press(Message::ForceLogout(a.agent_id.clone()))
+                        .style(button::danger),
+                ]
+                .spacing(6)
+                .align_y(iced::Alignment::Center),
+            )
+        });
+    scrollable(rows).height(Length::Fill).into()
+}
+
+/// The last hour of one queue: calls waiting (blue) and service level (green, 0–100 %).
+pub struct Chart<'a> {
+    board: &'a Wallboard,
+    now: Instant,
+}
+
+impl canvas::Program<Message> for Chart<'_> {
+    type State = ();
+
+    fn draw(
+        &self,
+        _state: &(),
+        renderer: &Renderer,
+        theme: &Theme,
+        bounds: Rectangle,
+        _cursor: mouse::Cursor,
+    ) -> Vec<Geometry> {
+        let mut frame = Frame::new(renderer, bounds.size());
+        let (w, h) = (bounds.width, bounds.height);
+        frame.stroke(
+            &Path::rectangle(Point::ORIGIN, bounds.size()),
+            Stroke::default().with_color(theme.palette().text.scale_alpha(0.3)),
+        );
+        let span = crate::supervisor::HISTORY.as_secs_f32();
+        let x = |at: Instant| w - (self.now.saturating_duration_since(at).as_secs_f32() / span) * w;
+        let max_wait = self
+            .board
+            .history
+            .values()
+            .flat_map(|h| h.iter().map(|p| p.waiting))
+            .max()
+            .unwrap_or(0)
+            .max(5) as f32;
+        for hist in self.board.history.values() {
+            let waiting = Path::new(|b| {
+                for (i, p) in hist.iter().enumerate() {
+                    let pt = Point::new(x(p.at), h_of(p.waiting as f32 / max_wait, h));
+                    if i == 0 { b.move_to(pt) } else { b.line_to(pt) }
+                }
+            });
+            frame.stroke(&waiting, Stroke::default().with_color(BLUE).with_width(1.5));
+            let sl = Path::new(|b| {
+                let mut first = true;
+                for p in hist.iter() {
+                    if let Some(s) = p.service_level {
+                        let pt = Point::new(x(p.at), h_of(s as f32, h));
+                        if first {
+                            b.move_to(pt)
+                        } else {
+                            b.line_to(pt)
+                        }
+                        first = false;
+                    }
+                }
+            });
+            frame.stroke(&sl, Stroke::default().with_color(GREEN).with_width(1.5));
+        }
+        vec![frame.into_geometry()]
+    }
+}
+
+fn h_of(share: f32, height: f32) -> f32 {
+    height - share.clamp(0.0, 1.0) * (height - 4.0) - 2.0
+}
+
+/// The whole wallboard.
+pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
+    let mut body = column![text(lang.t("sup.title")).size(22)]
+        .spacing(10)
+        .padding(12);
+    if let Some((n, why)) = &w.lost {
+        body = body.push(text(format!("{} ({n}) — {why}", lang.t("conn.reconnecting"))).color(RED));
+    }
+    if let Some(n) = &w.notice {
+        body = body.push(text(n.clone()).color(RED));
+    }
+    let back_office = w.back_office.iter().fold(
+        column![text(lang.t("sup.back_office")).size(15)].spacing(2),
+        |col, b| {
+            col.push(text(format!(
+                "{}: {} {} · {} {}",
+                b.group,
+                lang.t("sup.open"),
+                b.open,
+                lang.t("sup.overdue"),
+                b.overdue
+            )))
+        },
+    );
+    body = body
+        .push(queue_table(w, lang))
+        .push(
+            row![
+                column![
+                    text(lang.t("sup.chart")).size(15),
+                    canvas_widget(Chart { board: w, now })
+                        .width(Length::Fill)
+                        .height(160),
+                ]
+                .spacing(4)
+                .width(Length::FillPortion(3)),
+                container(back_office).width(Length::FillPortion(2)),
+            ]
+            .spacing(12),
+        )
+        .push(agent_table(w, lang, now))
+        .push(space().height(4));
+    body.into()
+}

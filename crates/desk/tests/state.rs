@@ -1,0 +1,318 @@
+//! `update()` on plain state: the agent's screen and the wallboard, no window, no router.
+
+use hotline_desk::agent::{Agent, Link, Message as M};
+use hotline_desk::i18n::Lang;
+use hotline_desk::supervisor::{Message as S, SortBy, Wallboard};
+use hotline_proto::v1 as pb;
+use pb::agent_command::Command as C;
+use pb::agent_event::Event as E;
+use std::time::{Duration, Instant, SystemTime};
+
+fn ev(e: E) -> M {
+    M::Router(Box::new(pb::AgentEvent { event: Some(e) }))
+}
+
+fn state(s: pb::AgentState) -> M {
+    ev(E::State(pb::StateChange {
+        state: s as i32,
+        reason: None,
+        since: None,
+        wrap_up_until: None,
+    }))
+}
+
+fn in_secs(s: u64) -> prost_types::Timestamp {
+    let t = SystemTime::now() + Duration::from_secs(s);
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap();
+    prost_types::Timestamp {
+        seconds: d.as_secs() as i64,
+        nanos: 0,
+    }
+}
+
+fn offer(call: u64) -> pb::Offer {
+    pb::Offer {
+        call_id: call,
+        queue: "fault".into(),
+        callback: false,
+        ring_until: Some(in_secs(15)),
+        screen_pop: Some(pb::ScreenPop {
+            caller_number: "18955551234".into(),
+            customer: Some(pb::Customer {
+                id: 42,
+                name: "张伟".into(),
+                segment: pb::Segment::KeyAccount as i32,
+                account_manager: "2001".into(),
+                ..Default::default()
+            }),
+            open_tickets: vec![],
+            recent: vec![],
+            ivr_path: vec!["welcome".into(), "key 2".into()],
+            reason: "fault".into(),
+        }),
+        priority: 5,
+    }
+}
+
+fn commands(out: Vec<pb::AgentCommand>) -> Vec<C> {
+    out.into_iter().filter_map(|c| c.command).collect()
+}
+
+/// An agent who is ready, with a call ringing.
+fn ringing() -> (Agent, Instant) {
+    let now = Instant::now();
+    let mut a = Agent::new(
+        "2001",
+        "坐席 2001",
+        vec!["fault".into(), "inquiry".into()],
+        now,
+    );
+    a.update(M::Link(Link::Online), Lang::Zh, now);
+    a.update(state(pb::AgentState::Ready), Lang::Zh, now);
+    a.update(ev(E::Offer(offer(7))), Lang::Zh, now);
+    (a, now)
+}
+
+#[test]
+fn an_offer_pops_the_customer_and_rings_with_a_countdown() {
+    let (a, now) = ringing();
+    assert_eq!(a.status_key(), "state.offered");
+    let pop = a.pop.as_ref().unwrap();
+    assert_eq!(pop.customer.as_ref().unwrap().name, "张伟");
+    let left = a.rings_left(now).unwrap();
+    assert!((13..=15).contains(&left), "{left}");
+}
+
+#[test]
+fn a_call_from_answer_to_wrap_up_sends_the_right_commands() {
+    let (mut a, now) = ringing();
+    let out = commands(a.update(M::Answer, Lang::Zh, now));
+    assert_eq!(out, [C::Answer(true)]);
+    a.update(ev(E::Connected(7)), Lang::Zh, now);
+    a.update(state(pb::AgentState::Connected), Lang::Zh, now);
+    assert!(a.ringing.is_none());
+    assert_eq!(a.call.as_ref().unwrap().queue, "fault");
+    // hold, resume, notes
+    assert_eq!(commands(a.update(M::Hold, Lang::Zh, now)), [C::Hold(true)]);
+    assert_eq!(a.status_key(), "state.on_hold");
+    assert_eq!(
+        commands(a.update(M::Resume, Lang::Zh, now)),
+        [C::Resume(true)]
+    );
+    a.update(M::Notes("光猫灯不亮".into()), Lang::Zh, now);
+    // a ticket written during the call
+    a.update(M::TicketKind(0), Lang::Zh, now); // fault
+    a.update(M::TicketSubcategory(0), Lang::Zh, now);
+    a.update(M::TicketDescription("宽带无法上网".into()), Lang::Zh, now);
+    a.update(M::TicketPriority(3), Lang::Zh, now);
+    a.update(M::TicketAttach(true), Lang::Zh, now);
+    assert_eq!(
+        commands(a.update(M::HangUp, Lang::Zh, now)),
+        [C::HangUp(true)]
+    );
+    a.update(
+        ev(E::ConversationEnded("agent hung up".into())),
+        Lang::Zh,
+        now,
+    );
+    a.update(state(pb::AgentState::AfterCallWork), Lang::Zh, now);
+
+    // the wrap-up cannot be finished without disposition and reason
+    assert!(commands(a.update(M::FinishWrapUp, Lang::Zh, now)).is_empty());
+    assert_eq!(a.notice.as_deref(), Some("请填写处理结果和来电原因"));
+    assert!(
+        commands(a.update(M::Ready, Lang::Zh, now)).is_empty(),
+        "not ready before wrap-up"
+    );
+    a.update(M::Disposition("ticket opened".into()), Lang::Zh, now);
+    a.update(M::Reason("fault.broadband".into()), Lang::Zh, now);
+    a.update(M::Fcr(true), Lang::Zh, now);
+    let out = commands(a.update(M::Ready, Lang::Zh, now));
+    let [C::WrapUp(w)] = &out[..] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        (w.disposition.as_str(), w.reason.as_str()),
+        ("ticket opened", "fault.broadband")
+    );
+    assert_eq!(w.notes, "光猫灯不亮");
+    assert!(w.resolved_first_contact);
+    let t = &w.new_tickets[0];
+    assert_eq!(
+        (t.customer_id, t.kind, t.subcategory.as_str(), t.priority),
+        (
+            42,
+            pb::TicketKind::Fault as i32,
+            "broadband-down",
+            pb::TicketPriority::High as i32
+        )
+    );
+    // the router ends the wrap-up: the shift counts the call, and Ready goes out by itself
+    let later = now + Duration::from_secs(200);
+    let out = commands(a.update(state(pb::AgentState::NotReady), Lang::Zh, later));
+    assert_eq!(out, [C::Ready(true)]);
+    assert_eq!(a.shift.calls, 1);
+    assert_eq!(a.shift.fcr, 1);
+    assert!((a.shift.aht().unwrap() - 200.0).abs() < 1.0);
+    assert!(a.call.is_none() && a.notes.is_empty() && !a.ticket.attach);
+}
+
+#[test]
+fn buttons_for_a_state_the_agent_is_not_in_send_nothing() {
+    let now = Instant::now();
+    let mut a = Agent::new("2001", "x", vec![], now);
+    for m in [
+        M::Answer,
+        M::Reject,
+        M::Hold,
+        M::HangUp,
+        M::Transfer,
+        M::FinishWrapUp,
+        M::Extend,
+    ] {
+        assert!(a.update(m, Lang::En, now).is_empty());
+    }
+}
+
+#[test]
+fn transfers_go_to_a_queue_by_name_or_to_an_agent_by_number() {
+    let (mut a, now) = ringing();
+    a.update(ev(E::Connected(7)), Lang::Zh, now);
+    a.update(state(pb::AgentState::Connected), Lang::Zh, now);
+    a.update(M::TransferTo("inquiry".into()), Lang::Zh, now);
+    assert_eq!(
+        commands(a.update(M::Transfer, Lang::Zh, now)),
+        [C::TransferToQueue("inquiry".into())]
+    );
+    a.update(M::TransferTo(" 2002 ".into()), Lang::Zh, now);
+    assert_eq!(
+        commands(a.update(M::Transfer, Lang::Zh, now)),
+        [C::TransferToAgent("2002".into())]
+    );
+}
+
+#[test]
+fn heartbeats_are_answered_and_a_lost_link_keeps_what_was_typed() {
+    let (mut a, now) = ringing();
+    assert_eq!(
+        commands(a.update(ev(E::Heartbeat(9)), Lang::Zh, now)),
+        [C::HeartbeatAck(9)]
+    );
+    a.update(M::Disposition("answered".into()), Lang::Zh, now);
+    a.update(M::TicketDescription("信号差".into()), Lang::Zh, now);
+    a.update(
+        M::Link(Link::Reconnecting(1, "router gone".into())),
+        Lang::Zh,
+        now,
+    );
+    a.update(M::Link(Link::Online), Lang::Zh, now);
+    assert_eq!(a.wrap.disposition, "answered");
+    assert_eq!(a.ticket.description, "信号差");
+    // logged in elsewhere: said in words, for good
+    a.update(
+        ev(E::Closed(pb::SessionClosed {
+            reason: "logged in elsewhere".into(),
+        })),
+        Lang::Zh,
+        now,
+    );
+    assert_eq!(
+        a.link,
+        Link::Closed("您已在其他地方登录，本窗口已断开".into())
+    );
+}
+
+#[test]
+fn not_ready_reasons_are_shown_in_the_screens_language() {
+    let now = Instant::now();
+    let mut a = Agent::new("2001", "x", vec![], now);
+    let break_ = ev(E::State(pb::StateChange {
+        state: pb::AgentState::NotReady as i32,
+        reason: Some(pb::NotReadyReason {
+            code: 16,
+            label: "break".into(),
+        }),
+        since: None,
+        wrap_up_until: None,
+    }));
+    a.update(break_.clone(), Lang::Zh, now);
+    assert_eq!(a.reason, "小休");
+    a.update(break_, Lang::En, now);
+    assert_eq!(a.reason, "break");
+}
+
+fn stats(queue: &str, waiting: u32, sl: f64, agents: &[(&str, i32, i64, u64)]) -> S {
+    S::Update(Box::new(pb::StatsUpdate {
+        at: None,
+        queues: vec![pb::QueueStats {
+            queue: queue.into(),
+            waiting,
+            service_level: Some(sl),
+            service_level_target: 0.8,
+            ..Default::default()
+        }],
+        agents: agents
+            .iter()
+            .map(|(id, st, secs, handled)| pb::AgentStatus {
+                agent_id: id.to_string(),
+                name: id.to_string(),
+                state: *st,
+                in_state: Some(prost_types::Duration {
+                    seconds: *secs,
+                    nanos: 0,
+                }),
+                handled: *handled,
+                ..Default::default()
+            })
+            .collect(),
+        back_office: vec![],
+    }))
+}
+
+#[test]
+fn the_wallboard_keeps_an_hour_flags_low_service_and_sorts_agents() {
+    let t0 = Instant::now();
+    let mut w = Wallboard::default();
+    let ready = pb::AgentState::Ready as i32;
+    let talking = pb::AgentState::Connected as i32;
+    w.update(
+        stats(
+            "fault",
+            3,
+            0.9,
+            &[("1001", ready, 10, 5), ("1002", talking, 300, 9)],
+        ),
+        t0,
+    );
+    let (_, _, _, _, _, _, below) = Wallboard::queue_row(&w.queues["fault"]);
+    assert!(!below);
+    w.update(stats("fault", 12, 0.6, &[]), t0 + Duration::from_secs(1800));
+    assert!(
+        Wallboard::queue_row(&w.queues["fault"]).6,
+        "60 % is below the 80 % target"
+    );
+    w.update(stats("fault", 1, 0.7, &[]), t0 + Duration::from_secs(3700));
+    let h = &w.history["fault"];
+    assert_eq!(
+        h.iter().map(|p| p.waiting).collect::<Vec<_>>(),
+        [12, 1],
+        "older than an hour dropped"
+    );
+
+    let now = t0 + Duration::from_secs(3700);
+    let ids = |w: &Wallboard| -> Vec<String> {
+        w.agent_rows(now)
+            .iter()
+            .map(|a| a.agent_id.clone())
+            .collect()
+    };
+    assert_eq!(ids(&w), ["1001", "1002"]);
+    w.update(S::Sort(SortBy::Handled), now);
+    assert_eq!(ids(&w), ["1002", "1001"]);
+    w.update(S::Sort(SortBy::InState), now);
+    assert_eq!(ids(&w), ["1002", "1001"]);
+    assert_eq!(
+        w.update(S::ForceLogout("1001".into()), now),
+        Some(hotline_desk::supervisor::Steer::Logout("1001".into()))
+    );
+}

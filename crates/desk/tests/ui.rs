@@ -1,0 +1,270 @@
+//! The screens in iced's headless simulator (no display, no GPU): what is on screen, and
+//! what clicking it does. Offer → screen pop → answer → ticket → wrap-up, and the
+//! supervisor's table.
+
+use hotline_desk::agent::{self, Agent, Link};
+use hotline_desk::app::{Desk, Message, Screen};
+use hotline_desk::client::{Credentials, SessionEvent};
+use hotline_desk::supervisor::{self, Wallboard};
+use hotline_desk::{FONT, FONT_NAME};
+use hotline_proto::v1 as pb;
+use iced_test::simulator::Simulator;
+use pb::agent_event::Event as E;
+use std::time::Instant;
+
+fn settings() -> iced::Settings {
+    iced::Settings {
+        fonts: vec![FONT.into()],
+        default_font: iced::Font::with_name(FONT_NAME),
+        ..iced::Settings::default()
+    }
+}
+
+/// Click the widget showing `label` on the desk's current screen; the messages it made.
+fn click(desk: &Desk, label: &str) -> Vec<Message> {
+    let mut ui = Simulator::with_size(settings(), (1280.0, 800.0), desk.view());
+    ui.click(label)
+        .unwrap_or_else(|e| panic!("no {label:?} on screen: {e:?}"));
+    ui.into_messages().collect()
+}
+
+/// The desk shows `text` somewhere.
+fn shows(desk: &Desk, text: &str) -> bool {
+    let mut ui = Simulator::with_size(settings(), (1280.0, 800.0), desk.view());
+    ui.find(text).is_ok()
+}
+
+fn router(desk: &mut Desk, e: E) {
+    let _ = desk.update(Message::Session(SessionEvent::Event(Box::new(
+        pb::AgentEvent { event: Some(e) },
+    ))));
+}
+
+fn state(s: pb::AgentState) -> E {
+    E::State(pb::StateChange {
+        state: s as i32,
+        reason: None,
+        since: None,
+        wrap_up_until: None,
+    })
+}
+
+fn agent_desk() -> (Desk, tokio::sync::mpsc::Receiver<pb::AgentCommand>) {
+    let mut desk = Desk::new("http://127.0.0.1:1", "2001");
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    desk.screen = Screen::Agent {
+        agent: Box::new(Agent::new(
+            "2001",
+            "坐席 2001",
+            vec!["fault".into()],
+            Instant::now(),
+        )),
+        who: Credentials {
+            router: "http://127.0.0.1:1".into(),
+            agent: "2001".into(),
+            password: "x".into(),
+        },
+        commands: None,
+    };
+    let _ = desk.update(Message::Session(SessionEvent::Open(tx)));
+    (desk, rx)
+}
+
+fn sent(rx: &mut tokio::sync::mpsc::Receiver<pb::AgentCommand>) -> Vec<pb::agent_command::Command> {
+    let mut v = Vec::new();
+    while let Ok(c) = rx.try_recv() {
+        v.extend(c.command);
+    }
+    v
+}
+
+#[test]
+fn offer_screen_pop_answer_ticket_wrap_up() {
+    use pb::agent_command::Command as C;
+    let (mut desk, mut rx) = agent_desk();
+    router(&mut desk, state(pb::AgentState::Ready));
+    assert!(shows(&desk, "就绪"));
+
+    // the offer rings with the customer's record
+    router(
+        &mut desk,
+        E::Offer(pb::Offer {
+            call_id: 7,
+            queue: "fault".into(),
+            callback: false,
+            ring_until: None,
+            screen_pop: Some(pb::ScreenPop {
+                caller_number: "18955551234".into(),
+                customer: Some(pb::Customer {
+                    id: 42,
+                    name: "张喆".into(),
+                    segment: pb::Segment::KeyAccount as i32,
+                    vip_tier: "金卡".into(),
+                    account_manager: "2001".into(),
+                    arrears_fen: 1250,
+                    ..Default::default()
+                }),
+                open_tickets: vec![pb::Ticket {
+                    id: 900,
+                    subcategory: "broadband-down".into(),
+                    description: "宽带无法上网".into(),
+                    overdue: true,
+                    ..Default::default()
+                }],
+                recent: vec![],
+                ivr_path: vec!["welcome".into(), "key 2".into()],
+                reason: "fault".into(),
+            }),
+            priority: 5,
+        }),
+    );
+    for text in [
+        "张喆",
+        "政企大客户 · 绿色通道",
+        "星级 金卡",
+        "欠费(元) 12.50",
+    ] {
+        assert!(shows(&desk, text), "the screen pop shows {text}");
+    }
+    assert!(shows(&desk, "#900 broadband-down 宽带无法上网  ⚠ 超时"));
+
+    // answer
+    let msgs = click(&desk, "接听 F3");
+    assert!(
+        matches!(msgs[..], [Message::Agent(agent::Message::Answer)]),
+        "{msgs:?}"
+    );
+    for m in msgs {
+        let _ = desk.update(m);
+    }
+    assert_eq!(sent(&mut rx), [C::Answer(true)]);
+    router(&mut desk, E::Connected(7));
+    router(&mut desk, state(pb::AgentState::Connected));
+    assert!(shows(&desk, "通话中"));
+
+    // a ticket to go with the wrap-up
+    let _ = desk.update(Message::Agent(agent::Message::TicketDescription(
+        "光猫红灯".into(),
+    )));
+    for m in click(&desk, "随整理提交此工单") {
+        let _ = desk.update(m);
+    }
+    // hang up, wrap up: the finish button only works with the required fields
+    for m in click(&desk, "挂断 F6") {
+        let _ = desk.update(m);
+    }
+    router(&mut desk, E::ConversationEnded("agent hung up".into()));
+    router(&mut desk, state(pb::AgentState::AfterCallWork));
+    assert!(shows(&desk, "话后整理"));
+    assert!(
+        click(&desk, "提交整理 F8").is_empty(),
+        "disabled while fields are empty"
+    );
+    let _ = desk.update(Message::Agent(agent::Message::Disposition(
+        "ticket opened".into(),
+    )));
+    let _ = desk.update(Message::Agent(agent::Message::Reason(
+        "fault.broadband".into(),
+    )));
+    for m in click(&desk, "首次来电已解决") {
+        let _ = desk.update(m);
+    }
+    for m in click(&desk, "提交整理 F8") {
+        let _ = desk.update(m);
+    }
+    let out = sent(&mut rx);
+    let Some(C::WrapUp(w)) = out.last() else {
+        panic!("{out:?}")
+    };
+    assert!(w.resolved_first_contact);
+    assert_eq!(w.new_tickets.len(), 1);
+    assert_eq!(w.new_tickets[0].description, "光猫红灯");
+    assert_eq!(w.new_tickets[0].customer_id, 42);
+}
+
+#[test]
+fn the_status_bar_says_when_the_router_is_gone_and_keys_work() {
+    let (mut desk, rx) = agent_desk();
+    let _ = desk.update(Message::Session(SessionEvent::Lost(
+        2,
+        "connection refused".into(),
+    )));
+    assert!(shows(&desk, "连接中断，正在重连 (2) — connection refused"));
+    let Screen::Agent { agent, .. } = &desk.screen else {
+        unreachable!()
+    };
+    assert!(matches!(agent.link, Link::Reconnecting(2, _)));
+    // F1 goes ready once the link is back
+    let (tx, rx2) = tokio::sync::mpsc::channel(8);
+    let _ = desk.update(Message::Session(SessionEvent::Open(tx)));
+    let _ = desk.update(Message::Key(iced::keyboard::Key::Named(
+        iced::keyboard::key::Named::F1,
+    )));
+    drop(rx);
+    let mut rx2 = rx2;
+    assert_eq!(sent(&mut rx2), [pb::agent_command::Command::Ready(true)]);
+    // English
+    let _ = desk.update(Message::ToggleLanguage);
+    assert!(shows(&desk, "Ready F1"));
+}
+
+#[test]
+fn the_supervisor_table_updates_and_sorts() {
+    let mut desk = Desk::new("http://127.0.0.1:1", "9000");
+    desk.screen = Screen::Supervisor {
+        board: Box::new(Wallboard::default()),
+        who: Credentials {
+            router: "http://127.0.0.1:1".into(),
+            agent: "9000".into(),
+            password: "x".into(),
+        },
+    };
+    let update = |agents: Vec<(&str, &str, u64)>| {
+        Message::Board(supervisor::Message::Update(Box::new(pb::StatsUpdate {
+            at: None,
+            queues: vec![pb::QueueStats {
+                queue: "fault".into(),
+                waiting: 4,
+                service_level: Some(0.62),
+                service_level_target: 0.8,
+                staffing_advice: 3,
+                ..Default::default()
+            }],
+            agents: agents
+                .into_iter()
+                .map(|(id, name, handled)| pb::AgentStatus {
+                    agent_id: id.into(),
+                    name: name.into(),
+                    state: pb::AgentState::Ready as i32,
+                    handled,
+                    ..Default::default()
+                })
+                .collect(),
+            back_office: vec![pb::BackOfficeLoad {
+                group: "装维 repair crew".into(),
+                open: 17,
+                overdue: 2,
+            }],
+        })))
+    };
+    let _ = desk.update(update(vec![("1001", "王小明", 3)]));
+    assert!(shows(&desk, "1001 王小明"));
+    assert!(shows(&desk, "62.0% / 80%"), "SL against its target");
+    assert!(shows(&desk, "+3"), "staffing advice");
+    assert!(shows(&desk, "装维 repair crew: 未结 17 · 超时 2"));
+    let _ = desk.update(update(vec![("1002", "陈静", 8)]));
+    assert!(shows(&desk, "1002 陈静"), "a later update adds the agent");
+    for m in click(&desk, "接听") {
+        let _ = desk.update(m);
+    }
+    let Screen::Supervisor { board, .. } = &desk.screen else {
+        unreachable!()
+    };
+    assert_eq!(board.sort, supervisor::SortBy::Handled);
+    let order: Vec<_> = board
+        .agent_rows(Instant::now())
+        .iter()
+        .map(|a| a.agent_id.clone())
+        .collect();
+    assert_eq!(order, ["1002", "1001"]);
+}
