@@ -2,9 +2,11 @@
 //! process talk to it exactly as a desktop or a softphone would. This file has the
 //! whole-call, login, CRM, supervisor, shutdown and TLS tests and the helpers;
 //! `routing.rs` has routing order, the green channel, ring-no-answer, abandons,
-//! transfers, callbacks, self-service and FCR; `bad_input.rs` a bad input of every RPC.
+//! transfers, callbacks, self-service and FCR; `bad_input.rs` a bad input of every RPC;
+//! `desk.rs` the desktop's client.
 
 mod bad_input;
+mod desk;
 mod routing;
 
 use hotline_acd::{QueueConfig, SkillId, WrapUpPolicy};

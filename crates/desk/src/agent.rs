@@ -137,6 +137,8 @@ pub struct Agent {
     pub notes: String,
     /// Transfer target typed in: a queue name or a work number.
     pub transfer_to: String,
+    /// Name typed for an unknown caller's new customer record.
+    pub new_customer: String,
     /// Ticket being written.
     pub ticket: TicketForm,
     /// Wrap-up being written.
@@ -205,6 +207,12 @@ pub enum Message {
     Link(Link),
     /// Dismiss the notice.
     Dismiss,
+    /// Name typed for a new customer (unknown caller).
+    NewCustomerName(String),
+    /// Create the unknown caller as a customer (the app calls the CRM).
+    CreateCustomer,
+    /// The CRM answered: the new record, or why not.
+    CustomerCreated(Result<Box<pb::Customer>, String>),
 }
 
 fn ticket_kind(k: TicketKind) -> pb::TicketKind {
@@ -260,6 +268,7 @@ impl Agent {
             pop: None,
             notes: String::new(),
             transfer_to: String::new(),
+            new_customer: String::new(),
             ticket: TicketForm::default(),
             wrap: WrapForm::default(),
             shift: Shift::default(),
@@ -290,6 +299,14 @@ impl Agent {
     pub fn rings_left(&self, now: Instant) -> Option<u64> {
         let until = self.ringing.as_ref()?.until?;
         Some(until.saturating_duration_since(now).as_secs())
+    }
+
+    /// What creating the unknown caller as a customer needs: (name, number), if the
+    /// caller is unknown and a name is typed.
+    pub fn new_customer_request(&self) -> Option<(String, String)> {
+        let pop = self.pop.as_ref().filter(|p| p.customer.is_none())?;
+        let name = self.new_customer.trim();
+        (!name.is_empty()).then(|| (name.to_string(), pop.caller_number.clone()))
     }
 
     /// The wrap-up may be finished: disposition and reason filled in.
@@ -403,6 +420,14 @@ impl Agent {
                 self.link = l;
             }
             Message::Dismiss => self.notice = None,
+            Message::NewCustomerName(s) => self.new_customer = s,
+            Message::CustomerCreated(Ok(c)) => {
+                if let Some(p) = self.pop.as_mut() {
+                    p.customer = Some(*c);
+                }
+                self.new_customer.clear();
+            }
+            Message::CustomerCreated(Err(why)) => self.notice = Some(why),
             // a button for a state the agent is not in: nothing to do
             _ => {}
         }
@@ -441,7 +466,20 @@ impl Agent {
             }
             Some(E::OfferCancelled(why)) => {
                 self.ringing = None;
-                self.notice = Some(why);
+                if self.call.is_none() {
+                    self.pop = None; // not this agent's caller any more
+                }
+                let key = match why.as_str() {
+                    "no answer" => "offer.no_answer",
+                    "caller hung up" => "offer.caller_gone",
+                    "rejected" => "offer.rejected",
+                    _ => "",
+                };
+                self.notice = Some(if key.is_empty() {
+                    why
+                } else {
+                    lang.t(key).into()
+                });
             }
             Some(E::Connected(call)) => {
                 let queue = self

@@ -148,7 +148,14 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             column![
                 text(pop.caller_number.clone()).size(22),
                 text(path),
-                button(text(lang.t("btn.new_customer"))),
+                row![
+                    text_input(lang.t("pop.new_name"), &a.new_customer)
+                        .on_input(Message::NewCustomerName)
+                        .width(240),
+                    button(text(lang.t("btn.new_customer")))
+                        .on_press_maybe(a.new_customer_request().map(|_| Message::CreateCustomer)),
+                ]
+                .spacing(8),
             ]
             .spacing(6)
             .into(),
@@ -169,7 +176,7 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
     ]
     .spacing(12)
     .align_y(iced::Alignment::Center);
-    if !c.vip_tier.is_empty() {
+    if !c.vip_tier.is_empty() && c.vip_tier != "none" {
         head = head.push(text(format!("{} {}", lang.t("pop.vip"), c.vip_tier)));
     }
     if !c.account_manager.is_empty() {
@@ -224,10 +231,16 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
                 "no" | "false" => lang.t("pop.fcr_no"),
                 _ => "",
             };
-            col.push(text(format!(
-                "{} · {} · {} {}",
-                i.queue, i.reason, i.disposition, fcr
-            )))
+            let parts: Vec<&str> = [
+                i.queue.as_str(),
+                i.reason.as_str(),
+                i.disposition.as_str(),
+                fcr,
+            ]
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect();
+            col.push(text(parts.join(" · ")))
         });
     section(
         lang.t("pop.title_customer"),

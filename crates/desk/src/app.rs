@@ -216,6 +216,18 @@ impl Desk {
     }
 
     fn agent(&mut self, m: agent::Message) -> Task<Message> {
+        if let (agent::Message::CreateCustomer, Screen::Agent { agent, who, .. }) =
+            (&m, &self.screen)
+        {
+            return match agent.new_customer_request() {
+                Some((name, phone)) => {
+                    Task::perform(client::create_customer(who.clone(), name, phone), |r| {
+                        Message::Agent(agent::Message::CustomerCreated(r))
+                    })
+                }
+                None => Task::none(),
+            };
+        }
         if let Screen::Agent {
             agent, commands, ..
         } = &mut self.screen

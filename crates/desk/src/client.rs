@@ -174,6 +174,16 @@ async fn open(
     loop {
         match events.message().await {
             Ok(Some(ev)) => {
+                // a router going down (or one that missed our heartbeats) is a reason to
+                // come back; "logged in elsewhere" or "logged out" is final
+                if let Some(pb::agent_event::Event::Closed(c)) = &ev.event
+                    && matches!(
+                        c.reason.as_str(),
+                        "router shutting down" | "heartbeats missed"
+                    )
+                {
+                    return Ok(Closed::Dropped(c.reason.clone()));
+                }
                 let closed = matches!(ev.event, Some(pb::agent_event::Event::Closed(_)));
                 out.send(SessionEvent::Event(Box::new(ev)))
                     .await
@@ -279,4 +289,34 @@ pub async fn steer(c: Credentials, agent: String, what: Steer) -> Result<String,
         }
     };
     r.map(|_| agent).map_err(|s| s.message().to_string())
+}
+
+/// Create a customer record for an unknown caller: the new record or the router's words.
+pub async fn create_customer(
+    c: Credentials,
+    name: String,
+    phone: String,
+) -> Result<Box<pb::Customer>, String> {
+    use hotline_proto::v1::crm_service_client::CrmServiceClient;
+    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
+    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let customer = pb::Customer {
+        name,
+        phones: vec![phone],
+        segment: pb::Segment::Public as i32,
+        // the store requires 1–5; a new customer starts in the middle until the
+        // business side rates them
+        credit_level: 3,
+        ..Default::default()
+    };
+    CrmServiceClient::new(ch)
+        .put_customer(authed(
+            pb::PutCustomerRequest {
+                customer: Some(customer),
+            },
+            &welcome.token,
+        ))
+        .await
+        .map(|r| Box::new(r.into_inner()))
+        .map_err(|s| s.message().to_string())
 }

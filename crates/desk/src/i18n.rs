@@ -97,6 +97,17 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "秒后转下一位坐席",
         "s until it goes to the next agent",
     ),
+    (
+        "offer.no_answer",
+        "未接听，来电已转下一位坐席",
+        "Not answered: the call went to the next agent",
+    ),
+    ("offer.caller_gone", "来电方已挂机", "The caller hung up"),
+    (
+        "offer.rejected",
+        "已拒接，来电回到队首",
+        "Rejected: the call is back at the head of its queue",
+    ),
     ("pop.title_customer", "客户信息", "Customer"),
     ("pop.unknown", "未登记号码", "Unknown caller"),
     (
@@ -170,6 +181,11 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("sup.aht", "平均处理", "AHT"),
     ("sup.abandon", "放弃率", "Abandoned"),
     ("sup.agents", "坐席", "Agents"),
+    (
+        "sup.agents_by_state",
+        "就绪/通话/整理/未就绪",
+        "Ready/Talking/Wrap-up/Not ready",
+    ),
     ("sup.state", "状态", "State"),
     ("sup.since", "持续", "In state"),
     ("sup.force_not_ready", "强制示忙", "Force not ready"),
@@ -201,5 +217,25 @@ mod tests {
         assert_eq!(Lang::Zh.t("state.ready"), "就绪");
         assert_eq!(Lang::En.t("state.ready"), "Ready");
         assert_eq!(Lang::En.t("no.such.key"), "no.such.key");
+    }
+}
+
+#[cfg(test)]
+mod font {
+    /// No boxes: every character of every UI string is in the bundled font (the
+    /// system's fonts are only a fallback for rare name characters).
+    #[test]
+    fn the_bundled_font_has_every_character_of_the_ui() {
+        let face = ttf_parser::Face::parse(crate::FONT, 0).expect("the bundled font parses");
+        let missing: String = super::TEXTS
+            .iter()
+            .flat_map(|(_, zh, en)| zh.chars().chain(en.chars()))
+            .filter(|c| !c.is_whitespace() && face.glyph_index(*c).is_none())
+            .collect();
+        assert!(missing.is_empty(), "not in assets/fonts/hotline-cjk.ttf: {missing}");
+        // and the rare name characters the seeder uses
+        for c in "喆堃玥".chars() {
+            assert!(face.glyph_index(c).is_some(), "{c}");
+        }
     }
 }

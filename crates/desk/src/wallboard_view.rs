@@ -40,7 +40,7 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
         cell(lang.t("sup.asa"), 80.0),
         cell(lang.t("sup.aht"), 80.0),
         cell(lang.t("sup.abandon"), 80.0),
-        cell(lang.t("sup.agents"), 150.0),
+        cell(lang.t("sup.agents_by_state"), 150.0),
         cell(lang.t("sup.advice"), 120.0),
     ];
     w.queues
@@ -118,7 +118,10 @@ fn agent_table(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> 
                 .align_y(iced::Alignment::Center),
             )
         });
-    scrollable(rows).height(Length::Fill).into()
+    scrollable(rows)
+        .height(Length::Fill)
+        .width(Length::Fill)
+        .into()
 }
 
 /// The last hour of one queue: calls waiting (blue) and service level (green, 0–100 %).

@@ -1,0 +1,85 @@
+//! The desktop's gRPC client (`hotline_desk::client`) against a real router: login
+//! failures in words, the session stream, a reconnect after the router goes away, and
+//! creating an unknown caller as a customer.
+
+use super::*;
+use hotline_desk::client::{self, Credentials, LoginError, SessionEvent};
+use tokio_stream::StreamExt;
+
+fn who(url: &str, agent: &str, password: &str) -> Credentials {
+    Credentials {
+        router: url.into(),
+        agent: agent.into(),
+        password: password.into(),
+    }
+}
+
+async fn next_ev(s: &mut (impl tokio_stream::Stream<Item = SessionEvent> + Unpin)) -> SessionEvent {
+    tokio::time::timeout(Duration::from_secs(5), s.next())
+        .await
+        .expect("an event within 5 s")
+        .expect("the stream goes on")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_logs_in_keeps_its_session_and_creates_customers() {
+    let up = up().await;
+    assert_eq!(
+        client::login(who(&up.url, "1001", "wrong"))
+            .await
+            .unwrap_err(),
+        LoginError::Wrong
+    );
+    assert!(matches!(
+        client::login(who("http://127.0.0.1:1", "1001", "x")).await,
+        Err(LoginError::Unreachable(_))
+    ));
+    assert_eq!(
+        client::login(who(&up.url, " ", "x")).await.unwrap_err(),
+        LoginError::Empty
+    );
+    let me = who(&up.url, "1001", "correct horse 1001");
+    let w = client::login(me.clone()).await.unwrap();
+    assert_eq!((w.name.as_str(), w.role.as_str()), ("王小明", "agent"));
+
+    // the session: open, then the router's events; commands go through the sender
+    let mut s = Box::pin(client::session(&me));
+    let SessionEvent::Open(tx) = next_ev(&mut s).await else {
+        panic!("the session opens first")
+    };
+    tx.send(cmd(1, pb::agent_command::Command::Ready(true)))
+        .await
+        .unwrap();
+    loop {
+        if let SessionEvent::Event(e) = next_ev(&mut s).await
+            && e.event == Some(pb::agent_event::Event::Done(1))
+        {
+            break;
+        }
+    }
+
+    // an unknown caller becomes a customer from the desk
+    let c = client::create_customer(me.clone(), "刘玥".into(), "18900004321".into())
+        .await
+        .unwrap();
+    assert!(c.id > 0);
+    assert_eq!(
+        up.store
+            .customer_by_phone("18900004321")
+            .unwrap()
+            .unwrap()
+            .name,
+        "刘玥"
+    );
+
+    // the router goes down: the desk says so and tries again (not a final close)
+    up.router.shutdown().await;
+    let lost = loop {
+        match next_ev(&mut s).await {
+            SessionEvent::Lost(n, why) => break (n, why),
+            SessionEvent::Event(_) => continue,
+            SessionEvent::Open(_) => panic!("opened again on a stopped router"),
+        }
+    };
+    assert_eq!(lost, (1, "router shutting down".to_string()));
+}
