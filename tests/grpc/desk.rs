@@ -72,6 +72,11 @@ async fn the_desktop_logs_in_keeps_its_session_and_creates_customers() {
         "刘玥"
     );
 
+    // customer search by name
+    let prefix: String = up.customer.name.chars().take(1).collect();
+    let found = client::search_customers(me.clone(), prefix).await.unwrap();
+    assert!(found.iter().any(|c| c.id == up.customer.id), "{found:?}");
+
     // the router goes down: the desk says so and tries again (not a final close)
     up.router.shutdown().await;
     let lost = loop {

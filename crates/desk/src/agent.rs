@@ -77,6 +77,52 @@ impl Default for TicketForm {
     }
 }
 
+/// What to do to one of the customer's open tickets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TicketAction {
+    /// Add a note (the text).
+    #[default]
+    Note,
+    /// Work done (the text says what).
+    Resolve,
+    /// Close (after the callback).
+    Close,
+    /// Reopen (the text says why).
+    Reopen,
+}
+
+impl TicketAction {
+    /// All, in menu order.
+    pub const ALL: [TicketAction; 4] = [
+        TicketAction::Note,
+        TicketAction::Resolve,
+        TicketAction::Close,
+        TicketAction::Reopen,
+    ];
+    /// The i18n key of its label.
+    pub fn key(self) -> &'static str {
+        match self {
+            TicketAction::Note => "ticket.note",
+            TicketAction::Resolve => "ticket.resolve",
+            TicketAction::Close => "ticket.close",
+            TicketAction::Reopen => "ticket.reopen",
+        }
+    }
+}
+
+/// A change to one of the caller's open tickets (sent with the wrap-up).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TicketUpdate {
+    /// Ticket number (one of the screen pop's open tickets).
+    pub ticket: Option<u64>,
+    /// What to do.
+    pub action: TicketAction,
+    /// Note, resolution or reopen reason.
+    pub text: String,
+    /// Ticked: sent with the wrap-up.
+    pub attach: bool,
+}
+
 /// The wrap-up form.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WrapForm {
@@ -141,6 +187,12 @@ pub struct Agent {
     pub new_customer: String,
     /// Ticket being written.
     pub ticket: TicketForm,
+    /// Change to an existing ticket being written.
+    pub ticket_update: TicketUpdate,
+    /// Customer search: what is typed, and what the CRM found (name, number, segment).
+    pub search: String,
+    /// Results of the last search.
+    pub found: Vec<pb::Customer>,
     /// Wrap-up being written.
     pub wrap: WrapForm,
     /// This shift.
@@ -207,6 +259,20 @@ pub enum Message {
     Link(Link),
     /// Dismiss the notice.
     Dismiss,
+    /// An open ticket chosen for a change.
+    UpdateTicket(u64),
+    /// The change chosen.
+    UpdateAction(TicketAction),
+    /// Its text.
+    UpdateText(String),
+    /// Send the change with the wrap-up or not.
+    UpdateAttach(bool),
+    /// Customer search typed.
+    Search(String),
+    /// Run the search (the app calls the CRM).
+    RunSearch,
+    /// The CRM's answer.
+    Found(Result<Vec<pb::Customer>, String>),
     /// Name typed for a new customer (unknown caller).
     NewCustomerName(String),
     /// Create the unknown caller as a customer (the app calls the CRM).
@@ -270,6 +336,9 @@ impl Agent {
             transfer_to: String::new(),
             new_customer: String::new(),
             ticket: TicketForm::default(),
+            ticket_update: TicketUpdate::default(),
+            search: String::new(),
+            found: Vec::new(),
             wrap: WrapForm::default(),
             shift: Shift::default(),
             notice: None,
@@ -346,12 +415,32 @@ impl Agent {
                 priority: self.ticket.priority,
             });
         }
+        let mut ticket_changes = Vec::new();
+        let u = &self.ticket_update;
+        if u.attach
+            && let Some(id) = u.ticket
+        {
+            use pb::ticket_change::Change as Ch;
+            let text = u.text.trim().to_string();
+            let change = match u.action {
+                TicketAction::Note => Ch::Note(text),
+                TicketAction::Resolve => Ch::ResolveNote(text),
+                TicketAction::Close => Ch::Close(true),
+                TicketAction::Reopen => Ch::ReopenReason(text),
+            };
+            ticket_changes.push(pb::UpdateTicketRequest {
+                id,
+                change: Some(pb::TicketChange {
+                    change: Some(change),
+                }),
+            });
+        }
         pb::WrapUp {
             disposition: self.wrap.disposition.trim().to_string(),
             reason: self.wrap.reason.trim().to_string(),
             notes: self.notes.clone(),
             new_tickets,
-            ticket_changes: vec![],
+            ticket_changes,
             resolved_first_contact: self.wrap.fcr,
         }
     }
@@ -421,6 +510,13 @@ impl Agent {
             }
             Message::Dismiss => self.notice = None,
             Message::NewCustomerName(s) => self.new_customer = s,
+            Message::UpdateTicket(id) => self.ticket_update.ticket = Some(id),
+            Message::UpdateAction(a) => self.ticket_update.action = a,
+            Message::UpdateText(t) => self.ticket_update.text = t,
+            Message::UpdateAttach(b) => self.ticket_update.attach = b,
+            Message::Search(q) => self.search = q,
+            Message::Found(Ok(list)) => self.found = list,
+            Message::Found(Err(why)) => self.notice = Some(why),
             Message::CustomerCreated(Ok(c)) => {
                 if let Some(p) = self.pop.as_mut() {
                     p.customer = Some(*c);
@@ -490,6 +586,7 @@ impl Agent {
                 // a new call: fresh notes and forms (the last call's were sent)
                 self.notes.clear();
                 self.ticket = TicketForm::default();
+                self.ticket_update = TicketUpdate::default();
                 self.wrap = WrapForm::default();
                 self.call = Some(CallView {
                     call_id: call,
@@ -532,6 +629,7 @@ impl Agent {
                     }
                     self.notes.clear();
                     self.ticket = TicketForm::default();
+                    self.ticket_update = TicketUpdate::default();
                     self.wrap = WrapForm::default();
                     self.pop = None;
                     if self.ready_after_wrap && state == pb::AgentState::NotReady {

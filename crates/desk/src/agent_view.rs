@@ -1,7 +1,7 @@
 //! The agent's screen: status bar, ringing offer, screen pop, call controls, ticket and
 //! wrap-up forms, the shift's figures.
 
-use crate::agent::{Agent, Link, Message};
+use crate::agent::{Agent, Link, Message, TicketAction};
 use crate::i18n::Lang;
 use hotline_proto::v1 as pb;
 use iced::widget::{
@@ -295,10 +295,39 @@ fn call_panel<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Option<Element<'a, 
     ]
     .spacing(10)
     .align_y(iced::Alignment::Center);
+    let search = row![
+        text(lang.t("search.title")),
+        text_input(lang.t("search.hint"), &a.search)
+            .on_input(Message::Search)
+            .on_submit(Message::RunSearch)
+            .width(200),
+        button(text(lang.t("btn.search"))).on_press(Message::RunSearch),
+    ]
+    .spacing(8)
+    .align_y(iced::Alignment::Center);
+    let found = a
+        .found
+        .iter()
+        .take(10)
+        .fold(column![].spacing(2), |col, c| {
+            let segment = if c.segment == pb::Segment::KeyAccount as i32 {
+                lang.t("pop.key_account")
+            } else {
+                lang.t("pop.public")
+            };
+            col.push(text(format!(
+                "{} · {} · {}",
+                c.name,
+                c.phones.join(" / "),
+                segment
+            )))
+        });
     Some(
         column![
             controls,
             text_input(lang.t("call.notes"), &a.notes).on_input(Message::Notes),
+            search,
+            found,
         ]
         .spacing(8)
         .into(),
@@ -391,10 +420,63 @@ fn ticket_form<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             checkbox(a.ticket.attach)
                 .label(lang.t("ticket.add"))
                 .on_toggle(Message::TicketAttach),
+            ticket_update(a, lang),
         ]
         .spacing(8)
         .into(),
     )
+}
+
+/// A change to one of the caller's open tickets: note, resolve, close, reopen.
+fn ticket_update<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
+    let open: Vec<Choice> = a
+        .pop
+        .as_ref()
+        .map(|p| {
+            p.open_tickets
+                .iter()
+                .map(|t| Choice(t.id as usize, format!("#{} {}", t.id, t.subcategory)))
+                .collect()
+        })
+        .unwrap_or_default();
+    if open.is_empty() {
+        return column![].into();
+    }
+    let chosen = open
+        .iter()
+        .find(|c| Some(c.0 as u64) == a.ticket_update.ticket)
+        .cloned();
+    let actions: Vec<Choice> = TicketAction::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, x)| Choice(i, lang.t(x.key()).into()))
+        .collect();
+    let action = TicketAction::ALL
+        .iter()
+        .position(|x| *x == a.ticket_update.action)
+        .and_then(|i| actions.get(i).cloned());
+    column![
+        text(lang.t("ticket.update")).size(15),
+        row![
+            pick_list(open, chosen, |c: Choice| Message::UpdateTicket(c.0 as u64)),
+            pick_list(actions, action, |c: Choice| {
+                Message::UpdateAction(TicketAction::ALL[c.0])
+            }),
+        ]
+        .spacing(8),
+        text_input(lang.t("ticket.update_text"), &a.ticket_update.text)
+            .on_input(Message::UpdateText),
+        checkbox(a.ticket_update.attach)
+            .label(lang.t("ticket.update_add"))
+            .on_toggle_maybe(
+                a.ticket_update
+                    .ticket
+                    .is_some()
+                    .then_some(Message::UpdateAttach as fn(bool) -> Message)
+            ),
+    ]
+    .spacing(6)
+    .into()
 }
 
 /// The wrap-up form with its countdown.

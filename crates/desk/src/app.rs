@@ -228,6 +228,15 @@ impl Desk {
                 None => Task::none(),
             };
         }
+        if let (agent::Message::RunSearch, Screen::Agent { agent, who, .. }) = (&m, &self.screen) {
+            let q = agent.search.trim().to_string();
+            if q.is_empty() {
+                return Task::none();
+            }
+            return Task::perform(client::search_customers(who.clone(), q), |r| {
+                Message::Agent(agent::Message::Found(r))
+            });
+        }
         if let Screen::Agent {
             agent, commands, ..
         } = &mut self.screen

@@ -320,3 +320,21 @@ pub async fn create_customer(
         .map(|r| Box::new(r.into_inner()))
         .map_err(|s| s.message().to_string())
 }
+
+/// Customers whose name starts with `prefix` (at most 10), or the router's words.
+pub async fn search_customers(c: Credentials, prefix: String) -> Result<Vec<pb::Customer>, String> {
+    use hotline_proto::v1::crm_service_client::CrmServiceClient;
+    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
+    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    CrmServiceClient::new(ch)
+        .search_customers(authed(
+            pb::SearchCustomersRequest {
+                name_prefix: prefix,
+                limit: 10,
+            },
+            &welcome.token,
+        ))
+        .await
+        .map(|r| r.into_inner().customers)
+        .map_err(|s| s.message().to_string())
+}

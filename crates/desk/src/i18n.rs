@@ -157,6 +157,24 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "将随整理提交",
         "will be opened with the wrap-up",
     ),
+    ("ticket.update", "处理已有工单", "Work on an open ticket"),
+    ("ticket.note", "追加备注", "Add a note"),
+    ("ticket.resolve", "办结", "Resolve"),
+    ("ticket.close", "回访后关闭", "Close (after callback)"),
+    ("ticket.reopen", "重新开启", "Reopen"),
+    (
+        "ticket.update_text",
+        "备注 / 处理结果 / 重开原因",
+        "Note / what was done / why reopened",
+    ),
+    (
+        "ticket.update_add",
+        "随整理提交此处理",
+        "Send this with the wrap-up",
+    ),
+    ("search.title", "客户查询", "Customer search"),
+    ("search.hint", "按姓名查询", "Search by name"),
+    ("search.none", "未找到客户", "No customer found"),
     ("wrap.title", "话后整理", "Wrap-up"),
     ("wrap.disposition", "处理结果", "Disposition"),
     ("wrap.reason", "来电原因", "Reason"),
@@ -232,7 +250,10 @@ mod font {
             .flat_map(|(_, zh, en)| zh.chars().chain(en.chars()))
             .filter(|c| !c.is_whitespace() && face.glyph_index(*c).is_none())
             .collect();
-        assert!(missing.is_empty(), "not in assets/fonts/hotline-cjk.ttf: {missing}");
+        assert!(
+            missing.is_empty(),
+            "not in assets/fonts/hotline-cjk.ttf: {missing}"
+        );
         // and the rare name characters the seeder uses
         for c in "喆堃玥".chars() {
             assert!(face.glyph_index(c).is_some(), "{c}");

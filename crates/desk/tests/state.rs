@@ -316,3 +316,43 @@ fn the_wallboard_keeps_an_hour_flags_low_service_and_sorts_agents() {
         Some(hotline_desk::supervisor::Steer::Logout("1001".into()))
     );
 }
+
+#[test]
+fn a_change_to_an_open_ticket_goes_with_the_wrap_up() {
+    use hotline_desk::agent::TicketAction;
+    let (mut a, now) = ringing();
+    if let Some(p) = a.pop.as_mut() {
+        p.open_tickets = vec![pb::Ticket {
+            id: 900,
+            ..Default::default()
+        }];
+    }
+    a.update(ev(E::Connected(7)), Lang::Zh, now);
+    a.update(state(pb::AgentState::Connected), Lang::Zh, now);
+    a.update(M::UpdateTicket(900), Lang::Zh, now);
+    a.update(M::UpdateAction(TicketAction::Resolve), Lang::Zh, now);
+    a.update(M::UpdateText("已更换光猫".into()), Lang::Zh, now);
+    a.update(M::UpdateAttach(true), Lang::Zh, now);
+    a.update(
+        ev(E::ConversationEnded("caller hung up".into())),
+        Lang::Zh,
+        now,
+    );
+    a.update(state(pb::AgentState::AfterCallWork), Lang::Zh, now);
+    a.update(M::Disposition("answered".into()), Lang::Zh, now);
+    a.update(M::Reason("fault.broadband".into()), Lang::Zh, now);
+    let out = commands(a.update(M::FinishWrapUp, Lang::Zh, now));
+    let [C::WrapUp(w)] = &out[..] else {
+        panic!("{out:?}")
+    };
+    assert!(w.new_tickets.is_empty(), "no new ticket was ticked");
+    assert_eq!(
+        w.ticket_changes,
+        [pb::UpdateTicketRequest {
+            id: 900,
+            change: Some(pb::TicketChange {
+                change: Some(pb::ticket_change::Change::ResolveNote("已更换光猫".into()))
+            })
+        }]
+    );
+}
