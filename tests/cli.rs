@@ -9,8 +9,13 @@ fn hotline(args: &[&str]) -> (i32, String, String) {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("run hotline");
+    // a process killed by a signal reports 128 + the signal, as a shell would, so a
+    // failure says which signal (a demo once ended by a signal in CI: -1 said nothing)
+    use std::os::unix::process::ExitStatusExt;
     (
-        out.status.code().unwrap_or(-1),
+        out.status
+            .code()
+            .unwrap_or_else(|| 128 + out.status.signal().unwrap_or(0)),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )

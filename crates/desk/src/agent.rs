@@ -223,6 +223,8 @@ pub enum Message {
     Hold,
     /// Take them off hold.
     Resume,
+    /// Hold if talking, resume if held (one key for both).
+    HoldToggle,
     /// End the conversation.
     HangUp,
     /// Transfer to what `transfer_to` says.
@@ -462,6 +464,11 @@ impl Agent {
             Message::Hold if self.on_call() => {
                 self.set_held(true);
                 out.push(self.command(C::Hold(true)))
+            }
+            Message::HoldToggle if self.on_call() => {
+                let held = self.call.as_ref().is_some_and(|c| c.held);
+                let m = if held { Message::Resume } else { Message::Hold };
+                return self.update(m, lang, now);
             }
             Message::Resume if self.on_call() => {
                 self.set_held(false);

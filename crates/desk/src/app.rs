@@ -324,7 +324,8 @@ impl Desk {
     }
 }
 
-/// F1 ready, F2 break, F3 answer, F4 reject, F5 hold/resume, F6 hang up, F8 finish wrap-up.
+/// F1 ready, F2 break, F3 answer, F4 reject, F5 hold/resume, F6 hang up, F7 transfer
+/// (to what the transfer field says), F8 finish wrap-up, F9 30 s more wrap-up, F12 log out.
 pub fn shortcut(k: &Key) -> Option<agent::Message> {
     use agent::Message as M;
     match k {
@@ -332,9 +333,12 @@ pub fn shortcut(k: &Key) -> Option<agent::Message> {
         Key::Named(Named::F2) => Some(M::Break),
         Key::Named(Named::F3) => Some(M::Answer),
         Key::Named(Named::F4) => Some(M::Reject),
-        Key::Named(Named::F5) => Some(M::Hold),
+        Key::Named(Named::F5) => Some(M::HoldToggle),
         Key::Named(Named::F6) => Some(M::HangUp),
+        Key::Named(Named::F7) => Some(M::Transfer),
         Key::Named(Named::F8) => Some(M::FinishWrapUp),
+        Key::Named(Named::F9) => Some(M::Extend),
+        Key::Named(Named::F12) => Some(M::Logout),
         _ => None,
     }
 }

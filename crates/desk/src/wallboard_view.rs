@@ -27,6 +27,21 @@ fn state_label(s: i32, lang: Lang) -> &'static str {
     }
 }
 
+/// Erlang C's advice in words: "2 more agents reach 80/20".
+pub fn staffing_advice(q: &pb::QueueStats, lang: Lang) -> String {
+    if q.staffing_advice <= 0 {
+        return "—".into();
+    }
+    let target = format!(
+        "{:.0}/{}",
+        q.service_level_target * 100.0,
+        q.service_level_threshold.as_ref().map_or(20, |d| d.seconds)
+    );
+    lang.t("sup.advice_more")
+        .replace("{n}", &q.staffing_advice.to_string())
+        .replace("{target}", &target)
+}
+
 fn cell<'a>(s: impl Into<String>, w: f32) -> Element<'a, Message> {
     container(text(s.into())).width(w).into()
 }
@@ -41,7 +56,7 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
         cell(lang.t("sup.aht"), 80.0),
         cell(lang.t("sup.abandon"), 80.0),
         cell(lang.t("sup.agents_by_state"), 150.0),
-        cell(lang.t("sup.advice"), 120.0),
+        cell(lang.t("sup.advice"), 220.0),
     ];
     w.queues
         .values()
@@ -52,11 +67,7 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
             let sl_text = sl
                 .map(|s| format!("{:.1}% / {:.0}%", s * 100.0, q.service_level_target * 100.0))
                 .unwrap_or_else(|| "—".into());
-            let advice = if q.staffing_advice > 0 {
-                format!("+{}", q.staffing_advice)
-            } else {
-                "—".into()
-            };
+            let advice = staffing_advice(q, lang);
             col.push(row![
                 cell(q.queue.clone(), 130.0),
                 cell(waiting.to_string(), 70.0),
@@ -75,7 +86,7 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
                     ),
                     150.0
                 ),
-                cell(advice, 120.0),
+                cell(advice, 220.0),
             ])
         })
         .into()

@@ -99,6 +99,17 @@ fn a_call_from_answer_to_wrap_up_sends_the_right_commands() {
         commands(a.update(M::Resume, Lang::Zh, now)),
         [C::Resume(true)]
     );
+    a.update(M::Hold, Lang::Zh, now);
+    assert_eq!(
+        commands(a.update(M::HoldToggle, Lang::Zh, now)),
+        [C::Resume(true)],
+        "F5 resumes a held call"
+    );
+    assert_eq!(
+        commands(a.update(M::HoldToggle, Lang::Zh, now)),
+        [C::Hold(true)]
+    );
+    a.update(M::Resume, Lang::Zh, now);
     a.update(M::Notes("光猫灯不亮".into()), Lang::Zh, now);
     // a ticket written during the call
     a.update(M::TicketKind(0), Lang::Zh, now); // fault

@@ -250,7 +250,7 @@ fn the_supervisor_table_updates_and_sorts() {
     let _ = desk.update(update(vec![("1001", "王小明", 3)]));
     assert!(shows(&desk, "1001 王小明"));
     assert!(shows(&desk, "62.0% / 80%"), "SL against its target");
-    assert!(shows(&desk, "+3"), "staffing advice");
+    assert!(shows(&desk, "再增3人可达80/20"), "staffing advice in words");
     assert!(shows(&desk, "装维 repair crew: 未结 17 · 超时 2"));
     let _ = desk.update(update(vec![("1002", "陈静", 8)]));
     assert!(shows(&desk, "1002 陈静"), "a later update adds the agent");
