@@ -55,7 +55,7 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
         cell(lang.t("sup.asa"), 80.0),
         cell(lang.t("sup.aht"), 80.0),
         cell(lang.t("sup.abandon"), 80.0),
-        cell(lang.t("sup.agents_by_state"), 150.0),
+        cell(lang.t("sup.agents_by_state"), 200.0),
         cell(lang.t("sup.advice"), 220.0),
     ];
     w.queues
@@ -84,7 +84,7 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
                         by_state(pb::AgentState::AfterCallWork),
                         by_state(pb::AgentState::NotReady)
                     ),
-                    150.0
+                    200.0
                 ),
                 cell(advice, 220.0),
             ])
