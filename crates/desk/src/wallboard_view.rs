@@ -192,6 +192,31 @@ impl canvas::Program<Message> for Chart<'_> {
             });
             frame.stroke(&sl, Stroke::default().with_color(GREEN).with_width(1.5));
         }
+        // scales: waiting on the left (blue), service level on the right (green), time below
+        let label = |frame: &mut Frame, content: String, at: Point, color: Color| {
+            frame.fill_text(canvas::Text {
+                content,
+                position: at,
+                color,
+                size: 11.0.into(),
+                font: iced::Font::with_name(crate::FONT_NAME),
+                ..canvas::Text::default()
+            });
+        };
+        label(
+            &mut frame,
+            format!("{max_wait:.0}"),
+            Point::new(4.0, 2.0),
+            BLUE,
+        );
+        label(&mut frame, "0".into(), Point::new(4.0, h - 14.0), BLUE);
+        label(&mut frame, "100%".into(), Point::new(w - 34.0, 2.0), GREEN);
+        label(
+            &mut frame,
+            "-60 min".into(),
+            Point::new(24.0, h - 14.0),
+            theme.palette().text,
+        );
         vec![frame.into_geometry()]
     }
 }
