@@ -3,7 +3,8 @@
 //!
 //! - offer received → screen pop drawn: the offer event through `Desk::update`, then the
 //!   whole agent screen laid out and rasterised to pixels at 1280×800;
-//! - the wallboard with 200 agents and 20 queues, one full frame after a statistics update.
+//! - the wallboard with 200 agents, 20 queues and a full hour of chart, one full frame
+//!   after a statistics update.
 //!
 //! Prints p50 / p99 / max per measure. Machine: whatever runs it (figures and machine in
 //! BENCHMARKS.md).
@@ -128,45 +129,62 @@ fn main() {
         times[1..].to_vec(),
     );
 
-    // the wallboard: 200 agents, 20 queues, a frame after each update
+    // the wallboard: 200 agents, 20 queues, a full hour of chart, a frame after each update
     let mut desk = Desk::new("http://127.0.0.1:1", "9000");
     desk.screen = Screen::Supervisor {
         board: Box::new(Wallboard::default()),
         who: who(),
     };
+    let stats = |round: u64| pb::StatsUpdate {
+        at: None,
+        queues: (0..20)
+            .map(|q| pb::QueueStats {
+                queue: format!("queue-{q:02}"),
+                waiting: ((q + round) % 13) as u32,
+                service_level: Some(0.6 + ((q + round) % 5) as f64 * 0.08),
+                service_level_target: 0.8,
+                agents_by_state: vec![0, 0, 2, 3, 1, 4, 1],
+                staffing_advice: (q % 3) as i32,
+                ..Default::default()
+            })
+            .collect(),
+        agents: (0..200)
+            .map(|a| pb::AgentStatus {
+                agent_id: format!("{}", 1000 + a),
+                name: format!("坐席{a}"),
+                state: (2 + (a + round) % 5) as i32,
+                in_state: Some(prost_types::Duration {
+                    seconds: ((a * 7 + round) % 600) as i64,
+                    nanos: 0,
+                }),
+                handled: a % 17,
+                ..Default::default()
+            })
+            .collect(),
+        back_office: vec![],
+    };
+    // an hour of history first (one update a second), so the chart is full
+    if let Screen::Supervisor { board, .. } = &mut desk.screen {
+        let start = Instant::now()
+            .checked_sub(Duration::from_secs(3600))
+            .expect("the clock is more than an hour past its origin");
+        for k in 0..3600 {
+            board.update(
+                supervisor::Message::Update(Box::new(stats(k))),
+                start + Duration::from_secs(k),
+            );
+        }
+        let points: usize = board.history.values().map(|h| h.len()).sum();
+        println!(
+            "wallboard history: {points} chart points over {} queues",
+            board.history.len()
+        );
+    }
     let mut frames = Vec::new();
     for round in 0..40u64 {
-        let update = pb::StatsUpdate {
-            at: None,
-            queues: (0..20)
-                .map(|q| pb::QueueStats {
-                    queue: format!("queue-{q:02}"),
-                    waiting: ((q + round) % 13) as u32,
-                    service_level: Some(0.6 + ((q + round) % 5) as f64 * 0.08),
-                    service_level_target: 0.8,
-                    agents_by_state: vec![0, 0, 2, 3, 1, 4, 1],
-                    staffing_advice: (q % 3) as i32,
-                    ..Default::default()
-                })
-                .collect(),
-            agents: (0..200)
-                .map(|a| pb::AgentStatus {
-                    agent_id: format!("{}", 1000 + a),
-                    name: format!("坐席{a}"),
-                    state: (2 + (a + round) % 5) as i32,
-                    in_state: Some(prost_types::Duration {
-                        seconds: ((a * 7 + round) % 600) as i64,
-                        nanos: 0,
-                    }),
-                    handled: a % 17,
-                    ..Default::default()
-                })
-                .collect(),
-            back_office: vec![],
-        };
         let t0 = Instant::now();
         let _ = desk.update(Message::Board(supervisor::Message::Update(Box::new(
-            update,
+            stats(round),
         ))));
         let mut ui = Simulator::with_size(settings(), (1280.0, 800.0), desk.view());
         let shot = ui.snapshot(&theme).expect("a frame");
@@ -175,7 +193,7 @@ fn main() {
         std::thread::sleep(Duration::from_millis(1));
     }
     summary(
-        "wallboard frame, 200 agents × 20 queues, 1280×800",
+        "wallboard frame, 200 agents × 20 queues, an hour of chart, 1280×800",
         frames[1..].to_vec(),
     );
 }

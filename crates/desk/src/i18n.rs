@@ -219,8 +219,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("sup.overdue", "超时", "Overdue"),
     (
         "sup.chart",
-        "近一小时排队与服务水平",
-        "Waiting and service level, last hour",
+        "近一小时全部队列：排队数（蓝）与平均服务水平（绿）",
+        "All queues, last hour: calls waiting (blue), mean service level (green)",
     ),
 ];
 

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 /// How much history the chart keeps.
 pub const HISTORY: Duration = Duration::from_secs(3600);
 
+/// One chart point per queue per this much time (the latest figures win), so an hour is
+/// at most 360 points a queue however often statistics arrive.
+pub const SAMPLE: Duration = Duration::from_secs(10);
+
 /// One point of a queue's history.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
@@ -45,6 +49,9 @@ pub struct Wallboard {
     pub back_office: Vec<pb::BackOfficeLoad>,
     /// History per queue, oldest first, at most [`HISTORY`] long.
     pub history: BTreeMap<String, VecDeque<Point>>,
+    /// The floor as a whole (calls waiting in all queues, mean service level of the
+    /// queues that have one): what the chart draws.
+    pub total: VecDeque<Point>,
     /// Agent table order.
     pub sort: SortBy,
     /// Lost the stream: attempt and why (None while live).
@@ -79,6 +86,24 @@ pub enum Steer {
     Logout(String),
 }
 
+/// Add a point to a history: within the last point's sample period it only updates
+/// that point's figures; points older than [`HISTORY`] go.
+fn record(h: &mut VecDeque<Point>, point: Point) {
+    match h.back_mut() {
+        Some(last) if point.at.duration_since(last.at) < SAMPLE => {
+            last.waiting = point.waiting;
+            last.service_level = point.service_level;
+        }
+        _ => h.push_back(point),
+    }
+    while h
+        .front()
+        .is_some_and(|p| point.at.duration_since(p.at) > HISTORY)
+    {
+        h.pop_front();
+    }
+}
+
 fn seconds(d: &Option<prost_types::Duration>) -> f64 {
     d.as_ref()
         .map(|d| d.seconds as f64 + d.nanos as f64 / 1e9)
@@ -93,19 +118,28 @@ impl Wallboard {
                 self.lost = None;
                 for q in u.queues {
                     let h = self.history.entry(q.queue.clone()).or_default();
-                    h.push_back(Point {
+                    let point = Point {
                         at: now,
                         waiting: q.waiting,
                         service_level: q.service_level,
-                    });
-                    while h
-                        .front()
-                        .is_some_and(|p| now.duration_since(p.at) > HISTORY)
-                    {
-                        h.pop_front();
-                    }
+                    };
+                    record(h, point);
                     self.queues.insert(q.queue.clone(), q);
                 }
+                let sls: Vec<f64> = self
+                    .queues
+                    .values()
+                    .filter_map(|q| q.service_level)
+                    .collect();
+                record(
+                    &mut self.total,
+                    Point {
+                        at: now,
+                        waiting: self.queues.values().map(|q| q.waiting).sum(),
+                        service_level: (!sls.is_empty())
+                            .then(|| sls.iter().sum::<f64>() / sls.len() as f64),
+                    },
+                );
                 for a in u.agents {
                     self.agents.insert(a.agent_id.clone(), (a, now));
                 }

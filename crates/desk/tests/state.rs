@@ -367,3 +367,31 @@ fn a_change_to_an_open_ticket_goes_with_the_wrap_up() {
         }]
     );
 }
+
+#[test]
+fn the_chart_keeps_one_point_per_ten_seconds_per_queue() {
+    let t0 = Instant::now();
+    let mut w = Wallboard::default();
+    for k in 0..7200u64 {
+        // two hours of updates, one a second
+        w.update(
+            stats("fault", (k % 7) as u32, 0.8, &[]),
+            t0 + Duration::from_secs(k),
+        );
+    }
+    let h = &w.history["fault"];
+    assert!(h.len() <= 362, "{} points", h.len());
+    assert!(
+        h.len() >= 355,
+        "{} points: the hour is still covered",
+        h.len()
+    );
+    assert_eq!(
+        h.back().unwrap().waiting,
+        (7199 % 7) as u32,
+        "the latest figures are shown"
+    );
+    // the chart's line for the whole floor is bounded the same way
+    assert!(w.total.len() <= 362, "{}", w.total.len());
+    assert_eq!(w.total.back().unwrap().service_level, Some(0.8));
+}
