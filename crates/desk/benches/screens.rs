@@ -12,19 +12,11 @@
 use hotline_desk::agent::Agent;
 use hotline_desk::app::{Desk, Message, Screen};
 use hotline_desk::client::{Credentials, SessionEvent};
+use hotline_desk::font_settings as settings;
 use hotline_desk::supervisor::{self, Wallboard};
-use hotline_desk::{FONT, FONT_NAME};
 use hotline_proto::v1 as pb;
 use iced_test::simulator::Simulator;
 use std::time::{Duration, Instant};
-
-fn settings() -> iced::Settings {
-    iced::Settings {
-        fonts: vec![FONT.into()],
-        default_font: iced::Font::with_name(FONT_NAME),
-        ..iced::Settings::default()
-    }
-}
 
 fn who() -> Credentials {
     Credentials {

@@ -81,11 +81,17 @@ async fn connect(router: &str) -> Result<Channel, LoginError> {
 
 /// Log in: a token, or why not in words.
 pub async fn login(c: Credentials) -> Result<Welcome, LoginError> {
+    signed_in(&c).await.map(|(_, w)| w)
+}
+
+/// Connect once and log in on that connection: the channel for the calls that follow,
+/// and the welcome with its token.
+async fn signed_in(c: &Credentials) -> Result<(Channel, Welcome), LoginError> {
     if c.agent.trim().is_empty() || c.password.is_empty() {
         return Err(LoginError::Empty);
     }
     let ch = connect(&c.router).await?;
-    let r = AgentServiceClient::new(ch)
+    let r = AgentServiceClient::new(ch.clone())
         .login(pb::LoginRequest {
             agent_id: c.agent.trim().into(),
             password: c.password.clone(),
@@ -98,12 +104,13 @@ pub async fn login(c: Credentials) -> Result<Welcome, LoginError> {
             _ => LoginError::Other(s.message().to_string()),
         })?
         .into_inner();
-    Ok(Welcome {
+    let welcome = Welcome {
         token: r.token,
         name: r.name,
         role: r.role,
         queues: r.queues,
-    })
+    };
+    Ok((ch, welcome))
 }
 
 fn authed<T>(msg: T, token: &str) -> Request<T> {
@@ -160,8 +167,7 @@ async fn open(
     c: &Credentials,
     out: &mut iced::futures::channel::mpsc::Sender<SessionEvent>,
 ) -> Result<Closed, String> {
-    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
-    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let (ch, welcome) = signed_in(c).await.map_err(|e| e.to_string())?;
     let (tx, rx) = mpsc::channel(64);
     let mut events = AgentServiceClient::new(ch)
         .session(authed(ReceiverStream::new(rx), &welcome.token))
@@ -230,8 +236,7 @@ async fn watch(
     c: &Credentials,
     out: &mut iced::futures::channel::mpsc::Sender<StatsEvent>,
 ) -> Result<(), String> {
-    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
-    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let (ch, welcome) = signed_in(c).await.map_err(|e| e.to_string())?;
     let mut updates = SupervisorServiceClient::new(ch)
         .watch_stats(authed(
             pb::WatchStatsRequest { queues: vec![] },
@@ -264,8 +269,7 @@ pub enum Steer {
 
 /// Send a supervisor command; the agent's new status or the router's words.
 pub async fn steer(c: Credentials, agent: String, what: Steer) -> Result<String, String> {
-    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
-    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let (ch, welcome) = signed_in(&c).await.map_err(|e| e.to_string())?;
     let mut sup = SupervisorServiceClient::new(ch);
     let r = match what {
         Steer::NotReady => {
@@ -298,8 +302,7 @@ pub async fn create_customer(
     phone: String,
 ) -> Result<Box<pb::Customer>, String> {
     use hotline_proto::v1::crm_service_client::CrmServiceClient;
-    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
-    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let (ch, welcome) = signed_in(&c).await.map_err(|e| e.to_string())?;
     let customer = pb::Customer {
         name,
         phones: vec![phone],
@@ -324,8 +327,7 @@ pub async fn create_customer(
 /// Customers whose name starts with `prefix` (at most 10), or the router's words.
 pub async fn search_customers(c: Credentials, prefix: String) -> Result<Vec<pb::Customer>, String> {
     use hotline_proto::v1::crm_service_client::CrmServiceClient;
-    let welcome = login(c.clone()).await.map_err(|e| e.to_string())?;
-    let ch = connect(&c.router).await.map_err(|e| e.to_string())?;
+    let (ch, welcome) = signed_in(&c).await.map_err(|e| e.to_string())?;
     CrmServiceClient::new(ch)
         .search_customers(authed(
             pb::SearchCustomersRequest {

@@ -23,6 +23,16 @@ pub const FONT: &[u8] = include_bytes!("../../../assets/fonts/hotline-cjk.ttf");
 /// The bundled font's family name.
 pub const FONT_NAME: &str = "WenQuanYi Micro Hei";
 
+/// iced settings with the bundled font as the default: what the headless simulator in
+/// the tests and benchmarks needs to lay text out as the window does.
+pub fn font_settings() -> iced::Settings {
+    iced::Settings {
+        fonts: vec![FONT.into()],
+        default_font: iced::Font::with_name(FONT_NAME),
+        ..iced::Settings::default()
+    }
+}
+
 /// Open the desktop's window at the login form for `router` (and work number `agent`),
 /// until it is closed.
 pub fn run(router: &str, agent: &str) -> iced::Result {

@@ -5,20 +5,12 @@
 use hotline_desk::agent::{self, Agent, Link};
 use hotline_desk::app::{Desk, Message, Screen};
 use hotline_desk::client::{Credentials, SessionEvent};
+use hotline_desk::font_settings as settings;
 use hotline_desk::supervisor::{self, Wallboard};
-use hotline_desk::{FONT, FONT_NAME};
 use hotline_proto::v1 as pb;
 use iced_test::simulator::Simulator;
 use pb::agent_event::Event as E;
 use std::time::Instant;
-
-fn settings() -> iced::Settings {
-    iced::Settings {
-        fonts: vec![FONT.into()],
-        default_font: iced::Font::with_name(FONT_NAME),
-        ..iced::Settings::default()
-    }
-}
 
 /// Click the widget showing `label` on the desk's current screen; the messages it made.
 fn click(desk: &Desk, label: &str) -> Vec<Message> {

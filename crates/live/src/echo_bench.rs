@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status, Streaming};
 
 type NoteTx = mpsc::UnboundedSender<Result<Note, Status>>;
@@ -110,7 +109,7 @@ pub struct EchoStep {
     pub max_ms: f64,
 }
 
-type Times = Arc<Mutex<HashMap<u64, Instant>>>;
+use crate::timing::Times;
 
 /// Attach `listeners`, then send notes at each rate for `seconds` and time them.
 pub async fn run(
@@ -119,16 +118,8 @@ pub async fn run(
     rates: &[f64],
     seconds: f64,
 ) -> Result<Vec<EchoStep>, String> {
-    let mut channels = Vec::new();
-    for _ in 0..8 {
-        channels.push(
-            Channel::from_shared(url.to_string())
-                .map_err(|e| e.to_string())?
-                .connect()
-                .await
-                .map_err(|e| format!("cannot reach {url}: {e}"))?,
-        );
-    }
+    // a few connections, so the streams are spread
+    let channels = crate::timing::channels(url, 8).await?;
     let received: Times = Arc::default();
     let attached = Arc::new(AtomicU64::new(0));
     let mut tasks = tokio::task::JoinSet::new();
@@ -197,29 +188,16 @@ pub async fn run(
             });
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let (s, r) = (
-            sent.lock().map_err(|_| "poisoned")?,
-            received.lock().map_err(|_| "poisoned")?,
-        );
-        let mut ms: Vec<f64> = s
-            .iter()
-            .filter_map(|(id, t0)| {
-                r.get(id)
-                    .map(|t1| t1.saturating_duration_since(*t0).as_secs_f64() * 1000.0)
-            })
-            .collect();
-        if ms.is_empty() {
+        let Some(t) = crate::timing::spread(&sent, &received)? else {
             return Err(format!("at {rate} notes/s no note reached its listener"));
-        }
-        ms.sort_by(f64::total_cmp);
-        let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+        };
         steps.push(EchoStep {
             notes_per_second: rate,
-            delivered: ms.len(),
+            delivered: t.count,
             notes_per_second_achieved: echoed.load(Ordering::Relaxed) as f64 / seconds,
-            p50_ms: at(0.5),
-            p99_ms: at(0.99),
-            max_ms: at(1.0),
+            p50_ms: t.p50,
+            p99_ms: t.p99,
+            max_ms: t.max,
         });
     }
     tasks.abort_all();

@@ -10,6 +10,7 @@
 
 pub mod echo_bench;
 pub mod route_bench;
+mod timing;
 
 use hotline_acd::rng::Rng;
 use hotline_proto::v1 as pb;

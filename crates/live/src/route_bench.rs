@@ -5,7 +5,6 @@
 
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::caller_service_client::CallerServiceClient;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -58,7 +57,7 @@ pub struct RoutePlan {
     pub waiting: usize,
 }
 
-type Times = Arc<Mutex<HashMap<u64, Instant>>>;
+use crate::timing::Times;
 
 /// Log the agents in, run callers at each rate of `plan`, then park `plan.waiting` calls
 /// in the queue. `memory` is asked for the router's (resident, peak) MB after the rates
@@ -70,16 +69,7 @@ pub async fn run(
     memory: impl Fn() -> Option<(f64, f64)>,
 ) -> Result<RouteFigures, String> {
     // a few connections, so the streams are spread
-    let mut channels = Vec::new();
-    for _ in 0..8 {
-        channels.push(
-            Channel::from_shared(url.to_string())
-                .map_err(|e| e.to_string())?
-                .connect()
-                .await
-                .map_err(|e| format!("cannot reach {url}: {e}"))?,
-        );
-    }
+    let channels = crate::timing::channels(url, 8).await?;
     let offered: Times = Arc::default();
     let ready = Arc::new(AtomicU64::new(0));
     let parked = Arc::new(AtomicU64::new(0));
@@ -144,29 +134,16 @@ pub async fn run(
         }
         // let the last calls of the step land
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let (d, o) = (
-            dialled.lock().map_err(|_| "poisoned")?,
-            offered.lock().map_err(|_| "poisoned")?,
-        );
-        let mut ms: Vec<f64> = d
-            .iter()
-            .filter_map(|(call, t0)| {
-                o.get(call)
-                    .map(|t1| t1.saturating_duration_since(*t0).as_secs_f64() * 1000.0)
-            })
-            .collect();
-        if ms.is_empty() {
+        let Some(t) = crate::timing::spread(&dialled, &offered)? else {
             return Err(format!("at {rate} calls/s no call reached an agent"));
-        }
-        ms.sort_by(f64::total_cmp);
-        let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
+        };
         steps.push(RouteStep {
             calls_per_second: rate,
-            calls: ms.len(),
+            calls: t.count,
             calls_per_second_achieved: connected.load(Ordering::Relaxed) as f64 / plan.seconds,
-            offer_p50_ms: at(0.5),
-            offer_p99_ms: at(0.99),
-            offer_max_ms: at(1.0),
+            offer_p50_ms: t.p50,
+            offer_p99_ms: t.p99,
+            offer_max_ms: t.max,
         });
     }
     let memory_after_traffic = memory();
