@@ -8,7 +8,7 @@ use hotline_ivr::Flow;
 use hotline_router::server::{Router, RouterSetup, Tls};
 use hotline_router::switchboard::QueueSetup;
 use hotline_sim::scenario::QueueSpec;
-use hotline_store::{Catalog, SledStore};
+use hotline_store::{Catalog, SledStore, Store};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;

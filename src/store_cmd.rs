@@ -217,8 +217,8 @@ pub fn run(c: &StoreCommand) -> Result<()> {
                     r.customers, r.tickets, r.interactions, r.agents, r.index_entries
                 );
                 println!(
-                    "corrupt records {}, missing index entries {}, wrong {}, stale {}",
-                    r.corrupt, r.missing, r.mismatched, r.stale
+                    "corrupt records {}, missing index entries {}, wrong {}, stale {}, set aside {}",
+                    r.corrupt, r.missing, r.mismatched, r.stale, r.dead_letters
                 );
                 for p in &r.problems {
                     println!("  {p}");
@@ -227,6 +227,10 @@ pub fn run(c: &StoreCommand) -> Result<()> {
                     "{}",
                     if r.is_clean() {
                         "clean"
+                    } else if r.dead_letters > 0
+                        && r.corrupt + r.missing + r.mismatched + r.stale == 0
+                    {
+                        "NOT clean: records were set aside (above); fix the cause and put them back"
                     } else {
                         "NOT clean: try --rebuild"
                     }

@@ -105,7 +105,7 @@ async fn every_rpc_refuses_bad_input_in_words_and_the_router_carries_on() {
     refused(
         callers.call(ReceiverStream::new(crx)).await.unwrap_err(),
         Code::InvalidArgument,
-        "`from` and `to`",
+        "from is empty",
     );
 
     // CrmService

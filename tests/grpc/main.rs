@@ -7,6 +7,7 @@
 
 mod bad_input;
 mod desk;
+mod outside;
 mod routing;
 
 use hotline_acd::{QueueConfig, SkillId, WrapUpPolicy};
@@ -943,7 +944,8 @@ async fn a_silent_agent_loses_the_call_to_the_queue_within_a_second() {
     assert_eq!(
         closed.event,
         Some(E::Closed(pb::SessionClosed {
-            reason: "heartbeats missed".into()
+            reason: "heartbeats missed".into(),
+            code: pb::SessionEnd::HeartbeatsMissed as i32,
         }))
     );
     assert!(

@@ -9,14 +9,14 @@ use pb::call_event::Event as CE;
 
 /// An agent's desktop over gRPC: commands out, events in; events a step was not
 /// waiting for are kept for the next step (an offer can arrive before a `done`).
-struct Desk {
-    tx: mpsc::Sender<pb::AgentCommand>,
-    events: tonic::Streaming<pb::AgentEvent>,
+pub(super) struct Desk {
+    pub(super) tx: mpsc::Sender<pb::AgentCommand>,
+    pub(super) events: tonic::Streaming<pb::AgentEvent>,
     kept: std::collections::VecDeque<pb::AgentEvent>,
 }
 
 /// Agent `id` logged in with an open session (logged in = not ready).
-async fn agent_on(ch: &Channel, id: &str) -> Desk {
+pub(super) async fn agent_on(ch: &Channel, id: &str) -> Desk {
     let login = AgentServiceClient::new(ch.clone())
         .login(pb::LoginRequest {
             agent_id: id.into(),
@@ -40,12 +40,12 @@ async fn agent_on(ch: &Channel, id: &str) -> Desk {
 }
 
 impl Desk {
-    async fn send(&self, id: u64, c: C) {
+    pub(super) async fn send(&self, id: u64, c: C) {
         self.tx.send(cmd(id, c)).await.unwrap();
     }
 
     /// The first event (kept or new) matching `pred`; the others are kept.
-    async fn wait(&mut self, pred: impl Fn(&pb::AgentEvent) -> bool) -> pb::AgentEvent {
+    pub(super) async fn wait(&mut self, pred: impl Fn(&pb::AgentEvent) -> bool) -> pb::AgentEvent {
         if let Some(k) = self.kept.iter().position(&pred) {
             return self.kept.remove(k).unwrap();
         }
@@ -60,7 +60,7 @@ impl Desk {
     }
 
     /// Send a command and wait until it is done.
-    async fn done(&mut self, id: u64, c: C) {
+    pub(super) async fn done(&mut self, id: u64, c: C) {
         self.send(id, c).await;
         let ev = self
             .wait(|e| {
@@ -71,7 +71,7 @@ impl Desk {
     }
 
     /// The next offer.
-    async fn offer(&mut self) -> pb::Offer {
+    pub(super) async fn offer(&mut self) -> pb::Offer {
         match self
             .wait(|e| matches!(e.event, Some(E::Offer(_))))
             .await
@@ -83,7 +83,7 @@ impl Desk {
     }
 
     /// The next command error.
-    async fn error(&mut self) -> pb::CommandError {
+    pub(super) async fn error(&mut self) -> pb::CommandError {
         match self
             .wait(|e| matches!(e.event, Some(E::Error(_))))
             .await
@@ -103,7 +103,7 @@ impl Desk {
 }
 
 /// A caller dials and presses `keys`: the call's id, the caller's actions and events.
-async fn call_in(
+pub(super) async fn call_in(
     ch: &Channel,
     from: &str,
     keys: &str,

@@ -655,7 +655,7 @@ impl Agent {
             Some(E::Done(_)) => {}
             Some(E::Heartbeat(n)) => out.push(self.command(C::HeartbeatAck(n))),
             Some(E::Closed(c)) => {
-                self.link = Link::Closed(if c.reason == "logged in elsewhere" {
+                self.link = Link::Closed(if c.code == pb::SessionEnd::LoggedInElsewhere as i32 {
                     lang.t("login.elsewhere").to_string()
                 } else {
                     c.reason

@@ -184,8 +184,8 @@ async fn open(
                 // come back; "logged in elsewhere" or "logged out" is final
                 if let Some(pb::agent_event::Event::Closed(c)) = &ev.event
                     && matches!(
-                        c.reason.as_str(),
-                        "router shutting down" | "heartbeats missed"
+                        pb::SessionEnd::try_from(c.code),
+                        Ok(pb::SessionEnd::RouterShuttingDown | pb::SessionEnd::HeartbeatsMissed)
                     )
                 {
                     return Ok(Closed::Dropped(c.reason.clone()));

@@ -223,6 +223,7 @@ fn heartbeats_are_answered_and_a_lost_link_keeps_what_was_typed() {
     a.update(
         ev(E::Closed(pb::SessionClosed {
             reason: "logged in elsewhere".into(),
+            code: pb::SessionEnd::LoggedInElsewhere as i32,
         })),
         Lang::Zh,
         now,

@@ -1,7 +1,7 @@
 //! Between the store's records and the callcenter.v1 messages, and from errors to gRPC
 //! statuses — the one place each mapping is written. ID numbers leave only masked.
 
-use crate::switchboard::SwitchError;
+use crate::switchboard::{AgentEvent, CallerEvent, Command, SwitchError, WrapUp};
 use hotline_proto::v1 as pb;
 use hotline_store::{self as store, Millis, StoreError, mask};
 use prost_types::Timestamp;
@@ -13,6 +13,21 @@ pub fn ts(ms: Millis) -> Option<Timestamp> {
         seconds: (ms / 1000) as i64,
         nanos: ((ms % 1000) * 1_000_000) as i32,
     })
+}
+
+/// A time a client gave: unset is 0 (not known); before 1970 or with bad nanoseconds is
+/// refused, never clamped.
+pub fn time_in(field: &str, t: &Option<Timestamp>) -> Result<Millis, Status> {
+    match t {
+        None => Ok(0),
+        Some(t) if t.seconds < 0 || t.nanos < 0 || t.nanos >= 1_000_000_000 => {
+            Err(Status::invalid_argument(format!(
+                "{field} must be a time after 1970-01-01, got {} s",
+                t.seconds
+            )))
+        }
+        Some(t) => Ok(t.seconds as u64 * 1000 + t.nanos as u64 / 1_000_000),
+    }
 }
 
 /// A protobuf timestamp as milliseconds since the epoch (None if unset or before 1970).
@@ -114,7 +129,7 @@ pub fn customer_in(
         services.push(store::Service {
             kind,
             product: s.product,
-            since: ms(&s.since).unwrap_or(0),
+            since: time_in("services.since", &s.since)?,
         });
     }
     let opt = |s: String| (!s.is_empty()).then_some(s);
@@ -136,8 +151,9 @@ pub fn customer_in(
         arpu_history_fen: c.arpu_history_fen,
         balance_fen: c.balance_fen,
         arrears_fen: c.arrears_fen,
-        credit_level: c.credit_level.min(255) as u8,
-        since: ms(&c.since).unwrap_or(0),
+        credit_level: u8::try_from(c.credit_level)
+            .map_err(|_| invalid("credit_level", "must be 1–5"))?,
+        since: time_in("since", &c.since)?,
         notes: c.notes,
         tags: c.tags,
     })
@@ -243,7 +259,10 @@ pub fn change_in(c: Option<pb::TicketChange>) -> Result<store::TicketChange, Sta
         Some(Change::Start(_)) => store::TicketChange::Start,
         Some(Change::ResolveNote(note)) => store::TicketChange::Resolve { note },
         Some(Change::CallbackSatisfaction(s)) => store::TicketChange::CallBack {
-            satisfaction: s.min(255) as u8,
+            satisfaction: u8::try_from(s)
+                .ok()
+                .filter(|s| (1..=5).contains(s))
+                .ok_or_else(|| invalid("callback_satisfaction", "must be 1–5"))?,
         },
         Some(Change::Close(_)) => store::TicketChange::Close,
         Some(Change::ReopenReason(reason)) => store::TicketChange::Reopen { reason },
@@ -417,9 +436,9 @@ pub fn switch_status(e: SwitchError) -> Status {
         | SwitchError::UnknownCall(_)
         | SwitchError::UnknownQueue(_) => Code::NotFound,
         SwitchError::DuplicateCall(_) => Code::AlreadyExists,
-        SwitchError::NothingToWrapUp(_) | SwitchError::AgentRefused { .. } => {
-            Code::FailedPrecondition
-        }
+        SwitchError::NothingToWrapUp(_)
+        | SwitchError::WrapUpPending(_)
+        | SwitchError::AgentRefused { .. } => Code::FailedPrecondition,
         SwitchError::Engine(E::InvalidConfig { .. }) => Code::InvalidArgument,
         SwitchError::Engine(E::UnknownAgent(_) | E::UnknownCall(_) | E::UnknownQueue(_)) => {
             Code::NotFound
@@ -427,4 +446,333 @@ pub fn switch_status(e: SwitchError) -> Status {
         SwitchError::Engine(_) => Code::FailedPrecondition,
     };
     Status::new(code, e.to_string())
+}
+
+/// The words a client's events carry: as the client asked at login. A client that did
+/// not say (LANGUAGE_UNSPECIFIED) gets the words the contract has always sent, in
+/// English, so older clients that compare them keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Labels {
+    /// No language asked for: the historical English words.
+    Unspecified,
+    /// 简体中文.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Labels {
+    /// From `LoginRequest.language`; an unknown value is refused.
+    pub fn of(language: i32) -> Result<Labels, Status> {
+        match pb::Language::try_from(language) {
+            Ok(pb::Language::Unspecified) => Ok(Labels::Unspecified),
+            Ok(pb::Language::ZhCn) => Ok(Labels::Zh),
+            Ok(pb::Language::En) => Ok(Labels::En),
+            Err(_) => Err(Status::invalid_argument(format!(
+                "language {language} is not known: 0 (router default), 1 (zh-CN) or 2 (English)"
+            ))),
+        }
+    }
+
+    fn pick(self, en: &'static str, zh: &'static str) -> &'static str {
+        match self {
+            Labels::Zh => zh,
+            Labels::Unspecified | Labels::En => en,
+        }
+    }
+}
+
+/// A length for the wire.
+pub fn duration(ms: u64) -> Option<prost_types::Duration> {
+    Some(prost_types::Duration {
+        seconds: (ms / 1000) as i64,
+        nanos: ((ms % 1000) * 1_000_000) as i32,
+    })
+}
+
+fn event(e: pb::agent_event::Event) -> pb::AgentEvent {
+    pb::AgentEvent { event: Some(e) }
+}
+
+/// An agent state for the wire.
+pub fn state(s: hotline_acd::AgentStateKind) -> i32 {
+    use hotline_acd::AgentStateKind as K;
+    (match s {
+        K::LoggedOut => pb::AgentState::LoggedOut,
+        K::NotReady => pb::AgentState::NotReady,
+        K::Ready => pb::AgentState::Ready,
+        K::Reserved => pb::AgentState::Reserved,
+        K::Connected => pb::AgentState::Connected,
+        K::AfterCallWork => pb::AgentState::AfterCallWork,
+    }) as i32
+}
+
+/// The not-ready reasons the router knows: the contract's fixed codes and those a
+/// client may ask for (16 and up).
+pub const NOT_READY_REASONS: [(u16, &str, &str); 7] = [
+    (0, "logged in", "刚登录"),
+    (1, "no answer", "未接听"),
+    (2, "rejected a call", "拒接来电"),
+    (3, "set by a supervisor", "班长置忙"),
+    (16, "break", "小休"),
+    (17, "end of shift", "下班"),
+    (18, "training", "培训"),
+];
+
+/// Words for a not-ready reason code.
+pub fn reason_label(code: u16, labels: Labels) -> &'static str {
+    NOT_READY_REASONS
+        .iter()
+        .find(|(c, ..)| *c == code)
+        .map_or(labels.pick("not ready", "示忙"), |(_, en, zh)| {
+            labels.pick(en, zh)
+        })
+}
+
+/// A not-ready reason an agent or supervisor asks for: one the router knows and a
+/// person may choose (16 and up, or 3 for a supervisor); anything else is refused.
+pub fn reason_in(code: u32, by_supervisor: bool) -> Result<u16, Status> {
+    let known = NOT_READY_REASONS
+        .iter()
+        .any(|(c, ..)| u32::from(*c) == code && (*c >= 16 || (by_supervisor && *c == 3)));
+    if known {
+        Ok(code as u16)
+    } else {
+        let choices: Vec<String> = NOT_READY_REASONS
+            .iter()
+            .filter(|(c, ..)| *c >= 16 || (by_supervisor && *c == 3))
+            .map(|(c, en, _)| format!("{c} ({en})"))
+            .collect();
+        Err(Status::invalid_argument(format!(
+            "not-ready reason {code} is not known; choose {}",
+            choices.join(", ")
+        )))
+    }
+}
+
+/// The session's last event: it ends, and why.
+pub fn closed(end: pb::SessionEnd, labels: Labels) -> pb::AgentEvent {
+    use pb::SessionEnd as S;
+    let reason = match end {
+        S::LoggedOut => labels.pick("logged out", "已签出"),
+        S::LoggedInElsewhere => labels.pick("logged in elsewhere", "已在别处登录"),
+        S::ForcedLogout => labels.pick("logged out by a supervisor", "已被班长签出"),
+        S::RouterShuttingDown => labels.pick("router shutting down", "路由器正在停止"),
+        S::HeartbeatsMissed => labels.pick("heartbeats missed", "心跳超时"),
+        S::Unspecified => labels.pick("closed", "已关闭"),
+    };
+    event(pb::agent_event::Event::Closed(pb::SessionClosed {
+        reason: reason.into(),
+        code: end as i32,
+    }))
+}
+
+/// A command's failure, with the command's id.
+pub fn command_error(command_id: u64, code: Code, message: String) -> pb::agent_event::Event {
+    pb::agent_event::Event::Error(pb::CommandError {
+        command_id,
+        code: code_name(code).into(),
+        message,
+    })
+}
+
+/// What the switchboard tells an agent, for the wire.
+pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEvent {
+    use pb::agent_event::Event as E;
+    event(match ev {
+        AgentEvent::Offer {
+            call,
+            queue,
+            callback,
+            ring_until,
+            caller,
+            pop,
+            ivr_path,
+            reason,
+            priority,
+        } => E::Offer(pb::Offer {
+            call_id: call,
+            queue,
+            callback,
+            ring_until: ring_until.and_then(ts),
+            screen_pop: Some(screen_pop(
+                &caller,
+                pop.as_deref(),
+                &ivr_path,
+                reason.as_deref(),
+                now,
+            )),
+            priority: priority.into(),
+        }),
+        AgentEvent::OfferCancelled(why) => E::OfferCancelled(why.into()),
+        AgentEvent::Connected(call) => E::Connected(call),
+        AgentEvent::ConversationEnded { by_caller, .. } => E::ConversationEnded(
+            if by_caller {
+                "caller hung up"
+            } else {
+                "agent hung up"
+            }
+            .into(),
+        ),
+        AgentEvent::State { state: s, reason } => E::State(pb::StateChange {
+            state: state(s),
+            reason: reason.map(|code| pb::NotReadyReason {
+                code: code as u32,
+                label: reason_label(code, labels).into(),
+            }),
+            since: ts(now),
+            wrap_up_until: None,
+        }),
+    })
+}
+
+/// What the switchboard tells a caller, for the wire.
+pub fn caller_event(call: u64, ev: CallerEvent, now: Millis) -> pb::CallEvent {
+    use pb::call_event::Event as E;
+    let event = match ev {
+        CallerEvent::Say { node, text } => E::Prompt(pb::Prompt { node, text }),
+        CallerEvent::Collect { max_digits, until } => E::Collect(pb::CollectDigits {
+            max_digits,
+            timeout: duration(until.saturating_sub(now)),
+        }),
+        CallerEvent::Queued {
+            queue,
+            position,
+            wait_seconds,
+        } => E::Queued(pb::QueueStatus {
+            queue,
+            position,
+            expected_wait: duration(wait_seconds * 1000),
+        }),
+        CallerEvent::CallbackOffered => E::CallbackOffered(true),
+        CallerEvent::CallbackBooked => E::CallbackBooked(true),
+        CallerEvent::Connected(agent) => E::Connected(agent),
+        CallerEvent::OnHold(on) => E::OnHold(on),
+        CallerEvent::Ended(end) => E::Ended(words(&end)),
+    };
+    pb::CallEvent {
+        call_id: call,
+        event: Some(event),
+    }
+}
+
+/// The canonical gRPC name of a status code, as the contract documents it.
+pub fn code_name(c: Code) -> &'static str {
+    use Code::*;
+    match c {
+        Ok => "OK",
+        Cancelled => "CANCELLED",
+        Unknown => "UNKNOWN",
+        InvalidArgument => "INVALID_ARGUMENT",
+        DeadlineExceeded => "DEADLINE_EXCEEDED",
+        NotFound => "NOT_FOUND",
+        AlreadyExists => "ALREADY_EXISTS",
+        PermissionDenied => "PERMISSION_DENIED",
+        ResourceExhausted => "RESOURCE_EXHAUSTED",
+        FailedPrecondition => "FAILED_PRECONDITION",
+        Aborted => "ABORTED",
+        OutOfRange => "OUT_OF_RANGE",
+        Unimplemented => "UNIMPLEMENTED",
+        Internal => "INTERNAL",
+        Unavailable => "UNAVAILABLE",
+        DataLoss => "DATA_LOSS",
+        Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+/// A length from the wire: refused when negative or out of range, never clamped.
+pub fn span_in(field: &str, d: &prost_types::Duration) -> Result<u64, Status> {
+    if d.seconds < 0 || d.nanos < 0 || d.nanos >= 1_000_000_000 {
+        return Err(Status::invalid_argument(format!(
+            "{field} must be a positive length, got {}.{:09} s",
+            d.seconds, d.nanos
+        )));
+    }
+    Ok(d.seconds as u64 * 1000 + d.nanos as u64 / 1_000_000)
+}
+
+/// An agent's command from the wire, checked by the rules the switchboard and the
+/// store apply; `command_id` travels with a wrap-up so its answer names it.
+pub fn command_in(c: pb::agent_command::Command, command_id: u64) -> Result<Command, Status> {
+    use pb::agent_command::Command as C;
+    Ok(match c {
+        C::Ready(_) => Command::Ready,
+        C::NotReady(r) => Command::NotReady(reason_in(r, false)?),
+        C::Answer(_) => Command::Answer,
+        C::Reject(_) => Command::Reject,
+        C::Hold(_) => Command::Hold,
+        C::Resume(_) => Command::Resume,
+        C::TransferToQueue(q) => Command::TransferToQueue(q),
+        C::TransferToAgent(a) => Command::TransferToAgent(a),
+        C::HangUp(_) => Command::HangUp,
+        C::ExtendWrapUp(d) => {
+            let ms = span_in("extend_wrap_up", &d)?;
+            if ms == 0 || ms > 3_600_000 {
+                return Err(Status::invalid_argument(
+                    "extend_wrap_up must be between 1 second and 1 hour",
+                ));
+            }
+            Command::ExtendWrapUp(ms.div_ceil(1000) as u32)
+        }
+        C::Logout(_) => Command::Logout,
+        // answered in the session loop before commands are mapped
+        C::HeartbeatAck(_) => {
+            return Err(Status::internal(
+                "a heartbeat answer reached the command path",
+            ));
+        }
+        C::WrapUp(w) => {
+            // by the rules the store applies to the call's record and to tickets, so a
+            // wrap-up accepted here is always stored
+            store::validate::wrap_up(&w.disposition, &w.reason, &w.notes).map_err(store_status)?;
+            let new_tickets: Vec<store::NewTicket> = w
+                .new_tickets
+                .into_iter()
+                .map(new_ticket)
+                .collect::<Result<_, _>>()?;
+            for t in &new_tickets {
+                store::validate::new_ticket(t).map_err(store_status)?;
+            }
+            Command::WrapUp(WrapUp {
+                disposition: w.disposition,
+                reason: w.reason,
+                notes: w.notes,
+                new_tickets,
+                ticket_changes: w
+                    .ticket_changes
+                    .into_iter()
+                    .map(|u| Ok((u.id, change_in(u.change)?)))
+                    .collect::<Result<_, Status>>()?,
+                resolved_first_contact: w.resolved_first_contact,
+                command_id,
+            })
+        }
+    })
+}
+
+/// A status that ended a client's stream of requests, in the conventional code: an
+/// oversize message is RESOURCE_EXHAUSTED (tonic says OUT_OF_RANGE past its own limit).
+pub fn stream_status(s: Status) -> Status {
+    match s.code() {
+        Code::OutOfRange => {
+            Status::resource_exhausted(format!("the message is too large: {}", s.message()))
+        }
+        _ => s,
+    }
+}
+
+/// Keys a telephone can send: 1 to 32 of 0–9, * and #.
+pub fn digits_in(d: &str) -> Result<(), Status> {
+    let ok = !d.is_empty()
+        && d.len() <= 32
+        && d.bytes()
+            .all(|b| b.is_ascii_digit() || b == b'*' || b == b'#');
+    if ok {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument(format!(
+            "digits must be 1 to 32 keys of 0–9, * and # (got {} characters)",
+            d.chars().count()
+        )))
+    }
 }

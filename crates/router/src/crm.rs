@@ -6,7 +6,7 @@ use crate::convert;
 use crate::server::Router;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::crm_service_server::CrmService;
-use hotline_store::{Millis, SledStore, Store, StoreError};
+use hotline_store::{Millis, Store, StoreError};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -32,10 +32,10 @@ impl Router {
     /// Run store work off the async threads.
     async fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&SledStore) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Status> {
-        let store: Arc<SledStore> = self.store();
-        tokio::task::spawn_blocking(move || f(&store))
+        let store: Arc<dyn Store> = self.store();
+        tokio::task::spawn_blocking(move || f(&*store))
             .await
             .map_err(|_| Status::internal("the store task failed"))?
             .map_err(convert::store_status)

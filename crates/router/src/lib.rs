@@ -20,8 +20,10 @@
 //! and `hotline-live`. Still to come: TLS and `hotline bench route`.
 
 pub mod convert;
+mod core;
 mod crm;
 pub mod self_service;
 pub mod server;
 mod supervisor;
 pub mod switchboard;
+pub mod tokens;

@@ -7,20 +7,18 @@
 //! session per agent, commands and events) and `CallerService` (the telephone side),
 //! with health and reflection.
 
-use crate::convert;
-use crate::self_service;
-use crate::switchboard::{
-    AgentEvent, AgentSetup, CallNo, CallerEvent, Command, In, Out, QueueSetup, SwitchError,
-    Switchboard, WrapUp,
-};
-use hotline_acd::{AgentProfile, AgentStateKind, SkillId};
+use crate::convert::{self, Labels};
+use crate::core::{Core, CoreMsg, Job, now_ms};
+use crate::switchboard::{AgentSetup, CallNo, Command, In, QueueSetup, SwitchError, Switchboard};
+use crate::tokens::{Refused, Tokens, Who};
+use hotline_acd::{AgentProfile, SkillId};
 use hotline_ivr::Flow;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use hotline_proto::v1::caller_service_server::{CallerService, CallerServiceServer};
 use hotline_proto::v1::crm_service_server::CrmServiceServer;
 use hotline_proto::v1::supervisor_service_server::SupervisorServiceServer;
-use hotline_store::{Millis, Role, SledStore, Store};
+use hotline_store::{Millis, Role, Store};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,65 +26,96 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tonic::{Request, Response, Status, Streaming};
 
+/// The last event of a stream: after it the stream ends.
+pub(crate) trait Final {
+    /// This event ends its stream.
+    fn is_final(&self) -> bool;
+}
+
+impl Final for pb::AgentEvent {
+    fn is_final(&self) -> bool {
+        matches!(self.event, Some(pb::agent_event::Event::Closed(_)))
+    }
+}
+
+impl Final for pb::CallEvent {
+    fn is_final(&self) -> bool {
+        matches!(self.event, Some(pb::call_event::Event::Ended(_)))
+    }
+}
+
+impl Final for pb::StatsUpdate {
+    fn is_final(&self) -> bool {
+        false
+    }
+}
+
 /// Where the router puts events for one client stream. Events wait boxed: the channel
 /// allocates its slots 32 at a time, and 32 unboxed agent events (584 bytes each, the
 /// offer's screen pop inline) would cost every idle agent session ~19 KB.
-pub(crate) type EventTx<T> = mpsc::UnboundedSender<Box<T>>;
+pub(crate) struct EventTx<T>(mpsc::UnboundedSender<Result<Box<T>, Status>>);
 
-/// The stream tonic sends to a client: the events of an [`EventTx`], in order.
-pub struct EventStream<T>(mpsc::UnboundedReceiver<Box<T>>);
+impl<T> Clone for EventTx<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> EventTx<T> {
+    /// Queue an event; false when the client's stream is gone.
+    pub(crate) fn send(&self, ev: T) -> bool {
+        self.0.send(Ok(Box::new(ev))).is_ok()
+    }
+
+    /// End the stream with this status.
+    pub(crate) fn end(&self, status: Status) {
+        let _ = self.0.send(Err(status));
+    }
+
+    /// The client's stream is gone.
+    pub(crate) async fn closed(&self) {
+        self.0.closed().await
+    }
+}
+
+/// The stream tonic sends to a client: the events of an [`EventTx`], in order, until a
+/// final event or an error status.
+pub struct EventStream<T> {
+    rx: mpsc::UnboundedReceiver<Result<Box<T>, Status>>,
+    ended: bool,
+}
 
 impl<T> EventStream<T> {
     pub(crate) fn channel() -> (EventTx<T>, Self) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (tx, Self(rx))
+        (EventTx(tx), Self { rx, ended: false })
     }
 }
 
-impl<T> tokio_stream::Stream for EventStream<T> {
+impl<T: Final> tokio_stream::Stream for EventStream<T> {
     type Item = Result<T, Status>;
 
     fn poll_next(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx).map(|e| e.map(|e| Ok(*e)))
+        use std::task::Poll;
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(Some(Ok(e))) => {
+                self.ended = e.is_final();
+                Poll::Ready(Some(Ok(*e)))
+            }
+            Poll::Ready(Some(Err(s))) => {
+                self.ended = true;
+                Poll::Ready(Some(Err(s)))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
-}
-
-/// Work run on the switchboard inside the core task.
-type Job = Box<dyn FnOnce(&mut Switchboard, Millis) + Send>;
-
-enum CoreMsg {
-    Input(In, Option<oneshot::Sender<Result<(), SwitchError>>>),
-    Caller(CallNo, EventTx<pb::CallEvent>),
-    Agent {
-        agent: String,
-        session: u64,
-        tx: EventTx<pb::AgentEvent>,
-    },
-    AgentClosed {
-        agent: String,
-        session: u64,
-    },
-    Notify(String, Box<pb::AgentEvent>),
-    /// Run this on the switchboard (queries, queue changes).
-    Query(Job),
-    /// A supervisor's statistics stream (queue filter; empty: all).
-    Watch(Vec<String>, EventTx<pb::StatsUpdate>),
-    /// Once a second: send watchers what changed.
-    Tick,
-    /// Fresh ticket counts by back-office group.
-    BackOffice(Vec<pb::BackOfficeLoad>),
-    /// Stop: end every call with its record (written before the answer), close every
-    /// stream.
-    Shutdown(oneshot::Sender<()>),
-}
-
-#[derive(Debug, Clone)]
-struct Who {
-    agent: String,
-    role: Role,
 }
 
 /// What the router runs: the IVR flow, the queues, and the skill names (a queue's or an
@@ -120,10 +149,17 @@ pub const HEARTBEAT: (std::time::Duration, std::time::Duration) = (
     std::time::Duration::from_millis(750),
 );
 
+/// How long a session token lives unless configured: a long shift.
+pub const TOKEN_TTL: Millis = 12 * 3_600_000;
+
+/// After a stop was asked for and every call ended, how long the server waits for
+/// clients to hang up before it exits anyway.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 struct Shared {
     core: mpsc::UnboundedSender<CoreMsg>,
-    store: Arc<SledStore>,
-    tokens: Mutex<HashMap<String, Who>>,
+    store: Arc<dyn Store>,
+    tokens: Arc<Tokens>,
     next_call: AtomicU64,
     next_session: AtomicU64,
     /// Password checks running at once. An argon2 check is ~20 ms of a whole core; at a
@@ -135,415 +171,27 @@ struct Shared {
     queues: Vec<QueueSetup>,
     names: HashMap<String, String>,
     heartbeat: Option<(std::time::Duration, std::time::Duration)>,
+    /// Languages agents logged in with.
+    labels: Mutex<HashMap<String, Labels>>,
 }
 
 /// The router's gRPC services (cheap to clone).
 #[derive(Clone)]
 pub struct Router(Arc<Shared>);
 
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
-
-fn token() -> String {
-    use rand_core::RngCore;
-    let mut b = [0u8; 24];
-    rand_core::OsRng.fill_bytes(&mut b);
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn duration(ms: u64) -> Option<prost_types::Duration> {
-    Some(prost_types::Duration {
-        seconds: (ms / 1000) as i64,
-        nanos: ((ms % 1000) * 1_000_000) as i32,
-    })
-}
-
-fn agent_event(e: pb::agent_event::Event) -> pb::AgentEvent {
-    pb::AgentEvent { event: Some(e) }
-}
-
-fn state(s: AgentStateKind) -> i32 {
-    (match s {
-        AgentStateKind::LoggedOut => pb::AgentState::LoggedOut,
-        AgentStateKind::NotReady => pb::AgentState::NotReady,
-        AgentStateKind::Ready => pb::AgentState::Ready,
-        AgentStateKind::Reserved => pb::AgentState::Reserved,
-        AgentStateKind::Connected => pb::AgentState::Connected,
-        AgentStateKind::AfterCallWork => pb::AgentState::AfterCallWork,
-    }) as i32
-}
-
-fn reason_label(code: u16) -> &'static str {
-    match code {
-        0 => "logged in",
-        1 => "no answer",
-        2 => "rejected a call",
-        3 => "set by a supervisor",
-        16 => "break",
-        17 => "end of shift",
-        _ => "not ready",
-    }
-}
-
-fn to_agent_pb(ev: AgentEvent, now: Millis) -> pb::AgentEvent {
-    use pb::agent_event::Event as E;
-    agent_event(match ev {
-        AgentEvent::Offer {
-            call,
-            queue,
-            callback,
-            ring_until,
-            caller,
-            pop,
-            ivr_path,
-            reason,
-            priority,
-        } => E::Offer(pb::Offer {
-            call_id: call,
-            queue,
-            callback,
-            ring_until: ring_until.and_then(convert::ts),
-            screen_pop: Some(convert::screen_pop(
-                &caller,
-                pop.as_deref(),
-                &ivr_path,
-                reason.as_deref(),
-                now,
-            )),
-            priority: priority.into(),
-        }),
-        AgentEvent::OfferCancelled(why) => E::OfferCancelled(why.into()),
-        AgentEvent::Connected(call) => E::Connected(call),
-        AgentEvent::ConversationEnded { by_caller, .. } => E::ConversationEnded(
-            if by_caller {
-                "caller hung up"
-            } else {
-                "agent hung up"
-            }
-            .into(),
-        ),
-        AgentEvent::State { state: s, reason } => E::State(pb::StateChange {
-            state: state(s),
-            reason: reason.map(|code| pb::NotReadyReason {
-                code: code as u32,
-                label: reason_label(code).into(),
-            }),
-            since: convert::ts(now),
-            wrap_up_until: None,
-        }),
-    })
-}
-
-fn to_caller_pb(call: CallNo, ev: CallerEvent, now: Millis) -> pb::CallEvent {
-    use pb::call_event::Event as E;
-    let event = match ev {
-        CallerEvent::Say { node, text } => E::Prompt(pb::Prompt { node, text }),
-        CallerEvent::Collect { max_digits, until } => E::Collect(pb::CollectDigits {
-            max_digits,
-            timeout: duration(until.saturating_sub(now)),
-        }),
-        CallerEvent::Queued {
-            queue,
-            position,
-            wait_seconds,
-        } => E::Queued(pb::QueueStatus {
-            queue,
-            position,
-            expected_wait: duration(wait_seconds * 1000),
-        }),
-        CallerEvent::CallbackOffered => E::CallbackOffered(true),
-        CallerEvent::CallbackBooked => E::CallbackBooked(true),
-        CallerEvent::Connected(agent) => E::Connected(agent),
-        CallerEvent::OnHold(on) => E::OnHold(on),
-        CallerEvent::Ended(end) => E::Ended(
-            serde_json::to_value(end)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
-        ),
-    };
-    pb::CallEvent {
-        call_id: call,
-        event: Some(event),
-    }
-}
-
-/// Runs the switchboard; the only owner of it.
-async fn core_loop(
-    mut sb: Switchboard,
-    mut rx: mpsc::UnboundedReceiver<CoreMsg>,
-    tx: mpsc::UnboundedSender<CoreMsg>,
-    store: Arc<SledStore>,
-    names: HashMap<String, String>,
-) {
-    let mut watchers: Vec<(Vec<String>, EventTx<pb::StatsUpdate>)> = Vec::new();
-    let mut dirty_queues: std::collections::BTreeSet<String> = Default::default();
-    let mut dirty_agents: std::collections::BTreeSet<String> = Default::default();
-    let mut back_office: Vec<pb::BackOfficeLoad> = Vec::new();
-    let mut back_office_fresh = false;
-    let mut callers: HashMap<CallNo, EventTx<pb::CallEvent>> = HashMap::new();
-    let mut agents: HashMap<String, (u64, EventTx<pb::AgentEvent>)> = HashMap::new();
-    let mut last = 0;
-    while let Some(msg) = rx.recv().await {
-        let now = now_ms().max(last);
-        last = now;
-        // a caller who hung up hears nothing more: their stream ends after this message
-        let mut hung_up = None;
-        match msg {
-            CoreMsg::Input(input, reply) => {
-                if let In::CallerHangUp(call) = &input {
-                    hung_up = Some(*call);
-                }
-                let r = sb.handle(now, input);
-                if let Some(reply) = reply {
-                    let _ = reply.send(r);
-                }
-            }
-            CoreMsg::Caller(call, t) => {
-                callers.insert(call, t);
-            }
-            CoreMsg::Agent {
-                agent,
-                session,
-                tx: t,
-            } => {
-                if let Some((_, old)) = agents.insert(agent, (session, t)) {
-                    let _ = old.send(Box::new(agent_event(pb::agent_event::Event::Closed(
-                        pb::SessionClosed {
-                            reason: "logged in elsewhere".into(),
-                        },
-                    ))));
-                }
-            }
-            CoreMsg::AgentClosed { agent, session } => {
-                if agents.get(&agent).is_some_and(|(s, _)| *s == session) {
-                    tracing::info!(%agent, session, "agent session closed");
-                    agents.remove(&agent);
-                    // a ringing or connected call goes back to the head of its queue
-                    let _ = sb.handle(now, In::AgentGone(agent));
-                }
-            }
-            CoreMsg::Notify(agent, ev) => {
-                if let Some((_, t)) = agents.get(&agent) {
-                    let _ = t.send(ev);
-                }
-            }
-            CoreMsg::Query(f) => f(&mut sb, now),
-            CoreMsg::Watch(filter, t) => {
-                let wanted = |q: &String| filter.is_empty() || filter.contains(q);
-                let update = pb::StatsUpdate {
-                    at: convert::ts(now),
-                    queues: sb
-                        .queue_names()
-                        .iter()
-                        .filter(|q| wanted(q))
-                        .filter_map(|q| crate::supervisor::queue_stats(&sb, q, now))
-                        .collect(),
-                    agents: sb
-                        .agent_names()
-                        .iter()
-                        .filter_map(|a| crate::supervisor::agent_status(&sb, a, &names, now))
-                        .collect(),
-                    back_office: back_office.clone(),
-                };
-                if t.send(Box::new(update)).is_ok() {
-                    watchers.push((filter, t));
-                }
-            }
-            CoreMsg::Shutdown(done) => {
-                tracing::info!(
-                    calls = sb.live_calls(),
-                    "shutting down: calls in progress end as dropped"
-                );
-                sb.shutdown(now);
-                while let Some(out) = sb.poll() {
-                    match out {
-                        Out::Record(i) => {
-                            let store = store.clone();
-                            // written before the router reports itself stopped
-                            let _ =
-                                tokio::task::spawn_blocking(move || store.record_interaction(i))
-                                    .await;
-                        }
-                        Out::Caller(call, ev) => {
-                            if let Some(t) = callers.get(&call) {
-                                let _ = t.send(Box::new(to_caller_pb(call, ev, now)));
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                for (_, (_, t)) in agents.drain() {
-                    let _ = t.send(Box::new(agent_event(pb::agent_event::Event::Closed(
-                        pb::SessionClosed {
-                            reason: "router shutting down".into(),
-                        },
-                    ))));
-                }
-                callers.clear();
-                watchers.clear();
-                let _ = store.flush();
-                let _ = done.send(());
-                return;
-            }
-            CoreMsg::BackOffice(loads) => {
-                back_office = loads;
-                back_office_fresh = true;
-            }
-            CoreMsg::Tick => {
-                let changed =
-                    !dirty_queues.is_empty() || !dirty_agents.is_empty() || back_office_fresh;
-                if !watchers.is_empty() && changed {
-                    let queues: Vec<pb::QueueStats> = dirty_queues
-                        .iter()
-                        .filter_map(|q| crate::supervisor::queue_stats(&sb, q, now))
-                        .collect();
-                    let agent_list: Vec<pb::AgentStatus> = dirty_agents
-                        .iter()
-                        .filter_map(|a| crate::supervisor::agent_status(&sb, a, &names, now))
-                        .collect();
-                    watchers.retain(|(filter, t)| {
-                        let update = pb::StatsUpdate {
-                            at: convert::ts(now),
-                            queues: queues
-                                .iter()
-                                .filter(|q| filter.is_empty() || filter.contains(&q.queue))
-                                .cloned()
-                                .collect(),
-                            agents: agent_list.clone(),
-                            back_office: if back_office_fresh {
-                                back_office.clone()
-                            } else {
-                                vec![]
-                            },
-                        };
-                        t.send(Box::new(update)).is_ok()
-                    });
-                }
-                dirty_queues.clear();
-                dirty_agents.clear();
-                back_office_fresh = false;
-            }
-        }
-        while let Some(out) = sb.poll() {
-            match out {
-                Out::Caller(call, ev) => {
-                    let ended = matches!(ev, CallerEvent::Ended(_));
-                    if let Some(t) = callers.get(&call) {
-                        let _ = t.send(Box::new(to_caller_pb(call, ev, now)));
-                    }
-                    if ended {
-                        callers.remove(&call); // ends the caller's stream
-                    }
-                }
-                Out::Agent(agent, ev) => {
-                    if matches!(ev, AgentEvent::State { .. }) {
-                        dirty_agents.insert(agent.clone());
-                    }
-                    if let Some((_, t)) = agents.get(&agent) {
-                        let _ = t.send(Box::new(to_agent_pb(ev, now)));
-                    }
-                }
-                Out::SelfService {
-                    call,
-                    service,
-                    input,
-                    customer,
-                    lang,
-                } => {
-                    let (store, tx) = (store.clone(), tx.clone());
-                    tokio::task::spawn_blocking(move || {
-                        let outcome = self_service::run(
-                            &*store,
-                            service,
-                            &input,
-                            customer.as_ref(),
-                            lang,
-                            now_ms(),
-                        );
-                        let _ = tx.send(CoreMsg::Input(In::ServiceDone { call, outcome }, None));
-                    });
-                }
-                Out::TicketWork {
-                    agent,
-                    new,
-                    changes,
-                } => {
-                    let (store, tx) = (store.clone(), tx.clone());
-                    tokio::task::spawn_blocking(move || {
-                        let now = now_ms();
-                        let mut opened = Vec::new();
-                        let mut failed = Vec::new();
-                        for t in new {
-                            match store.create_ticket(t, &agent, now) {
-                                Ok(t) => opened.push(t),
-                                Err(e) => failed.push(e.to_string()),
-                            }
-                        }
-                        for (id, change) in changes {
-                            if let Err(e) = store.update_ticket(id, change, &agent, now) {
-                                failed.push(format!("ticket {id}: {e}"));
-                            }
-                        }
-                        use pb::agent_event::Event as E;
-                        if !opened.is_empty() {
-                            let list = pb::TicketList {
-                                tickets: opened.iter().map(|t| convert::ticket(t, now)).collect(),
-                            };
-                            let _ = tx.send(CoreMsg::Notify(
-                                agent.clone(),
-                                Box::new(agent_event(E::TicketsCreated(list))),
-                            ));
-                        }
-                        for f in failed {
-                            let _ = tx.send(CoreMsg::Notify(
-                                agent.clone(),
-                                Box::new(agent_event(E::Error(pb::CommandError {
-                                    command_id: 0,
-                                    code: "FAILED_PRECONDITION".into(),
-                                    message: format!("wrap-up ticket not done: {f}"),
-                                }))),
-                            ));
-                        }
-                        let opened = opened.iter().map(|t| t.id).collect();
-                        let _ = tx.send(CoreMsg::Input(In::TicketsDone { agent, opened }, None));
-                    });
-                }
-                Out::Record(i) => {
-                    let store = store.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let call = i.call_id;
-                        if let Err(e) = store.record_interaction(i) {
-                            tracing::error!(call, error = %e, "interaction record not written");
-                        }
-                    });
-                }
-                Out::StartTimer { key, at } => {
-                    let tx = tx.clone();
-                    let wait = at.saturating_sub(now_ms());
-                    tokio::spawn(async move {
-                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
-                        let _ = tx.send(CoreMsg::Input(In::Timer(key), None));
-                    });
-                }
-                Out::QueueChanged(q) => {
-                    dirty_queues.insert(q);
-                }
-            }
-        }
-        if let Some(call) = hung_up {
-            callers.remove(&call);
-        }
-    }
-}
-
 impl Router {
     /// Start the router's core on the current tokio runtime, with the store's agent
     /// accounts as agents.
-    pub fn start(store: Arc<SledStore>, setup: RouterSetup) -> Result<Router, Status> {
+    pub fn start(store: Arc<dyn Store>, setup: RouterSetup) -> Result<Router, Status> {
+        Router::start_with(store, setup, TOKEN_TTL)
+    }
+
+    /// As [`Router::start`], with session tokens that live `token_ttl` milliseconds.
+    pub fn start_with(
+        store: Arc<dyn Store>,
+        setup: RouterSetup,
+        token_ttl: Millis,
+    ) -> Result<Router, Status> {
         let accounts = store.agent_accounts().map_err(convert::store_status)?;
         let skill = |name: &str| {
             setup
@@ -573,7 +221,9 @@ impl Router {
             .map(|a| (a.id.clone(), a.name.clone()))
             .collect();
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(core_loop(sb, rx, tx.clone(), store.clone(), names.clone()));
+        let tokens = Arc::new(Tokens::new(token_ttl));
+        let core = Core::new(sb, store.clone(), tx.clone(), tokens.clone(), names.clone());
+        tokio::spawn(core.run(rx));
         // statistics to watchers once a second
         let ticker = tx.clone();
         tokio::spawn(async move {
@@ -593,7 +243,7 @@ impl Router {
                 every.tick().await;
                 let store = loads_store.clone();
                 let Ok(Ok(loads)) =
-                    tokio::task::spawn_blocking(move || back_office_loads(&store)).await
+                    tokio::task::spawn_blocking(move || back_office_loads(&*store)).await
                 else {
                     continue;
                 };
@@ -605,8 +255,10 @@ impl Router {
         Ok(Router(Arc::new(Shared {
             core: tx,
             store,
-            tokens: Mutex::new(HashMap::new()),
-            next_call: AtomicU64::new(0),
+            tokens,
+            // unique across restarts: a thousand numbers per millisecond since the
+            // epoch, counted on from the router's start
+            next_call: AtomicU64::new(now_ms().saturating_mul(1000)),
             next_session: AtomicU64::new(0),
             password_checks: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism()
@@ -618,11 +270,12 @@ impl Router {
             queues: setup.queues,
             names,
             heartbeat: setup.heartbeat,
+            labels: Mutex::new(HashMap::new()),
         })))
     }
 
     /// The store the router runs on.
-    pub(crate) fn store(&self) -> Arc<SledStore> {
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
         self.0.store.clone()
     }
 
@@ -704,15 +357,45 @@ impl Router {
                     "log in first, then send the token as `authorization: Bearer <token>`",
                 )
             })?;
+        self.0.tokens.check(token, now_ms()).map_err(|r| match r {
+            Refused::Unknown => Status::unauthenticated(
+                "the session token is not known (revoked by a newer login or a logout); log in again",
+            ),
+            Refused::Expired => Status::unauthenticated("the session token expired; log in again"),
+        })
+    }
+
+    /// A supervisor logs an agent out: their call goes back to its queue, their
+    /// session is closed and their token revoked.
+    pub(crate) async fn force_logout(&self, agent: String) -> Result<(), Status> {
+        let (tx, rx) = oneshot::channel();
         self.0
-            .tokens
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(token)
-            .cloned()
-            .ok_or_else(|| {
-                Status::unauthenticated("the session token is unknown or expired; log in again")
-            })
+            .core
+            .send(CoreMsg::ForceLogout(agent, tx))
+            .map_err(|_| Status::unavailable("the router is shutting down"))?;
+        rx.await
+            .map_err(|_| Status::unavailable("the router is shutting down"))?
+            .map_err(convert::switch_status)
+    }
+
+    /// An agent's command on one session; refused when the session is no longer live.
+    async fn command_on(&self, agent: &str, session: u64, command: Command) -> Result<(), Status> {
+        let (tx, rx) = oneshot::channel();
+        let msg = CoreMsg::Command {
+            agent: agent.to_string(),
+            session,
+            input: In::Agent {
+                agent: agent.to_string(),
+                command,
+            },
+            reply: tx,
+        };
+        self.0
+            .core
+            .send(msg)
+            .map_err(|_| Status::unavailable("the router is shutting down"))?;
+        rx.await
+            .map_err(|_| Status::unavailable("the router is shutting down"))?
     }
 
     async fn ask(&self, input: In) -> Result<(), SwitchError> {
@@ -756,10 +439,15 @@ impl Router {
         reporter
             .set_serving::<SupervisorServiceServer<Router>>()
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        // both reflection versions: grpcurl speaks v1, Python's grpcio-reflection and
+        // other older tools only v1alpha
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(hotline_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1alpha = reflection().build_v1alpha()?;
+        let reflection = reflection().build_v1()?;
         let mut server = tonic::transport::Server::builder();
         if let Some(tls) = tls {
             server = server
@@ -768,51 +456,48 @@ impl Router {
                 ))
                 .map_err(|e| format!("the TLS certificate or key is not usable: {e}"))?;
         }
-        server
+        let limit = hotline_proto::codec::TRANSPORT_LIMIT_BYTES;
+        // once the stop has ended every call and closed every stream, clients get a
+        // short grace to hang up; then the server stops whatever they do
+        let (stopped_tx, stopped_rx) = oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = stopped_tx.send(());
+        };
+        let serving = server
             .add_service(health)
             .add_service(reflection)
-            .add_service(AgentServiceServer::new(self.clone()))
-            .add_service(CrmServiceServer::new(self.clone()))
-            .add_service(SupervisorServiceServer::new(self.clone()))
-            .add_service(CallerServiceServer::new(self))
+            .add_service(reflection_v1alpha)
+            .add_service(AgentServiceServer::new(self.clone()).max_decoding_message_size(limit))
+            .add_service(CrmServiceServer::new(self.clone()).max_decoding_message_size(limit))
+            .add_service(
+                SupervisorServiceServer::new(self.clone()).max_decoding_message_size(limit),
+            )
+            .add_service(CallerServiceServer::new(self).max_decoding_message_size(limit))
             .serve_with_incoming_shutdown(
                 // Nagle's algorithm would hold small frames (an offer, a heartbeat) back
                 // until the peer's delayed ACK: tens of milliseconds at low traffic
                 tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
                 shutdown,
-            )
-            .await?;
+            );
+        let grace = async move {
+            if stopped_rx.await.is_ok() {
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            r = serving => r?,
+            _ = grace => tracing::warn!("clients still connected after the stop; stopping anyway"),
+        }
         Ok(())
-    }
-}
-
-/// The canonical gRPC name of a status code, as the contract documents it.
-fn code_name(c: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match c {
-        Ok => "OK",
-        Cancelled => "CANCELLED",
-        Unknown => "UNKNOWN",
-        InvalidArgument => "INVALID_ARGUMENT",
-        DeadlineExceeded => "DEADLINE_EXCEEDED",
-        NotFound => "NOT_FOUND",
-        AlreadyExists => "ALREADY_EXISTS",
-        PermissionDenied => "PERMISSION_DENIED",
-        ResourceExhausted => "RESOURCE_EXHAUSTED",
-        FailedPrecondition => "FAILED_PRECONDITION",
-        Aborted => "ABORTED",
-        OutOfRange => "OUT_OF_RANGE",
-        Unimplemented => "UNIMPLEMENTED",
-        Internal => "INTERNAL",
-        Unavailable => "UNAVAILABLE",
-        DataLoss => "DATA_LOSS",
-        Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
 /// Open and overdue tickets per back-office group (unassigned ones as "front office").
 fn back_office_loads(
-    store: &SledStore,
+    store: &dyn Store,
 ) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
     use hotline_store::TicketStatus as S;
     let now = now_ms();
@@ -840,45 +525,6 @@ fn back_office_loads(
         .collect())
 }
 
-fn command_of(c: pb::agent_command::Command) -> Result<Command, Status> {
-    use pb::agent_command::Command as C;
-    Ok(match c {
-        C::Ready(_) => Command::Ready,
-        C::NotReady(r) => Command::NotReady(r.min(u16::MAX as u32) as u16),
-        C::Answer(_) => Command::Answer,
-        C::Reject(_) => Command::Reject,
-        C::Hold(_) => Command::Hold,
-        C::Resume(_) => Command::Resume,
-        C::TransferToQueue(q) => Command::TransferToQueue(q),
-        C::TransferToAgent(a) => Command::TransferToAgent(a),
-        C::HangUp(_) => Command::HangUp,
-        C::ExtendWrapUp(d) => Command::ExtendWrapUp(d.seconds.clamp(0, u32::MAX as i64) as u32),
-        C::Logout(_) => Command::Logout,
-        // answered in the session loop before commands are mapped
-        C::HeartbeatAck(_) => {
-            return Err(Status::internal(
-                "a heartbeat answer reached the command path",
-            ));
-        }
-        C::WrapUp(w) => Command::WrapUp(WrapUp {
-            disposition: w.disposition,
-            reason: w.reason,
-            notes: w.notes,
-            new_tickets: w
-                .new_tickets
-                .into_iter()
-                .map(convert::new_ticket)
-                .collect::<Result<_, _>>()?,
-            ticket_changes: w
-                .ticket_changes
-                .into_iter()
-                .map(|u| Ok((u.id, convert::change_in(u.change)?)))
-                .collect::<Result<_, Status>>()?,
-            resolved_first_contact: w.resolved_first_contact,
-        }),
-    })
-}
-
 #[tonic::async_trait]
 impl AgentService for Router {
     async fn login(
@@ -889,6 +535,7 @@ impl AgentService for Router {
         if r.agent_id.trim().is_empty() {
             return Err(Status::invalid_argument("agent_id is empty"));
         }
+        let labels = Labels::of(r.language)?;
         let store = self.0.store.clone();
         let (id, password) = (r.agent_id.clone(), r.password);
         let _turn = self
@@ -905,18 +552,114 @@ impl AgentService for Router {
                 convert::store_status(e)
             })?;
         tracing::info!(agent = %account.id, "logged in");
-        let t = token();
+        let who = Who {
+            agent: account.id.clone(),
+            role: account.role,
+        };
+        // one login at a time: the agent's older tokens are revoked
+        let t = self.0.tokens.issue(who, now_ms());
         self.0
-            .tokens
+            .labels
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                t.clone(),
-                Who {
-                    agent: account.id.clone(),
-                    role: account.role,
-                },
-            );
+            .insert(account.id.clone(), labels);
+        Ok(Response::new(self.welcome(&account, t)))
+    }
+
+    type SessionStream = EventStream<pb::AgentEvent>;
+
+    async fn session(
+        &self,
+        req: Request<Streaming<pb::AgentCommand>>,
+    ) -> Result<Response<Self::SessionStream>, Status> {
+        let who = self.who_full(&req)?;
+        let commands = req.into_inner();
+        let (tx, rx) = EventStream::channel();
+        let session = self.0.next_session.fetch_add(1, Ordering::Relaxed);
+        let agent = who.agent;
+        let labels = self
+            .0
+            .labels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&agent)
+            .copied()
+            .unwrap_or(Labels::Unspecified);
+        let _ = self.0.core.send(CoreMsg::Agent {
+            agent: agent.clone(),
+            session,
+            tx: tx.clone(),
+            labels,
+        });
+        // into routing; an agent still logged in from an earlier session stays as they are
+        let _ = self.command_on(&agent, session, Command::Login).await;
+        let last_ack = Arc::new(AtomicU64::new(now_ms()));
+        if let Some((every, silence)) = self.0.heartbeat {
+            let heart = Heartbeat {
+                router: self.clone(),
+                agent: agent.clone(),
+                session,
+                tx: tx.clone(),
+                last_ack: last_ack.clone(),
+                labels,
+            };
+            tokio::spawn(heart.run(every, silence));
+        }
+        let me = self.clone();
+        tokio::spawn(async move {
+            me.read_commands(agent, session, commands, tx, last_ack)
+                .await
+        });
+        Ok(Response::new(rx))
+    }
+}
+
+/// The router's heartbeats to one session: it must answer, or it is closed like a
+/// dropped one.
+struct Heartbeat {
+    router: Router,
+    agent: String,
+    session: u64,
+    tx: EventTx<pb::AgentEvent>,
+    last_ack: Arc<AtomicU64>,
+    labels: Labels,
+}
+
+impl Heartbeat {
+    async fn run(self, every: std::time::Duration, silence: std::time::Duration) {
+        use pb::agent_event::Event as E;
+        let mut tick = tokio::time::interval(every);
+        let mut n = 0u64;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = self.tx.closed() => return, // the session ended
+            }
+            let quiet = now_ms().saturating_sub(self.last_ack.load(Ordering::Relaxed));
+            if quiet > silence.as_millis() as u64 {
+                self.tx.send(convert::closed(
+                    pb::SessionEnd::HeartbeatsMissed,
+                    self.labels,
+                ));
+                let _ = self.router.0.core.send(CoreMsg::AgentClosed {
+                    agent: self.agent,
+                    session: self.session,
+                });
+                return;
+            }
+            n += 1;
+            if !self.tx.send(pb::AgentEvent {
+                event: Some(E::Heartbeat(n)),
+            }) {
+                return;
+            }
+        }
+    }
+}
+
+impl Router {
+    /// The answer to a good login.
+    fn welcome(&self, account: &hotline_store::AgentAccount, token: String) -> pb::LoginResponse {
         let level = |skill: &str| {
             account
                 .skills
@@ -938,8 +681,8 @@ impl AgentService for Router {
             })
             .map(|q| q.name.clone())
             .collect();
-        Ok(Response::new(pb::LoginResponse {
-            token: t,
+        pb::LoginResponse {
+            token,
             name: account.name.clone(),
             role: match account.role {
                 Role::Agent => "agent",
@@ -953,94 +696,57 @@ impl AgentService for Router {
                 .map(|(s, l)| (s.clone(), *l as u32))
                 .collect(),
             queues,
-        }))
+        }
     }
 
-    type SessionStream = EventStream<pb::AgentEvent>;
-
-    async fn session(
+    /// A session's commands, until the desktop closes its side, sends what cannot be
+    /// read, or the router closes the session.
+    async fn read_commands(
         &self,
-        req: Request<Streaming<pb::AgentCommand>>,
-    ) -> Result<Response<Self::SessionStream>, Status> {
-        let who = self.who_full(&req)?;
-        let mut commands = req.into_inner();
-        let (tx, rx) = EventStream::channel();
-        let session = self.0.next_session.fetch_add(1, Ordering::Relaxed);
-        let agent = who.agent;
-        let _ = self.0.core.send(CoreMsg::Agent {
-            agent: agent.clone(),
-            session,
-            tx: tx.clone(),
-        });
-        // into routing; an agent still logged in from an earlier session stays as they are
-        let _ = self
-            .ask(In::Agent {
-                agent: agent.clone(),
-                command: Command::Login,
-            })
-            .await;
-        // heartbeats: the session must answer, or it is closed like a dropped one
-        let last_ack = Arc::new(AtomicU64::new(now_ms()));
-        if let Some((every, silence)) = self.0.heartbeat {
-            let (tx, me, agent, last_ack) =
-                (tx.clone(), self.clone(), agent.clone(), last_ack.clone());
-            tokio::spawn(async move {
-                use pb::agent_event::Event as E;
-                let mut tick = tokio::time::interval(every);
-                let mut n = 0u64;
-                loop {
-                    tick.tick().await;
-                    if now_ms().saturating_sub(last_ack.load(Ordering::Relaxed))
-                        > silence.as_millis() as u64
-                    {
-                        let _ = tx.send(Box::new(agent_event(E::Closed(pb::SessionClosed {
-                            reason: "heartbeats missed".into(),
-                        }))));
-                        let _ = me.0.core.send(CoreMsg::AgentClosed { agent, session });
-                        return;
-                    }
-                    n += 1;
-                    if tx.send(Box::new(agent_event(E::Heartbeat(n)))).is_err() {
-                        return; // the session ended
-                    }
+        agent: String,
+        session: u64,
+        mut commands: Streaming<pb::AgentCommand>,
+        tx: EventTx<pb::AgentEvent>,
+        last_ack: Arc<AtomicU64>,
+    ) {
+        use pb::agent_event::Event as E;
+        loop {
+            let cmd = tokio::select! {
+                m = commands.message() => m,
+                _ = tx.closed() => break, // the router closed the session
+            };
+            let cmd = match cmd {
+                Ok(Some(cmd)) => cmd,
+                Ok(None) => break,
+                Err(s) => {
+                    // bad bytes or an oversize message: the stream ends with its status
+                    tx.end(convert::stream_status(s));
+                    break;
                 }
-            });
-        }
-        let me = self.clone();
-        tokio::spawn(async move {
-            use pb::agent_event::Event as E;
-            while let Ok(Some(cmd)) = commands.message().await {
-                let id = cmd.command_id;
-                if let Some(pb::agent_command::Command::HeartbeatAck(_)) = cmd.command {
-                    last_ack.store(now_ms(), Ordering::Relaxed);
-                    continue;
-                }
-                let result = match cmd.command {
-                    None => Err(Status::invalid_argument("the command is empty")),
-                    Some(c) => match command_of(c) {
-                        Ok(c) => me
-                            .ask(In::Agent {
-                                agent: agent.clone(),
-                                command: c,
-                            })
-                            .await
-                            .map_err(convert::switch_status),
-                        Err(s) => Err(s),
-                    },
-                };
-                let ev = match result {
-                    Ok(()) => E::Done(id),
-                    Err(s) => E::Error(pb::CommandError {
-                        command_id: id,
-                        code: code_name(s.code()).into(),
-                        message: s.message().to_string(),
-                    }),
-                };
-                let _ = tx.send(Box::new(agent_event(ev)));
+            };
+            let id = cmd.command_id;
+            if let Some(pb::agent_command::Command::HeartbeatAck(_)) = cmd.command {
+                last_ack.store(now_ms(), Ordering::Relaxed);
+                continue;
             }
-            let _ = me.0.core.send(CoreMsg::AgentClosed { agent, session });
-        });
-        Ok(Response::new(rx))
+            // a wrap-up with tickets is answered once the store has written them
+            let later = matches!(&cmd.command, Some(pb::agent_command::Command::WrapUp(w))
+                if !w.new_tickets.is_empty() || !w.ticket_changes.is_empty());
+            let result = match cmd.command {
+                None => Err(Status::invalid_argument("the command is empty")),
+                Some(c) => match convert::command_in(c, id) {
+                    Ok(c) => self.command_on(&agent, session, c).await,
+                    Err(s) => Err(s),
+                },
+            };
+            let ev = match result {
+                Ok(()) if later => continue,
+                Ok(()) => E::Done(id),
+                Err(s) => convert::command_error(id, s.code(), s.message().to_string()),
+            };
+            tx.send(pb::AgentEvent { event: Some(ev) });
+        }
+        let _ = self.0.core.send(CoreMsg::AgentClosed { agent, session });
     }
 }
 
@@ -1062,11 +768,11 @@ impl CallerService for Router {
                 "the first message of a call must be `dial`",
             ));
         };
-        if dial.from.trim().is_empty() || dial.to.trim().is_empty() {
-            return Err(Status::invalid_argument(
-                "dial needs `from` and `to` numbers",
-            ));
-        }
+        // by the rule the store applies to the call's record, so every call taken has
+        // a record the store accepts
+        hotline_store::validate::call_number("from", &dial.from)
+            .and_then(|()| hotline_store::validate::call_number("to", &dial.to))
+            .map_err(convert::store_status)?;
         let store = self.0.store.clone();
         let from = dial.from.clone();
         let pop = tokio::task::spawn_blocking(move || store.screen_pop(&from, 5))
@@ -1082,7 +788,7 @@ impl CallerService for Router {
             "call in"
         );
         let (tx, rx) = EventStream::channel();
-        let _ = self.0.core.send(CoreMsg::Caller(call, tx));
+        let _ = self.0.core.send(CoreMsg::Caller(call, tx.clone()));
         self.ask(In::Dial {
             call,
             from: dial.from,
@@ -1092,28 +798,59 @@ impl CallerService for Router {
         .await
         .map_err(convert::switch_status)?;
         let me = self.clone();
-        tokio::spawn(async move {
-            loop {
-                let input = match actions.message().await {
-                    Ok(Some(pb::CallerAction {
-                        action: Some(A::Digits(d)),
-                    })) => In::Keys { call, digits: d },
-                    Ok(Some(pb::CallerAction {
-                        action: Some(A::AcceptCallback(_)),
-                    })) => In::AcceptCallback(call),
-                    Ok(Some(pb::CallerAction {
-                        action: Some(A::HangUp(_)),
-                    }))
-                    | Ok(None)
-                    | Err(_) => {
-                        let _ = me.ask(In::CallerHangUp(call)).await;
-                        return;
-                    }
-                    Ok(Some(_)) => continue, // a second dial, or nothing: ignored
-                };
-                let _ = me.ask(input).await;
-            }
-        });
+        tokio::spawn(async move { me.read_actions(call, actions, tx).await });
         Ok(Response::new(rx))
+    }
+}
+
+impl Router {
+    /// A caller's actions until they hang up. What a telephone could not send (bad
+    /// bytes, an oversize message, keys that are not DTMF) ends the call's stream with
+    /// its status, and the call with it.
+    async fn read_actions(
+        &self,
+        call: CallNo,
+        mut actions: Streaming<pb::CallerAction>,
+        tx: EventTx<pb::CallEvent>,
+    ) {
+        use pb::caller_action::Action as A;
+        loop {
+            let input = match actions.message().await {
+                Ok(Some(pb::CallerAction {
+                    action: Some(A::Digits(d)),
+                })) => match convert::digits_in(&d) {
+                    Ok(()) => In::Keys { call, digits: d },
+                    Err(s) => {
+                        tx.end(s);
+                        break;
+                    }
+                },
+                Ok(Some(pb::CallerAction {
+                    action: Some(A::AcceptCallback(_)),
+                })) => In::AcceptCallback(call),
+                Ok(Some(pb::CallerAction {
+                    action: Some(A::HangUp(_)),
+                }))
+                | Ok(None) => break,
+                Err(s) => {
+                    tx.end(convert::stream_status(s));
+                    break;
+                }
+                Ok(Some(pb::CallerAction { action: None })) => {
+                    tx.end(Status::invalid_argument("the caller's action is empty"));
+                    break;
+                }
+                Ok(Some(pb::CallerAction {
+                    action: Some(A::Dial(_)),
+                })) => {
+                    tx.end(Status::failed_precondition(
+                        "this call is already dialled; a second `dial` needs a new call",
+                    ));
+                    break;
+                }
+            };
+            let _ = self.ask(input).await;
+        }
+        let _ = self.ask(In::CallerHangUp(call)).await;
     }
 }

@@ -161,9 +161,11 @@ fn strategy(s: &str) -> Result<Strategy, Status> {
     })
 }
 
-fn span(d: &Option<prost_types::Duration>) -> Option<Span> {
+/// A length a supervisor gave: refused when negative, never clamped.
+fn span(field: &str, d: &Option<prost_types::Duration>) -> Result<Option<Span>, Status> {
     d.as_ref()
-        .map(|d| Span((d.seconds.max(0) as u64) * 1_000_000 + (d.nanos.max(0) as u64) / 1000))
+        .map(|d| convert::span_in(field, d).map(|ms| Span(ms * 1000)))
+        .transpose()
 }
 
 /// A supervisor command must say which agent it is for.
@@ -230,7 +232,7 @@ impl SupervisorService for Router {
         let reason = if r.reason == 0 {
             3
         } else {
-            r.reason.min(u16::MAX as u32) as u16
+            convert::reason_in(r.reason, true)?
         };
         self.command(In::Agent {
             agent: r.agent_id.clone(),
@@ -247,7 +249,7 @@ impl SupervisorService for Router {
         self.supervisor(&req)?;
         let agent = req.into_inner().agent_id;
         named(&agent)?;
-        self.command(In::AgentGone(agent.clone())).await?;
+        self.force_logout(agent.clone()).await?;
         self.status_of(agent).await
     }
 
@@ -262,7 +264,16 @@ impl SupervisorService for Router {
         } else {
             Some(strategy(&r.strategy)?)
         };
-        let name = r.queue.clone();
+        let sl = span("service_level_threshold", &r.service_level_threshold)?;
+        let callback = span("callback_threshold", &r.callback_threshold)?;
+        let ring = span("ring_timeout", &r.ring_timeout)?;
+        if let Some(l) = r.min_level {
+            if !(1..=10).contains(&l) {
+                return Err(Status::invalid_argument(format!(
+                    "min_level must be a skill level 1–10, got {l}"
+                )));
+            }
+        }
         let result = self
             .query(move |sb, now| {
                 let Some(q) = sb.queue_id(&r.queue) else {
@@ -276,23 +287,23 @@ impl SupervisorService for Router {
                     .queue_config(q)
                     .map_err(|e| Status::internal(e.to_string()))?
                     .clone();
-                if let Some(t) = span(&r.service_level_threshold) {
+                if let Some(t) = sl {
                     cfg.thresholds.service_level = t;
                 }
                 if let Some(m) = r.max_waiting {
                     cfg.max_waiting = (m > 0).then_some(m);
                 }
-                if let Some(t) = span(&r.callback_threshold) {
+                if let Some(t) = callback {
                     cfg.callback_threshold = (t > Span::ZERO).then_some(t);
                 }
-                if let Some(t) = span(&r.ring_timeout) {
+                if let Some(t) = ring {
                     cfg.ring_timeout = (t > Span::ZERO).then_some(t);
                 }
                 if let Some(s) = strat {
                     cfg.strategy = s;
                 }
                 if let Some(l) = r.min_level {
-                    cfg.min_level = l.min(255) as u8;
+                    cfg.min_level = l as u8;
                 }
                 sb.update_queue(now, &r.queue, cfg)
                     .map_err(convert::switch_status)?;
@@ -300,7 +311,6 @@ impl SupervisorService for Router {
                     .ok_or_else(|| Status::not_found("the queue vanished"))
             })
             .await??;
-        let _ = name;
         Ok(Response::new(result))
     }
 }

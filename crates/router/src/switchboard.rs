@@ -55,6 +55,9 @@ pub struct WrapUp {
     pub ticket_changes: Vec<(u64, TicketChange)>,
     /// Resolved at first contact (FCR claimed).
     pub resolved_first_contact: bool,
+    /// The client's id of the command that carried this wrap-up, handed back with its
+    /// ticket work so the answer names the command.
+    pub command_id: u64,
 }
 
 /// What an agent does.
@@ -139,10 +142,14 @@ pub enum In {
     },
     /// An agent's connection is gone (stream closed, heartbeats missed).
     AgentGone(String),
-    /// The store finished an agent's wrap-up ticket work.
+    /// The store finished an agent's wrap-up ticket work: all of it was written
+    /// (`written`, with the tickets opened) or none of it. Written, the wrap-up ends;
+    /// not written, the agent stays in wrap-up and may send a corrected one.
     TicketsDone {
         /// Work number.
         agent: String,
+        /// Every ticket change was stored.
+        written: bool,
         /// Tickets opened.
         opened: Vec<u64>,
     },
@@ -256,6 +263,8 @@ pub enum Out {
     TicketWork {
         /// Work number (owner of new tickets).
         agent: String,
+        /// The wrap-up command's id (to answer it once the work is done).
+        command_id: u64,
         /// New tickets.
         new: Vec<NewTicket>,
         /// Changes.
@@ -292,6 +301,9 @@ pub enum SwitchError {
     /// The agent has no call to wrap up.
     #[error("agent {0} has no call in wrap-up")]
     NothingToWrapUp(String),
+    /// The agent's last wrap-up is still being written.
+    #[error("the tickets of agent {0}'s wrap-up are still being written; wait for the answer")]
+    WrapUpPending(String),
     /// The agent cannot do that in their state.
     #[error("agent {agent} cannot {request} while {state}")]
     AgentRefused {
@@ -333,6 +345,17 @@ struct Call {
     agents: Vec<String>,
 }
 
+/// A wrap-up waiting for its ticket work.
+#[derive(Debug)]
+struct TicketJob {
+    /// The engine's call in wrap-up.
+    engine: CallId,
+    /// The router's call, if it is still here.
+    call: Option<CallNo>,
+    /// Existing tickets the wrap-up changes.
+    changed: Vec<u64>,
+}
+
 /// The router's core.
 pub struct Switchboard {
     engine: Engine,
@@ -343,8 +366,8 @@ pub struct Switchboard {
     agent_ids: HashMap<String, AgentId>,
     calls: HashMap<CallNo, Call>,
     by_engine: HashMap<CallId, CallNo>,
-    /// Agent → call whose wrap-up tickets the store is working on.
-    ticket_work: HashMap<String, CallNo>,
+    /// Agent → the wrap-up whose tickets the store is working on.
+    ticket_work: HashMap<String, TicketJob>,
     out: VecDeque<Out>,
 }
 
@@ -570,14 +593,36 @@ impl Switchboard {
                 let a = self.agent(&agent)?;
                 Ok(self.engine.handle(us(now), EngineInput::ForceLogout(a))?)
             }
-            In::TicketsDone { agent, opened } => {
+            In::TicketsDone {
+                agent,
+                written,
+                opened,
+            } => {
                 let a = self.agent(&agent)?;
-                if let Some(call) = self.ticket_work.remove(&agent) {
-                    if let Some(c) = self.calls.get_mut(&call) {
+                let Some(job) = self.ticket_work.remove(&agent) else {
+                    return Ok(());
+                };
+                if let Some(c) = job.call.and_then(|no| self.calls.get_mut(&no)) {
+                    if written {
                         c.tickets.extend(opened);
+                        c.tickets.extend(job.changed);
+                    } else {
+                        c.wrap = None; // refused as a whole
                     }
                 }
-                Ok(self.engine.handle(us(now), EngineInput::FinishWrapUp(a))?)
+                let still_in_wrap_up = matches!(
+                    self.engine.agent_state(a),
+                    Ok(acd::AgentState::AfterCallWork { call, .. }) if call == job.engine
+                );
+                if written && still_in_wrap_up {
+                    self.engine.handle(us(now), EngineInput::FinishWrapUp(a))?;
+                }
+                // a timed wrap-up may have ended while the store worked: the record was
+                // waiting for this
+                if let Some(no) = job.call {
+                    self.try_finish(no);
+                }
+                Ok(())
             }
         }
     }
@@ -613,32 +658,37 @@ impl Switchboard {
                 else {
                     return Err(SwitchError::NothingToWrapUp(agent.to_string()));
                 };
+                if self.ticket_work.contains_key(agent) {
+                    return Err(SwitchError::WrapUpPending(agent.to_string()));
+                }
                 let no = self.by_engine.get(&call).copied();
                 let has_tickets = !w.new_tickets.is_empty() || !w.ticket_changes.is_empty();
-                if has_tickets {
+                let job = has_tickets.then(|| {
                     self.out.push_back(Out::TicketWork {
                         agent: agent.to_string(),
+                        command_id: w.command_id,
                         new: w.new_tickets.clone(),
                         changes: w.ticket_changes.clone(),
                     });
+                    TicketJob {
+                        engine: call,
+                        call: no,
+                        changed: w.ticket_changes.iter().map(|(id, _)| *id).collect(),
+                    }
+                });
+                // the last agent's wrap-up describes the call
+                let last_leg = matches!(
+                    self.engine.call_place(call),
+                    Some(CallPlace::WrapUp { .. }) | None
+                );
+                if let Some(c) = no.and_then(|no| self.calls.get_mut(&no)) {
+                    if last_leg {
+                        c.wrap = Some(w);
+                    }
                 }
-                if let Some(no) = no {
-                    if let Some(c) = self.calls.get_mut(&no) {
-                        c.tickets.extend(w.ticket_changes.iter().map(|(id, _)| *id));
-                        // the last agent's wrap-up describes the call
-                        if matches!(
-                            self.engine.call_place(call),
-                            Some(CallPlace::WrapUp { .. }) | None
-                        ) {
-                            c.wrap = Some(w);
-                        }
-                    }
-                    if has_tickets {
-                        self.ticket_work.insert(agent.to_string(), no);
-                        return Ok(()); // wrap-up finishes when the store is done
-                    }
-                } else if has_tickets {
-                    return Ok(());
+                if let Some(job) = job {
+                    self.ticket_work.insert(agent.to_string(), job);
+                    return Ok(()); // wrap-up finishes when the store is done
                 }
                 EngineInput::FinishWrapUp(a)
             }
@@ -912,7 +962,9 @@ impl Switchboard {
     /// done with the survey), and no wrap-up ticket work is pending.
     fn try_finish(&mut self, call: CallNo) {
         let ready = self.calls.get(&call).is_some_and(|c| {
-            c.record.is_some() && c.caller_gone && !self.ticket_work.values().any(|x| *x == call)
+            c.record.is_some()
+                && c.caller_gone
+                && !self.ticket_work.values().any(|j| j.call == Some(call))
         });
         if !ready {
             return;

@@ -107,6 +107,7 @@ impl Rig {
                 }),
                 Out::TicketWork { agent, new, .. } => follow.push(In::TicketsDone {
                     agent: agent.clone(),
+                    written: true,
                     opened: (0..new.len() as u64).map(|k| 500 + k).collect(),
                 }),
                 _ => {}

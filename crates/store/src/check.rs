@@ -4,7 +4,7 @@
 use crate::CheckReport;
 use crate::codec::{decode, hex};
 use crate::error::StoreError;
-use crate::model::{AgentAccount, Customer, Interaction, Ticket};
+use crate::model::{AgentAccount, Customer, DeadLetter, Interaction, Ticket};
 use crate::sled_store::*;
 
 /// The index entries the record stored in entity `tree` at `key` implies.
@@ -90,6 +90,21 @@ pub fn check(store: &SledStore) -> Result<CheckReport, StoreError> {
         if let Err(e) = decode::<AgentAccount>(TREE_NAMES[AGENTS], &k, &v) {
             r.corrupt += 1;
             note(&mut r, e.to_string());
+        }
+    }
+    // records the router accepted but could not store
+    for kv in store.tree(DEAD_LETTERS).iter() {
+        let (k, v) = kv?;
+        r.dead_letters += 1;
+        match decode::<DeadLetter>(TREE_NAMES[DEAD_LETTERS], &k, &v) {
+            Ok(d) => note(
+                &mut r,
+                format!("a {} record was set aside: {}", d.kind, d.error),
+            ),
+            Err(e) => {
+                r.corrupt += 1;
+                note(&mut r, e.to_string());
+            }
         }
     }
     // index → data: every entry belongs to an entity that implies it

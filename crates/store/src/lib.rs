@@ -53,6 +53,8 @@ pub struct CheckReport {
     pub mismatched: u64,
     /// Index entries no record implies.
     pub stale: u64,
+    /// Records accepted but set aside because the store refused them (dead letters).
+    pub dead_letters: u64,
     /// The first problems, in words.
     pub problems: Vec<String>,
 }
@@ -60,7 +62,11 @@ pub struct CheckReport {
 impl CheckReport {
     /// Data and indexes agree and every record decodes.
     pub fn is_clean(&self) -> bool {
-        self.corrupt == 0 && self.missing == 0 && self.mismatched == 0 && self.stale == 0
+        self.corrupt == 0
+            && self.missing == 0
+            && self.mismatched == 0
+            && self.stale == 0
+            && self.dead_letters == 0
     }
 }
 
@@ -106,6 +112,21 @@ pub trait Store: Send + Sync {
     /// Verify FCR of contacts whose window has passed without a repeat; returns how many.
     fn settle_fcr(&self, now: Millis) -> Result<u64, StoreError>;
 
+    /// A wrap-up's ticket work: open `new` (owned by `by`) and apply `changes`, all or
+    /// nothing — every ticket is checked before any is written, and they are written in
+    /// one transaction. Returns the tickets opened.
+    fn wrap_up_tickets(
+        &self,
+        new: Vec<NewTicket>,
+        changes: Vec<(u64, TicketChange)>,
+        by: &str,
+        now: Millis,
+    ) -> Result<Vec<Ticket>, StoreError>;
+    /// Set aside a record that was accepted but could not be stored.
+    fn put_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError>;
+    /// Records set aside, oldest first.
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+
     /// Open a ticket; `by` (the agent taking it) owns it until it is closed (首问负责).
     fn create_ticket(&self, t: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError>;
     /// Change a ticket along its closed loop; the change joins its history.
@@ -133,6 +154,8 @@ pub trait Store: Send + Sync {
 
     /// Create or replace an agent account with a new password (argon2id).
     fn set_agent(&self, account: AgentAccount, password: &str) -> Result<(), StoreError>;
+    /// Every agent account (the router registers them with the routing core at start).
+    fn agent_accounts(&self) -> Result<Vec<AgentAccount>, StoreError>;
     /// An agent account.
     fn agent(&self, id: &str) -> Result<Option<AgentAccount>, StoreError>;
     /// The account if the password is right.

@@ -512,3 +512,18 @@ pub struct ScreenPop {
     /// The last interactions, newest first.
     pub recent: Vec<InteractionLine>,
 }
+
+/// A record the router accepted but could not store, kept so nothing acknowledged is
+/// lost: `hotline store check` reports them, and the record can be put back from
+/// `record` once the cause is fixed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// When it was set aside (ms since the epoch).
+    pub at: Millis,
+    /// What it is ("interaction").
+    pub kind: String,
+    /// Why the store refused it, in words.
+    pub error: String,
+    /// The record, as JSON.
+    pub record: String,
+}

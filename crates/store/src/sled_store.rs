@@ -88,8 +88,9 @@ pub(crate) const INTERACTIONS_BY_AGENT: usize = 11;
 pub(crate) const INTERACTIONS_BY_TIME: usize = 12;
 pub(crate) const FCR_PENDING: usize = 13;
 pub(crate) const AGENTS: usize = 14;
+pub(crate) const DEAD_LETTERS: usize = 15;
 
-pub(crate) const TREE_NAMES: [&str; 15] = [
+pub(crate) const TREE_NAMES: [&str; 16] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -105,6 +106,7 @@ pub(crate) const TREE_NAMES: [&str; 15] = [
     "interactions_by_time",
     "fcr_pending",
     "agents",
+    "dead_letters",
 ];
 
 /// The index trees (everything that [`SledStore::rebuild_indexes`] recomputes).
@@ -514,11 +516,6 @@ impl SledStore {
         Ok(())
     }
 
-    /// Every agent account (the router registers them with the routing core at start).
-    pub fn agent_accounts(&self) -> Result<Vec<AgentAccount>, StoreError> {
-        self.scan_all(AGENTS).collect()
-    }
-
     /// Every record of an entity tree, decoded (exports, checks).
     pub(crate) fn scan_all<T: serde::de::DeserializeOwned>(
         &self,
@@ -543,6 +540,48 @@ impl SledStore {
     /// Reserve `n` consecutive ids of `kind`; returns the first.
     pub(crate) fn reserve_ids(&self, kind: &str, n: u64) -> Result<u64, StoreError> {
         Ok(self.ids[id_slot(kind)].fetch_add(n, Ordering::Relaxed) + 1)
+    }
+
+    /// A new ticket as it will be stored, checked against the catalog and the customer
+    /// (its id taken, nothing written).
+    fn opened_ticket(&self, new: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError> {
+        validate::new_ticket(&new)?;
+        self.catalog.check(new.kind, &new.subcategory)?;
+        if by.trim().is_empty() || by.chars().any(char::is_control) {
+            return Err(StoreError::Invalid {
+                field: "owner",
+                why: "a ticket needs the id of the agent who takes it".into(),
+            });
+        }
+        let Some(customer) = self.customer(new.customer)? else {
+            return Err(StoreError::NotFound {
+                what: "customer",
+                id: new.customer.to_string(),
+            });
+        };
+        let id = self.next_id("ticket")?;
+        Ok(Ticket {
+            id,
+            customer: new.customer,
+            kind: new.kind,
+            subcategory: new.subcategory,
+            description: new.description,
+            priority: new.priority,
+            status: TicketStatus::New,
+            owner: by.to_string(),
+            back_office: None,
+            created: now,
+            deadline: self.catalog.deadline(new.kind, customer.segment, now),
+            satisfaction: None,
+            history: vec![TicketEvent {
+                at: now,
+                by: by.to_string(),
+                change: TicketChange::Note {
+                    text: "opened".into(),
+                },
+                status: TicketStatus::New,
+            }],
+        })
     }
 
     fn ticket_change(
@@ -861,49 +900,87 @@ impl Store for SledStore {
     }
 
     fn create_ticket(&self, new: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError> {
-        validate::new_ticket(&new)?;
-        self.catalog.check(new.kind, &new.subcategory)?;
-        if by.trim().is_empty() || by.chars().any(char::is_control) {
-            return Err(StoreError::Invalid {
-                field: "owner",
-                why: "a ticket needs the id of the agent who takes it".into(),
-            });
-        }
-        let Some(customer) = self.customer(new.customer)? else {
-            return Err(StoreError::NotFound {
-                what: "customer",
-                id: new.customer.to_string(),
-            });
-        };
-        let id = self.next_id("ticket")?;
-        let t = Ticket {
-            id,
-            customer: new.customer,
-            kind: new.kind,
-            subcategory: new.subcategory,
-            description: new.description,
-            priority: new.priority,
-            status: TicketStatus::New,
-            owner: by.to_string(),
-            back_office: None,
-            created: now,
-            deadline: self.catalog.deadline(new.kind, customer.segment, now),
-            satisfaction: None,
-            history: vec![TicketEvent {
-                at: now,
-                by: by.to_string(),
-                change: TicketChange::Note {
-                    text: "opened".into(),
-                },
-                status: TicketStatus::New,
-            }],
-        };
-        let key = be(id);
+        let t = self.opened_ticket(new, by, now)?;
+        let key = be(t.id);
         self.transact(TICKET_TREES, |tx| {
             tx[TICKETS].insert(&key, encode(&t))?;
             put_all(tx, &ticket_index(&t))
         })?;
         Ok(t)
+    }
+
+    fn wrap_up_tickets(
+        &self,
+        new: Vec<NewTicket>,
+        changes: Vec<(u64, TicketChange)>,
+        by: &str,
+        now: Millis,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        // everything is checked before anything is written
+        let opened = new
+            .into_iter()
+            .map(|n| self.opened_ticket(n, by, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut changed = Vec::with_capacity(changes.len());
+        for (id, change) in changes {
+            let Some(current) = self.ticket(id)? else {
+                return Err(StoreError::NotFound {
+                    what: "ticket",
+                    id: id.to_string(),
+                });
+            };
+            let segment = self
+                .customer(current.customer)?
+                .map_or(Segment::Public, |c| c.segment);
+            let mut t = current;
+            self.ticket_change(&mut t, &change, by, now, segment)?;
+            changed.push((id, change, segment));
+        }
+        self.transact(TICKET_TREES, |tx| {
+            for t in &opened {
+                tx[TICKETS].insert(&be(t.id), encode(t))?;
+                put_all(tx, &ticket_index(t))?;
+            }
+            for (id, change, segment) in &changed {
+                let key = be(*id);
+                let Some(mut t) = tx_get::<Ticket>(&tx[TICKETS], TICKETS, &key)? else {
+                    return abort(StoreError::NotFound {
+                        what: "ticket",
+                        id: id.to_string(),
+                    });
+                };
+                let old = ticket_index(&t);
+                if let Err(e) = self.ticket_change(&mut t, change, by, now, *segment) {
+                    return abort(e);
+                }
+                remove_all(tx, &old)?;
+                tx[TICKETS].insert(&key, encode(&t))?;
+                put_all(tx, &ticket_index(&t))?;
+            }
+            Ok(())
+        })?;
+        Ok(opened)
+    }
+
+    fn agent_accounts(&self) -> Result<Vec<AgentAccount>, StoreError> {
+        self.scan_all(AGENTS).collect()
+    }
+
+    fn put_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
+        let id = self.db.generate_id()?;
+        self.trees[DEAD_LETTERS].insert(cat(&[&be(letter.at), &be(id)]), encode(&letter))?;
+        Ok(self.commit.wait()?)
+    }
+
+    fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.trees[DEAD_LETTERS]
+            .iter()
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(TREE_NAMES[DEAD_LETTERS], &k, &v)
+            })
+            .collect()
     }
 
     fn update_ticket(

@@ -7,6 +7,10 @@ use crate::model::{AgentAccount, Customer, Interaction, NewTicket};
 pub const MAX_TEXT: usize = 4000;
 /// Longest name, in characters.
 pub const MAX_NAME: usize = 64;
+/// Longest telephone number a call record keeps (calling or dialled), in characters.
+pub const MAX_NUMBER: usize = 32;
+/// Longest code (a call reason, a disposition), in characters.
+pub const MAX_CODE: usize = 64;
 
 fn invalid(field: &'static str, why: impl Into<String>) -> StoreError {
     StoreError::Invalid {
@@ -139,11 +143,46 @@ pub fn customer(c: &Customer) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A telephone number on a call (calling or dialled): not empty, at most
+/// [`MAX_NUMBER`] characters, no control characters. The router checks a dial with this
+/// before it takes the call, and the store checks the call's record with it, so a call
+/// the router accepted always has a record the store takes.
+pub fn call_number(field: &'static str, s: &str) -> Result<(), StoreError> {
+    if s.trim().is_empty() {
+        return Err(invalid(field, "is empty"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(invalid(field, "contains control characters"));
+    }
+    text(field, s, MAX_NUMBER)
+}
+
+/// A code from a catalog (call reason, disposition): at most [`MAX_CODE`] characters,
+/// no control characters; empty means "not given".
+pub fn code(field: &'static str, s: &str) -> Result<(), StoreError> {
+    if s.chars().any(char::is_control) {
+        return Err(invalid(field, "contains control characters"));
+    }
+    text(field, s, MAX_CODE)
+}
+
+/// What an agent writes at wrap-up into the call's record: disposition, reason and
+/// notes, by the rules [`interaction`] applies to the record.
+pub fn wrap_up(disposition: &str, reason: &str, notes: &str) -> Result<(), StoreError> {
+    code("disposition", disposition)?;
+    code("reason", reason)?;
+    text("notes", notes, MAX_TEXT)
+}
+
 /// An interaction as written at the end of a call.
 pub fn interaction(i: &Interaction) -> Result<(), StoreError> {
-    text("caller_number", &i.caller_number, 32)?;
-    text("dialled", &i.dialled, 32)?;
-    text("notes", &i.notes, MAX_TEXT)?;
+    call_number("caller_number", &i.caller_number)?;
+    call_number("dialled", &i.dialled)?;
+    wrap_up(
+        i.disposition.as_deref().unwrap_or(""),
+        i.reason.as_deref().unwrap_or(""),
+        &i.notes,
+    )?;
     if i.ended < i.arrived {
         return Err(invalid("ended", "is before the call arrived"));
     }

@@ -544,3 +544,83 @@ fn a_store_in_use_waits_a_moment_then_says_so() {
     drop(second);
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported() {
+    let s = store();
+    let a = s.put_customer(person("张伟", "18912345678")).unwrap();
+    let fault = |customer| NewTicket {
+        customer,
+        kind: TicketKind::Fault,
+        subcategory: "broadband-down".into(),
+        description: "宽带无法上网".into(),
+        priority: TicketPriority::High,
+    };
+    let open = s.create_ticket(fault(a.id), "1001", NOW).unwrap();
+    // a good new ticket, a change to an open one, and one for nobody: nothing written
+    let e = s
+        .wrap_up_tickets(
+            vec![fault(a.id), fault(a.id + 99)],
+            vec![(open.id, TicketChange::Note { text: "x".into() })],
+            "1001",
+            NOW,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::NotFound {
+                what: "customer",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // an illegal change (close before resolve) beside a good new ticket: nothing written
+    let e = s
+        .wrap_up_tickets(
+            vec![fault(a.id)],
+            vec![(open.id, TicketChange::Close)],
+            "1001",
+            NOW,
+        )
+        .unwrap_err();
+    assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
+    assert_eq!(s.tickets_of_customer(a.id).unwrap().len(), 1);
+    assert_eq!(s.ticket(open.id).unwrap().unwrap().history.len(), 1);
+    // all good: all written
+    let opened = s
+        .wrap_up_tickets(
+            vec![fault(a.id)],
+            vec![(
+                open.id,
+                TicketChange::Note {
+                    text: "回访".into(),
+                },
+            )],
+            "1001",
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(opened.len(), 1);
+    assert_eq!(s.tickets_of_customer(a.id).unwrap().len(), 2);
+    assert_eq!(s.ticket(open.id).unwrap().unwrap().history.len(), 2);
+    assert!(s.check().unwrap().is_clean());
+
+    // a record set aside is kept and makes the store not clean
+    s.put_dead_letter(DeadLetter {
+        at: NOW,
+        kind: "interaction".into(),
+        error: "the disk is full".into(),
+        record: "{}".into(),
+    })
+    .unwrap();
+    let r = s.check().unwrap();
+    assert_eq!(r.dead_letters, 1);
+    assert!(!r.is_clean());
+    assert!(
+        r.problems.iter().any(|p| p.contains("the disk is full")),
+        "{r:?}"
+    );
+    assert_eq!(s.dead_letters(10).unwrap()[0].error, "the disk is full");
+}

@@ -1,0 +1,553 @@
+//! The router's core task: the only owner of the switchboard. gRPC handlers send it
+//! messages ([`CoreMsg`]); it hands each to the switchboard with the time, then carries
+//! out what the switchboard asks for ([`Out`]): events to callers' and agents' streams,
+//! store work on the blocking pool (which reports back as a message), timers as tokio
+//! sleeps. One short method per message kind and per output kind; the wire mapping is
+//! in [`crate::convert`].
+
+use crate::convert::{self, Labels};
+use crate::self_service;
+use crate::server::EventTx;
+use crate::switchboard::{AgentEvent, CallNo, CallerEvent, In, Out, SwitchError, Switchboard};
+use crate::tokens::Tokens;
+use hotline_acd::AgentStateKind;
+use hotline_proto::v1 as pb;
+use hotline_store::{Millis, NewTicket, Store, TicketChange};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use tonic::Status;
+
+/// Work run on the switchboard inside the core task.
+pub(crate) type Job = Box<dyn FnOnce(&mut Switchboard, Millis) + Send>;
+
+/// The answer to an input.
+pub(crate) type Reply = oneshot::Sender<Result<(), SwitchError>>;
+
+/// What the core task is asked to do.
+pub(crate) enum CoreMsg {
+    /// An input for the switchboard; the answer goes back if asked for.
+    Input(In, Option<Reply>),
+    /// An agent's command from one session: refused unless that session is the agent's
+    /// live one (a superseded or closed session acts no more).
+    Command {
+        /// The agent.
+        agent: String,
+        /// The session it came on.
+        session: u64,
+        /// The switchboard input.
+        input: In,
+        /// The answer.
+        reply: oneshot::Sender<Result<(), Status>>,
+    },
+    /// A caller's event stream.
+    Caller(CallNo, EventTx<pb::CallEvent>),
+    /// An agent's new session; an older one is closed ("logged in elsewhere").
+    Agent {
+        /// The agent.
+        agent: String,
+        /// The session's number.
+        session: u64,
+        /// Its event stream.
+        tx: EventTx<pb::AgentEvent>,
+        /// The words it wants.
+        labels: Labels,
+    },
+    /// A session's connection is gone (stream closed, heartbeats missed, bad input).
+    AgentClosed {
+        /// The agent.
+        agent: String,
+        /// The session.
+        session: u64,
+    },
+    /// Pass this event to the agent's live session.
+    Notify(String, Box<pb::AgentEvent>),
+    /// A supervisor logs an agent out: the call goes back to its queue and the
+    /// session is closed.
+    ForceLogout(String, Reply),
+    /// Run this on the switchboard (queries, queue changes).
+    Query(Job),
+    /// A supervisor's statistics stream (queue filter; empty: all).
+    Watch(Vec<String>, EventTx<pb::StatsUpdate>),
+    /// Once a second: send watchers what changed.
+    Tick,
+    /// Fresh ticket counts by back-office group.
+    BackOffice(Vec<pb::BackOfficeLoad>),
+    /// Stop: end every call with its record (written before the answer), close every
+    /// stream.
+    Shutdown(oneshot::Sender<()>),
+}
+
+pub(crate) fn now_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// An agent's live session.
+struct Live {
+    session: u64,
+    tx: EventTx<pb::AgentEvent>,
+    labels: Labels,
+}
+
+/// The core task's state around the switchboard.
+pub(crate) struct Core {
+    sb: Switchboard,
+    store: Arc<dyn Store>,
+    /// Where store work and timers report back.
+    tx: mpsc::UnboundedSender<CoreMsg>,
+    tokens: Arc<Tokens>,
+    names: HashMap<String, String>,
+    callers: HashMap<CallNo, EventTx<pb::CallEvent>>,
+    agents: HashMap<String, Live>,
+    /// Why an agent's session will close when they are logged out (a supervisor).
+    closing: HashMap<String, pb::SessionEnd>,
+    watchers: Vec<(Vec<String>, EventTx<pb::StatsUpdate>)>,
+    dirty_queues: BTreeSet<String>,
+    dirty_agents: BTreeSet<String>,
+    back_office: Vec<pb::BackOfficeLoad>,
+    back_office_fresh: bool,
+    last: Millis,
+}
+
+impl Core {
+    pub(crate) fn new(
+        sb: Switchboard,
+        store: Arc<dyn Store>,
+        tx: mpsc::UnboundedSender<CoreMsg>,
+        tokens: Arc<Tokens>,
+        names: HashMap<String, String>,
+    ) -> Core {
+        Core {
+            sb,
+            store,
+            tx,
+            tokens,
+            names,
+            callers: HashMap::new(),
+            agents: HashMap::new(),
+            closing: HashMap::new(),
+            watchers: Vec::new(),
+            dirty_queues: BTreeSet::new(),
+            dirty_agents: BTreeSet::new(),
+            back_office: Vec::new(),
+            back_office_fresh: false,
+            last: 0,
+        }
+    }
+
+    /// Run until shutdown (or until every sender is gone).
+    pub(crate) async fn run(mut self, mut rx: mpsc::UnboundedReceiver<CoreMsg>) {
+        while let Some(msg) = rx.recv().await {
+            let now = now_ms().max(self.last);
+            self.last = now;
+            if let CoreMsg::Shutdown(done) = msg {
+                self.shutdown(now).await;
+                let _ = done.send(());
+                return;
+            }
+            let hung_up = self.on_message(msg, now);
+            self.drain(now);
+            // a caller who hung up hears nothing more: their stream ends now
+            if let Some(call) = hung_up {
+                self.callers.remove(&call);
+            }
+        }
+    }
+
+    /// One message; the call whose caller hung up, if any.
+    fn on_message(&mut self, msg: CoreMsg, now: Millis) -> Option<CallNo> {
+        match msg {
+            CoreMsg::Input(input, reply) => return self.on_input(input, reply, now),
+            CoreMsg::Command {
+                agent,
+                session,
+                input,
+                reply,
+            } => self.on_command(&agent, session, input, reply, now),
+            CoreMsg::Caller(call, t) => {
+                self.callers.insert(call, t);
+            }
+            CoreMsg::Agent {
+                agent,
+                session,
+                tx,
+                labels,
+            } => self.on_session(agent, session, tx, labels),
+            CoreMsg::AgentClosed { agent, session } => self.on_session_gone(agent, session, now),
+            CoreMsg::Notify(agent, ev) => {
+                if let Some(live) = self.agents.get(&agent) {
+                    live.tx.send(*ev);
+                }
+            }
+            CoreMsg::ForceLogout(agent, reply) => {
+                self.closing
+                    .insert(agent.clone(), pb::SessionEnd::ForcedLogout);
+                let r = self.sb.handle(now, In::AgentGone(agent.clone()));
+                if r.is_err() {
+                    self.closing.remove(&agent);
+                }
+                let _ = reply.send(r);
+            }
+            CoreMsg::Query(f) => f(&mut self.sb, now),
+            CoreMsg::Watch(filter, t) => self.on_watch(filter, t, now),
+            CoreMsg::Tick => self.on_tick(now),
+            CoreMsg::BackOffice(loads) => {
+                self.back_office = loads;
+                self.back_office_fresh = true;
+            }
+            CoreMsg::Shutdown(_) => {} // handled in `run`
+        }
+        None
+    }
+
+    fn on_input(&mut self, input: In, reply: Option<Reply>, now: Millis) -> Option<CallNo> {
+        let hung_up = match &input {
+            In::CallerHangUp(call) => Some(*call),
+            _ => None,
+        };
+        let r = self.sb.handle(now, input);
+        if let Some(reply) = reply {
+            let _ = reply.send(r);
+        }
+        hung_up
+    }
+
+    fn on_command(
+        &mut self,
+        agent: &str,
+        session: u64,
+        input: In,
+        reply: oneshot::Sender<Result<(), Status>>,
+        now: Millis,
+    ) {
+        let live = self.agents.get(agent).is_some_and(|l| l.session == session);
+        let r = if live {
+            self.sb.handle(now, input).map_err(convert::switch_status)
+        } else {
+            Err(Status::failed_precondition(
+                "this session is closed (logged out, or logged in elsewhere); log in again",
+            ))
+        };
+        let _ = reply.send(r);
+    }
+
+    fn on_session(
+        &mut self,
+        agent: String,
+        session: u64,
+        tx: EventTx<pb::AgentEvent>,
+        labels: Labels,
+    ) {
+        let new = Live {
+            session,
+            tx,
+            labels,
+        };
+        if let Some(old) = self.agents.insert(agent, new) {
+            old.tx.send(convert::closed(
+                pb::SessionEnd::LoggedInElsewhere,
+                old.labels,
+            ));
+        }
+    }
+
+    fn on_session_gone(&mut self, agent: String, session: u64, now: Millis) {
+        if self
+            .agents
+            .get(&agent)
+            .is_some_and(|l| l.session == session)
+        {
+            tracing::info!(%agent, session, "agent session closed");
+            self.agents.remove(&agent);
+            // a ringing or connected call goes back to the head of its queue
+            let _ = self.sb.handle(now, In::AgentGone(agent));
+        }
+    }
+
+    /// The agent is logged out: their session ends and their token with it.
+    fn logged_out(&mut self, agent: &str) {
+        let why = self
+            .closing
+            .remove(agent)
+            .unwrap_or(pb::SessionEnd::LoggedOut);
+        if let Some(live) = self.agents.remove(agent) {
+            live.tx.send(convert::closed(why, live.labels));
+            self.tokens.revoke_agent(agent);
+        }
+    }
+
+    fn snapshot(&self, filter: &[String], now: Millis) -> pb::StatsUpdate {
+        let wanted = |q: &String| filter.is_empty() || filter.contains(q);
+        pb::StatsUpdate {
+            at: convert::ts(now),
+            queues: self
+                .sb
+                .queue_names()
+                .iter()
+                .filter(|q| wanted(q))
+                .filter_map(|q| crate::supervisor::queue_stats(&self.sb, q, now))
+                .collect(),
+            agents: self
+                .sb
+                .agent_names()
+                .iter()
+                .filter_map(|a| crate::supervisor::agent_status(&self.sb, a, &self.names, now))
+                .collect(),
+            back_office: self.back_office.clone(),
+        }
+    }
+
+    fn on_watch(&mut self, filter: Vec<String>, t: EventTx<pb::StatsUpdate>, now: Millis) {
+        if t.send(self.snapshot(&filter, now)) {
+            self.watchers.push((filter, t));
+        }
+    }
+
+    fn on_tick(&mut self, now: Millis) {
+        let changed = !self.dirty_queues.is_empty()
+            || !self.dirty_agents.is_empty()
+            || self.back_office_fresh;
+        if !self.watchers.is_empty() && changed {
+            let queues: Vec<pb::QueueStats> = self
+                .dirty_queues
+                .iter()
+                .filter_map(|q| crate::supervisor::queue_stats(&self.sb, q, now))
+                .collect();
+            let agents: Vec<pb::AgentStatus> = self
+                .dirty_agents
+                .iter()
+                .filter_map(|a| crate::supervisor::agent_status(&self.sb, a, &self.names, now))
+                .collect();
+            let back_office = if self.back_office_fresh {
+                self.back_office.clone()
+            } else {
+                vec![]
+            };
+            self.watchers.retain(|(filter, t)| {
+                t.send(pb::StatsUpdate {
+                    at: convert::ts(now),
+                    queues: queues
+                        .iter()
+                        .filter(|q| filter.is_empty() || filter.contains(&q.queue))
+                        .cloned()
+                        .collect(),
+                    agents: agents.clone(),
+                    back_office: back_office.clone(),
+                })
+            });
+        }
+        self.dirty_queues.clear();
+        self.dirty_agents.clear();
+        self.back_office_fresh = false;
+    }
+
+    /// Everything the switchboard asked for.
+    fn drain(&mut self, now: Millis) {
+        while let Some(out) = self.sb.poll() {
+            match out {
+                Out::Caller(call, ev) => self.tell_caller(call, ev, now),
+                Out::Agent(agent, ev) => self.tell_agent(agent, ev, now),
+                Out::SelfService {
+                    call,
+                    service,
+                    input,
+                    customer,
+                    lang,
+                } => {
+                    let (store, tx) = (self.store.clone(), self.tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        let outcome = self_service::run(
+                            &*store,
+                            service,
+                            &input,
+                            customer.as_ref(),
+                            lang,
+                            now_ms(),
+                        );
+                        let _ = tx.send(CoreMsg::Input(In::ServiceDone { call, outcome }, None));
+                    });
+                }
+                Out::TicketWork {
+                    agent,
+                    command_id,
+                    new,
+                    changes,
+                } => {
+                    let (store, tx) = (self.store.clone(), self.tx.clone());
+                    tokio::task::spawn_blocking(move || {
+                        ticket_work(&*store, &tx, agent, command_id, new, changes)
+                    });
+                }
+                Out::Record(i) => {
+                    let store = self.store.clone();
+                    tokio::task::spawn_blocking(move || write_record(&*store, i));
+                }
+                Out::StartTimer { key, at } => {
+                    let tx = self.tx.clone();
+                    let wait = at.saturating_sub(now_ms());
+                    tokio::spawn(async move {
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                        let _ = tx.send(CoreMsg::Input(In::Timer(key), None));
+                    });
+                }
+                Out::QueueChanged(q) => {
+                    self.dirty_queues.insert(q);
+                }
+            }
+        }
+    }
+
+    fn tell_caller(&mut self, call: CallNo, ev: CallerEvent, now: Millis) {
+        let ended = matches!(ev, CallerEvent::Ended(_));
+        if let Some(t) = self.callers.get(&call) {
+            t.send(convert::caller_event(call, ev, now));
+        }
+        if ended {
+            self.callers.remove(&call); // ends the caller's stream
+        }
+    }
+
+    fn tell_agent(&mut self, agent: String, ev: AgentEvent, now: Millis) {
+        let logged_out = matches!(
+            ev,
+            AgentEvent::State {
+                state: AgentStateKind::LoggedOut,
+                ..
+            }
+        );
+        if matches!(ev, AgentEvent::State { .. }) {
+            self.dirty_agents.insert(agent.clone());
+        }
+        if let Some(live) = self.agents.get(&agent) {
+            live.tx.send(convert::agent_event(ev, now, live.labels));
+        }
+        if logged_out {
+            self.logged_out(&agent);
+        }
+    }
+
+    /// End every call with its record (written before this returns), close every
+    /// stream.
+    async fn shutdown(&mut self, now: Millis) {
+        tracing::info!(
+            calls = self.sb.live_calls(),
+            "shutting down: calls in progress end as dropped"
+        );
+        self.sb.shutdown(now);
+        while let Some(out) = self.sb.poll() {
+            match out {
+                Out::Record(i) => {
+                    let store = self.store.clone();
+                    let _ = tokio::task::spawn_blocking(move || write_record(&*store, i)).await;
+                }
+                Out::Caller(call, ev) => {
+                    if let Some(t) = self.callers.get(&call) {
+                        t.send(convert::caller_event(call, ev, now));
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (agent, live) in self.agents.drain() {
+            live.tx.send(convert::closed(
+                pb::SessionEnd::RouterShuttingDown,
+                live.labels,
+            ));
+            self.tokens.revoke_agent(&agent);
+        }
+        for (_, t) in self.callers.drain() {
+            t.end(Status::unavailable("the router is shutting down"));
+        }
+        for (_, t) in self.watchers.drain(..) {
+            t.end(Status::unavailable("the router is shutting down"));
+        }
+    }
+}
+
+/// A wrap-up's tickets, all or none; then the answer to the wrap-up command (its id),
+/// and the switchboard told whether the wrap-up may end.
+fn ticket_work(
+    store: &dyn Store,
+    tx: &mpsc::UnboundedSender<CoreMsg>,
+    agent: String,
+    command_id: u64,
+    new: Vec<NewTicket>,
+    changes: Vec<(u64, TicketChange)>,
+) {
+    use pb::agent_event::Event as E;
+    let now = now_ms();
+    let result = store.wrap_up_tickets(new, changes, &agent, now);
+    let written = result.is_ok();
+    let (opened, answer) = match result {
+        Ok(opened) => (opened, E::Done(command_id)),
+        Err(e) => {
+            let s = convert::store_status(e);
+            let message = format!(
+                "the wrap-up was not done (no ticket was written): {}; you are still in wrap-up",
+                s.message()
+            );
+            (
+                vec![],
+                convert::command_error(command_id, s.code(), message),
+            )
+        }
+    };
+    if !opened.is_empty() {
+        let list = pb::TicketList {
+            tickets: opened.iter().map(|t| convert::ticket(t, now)).collect(),
+        };
+        let ev = pb::AgentEvent {
+            event: Some(E::TicketsCreated(list)),
+        };
+        let _ = tx.send(CoreMsg::Notify(agent.clone(), Box::new(ev)));
+    }
+    let opened = opened.iter().map(|t| t.id).collect();
+    let done = In::TicketsDone {
+        agent: agent.clone(),
+        written,
+        opened,
+    };
+    let _ = tx.send(CoreMsg::Input(done, None));
+    let ev = pb::AgentEvent {
+        event: Some(answer),
+    };
+    let _ = tx.send(CoreMsg::Notify(agent, Box::new(ev)));
+}
+
+/// Pauses before each retry of a record write.
+const RECORD_RETRIES: [u64; 3] = [100, 400, 1600];
+
+/// Write a call's record. A failure is retried; a record still refused is set aside as
+/// a dead letter (`hotline store check` reports it), never dropped.
+pub(crate) fn write_record(store: &dyn Store, i: hotline_store::Interaction) {
+    let call = i.call_id;
+    let mut last = None;
+    for pause in std::iter::once(0).chain(RECORD_RETRIES) {
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        match store.record_interaction(i.clone()) {
+            Ok(_) => return,
+            // bad data does not get better by waiting
+            Err(e @ hotline_store::StoreError::Invalid { .. }) => {
+                last = Some(e);
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(call, error = %e, "interaction record not written; retrying");
+                last = Some(e);
+            }
+        }
+    }
+    let error = last.map(|e| e.to_string()).unwrap_or_default();
+    tracing::error!(call, %error, "interaction record set aside as a dead letter");
+    let letter = hotline_store::DeadLetter {
+        at: now_ms(),
+        kind: "interaction".into(),
+        error,
+        record: serde_json::to_string(&i).unwrap_or_default(),
+    };
+    if let Err(e) = store.put_dead_letter(letter) {
+        tracing::error!(call, error = %e, "the dead letter could not be written either");
+    }
+}

@@ -1,0 +1,669 @@
+//! The router as an outside client meets it: `hotline serve` in a process of its own on
+//! a store of its own, and this test process talking to it over gRPC. What an outside
+//! audit found (records lost, sessions that did not close, bad input taken as
+//! something else) is checked here the way it was found.
+
+use super::routing::Desk;
+use super::*;
+use hotline_proto::v1::crm_service_client::CrmServiceClient;
+use hotline_proto::v1::supervisor_service_client::SupervisorServiceClient;
+use pb::agent_command::Command as C;
+use pb::agent_event::Event as E;
+use pb::call_event::Event as CE;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// `hotline serve` running in its own process.
+pub(super) struct Served {
+    pub(super) url: String,
+    child: Child,
+    dir: std::path::PathBuf,
+    /// Lines the router printed after its first, read in the background.
+    stdout: std::sync::mpsc::Receiver<String>,
+}
+
+fn hotline(args: &[&str], password: Option<&str>) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hotline"));
+    c.args(args);
+    if let Some(p) = password {
+        c.env("HOTLINE_AGENT_PASSWORD", p);
+    }
+    let out = c.output().expect("hotline runs");
+    assert!(
+        out.status.success(),
+        "hotline {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl Served {
+    /// A router with agents 1001 and 1002 (every skill, password "correct horse ID")
+    /// and supervisor 2001 ("supervisor 2001 pw"), open around the clock.
+    pub(super) fn start(name: &str) -> Served {
+        let dir =
+            std::env::temp_dir().join(format!("hotline-outside-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = dir.join("store");
+        let store = store.to_str().unwrap();
+        let skills = [
+            "inquiry=5",
+            "fault=5",
+            "complaint=5",
+            "new-service=5",
+            "key-account=5",
+        ];
+        for (id, name) in [("1001", "王小明"), ("1002", "陈静")] {
+            let mut args = vec!["store", "add-agent", "--store", store, "--id", id];
+            args.extend(["--name", name]);
+            for s in &skills {
+                args.extend(["--skill", s]);
+            }
+            hotline(&args, Some(&format!("correct horse {id}")));
+        }
+        hotline(
+            &[
+                "store",
+                "add-agent",
+                "--store",
+                store,
+                "--id",
+                "2001",
+                "--name",
+                "李班长",
+                "--role",
+                "supervisor",
+            ],
+            Some("supervisor 2001 pw"),
+        );
+        let conf = dir.join("router.toml");
+        std::fs::write(&conf, "open_around_the_clock = true\n").unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
+            .args(["serve", "--config", conf.to_str().unwrap()])
+            .args(["--listen", "127.0.0.1:0", "--store", store])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("hotline serve starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().unwrap().unwrap();
+        let addr = first
+            .split_whitespace()
+            .nth(4)
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_string();
+        let (tx, stdout) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in lines.map_while(Result::ok) {
+                if tx.send(l).is_err() {
+                    return;
+                }
+            }
+        });
+        Served {
+            url: format!("http://{addr}"),
+            child,
+            dir,
+            stdout,
+        }
+    }
+
+    /// Send SIGTERM; the exit status and how long the router took to exit (None: it
+    /// was still running after `limit`, and was killed).
+    pub(super) fn terminate(&mut self, limit: Duration) -> Option<Duration> {
+        #[cfg(unix)]
+        // SAFETY: a plain kill(2) of our own child's pid
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let start = std::time::Instant::now();
+        while start.elapsed() < limit {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                assert!(status.success(), "{status:?}");
+                return Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        None
+    }
+
+    /// What the router printed after its first line, so far.
+    pub(super) fn printed(&self) -> Vec<String> {
+        self.stdout.try_iter().collect()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A logged-in user's token.
+pub(super) async fn token(ch: &Channel, id: &str, password: &str) -> String {
+    AgentServiceClient::new(ch.clone())
+        .login(pb::LoginRequest {
+            agent_id: id.into(),
+            password: password.into(),
+            language: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token
+}
+
+/// A customer with this number, created over the CRM.
+pub(super) async fn customer(ch: &Channel, token: &str, phone: &str) -> u64 {
+    CrmServiceClient::new(ch.clone())
+        .put_customer(authed(
+            pb::PutCustomerRequest {
+                customer: Some(pb::Customer {
+                    name: "张伟".into(),
+                    phones: vec![phone.into()],
+                    credit_level: 3,
+                    ..Default::default()
+                }),
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .id
+}
+
+/// The customer's call records, newest first, once `n` are there.
+pub(super) async fn records(
+    ch: &Channel,
+    token: &str,
+    customer: u64,
+    n: usize,
+) -> Vec<pb::Interaction> {
+    let mut crm = CrmServiceClient::new(ch.clone());
+    for _ in 0..100 {
+        let list = crm
+            .list_interactions(authed(
+                pb::ListInteractionsRequest {
+                    customer_id: customer,
+                    limit: 20,
+                },
+                token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .interactions;
+        if list.len() >= n {
+            return list;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("customer {customer} never had {n} records");
+}
+
+/// The agent answers a fault call from `phone` and hangs up; the agent is then in
+/// wrap-up and the caller in the survey.
+async fn a_call_to_wrap_up(ch: &Channel, desk: &mut Desk, phone: &str) -> u64 {
+    let (call, ctx, mut events) = super::routing::call_in(ch, phone, "2").await;
+    press(&ctx, "0").await;
+    let offer = desk.offer().await;
+    assert_eq!(offer.call_id, call);
+    desk.done(2, C::Answer(true)).await;
+    until(&mut events, |e| matches!(e.event, Some(CE::Connected(_)))).await;
+    desk.done(3, C::HangUp(true)).await;
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::HangUp(true)),
+    })
+    .await
+    .unwrap();
+    call
+}
+
+fn fault_ticket(customer: u64) -> pb::CreateTicketRequest {
+    pb::CreateTicketRequest {
+        customer_id: customer,
+        kind: pb::TicketKind::Fault as i32,
+        subcategory: "broadband-down".into(),
+        description: "宽带无法上网".into(),
+        priority: pb::TicketPriority::High as i32,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrap_up_the_store_would_refuse_is_refused_up_front_and_the_call_keeps_its_record() {
+    let served = Served::start("notes");
+    let ch = channel(&served.url).await;
+    // the CRM as the supervisor sees it (a second login of 1001 would revoke the
+    // desk's token)
+    let agent = token(&ch, "2001", "supervisor 2001 pw").await;
+    let me = customer(&ch, &agent, "18955551234").await;
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.done(1, C::Ready(true)).await;
+    a_call_to_wrap_up(&ch, &mut desk, "18955551234").await;
+
+    // 5,000 characters of notes: the store keeps at most 4,000
+    desk.send(
+        4,
+        C::WrapUp(pb::WrapUp {
+            disposition: "answered".into(),
+            reason: "fault.broadband".into(),
+            notes: "光".repeat(5000),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let e = desk.error().await;
+    assert_eq!((e.command_id, e.code.as_str()), (4, "INVALID_ARGUMENT"));
+    assert!(
+        e.message.contains("notes") && e.message.contains("4000"),
+        "{e:?}"
+    );
+    // still in wrap-up: a wrap-up that fits is taken
+    desk.done(
+        5,
+        C::WrapUp(pb::WrapUp {
+            disposition: "answered".into(),
+            reason: "fault.broadband".into(),
+            notes: "光".repeat(4000),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let rec = records(&ch, &agent, me, 1).await;
+    assert_eq!(rec[0].disposition, "answered");
+    assert_eq!(rec[0].notes.chars().count(), 4000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dial_from_a_number_no_record_could_hold_is_refused() {
+    let served = Served::start("longnumber");
+    let ch = channel(&served.url).await;
+    let (ctx, crx) = mpsc::channel(4);
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::Dial(pb::Dial {
+            from: "1".repeat(40),
+            to: "1000".into(),
+        })),
+    })
+    .await
+    .unwrap();
+    let e = CallerServiceClient::new(ch.clone())
+        .call(ReceiverStream::new(crx))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(
+        e.message().contains("from") && e.message().contains("32"),
+        "{e:?}"
+    );
+    // a number of 32 is a call
+    let (_ctx, mut call) = dial(&ch, &"1".repeat(32)).await;
+    assert!(matches!(next(&mut call).await.event, Some(CE::Prompt(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrap_up_tickets_are_written_all_together_or_not_at_all() {
+    let served = Served::start("tickets");
+    let ch = channel(&served.url).await;
+    // the CRM as the supervisor sees it (a second login of 1001 would revoke the
+    // desk's token)
+    let agent = token(&ch, "2001", "supervisor 2001 pw").await;
+    let me = customer(&ch, &agent, "18955551234").await;
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.done(1, C::Ready(true)).await;
+    a_call_to_wrap_up(&ch, &mut desk, "18955551234").await;
+
+    // one good ticket and one for a customer who does not exist
+    let wrap = |tickets| pb::WrapUp {
+        disposition: "ticket opened".into(),
+        reason: "fault.broadband".into(),
+        new_tickets: tickets,
+        ..Default::default()
+    };
+    desk.send(
+        4,
+        C::WrapUp(wrap(vec![fault_ticket(me), fault_ticket(me + 999)])),
+    )
+    .await;
+    let e = desk.error().await;
+    assert_eq!((e.command_id, e.code.as_str()), (4, "NOT_FOUND"), "{e:?}");
+    assert!(e.message.contains("no ticket was written"), "{e:?}");
+    let mut crm = CrmServiceClient::new(ch.clone());
+    let list = |crm: &mut CrmServiceClient<Channel>| {
+        let mut crm = crm.clone();
+        let agent = agent.clone();
+        async move {
+            crm.list_tickets(authed(
+                pb::ListTicketsRequest {
+                    by: Some(pb::list_tickets_request::By::CustomerId(me)),
+                    limit: 0,
+                },
+                &agent,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .tickets
+        }
+    };
+    assert!(list(&mut crm).await.is_empty(), "nothing half-written");
+    // still in wrap-up: the corrected one is done, with its ticket
+    desk.done(5, C::WrapUp(wrap(vec![fault_ticket(me)]))).await;
+    let tickets = list(&mut crm).await;
+    assert_eq!(tickets.len(), 1);
+    let rec = records(&ch, &agent, me, 1).await;
+    assert_eq!(rec[0].ticket_ids, [tickets[0].id]);
+}
+
+/// The stream's next item: an event, its end (None), or the status it ended with.
+async fn next_item(
+    s: &mut tonic::Streaming<pb::AgentEvent>,
+) -> Result<Option<pb::AgentEvent>, tonic::Status> {
+    tokio::time::timeout(Duration::from_secs(5), s.message())
+        .await
+        .expect("an event or the end within 5 s")
+}
+
+/// Events until the stream ends: the last one must be `closed` with `code`, and the
+/// stream then ends cleanly.
+async fn closes_with(desk: &mut Desk, code: pb::SessionEnd) {
+    let mut last = None;
+    while let Some(ev) = next_item(&mut desk.events).await.unwrap() {
+        last = Some(ev);
+    }
+    match last.and_then(|e| e.event) {
+        Some(E::Closed(c)) => assert_eq!(c.code, code as i32, "{c:?}"),
+        other => panic!("the stream ended without `closed`: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_login_ends_the_first_session_and_its_token() {
+    let served = Served::start("second-login");
+    let ch = channel(&served.url).await;
+    let mut first = super::routing::agent_on(&ch, "1001").await;
+    first.done(1, C::Ready(true)).await;
+    let old = token(&ch, "1001", "correct horse 1001").await;
+    let mut second = super::routing::agent_on(&ch, "1001").await;
+    closes_with(&mut first, pb::SessionEnd::LoggedInElsewhere).await;
+    // the old session acts no more: its command goes nowhere and changes nothing
+    let _ = first.tx.send(cmd(7, C::NotReady(16))).await;
+    // the old token is revoked
+    let e = CrmServiceClient::new(ch.clone())
+        .get_customer(authed(pb::GetCustomerRequest { id: 1 }, &old))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+    // the new session is live: the agent is still ready there
+    second.done(2, C::NotReady(16)).await;
+    second.done(3, C::Ready(true)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_logout_and_logout_end_the_session() {
+    let served = Served::start("force-logout");
+    let ch = channel(&served.url).await;
+    let boss = token(&ch, "2001", "supervisor 2001 pw").await;
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.done(1, C::Ready(true)).await;
+    SupervisorServiceClient::new(ch.clone())
+        .force_logout(authed(
+            pb::ForceLogoutRequest {
+                agent_id: "1001".into(),
+            },
+            &boss,
+        ))
+        .await
+        .unwrap();
+    closes_with(&mut desk, pb::SessionEnd::ForcedLogout).await;
+    // the agent logs in again and logs out: the session ends, the token is revoked
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.send(2, C::Logout(true)).await;
+    closes_with(&mut desk, pb::SessionEnd::LoggedOut).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_router_within_seconds_whatever_clients_do() {
+    let mut served = Served::start("sigterm");
+    let ch = channel(&served.url).await;
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.done(1, C::NotReady(16)).await;
+    // a caller in the IVR who never hangs up, a desk that never closes its side
+    let (_ctx, mut call) = dial(&ch, "18955550000").await;
+    next(&mut call).await;
+    let took = tokio::task::spawn_blocking(move || {
+        let took = served.terminate(Duration::from_secs(10));
+        (took, served.printed())
+    });
+    closes_with(&mut desk, pb::SessionEnd::RouterShuttingDown).await;
+    let (took, printed) = took.await.unwrap();
+    let took = took.expect("the router exited within 10 s");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(
+        printed.last().map(String::as_str),
+        Some("stopped cleanly"),
+        "{printed:?}"
+    );
+}
+
+/// Bytes as they are, for a stream that must carry what no client of ours would send.
+#[derive(Clone, Default)]
+struct RawCodec;
+
+struct RawEncoder;
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        dst: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = pb::AgentEvent;
+    type Encoder = RawEncoder;
+    type Decoder =
+        <tonic_prost::ProstCodec<pb::AgentCommand, pb::AgentEvent> as tonic::codec::Codec>::Decoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        tonic::codec::Codec::decoder(&mut tonic_prost::ProstCodec::<
+            pb::AgentCommand,
+            pb::AgentEvent,
+        >::default())
+    }
+}
+
+/// An agent session that sends raw bytes.
+async fn raw_session(
+    ch: &Channel,
+    token: &str,
+) -> (mpsc::Sender<Vec<u8>>, tonic::Streaming<pb::AgentEvent>) {
+    let (tx, rx) = mpsc::channel(4);
+    let mut grpc = tonic::client::Grpc::new(ch.clone()).max_encoding_message_size(64 * 1024 * 1024);
+    grpc.ready().await.unwrap();
+    let events = grpc
+        .streaming(
+            authed(ReceiverStream::new(rx), token),
+            tonic::codegen::http::uri::PathAndQuery::from_static(
+                "/callcenter.v1.AgentService/Session",
+            ),
+            RawCodec,
+        )
+        .await
+        .unwrap()
+        .into_inner();
+    (tx, events)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_and_oversize_commands_end_the_stream_with_their_status() {
+    use prost::Message;
+    let served = Served::start("bad-bytes");
+    let ch = channel(&served.url).await;
+    let t = token(&ch, "1001", "correct horse 1001").await;
+    let (tx, mut events) = raw_session(&ch, &t).await;
+    tx.send(vec![0xff, 0xff, 0xff, 0xff, 0x0f]).await.unwrap();
+    let end = loop {
+        match next_item(&mut events).await {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    let e = end.expect_err("the stream ends with a status");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("does not decode"), "{e:?}");
+
+    // a wrap-up of 10 MB
+    let t = token(&ch, "1001", "correct horse 1001").await;
+    let (tx, mut events) = raw_session(&ch, &t).await;
+    let huge = cmd(
+        9,
+        C::WrapUp(pb::WrapUp {
+            notes: "x".repeat(10 * 1024 * 1024),
+            ..Default::default()
+        }),
+    );
+    tx.send(huge.encode_to_vec()).await.unwrap();
+    let end = loop {
+        match next_item(&mut events).await {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    let e = end.expect_err("the stream ends with a status");
+    assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
+    // the router carries on
+    let mut desk = super::routing::agent_on(&ch, "1002").await;
+    desk.done(1, C::Ready(true)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn out_of_range_numbers_are_refused_not_clamped() {
+    let served = Served::start("ranges");
+    let ch = channel(&served.url).await;
+    let boss = token(&ch, "2001", "supervisor 2001 pw").await;
+    let mut sup = SupervisorServiceClient::new(ch.clone());
+    let neg = Some(prost_types::Duration {
+        seconds: -5,
+        nanos: 0,
+    });
+    for req in [
+        pb::UpdateQueueRequest {
+            queue: "inquiry".into(),
+            ring_timeout: neg,
+            ..Default::default()
+        },
+        pb::UpdateQueueRequest {
+            queue: "inquiry".into(),
+            service_level_threshold: neg,
+            ..Default::default()
+        },
+        pb::UpdateQueueRequest {
+            queue: "inquiry".into(),
+            min_level: Some(300),
+            ..Default::default()
+        },
+    ] {
+        let e = sup
+            .update_queue(authed(req.clone(), &boss))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument, "{req:?}: {e:?}");
+    }
+    let e = sup
+        .force_not_ready(authed(
+            pb::ForceNotReadyRequest {
+                agent_id: "1001".into(),
+                reason: u32::MAX,
+            },
+            &boss,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    let e = AgentServiceClient::new(ch.clone())
+        .login(pb::LoginRequest {
+            agent_id: "1001".into(),
+            password: "correct horse 1001".into(),
+            language: 99,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("language 99"), "{e:?}");
+    let e = CrmServiceClient::new(ch.clone())
+        .put_customer(authed(
+            pb::PutCustomerRequest {
+                customer: Some(pb::Customer {
+                    name: "张伟".into(),
+                    phones: vec!["18955551234".into()],
+                    credit_level: 3,
+                    since: Some(prost_types::Timestamp {
+                        seconds: -5,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                }),
+            },
+            &boss,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    // on the session: a reason nobody knows, a negative wrap-up extension
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.send(1, C::NotReady(u32::MAX)).await;
+    let e = desk.error().await;
+    assert_eq!((e.command_id, e.code.as_str()), (1, "INVALID_ARGUMENT"));
+    desk.send(
+        2,
+        C::ExtendWrapUp(prost_types::Duration {
+            seconds: -5,
+            nanos: 0,
+        }),
+    )
+    .await;
+    let e = desk.error().await;
+    assert_eq!((e.command_id, e.code.as_str()), (2, "INVALID_ARGUMENT"));
+    // words in the language asked for
+    let login = AgentServiceClient::new(ch.clone())
+        .login(pb::LoginRequest {
+            agent_id: "1002".into(),
+            password: "correct horse 1002".into(),
+            language: pb::Language::ZhCn as i32,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (tx, rx) = mpsc::channel(4);
+    let mut events = AgentServiceClient::new(ch.clone())
+        .session(authed(ReceiverStream::new(rx), &login.token))
+        .await
+        .unwrap()
+        .into_inner();
+    tx.send(cmd(1, C::NotReady(16))).await.unwrap();
+    let st = until(&mut events, |e| {
+        matches!(&e.event, Some(E::State(s)) if s.reason.as_ref().is_some_and(|r| r.code == 16))
+    })
+    .await;
+    let Some(E::State(st)) = st.event else {
+        unreachable!()
+    };
+    assert_eq!(st.reason.unwrap().label, "小休");
+}
