@@ -667,3 +667,62 @@ async fn out_of_range_numbers_are_refused_not_clamped() {
     };
     assert_eq!(st.reason.unwrap().label, "小休");
 }
+
+/// Python with grpcio and grpcio-reflection (.ci/run installs them); None when absent
+/// on a developer's machine.
+fn python_with_grpc() -> Option<&'static str> {
+    let ok = Command::new("python3")
+        .args(["-c", "import grpc, grpc_reflection"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Some("python3")
+    } else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have python3 with grpcio and grpcio-reflection (see .ci/run)"
+        );
+        None
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alpha() {
+    let Some(python) = python_with_grpc() else {
+        eprintln!("skipped: no python3 with grpcio and grpcio-reflection here");
+        return;
+    };
+    let served = Served::start("python");
+    let addr = served.url.trim_start_matches("http://").to_string();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/reflection_client.py");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python).arg(script).arg(addr).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let services: Vec<&str> = v["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_str())
+        .collect();
+    for s in [
+        "callcenter.v1.AgentService",
+        "callcenter.v1.CallerService",
+        "callcenter.v1.CrmService",
+        "callcenter.v1.SupervisorService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(services.contains(&s), "{s} missing from {services:?}");
+    }
+    assert_eq!(v["login_code"], "UNAUTHENTICATED", "{v}");
+    assert_eq!(v["login_words"], "wrong agent id or password", "{v}");
+    assert_eq!(v["health"], "SERVING", "{v}");
+}
