@@ -68,14 +68,29 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Like any Unix filter: when the reader of our output goes away (`hotline … | head`),
-    // end quietly instead of panicking on a broken pipe.
-    #[cfg(unix)]
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // Like any Unix filter: when the reader of our output goes away (`hotline … | head`),
+    // end quietly instead of panicking on a broken pipe. Not for commands that talk over
+    // the network: hyper writes frames with writev(2), which raises SIGPIPE on a
+    // connection the peer has closed, and a router (or a load generator) must not die
+    // because one client went away.
+    let networked = matches!(
+        cli.command,
+        None | Some(
+            Command::Demo(_)
+                | Command::Serve(_)
+                | Command::Live(_)
+                | Command::Bench(_)
+                | Command::Desk(_)
+        )
+    );
+    #[cfg(unix)]
+    if !networked {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // structured logs on stderr (RUST_LOG=debug for more); personal data is masked by the
     // code that logs it
     let default_filter = match cli.command {

@@ -376,6 +376,7 @@ fn interaction(customer: u64, phone: &str, call_id: u64, k: u64) -> Interaction 
         fcr_claimed: false,
         fcr_verified: None,
         satisfaction: None,
+        legs: vec![],
     }
 }
 

@@ -80,6 +80,7 @@ async fn every_rpc_refuses_bad_input_in_words_and_the_router_carries_on() {
         tx.send(pb::AgentCommand {
             command_id: id,
             command: c,
+            call_id: 0,
         })
         .await
         .unwrap();
@@ -177,6 +178,7 @@ async fn every_rpc_refuses_bad_input_in_words_and_the_router_carries_on() {
             pb::ListInteractionsRequest {
                 customer_id: 424242,
                 limit: 5,
+                ..Default::default()
             },
             &agent,
         ))

@@ -229,6 +229,7 @@ fn cmd(id: u64, c: pb::agent_command::Command) -> pb::AgentCommand {
     pb::AgentCommand {
         command_id: id,
         command: Some(c),
+        call_id: 0,
     }
 }
 
@@ -669,6 +670,7 @@ async fn the_crm_serves_customers_and_tickets_to_logged_in_users() {
             pb::ListInteractionsRequest {
                 customer_id: up.customer.id,
                 limit: 0,
+                ..Default::default()
             },
             t,
         ))

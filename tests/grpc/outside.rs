@@ -78,9 +78,21 @@ impl Served {
         );
         let conf = dir.join("router.toml");
         std::fs::write(&conf, "open_around_the_clock = true\n").unwrap();
+        Served::spawn(dir)
+    }
+
+    /// `hotline serve` on the store and configuration in `dir`.
+    fn spawn(dir: std::path::PathBuf) -> Served {
+        let store = dir.join("store");
+        let conf = dir.join("router.toml");
         let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
             .args(["serve", "--config", conf.to_str().unwrap()])
-            .args(["--listen", "127.0.0.1:0", "--store", store])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                store.to_str().unwrap(),
+            ])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -107,6 +119,14 @@ impl Served {
             dir,
             stdout,
         }
+    }
+
+    /// Stop the router (SIGTERM) and start it again on the same store.
+    pub(super) fn restart(mut self) -> Served {
+        assert!(self.terminate(Duration::from_secs(10)).is_some());
+        let dir = std::mem::take(&mut self.dir);
+        drop(self);
+        Served::spawn(dir)
     }
 
     /// Send SIGTERM; the exit status and how long the router took to exit (None: it
@@ -140,7 +160,9 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if !self.dir.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -192,6 +214,7 @@ pub(super) async fn records(
                 pb::ListInteractionsRequest {
                     customer_id: customer,
                     limit: 20,
+                    ..Default::default()
                 },
                 token,
             ))
@@ -725,4 +748,154 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
     assert_eq!(v["login_code"], "UNAUTHENTICATED", "{v}");
     assert_eq!(v["login_words"], "wrong agent id or password", "{v}");
     assert_eq!(v["health"], "SERVING", "{v}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_name_their_call_and_the_record_keeps_every_leg() {
+    let served = Served::start("legs");
+    let ch = channel(&served.url).await;
+    let boss = token(&ch, "2001", "supervisor 2001 pw").await;
+    let mut first = super::routing::agent_on(&ch, "1001").await;
+    let mut second = super::routing::agent_on(&ch, "1002").await;
+    first.done(1, C::Ready(true)).await;
+    // an unknown caller
+    let (call, ctx, mut events) = super::routing::call_in(&ch, "18900000001", "2").await;
+    press(&ctx, "0").await;
+    assert_eq!(first.offer().await.call_id, call);
+    let with_call = |id: u64, c: C, call: u64| pb::AgentCommand {
+        command_id: id,
+        command: Some(c),
+        call_id: call,
+    };
+    // a reject that names another call is refused; naming this one, it is done
+    first
+        .tx
+        .send(with_call(2, C::Reject(true), call + 1))
+        .await
+        .unwrap();
+    let e = first.error().await;
+    assert_eq!((e.command_id, e.code.as_str()), (2, "FAILED_PRECONDITION"));
+    assert!(e.message.contains("is not your call"), "{e:?}");
+    first
+        .tx
+        .send(with_call(3, C::Reject(true), call))
+        .await
+        .unwrap();
+    first.wait(|e| matches!(e.event, Some(E::Done(3)))).await;
+    second.done(1, C::Ready(true)).await;
+    assert_eq!(second.offer().await.call_id, call);
+    second
+        .tx
+        .send(with_call(2, C::Answer(true), call))
+        .await
+        .unwrap();
+    second.wait(|e| matches!(e.event, Some(E::Done(2)))).await;
+    until(&mut events, |e| matches!(e.event, Some(CE::Connected(_)))).await;
+    ctx.send(pb::CallerAction {
+        action: Some(pb::caller_action::Action::HangUp(true)),
+    })
+    .await
+    .unwrap();
+    second
+        .wait(|e| matches!(e.event, Some(E::ConversationEnded(_))))
+        .await;
+    second
+        .done(
+            3,
+            C::WrapUp(pb::WrapUp {
+                disposition: "answered".into(),
+                reason: "fault.broadband".into(),
+                ..Default::default()
+            }),
+        )
+        .await;
+    // the record by call id, with both legs
+    let mut crm = CrmServiceClient::new(ch.clone());
+    let mut rec = None;
+    for _ in 0..100 {
+        match crm
+            .get_interaction(authed(
+                pb::GetInteractionRequest {
+                    by: Some(pb::get_interaction_request::By::CallId(call)),
+                },
+                &boss,
+            ))
+            .await
+        {
+            Ok(r) => {
+                rec = Some(r.into_inner());
+                break;
+            }
+            Err(e) => assert_eq!(e.code(), Code::NotFound, "{e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let rec = rec.expect("the call's record");
+    assert_eq!(rec.customer_id, 0, "an unknown caller");
+    let legs: Vec<(&str, &str)> = rec
+        .legs
+        .iter()
+        .map(|l| (l.agent_id.as_str(), l.outcome.as_str()))
+        .collect();
+    assert_eq!(legs, [("1001", "rejected"), ("1002", "handled")]);
+    assert!(rec.legs[0].answered.is_none() && rec.legs[1].answered.is_some());
+    // by record id too
+    let by_id = crm
+        .get_interaction(authed(
+            pb::GetInteractionRequest {
+                by: Some(pb::get_interaction_request::By::Id(rec.id)),
+            },
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(by_id.call_id, call);
+    // every call of the day, unknown callers included: for supervisors
+    let all = crm
+        .list_interactions(authed(
+            pb::ListInteractionsRequest {
+                from: Some(prost_types::Timestamp {
+                    seconds: 0,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .interactions;
+    assert!(all.iter().any(|i| i.call_id == call), "{all:?}");
+    let agent = token(&ch, "1001", "correct horse 1001").await;
+    let e = crm
+        .list_interactions(authed(
+            pb::ListInteractionsRequest {
+                from: Some(prost_types::Timestamp {
+                    seconds: 0,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            },
+            &agent,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_ids_stay_unique_across_a_router_restart() {
+    let served = Served::start("restart-ids");
+    let ch = channel(&served.url).await;
+    let (_c1, mut e1) = dial(&ch, "18955550001").await;
+    let first = next(&mut e1).await.call_id;
+    drop((_c1, e1));
+    let served = served.restart();
+    let ch = channel(&served.url).await;
+    let (_c2, mut e2) = dial(&ch, "18955550001").await;
+    let second = next(&mut e2).await.call_id;
+    assert_ne!(first, second);
+    assert!(second > first, "{second} after {first}");
 }

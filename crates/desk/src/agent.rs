@@ -387,9 +387,17 @@ impl Agent {
 
     fn command(&mut self, c: C) -> pb::AgentCommand {
         self.next_command += 1;
+        // name the call meant, so a late click cannot act on the next call
+        let call_id = self
+            .ringing
+            .as_ref()
+            .map(|r| r.offer.call_id)
+            .or(self.call.as_ref().map(|c| c.call_id))
+            .unwrap_or(0);
         pb::AgentCommand {
             command_id: self.next_command,
             command: Some(c),
+            call_id,
         }
     }
 

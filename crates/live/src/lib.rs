@@ -172,6 +172,7 @@ fn command(id: u64, c: pb::agent_command::Command) -> pb::AgentCommand {
     pb::AgentCommand {
         command_id: id,
         command: Some(c),
+        call_id: 0,
     }
 }
 

@@ -42,6 +42,7 @@ fn the_four_services_and_their_rpcs_are_there() {
             "SearchCustomers",
             "PutCustomer",
             "ListInteractions",
+            "GetInteraction",
             "CreateTicket",
             "UpdateTicket",
             "GetTicket",
@@ -119,6 +120,7 @@ fn generated_types_round_trip() {
     let cmd = AgentCommand {
         command_id: 7,
         command: Some(agent_command::Command::TransferToQueue("complaint".into())),
+        call_id: 42,
     };
     let back = AgentCommand::decode(cmd.encode_to_vec().as_slice()).unwrap();
     assert_eq!(back, cmd);

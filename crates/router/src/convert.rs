@@ -354,6 +354,18 @@ pub fn interaction(i: &store::Interaction) -> pb::Interaction {
         fcr_claimed: i.fcr_claimed,
         fcr_verified: verified(i.fcr_verified),
         satisfaction: i.satisfaction.unwrap_or(0) as u32,
+        legs: i
+            .legs
+            .iter()
+            .map(|l| pb::CallLeg {
+                agent_id: l.agent.clone(),
+                queue: l.queue.clone(),
+                offered: ts(l.offered),
+                answered: l.answered.and_then(ts),
+                ended: l.ended.and_then(ts),
+                outcome: words(&l.outcome),
+            })
+            .collect(),
     }
 }
 

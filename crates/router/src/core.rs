@@ -8,7 +8,9 @@
 use crate::convert::{self, Labels};
 use crate::self_service;
 use crate::server::EventTx;
-use crate::switchboard::{AgentEvent, CallNo, CallerEvent, In, Out, SwitchError, Switchboard};
+use crate::switchboard::{
+    AgentEvent, CallNo, CallerEvent, Command, In, Out, SwitchError, Switchboard,
+};
 use crate::tokens::Tokens;
 use hotline_acd::AgentStateKind;
 use hotline_proto::v1 as pb;
@@ -35,6 +37,8 @@ pub(crate) enum CoreMsg {
         agent: String,
         /// The session it came on.
         session: u64,
+        /// The call the command means (0: whatever call the agent has).
+        call: CallNo,
         /// The switchboard input.
         input: In,
         /// The answer.
@@ -163,9 +167,13 @@ impl Core {
             CoreMsg::Command {
                 agent,
                 session,
+                call,
                 input,
                 reply,
-            } => self.on_command(&agent, session, input, reply, now),
+            } => {
+                let r = self.on_command(&agent, session, call, input, now);
+                let _ = reply.send(r);
+            }
             CoreMsg::Caller(call, t) => {
                 self.callers.insert(call, t);
             }
@@ -218,19 +226,39 @@ impl Core {
         &mut self,
         agent: &str,
         session: u64,
+        call: CallNo,
         input: In,
-        reply: oneshot::Sender<Result<(), Status>>,
         now: Millis,
-    ) {
-        let live = self.agents.get(agent).is_some_and(|l| l.session == session);
-        let r = if live {
-            self.sb.handle(now, input).map_err(convert::switch_status)
-        } else {
-            Err(Status::failed_precondition(
+    ) -> Result<(), Status> {
+        if self.agents.get(agent).is_none_or(|l| l.session != session) {
+            return Err(Status::failed_precondition(
                 "this session is closed (logged out, or logged in elsewhere); log in again",
-            ))
-        };
-        let _ = reply.send(r);
+            ));
+        }
+        let about_a_call = matches!(
+            &input,
+            In::Agent { command, .. } if matches!(
+                command,
+                Command::Answer
+                    | Command::Reject
+                    | Command::Hold
+                    | Command::Resume
+                    | Command::TransferToQueue(_)
+                    | Command::TransferToAgent(_)
+                    | Command::HangUp
+                    | Command::WrapUp(_)
+            )
+        );
+        if call != 0 && about_a_call {
+            let current = self.sb.current_call(agent);
+            if current != Some(call) {
+                return Err(Status::failed_precondition(match current {
+                    Some(c) => format!("call {call} is not your call now (yours is {c})"),
+                    None => format!("call {call} is not your call now (you have none)"),
+                }));
+            }
+        }
+        self.sb.handle(now, input).map_err(convert::switch_status)
     }
 
     fn on_session(

@@ -42,6 +42,34 @@ impl Router {
     }
 }
 
+impl Router {
+    /// Every call that arrived in [from, to), oldest first: for supervisors.
+    async fn interactions_between(
+        &self,
+        req: Request<pb::ListInteractionsRequest>,
+    ) -> Result<Response<pb::InteractionList>, Status> {
+        self.supervisor(&req)?;
+        let r = req.into_inner();
+        let n = limit(r.limit, 20, 1000);
+        let from = convert::time_in("from", &r.from)?;
+        let to = match r.to {
+            None => now_ms() + 1,
+            t => convert::time_in("to", &t)?,
+        };
+        if to <= from {
+            return Err(Status::invalid_argument(
+                "`to` must be after `from` (or name a customer)",
+            ));
+        }
+        let found = self
+            .with_store(move |s| s.interactions_between(from, to, n))
+            .await?;
+        Ok(Response::new(pb::InteractionList {
+            interactions: found.iter().map(convert::interaction).collect(),
+        }))
+    }
+}
+
 #[tonic::async_trait]
 impl CrmService for Router {
     async fn get_customer(
@@ -111,6 +139,9 @@ impl CrmService for Router {
         &self,
         req: Request<pb::ListInteractionsRequest>,
     ) -> Result<Response<pb::InteractionList>, Status> {
+        if req.get_ref().customer_id == 0 {
+            return self.interactions_between(req).await;
+        }
         self.who(&req)?;
         let r = req.into_inner();
         let n = limit(r.limit, 20, 200);
@@ -127,6 +158,34 @@ impl CrmService for Router {
         Ok(Response::new(pb::InteractionList {
             interactions: found.iter().map(convert::interaction).collect(),
         }))
+    }
+
+    async fn get_interaction(
+        &self,
+        req: Request<pb::GetInteractionRequest>,
+    ) -> Result<Response<pb::Interaction>, Status> {
+        use pb::get_interaction_request::By;
+        self.who(&req)?;
+        let by = req
+            .into_inner()
+            .by
+            .ok_or_else(|| Status::invalid_argument("say which record: `id` or `call_id`"))?;
+        let (found, what, n) = match by {
+            By::Id(id) => (
+                self.with_store(move |s| s.interaction(id)).await?,
+                "record",
+                id,
+            ),
+            By::CallId(call) => (
+                self.with_store(move |s| s.interaction_by_call(call))
+                    .await?,
+                "record of call",
+                call,
+            ),
+        };
+        found
+            .map(|i| Response::new(convert::interaction(&i)))
+            .ok_or_else(|| not_found(what, n))
     }
 
     async fn create_ticket(

@@ -379,11 +379,18 @@ impl Router {
     }
 
     /// An agent's command on one session; refused when the session is no longer live.
-    async fn command_on(&self, agent: &str, session: u64, command: Command) -> Result<(), Status> {
+    async fn command_on(
+        &self,
+        agent: &str,
+        session: u64,
+        call: CallNo,
+        command: Command,
+    ) -> Result<(), Status> {
         let (tx, rx) = oneshot::channel();
         let msg = CoreMsg::Command {
             agent: agent.to_string(),
             session,
+            call,
             input: In::Agent {
                 agent: agent.to_string(),
                 command,
@@ -592,7 +599,7 @@ impl AgentService for Router {
             labels,
         });
         // into routing; an agent still logged in from an earlier session stays as they are
-        let _ = self.command_on(&agent, session, Command::Login).await;
+        let _ = self.command_on(&agent, session, 0, Command::Login).await;
         let last_ack = Arc::new(AtomicU64::new(now_ms()));
         if let Some((every, silence)) = self.0.heartbeat {
             let heart = Heartbeat {
@@ -735,7 +742,7 @@ impl Router {
             let result = match cmd.command {
                 None => Err(Status::invalid_argument("the command is empty")),
                 Some(c) => match convert::command_in(c, id) {
-                    Ok(c) => self.command_on(&agent, session, c).await,
+                    Ok(c) => self.command_on(&agent, session, cmd.call_id, c).await,
                     Err(s) => Err(s),
                 },
             };

@@ -12,8 +12,8 @@ use hotline_acd::{
 };
 use hotline_ivr::{Action as IvrAction, Flow, Input as IvrInput, Lang, Service, Session};
 use hotline_store::{
-    CallEnd, Customer, Interaction, Millis, NewTicket, ScreenPop, Segment, SelfService,
-    TicketChange,
+    CallEnd, CallLeg, Customer, Interaction, LegOutcome, Millis, NewTicket, ScreenPop, Segment,
+    SelfService, TicketChange,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -343,6 +343,115 @@ struct Call {
     wrap: Option<WrapUp>,
     tickets: Vec<u64>,
     agents: Vec<String>,
+    /// Each offer to an agent and what came of it.
+    legs: Vec<CallLeg>,
+}
+
+impl Call {
+    fn new(from: String, to: String, now: Millis, pop: Option<Box<ScreenPop>>) -> Call {
+        Call {
+            from,
+            to,
+            arrived: now,
+            pop,
+            ivr: None,
+            survey: None,
+            ivr_ended: None,
+            self_service: None,
+            running: None,
+            reason: None,
+            queue: None,
+            priority: 0,
+            engine: None,
+            caller_gone: false,
+            in_survey: false,
+            satisfaction: None,
+            record: None,
+            wrap: None,
+            tickets: Vec::new(),
+            agents: Vec::new(),
+            legs: Vec::new(),
+        }
+    }
+
+    /// The call's one record: how it `end`ed at `ended`, with the engine's figures if
+    /// it reached a queue and the engine closed it; `agent_names` names the engine's
+    /// agents.
+    fn into_record(
+        self,
+        call: CallNo,
+        end: CallEnd,
+        ended: Millis,
+        agent_names: &[String],
+    ) -> Interaction {
+        let r = self.record;
+        let secs = |s: Span| (s.0 / 1_000_000) as u32;
+        let wrap = self.wrap.unwrap_or_default();
+        let name = |a: Option<AgentId>| a.and_then(|a| agent_names.get(a.0 as usize).cloned());
+        let mut agents = self.agents;
+        if let Some(r) = &r {
+            for a in [name(r.first_agent), name(r.last_agent)]
+                .into_iter()
+                .flatten()
+            {
+                if !agents.contains(&a) {
+                    agents.push(a);
+                }
+            }
+        }
+        let mut tickets = self.tickets;
+        tickets.sort_unstable();
+        tickets.dedup();
+        let mut legs = self.legs;
+        for l in legs.iter_mut().filter(|l| l.ended.is_none()) {
+            l.ended = Some(ended);
+            if end == CallEnd::Dropped {
+                l.outcome = LegOutcome::Dropped;
+            }
+        }
+        let in_ivr_only = self.queue.is_none();
+        Interaction {
+            id: 0,
+            call_id: call,
+            customer: self.pop.as_ref().map(|p| p.customer.id),
+            caller_number: self.from,
+            dialled: self.to,
+            arrived: self.arrived,
+            ivr_ended: self.ivr_ended.or(in_ivr_only.then_some(ended)),
+            queued: r
+                .map(|r| ms(r.arrived))
+                .or(self.ivr_ended.filter(|_| !in_ivr_only)),
+            offered: r.and_then(|r| r.first_offered).map(ms),
+            answered: r.and_then(|r| r.answered).map(ms),
+            ended: ended.max(self.arrived),
+            ivr_path: self
+                .ivr
+                .as_ref()
+                .map(|s| s.path().to_vec())
+                .unwrap_or_default(),
+            self_service: self.self_service,
+            queue: self.queue,
+            agents,
+            transfers: r.map_or(0, |r| r.transfers),
+            wait_s: r.map_or(0, |r| secs(r.wait)),
+            talk_s: r.map_or(0, |r| secs(r.talk)),
+            hold_s: r.map_or(0, |r| secs(r.hold)),
+            wrap_up_s: r.map_or(0, |r| secs(r.wrap_up)),
+            end,
+            disposition: (!wrap.disposition.is_empty()).then_some(wrap.disposition),
+            reason: if wrap.reason.is_empty() {
+                self.reason
+            } else {
+                Some(wrap.reason)
+            },
+            notes: wrap.notes,
+            tickets,
+            fcr_claimed: end == CallEnd::Completed && wrap.resolved_first_contact,
+            fcr_verified: None,
+            satisfaction: self.satisfaction,
+            legs,
+        }
+    }
 }
 
 /// A wrap-up waiting for its ticket work.
@@ -507,31 +616,9 @@ impl Switchboard {
                     .as_ref()
                     .is_some_and(|p| p.customer.segment == Segment::KeyAccount);
                 let (session, actions) = Session::start(&self.flow, now, key_account);
-                self.calls.insert(
-                    call,
-                    Call {
-                        from,
-                        to,
-                        arrived: now,
-                        pop,
-                        ivr: Some(session),
-                        survey: None,
-                        ivr_ended: None,
-                        self_service: None,
-                        running: None,
-                        reason: None,
-                        queue: None,
-                        priority: 0,
-                        engine: None,
-                        caller_gone: false,
-                        in_survey: false,
-                        satisfaction: None,
-                        record: None,
-                        wrap: None,
-                        tickets: Vec::new(),
-                        agents: Vec::new(),
-                    },
-                );
+                let mut c = Call::new(from, to, now, pop);
+                c.ivr = Some(session);
+                self.calls.insert(call, c);
                 self.ivr_actions(call, now, actions)
             }
             In::Keys { call, digits } => self.ivr_input(call, now, IvrInput::Digits(digits)),
@@ -875,41 +962,12 @@ impl Switchboard {
                 self.out
                     .push_back(Out::Caller(call, CallerEvent::Ended(CallEnd::Dropped)));
             }
-            let wrap = c.wrap.unwrap_or_default();
-            self.out.push_back(Out::Record(Interaction {
-                id: 0,
-                call_id: call,
-                customer: c.pop.as_ref().map(|p| p.customer.id),
-                caller_number: c.from,
-                dialled: c.to,
-                arrived: c.arrived,
-                ivr_ended: c.ivr_ended,
-                queued: c.ivr_ended,
-                offered: c.record.and_then(|r| r.first_offered).map(ms),
-                answered: c.record.and_then(|r| r.answered).map(ms),
-                ended: now,
-                ivr_path: c
-                    .ivr
-                    .as_ref()
-                    .map(|s| s.path().to_vec())
-                    .unwrap_or_default(),
-                self_service: c.self_service,
-                queue: c.queue,
-                agents: c.agents,
-                transfers: 0,
-                wait_s: 0,
-                talk_s: 0,
-                hold_s: 0,
-                wrap_up_s: 0,
-                end: CallEnd::Dropped,
-                disposition: (!wrap.disposition.is_empty()).then_some(wrap.disposition),
-                reason: c.reason,
-                notes: wrap.notes,
-                tickets: c.tickets,
-                fcr_claimed: false,
-                fcr_verified: None,
-                satisfaction: c.satisfaction,
-            }));
+            self.out.push_back(Out::Record(c.into_record(
+                call,
+                CallEnd::Dropped,
+                now,
+                &self.agent_names,
+            )));
         }
         self.by_engine.clear();
     }
@@ -921,41 +979,12 @@ impl Switchboard {
         };
         self.out
             .push_back(Out::Caller(call, CallerEvent::Ended(end)));
-        let path = c
-            .ivr
-            .as_ref()
-            .map(|s| s.path().to_vec())
-            .unwrap_or_default();
-        self.out.push_back(Out::Record(Interaction {
-            id: 0,
-            call_id: call,
-            customer: c.pop.as_ref().map(|p| p.customer.id),
-            caller_number: c.from,
-            dialled: c.to,
-            arrived: c.arrived,
-            ivr_ended: Some(now),
-            queued: None,
-            offered: None,
-            answered: None,
-            ended: now,
-            ivr_path: path,
-            self_service: c.self_service,
-            queue: None,
-            agents: vec![],
-            transfers: 0,
-            wait_s: 0,
-            talk_s: 0,
-            hold_s: 0,
-            wrap_up_s: 0,
+        self.out.push_back(Out::Record(c.into_record(
+            call,
             end,
-            disposition: None,
-            reason: None,
-            notes: String::new(),
-            tickets: vec![],
-            fcr_claimed: false,
-            fcr_verified: None,
-            satisfaction: c.satisfaction,
-        }));
+            now,
+            &self.agent_names,
+        )));
     }
 
     /// Write the record once the engine has closed the call and the caller is gone (or
@@ -976,7 +1005,6 @@ impl Switchboard {
         if let Some(e) = c.engine {
             self.by_engine.remove(&e);
         }
-        let secs = |s: Span| (s.0 / 1_000_000) as u32;
         let end = match r.end {
             EndReason::Completed(_) => CallEnd::Completed,
             EndReason::Abandoned { .. }
@@ -984,58 +1012,45 @@ impl Switchboard {
             | EndReason::CallbackCancelled => CallEnd::Abandoned,
             EndReason::RefusedNoAgents | EndReason::RefusedQueueFull => CallEnd::Refused,
         };
-        let wrap = c.wrap.unwrap_or_default();
-        let name = |a: Option<AgentId>| a.and_then(|a| self.agent_names.get(a.0 as usize).cloned());
-        let mut agents: Vec<String> = c.agents;
-        for a in [name(r.first_agent), name(r.last_agent)]
-            .into_iter()
-            .flatten()
-        {
-            if !agents.contains(&a) {
-                agents.push(a);
-            }
-        }
-        let mut tickets = c.tickets;
-        tickets.sort_unstable();
-        tickets.dedup();
-        self.out.push_back(Out::Record(Interaction {
-            id: 0,
-            call_id: call,
-            customer: c.pop.as_ref().map(|p| p.customer.id),
-            caller_number: c.from,
-            dialled: c.to,
-            arrived: c.arrived,
-            ivr_ended: c.ivr_ended,
-            queued: Some(ms(r.arrived)),
-            offered: r.first_offered.map(ms),
-            answered: r.answered.map(ms),
-            ended: ms(r.conversation_ended).max(c.arrived),
-            ivr_path: c
-                .ivr
-                .as_ref()
-                .map(|s| s.path().to_vec())
-                .unwrap_or_default(),
-            self_service: c.self_service,
-            queue: c.queue,
-            agents,
-            transfers: r.transfers,
-            wait_s: secs(r.wait),
-            talk_s: secs(r.talk),
-            hold_s: secs(r.hold),
-            wrap_up_s: secs(r.wrap_up),
+        let ended = ms(r.conversation_ended);
+        self.out.push_back(Out::Record(c.into_record(
+            call,
             end,
-            disposition: (!wrap.disposition.is_empty()).then_some(wrap.disposition),
-            reason: if wrap.reason.is_empty() {
-                c.reason
-            } else {
-                Some(wrap.reason)
-            },
-            notes: wrap.notes,
-            tickets,
-            fcr_claimed: wrap.resolved_first_contact,
-            fcr_verified: None,
-            satisfaction: c.satisfaction,
-        }));
+            ended,
+            &self.agent_names,
+        )));
+    }
+
+    /// The open leg of `call` at `agent`.
+    fn leg(&mut self, call: CallId, agent: AgentId) -> Option<&mut CallLeg> {
+        let no = self.by_engine.get(&call)?;
+        let name = self.agent_names.get(agent.0 as usize)?;
+        self.calls
+            .get_mut(no)?
+            .legs
+            .iter_mut()
+            .rev()
+            .find(|l| &l.agent == name && l.ended.is_none())
+    }
+
+    /// End the open leg of `call` at `agent` with `outcome`.
+    fn end_leg(&mut self, call: CallId, agent: AgentId, now: Millis, outcome: LegOutcome) {
+        if let Some(l) = self.leg(call, agent) {
+            l.ended = Some(now);
+            l.outcome = outcome;
+        }
+    }
+
+    /// The call an agent has now (ringing, connected or in wrap-up).
+    pub fn current_call(&self, agent: &str) -> Option<CallNo> {
+        let a = self.agent_ids.get(agent)?;
+        let call = match self.engine.agent_state(*a).ok()? {
+            acd::AgentState::Reserved { call, .. }
+            | acd::AgentState::Connected { call, .. }
+            | acd::AgentState::AfterCallWork { call, .. } => call,
+            _ => return None,
+        };
+        self.by_engine.get(&call).copied()
     }
 
     fn drain_engine(&mut self, now: Millis) {
@@ -1114,22 +1129,43 @@ impl Switchboard {
                         reason: c.reason.clone(),
                         priority: c.priority,
                     };
-                    self.out
-                        .push_back(Out::Agent(self.agent_names[agent.0 as usize].clone(), ev));
-                }
-                EngineAction::OfferCancelled { agent, reason, .. } => {
-                    let words = match reason {
-                        acd::OfferCancel::CallerHungUp => "caller hung up",
-                        acd::OfferCancel::NoAnswer => "no answer",
-                        acd::OfferCancel::Rejected => "rejected",
-                        acd::OfferCancel::AgentLost => "agent logged out",
+                    let name = self.agent_names[agent.0 as usize].clone();
+                    let leg = CallLeg {
+                        agent: name.clone(),
+                        queue: self.queue_names[queue.0 as usize].clone(),
+                        offered: now,
+                        answered: None,
+                        ended: None,
+                        outcome: LegOutcome::Handled,
                     };
+                    if let Some(c) = self.calls.get_mut(&no) {
+                        c.legs.push(leg);
+                    }
+                    self.out.push_back(Out::Agent(name, ev));
+                }
+                EngineAction::OfferCancelled {
+                    call,
+                    agent,
+                    reason,
+                } => {
+                    let (words, outcome) = match reason {
+                        acd::OfferCancel::CallerHungUp => {
+                            ("caller hung up", LegOutcome::CallerHungUp)
+                        }
+                        acd::OfferCancel::NoAnswer => ("no answer", LegOutcome::NoAnswer),
+                        acd::OfferCancel::Rejected => ("rejected", LegOutcome::Rejected),
+                        acd::OfferCancel::AgentLost => ("agent logged out", LegOutcome::AgentLost),
+                    };
+                    self.end_leg(call, agent, now, outcome);
                     self.out.push_back(Out::Agent(
                         self.agent_names[agent.0 as usize].clone(),
                         AgentEvent::OfferCancelled(words),
                     ));
                 }
                 EngineAction::Connected { call, agent } => {
+                    if let Some(l) = self.leg(call, agent) {
+                        l.answered = Some(now);
+                    }
                     let name = self.agent_names[agent.0 as usize].clone();
                     if let Some(&no) = self.by_engine.get(&call) {
                         if let Some(c) = self.calls.get_mut(&no) {
@@ -1144,6 +1180,7 @@ impl Switchboard {
                     }
                 }
                 EngineAction::ConversationEnded { call, agent, by } => {
+                    self.end_leg(call, agent, now, LegOutcome::Handled);
                     let Some(&no) = self.by_engine.get(&call) else {
                         continue;
                     };
@@ -1214,9 +1251,28 @@ impl Switchboard {
                 EngineAction::QueueChanged(q) => self
                     .out
                     .push_back(Out::QueueChanged(self.queue_names[q.0 as usize].clone())),
+                EngineAction::Requeued {
+                    call,
+                    reason: acd::RequeueReason::AgentLost,
+                    ..
+                } => {
+                    // lost while talking (a lost ringing offer was cancelled above)
+                    let open = self
+                        .by_engine
+                        .get(&call)
+                        .and_then(|no| self.calls[no].legs.iter().rposition(|l| l.ended.is_none()));
+                    if let (Some(k), Some(no)) = (open, self.by_engine.get(&call).copied()) {
+                        if let Some(c) = self.calls.get_mut(&no) {
+                            c.legs[k].ended = Some(now);
+                            c.legs[k].outcome = LegOutcome::AgentLost;
+                        }
+                    }
+                }
+                EngineAction::Transferred { call, from, .. } => {
+                    self.end_leg(call, from, now, LegOutcome::Transferred);
+                }
                 EngineAction::CancelTimer(_)
                 | EngineAction::Requeued { .. }
-                | EngineAction::Transferred { .. }
                 | EngineAction::QueueIntervalClosed(_)
                 | EngineAction::AgentIntervalClosed(_) => {}
             }

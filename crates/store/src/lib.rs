@@ -88,8 +88,10 @@ pub trait Store: Send + Sync {
     /// Write a call's record; settles earlier contacts of the customer about the same
     /// reason as repeats (FCR not verified).
     fn record_interaction(&self, i: Interaction) -> Result<Interaction, StoreError>;
-    /// An interaction by id.
+    /// An interaction by id, with its legs.
     fn interaction(&self, id: u64) -> Result<Option<Interaction>, StoreError>;
+    /// The interaction of a call (the router's call id), with its legs.
+    fn interaction_by_call(&self, call_id: u64) -> Result<Option<Interaction>, StoreError>;
     /// A customer's interactions, newest first.
     fn interactions_of_customer(
         &self,

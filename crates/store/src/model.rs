@@ -222,6 +222,50 @@ pub struct Interaction {
     pub fcr_verified: Option<bool>,
     /// Post-call survey, 1–5.
     pub satisfaction: Option<u8>,
+    /// Each offer of the call to an agent and what came of it, in order: ring-no-answer
+    /// and rejects, an agent lost while ringing or talking (the call went back to the
+    /// head of its queue), transfers. Kept beside the record (not in its encoding, so
+    /// records written before legs existed read as they are); an interaction read by id
+    /// or call id carries them, lists do not.
+    #[serde(skip)]
+    pub legs: Vec<CallLeg>,
+}
+
+/// One offer of a call to an agent, and what came of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallLeg {
+    /// The agent it rang at (work number).
+    pub agent: String,
+    /// The queue it came from.
+    pub queue: String,
+    /// When it started ringing.
+    pub offered: Millis,
+    /// When the agent answered.
+    pub answered: Option<Millis>,
+    /// When the leg ended (offer withdrawn, conversation over, transferred, dropped).
+    pub ended: Option<Millis>,
+    /// What came of it.
+    pub outcome: LegOutcome,
+}
+
+/// How a leg of a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LegOutcome {
+    /// Answered and talked to the end of the conversation.
+    Handled,
+    /// The caller hung up while it rang.
+    CallerHungUp,
+    /// Ring-no-answer: back to the head of the queue.
+    NoAnswer,
+    /// The agent rejected it: back to the head of the queue.
+    Rejected,
+    /// The agent was logged out or lost their connection: back to the head of the queue.
+    AgentLost,
+    /// The agent transferred it.
+    Transferred,
+    /// The router stopped during the leg.
+    Dropped,
 }
 
 impl fmt::Debug for Interaction {

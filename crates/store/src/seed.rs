@@ -539,6 +539,7 @@ fn history(
                 None
             },
             satisfaction: (rng.chance(0.4)).then(|| 3 + rng.below(3) as u8),
+            legs: vec![],
         };
         if !self_service && rng.chance(0.12) {
             let kind = if reason.starts_with("fault") {

@@ -71,6 +71,8 @@ const INTERACTION_TREES: &[usize] = &[
     INTERACTIONS_BY_AGENT,
     INTERACTIONS_BY_TIME,
     FCR_PENDING,
+    INTERACTIONS_BY_CALL,
+    INTERACTION_LEGS,
 ];
 
 pub(crate) const CUSTOMERS: usize = 0;
@@ -89,8 +91,10 @@ pub(crate) const INTERACTIONS_BY_TIME: usize = 12;
 pub(crate) const FCR_PENDING: usize = 13;
 pub(crate) const AGENTS: usize = 14;
 pub(crate) const DEAD_LETTERS: usize = 15;
+pub(crate) const INTERACTIONS_BY_CALL: usize = 16;
+pub(crate) const INTERACTION_LEGS: usize = 17;
 
-pub(crate) const TREE_NAMES: [&str; 16] = [
+pub(crate) const TREE_NAMES: [&str; 18] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -107,10 +111,12 @@ pub(crate) const TREE_NAMES: [&str; 16] = [
     "fcr_pending",
     "agents",
     "dead_letters",
+    "interactions_by_call",
+    "interaction_legs",
 ];
 
 /// The index trees (everything that [`SledStore::rebuild_indexes`] recomputes).
-pub(crate) const INDEXES: [usize; 11] = [
+pub(crate) const INDEXES: [usize; 12] = [
     BY_PHONE,
     BY_NAME,
     BY_MANAGER,
@@ -122,6 +128,7 @@ pub(crate) const INDEXES: [usize; 11] = [
     INTERACTIONS_BY_AGENT,
     INTERACTIONS_BY_TIME,
     FCR_PENDING,
+    INTERACTIONS_BY_CALL,
 ];
 
 /// Separator between a text part and what follows in a key: NUL, which names and ids
@@ -231,11 +238,18 @@ pub(crate) fn interaction_line(i: &Interaction) -> InteractionLine {
 }
 
 pub(crate) fn interaction_index(i: &Interaction) -> IndexEntries {
-    let mut v = vec![(
-        INTERACTIONS_BY_TIME,
-        cat(&[&be(i.arrived), &be(i.id)]),
-        vec![],
-    )];
+    let mut v = vec![
+        (
+            INTERACTIONS_BY_TIME,
+            cat(&[&be(i.arrived), &be(i.id)]),
+            vec![],
+        ),
+        (
+            INTERACTIONS_BY_CALL,
+            cat(&[&be(i.call_id), &be(i.id)]),
+            vec![],
+        ),
+    ];
     if let Some(c) = i.customer {
         v.push((
             INTERACTIONS_BY_CUSTOMER,
@@ -336,6 +350,15 @@ impl SledStore {
             .iter()
             .map(|n| db.open_tree(n))
             .collect::<Result<Vec<_>, _>>()?;
+        // stores written before the call-id index: build it once
+        if trees[INTERACTIONS_BY_CALL].is_empty() && !trees[INTERACTIONS].is_empty() {
+            for kv in trees[INTERACTIONS].iter() {
+                let (k, v) = kv?;
+                let i: Interaction = decode(TREE_NAMES[INTERACTIONS], &k, &v)?;
+                trees[INTERACTIONS_BY_CALL].insert(cat(&[&be(i.call_id), &be(i.id)]), vec![])?;
+            }
+            db.flush()?;
+        }
         Ok(SledStore {
             ids: last_ids(&trees)?,
             commit: GroupCommit::new(db.clone()),
@@ -809,8 +832,12 @@ impl Store for SledStore {
             }
         }
         let key = be(i.id);
+        let legs = (!i.legs.is_empty()).then(|| encode(&i.legs));
         self.transact(INTERACTION_TREES, |t| {
             t[INTERACTIONS].insert(&key, encode(&i))?;
+            if let Some(legs) = &legs {
+                t[INTERACTION_LEGS].insert(&key, legs.as_slice())?;
+            }
             put_all(t, &interaction_index(&i))?;
             for id in &repeats {
                 let k = be(*id);
@@ -829,7 +856,21 @@ impl Store for SledStore {
     }
 
     fn interaction(&self, id: u64) -> Result<Option<Interaction>, StoreError> {
-        self.get(INTERACTIONS, &be(id))
+        let Some(mut i) = self.get::<Interaction>(INTERACTIONS, &be(id))? else {
+            return Ok(None);
+        };
+        i.legs = self.get(INTERACTION_LEGS, &be(id))?.unwrap_or_default();
+        Ok(Some(i))
+    }
+
+    fn interaction_by_call(&self, call_id: u64) -> Result<Option<Interaction>, StoreError> {
+        match self
+            .ids_by_prefix(INTERACTIONS_BY_CALL, &be(call_id), 1)?
+            .first()
+        {
+            Some(id) => self.interaction(*id),
+            None => Ok(None),
+        }
     }
 
     fn interactions_of_customer(

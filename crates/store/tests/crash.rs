@@ -92,6 +92,7 @@ fn child_writer() {
                                 fcr_claimed: true,
                                 fcr_verified: None,
                                 satisfaction: None,
+                                legs: vec![],
                             })
                             .unwrap();
                         format!("interaction {} {}\n", i.id, call_id)

@@ -87,6 +87,7 @@ fn version_one_records_stay_readable() {
         fcr_claimed: false,
         fcr_verified: Some(false),
         satisfaction: Some(3),
+        legs: vec![],
     };
     check("interaction.v1.bin", &interaction);
     let agent = AgentAccount {

@@ -51,6 +51,7 @@ fn call(customer: Option<u64>, at: Millis, reason: &str, claimed: bool) -> Inter
         fcr_claimed: claimed,
         fcr_verified: None,
         satisfaction: Some(5),
+        legs: vec![],
     }
 }
 
