@@ -57,6 +57,28 @@ pub struct ServeConfig {
     pub queues: Vec<QueueSpec>,
     /// Serve over TLS with this certificate and key; absent: plain HTTP/2 (loopback, tests).
     pub tls: Option<TlsFiles>,
+    /// How a dead or frozen desktop is noticed.
+    #[serde(default)]
+    pub liveness: Liveness,
+}
+
+/// How the router notices a desktop that died or froze (and sends its call back to
+/// the queue).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Liveness {
+    /// HTTP/2 PINGs on every connection every 500 ms, answered within 500 ms: hyper
+    /// sends and answers them, the router's core never sees them. A SIGSTOPped
+    /// desktop answers no PING; a desktop whose process is alive but whose screen is
+    /// stuck still does.
+    #[default]
+    Keepalive,
+    /// The contract's heartbeats on each session (every 250 ms, 750 ms of silence):
+    /// the desktop's own code must answer, so a stuck screen is noticed too, at the
+    /// cost of two gRPC messages per agent every 250 ms.
+    Heartbeat,
+    /// Both.
+    Both,
 }
 
 /// `[tls]`: PEM files for the router's certificate chain and private key.
@@ -218,7 +240,10 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         flow: Arc::new(flow),
         queues,
         skills,
-        heartbeat: Some(hotline_router::server::HEARTBEAT),
+        heartbeat: matches!(c.liveness, Liveness::Heartbeat | Liveness::Both)
+            .then_some(hotline_router::server::HEARTBEAT),
+        keepalive: matches!(c.liveness, Liveness::Keepalive | Liveness::Both)
+            .then_some(hotline_router::server::KEEPALIVE),
     })
 }
 

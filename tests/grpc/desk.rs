@@ -11,6 +11,7 @@ fn who(url: &str, agent: &str, password: &str) -> Credentials {
         router: url.into(),
         agent: agent.into(),
         password: password.into(),
+        token: Default::default(),
     }
 }
 
@@ -87,4 +88,43 @@ async fn the_desktop_logs_in_keeps_its_session_and_creates_customers() {
         }
     };
     assert_eq!(lost, (1, "router shutting down".to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desktop_logs_in_once_and_resumes_with_its_token_after_a_router_restart() {
+    use hotline_proto::v1::crm_service_client::CrmServiceClient;
+    let served = super::outside::Served::start("desk-token");
+    let me = who(&served.url, "1001", "correct horse 1001");
+    let w = client::login(me.clone()).await.unwrap();
+    // clicks use the desk's token: no new login, so the token stays the live one
+    client::search_customers(me.clone(), "张".into())
+        .await
+        .unwrap();
+    client::create_customer(me.clone(), "李四".into(), "18955557777".into())
+        .await
+        .unwrap();
+    let still = |url: String, token: String| async move {
+        CrmServiceClient::new(channel(&url).await)
+            .search_customers(authed(
+                pb::SearchCustomersRequest {
+                    name_prefix: "李".into(),
+                    limit: 5,
+                },
+                &token,
+            ))
+            .await
+    };
+    still(served.url.clone(), w.token.clone())
+        .await
+        .expect("the first login's token is still live after the clicks");
+    // a router restart keeps the token: the desk resumes without a password
+    let served = served.restart();
+    let mut me2 = me.clone();
+    me2.router = served.url.clone();
+    me2.password = "not checked any more".into();
+    let found = client::search_customers(me2, "李".into()).await.unwrap();
+    assert_eq!(found.len(), 1);
+    still(served.url.clone(), w.token.clone())
+        .await
+        .expect("the token is known to the restarted router");
 }

@@ -7,7 +7,7 @@
 
 mod bad_input;
 mod desk;
-mod outside;
+pub(crate) mod outside;
 mod routing;
 
 use hotline_acd::{QueueConfig, SkillId, WrapUpPolicy};
@@ -143,6 +143,7 @@ async fn up_custom(
             queues,
             skills: NAMES.iter().map(|s| s.to_string()).collect(),
             heartbeat,
+            keepalive: None,
         },
     )
     .unwrap();

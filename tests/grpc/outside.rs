@@ -40,6 +40,11 @@ impl Served {
     /// A router with agents 1001 and 1002 (every skill, password "correct horse ID")
     /// and supervisor 2001 ("supervisor 2001 pw"), open around the clock.
     pub(super) fn start(name: &str) -> Served {
+        Served::start_with(name, "")
+    }
+
+    /// As [`Served::start`], with more lines for the router's configuration file.
+    pub(super) fn start_with(name: &str, config: &str) -> Served {
         let dir =
             std::env::temp_dir().join(format!("hotline-outside-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -77,7 +82,7 @@ impl Served {
             Some("supervisor 2001 pw"),
         );
         let conf = dir.join("router.toml");
-        std::fs::write(&conf, "open_around_the_clock = true\n").unwrap();
+        std::fs::write(&conf, format!("open_around_the_clock = true\n{config}")).unwrap();
         Served::spawn(dir)
     }
 
@@ -898,4 +903,74 @@ async fn call_ids_stay_unique_across_a_router_restart() {
     let second = next(&mut e2).await.call_id;
     assert_ne!(first, second);
     assert!(second > first, "{second} after {first}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_desktop_loses_its_call_to_the_queue_within_about_a_second() {
+    // HTTP/2 keepalive (the default), then the contract's heartbeats
+    for (name, liveness) in [
+        ("frozen-ka", ""),
+        ("frozen-hb", "liveness = \"heartbeat\"\n"),
+    ] {
+        frozen_desktop(name, liveness).await;
+    }
+}
+
+async fn frozen_desktop(name: &str, liveness: &str) {
+    let served = Served::start_with(name, liveness);
+    let ch = channel(&served.url).await;
+    let boss = token(&ch, "2001", "supervisor 2001 pw").await;
+    // agent 1001 is a desktop in a process of its own (`hotline live`'s bot)
+    let mut bot = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["live", "--router", &served.url, "--agents", "1001"])
+        .args(["--calls-per-hour", "0.001", "--seconds", "120"])
+        .env("HOTLINE_AGENT_PASSWORD", "correct horse 1001")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut sup = SupervisorServiceClient::new(ch.clone());
+    let state_of = |sup: &mut SupervisorServiceClient<Channel>| {
+        let mut sup = sup.clone();
+        let boss = boss.clone();
+        async move {
+            sup.list_agents(authed(pb::ListAgentsRequest::default(), &boss))
+                .await
+                .unwrap()
+                .into_inner()
+                .agents
+                .into_iter()
+                .find(|a| a.agent_id == "1001")
+                .map(|a| a.state)
+        }
+    };
+    for _ in 0..200 {
+        if state_of(&mut sup).await == Some(pb::AgentState::Ready as i32) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (call, ctx, mut events) = super::routing::call_in(&ch, "18955550002", "2").await;
+    press(&ctx, "0").await;
+    let heard = until(&mut events, |e| matches!(e.event, Some(CE::Connected(_)))).await;
+    assert_eq!(heard.event, Some(CE::Connected("1001".into())));
+    let mut desk = super::routing::agent_on(&ch, "1002").await;
+    desk.done(1, C::Ready(true)).await;
+    // freeze the desktop: its process answers nothing, its connection stays open
+    #[allow(unsafe_code)]
+    // SAFETY: a plain kill(2) of our own child's pid
+    unsafe {
+        libc::kill(bot.id() as i32, libc::SIGSTOP);
+    }
+    let frozen = std::time::Instant::now();
+    let offer = desk.offer().await;
+    let took = frozen.elapsed();
+    assert_eq!(
+        offer.call_id, call,
+        "back to the head of the queue, to the next agent"
+    );
+    assert!(took < Duration::from_millis(1600), "noticed after {took:?}");
+    eprintln!("{name}: a frozen desktop was noticed and its call re-offered after {took:?}");
+    let _ = bot.kill();
+    let _ = bot.wait();
 }

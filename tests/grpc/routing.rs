@@ -54,6 +54,11 @@ impl Desk {
             if pred(&ev) {
                 return ev;
             }
+            // a desk answers the router's heartbeats
+            if let Some(E::Heartbeat(n)) = ev.event {
+                let _ = self.tx.send(cmd(0, C::HeartbeatAck(n))).await;
+                continue;
+            }
             self.kept.push_back(ev);
         }
         panic!("never saw the event; kept {:?}", self.kept);

@@ -23,6 +23,7 @@ fn who() -> Credentials {
         router: "http://127.0.0.1:1".into(),
         agent: "2001".into(),
         password: "x".into(),
+        token: Default::default(),
     }
 }
 

@@ -153,6 +153,7 @@ impl Desk {
                         router: f.router.trim().to_string(),
                         agent: f.agent.trim().to_string(),
                         password: f.password.clone(),
+                        token: Default::default(),
                     };
                     return Task::perform(client::login(who.clone()), move |r| {
                         Message::LoggedIn(who.clone(), r)
@@ -160,7 +161,7 @@ impl Desk {
                 }
             }
             Message::LoggedIn(who, Ok(w)) => {
-                self.screen = if w.role == "supervisor" {
+                self.screen = if w.role == "supervisor" || w.role == "admin" {
                     Screen::Supervisor {
                         board: Box::default(),
                         who,

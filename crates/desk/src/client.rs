@@ -48,8 +48,42 @@ pub struct Credentials {
     pub router: String,
     /// Work number.
     pub agent: String,
-    /// Password (kept in memory to log in again after a router restart).
+    /// Password (kept in memory to log in again when the token is refused).
     pub password: String,
+    /// The session token of the last login, shared by every clone: the session, the
+    /// statistics stream and each CRM or supervisor click use it, and a reconnect
+    /// resumes with it (a router restart keeps tokens), so the password is checked
+    /// again only when the router refuses the token.
+    pub token: TokenCell,
+}
+
+/// The desk's token, shared between clones of its [`Credentials`]; not part of their
+/// identity (equal and hashed alike whatever it holds).
+#[derive(Debug, Clone, Default)]
+pub struct TokenCell(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl TokenCell {
+    fn get(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|t| t.clone())
+    }
+
+    fn set(&self, token: Option<String>) {
+        if let Ok(mut t) = self.0.lock() {
+            *t = token;
+        }
+    }
+}
+
+impl PartialEq for TokenCell {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for TokenCell {}
+
+impl std::hash::Hash for TokenCell {
+    fn hash<H: std::hash::Hasher>(&self, _: &mut H) {}
 }
 
 /// A successful login.
@@ -81,12 +115,44 @@ async fn connect(router: &str) -> Result<Channel, LoginError> {
 
 /// Log in: a token, or why not in words.
 pub async fn login(c: Credentials) -> Result<Welcome, LoginError> {
-    signed_in(&c).await.map(|(_, w)| w)
+    let (_, w) = log_in(&c).await?;
+    c.token.set(Some(w.token.clone()));
+    Ok(w)
+}
+
+/// A connection and the desk's token: the one it holds, or a new login's.
+async fn signed_in(c: &Credentials) -> Result<(Channel, String), LoginError> {
+    if let Some(t) = c.token.get() {
+        return Ok((connect(&c.router).await?, t));
+    }
+    let (ch, w) = log_in(c).await?;
+    c.token.set(Some(w.token.clone()));
+    Ok((ch, w.token))
+}
+
+/// Run a call with the desk's token; if the router refuses the token (revoked,
+/// expired), log in once more and run it again.
+async fn with_token<T, Fut>(
+    c: &Credentials,
+    call: impl Fn(Channel, String) -> Fut,
+) -> Result<T, String>
+where
+    Fut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let (ch, t) = signed_in(c).await.map_err(|e| e.to_string())?;
+    match call(ch, t).await {
+        Err(s) if s.code() == Code::Unauthenticated => {
+            c.token.set(None);
+            let (ch, t) = signed_in(c).await.map_err(|e| e.to_string())?;
+            call(ch, t).await.map_err(|s| s.message().to_string())
+        }
+        r => r.map_err(|s| s.message().to_string()),
+    }
 }
 
 /// Connect once and log in on that connection: the channel for the calls that follow,
 /// and the welcome with its token.
-async fn signed_in(c: &Credentials) -> Result<(Channel, Welcome), LoginError> {
+async fn log_in(c: &Credentials) -> Result<(Channel, Welcome), LoginError> {
     if c.agent.trim().is_empty() || c.password.is_empty() {
         return Err(LoginError::Empty);
     }
@@ -138,8 +204,9 @@ pub fn backoff(n: u32) -> Duration {
 }
 
 /// The agent's session for as long as the screen subscribes: log in, open the stream,
-/// pass events on; when it drops, say so and log in again with back-off (a router
-/// restart forgets tokens). Ends only if the router closes the session on purpose.
+/// pass events on; when it drops, say so and open it again with back-off, with the
+/// token it holds (a restarted router still knows it; a password check only if the
+/// token is refused). Ends only if the router closes the session on purpose.
 pub fn session(c: &Credentials) -> impl Stream<Item = SessionEvent> + use<> {
     let c = c.clone();
     iced::stream::channel(64, async move |mut out| {
@@ -167,13 +234,23 @@ async fn open(
     c: &Credentials,
     out: &mut iced::futures::channel::mpsc::Sender<SessionEvent>,
 ) -> Result<Closed, String> {
-    let (ch, welcome) = signed_in(c).await.map_err(|e| e.to_string())?;
     let (tx, rx) = mpsc::channel(64);
-    let mut events = AgentServiceClient::new(ch)
-        .session(authed(ReceiverStream::new(rx), &welcome.token))
-        .await
-        .map_err(|s| s.message().to_string())?
-        .into_inner();
+    let rx = std::sync::Arc::new(std::sync::Mutex::new(Some(rx)));
+    let mut events = with_token(c, |ch, token| {
+        let rx = rx.clone();
+        async move {
+            let rx = rx
+                .lock()
+                .ok()
+                .and_then(|mut r| r.take())
+                .ok_or_else(|| tonic::Status::internal("the session was opened already"))?;
+            AgentServiceClient::new(ch)
+                .session(authed(ReceiverStream::new(rx), &token))
+                .await
+        }
+    })
+    .await?
+    .into_inner();
     out.send(SessionEvent::Open(tx))
         .await
         .map_err(|_| "the screen closed".to_string())?;
@@ -236,15 +313,13 @@ async fn watch(
     c: &Credentials,
     out: &mut iced::futures::channel::mpsc::Sender<StatsEvent>,
 ) -> Result<(), String> {
-    let (ch, welcome) = signed_in(c).await.map_err(|e| e.to_string())?;
-    let mut updates = SupervisorServiceClient::new(ch)
-        .watch_stats(authed(
-            pb::WatchStatsRequest { queues: vec![] },
-            &welcome.token,
-        ))
-        .await
-        .map_err(|s| s.message().to_string())?
-        .into_inner();
+    let mut updates = with_token(c, |ch, token| async move {
+        SupervisorServiceClient::new(ch)
+            .watch_stats(authed(pb::WatchStatsRequest { queues: vec![] }, &token))
+            .await
+    })
+    .await?
+    .into_inner();
     loop {
         match updates.message().await {
             Ok(Some(u)) => {
@@ -269,30 +344,30 @@ pub enum Steer {
 
 /// Send a supervisor command; the agent's new status or the router's words.
 pub async fn steer(c: Credentials, agent: String, what: Steer) -> Result<String, String> {
-    let (ch, welcome) = signed_in(&c).await.map_err(|e| e.to_string())?;
-    let mut sup = SupervisorServiceClient::new(ch);
-    let r = match what {
-        Steer::NotReady => {
-            sup.force_not_ready(authed(
-                pb::ForceNotReadyRequest {
-                    agent_id: agent.clone(),
-                    reason: 3,
-                },
-                &welcome.token,
-            ))
-            .await
+    with_token(&c, |ch, token| {
+        let agent = agent.clone();
+        async move {
+            let mut sup = SupervisorServiceClient::new(ch);
+            match what {
+                Steer::NotReady => sup
+                    .force_not_ready(authed(
+                        pb::ForceNotReadyRequest {
+                            agent_id: agent,
+                            reason: 3,
+                        },
+                        &token,
+                    ))
+                    .await
+                    .map(|_| ()),
+                Steer::Logout => sup
+                    .force_logout(authed(pb::ForceLogoutRequest { agent_id: agent }, &token))
+                    .await
+                    .map(|_| ()),
+            }
         }
-        Steer::Logout => {
-            sup.force_logout(authed(
-                pb::ForceLogoutRequest {
-                    agent_id: agent.clone(),
-                },
-                &welcome.token,
-            ))
-            .await
-        }
-    };
-    r.map(|_| agent).map_err(|s| s.message().to_string())
+    })
+    .await
+    .map(|()| agent)
 }
 
 /// Create a customer record for an unknown caller: the new record or the router's words.
@@ -302,7 +377,6 @@ pub async fn create_customer(
     phone: String,
 ) -> Result<Box<pb::Customer>, String> {
     use hotline_proto::v1::crm_service_client::CrmServiceClient;
-    let (ch, welcome) = signed_in(&c).await.map_err(|e| e.to_string())?;
     let customer = pb::Customer {
         name,
         phones: vec![phone],
@@ -312,31 +386,40 @@ pub async fn create_customer(
         credit_level: 3,
         ..Default::default()
     };
-    CrmServiceClient::new(ch)
-        .put_customer(authed(
-            pb::PutCustomerRequest {
-                customer: Some(customer),
-            },
-            &welcome.token,
-        ))
-        .await
-        .map(|r| Box::new(r.into_inner()))
-        .map_err(|s| s.message().to_string())
+    with_token(&c, |ch, token| {
+        let customer = customer.clone();
+        async move {
+            CrmServiceClient::new(ch)
+                .put_customer(authed(
+                    pb::PutCustomerRequest {
+                        customer: Some(customer),
+                    },
+                    &token,
+                ))
+                .await
+        }
+    })
+    .await
+    .map(|r| Box::new(r.into_inner()))
 }
 
 /// Customers whose name starts with `prefix` (at most 10), or the router's words.
 pub async fn search_customers(c: Credentials, prefix: String) -> Result<Vec<pb::Customer>, String> {
     use hotline_proto::v1::crm_service_client::CrmServiceClient;
-    let (ch, welcome) = signed_in(&c).await.map_err(|e| e.to_string())?;
-    CrmServiceClient::new(ch)
-        .search_customers(authed(
-            pb::SearchCustomersRequest {
-                name_prefix: prefix,
-                limit: 10,
-            },
-            &welcome.token,
-        ))
-        .await
-        .map(|r| r.into_inner().customers)
-        .map_err(|s| s.message().to_string())
+    with_token(&c, |ch, token| {
+        let name_prefix = prefix.clone();
+        async move {
+            CrmServiceClient::new(ch)
+                .search_customers(authed(
+                    pb::SearchCustomersRequest {
+                        name_prefix,
+                        limit: 10,
+                    },
+                    &token,
+                ))
+                .await
+        }
+    })
+    .await
+    .map(|r| r.into_inner().customers)
 }

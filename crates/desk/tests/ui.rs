@@ -55,6 +55,7 @@ fn agent_desk() -> (Desk, tokio::sync::mpsc::Receiver<pb::AgentCommand>) {
             router: "http://127.0.0.1:1".into(),
             agent: "2001".into(),
             password: "x".into(),
+            token: Default::default(),
         },
         commands: None,
     };
@@ -209,6 +210,7 @@ fn the_supervisor_table_updates_and_sorts() {
             router: "http://127.0.0.1:1".into(),
             agent: "9000".into(),
             password: "x".into(),
+            token: Default::default(),
         },
     };
     let update = |agents: Vec<(&str, &str, u64)>| {

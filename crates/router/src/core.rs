@@ -302,7 +302,7 @@ impl Core {
             .unwrap_or(pb::SessionEnd::LoggedOut);
         if let Some(live) = self.agents.remove(agent) {
             live.tx.send(convert::closed(why, live.labels));
-            self.tokens.revoke_agent(agent);
+            self.tokens.revoke_agent(agent, self.last);
         }
     }
 
@@ -479,11 +479,12 @@ impl Core {
             }
         }
         for (agent, live) in self.agents.drain() {
+            // the token stays: the desktop resumes with it when the router is back
+            tracing::debug!(%agent, "session closed by the stop");
             live.tx.send(convert::closed(
                 pb::SessionEnd::RouterShuttingDown,
                 live.labels,
             ));
-            self.tokens.revoke_agent(&agent);
         }
         for (_, t) in self.callers.drain() {
             t.end(Status::unavailable("the router is shutting down"));

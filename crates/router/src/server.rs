@@ -131,6 +131,11 @@ pub struct RouterSetup {
     /// session that does not answer is treated like a dropped one: its ringing or
     /// connected call goes back to the head of its queue. `None`: no heartbeats.
     pub heartbeat: Option<(std::time::Duration, std::time::Duration)>,
+    /// HTTP/2 keepalive PINGs on every connection: (every, answer within). hyper sends
+    /// and answers them, so they cost the core nothing; a connection that does not
+    /// answer in time is closed, and the sessions on it end like dropped ones. `None`:
+    /// no PINGs.
+    pub keepalive: Option<(std::time::Duration, std::time::Duration)>,
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -147,6 +152,13 @@ pub struct Tls {
 pub const HEARTBEAT: (std::time::Duration, std::time::Duration) = (
     std::time::Duration::from_millis(250),
     std::time::Duration::from_millis(750),
+);
+
+/// The router's default keepalive: a PING every 500 ms, answered within 500 ms, so a
+/// frozen desktop loses its call to the queue within about a second.
+pub const KEEPALIVE: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_millis(500),
+    std::time::Duration::from_millis(500),
 );
 
 /// How long a session token lives unless configured: a long shift.
@@ -171,6 +183,7 @@ struct Shared {
     queues: Vec<QueueSetup>,
     names: HashMap<String, String>,
     heartbeat: Option<(std::time::Duration, std::time::Duration)>,
+    keepalive: Option<(std::time::Duration, std::time::Duration)>,
     /// Languages agents logged in with.
     labels: Mutex<HashMap<String, Labels>>,
 }
@@ -221,7 +234,9 @@ impl Router {
             .map(|a| (a.id.clone(), a.name.clone()))
             .collect();
         let (tx, rx) = mpsc::unbounded_channel();
-        let tokens = Arc::new(Tokens::new(token_ttl));
+        let tokens = Arc::new(
+            Tokens::load(store.clone(), token_ttl, now_ms()).map_err(convert::store_status)?,
+        );
         let core = Core::new(sb, store.clone(), tx.clone(), tokens.clone(), names.clone());
         tokio::spawn(core.run(rx));
         // statistics to watchers once a second
@@ -270,6 +285,7 @@ impl Router {
             queues: setup.queues,
             names,
             heartbeat: setup.heartbeat,
+            keepalive: setup.keepalive,
             labels: Mutex::new(HashMap::new()),
         })))
     }
@@ -455,7 +471,9 @@ impl Router {
         };
         let reflection_v1alpha = reflection().build_v1alpha()?;
         let reflection = reflection().build_v1()?;
-        let mut server = tonic::transport::Server::builder();
+        let mut server = tonic::transport::Server::builder()
+            .http2_keepalive_interval(self.0.keepalive.map(|k| k.0))
+            .http2_keepalive_timeout(self.0.keepalive.map(|k| k.1));
         if let Some(tls) = tls {
             server = server
                 .tls_config(tonic::transport::ServerTlsConfig::new().identity(
@@ -543,7 +561,7 @@ impl AgentService for Router {
             return Err(Status::invalid_argument("agent_id is empty"));
         }
         let labels = Labels::of(r.language)?;
-        let store = self.0.store.clone();
+        let (store, tokens) = (self.0.store.clone(), self.0.tokens.clone());
         let (id, password) = (r.agent_id.clone(), r.password);
         let _turn = self
             .0
@@ -551,20 +569,24 @@ impl AgentService for Router {
             .acquire()
             .await
             .map_err(|_| Status::unavailable("the router is shutting down"))?;
-        let account = tokio::task::spawn_blocking(move || store.verify_agent(&id, &password))
-            .await
-            .map_err(|_| Status::internal("the login check failed"))?
-            .map_err(|e| {
-                tracing::info!(agent = %r.agent_id, "login refused");
-                convert::store_status(e)
-            })?;
+        // the password check, then the token kept in the store (one login at a time:
+        // the agent's older tokens are revoked)
+        let (account, t) = tokio::task::spawn_blocking(move || {
+            let account = store.verify_agent(&id, &password)?;
+            let who = Who {
+                agent: account.id.clone(),
+                role: account.role,
+            };
+            let t = tokens.issue(who, now_ms())?;
+            Ok::<_, hotline_store::StoreError>((account, t))
+        })
+        .await
+        .map_err(|_| Status::internal("the login check failed"))?
+        .map_err(|e| {
+            tracing::info!(agent = %r.agent_id, "login refused");
+            convert::store_status(e)
+        })?;
         tracing::info!(agent = %account.id, "logged in");
-        let who = Who {
-            agent: account.id.clone(),
-            role: account.role,
-        };
-        // one login at a time: the agent's older tokens are revoked
-        let t = self.0.tokens.issue(who, now_ms());
         self.0
             .labels
             .lock()

@@ -124,6 +124,12 @@ pub trait Store: Send + Sync {
         by: &str,
         now: Millis,
     ) -> Result<Vec<Ticket>, StoreError>;
+    /// Keep a session token (its digest); the agent's earlier tokens are dropped.
+    fn put_session_token(&self, token: SessionToken) -> Result<(), StoreError>;
+    /// Drop the agent's tokens issued before `issued_before` (logout, force logout).
+    fn revoke_session_tokens(&self, agent: &str, issued_before: Millis) -> Result<(), StoreError>;
+    /// Every session token kept.
+    fn session_tokens(&self) -> Result<Vec<SessionToken>, StoreError>;
     /// Set aside a record that was accepted but could not be stored.
     fn put_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError>;
     /// Records set aside, oldest first.

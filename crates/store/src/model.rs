@@ -571,3 +571,20 @@ pub struct DeadLetter {
     /// The record, as JSON.
     pub record: String,
 }
+
+/// A session token the router issued, kept so that a restart of the router does not log
+/// every agent out (their desktops resume with the token, no password check). Only a
+/// digest of the token is stored, never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionToken {
+    /// Digest of the token (hex).
+    pub digest: String,
+    /// Whose it is (work number).
+    pub agent: String,
+    /// Their role.
+    pub role: Role,
+    /// When it was issued (ms since the epoch).
+    pub issued: Millis,
+    /// When it expires.
+    pub expires: Millis,
+}

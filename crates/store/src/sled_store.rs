@@ -93,8 +93,9 @@ pub(crate) const AGENTS: usize = 14;
 pub(crate) const DEAD_LETTERS: usize = 15;
 pub(crate) const INTERACTIONS_BY_CALL: usize = 16;
 pub(crate) const INTERACTION_LEGS: usize = 17;
+pub(crate) const SESSION_TOKENS: usize = 18;
 
-pub(crate) const TREE_NAMES: [&str; 18] = [
+pub(crate) const TREE_NAMES: [&str; 19] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -113,6 +114,7 @@ pub(crate) const TREE_NAMES: [&str; 18] = [
     "dead_letters",
     "interactions_by_call",
     "interaction_legs",
+    "session_tokens",
 ];
 
 /// The index trees (everything that [`SledStore::rebuild_indexes`] recomputes).
@@ -1005,6 +1007,36 @@ impl Store for SledStore {
 
     fn agent_accounts(&self) -> Result<Vec<AgentAccount>, StoreError> {
         self.scan_all(AGENTS).collect()
+    }
+
+    fn put_session_token(&self, token: SessionToken) -> Result<(), StoreError> {
+        let prefix = cat(&[token.agent.as_bytes(), &[SEP]]);
+        let mut batch = sled::Batch::default();
+        for kv in self.trees[SESSION_TOKENS].scan_prefix(&prefix) {
+            let (k, _) = kv?;
+            batch.remove(k);
+        }
+        batch.insert(cat(&[&prefix, token.digest.as_bytes()]), encode(&token));
+        self.trees[SESSION_TOKENS].apply_batch(batch)?;
+        Ok(self.commit.wait()?)
+    }
+
+    fn revoke_session_tokens(&self, agent: &str, issued_before: Millis) -> Result<(), StoreError> {
+        let prefix = cat(&[agent.as_bytes(), &[SEP]]);
+        let mut batch = sled::Batch::default();
+        for kv in self.trees[SESSION_TOKENS].scan_prefix(&prefix) {
+            let (k, v) = kv?;
+            let t: SessionToken = decode(TREE_NAMES[SESSION_TOKENS], &k, &v)?;
+            if t.issued < issued_before {
+                batch.remove(k);
+            }
+        }
+        self.trees[SESSION_TOKENS].apply_batch(batch)?;
+        Ok(self.commit.wait()?)
+    }
+
+    fn session_tokens(&self) -> Result<Vec<SessionToken>, StoreError> {
+        self.scan_all(SESSION_TOKENS).collect()
     }
 
     fn put_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
