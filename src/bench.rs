@@ -76,6 +76,18 @@ pub struct RouteBench {
     /// The bench agents' password.
     #[arg(long, default_value = "bench password")]
     password: String,
+    /// HTTP/2 connections the agents' sessions are spread over (a floor of real
+    /// desktops has one each; keepalive PINGs cost one per connection).
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+    /// How the router notices a dead desktop: keepalive (HTTP/2 PINGs, the default) or
+    /// heartbeat (the contract's heartbeats on every session).
+    #[arg(long, default_value = "keepalive")]
+    liveness: String,
+    /// After the rates, stop the router (SIGTERM) and start it again on its store, and
+    /// time until every agent is back in a session, resumed with its token.
+    #[arg(long)]
+    restart: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -581,25 +593,70 @@ fn rss_mb(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
-/// The server process a benchmark starts, stopped and its files removed on drop.
-struct BenchChild {
+/// A server process a benchmark started; killed on drop.
+struct Proc {
     child: std::process::Child,
     /// Its stdout, held open: a router writing to a closed pipe would die of SIGPIPE.
     _stdout: Option<std::io::BufReader<std::process::ChildStdout>>,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The server a benchmark runs against: its process, how it was started, and its
+/// files (removed on drop).
+struct BenchChild {
+    proc: Proc,
+    program: std::path::PathBuf,
+    args: Vec<std::ffi::OsString>,
+    prefix: &'static str,
     dir: std::path::PathBuf,
 }
 
 impl Drop for BenchChild {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.proc.child.kill();
+        let _ = self.proc.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl BenchChild {
+    fn pid(&self) -> u32 {
+        self.proc.child.id()
+    }
+
+    /// Stop it with SIGTERM (killed after 10 s) and start it again the same way.
+    fn restart(&mut self) -> Result<()> {
+        #[cfg(unix)]
+        // SAFETY: a plain kill(2) of our own child's pid
+        unsafe {
+            libc::kill(self.proc.child.id() as i32, libc::SIGTERM);
+        }
+        let since = std::time::Instant::now();
+        while self.proc.child.try_wait()?.is_none() {
+            if since.elapsed() > std::time::Duration::from_secs(10) {
+                let _ = self.proc.child.kill();
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let (proc, _) = spawn_server(&self.program, &self.args, self.prefix)?;
+        self.proc = proc;
+        Ok(())
     }
 }
 
 /// A store with `agents` bench agents, a flow straight into queue `bench`, and
 /// `hotline serve` on it in a process of its own (so its memory is its own).
-fn start_bench_router(agents: usize, password: &str) -> Result<(BenchChild, String)> {
+fn start_bench_router(
+    agents: usize,
+    password: &str,
+    liveness: &str,
+) -> Result<(BenchChild, String)> {
     use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
     let dir = std::env::temp_dir().join(format!("hotline-bench-route-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -631,29 +688,59 @@ fn start_bench_router(agents: usize, password: &str) -> Result<(BenchChild, Stri
     std::fs::write(
         dir.join("router.toml"),
         format!(
-            "store = {:?}\nivr = {:?}\nopen_around_the_clock = true\n\
+            "store = {:?}\nivr = {:?}\nopen_around_the_clock = true\nliveness = {liveness:?}\n\
              [[queue]]\nname = \"bench\"\nskill = \"bench\"\nnever_time_out = true\nwrap_up = \"skip\"\n",
             dir.join("store"),
             dir.join("bench-flow.toml")
         ),
     )?;
-    let mut serve = std::process::Command::new(std::env::current_exe()?);
-    serve
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(dir.join("router.toml"));
+    // a fixed port, so a restarted router is found where it was
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let args: Vec<std::ffi::OsString> = vec![
+        "serve".into(),
+        "--listen".into(),
+        format!("127.0.0.1:{port}").into(),
+        "--config".into(),
+        dir.join("router.toml").into(),
+    ];
     // "hotline router listening on 127.0.0.1:PORT (plain, no TLS) — …"
-    start_child(serve, "hotline router listening on ", dir)
+    start_child(
+        std::env::current_exe()?,
+        args,
+        "hotline router listening on ",
+        dir,
+    )
 }
 
-/// Start `command`, read the address from its first line (after `prefix`), and give it
-/// back as an `http://` URL with the process.
+/// Start `program` with `args`, read the address from its first line (after
+/// `prefix`), and give it back as an `http://` URL with the process.
 fn start_child(
-    mut command: std::process::Command,
-    prefix: &str,
+    program: std::path::PathBuf,
+    args: Vec<std::ffi::OsString>,
+    prefix: &'static str,
     dir: std::path::PathBuf,
 ) -> Result<(BenchChild, String)> {
+    let (proc, url) = spawn_server(&program, &args, prefix)?;
+    let server = BenchChild {
+        proc,
+        program,
+        args,
+        prefix,
+        dir,
+    };
+    Ok((server, url))
+}
+
+fn spawn_server(
+    program: &std::path::Path,
+    args: &[std::ffi::OsString],
+    prefix: &str,
+) -> Result<(Proc, String)> {
     use std::io::BufRead;
-    let mut child = command
+    let mut child = std::process::Command::new(program)
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -663,16 +750,15 @@ fn start_child(
     if let Some(out) = out.as_mut() {
         out.read_line(&mut first)?;
     }
-    let server = BenchChild {
+    let proc = Proc {
         child,
         _stdout: out,
-        dir,
     };
     let addr = first
         .strip_prefix(prefix)
         .and_then(|r| r.split_whitespace().next())
         .ok_or_else(|| anyhow::anyhow!("the server did not start: {first:?}"))?;
-    Ok((server, format!("http://{addr}")))
+    Ok((proc, format!("http://{addr}")))
 }
 
 fn echo(a: &EchoBench) -> Result<()> {
@@ -694,9 +780,13 @@ fn echo(a: &EchoBench) -> Result<()> {
         bail!("listeners, notes per second and seconds must be more than zero");
     }
     let dir = std::env::temp_dir().join(format!("hotline-bench-echo-{}", std::process::id()));
-    let mut serve = std::process::Command::new(std::env::current_exe()?);
-    serve.args(["bench", "echo", "--serve"]);
-    let (relay, url) = start_child(serve, "echo relay listening on ", dir)?;
+    let args = vec!["bench".into(), "echo".into(), "--serve".into()];
+    let (relay, url) = start_child(
+        std::env::current_exe()?,
+        args,
+        "echo relay listening on ",
+        dir,
+    )?;
     let steps = rt
         .block_on(hotline_live::echo_bench::run(
             &url,
@@ -705,7 +795,7 @@ fn echo(a: &EchoBench) -> Result<()> {
             a.seconds,
         ))
         .map_err(|e| anyhow::anyhow!(e))?;
-    let relay_mem = rss_mb(relay.child.id());
+    let relay_mem = rss_mb(relay.pid());
     drop(relay);
     let passes_5ms = steps
         .iter()
@@ -767,27 +857,52 @@ fn route(a: &RouteBench) -> Result<()> {
     {
         bail!("agents, calls per second and seconds must be more than zero");
     }
+    if !["keepalive", "heartbeat"].contains(&a.liveness.as_str()) {
+        bail!("--liveness is keepalive or heartbeat");
+    }
+    if a.restart && a.router.is_some() {
+        bail!("--restart needs the router the benchmark starts (not --router)");
+    }
     let (router, url) = match &a.router {
         Some(url) => (None, url.clone()),
         None => {
-            let (r, url) = start_bench_router(a.agents, &a.password)?;
-            (Some(r), url)
+            let (r, url) = start_bench_router(a.agents, &a.password, &a.liveness)?;
+            (Some(std::sync::Arc::new(std::sync::Mutex::new(r))), url)
         }
     };
-    let router_pid = router.as_ref().map(|r| r.child.id());
+    let router_pid = || router.as_ref().and_then(|r| r.lock().ok().map(|r| r.pid()));
     let plan = hotline_live::route_bench::RoutePlan {
         rates: a.calls_per_second.clone(),
         seconds: a.seconds,
         waiting: a.waiting,
+        connections: a.connections,
+    };
+    let restart: Option<hotline_live::route_bench::Restart> = match (&router, a.restart) {
+        (Some(r), true) => {
+            let r = r.clone();
+            Some(Box::new(move || {
+                r.lock()
+                    .map_err(|_| "the router's handle is poisoned".to_string())?
+                    .restart()
+                    .map_err(|e| e.to_string())
+            }))
+        }
+        _ => None,
     };
     let rt = tokio::runtime::Runtime::new()?;
     let f = rt.block_on(async {
         let agents = (0..a.agents)
             .map(|k| (format!("b{k}"), a.password.clone()))
             .collect();
-        hotline_live::route_bench::run(&url, agents, &plan, || router_pid.and_then(rss_mb))
-            .await
-            .map_err(|e| anyhow::anyhow!(e))
+        hotline_live::route_bench::run(
+            &url,
+            agents,
+            &plan,
+            || router_pid().and_then(rss_mb),
+            restart,
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
     })?;
     let client_mem = rss_mb(std::process::id());
     drop(router);
@@ -797,11 +912,19 @@ fn route(a: &RouteBench) -> Result<()> {
         .cloned()
         .ok_or_else(|| anyhow::anyhow!("no step ran"))?;
     let end_mem = f.memory_with_waiting.or(f.memory_after_traffic);
-    let passes_5ms = f
+    // from the steps measured: the first rate whose p99 went over 5 ms, and the highest
+    // rate before it whose p99 stayed within
+    let over_5ms = f
         .steps
         .iter()
         .find(|s| s.offer_p99_ms > 5.0)
         .map(|s| s.calls_per_second);
+    let within_5ms = f
+        .steps
+        .iter()
+        .take_while(|s| s.offer_p99_ms <= 5.0)
+        .map(|s| s.calls_per_second)
+        .reduce(f64::max);
 
     if a.json {
         let steps: Vec<_> = f
@@ -824,7 +947,11 @@ fn route(a: &RouteBench) -> Result<()> {
                 "calls": first.calls, "calls_per_second_achieved": first.calls_per_second_achieved,
                 "offer_p50_ms": first.offer_p50_ms, "offer_p99_ms": first.offer_p99_ms,
                 "offer_max_ms": first.offer_max_ms,
-                "steps": steps, "p99_passes_5ms_at_calls_per_second": passes_5ms,
+                "steps": steps,
+                "p99_over_5ms_first_at_calls_per_second": over_5ms,
+                "p99_within_5ms_up_to_calls_per_second": within_5ms,
+                "connections": a.connections, "liveness": a.liveness,
+                "restart_seconds": f.restart_seconds,
                 "waiting": f.waiting,
                 "router_rss_mb": end_mem.map(|m| m.0), "router_peak_rss_mb": end_mem.map(|m| m.1),
                 "router_rss_after_traffic_mb": f.memory_after_traffic.map(|m| m.0),
@@ -835,8 +962,8 @@ fn route(a: &RouteBench) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{} agents logged in over gRPC in {:.1} s (each login verifies an argon2 hash); heartbeats on",
-        f.agents, f.login_seconds
+        "{} agents logged in over gRPC in {:.1} s (each login verifies an argon2 hash), over {} connections, liveness by {}",
+        f.agents, f.login_seconds, a.connections, a.liveness
     );
     for s in &f.steps {
         println!(
@@ -850,10 +977,17 @@ fn route(a: &RouteBench) -> Result<()> {
             s.offer_max_ms
         );
     }
-    match passes_5ms {
-        Some(r) => println!("p99 passes 5 ms at {r} calls/s"),
-        None if f.steps.len() > 1 => println!("p99 stays within 5 ms at every rate run"),
-        None => {}
+    match (within_5ms, over_5ms) {
+        (Some(w), Some(o)) => {
+            println!("p99 within 5 ms up to {w} calls/s, over 5 ms at {o} calls/s")
+        }
+        (None, Some(o)) => println!("p99 over 5 ms already at {o} calls/s"),
+        (_, None) => println!("p99 within 5 ms at every rate run"),
+    }
+    if let Some(t) = f.restart_seconds {
+        println!(
+            "router restarted: every agent back in a session (resumed by token, no password check) {t:.1} s after the stop"
+        );
     }
     match (f.memory_after_traffic, f.memory_with_waiting) {
         (None, _) => println!("router memory: not measured (a router of your own)"),

@@ -578,9 +578,20 @@ fn the_route_benchmark_logs_agents_in_over_grpc_and_times_offers() {
         "20",
         "--seconds",
         "1",
+        "--restart",
         "--json",
     ]);
     assert_eq!(f(&v, "agents"), 20.0);
+    // the summary follows from the step: within 5 ms here, so nothing went over
+    let within = v["p99_within_5ms_up_to_calls_per_second"].as_f64();
+    let over = v["p99_over_5ms_first_at_calls_per_second"].as_f64();
+    if f(&v, "offer_p99_ms") <= 5.0 {
+        assert_eq!((within, over), (Some(20.0), None), "{v}");
+    } else {
+        assert_eq!((within, over), (None, Some(20.0)), "{v}");
+    }
+    // every agent came back after the router restarted, by token
+    assert!(f(&v, "restart_seconds") > 0.0, "{v}");
     // every dialled call of the second reached an agent (20, give or take the tick edges)
     let calls = f(&v, "calls");
     assert!((18.0..=22.0).contains(&calls), "{v}");

@@ -144,8 +144,13 @@ async fn open_session(
     ),
     String,
 > {
-    let mut client = AgentServiceClient::new(channel);
-    let login = client
+    let token = log_in(channel.clone(), id, password).await?;
+    session_with(channel, &token).await
+}
+
+/// Log an agent in: their session token.
+pub(crate) async fn log_in(channel: Channel, id: &str, password: &str) -> Result<String, String> {
+    Ok(AgentServiceClient::new(channel)
         .login(pb::LoginRequest {
             agent_id: id.into(),
             password: password.into(),
@@ -153,14 +158,28 @@ async fn open_session(
         })
         .await
         .map_err(|s| s.message().to_string())?
-        .into_inner();
+        .into_inner()
+        .token)
+}
+
+/// Open a session with a token (a new one, or one held from before a router restart).
+pub(crate) async fn session_with(
+    channel: Channel,
+    token: &str,
+) -> Result<
+    (
+        mpsc::Sender<pb::AgentCommand>,
+        tonic::Streaming<pb::AgentEvent>,
+    ),
+    String,
+> {
     let (tx, rx) = mpsc::channel(64);
     let mut req = Request::new(ReceiverStream::new(rx));
-    let bearer = format!("Bearer {}", login.token)
+    let bearer = format!("Bearer {token}")
         .parse()
         .map_err(|_| "bad token".to_string())?;
     req.metadata_mut().insert("authorization", bearer);
-    let events = client
+    let events = AgentServiceClient::new(channel)
         .session(req)
         .await
         .map_err(|s| s.message().to_string())?

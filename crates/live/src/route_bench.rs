@@ -44,6 +44,9 @@ pub struct RouteFigures {
     pub memory_after_traffic: Option<(f64, f64)>,
     /// What it said with `waiting` calls in the queue and every agent not ready.
     pub memory_with_waiting: Option<(f64, f64)>,
+    /// With a restart: seconds from the stop to every agent back in a session and
+    /// ready, resumed with the token they held (no password check).
+    pub restart_seconds: Option<f64>,
 }
 
 /// How a route benchmark runs.
@@ -55,7 +58,14 @@ pub struct RoutePlan {
     pub seconds: f64,
     /// After the rates: every agent goes not ready and this many callers dial and wait.
     pub waiting: usize,
+    /// HTTP/2 connections the agents' sessions are spread over (a real floor has one
+    /// per desktop).
+    pub connections: usize,
 }
+
+/// Restarts the router the benchmark runs against (SIGTERM, then the same command on
+/// the same address); blocking.
+pub type Restart = Box<dyn Fn() -> Result<(), String> + Send + Sync>;
 
 use crate::timing::Times;
 
@@ -67,11 +77,12 @@ pub async fn run(
     agents: Vec<(String, String)>,
     plan: &RoutePlan,
     memory: impl Fn() -> Option<(f64, f64)>,
+    restart: Option<Restart>,
 ) -> Result<RouteFigures, String> {
-    // a few connections, so the streams are spread
-    let channels = crate::timing::channels(url, 8).await?;
+    let channels = crate::timing::channels(url, plan.connections.max(1)).await?;
     let offered: Times = Arc::default();
     let ready = Arc::new(AtomicU64::new(0));
+    let resumed = Arc::new(AtomicU64::new(0));
     let parked = Arc::new(AtomicU64::new(0));
     let (park, parking) = tokio::sync::watch::channel(false);
     let failed: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -80,7 +91,12 @@ pub async fn run(
     let n = agents.len();
     for (k, (id, pw)) in agents.into_iter().enumerate() {
         let ch = channels[k % channels.len()].clone();
-        let counters = (offered.clone(), ready.clone(), parked.clone());
+        let counters = Counters {
+            offered: offered.clone(),
+            ready: ready.clone(),
+            resumed: resumed.clone(),
+            parked: parked.clone(),
+        };
         let (failed, parking) = (failed.clone(), parking.clone());
         tasks.spawn(async move {
             if let Err(e) = agent(ch, id.clone(), pw, counters, parking).await
@@ -147,6 +163,15 @@ pub async fn run(
         });
     }
     let memory_after_traffic = memory();
+    let mut restart_seconds = None;
+    if let Some(restart) = restart {
+        let stop = Instant::now();
+        tokio::task::spawn_blocking(restart)
+            .await
+            .map_err(|e| e.to_string())??;
+        wait_for("agents resumed their sessions", resumed.clone(), n).await?;
+        restart_seconds = Some(stop.elapsed().as_secs_f64());
+    }
     let mut memory_with_waiting = None;
     let queued = Arc::new(AtomicU64::new(0));
     if plan.waiting > 0 {
@@ -176,19 +201,73 @@ pub async fn run(
         waiting: queued.load(Ordering::Relaxed) as usize,
         memory_after_traffic,
         memory_with_waiting,
+        restart_seconds,
     })
+}
+
+/// What a bench agent counts.
+struct Counters {
+    /// When each call was offered.
+    offered: Times,
+    /// Agents whose first session is open and ready.
+    ready: Arc<AtomicU64>,
+    /// Agents back in a session after the router restarted.
+    resumed: Arc<AtomicU64>,
+    /// Agents on a break (for the waiting calls).
+    parked: Arc<AtomicU64>,
+}
+
+/// How a bench agent's session ended.
+enum Ended {
+    /// The router is stopping (or the connection went): come back with the token.
+    Lost,
 }
 
 async fn agent(
     ch: Channel,
     id: String,
     pw: String,
-    (offered, ready, parked): (Times, Arc<AtomicU64>, Arc<AtomicU64>),
-    mut parking: tokio::sync::watch::Receiver<bool>,
+    counters: Counters,
+    parking: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(), String> {
+    // one password check; every later session resumes with the token
+    let token = crate::log_in(ch.clone(), &id, &pw).await?;
+    let mut sessions = 0u64;
+    let mut lost_since = None;
+    loop {
+        let (tx, events) = match crate::session_with(ch.clone(), &token).await {
+            Ok(s) => s,
+            Err(e) => {
+                // the router is restarting: try again soon, for a minute at most
+                let since = *lost_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(60) {
+                    return Err(format!("no session for a minute: {e}"));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let counter = if sessions == 0 {
+            counters.ready.clone()
+        } else {
+            counters.resumed.clone()
+        };
+        sessions += 1;
+        let Ended::Lost = serve(tx, events, &counters, counter, parking.clone()).await?;
+        lost_since = Some(Instant::now());
+    }
+}
+
+/// One session of a bench agent: ready, answer every offer, until the session ends.
+async fn serve(
+    tx: mpsc::Sender<pb::AgentCommand>,
+    mut events: tonic::Streaming<pb::AgentEvent>,
+    counters: &Counters,
+    ready: Arc<AtomicU64>,
+    mut parking: tokio::sync::watch::Receiver<bool>,
+) -> Result<Ended, String> {
     use pb::agent_command::Command as C;
     use pb::agent_event::Event as E;
-    let (tx, mut events) = crate::open_session(ch, &id, &pw).await?;
     let cmd = |c: C| crate::command(0, c);
     let _ = tx.send(cmd(C::Ready(true))).await;
     let mut counted = false;
@@ -197,8 +276,7 @@ async fn agent(
         let ev = tokio::select! {
             ev = events.message() => match ev {
                 Ok(Some(ev)) => ev,
-                Ok(None) => return Err("the router closed the session".into()),
-                Err(s) => return Err(format!("session ended: {}", s.message())),
+                Ok(None) | Err(_) => return Ok(Ended::Lost),
             },
             changed = parking.changed(), if parking_open => {
                 if changed.is_err() {
@@ -212,7 +290,7 @@ async fn agent(
         };
         match ev.event {
             Some(E::Offer(o)) => {
-                if let Ok(mut m) = offered.lock() {
+                if let Ok(mut m) = counters.offered.lock() {
                     m.insert(o.call_id, Instant::now());
                 }
                 let _ = tx.send(cmd(C::Answer(true))).await;
@@ -221,14 +299,19 @@ async fn agent(
                 counted = true;
                 ready.fetch_add(1, Ordering::Relaxed);
             }
+            Some(E::Closed(c)) if c.code == pb::SessionEnd::RouterShuttingDown as i32 => {
+                return Ok(Ended::Lost);
+            }
             Some(E::Closed(c)) => return Err(format!("session closed: {}", c.reason)),
+            // the router is stopping: the session is as good as closed
+            Some(E::Error(e)) if e.code == "UNAVAILABLE" => return Ok(Ended::Lost),
             Some(E::Error(e)) => return Err(format!("{}: {}", e.code, e.message)),
             Some(E::Heartbeat(n)) => {
                 let _ = tx.send(cmd(C::HeartbeatAck(n))).await;
             }
             Some(E::State(s)) if s.state == pb::AgentState::NotReady as i32 => {
                 if *parking.borrow() {
-                    parked.fetch_add(1, Ordering::Relaxed);
+                    counters.parked.fetch_add(1, Ordering::Relaxed);
                 } else {
                     let _ = tx.send(cmd(C::Ready(true))).await;
                 }
