@@ -76,6 +76,36 @@ pub struct LiveArgs {
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
+    #[command(flatten)]
+    tls: ClientTlsArgs,
+}
+
+/// How a client reaches an https:// router: the authority that signed its certificate
+/// (a self-signed router certificate is its own authority), and a certificate of our
+/// own for a router that asks for one (mTLS).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientTlsArgs {
+    /// Certificate authority (PEM) to trust for the router's certificate.
+    #[arg(long)]
+    ca: Option<std::path::PathBuf>,
+    /// This client's certificate (PEM), for a router that asks (mTLS).
+    #[arg(long, requires = "key")]
+    cert: Option<std::path::PathBuf>,
+    /// This client's private key (PEM).
+    #[arg(long, requires = "cert")]
+    key: Option<std::path::PathBuf>,
+}
+
+impl ClientTlsArgs {
+    /// The files read.
+    pub fn load(&self) -> Result<hotline_proto::client::ClientTls> {
+        hotline_proto::client::ClientTls::load(
+            self.ca.as_deref(),
+            self.cert.as_deref(),
+            self.key.as_deref(),
+        )
+        .map_err(|e| anyhow::anyhow!(e))
+    }
 }
 
 const SKILLS: [&str; 5] = [
@@ -121,6 +151,7 @@ fn config(
         mean_patience_seconds: 90.0,
         fcr_probability: 0.75,
         ticket_probability: 0.15,
+        tls: Default::default(),
     }
 }
 
@@ -295,7 +326,7 @@ pub fn live(a: &LiveArgs) -> Result<()> {
         .clone()
         .or_else(|| std::env::var("HOTLINE_AGENT_PASSWORD").ok())
         .context("give --password or set HOTLINE_AGENT_PASSWORD")?;
-    let cfg = config(
+    let mut cfg = config(
         a.router.clone(),
         a.agents
             .iter()
@@ -305,6 +336,7 @@ pub fn live(a: &LiveArgs) -> Result<()> {
         a.customers,
         a.customer_seed,
     );
+    cfg.tls = a.tls.load()?;
     let rt = tokio::runtime::Runtime::new()?;
     let seconds = a.seconds;
     rt.block_on(async move {

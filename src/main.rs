@@ -39,6 +39,8 @@ struct DeskArgs {
     /// Work number to fill in on the login form.
     #[arg(long, default_value = "")]
     agent: String,
+    #[command(flatten)]
+    tls: demo_cmd::ClientTlsArgs,
 }
 
 #[derive(Subcommand)]
@@ -111,8 +113,10 @@ fn main() -> ExitCode {
         Some(Command::Sim(a)) => sim_cmd::run(&a),
         Some(Command::Demo(a)) => demo_cmd::demo(&a),
         Some(Command::Live(a)) => demo_cmd::live(&a),
-        Some(Command::Desk(a)) => hotline_desk::run(&a.router, &a.agent)
-            .map_err(|e| anyhow::anyhow!("the desktop could not start: {e}")),
+        Some(Command::Desk(a)) => a.tls.load().and_then(|tls| {
+            hotline_desk::run(&a.router, &a.agent, tls)
+                .map_err(|e| anyhow::anyhow!("the desktop could not start: {e}"))
+        }),
         Some(Command::Serve(a)) => serve_cmd::run(&a),
         Some(Command::Seed(a)) => store_cmd::seed(&a),
         Some(Command::Store(c)) => store_cmd::run(&c),

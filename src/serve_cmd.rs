@@ -89,6 +89,8 @@ pub struct TlsFiles {
     pub cert: PathBuf,
     /// Private key, PEM.
     pub key: PathBuf,
+    /// Ask clients for a certificate signed by this authority (mTLS), PEM.
+    pub client_ca: Option<PathBuf>,
 }
 
 impl TlsFiles {
@@ -112,7 +114,24 @@ impl TlsFiles {
                 self.key.display()
             );
         }
-        Ok(Tls { cert_pem, key_pem })
+        let client_ca_pem = match &self.client_ca {
+            Some(p) => {
+                let pem = read(p, "client certificate authority")?;
+                if !has(&pem, "-----BEGIN CERTIFICATE-----") {
+                    anyhow::bail!(
+                        "the TLS client_ca {} is not a PEM certificate (no BEGIN CERTIFICATE)",
+                        p.display()
+                    );
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        Ok(Tls {
+            cert_pem,
+            key_pem,
+            client_ca_pem,
+        })
     }
 }
 

@@ -12,6 +12,7 @@ fn who(url: &str, agent: &str, password: &str) -> Credentials {
         agent: agent.into(),
         password: password.into(),
         token: Default::default(),
+        tls: Default::default(),
     }
 }
 

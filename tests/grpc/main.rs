@@ -1001,6 +1001,7 @@ async fn over_tls_only_clients_that_trust_the_certificate_get_in() {
         Some(Tls {
             cert_pem: cert_pem.clone().into_bytes(),
             key_pem: key.signing_key.serialize_pem().into_bytes(),
+            client_ca_pem: None,
         }),
     )
     .await;
@@ -1044,4 +1045,90 @@ async fn over_tls_only_clients_that_trust_the_certificate_get_in() {
         Err(_) => {}
         Ok(ch) => assert!(login(ch).await.is_err(), "plain text was served over TLS"),
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mtls_only_clients_holding_a_certificate_from_the_authority_get_in() {
+    use hotline_proto::client::{ClientTls, endpoint};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    let authority = |name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let mut params = CertificateParams::new(vec![]).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), Issuer::new(params, key))
+    };
+    let leaf = |issuer: &Issuer<'_, KeyPair>, name: &str| {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec![name.to_string()])
+            .unwrap()
+            .signed_by(&key, issuer)
+            .unwrap();
+        (cert.pem().into_bytes(), key.serialize_pem().into_bytes())
+    };
+    let (ca_pem, ca) = authority("Hotline 1000 test CA");
+    let (_, other_ca) = authority("somebody else");
+    let (cert_pem, key_pem) = leaf(&ca, "localhost");
+    let up = up_full(
+        None,
+        Some(Tls {
+            cert_pem,
+            key_pem,
+            client_ca_pem: Some(ca_pem.clone().into_bytes()),
+        }),
+    )
+    .await;
+    let login = |tls: ClientTls| {
+        let url = up.url.clone();
+        async move {
+            let ch = endpoint(&url, &tls)?
+                .connect()
+                .await
+                .map_err(|e| e.to_string())?;
+            AgentServiceClient::new(ch)
+                .login(pb::LoginRequest {
+                    agent_id: "1001".into(),
+                    password: "correct horse 1001".into(),
+                    language: 0,
+                })
+                .await
+                .map(|r| r.into_inner().token)
+                .map_err(|s| s.to_string())
+        }
+    };
+    let trusting = |identity| ClientTls {
+        ca_pem: Some(ca_pem.clone().into_bytes()),
+        identity,
+    };
+    // a desk with a certificate from the operator's authority gets in
+    let desk_cert = leaf(&ca, "desk-1001");
+    assert!(login(trusting(Some(desk_cert.clone()))).await.is_ok());
+    // without a certificate, or with one from another authority, it does not
+    assert!(
+        login(trusting(None)).await.is_err(),
+        "no client certificate"
+    );
+    assert!(
+        login(trusting(Some(leaf(&other_ca, "desk-x"))))
+            .await
+            .is_err(),
+        "a certificate from another authority"
+    );
+    // https without naming the authority is refused in words before connecting
+    let e = endpoint(&up.url, &ClientTls::default()).unwrap_err();
+    assert!(e.contains("--ca"), "{e}");
+    // the desktop's client connects the same way
+    let w = hotline_desk::client::login(hotline_desk::client::Credentials {
+        router: up.url.clone(),
+        agent: "1001".into(),
+        password: "correct horse 1001".into(),
+        token: Default::default(),
+        tls: trusting(Some(desk_cert)),
+    })
+    .await
+    .unwrap();
+    assert_eq!(w.name, "王小明");
 }

@@ -974,3 +974,143 @@ async fn frozen_desktop(name: &str, liveness: &str) {
     let _ = bot.kill();
     let _ = bot.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_actions_are_kept_in_the_audit_trail_and_need_the_role() {
+    let served = Served::start("audit");
+    let ch = channel(&served.url).await;
+    let boss = token(&ch, "2001", "supervisor 2001 pw").await;
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.done(1, C::Ready(true)).await;
+    let mut sup = SupervisorServiceClient::new(ch.clone());
+    sup.force_not_ready(authed(
+        pb::ForceNotReadyRequest {
+            agent_id: "1001".into(),
+            reason: 0,
+        },
+        &boss,
+    ))
+    .await
+    .unwrap();
+    sup.update_queue(authed(
+        pb::UpdateQueueRequest {
+            queue: "fault".into(),
+            ring_timeout: Some(prost_types::Duration {
+                seconds: 25,
+                nanos: 0,
+            }),
+            ..Default::default()
+        },
+        &boss,
+    ))
+    .await
+    .unwrap();
+    sup.force_logout(authed(
+        pb::ForceLogoutRequest {
+            agent_id: "1001".into(),
+        },
+        &boss,
+    ))
+    .await
+    .unwrap();
+    let trail = sup
+        .list_audit_trail(authed(pb::ListAuditTrailRequest::default(), &boss))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let seen: Vec<(&str, &str, &str)> = trail
+        .iter()
+        .map(|e| (e.by.as_str(), e.action.as_str(), e.target.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("2001", "force-not-ready", "1001"),
+            ("2001", "update-queue", "fault"),
+            ("2001", "force-logout", "1001"),
+        ]
+    );
+    assert_eq!(trail[0].before, "ready");
+    assert_eq!(trail[0].after, "not ready (set by a supervisor)");
+    assert!(
+        trail[1].before.contains("ring-no-answer after 15 s"),
+        "{:?}",
+        trail[1]
+    );
+    assert!(
+        trail[1].after.contains("ring-no-answer after 25 s"),
+        "{:?}",
+        trail[1]
+    );
+    assert_eq!(trail[2].after, "logged out");
+    assert!(trail.iter().all(|e| e.at.is_some()));
+
+    // every supervisor RPC needs the role
+    let agent = token(&ch, "1002", "correct horse 1002").await;
+    let denied = |r: Result<(), tonic::Status>, what: &str| {
+        let e = r.expect_err(what);
+        assert_eq!(e.code(), Code::PermissionDenied, "{what}: {e:?}");
+    };
+    denied(
+        sup.watch_stats(authed(pb::WatchStatsRequest::default(), &agent))
+            .await
+            .map(|_| ()),
+        "WatchStats",
+    );
+    denied(
+        sup.list_agents(authed(pb::ListAgentsRequest::default(), &agent))
+            .await
+            .map(|_| ()),
+        "ListAgents",
+    );
+    denied(
+        sup.force_not_ready(authed(
+            pb::ForceNotReadyRequest {
+                agent_id: "1001".into(),
+                reason: 0,
+            },
+            &agent,
+        ))
+        .await
+        .map(|_| ()),
+        "ForceNotReady",
+    );
+    denied(
+        sup.force_logout(authed(
+            pb::ForceLogoutRequest {
+                agent_id: "1001".into(),
+            },
+            &agent,
+        ))
+        .await
+        .map(|_| ()),
+        "ForceLogout",
+    );
+    denied(
+        sup.update_queue(authed(
+            pb::UpdateQueueRequest {
+                queue: "fault".into(),
+                ..Default::default()
+            },
+            &agent,
+        ))
+        .await
+        .map(|_| ()),
+        "UpdateQueue",
+    );
+    denied(
+        sup.list_audit_trail(authed(pb::ListAuditTrailRequest::default(), &agent))
+            .await
+            .map(|_| ()),
+        "ListAuditTrail",
+    );
+    // nothing the agent tried reached the trail
+    let after = sup
+        .list_audit_trail(authed(pb::ListAuditTrailRequest::default(), &boss))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    assert_eq!(after.len(), 3);
+}

@@ -24,6 +24,7 @@ fn who() -> Credentials {
         agent: "2001".into(),
         password: "x".into(),
         token: Default::default(),
+        tls: Default::default(),
     }
 }
 

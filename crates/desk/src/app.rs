@@ -61,6 +61,8 @@ pub struct Desk {
     pub dark: bool,
     /// Now, as of the last tick (timers on screen are drawn against it).
     pub now: Instant,
+    /// How to reach an https:// router (its certificate authority, our certificate).
+    pub tls: hotline_proto::client::ClientTls,
 }
 
 /// Everything that can happen.
@@ -75,7 +77,7 @@ pub enum Message {
     /// Login form: submit.
     LogIn,
     /// The router answered the login.
-    LoggedIn(Credentials, Result<Welcome, LoginError>),
+    LoggedIn(Box<Credentials>, Result<Welcome, LoginError>),
     /// The agent's screen.
     Agent(agent::Message),
     /// The agent's session stream.
@@ -106,7 +108,14 @@ impl Desk {
             lang: Lang::Zh,
             dark: false,
             now: Instant::now(),
+            tls: Default::default(),
         }
+    }
+
+    /// The same desk, reaching its router with these TLS settings.
+    pub fn with_tls(mut self, tls: hotline_proto::client::ClientTls) -> Desk {
+        self.tls = tls;
+        self
     }
 
     /// The window title.
@@ -154,13 +163,15 @@ impl Desk {
                         agent: f.agent.trim().to_string(),
                         password: f.password.clone(),
                         token: Default::default(),
+                        tls: self.tls.clone(),
                     };
                     return Task::perform(client::login(who.clone()), move |r| {
-                        Message::LoggedIn(who.clone(), r)
+                        Message::LoggedIn(Box::new(who.clone()), r)
                     });
                 }
             }
             Message::LoggedIn(who, Ok(w)) => {
+                let who = *who;
                 self.screen = if w.role == "supervisor" || w.role == "admin" {
                     Screen::Supervisor {
                         board: Box::default(),

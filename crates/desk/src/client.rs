@@ -50,6 +50,8 @@ pub struct Credentials {
     pub agent: String,
     /// Password (kept in memory to log in again when the token is refused).
     pub password: String,
+    /// How to reach an https:// router.
+    pub tls: hotline_proto::client::ClientTls,
     /// The session token of the last login, shared by every clone: the session, the
     /// statistics stream and each CRM or supervisor click use it, and a reconnect
     /// resumes with it (a router restart keeps tokens), so the password is checked
@@ -99,18 +101,13 @@ pub struct Welcome {
     pub queues: Vec<String>,
 }
 
-async fn connect(router: &str) -> Result<Channel, LoginError> {
-    let url = if router.contains("://") {
-        router.to_string()
-    } else {
-        format!("http://{router}")
-    };
-    Channel::from_shared(url)
-        .map_err(|_| LoginError::Unreachable(router.into()))?
+async fn connect(c: &Credentials) -> Result<Channel, LoginError> {
+    hotline_proto::client::endpoint(&c.router, &c.tls)
+        .map_err(LoginError::Other)?
         .connect_timeout(Duration::from_secs(3))
         .connect()
         .await
-        .map_err(|_| LoginError::Unreachable(router.into()))
+        .map_err(|_| LoginError::Unreachable(c.router.clone()))
 }
 
 /// Log in: a token, or why not in words.
@@ -123,7 +120,7 @@ pub async fn login(c: Credentials) -> Result<Welcome, LoginError> {
 /// A connection and the desk's token: the one it holds, or a new login's.
 async fn signed_in(c: &Credentials) -> Result<(Channel, String), LoginError> {
     if let Some(t) = c.token.get() {
-        return Ok((connect(&c.router).await?, t));
+        return Ok((connect(c).await?, t));
     }
     let (ch, w) = log_in(c).await?;
     c.token.set(Some(w.token.clone()));
@@ -156,7 +153,7 @@ async fn log_in(c: &Credentials) -> Result<(Channel, Welcome), LoginError> {
     if c.agent.trim().is_empty() || c.password.is_empty() {
         return Err(LoginError::Empty);
     }
-    let ch = connect(&c.router).await?;
+    let ch = connect(c).await?;
     let r = AgentServiceClient::new(ch.clone())
         .login(pb::LoginRequest {
             agent_id: c.agent.trim().into(),

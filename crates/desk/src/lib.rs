@@ -35,10 +35,10 @@ pub fn font_settings() -> iced::Settings {
 
 /// Open the desktop's window at the login form for `router` (and work number `agent`),
 /// until it is closed.
-pub fn run(router: &str, agent: &str) -> iced::Result {
+pub fn run(router: &str, agent: &str, tls: hotline_proto::client::ClientTls) -> iced::Result {
     let (router, agent) = (router.to_string(), agent.to_string());
     iced::application(
-        move || app::Desk::new(&router, &agent),
+        move || app::Desk::new(&router, &agent).with_tls(tls.clone()),
         app::Desk::update,
         app::Desk::view,
     )

@@ -56,6 +56,7 @@ fn agent_desk() -> (Desk, tokio::sync::mpsc::Receiver<pb::AgentCommand>) {
             agent: "2001".into(),
             password: "x".into(),
             token: Default::default(),
+            tls: Default::default(),
         },
         commands: None,
     };
@@ -211,6 +212,7 @@ fn the_supervisor_table_updates_and_sorts() {
             agent: "9000".into(),
             password: "x".into(),
             token: Default::default(),
+            tls: Default::default(),
         },
     };
     let update = |agents: Vec<(&str, &str, u64)>| {

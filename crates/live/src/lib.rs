@@ -48,6 +48,8 @@ pub struct LiveConfig {
     pub fcr_probability: f64,
     /// Share of calls on which the bot opens a ticket.
     pub ticket_probability: f64,
+    /// How to reach an https:// router.
+    pub tls: hotline_proto::client::ClientTls,
 }
 
 /// Counters of a live run (shared with whoever prints them).
@@ -88,8 +90,7 @@ pub async fn run(
     stats: Arc<LiveStats>,
     stop: impl Future<Output = ()>,
 ) -> Result<(), String> {
-    let channel = Channel::from_shared(cfg.url.clone())
-        .map_err(|e| e.to_string())?
+    let channel = hotline_proto::client::endpoint(&cfg.url, &cfg.tls)?
         .connect()
         .await
         .map_err(|e| format!("cannot reach the router at {}: {e}", cfg.url))?;

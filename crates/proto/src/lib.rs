@@ -7,6 +7,7 @@
 //! telephone side), `SupervisorService` (live statistics and control), `CrmService`
 //! (customers, tickets, call records).
 
+pub mod client;
 pub mod codec;
 
 /// Generated code of package `callcenter.v1`.

@@ -31,7 +31,8 @@ fn the_four_services_and_their_rpcs_are_there() {
             "ListAgents",
             "ForceNotReady",
             "ForceLogout",
-            "UpdateQueue"
+            "UpdateQueue",
+            "ListAuditTrail"
         ]
     );
     assert_eq!(

@@ -145,6 +145,9 @@ pub struct Tls {
     pub cert_pem: Vec<u8>,
     /// Its private key, PEM (PKCS#8, PKCS#1 or SEC1).
     pub key_pem: Vec<u8>,
+    /// Ask every client for a certificate signed by this authority (mTLS), PEM; a
+    /// client without one cannot connect. None: clients need no certificate.
+    pub client_ca_pem: Option<Vec<u8>>,
 }
 
 /// The router's default heartbeat: every 250 ms, closed after 750 ms of silence, so a
@@ -475,10 +478,14 @@ impl Router {
             .http2_keepalive_interval(self.0.keepalive.map(|k| k.0))
             .http2_keepalive_timeout(self.0.keepalive.map(|k| k.1));
         if let Some(tls) = tls {
+            let mut config = tonic::transport::ServerTlsConfig::new().identity(
+                tonic::transport::Identity::from_pem(tls.cert_pem, tls.key_pem),
+            );
+            if let Some(ca) = tls.client_ca_pem {
+                config = config.client_ca_root(tonic::transport::Certificate::from_pem(ca));
+            }
             server = server
-                .tls_config(tonic::transport::ServerTlsConfig::new().identity(
-                    tonic::transport::Identity::from_pem(tls.cert_pem, tls.key_pem),
-                ))
+                .tls_config(config)
                 .map_err(|e| format!("the TLS certificate or key is not usable: {e}"))?;
         }
         let limit = hotline_proto::codec::TRANSPORT_LIMIT_BYTES;

@@ -120,7 +120,7 @@ pub fn agent_status(
     let reason = match snap.state {
         AgentState::NotReady(r) => Some(pb::NotReadyReason {
             code: r.0 as u32,
-            label: String::new(),
+            label: convert::reason_label(r.0, convert::Labels::Unspecified).into(),
         }),
         _ => None,
     };
@@ -166,6 +166,84 @@ fn span(field: &str, d: &Option<prost_types::Duration>) -> Result<Option<Span>, 
     d.as_ref()
         .map(|d| convert::span_in(field, d).map(|ms| Span(ms * 1000)))
         .transpose()
+}
+
+fn strategy_name(s: Strategy) -> &'static str {
+    match s {
+        Strategy::LongestIdle => "longest-idle",
+        Strategy::MostSkilled => "most-skilled",
+        Strategy::FewestCalls => "fewest-calls",
+        Strategy::LeastTalkTime => "least-talk-time",
+        Strategy::RoundRobin => "round-robin",
+        Strategy::Random => "random",
+    }
+}
+
+/// A queue's settings a supervisor can change, in words (the audit trail's before and
+/// after).
+fn queue_words(c: &hotline_acd::QueueConfig) -> String {
+    let secs =
+        |s: Option<Span>| s.map_or("never".to_string(), |s| format!("{} s", s.0 / 1_000_000));
+    format!(
+        "service level within {} s; ring-no-answer after {}; at most {} waiting; callback offered at {}; {}; skill level {} and up",
+        c.thresholds.service_level.0 / 1_000_000,
+        secs(c.ring_timeout),
+        c.max_waiting
+            .map_or("any number".to_string(), |m| m.to_string()),
+        secs(c.callback_threshold),
+        strategy_name(c.strategy),
+        c.min_level
+    )
+}
+
+/// An agent's state in words (the audit trail's before and after).
+fn agent_words(s: &pb::AgentStatus) -> String {
+    let state = match pb::AgentState::try_from(s.state) {
+        Ok(pb::AgentState::LoggedOut) => "logged out",
+        Ok(pb::AgentState::NotReady) => "not ready",
+        Ok(pb::AgentState::Ready) => "ready",
+        Ok(pb::AgentState::Reserved) => "ringing",
+        Ok(pb::AgentState::Connected) => "on a call",
+        Ok(pb::AgentState::AfterCallWork) => "in wrap-up",
+        _ => "unknown",
+    };
+    match &s.reason {
+        Some(r) if s.state == pb::AgentState::NotReady as i32 => format!("{state} ({})", r.label),
+        _ => state.to_string(),
+    }
+}
+
+impl Router {
+    /// Keep a supervisor's action in the audit trail (durable before the RPC answers).
+    async fn audit(
+        &self,
+        by: String,
+        action: &str,
+        target: &str,
+        before: String,
+        after: String,
+    ) -> Result<(), Status> {
+        let entry = hotline_store::AuditEntry {
+            at: crate::core::now_ms(),
+            by,
+            action: action.into(),
+            target: target.into(),
+            before,
+            after,
+        };
+        let store = self.store();
+        tokio::task::spawn_blocking(move || store.append_audit(entry))
+            .await
+            .map_err(|_| Status::internal("the audit trail could not be written"))?
+            .map_err(convert::store_status)
+    }
+
+    /// An agent's status, and the agent's state in words.
+    async fn agent_now(&self, agent: &str) -> Result<(pb::AgentStatus, String), Status> {
+        let s = self.status_of(agent.to_string()).await?.into_inner();
+        let words = agent_words(&s);
+        Ok((s, words))
+    }
 }
 
 /// A supervisor command must say which agent it is for.
@@ -226,7 +304,7 @@ impl SupervisorService for Router {
         &self,
         req: Request<pb::ForceNotReadyRequest>,
     ) -> Result<Response<pb::AgentStatus>, Status> {
-        self.supervisor(&req)?;
+        let by = self.supervisor(&req)?;
         let r = req.into_inner();
         named(&r.agent_id)?;
         let reason = if r.reason == 0 {
@@ -234,30 +312,38 @@ impl SupervisorService for Router {
         } else {
             convert::reason_in(r.reason, true)?
         };
+        let (_, before) = self.agent_now(&r.agent_id).await?;
         self.command(In::Agent {
             agent: r.agent_id.clone(),
             command: Command::NotReady(reason),
         })
         .await?;
-        self.status_of(r.agent_id).await
+        let (now, after) = self.agent_now(&r.agent_id).await?;
+        self.audit(by, "force-not-ready", &r.agent_id, before, after)
+            .await?;
+        Ok(Response::new(now))
     }
 
     async fn force_logout(
         &self,
         req: Request<pb::ForceLogoutRequest>,
     ) -> Result<Response<pb::AgentStatus>, Status> {
-        self.supervisor(&req)?;
+        let by = self.supervisor(&req)?;
         let agent = req.into_inner().agent_id;
         named(&agent)?;
+        let (_, before) = self.agent_now(&agent).await?;
         self.force_logout(agent.clone()).await?;
-        self.status_of(agent).await
+        let (now, after) = self.agent_now(&agent).await?;
+        self.audit(by, "force-logout", &agent, before, after)
+            .await?;
+        Ok(Response::new(now))
     }
 
     async fn update_queue(
         &self,
         req: Request<pb::UpdateQueueRequest>,
     ) -> Result<Response<pb::QueueStats>, Status> {
-        self.supervisor(&req)?;
+        let by = self.supervisor(&req)?;
         let r = req.into_inner();
         let strat = if r.strategy.is_empty() {
             None
@@ -287,6 +373,7 @@ impl SupervisorService for Router {
                     .queue_config(q)
                     .map_err(|e| Status::internal(e.to_string()))?
                     .clone();
+                let before = queue_words(&cfg);
                 if let Some(t) = sl {
                     cfg.thresholds.service_level = t;
                 }
@@ -305,12 +392,52 @@ impl SupervisorService for Router {
                 if let Some(l) = r.min_level {
                     cfg.min_level = l as u8;
                 }
+                let after = queue_words(&cfg);
                 sb.update_queue(now, &r.queue, cfg)
                     .map_err(convert::switch_status)?;
-                queue_stats(sb, &r.queue, now)
-                    .ok_or_else(|| Status::not_found("the queue vanished"))
+                let stats = queue_stats(sb, &r.queue, now)
+                    .ok_or_else(|| Status::not_found("the queue vanished"))?;
+                Ok::<_, Status>((stats, before, after))
             })
             .await??;
-        Ok(Response::new(result))
+        let (stats, before, after) = result;
+        self.audit(by, "update-queue", &stats.queue, before, after)
+            .await?;
+        Ok(Response::new(stats))
+    }
+
+    async fn list_audit_trail(
+        &self,
+        req: Request<pb::ListAuditTrailRequest>,
+    ) -> Result<Response<pb::AuditTrail>, Status> {
+        self.supervisor(&req)?;
+        let r = req.into_inner();
+        let from = convert::time_in("from", &r.from)?;
+        let to = match r.to {
+            None => crate::core::now_ms() + 1,
+            t => convert::time_in("to", &t)?,
+        };
+        let n = match r.limit {
+            0 => 100,
+            l => (l as usize).min(1000),
+        };
+        let store = self.store();
+        let entries = tokio::task::spawn_blocking(move || store.audit_trail(from, to, n))
+            .await
+            .map_err(|_| Status::internal("the audit trail could not be read"))?
+            .map_err(convert::store_status)?;
+        Ok(Response::new(pb::AuditTrail {
+            entries: entries
+                .into_iter()
+                .map(|e| pb::AuditEntry {
+                    at: convert::ts(e.at),
+                    by: e.by,
+                    action: e.action,
+                    target: e.target,
+                    before: e.before,
+                    after: e.after,
+                })
+                .collect(),
+        }))
     }
 }

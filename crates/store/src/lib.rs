@@ -130,6 +130,15 @@ pub trait Store: Send + Sync {
     fn revoke_session_tokens(&self, agent: &str, issued_before: Millis) -> Result<(), StoreError>;
     /// Every session token kept.
     fn session_tokens(&self) -> Result<Vec<SessionToken>, StoreError>;
+    /// Add to the audit trail (durable before it returns).
+    fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+    /// The audit trail in [from, to), oldest first.
+    fn audit_trail(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Set aside a record that was accepted but could not be stored.
     fn put_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError>;
     /// Records set aside, oldest first.

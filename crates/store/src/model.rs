@@ -588,3 +588,21 @@ pub struct SessionToken {
     /// When it expires.
     pub expires: Millis,
 }
+
+/// A supervisor's or admin's action, kept in the audit trail: who did what to whom,
+/// when, and the state before and after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// When (ms since the epoch).
+    pub at: Millis,
+    /// Who (work number).
+    pub by: String,
+    /// What: "force-not-ready", "force-logout", "update-queue".
+    pub action: String,
+    /// To what: an agent's work number or a queue's name.
+    pub target: String,
+    /// The state before, in words.
+    pub before: String,
+    /// The state after, in words.
+    pub after: String,
+}

@@ -94,8 +94,9 @@ pub(crate) const DEAD_LETTERS: usize = 15;
 pub(crate) const INTERACTIONS_BY_CALL: usize = 16;
 pub(crate) const INTERACTION_LEGS: usize = 17;
 pub(crate) const SESSION_TOKENS: usize = 18;
+pub(crate) const AUDIT: usize = 19;
 
-pub(crate) const TREE_NAMES: [&str; 19] = [
+pub(crate) const TREE_NAMES: [&str; 20] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -115,6 +116,7 @@ pub(crate) const TREE_NAMES: [&str; 19] = [
     "interactions_by_call",
     "interaction_legs",
     "session_tokens",
+    "audit",
 ];
 
 /// The index trees (everything that [`SledStore::rebuild_indexes`] recomputes).
@@ -1037,6 +1039,28 @@ impl Store for SledStore {
 
     fn session_tokens(&self) -> Result<Vec<SessionToken>, StoreError> {
         self.scan_all(SESSION_TOKENS).collect()
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        let n = self.db.generate_id()?;
+        self.trees[AUDIT].insert(cat(&[&be(entry.at), &be(n)]), encode(&entry))?;
+        Ok(self.commit.wait()?)
+    }
+
+    fn audit_trail(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.trees[AUDIT]
+            .range(be(from).to_vec()..be(to).to_vec())
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(TREE_NAMES[AUDIT], &k, &v)
+            })
+            .collect()
     }
 
     fn put_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
