@@ -60,6 +60,13 @@ pub struct ServeConfig {
     /// How a dead or frozen desktop is noticed.
     #[serde(default)]
     pub liveness: Liveness,
+    /// Hours a session token lives (a new login is needed after it).
+    #[serde(default = "default_token_hours")]
+    pub token_hours: f64,
+}
+
+fn default_token_hours() -> f64 {
+    12.0
 }
 
 /// How the router notices a desktop that died or froze (and sends its call back to
@@ -303,7 +310,12 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         // listen for SIGTERM before saying we are up, so a stop sent at once is not lost
         let stop = stop_signal()?;
         let queues = setup.queues.len();
-        let router = Router::start(store, setup).map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+        if !(c.token_hours > 0.0 && c.token_hours <= 24.0 * 31.0) {
+            anyhow::bail!("token_hours must be more than 0 and at most a month (744), got {}", c.token_hours);
+        }
+        let ttl = (c.token_hours * 3_600_000.0) as u64;
+        let router = Router::start_with(store, setup, ttl)
+            .map_err(|s| anyhow::anyhow!("{}", s.message()))?;
         let listener = tokio::net::TcpListener::bind(&c.listen)
             .await
             .with_context(|| format!("listening on {}", c.listen))?;

@@ -1114,3 +1114,158 @@ async fn supervisor_actions_are_kept_in_the_audit_trail_and_need_the_role() {
         .entries;
     assert_eq!(after.len(), 3);
 }
+
+/// Bytes both ways, for unary calls that must carry what no client of ours would send.
+#[derive(Clone, Default)]
+struct BytesCodec;
+
+struct BytesDecoder;
+
+impl tonic::codec::Decoder for BytesDecoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use bytes::Buf;
+        let mut v = vec![0; src.remaining()];
+        src.copy_to_slice(&mut v);
+        Ok(Some(v))
+    }
+}
+
+impl tonic::codec::Codec for BytesCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawEncoder;
+    type Decoder = BytesDecoder;
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+    fn decoder(&mut self) -> BytesDecoder {
+        BytesDecoder
+    }
+}
+
+/// A unary call of `path` with these bytes as its message.
+async fn raw_unary(
+    ch: &Channel,
+    path: &'static str,
+    token: &str,
+    body: Vec<u8>,
+) -> Result<Vec<u8>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(ch.clone()).max_encoding_message_size(64 << 20);
+    grpc.ready().await.unwrap();
+    grpc.unary(
+        authed(body, token),
+        tonic::codegen::http::uri::PathAndQuery::from_static(path),
+        BytesCodec,
+    )
+    .await
+    .map(|r| r.into_inner())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_rpc_refuses_bytes_it_cannot_read_and_the_router_stays_whole() {
+    use prost::Message;
+    let mut served = Served::start("battery");
+    let ch = channel(&served.url).await;
+    let boss = token(&ch, "2001", "supervisor 2001 pw").await;
+    let unary = [
+        "/callcenter.v1.AgentService/Login",
+        "/callcenter.v1.CrmService/GetCustomer",
+        "/callcenter.v1.CrmService/FindCustomerByPhone",
+        "/callcenter.v1.CrmService/SearchCustomers",
+        "/callcenter.v1.CrmService/PutCustomer",
+        "/callcenter.v1.CrmService/ListInteractions",
+        "/callcenter.v1.CrmService/GetInteraction",
+        "/callcenter.v1.CrmService/CreateTicket",
+        "/callcenter.v1.CrmService/UpdateTicket",
+        "/callcenter.v1.CrmService/GetTicket",
+        "/callcenter.v1.CrmService/ListTickets",
+        "/callcenter.v1.SupervisorService/ListAgents",
+        "/callcenter.v1.SupervisorService/ForceNotReady",
+        "/callcenter.v1.SupervisorService/ForceLogout",
+        "/callcenter.v1.SupervisorService/UpdateQueue",
+        "/callcenter.v1.SupervisorService/ListAuditTrail",
+    ];
+    for path in unary {
+        // a field header promising more bytes than there are
+        let e = raw_unary(&ch, path, &boss, vec![0x0a, 0xff, 0xff, 0x01])
+            .await
+            .expect_err(path);
+        assert_eq!(e.code(), Code::InvalidArgument, "{path}: {e:?}");
+        assert!(e.message().contains("does not decode"), "{path}: {e:?}");
+        // two megabytes
+        let big = pb::SearchCustomersRequest {
+            name_prefix: "张".repeat(700_000),
+            limit: 1,
+        }
+        .encode_to_vec();
+        let e = raw_unary(&ch, path, &boss, big).await.expect_err(path);
+        assert_eq!(e.code(), Code::ResourceExhausted, "{path}: {e:?}");
+        assert!(e.message().contains("at most"), "{path}: {e:?}");
+    }
+    // the caller's stream: keys that are not keys end it in words
+    let (ctx, mut call) = dial(&ch, "18955550003").await;
+    next(&mut call).await;
+    press(&ctx, "12ab").await;
+    let end = loop {
+        match tokio::time::timeout(Duration::from_secs(5), call.message())
+            .await
+            .unwrap()
+        {
+            Ok(Some(_)) => continue,
+            other => break other,
+        }
+    };
+    let e = end.expect_err("the call's stream ends with a status");
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("0–9, * and #"), "{e:?}");
+    // over-long and empty strings are answered in words, never INTERNAL
+    let mut crm = CrmServiceClient::new(ch.clone());
+    let e = crm
+        .find_customer_by_phone(authed(
+            pb::FindByPhoneRequest {
+                phone: "1".repeat(5000),
+            },
+            &boss,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    let e = crm
+        .create_ticket(authed(
+            pb::CreateTicketRequest {
+                customer_id: 1,
+                kind: pb::TicketKind::Fault as i32,
+                subcategory: "broadband-down".into(),
+                description: String::new(),
+                priority: 99,
+            },
+            &boss,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    // the router is whole: healthy, logins work, and the store is clean
+    let health = tonic_health::pb::health_client::HealthClient::new(ch.clone())
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "callcenter.v1.AgentService".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(health.status, 1, "SERVING");
+    token(&ch, "1001", "correct horse 1001").await;
+    assert!(served.terminate(Duration::from_secs(10)).is_some());
+    let check = Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .args(["store", "check", "--json", "--store"])
+        .arg(served.dir.join("store"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    assert!(check.status.success(), "{report}");
+    assert_eq!(report["tickets"], 0, "nothing half-written: {report}");
+}

@@ -209,27 +209,7 @@ impl Router {
         token_ttl: Millis,
     ) -> Result<Router, Status> {
         let accounts = store.agent_accounts().map_err(convert::store_status)?;
-        let skill = |name: &str| {
-            setup
-                .skills
-                .iter()
-                .position(|s| s == name)
-                .map(|i| SkillId(i as u16))
-        };
-        let agents = accounts
-            .iter()
-            .map(|a| AgentSetup {
-                id: a.id.clone(),
-                profile: AgentProfile {
-                    skills: a
-                        .skills
-                        .iter()
-                        .filter_map(|(n, l)| skill(n).map(|s| (s, *l)))
-                        .collect(),
-                    groups: vec![],
-                },
-            })
-            .collect();
+        let agents = agent_setups(&accounts, &setup.skills);
         let sb = Switchboard::new(setup.flow, setup.queues.clone(), agents, now_ms())
             .map_err(convert::switch_status)?;
         let names: HashMap<String, String> = accounts
@@ -242,34 +222,7 @@ impl Router {
         );
         let core = Core::new(sb, store.clone(), tx.clone(), tokens.clone(), names.clone());
         tokio::spawn(core.run(rx));
-        // statistics to watchers once a second
-        let ticker = tx.clone();
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-            loop {
-                every.tick().await;
-                if ticker.send(CoreMsg::Tick).is_err() {
-                    return;
-                }
-            }
-        });
-        // open and overdue tickets by back-office group, once a minute
-        let (loads_tx, loads_store) = (tx.clone(), store.clone());
-        tokio::spawn(async move {
-            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                every.tick().await;
-                let store = loads_store.clone();
-                let Ok(Ok(loads)) =
-                    tokio::task::spawn_blocking(move || back_office_loads(&*store)).await
-                else {
-                    continue;
-                };
-                if loads_tx.send(CoreMsg::BackOffice(loads)).is_err() {
-                    return;
-                }
-            }
-        });
+        spawn_tickers(tx.clone(), store.clone());
         Ok(Router(Arc::new(Shared {
             core: tx,
             store,
@@ -525,6 +478,61 @@ impl Router {
         }
         Ok(())
     }
+}
+
+/// The store's agent accounts as the routing core knows them (skills by the router's
+/// skill numbers; skills no queue uses are left out).
+fn agent_setups(accounts: &[hotline_store::AgentAccount], skills: &[String]) -> Vec<AgentSetup> {
+    let skill = |name: &str| {
+        skills
+            .iter()
+            .position(|s| s == name)
+            .map(|i| SkillId(i as u16))
+    };
+    accounts
+        .iter()
+        .map(|a| AgentSetup {
+            id: a.id.clone(),
+            profile: AgentProfile {
+                skills: a
+                    .skills
+                    .iter()
+                    .filter_map(|(n, l)| skill(n).map(|s| (s, *l)))
+                    .collect(),
+                groups: vec![],
+            },
+        })
+        .collect()
+}
+
+/// The core's clocks: the statistics tick once a second, and the back-office ticket
+/// counts once a minute.
+fn spawn_tickers(tx: mpsc::UnboundedSender<CoreMsg>, store: Arc<dyn Store>) {
+    let ticker = tx.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            every.tick().await;
+            if ticker.send(CoreMsg::Tick).is_err() {
+                return;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            let store = store.clone();
+            let Ok(Ok(loads)) =
+                tokio::task::spawn_blocking(move || back_office_loads(&*store)).await
+            else {
+                continue;
+            };
+            if tx.send(CoreMsg::BackOffice(loads)).is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Open and overdue tickets per back-office group (unassigned ones as "front office").
