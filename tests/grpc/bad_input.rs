@@ -17,25 +17,12 @@ fn refused(e: tonic::Status, code: Code, words: &str) {
     }
 }
 
-async fn token_of(ch: &Channel, id: &str, password: &str) -> String {
-    AgentServiceClient::new(ch.clone())
-        .login(pb::LoginRequest {
-            agent_id: id.into(),
-            password: password.into(),
-            language: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .token
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_refuses_bad_input_in_words_and_the_router_carries_on() {
     let up = up().await;
     let ch = channel(&up.url).await;
-    let agent = token_of(&ch, "1001", "correct horse 1001").await;
-    let boss = token_of(&ch, "2001", "supervisor 2001 pw").await;
+    let agent = super::outside::token(&ch, "1001", "correct horse 1001").await;
+    let boss = super::outside::token(&ch, "2001", "supervisor 2001 pw").await;
 
     // AgentService
     let mut agents = AgentServiceClient::new(ch.clone());

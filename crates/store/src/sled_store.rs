@@ -569,6 +569,20 @@ impl SledStore {
         Ok(self.ids[id_slot(kind)].fetch_add(n, Ordering::Relaxed) + 1)
     }
 
+    /// A ticket and its customer's segment (deadlines depend on it), or NOT_FOUND.
+    fn ticket_and_segment(&self, id: u64) -> Result<(Ticket, Segment), StoreError> {
+        let Some(t) = self.ticket(id)? else {
+            return Err(StoreError::NotFound {
+                what: "ticket",
+                id: id.to_string(),
+            });
+        };
+        let segment = self
+            .customer(t.customer)?
+            .map_or(Segment::Public, |c| c.segment);
+        Ok((t, segment))
+    }
+
     /// A new ticket as it will be stored, checked against the catalog and the customer
     /// (its id taken, nothing written).
     fn opened_ticket(&self, new: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError> {
@@ -968,16 +982,7 @@ impl Store for SledStore {
             .collect::<Result<Vec<_>, _>>()?;
         let mut changed = Vec::with_capacity(changes.len());
         for (id, change) in changes {
-            let Some(current) = self.ticket(id)? else {
-                return Err(StoreError::NotFound {
-                    what: "ticket",
-                    id: id.to_string(),
-                });
-            };
-            let segment = self
-                .customer(current.customer)?
-                .map_or(Segment::Public, |c| c.segment);
-            let mut t = current;
+            let (mut t, segment) = self.ticket_and_segment(id)?;
             self.ticket_change(&mut t, &change, by, now, segment)?;
             changed.push((id, change, segment));
         }
@@ -1088,15 +1093,7 @@ impl Store for SledStore {
         now: Millis,
     ) -> Result<Ticket, StoreError> {
         let key = be(id);
-        let Some(current) = self.ticket(id)? else {
-            return Err(StoreError::NotFound {
-                what: "ticket",
-                id: id.to_string(),
-            });
-        };
-        let segment = self
-            .customer(current.customer)?
-            .map_or(Segment::Public, |c| c.segment);
+        let (_, segment) = self.ticket_and_segment(id)?;
         self.transact(TICKET_TREES, |tx| {
             let Some(mut t) = tx_get::<Ticket>(&tx[TICKETS], TICKETS, &key)? else {
                 return abort(StoreError::NotFound {
