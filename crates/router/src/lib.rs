@@ -1,23 +1,25 @@
-//! The hotline router: it will serve the callcenter.v1 contract (`hotline-proto`) by
+//! The hotline router: it serves the callcenter.v1 contract (`hotline-proto`) by
 //! driving the routing core (`hotline-acd`) with real timers, the IVR (`hotline-ivr`)
-//! and the customer store (`hotline-store`).
+//! and the customer store (`hotline-store`, held as its trait).
 //!
-//! Built so far:
 //! * [`switchboard`] — the router's sans-IO core: the engine, the IVR sessions and every
 //!   call's context; inputs with their time in, caller and agent events, store work and
-//!   one interaction record per call out;
+//!   one interaction record per call (with its legs) out;
+//! * `core` — the core task: the only owner of the switchboard, one method per message
+//!   and per output kind; store work on the blocking pool, timers as tokio sleeps;
+//! * [`convert`] — all wire mapping: store records and switchboard events ↔
+//!   callcenter.v1 messages, commands from the wire (checked, never clamped), errors →
+//!   gRPC statuses;
+//! * [`server`] — the gRPC services: `AgentService` (argon2 login, one live session per
+//!   agent), `CallerService`, `CrmService`, `SupervisorService` (statistics, force
+//!   not-ready/logout, queue settings, the audit trail), health, reflection v1 and
+//!   v1alpha, TLS and mTLS, HTTP/2 keepalive;
+//! * [`tokens`] — session tokens, kept in the store as digests so a restart keeps them;
 //! * [`self_service`] — the IVR's self-service on the real store (bill and balance,
-//!   ticket progress, value-added sign-up, fault report);
-//! * [`convert`] — store records ↔ callcenter.v1 messages, and errors → gRPC statuses.
+//!   ticket progress, value-added sign-up, fault report).
 //!
-//! * [`server`] — the gRPC server around the switchboard: `AgentService` (argon2 login,
-//!   tokens, one live session per agent), `CallerService`, `CrmService` and
-//!   `SupervisorService` (statistics stream, agents, force not-ready/logout, queue
-//!   settings), with health and reflection.
-//!
-//! Heartbeats close silent agent sessions; `tracing` logs mask personal data. The
-//! configuration file, `hotline serve`, `demo` and `live` are in the `hotline` command
-//! and `hotline-live`. Still to come: TLS and `hotline bench route`.
+//! `tracing` logs mask personal data. The configuration file, `hotline serve`, `demo`
+//! and `live` are in the `hotline` command and `hotline-live`.
 
 pub mod convert;
 mod core;

@@ -1,11 +1,9 @@
-//! The gRPC server around the switchboard: one core task owns the switchboard and is
-//! the only one to touch it; gRPC handlers send it inputs and get events back through
-//! channels; store work runs on the blocking pool and reports back to the core; timers
-//! are tokio sleeps that send the core a message.
-//!
-//! Served so far: `AgentService` (login with argon2 against the store, tokens, one live
-//! session per agent, commands and events) and `CallerService` (the telephone side),
-//! with health and reflection.
+//! The gRPC services around the core task (`crate::core`, the only owner of the
+//! switchboard): `AgentService` (login, the agent's session: commands in with their
+//! session and call, events out until a final one), `CallerService` (the telephone
+//! side), and the serving itself (health, reflection v1 and v1alpha, TLS and mTLS,
+//! HTTP/2 keepalive, a short grace after a stop). `CrmService` and `SupervisorService`
+//! are in `crm.rs` and `supervisor.rs`.
 
 use crate::convert::{self, Labels};
 use crate::core::{Core, CoreMsg, Job, now_ms};
