@@ -63,6 +63,22 @@ pub struct ServeConfig {
     /// Hours a session token lives (a new login is needed after it).
     #[serde(default = "default_token_hours")]
     pub token_hours: f64,
+    /// Hours a claimed first-contact resolution waits for a repeat call about the same
+    /// reason before it counts as verified (7 days).
+    #[serde(default = "default_fcr_window_hours")]
+    pub fcr_window_hours: f64,
+    /// Seconds between the router's FCR settlements (claims whose window passed are
+    /// verified).
+    #[serde(default = "default_fcr_settle_seconds")]
+    pub fcr_settle_seconds: f64,
+}
+
+fn default_fcr_window_hours() -> f64 {
+    7.0 * 24.0
+}
+
+fn default_fcr_settle_seconds() -> f64 {
+    60.0
 }
 
 fn default_token_hours() -> f64 {
@@ -266,6 +282,7 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         flow: Arc::new(flow),
         queues,
         skills,
+        fcr_settle_every: std::time::Duration::from_secs_f64(c.fcr_settle_seconds.max(0.1)),
         heartbeat: matches!(c.liveness, Liveness::Heartbeat | Liveness::Both)
             .then_some(hotline_router::server::HEARTBEAT),
         keepalive: matches!(c.liveness, Liveness::Keepalive | Liveness::Both)
@@ -296,7 +313,8 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     let setup = setup(&c)?;
     let store = Arc::new(
         SledStore::open(&c.store, Catalog::builtin())
-            .with_context(|| format!("opening the store in {}", c.store.display()))?,
+            .with_context(|| format!("opening the store in {}", c.store.display()))?
+            .with_fcr_window((c.fcr_window_hours * 3_600_000.0) as u64),
     );
     let agents = store.agent_accounts()?.len();
     let tls = c.tls.as_ref().map(TlsFiles::load).transpose()?;
@@ -310,6 +328,9 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         // listen for SIGTERM before saying we are up, so a stop sent at once is not lost
         let stop = stop_signal()?;
         let queues = setup.queues.len();
+        if !(c.fcr_window_hours >= 0.0 && c.fcr_window_hours <= 24.0 * 366.0) {
+            anyhow::bail!("fcr_window_hours must be 0 to a year (8784), got {}", c.fcr_window_hours);
+        }
         if !(c.token_hours > 0.0 && c.token_hours <= 24.0 * 31.0) {
             anyhow::bail!("token_hours must be more than 0 and at most a month (744), got {}", c.token_hours);
         }

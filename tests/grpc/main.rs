@@ -144,6 +144,7 @@ async fn up_custom(
             skills: NAMES.iter().map(|s| s.to_string()).collect(),
             heartbeat,
             keepalive: None,
+            fcr_settle_every: Duration::from_secs(60),
         },
     )
     .unwrap();

@@ -1269,3 +1269,66 @@ async fn every_rpc_refuses_bytes_it_cannot_read_and_the_router_stays_whole() {
     assert!(check.status.success(), "{report}");
     assert_eq!(report["tickets"], 0, "nothing half-written: {report}");
 }
+
+/// The record of `call`, once written.
+async fn record_of_call(ch: &Channel, token: &str, call: u64) -> pb::Interaction {
+    let mut crm = CrmServiceClient::new(ch.clone());
+    for _ in 0..100 {
+        match crm
+            .get_interaction(authed(
+                pb::GetInteractionRequest {
+                    by: Some(pb::get_interaction_request::By::CallId(call)),
+                },
+                token,
+            ))
+            .await
+        {
+            Ok(r) => return r.into_inner(),
+            Err(e) => assert_eq!(e.code(), Code::NotFound, "{e:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no record of call {call}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_running_router_verifies_fcr_once_the_window_passes_without_a_repeat() {
+    // a window of 2 seconds, settled every half second
+    let served = Served::start_with(
+        "fcr",
+        "fcr_window_hours = 0.000555\nfcr_settle_seconds = 0.5\n",
+    );
+    let ch = channel(&served.url).await;
+    let boss = token(&ch, "2001", "supervisor 2001 pw").await;
+    customer(&ch, &boss, "18955551234").await;
+    let mut desk = super::routing::agent_on(&ch, "1001").await;
+    desk.done(1, C::Ready(true)).await;
+    let call = a_call_to_wrap_up(&ch, &mut desk, "18955551234").await;
+    desk.wait(|e| matches!(e.event, Some(E::ConversationEnded(_))))
+        .await;
+    desk.done(
+        4,
+        C::WrapUp(pb::WrapUp {
+            disposition: "answered".into(),
+            reason: "fault.broadband".into(),
+            resolved_first_contact: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    let rec = record_of_call(&ch, &boss, call).await;
+    assert_eq!(
+        (rec.fcr_claimed, rec.fcr_verified.as_str()),
+        (true, "pending")
+    );
+    // nobody called again about it: after the window the router settles it by itself
+    let mut verified = String::new();
+    for _ in 0..100 {
+        verified = record_of_call(&ch, &boss, call).await.fcr_verified;
+        if verified != "pending" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(verified, "yes");
+}

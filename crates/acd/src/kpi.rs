@@ -214,6 +214,81 @@ mod tests {
         Span::from_secs(x)
     }
 
+    /// Two intervals merged field by field, the expected sums worked by hand: every
+    /// report and roll-up adds tallies this way, so no field may be left behind.
+    #[test]
+    fn merging_two_tallies_adds_every_count_and_keeps_the_longest_wait() {
+        let a = Tally {
+            offered: 10,
+            refused: 1,
+            answered: 7,
+            answered_within_threshold: 5,
+            abandoned: 3,
+            abandoned_short: 1,
+            abandoned_within_threshold: 2,
+            requeued: 2,
+            transferred_out: 1,
+            callbacks_accepted: 1,
+            wait_of_answered: s(70),
+            longest_wait: s(45),
+            handled: 6,
+            talk: s(600),
+            hold: s(30),
+            wrap_up: s(120),
+        };
+        let b = Tally {
+            offered: 4,
+            refused: 2,
+            answered: 2,
+            answered_within_threshold: 1,
+            abandoned: 2,
+            abandoned_short: 0,
+            abandoned_within_threshold: 1,
+            requeued: 1,
+            transferred_out: 3,
+            callbacks_accepted: 2,
+            wait_of_answered: s(50),
+            longest_wait: s(90),
+            handled: 3,
+            talk: s(240),
+            hold: s(0),
+            wrap_up: s(60),
+        };
+        let mut m = a;
+        m.merge(&b);
+        let want = Tally {
+            offered: 14,
+            refused: 3,
+            answered: 9,
+            answered_within_threshold: 6,
+            abandoned: 5,
+            abandoned_short: 1,
+            abandoned_within_threshold: 3,
+            requeued: 3,
+            transferred_out: 4,
+            callbacks_accepted: 3,
+            wait_of_answered: s(120),
+            longest_wait: s(90),
+            handled: 9,
+            talk: s(840),
+            hold: s(30),
+            wrap_up: s(180),
+        };
+        assert_eq!(m, want);
+        // and in the other order the longest wait is still the longer one
+        let mut m2 = b;
+        m2.merge(&a);
+        assert_eq!(m2, want);
+        // the KPIs of the merge, by hand: SL = 6 / (9 + 5 - 1) = 6/13; AHT = (840 + 30
+        // + 180) / 9 = 116.67 s; abandon rate 5 / 14
+        assert_eq!(
+            service_level(&m, ServiceLevelFormula::ExcludeShortAbandons),
+            Some(6.0 / 13.0)
+        );
+        assert_eq!(average_handle_time(&m), Some(Span(1_050_000_000 / 9)));
+        assert_eq!(abandon_rate(&m), Some(5.0 / 14.0));
+    }
+
     #[test]
     fn service_level_formulas_differ_as_documented() {
         let th = Thresholds::default();

@@ -134,6 +134,9 @@ pub struct RouterSetup {
     /// answer in time is closed, and the sessions on it end like dropped ones. `None`:
     /// no PINGs.
     pub keepalive: Option<(std::time::Duration, std::time::Duration)>,
+    /// How often claimed first-contact resolutions whose window passed are verified
+    /// (`Store::settle_fcr`).
+    pub fcr_settle_every: std::time::Duration,
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -220,7 +223,7 @@ impl Router {
         );
         let core = Core::new(sb, store.clone(), tx.clone(), tokens.clone(), names.clone());
         tokio::spawn(core.run(rx));
-        spawn_tickers(tx.clone(), store.clone());
+        spawn_tickers(tx.clone(), store.clone(), setup.fcr_settle_every);
         Ok(Router(Arc::new(Shared {
             core: tx,
             store,
@@ -503,9 +506,27 @@ fn agent_setups(accounts: &[hotline_store::AgentAccount], skills: &[String]) -> 
         .collect()
 }
 
-/// The core's clocks: the statistics tick once a second, and the back-office ticket
-/// counts once a minute.
-fn spawn_tickers(tx: mpsc::UnboundedSender<CoreMsg>, store: Arc<dyn Store>) {
+/// The router's clocks: the statistics tick once a second, the back-office ticket
+/// counts once a minute, and FCR settlement every `fcr_every`.
+fn spawn_tickers(
+    tx: mpsc::UnboundedSender<CoreMsg>,
+    store: Arc<dyn Store>,
+    fcr_every: std::time::Duration,
+) {
+    let settling = store.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(fcr_every);
+        loop {
+            every.tick().await;
+            let store = settling.clone();
+            match tokio::task::spawn_blocking(move || store.settle_fcr(now_ms())).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(settled = n, "first-contact resolutions verified"),
+                Ok(Err(e)) => tracing::warn!(error = %e, "FCR settlement failed; retried later"),
+                Err(_) => return, // the runtime is going down
+            }
+        }
+    });
     let ticker = tx.clone();
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(1));

@@ -179,3 +179,112 @@ pub fn rebuild(store: &SledStore) -> Result<CheckReport, StoreError> {
     store.flush()?;
     check(store)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+    use crate::model::*;
+    use crate::seed::{self, DEFAULT_NOW};
+
+    /// A store with one customer, one ticket and one call of theirs.
+    fn filled() -> (SledStore, Customer) {
+        let s = SledStore::temporary(crate::Catalog::builtin()).unwrap();
+        let mut c = seed::customer(3, 0, DEFAULT_NOW);
+        c.id = 0;
+        c.phones = vec!["18912345678".into()];
+        let c = s.put_customer(c).unwrap();
+        s.create_ticket(
+            NewTicket {
+                customer: c.id,
+                kind: TicketKind::Fault,
+                subcategory: "broadband-down".into(),
+                description: "断网".into(),
+                priority: TicketPriority::High,
+            },
+            "1001",
+            DEFAULT_NOW,
+        )
+        .unwrap();
+        s.record_interaction(Interaction {
+            id: 0,
+            call_id: 7,
+            customer: Some(c.id),
+            caller_number: "18912345678".into(),
+            dialled: "1000".into(),
+            arrived: DEFAULT_NOW,
+            ivr_ended: None,
+            queued: None,
+            offered: None,
+            answered: None,
+            ended: DEFAULT_NOW + 60_000,
+            ivr_path: vec![],
+            self_service: None,
+            queue: Some("fault".into()),
+            agents: vec!["1001".into()],
+            transfers: 0,
+            wait_s: 5,
+            talk_s: 50,
+            hold_s: 0,
+            wrap_up_s: 5,
+            end: CallEnd::Completed,
+            disposition: Some("answered".into()),
+            reason: Some("fault.broadband".into()),
+            notes: String::new(),
+            tickets: vec![],
+            fcr_claimed: false,
+            fcr_verified: None,
+            satisfaction: None,
+            legs: vec![],
+        })
+        .unwrap();
+        (s, c)
+    }
+
+    #[test]
+    fn check_finds_each_kind_of_damage_and_rebuild_repairs_it() {
+        let (s, c) = filled();
+        let clean = check(&s).unwrap();
+        assert!(clean.is_clean(), "{clean:?}");
+        let entries = clean.index_entries;
+        // damage three ways: an entry gone, an entry no record implies, a wrong value
+        s.tree(BY_PHONE).remove("18912345678").unwrap();
+        s.tree(BY_NAME)
+            .insert(text_key("幽灵", 999), vec![])
+            .unwrap();
+        let (k, _) = s.tree(TICKETS_BY_CUSTOMER).first().unwrap().unwrap();
+        s.tree(TICKETS_BY_CUSTOMER)
+            .insert(k, b"garbage".to_vec())
+            .unwrap();
+        let r = check(&s).unwrap();
+        assert_eq!((r.missing, r.stale, r.mismatched), (1, 1, 1), "{r:?}");
+        assert!(!r.is_clean());
+        assert_eq!(
+            s.customer_by_phone("18912345678").unwrap(),
+            None,
+            "the damage is real"
+        );
+        // rebuild: every index recomputed from the data, the stale entry gone
+        let r = rebuild(&s).unwrap();
+        assert!(r.is_clean(), "{r:?}");
+        assert_eq!(r.index_entries, entries);
+        assert_eq!(
+            s.customer_by_phone("18912345678").unwrap().map(|x| x.id),
+            Some(c.id)
+        );
+        assert!(
+            s.tree(BY_NAME)
+                .get(text_key("幽灵", 999))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            s.screen_pop("18912345678", 5)
+                .unwrap()
+                .unwrap()
+                .open_tickets
+                .len(),
+            1
+        );
+    }
+}

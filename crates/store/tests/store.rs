@@ -625,3 +625,36 @@ fn wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported() 
     );
     assert_eq!(s.dead_letters(10).unwrap()[0].error, "the disk is full");
 }
+
+#[test]
+fn a_call_about_the_same_reason_after_the_window_is_no_repeat() {
+    let s = store();
+    let a = s.put_customer(person("张伟", "18912345678")).unwrap();
+    let day = 24 * HOUR;
+    let first = s
+        .record_interaction(call(Some(a.id), NOW, "fault.broadband", true))
+        .unwrap();
+    // 7 days and an hour later, the same reason: outside the 7-day window
+    let later = NOW + 7 * day + HOUR;
+    s.record_interaction(call(Some(a.id), later, "fault.broadband", true))
+        .unwrap();
+    assert_eq!(s.interaction(first.id).unwrap().unwrap().fcr_verified, None);
+    // settled at the end of its window: verified, the later call did not undo it
+    assert_eq!(s.settle_fcr(NOW + 7 * day + 2 * HOUR).unwrap(), 1);
+    assert_eq!(
+        s.interaction(first.id).unwrap().unwrap().fcr_verified,
+        Some(true)
+    );
+    // one inside the window is a repeat (6 days later)
+    let b = s.put_customer(person("李娜", "18912345679")).unwrap();
+    let mut c1 = call(Some(b.id), NOW, "fault.broadband", true);
+    c1.caller_number = "18912345679".into();
+    let c1 = s.record_interaction(c1).unwrap();
+    let mut c2 = call(Some(b.id), NOW + 6 * day, "fault.broadband", false);
+    c2.caller_number = "18912345679".into();
+    s.record_interaction(c2).unwrap();
+    assert_eq!(
+        s.interaction(c1.id).unwrap().unwrap().fcr_verified,
+        Some(false)
+    );
+}
