@@ -669,3 +669,34 @@ fn statistics_close_every_fifteen_minutes() {
     assert_eq!(r.e.queue_snapshot(q).unwrap().interval.tally.answered, 0);
     let _ = late;
 }
+
+/// Occupancy is busy ÷ staffed: ringing, talking, holding and wrap-up are busy; a
+/// break (not ready) is staffed time that is not busy, as is waiting ready. (Some
+/// vendors take on-contact ÷ (on-contact + idle), leaving breaks out of both; the
+/// brief's definition keeps them in the denominator.) Worked by hand: logged in for
+/// 400 s, 100 s on a call, then 300 s on a break → 100 / 400 (counting the break as
+/// busy would give 1.0; leaving it out of both would give 100 / 100).
+#[test]
+fn occupancy_counts_breaks_as_staffed_but_not_busy() {
+    let mut r = Rig::new();
+    let q = r.queue(plain_queue());
+    let a = r.ready_agent(&[skill(1, 5)]);
+    r.call(q, 0);
+    answer(&mut r, a);
+    r.at(100.0);
+    finish(&mut r, a);
+    r.input(Input::NotReady(a, ReasonCode(16))).unwrap();
+    r.at(400.0);
+    // the snapshot is as of the engine's last input: the end of the break
+    r.input(Input::Ready(a)).unwrap();
+    let s = r.e.queue_snapshot(q).unwrap();
+    assert_eq!(
+        (s.total.busy, s.total.staffed),
+        (Span::from_secs(100), Span::from_secs(400))
+    );
+    let occ = s.occupancy().unwrap();
+    assert!((occ - 100.0 / 400.0).abs() < 1e-9, "{occ}");
+    let agent = r.e.agent_snapshot(a).unwrap();
+    let occ = agent.total.occupancy().unwrap();
+    assert!((occ - 100.0 / 400.0).abs() < 1e-9, "{occ}");
+}
