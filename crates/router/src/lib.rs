@@ -26,6 +26,6 @@ mod core;
 mod crm;
 pub mod self_service;
 pub mod server;
-mod supervisor;
+pub mod supervisor;
 pub mod switchboard;
 pub mod tokens;

@@ -606,3 +606,114 @@ fn a_booked_callback_survives_the_line_closing_and_reaches_an_agent_later() {
         "{outs:?}"
     );
 }
+
+/// The wallboard's figures after traffic whose every figure is worked out by hand
+/// (times in seconds after T0; key 1 puts a call in `inquiry` two seconds after it
+/// dials):
+///
+/// * call 1 dials at 0, offered to 1001 at 2, answered at 2 (wait 0), talk to 242,
+///   wrap-up to 302 → handled 300 s;
+/// * call 2 dials at 10, offered to 1002 at 12, answered at 22 (wait 10), talk to 302,
+///   wrap-up to 322 → handled 300 s;
+/// * call 3 dials at 20, waits from 22, hangs up at 52 (abandoned after 30 s; not short);
+/// * call 4 dials at 30, waits from 32, offered to 1001 at 302 and answered (wait 270),
+///   still talking at 600.
+///
+/// At 600: offered 4, answered 3, within 20 s 2 (waits 0 and 10), abandoned 1, SL
+/// 2 ÷ (3 + 1 − 0) = 0.5, ASA (0 + 10 + 270) ÷ 3 = 93.33 s, AHT 300 s, abandon rate
+/// 1 ÷ 4; occupancy: 1001 busy 2–600 (598 s), 1002 busy 12–322 (310 s), both staffed
+/// 600 s → 908 ÷ 1200. Staffing advice, Erlang C by hand: 4 calls in 600 s is 24 an hour,
+/// × 300 s = 2 Erlangs. For n = 3: B(3, 2) = 0.2105, C = 3B ÷ (3 − 2(1 − B)) = 0.4444,
+/// SL = 1 − C·e^(−(3−2)·20/300) = 0.584 < 0.8; n = 4: B = 0.0952, C = 0.1739,
+/// SL = 1 − C·e^(−2·20/300) = 0.848 ≥ 0.8. So 4 agents are needed; at 600 agent 9001
+/// logs in (not ready), so 3 are logged in: advice +1.
+#[test]
+fn the_wallboard_figures_are_those_worked_by_hand() {
+    let mut r = rig();
+    r.ready("1001");
+    r.ready("1002");
+    let s = |x: u64| T0 + x * 1000;
+    let dial = |r: &mut Rig, call: u64| {
+        r.go(In::Dial {
+            call,
+            from: format!("1891234567{call}"),
+            to: "1000".into(),
+            pop: None,
+        });
+    };
+    let key = |r: &mut Rig, call: u64| {
+        r.go(In::Keys {
+            call,
+            digits: "1".into(),
+        })
+    };
+    dial(&mut r, 1);
+    r.at(s(2));
+    assert!(offer_to(&key(&mut r, 1), "1001").is_some());
+    r.agent("1001", Command::Answer);
+    r.at(s(10));
+    dial(&mut r, 2);
+    r.at(s(12));
+    assert!(offer_to(&key(&mut r, 2), "1002").is_some());
+    r.at(s(20));
+    dial(&mut r, 3);
+    r.at(s(22));
+    key(&mut r, 3);
+    r.agent("1002", Command::Answer);
+    r.at(s(30));
+    dial(&mut r, 4);
+    r.at(s(32));
+    key(&mut r, 4);
+    r.at(s(52));
+    r.go(In::CallerHangUp(3));
+    r.at(s(242));
+    r.agent("1001", Command::HangUp);
+    r.at(s(302));
+    r.agent("1002", Command::HangUp);
+    let outs = r.agent("1001", Command::WrapUp(WrapUp::default()));
+    assert!(offer_to(&outs, "1001").is_some(), "call 4 goes to 1001 at 302");
+    r.agent("1001", Command::Answer);
+    r.at(s(322));
+    r.agent("1002", Command::WrapUp(WrapUp::default()));
+    r.at(s(600));
+    // the engine's figures are as of its last input: 9001 logs in (not ready) at 600
+    r.agent("9001", Command::Login);
+
+    let q = hotline_router::supervisor::queue_stats(&r.sb, "inquiry", s(600)).unwrap();
+    let secs = |d: &Option<prost_types::Duration>| {
+        d.map(|d| d.seconds as f64 + d.nanos as f64 / 1e9)
+    };
+    assert_eq!(q.queue, "inquiry");
+    assert_eq!((q.waiting, q.ringing), (0, 0));
+    assert_eq!(secs(&q.longest_wait), Some(0.0), "nobody waits now");
+    assert_eq!(
+        (q.offered, q.answered, q.answered_within_threshold),
+        (4, 3, 2)
+    );
+    assert_eq!((q.abandoned, q.abandoned_short), (1, 0));
+    assert_eq!(q.service_level, Some(0.5));
+    assert_eq!(q.interval_service_level, Some(0.5));
+    assert_eq!(q.service_level_target, 0.8);
+    assert_eq!(secs(&q.service_level_threshold), Some(20.0));
+    let asa = secs(&q.asa).unwrap();
+    assert!((asa - 280.0 / 3.0).abs() < 1e-3, "ASA {asa}");
+    assert_eq!(secs(&q.aht), Some(300.0));
+    assert_eq!(q.abandon_rate, 0.25);
+    assert!(
+        (q.occupancy - 908.0 / 1200.0).abs() < 1e-9,
+        "occupancy {}",
+        q.occupancy
+    );
+    // by the contract's state numbers: 9001 (who also has the skill) not ready, 1002
+    // ready, 1001 on call 4
+    assert_eq!(q.agents_by_state, [0, 0, 1, 1, 0, 1, 0]);
+    let interval = q.interval.unwrap();
+    assert_eq!(
+        (
+            interval.start.unwrap().seconds,
+            interval.end.unwrap().seconds
+        ),
+        ((T0 / 1000) as i64, (T0 / 1000 + 900) as i64)
+    );
+    assert_eq!(q.staffing_advice, 1);
+}
