@@ -671,7 +671,10 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
     r.at(s(302));
     r.agent("1002", Command::HangUp);
     let outs = r.agent("1001", Command::WrapUp(WrapUp::default()));
-    assert!(offer_to(&outs, "1001").is_some(), "call 4 goes to 1001 at 302");
+    assert!(
+        offer_to(&outs, "1001").is_some(),
+        "call 4 goes to 1001 at 302"
+    );
     r.agent("1001", Command::Answer);
     r.at(s(322));
     r.agent("1002", Command::WrapUp(WrapUp::default()));
@@ -680,9 +683,8 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
     r.agent("9001", Command::Login);
 
     let q = hotline_router::supervisor::queue_stats(&r.sb, "inquiry", s(600)).unwrap();
-    let secs = |d: &Option<prost_types::Duration>| {
-        d.map(|d| d.seconds as f64 + d.nanos as f64 / 1e9)
-    };
+    let secs =
+        |d: &Option<prost_types::Duration>| d.map(|d| d.seconds as f64 + d.nanos as f64 / 1e9);
     assert_eq!(q.queue, "inquiry");
     assert_eq!((q.waiting, q.ringing), (0, 0));
     assert_eq!(secs(&q.longest_wait), Some(0.0), "nobody waits now");
@@ -716,4 +718,93 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
         ((T0 / 1000) as i64, (T0 / 1000 + 900) as i64)
     );
     assert_eq!(q.staffing_advice, 1);
+}
+
+/// Live queue settings (what `UpdateQueue` calls) take effect on the calls that come
+/// next: a shorter ring-no-answer, a higher minimum skill level, a cap on the line.
+#[test]
+fn queue_settings_changed_at_run_time_route_the_next_calls() {
+    let mut r = rig();
+    let s = |x: u64| T0 + x * 1000;
+    let cfg = |r: &Rig| {
+        let q = r.sb.queue_id("inquiry").unwrap();
+        r.sb.engine().queue_config(q).unwrap().clone()
+    };
+    let ends = |outs: &[Out], call: u64| {
+        outs.iter().find_map(|o| match o {
+            Out::Caller(c, CallerEvent::Ended(e)) if *c == call => Some(*e),
+            _ => None,
+        })
+    };
+    r.ready("1001");
+    // ring-no-answer after 5 s instead of 15
+    let mut c = cfg(&r);
+    c.ring_timeout = Some(Span::from_secs(5));
+    r.sb.update_queue(r.now, "inquiry", c).unwrap();
+    r.go(In::Dial {
+        call: 1,
+        from: "18912345671".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    r.at(s(2));
+    let outs = r.go(In::Keys {
+        call: 1,
+        digits: "1".into(),
+    });
+    assert!(offer_to(&outs, "1001").is_some());
+    let cancelled = |r: &Rig| {
+        r.log.iter().any(
+            |o| matches!(o, Out::Agent(a, AgentEvent::OfferCancelled("no answer")) if a == "1001"),
+        )
+    };
+    r.at(s(6));
+    assert!(!cancelled(&r), "still ringing at 4 s");
+    r.at(s(7));
+    assert!(cancelled(&r), "rung out at 5 s, not 15");
+    // level 6 and up: 1001 (level 5) gets no more inquiry calls, 9001 (level 9) does
+    let mut c = cfg(&r);
+    c.min_level = 6;
+    r.sb.update_queue(r.now, "inquiry", c).unwrap();
+    r.agent("1001", Command::Ready);
+    assert!(
+        r.sb.current_call("1001").is_none(),
+        "1001 is under the new level"
+    );
+    let outs = r.agent("9001", Command::Login);
+    let mut outs2 = r.agent("9001", Command::Ready);
+    outs2.extend(outs);
+    assert_eq!(
+        offer_to(&outs2, "9001").map(|o| o.0),
+        Some(1),
+        "the waiting call goes to the agent who still qualifies"
+    );
+    r.agent("9001", Command::Answer);
+    // at most one waiting: with nobody free, the second caller in line is refused
+    let mut c = cfg(&r);
+    c.max_waiting = Some(1);
+    r.sb.update_queue(r.now, "inquiry", c).unwrap();
+    for call in [2, 3] {
+        r.go(In::Dial {
+            call,
+            from: format!("1891234567{call}"),
+            to: "1000".into(),
+            pop: None,
+        });
+    }
+    r.at(s(20));
+    let two = r.go(In::Keys {
+        call: 2,
+        digits: "1".into(),
+    });
+    assert_eq!(ends(&two, 2), None, "call 2 waits");
+    let three = r.go(In::Keys {
+        call: 3,
+        digits: "1".into(),
+    });
+    assert_eq!(
+        ends(&three, 3),
+        Some(CallEnd::Refused),
+        "call 3 is turned away"
+    );
 }
