@@ -700,3 +700,89 @@ fn occupancy_counts_breaks_as_staffed_but_not_busy() {
     let occ = agent.total.occupancy().unwrap();
     assert!((occ - 100.0 / 400.0).abs() < 1e-9, "{occ}");
 }
+
+/// What callers are told on joining the line, worked by hand: position counts calls
+/// of the same or a higher class; the estimated wait is position × AHT ÷ agents
+/// staffed (here the queue's expected 300 s, nothing handled yet, 2 agents); a
+/// callback is offered when that wait reaches the threshold (300 s: at it, not only
+/// beyond it).
+#[test]
+fn callers_hear_their_position_and_wait_and_a_callback_at_the_threshold() {
+    let mut r = Rig::new();
+    let q = r.queue(QueueConfig {
+        callback_threshold: Some(Span::from_secs(300)),
+        expected_handle_time: Span::from_secs(300),
+        ..plain_queue()
+    });
+    for _ in 0..2 {
+        let a = r.ready_agent(&[skill(1, 5)]);
+        r.call(q, 0);
+        answer(&mut r, a);
+    }
+    let told = |r: &Rig, call: CallId| {
+        let queued = r.log.iter().find_map(|x| match x {
+            Action::Queued {
+                call: c,
+                position,
+                expected_wait,
+                ..
+            } if *c == call => Some((*position, expected_wait.as_secs_f64())),
+            _ => None,
+        });
+        let callback = r
+            .log
+            .iter()
+            .any(|x| matches!(x, Action::OfferCallback { call: c, .. } if *c == call));
+        (queued, callback)
+    };
+    let a = r.call(q, 0);
+    assert_eq!(told(&r, a), (Some((1, 150.0)), false), "1 × 300 ÷ 2");
+    let b = r.call(q, 0);
+    assert_eq!(
+        told(&r, b),
+        (Some((2, 300.0)), true),
+        "2 × 300 ÷ 2, at the threshold"
+    );
+    let c = r.call(q, 5);
+    assert_eq!(
+        told(&r, c),
+        (Some((1, 150.0)), false),
+        "a higher class goes first"
+    );
+    let d = r.call(q, 0);
+    assert_eq!(told(&r, d), (Some((4, 600.0)), true), "behind all three");
+}
+
+/// Calls held for their account manager are served to them oldest first, and a
+/// rejected offer counts as a reject and a requeue.
+#[test]
+fn held_calls_go_to_their_manager_oldest_first_and_rejects_are_counted() {
+    let mut r = Rig::new();
+    let q = r.queue(QueueConfig {
+        preferred_agent_wait: Span::from_secs(60),
+        ..plain_queue()
+    });
+    let manager = r.ready_agent(&[skill(1, 5)]);
+    let first = r.call(q, 0);
+    answer(&mut r, manager);
+    // the manager is busy: two key-account calls wait for them
+    r.at(5.0);
+    let older = r.call_full(q, 0, Some(manager), 1);
+    r.at(6.0);
+    let newer = r.call_full(q, 0, Some(manager), 2);
+    r.at(10.0);
+    finish(&mut r, manager);
+    assert_eq!(
+        r.ringing_at(older),
+        Some(manager),
+        "the older held call first"
+    );
+    assert_eq!(r.ringing_at(newer), None);
+    r.input(Input::Reject(manager)).unwrap();
+    let s = r.e.agent_snapshot(manager).unwrap();
+    assert_eq!(s.total.rejected, 1);
+    let qs = r.e.queue_snapshot(q).unwrap();
+    assert_eq!(qs.total.tally.requeued, 1);
+    let _ = first;
+    r.audit();
+}
