@@ -129,3 +129,81 @@ async fn the_desktop_logs_in_once_and_resumes_with_its_token_after_a_router_rest
         .await
         .expect("the token is known to the restarted router");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallboard_stream_and_its_force_buttons_work_against_a_router() {
+    use hotline_desk::client::{StatsEvent, Steer};
+    let up = up().await;
+    let ch = channel(&up.url).await;
+    let boss = who(&up.url, "2001", "supervisor 2001 pw");
+    client::login(boss.clone()).await.unwrap();
+    // an agent at work
+    let agent = super::outside::token(&ch, "1001", "correct horse 1001").await;
+    let (tx, rx) = mpsc::channel(4);
+    let mut events = AgentServiceClient::new(ch.clone())
+        .session(authed(ReceiverStream::new(rx), &agent))
+        .await
+        .unwrap()
+        .into_inner();
+    tx.send(cmd(1, pb::agent_command::Command::Ready(true)))
+        .await
+        .unwrap();
+    until(&mut events, |e| {
+        e.event == Some(pb::agent_event::Event::Done(1))
+    })
+    .await;
+    // the wallboard's stream: a snapshot with every queue and the agent ready
+    let mut board = Box::pin(client::stats(&boss));
+    let first = tokio::time::timeout(Duration::from_secs(5), board.next())
+        .await
+        .unwrap()
+        .unwrap();
+    let StatsEvent::Update(u) = first else {
+        panic!("the stream starts with a snapshot: {first:?}")
+    };
+    assert_eq!(u.queues.len(), 5, "{u:?}");
+    assert!(
+        u.agents
+            .iter()
+            .any(|a| a.agent_id == "1001" && a.state == pb::AgentState::Ready as i32)
+    );
+    // the force buttons
+    assert_eq!(
+        client::steer(boss.clone(), "1001".into(), Steer::NotReady).await,
+        Ok("1001".to_string())
+    );
+    let st = until(&mut events, |e| {
+        matches!(e.event, Some(pb::agent_event::Event::State(_)))
+    })
+    .await;
+    let Some(pb::agent_event::Event::State(st)) = st.event else {
+        unreachable!()
+    };
+    assert_eq!(st.state, pb::AgentState::NotReady as i32);
+    assert_eq!(st.reason.unwrap().code, 3, "set by a supervisor");
+    // the change reaches the wallboard within its second
+    let mut seen = false;
+    for _ in 0..5 {
+        if let Ok(Some(StatsEvent::Update(u))) =
+            tokio::time::timeout(Duration::from_secs(3), board.next()).await
+            && u.agents
+                .iter()
+                .any(|a| a.agent_id == "1001" && a.state == pb::AgentState::NotReady as i32)
+        {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the wallboard never showed 1001 not ready");
+    assert_eq!(
+        client::steer(boss, "1001".into(), Steer::Logout).await,
+        Ok("1001".to_string())
+    );
+    let mut closed = None;
+    while let Ok(Some(ev)) = events.message().await {
+        if let Some(pb::agent_event::Event::Closed(c)) = ev.event {
+            closed = Some(c.code);
+        }
+    }
+    assert_eq!(closed, Some(pb::SessionEnd::ForcedLogout as i32));
+}

@@ -214,6 +214,17 @@ mod tests {
         Span::from_secs(x)
     }
 
+    #[test]
+    fn containment_and_fcr_are_plain_shares_and_none_without_calls() {
+        // 3 of 12 calls ended in the IVR; 7 of 10 contacts resolved at the first
+        assert_eq!(containment(3, 12), Some(0.25));
+        assert_eq!(containment(0, 12), Some(0.0));
+        assert_eq!(containment(0, 0), None);
+        assert_eq!(first_contact_resolution(7, 10), Some(0.7));
+        assert_eq!(first_contact_resolution(10, 10), Some(1.0));
+        assert_eq!(first_contact_resolution(0, 0), None);
+    }
+
     /// Two intervals merged field by field, the expected sums worked by hand: every
     /// report and roll-up adds tallies this way, so no field may be left behind.
     #[test]
