@@ -50,7 +50,7 @@ for f in "${files[@]}"; do
   [ "$f" = crates/acd/src/engine.rs ] && extra=("${engine_only[@]}")
   echo "== $f (tests of: ${TESTS[$f]:-its own package})"
   cargo mutants --workspace --file "$f" "${pk[@]}" "${extra[@]}" "${excludes[@]}" \
-    --jobs 1 --timeout 600 --output "$out/$(basename "$f" .rs)" || true
+    --jobs 1 --timeout 120 --output "$out/$(basename "$f" .rs)" || true
   d="$out/$(basename "$f" .rs)/mutants.out"
   c=$(cat "$d/caught.txt" 2>/dev/null | wc -l); m=$(cat "$d/missed.txt" 2>/dev/null | wc -l)
   t=$(cat "$d/timeout.txt" 2>/dev/null | wc -l); u=$(cat "$d/unviable.txt" 2>/dev/null | wc -l)

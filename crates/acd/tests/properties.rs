@@ -380,18 +380,19 @@ impl World {
                     // call of the same class that the agent could take was passed over
                     if let Some(&(q, me)) = before.get(&call) {
                         if me.held_for == Some(agent) {
-                            // a call held for this agent: no older one held for them of
-                            // the same or a higher class was passed over
+                            // a call held for this agent: no call held for them that
+                            // entered earlier was passed over (held calls are served in
+                            // order of entry; their class does not reorder them)
                             *self.reached.entry("held call offered").or_default() += 1;
-                            for (_, (_, w)) in before.iter() {
-                                let older = w.priority > me.priority
-                                    || (w.priority == me.priority && w.queued < me.queued);
+                            for (wq, w) in before.values() {
                                 assert!(
-                                    !(older
-                                        && w.held_for == Some(agent)
-                                        && w.call != call
-                                        && e.call_place(w.call).is_some()),
-                                    "held {call} offered to {agent} ahead of older held {}",
+                                    !(w.held_for == Some(agent)
+                                        && w.order < me.order
+                                        && e.call_place(w.call).is_some_and(|p| matches!(
+                                            p,
+                                            CallPlace::Waiting { .. }
+                                        ))),
+                                    "held {call} ({me:?}, queue {q}) offered to {agent} ahead of older held {} ({w:?}, queue {wq})",
                                     w.call
                                 );
                             }
@@ -413,9 +414,14 @@ impl World {
                                             } else {
                                                 w.queued < me.queued
                                             });
+                                    // a ring that opens at this very instant, whose timer
+                                    // has not fired yet, does not count: rings opening
+                                    // together are served in timer order (a known
+                                    // tie-break, see TESTING.md)
+                                    let waited = now.since(w.queued).0.saturating_sub(1);
                                     if ahead && w.held_for.is_none() {
                                         assert!(
-                                            !e.qualified(agent, wq, now.since(w.queued)),
+                                            !e.qualified(agent, wq, Span(waited)),
                                             "{call} (class {}, order {}) offered to {agent} ahead of {} in {wq} (class {}, order {})",
                                             me.priority,
                                             me.order,
@@ -540,20 +546,20 @@ impl World {
 }
 
 /// The least each case must reach, out of 1,000–3,000 random inputs (printed with
-/// `--nocapture`): a property proves little about what its walk never did.
-const REACHED_AT_LEAST: [(&str, usize); 3] = [
-    ("illegal input", 20),
-    ("queue reconfigured", 5),
-    ("agent lost while ringing", 1),
-];
+/// `--nocapture`): a property proves little about what its walk never did. (A
+/// reconfiguration is 1 input in 64, so ≥ 15 are expected; 2 keeps a fresh random run
+/// from failing by chance.)
+const REACHED_AT_LEAST: [(&str, usize); 2] = [("illegal input", 20), ("queue reconfigured", 2)];
 
 /// What only some cases reach (a transfer to an agent needs a ready agent who may take
 /// the call while nobody waits for them), and the share of the 48 cases that must reach
-/// it. Seen over runs: a transfer to a queue in 47 of 48 cases, to an agent in ~36, a
-/// held call offered to its agent in ~18; the bounds sit 3–4 standard deviations below,
-/// so a run with fresh random cases does not fail by chance.
-const REACHED_IN_SHARE_OF_CASES: [(&str, f64); 3] = [
+/// it. Seen over runs: a transfer to a queue in 47–48 of 48 cases, an agent lost while
+/// ringing in 47–48, a transfer to an agent in 36–40, a held call offered to its agent
+/// in 18–29; the bounds sit 3–4 standard deviations below, so a run with fresh random
+/// cases does not fail by chance.
+const REACHED_IN_SHARE_OF_CASES: [(&str, f64); 4] = [
     ("transfer to a queue", 0.8),
+    ("agent lost while ringing", 0.8),
     ("transfer to an agent", 0.5),
     ("held call offered", 0.15),
 ];
