@@ -114,8 +114,9 @@ mod tests {
         for t in threads {
             t.join().unwrap();
         }
-        // and the flushes were shared: far fewer than the 4,800 writes
+        // and the flushes were shared: far fewer than the 4,800 writes, yet each round of
+        // writers needed one (the count the store benchmark reports as writes per flush)
         let flushes = gc.flushes();
-        assert!(flushes < 4800, "{flushes} flushes");
+        assert!((10..4800).contains(&flushes), "{flushes} flushes");
     }
 }
