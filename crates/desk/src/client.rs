@@ -231,23 +231,16 @@ async fn open(
     c: &Credentials,
     out: &mut iced::futures::channel::mpsc::Sender<SessionEvent>,
 ) -> Result<Closed, String> {
-    let (tx, rx) = mpsc::channel(64);
-    let rx = std::sync::Arc::new(std::sync::Mutex::new(Some(rx)));
-    let mut events = with_token(c, |ch, token| {
-        let rx = rx.clone();
-        async move {
-            let rx = rx
-                .lock()
-                .ok()
-                .and_then(|mut r| r.take())
-                .ok_or_else(|| tonic::Status::internal("the session was opened already"))?;
-            AgentServiceClient::new(ch)
-                .session(authed(ReceiverStream::new(rx), &token))
-                .await
-        }
+    // a fresh command channel for each try: a refused token is retried after a login
+    let (tx, events) = with_token(c, |ch, token| async move {
+        let (tx, rx) = mpsc::channel(64);
+        let events = AgentServiceClient::new(ch)
+            .session(authed(ReceiverStream::new(rx), &token))
+            .await?;
+        Ok((tx, events))
     })
-    .await?
-    .into_inner();
+    .await?;
+    let mut events = events.into_inner();
     out.send(SessionEvent::Open(tx))
         .await
         .map_err(|_| "the screen closed".to_string())?;

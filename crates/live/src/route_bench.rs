@@ -217,12 +217,6 @@ struct Counters {
     parked: Arc<AtomicU64>,
 }
 
-/// How a bench agent's session ended.
-enum Ended {
-    /// The router is stopping (or the connection went): come back with the token.
-    Lost,
-}
-
 async fn agent(
     ch: Channel,
     id: String,
@@ -253,19 +247,21 @@ async fn agent(
             counters.resumed.clone()
         };
         sessions += 1;
-        let Ended::Lost = serve(tx, events, &counters, counter, parking.clone()).await?;
+        serve(tx, events, &counters, counter, parking.clone()).await?;
         lost_since = Some(Instant::now());
     }
 }
 
-/// One session of a bench agent: ready, answer every offer, until the session ends.
+/// One session of a bench agent: ready, answer every offer, until the session is lost
+/// (the router stopping, the connection gone: `Ok`, come back with the token) or the
+/// router refuses something (`Err`).
 async fn serve(
     tx: mpsc::Sender<pb::AgentCommand>,
     mut events: tonic::Streaming<pb::AgentEvent>,
     counters: &Counters,
     ready: Arc<AtomicU64>,
     mut parking: tokio::sync::watch::Receiver<bool>,
-) -> Result<Ended, String> {
+) -> Result<(), String> {
     use pb::agent_command::Command as C;
     use pb::agent_event::Event as E;
     let cmd = |c: C| crate::command(0, c);
@@ -276,7 +272,7 @@ async fn serve(
         let ev = tokio::select! {
             ev = events.message() => match ev {
                 Ok(Some(ev)) => ev,
-                Ok(None) | Err(_) => return Ok(Ended::Lost),
+                Ok(None) | Err(_) => return Ok(()),
             },
             changed = parking.changed(), if parking_open => {
                 if changed.is_err() {
@@ -300,11 +296,11 @@ async fn serve(
                 ready.fetch_add(1, Ordering::Relaxed);
             }
             Some(E::Closed(c)) if c.code == pb::SessionEnd::RouterShuttingDown as i32 => {
-                return Ok(Ended::Lost);
+                return Ok(());
             }
             Some(E::Closed(c)) => return Err(format!("session closed: {}", c.reason)),
             // the router is stopping: the session is as good as closed
-            Some(E::Error(e)) if e.code == "UNAVAILABLE" => return Ok(Ended::Lost),
+            Some(E::Error(e)) if e.code == "UNAVAILABLE" => return Ok(()),
             Some(E::Error(e)) => return Err(format!("{}: {}", e.code, e.message)),
             Some(E::Heartbeat(n)) => {
                 let _ = tx.send(cmd(C::HeartbeatAck(n))).await;

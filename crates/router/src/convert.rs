@@ -30,6 +30,33 @@ pub fn time_in(field: &str, t: &Option<Timestamp>) -> Result<Millis, Status> {
     }
 }
 
+/// A time range a client gave: [from, to), `from` unset is the beginning, `to` unset is
+/// just after `now`; refused when it is empty or a bound is before 1970.
+pub fn range_in(
+    from: &Option<Timestamp>,
+    to: &Option<Timestamp>,
+    now: Millis,
+) -> Result<(Millis, Millis), Status> {
+    let from = time_in("from", from)?;
+    let to = match to {
+        None => now + 1,
+        t => time_in("to", t)?,
+    };
+    if to <= from {
+        return Err(Status::invalid_argument("`to` must be after `from`"));
+    }
+    Ok((from, to))
+}
+
+/// How many results a client asked for: `default` for 0, at most `max`.
+pub fn limit_in(asked: u32, default: usize, max: usize) -> usize {
+    if asked == 0 {
+        default
+    } else {
+        (asked as usize).min(max)
+    }
+}
+
 /// A protobuf timestamp as milliseconds since the epoch (None if unset or before 1970).
 pub fn ms(t: &Option<Timestamp>) -> Option<Millis> {
     let t = t.as_ref()?;
@@ -484,6 +511,20 @@ impl Labels {
                 "language {language} is not known: 0 (router default), 1 (zh-CN) or 2 (English)"
             ))),
         }
+    }
+
+    /// The contract's `Language` number (kept with the session token).
+    pub fn code(self) -> u8 {
+        (match self {
+            Labels::Unspecified => pb::Language::Unspecified,
+            Labels::Zh => pb::Language::ZhCn,
+            Labels::En => pb::Language::En,
+        }) as u8
+    }
+
+    /// From a kept number; one the router does not know is the unspecified default.
+    pub fn from_code(code: u8) -> Labels {
+        Labels::of(code.into()).unwrap_or(Labels::Unspecified)
     }
 
     fn pick(self, en: &'static str, zh: &'static str) -> &'static str {

@@ -6,23 +6,12 @@ use crate::convert;
 use crate::server::Router;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::crm_service_server::CrmService;
-use hotline_store::{Millis, Store, StoreError};
+use hotline_store::{Store, StoreError};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
-fn now_ms() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as Millis)
-}
-
-fn limit(asked: u32, default: usize, max: usize) -> usize {
-    if asked == 0 {
-        default
-    } else {
-        (asked as usize).min(max)
-    }
-}
+use crate::convert::limit_in as limit;
+use crate::core::now_ms;
 
 fn not_found(what: &str, id: impl std::fmt::Display) -> Status {
     Status::not_found(format!("no {what} {id}"))
@@ -30,7 +19,7 @@ fn not_found(what: &str, id: impl std::fmt::Display) -> Status {
 
 impl Router {
     /// Run store work off the async threads.
-    async fn with_store<T: Send + 'static>(
+    pub(crate) async fn with_store<T: Send + 'static>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Status> {
@@ -51,16 +40,7 @@ impl Router {
         self.supervisor(&req)?;
         let r = req.into_inner();
         let n = limit(r.limit, 20, 1000);
-        let from = convert::time_in("from", &r.from)?;
-        let to = match r.to {
-            None => now_ms() + 1,
-            t => convert::time_in("to", &t)?,
-        };
-        if to <= from {
-            return Err(Status::invalid_argument(
-                "`to` must be after `from` (or name a customer)",
-            ));
-        }
+        let (from, to) = convert::range_in(&r.from, &r.to, now_ms())?;
         let found = self
             .with_store(move |s| s.interactions_between(from, to, n))
             .await?;

@@ -19,8 +19,8 @@ use hotline_proto::v1::supervisor_service_server::SupervisorServiceServer;
 use hotline_store::{Millis, Role, Store};
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
 use tonic::{Request, Response, Status, Streaming};
 
@@ -188,8 +188,6 @@ struct Shared {
     names: HashMap<String, String>,
     heartbeat: Option<(std::time::Duration, std::time::Duration)>,
     keepalive: Option<(std::time::Duration, std::time::Duration)>,
-    /// Languages agents logged in with.
-    labels: Mutex<HashMap<String, Labels>>,
 }
 
 /// The router's gRPC services (cheap to clone).
@@ -243,7 +241,6 @@ impl Router {
             names,
             heartbeat: setup.heartbeat,
             keepalive: setup.keepalive,
-            labels: Mutex::new(HashMap::new()),
         })))
     }
 
@@ -610,6 +607,7 @@ impl AgentService for Router {
             let who = Who {
                 agent: account.id.clone(),
                 role: account.role,
+                labels,
             };
             let t = tokens.issue(who, now_ms())?;
             Ok::<_, hotline_store::StoreError>((account, t))
@@ -621,11 +619,6 @@ impl AgentService for Router {
             convert::store_status(e)
         })?;
         tracing::info!(agent = %account.id, "logged in");
-        self.0
-            .labels
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(account.id.clone(), labels);
         Ok(Response::new(self.welcome(&account, t)))
     }
 
@@ -640,14 +633,7 @@ impl AgentService for Router {
         let (tx, rx) = EventStream::channel();
         let session = self.0.next_session.fetch_add(1, Ordering::Relaxed);
         let agent = who.agent;
-        let labels = self
-            .0
-            .labels
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&agent)
-            .copied()
-            .unwrap_or(Labels::Unspecified);
+        let labels = who.labels;
         let _ = self.0.core.send(CoreMsg::Agent {
             agent: agent.clone(),
             session,

@@ -231,11 +231,7 @@ impl Router {
             before,
             after,
         };
-        let store = self.store();
-        tokio::task::spawn_blocking(move || store.append_audit(entry))
-            .await
-            .map_err(|_| Status::internal("the audit trail could not be written"))?
-            .map_err(convert::store_status)
+        self.with_store(move |s| s.append_audit(entry)).await
     }
 
     /// An agent's status, and the agent's state in words.
@@ -412,20 +408,9 @@ impl SupervisorService for Router {
     ) -> Result<Response<pb::AuditTrail>, Status> {
         self.supervisor(&req)?;
         let r = req.into_inner();
-        let from = convert::time_in("from", &r.from)?;
-        let to = match r.to {
-            None => crate::core::now_ms() + 1,
-            t => convert::time_in("to", &t)?,
-        };
-        let n = match r.limit {
-            0 => 100,
-            l => (l as usize).min(1000),
-        };
-        let store = self.store();
-        let entries = tokio::task::spawn_blocking(move || store.audit_trail(from, to, n))
-            .await
-            .map_err(|_| Status::internal("the audit trail could not be read"))?
-            .map_err(convert::store_status)?;
+        let (from, to) = convert::range_in(&r.from, &r.to, crate::core::now_ms())?;
+        let n = convert::limit_in(r.limit, 100, 1000);
+        let entries = self.with_store(move |s| s.audit_trail(from, to, n)).await?;
         Ok(Response::new(pb::AuditTrail {
             entries: entries
                 .into_iter()

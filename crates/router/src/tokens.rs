@@ -4,6 +4,7 @@
 //! token), so a restarted router knows them: desktops resume their sessions with the
 //! token they hold, without a password check.
 
+use crate::convert::Labels;
 use hotline_store::{Millis, Role, SessionToken, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +16,8 @@ pub struct Who {
     pub agent: String,
     /// Role.
     pub role: Role,
+    /// The words their events carry (the login's language).
+    pub labels: Labels,
 }
 
 #[derive(Debug)]
@@ -69,6 +72,7 @@ impl Tokens {
                     who: Who {
                         agent: t.agent,
                         role: t.role,
+                        labels: Labels::from_code(t.language),
                     },
                     issued: t.issued,
                     expires: t.expires,
@@ -98,6 +102,7 @@ impl Tokens {
             digest: d.clone(),
             agent: who.agent.clone(),
             role: who.role,
+            language: who.labels.code(),
             issued: now,
             expires,
         })?;
@@ -167,6 +172,7 @@ mod tests {
         Who {
             agent: a.into(),
             role: Role::Agent,
+            labels: Labels::Zh,
         }
     }
 

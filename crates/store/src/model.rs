@@ -583,6 +583,9 @@ pub struct SessionToken {
     pub agent: String,
     /// Their role.
     pub role: Role,
+    /// The language the login asked for (the contract's `Language` number), so a
+    /// resumed session keeps its words.
+    pub language: u8,
     /// When it was issued (ms since the epoch).
     pub issued: Millis,
     /// When it expires.
