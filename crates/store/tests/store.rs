@@ -406,7 +406,19 @@ fn a_corrupt_record_is_a_typed_error_and_check_finds_it() {
         s.put_customer(person("赵敏", "18977778888")).unwrap();
     }
     {
-        let db = sled::open(&dir).unwrap();
+        // sled's flusher thread may hold the lock a moment after the store is dropped
+        // (SledStore::open waits for it; a bare sled::open must too)
+        let mut tries = 0;
+        let db = loop {
+            match sled::open(&dir) {
+                Ok(db) => break db,
+                Err(_) if tries < 40 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
         db.open_tree("customers")
             .unwrap()
             .insert(1u64.to_be_bytes(), vec![1u8, 0xff, 0xff])
