@@ -934,7 +934,11 @@ impl Engine {
                     self.insert_line(slot);
                 }
                 self.arm_call_timer(slot);
-                self.route_call(slot);
+                if self.calls[index].held_for.is_some() {
+                    self.route_call(slot);
+                } else {
+                    self.ring_opened(slot);
+                }
             }
             _ => {}
         }
@@ -1049,12 +1053,34 @@ impl Engine {
             }
         };
         if let Some(ai) = agent {
-            self.leave_line(slot);
-            let qu = &mut self.queues[q as usize];
-            qu.waiting -= 1;
-            qu.ringing += 1;
-            self.offer(slot, ai);
+            self.ring_waiting(slot, ai);
         }
+    }
+
+    /// A ring opened for a waiting call: the agent it brings in takes the best call open
+    /// to them now, which need not be this one — rings opening at the same instant fire
+    /// one timer at a time, and a higher class (or an older call) whose timer comes next
+    /// goes first.
+    fn ring_opened(&mut self, slot: u32) {
+        let c = &self.calls[slot as usize];
+        if !c.live || c.place != Place::Waiting {
+            return;
+        }
+        let wait = self.now.since(c.queued);
+        if let Some(ai) = self.pick_agent(c.queue, wait) {
+            let best = self.find_call_for(ai).unwrap_or(slot);
+            self.ring_waiting(best, ai);
+        }
+    }
+
+    /// Take a waiting call out of its line and ring `ai` with it.
+    fn ring_waiting(&mut self, slot: u32, ai: u32) {
+        self.leave_line(slot);
+        let q = self.calls[slot as usize].queue;
+        let qu = &mut self.queues[q as usize];
+        qu.waiting -= 1;
+        qu.ringing += 1;
+        self.offer(slot, ai);
     }
 
     /// The call a newly ready agent should take: one held for them first, else the
@@ -1155,12 +1181,7 @@ impl Engine {
         self.agents[ai as usize].after_call = AfterCall::Ready;
         self.set_state(ai, AgentState::Ready);
         if let Some(slot) = self.find_call_for(ai) {
-            self.leave_line(slot);
-            let q = self.calls[slot as usize].queue;
-            let qu = &mut self.queues[q as usize];
-            qu.waiting -= 1;
-            qu.ringing += 1;
-            self.offer(slot, ai);
+            self.ring_waiting(slot, ai);
         } else {
             let rings = std::mem::take(&mut self.agents[ai as usize].rings);
             for &(q, r) in &rings {

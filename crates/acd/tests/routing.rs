@@ -133,6 +133,34 @@ fn overflow_ring_opens_after_its_wait_and_callers_keep_their_place() {
     let _ = c0;
 }
 
+/// Two calls whose overflow ring opens at the same instant: the agent it brings in takes
+/// the higher class, though the lower one's timer was set first and fires first.
+#[test]
+fn rings_opening_together_serve_the_higher_class_first() {
+    let mut r = Rig::new();
+    let q = r.queue(QueueConfig {
+        min_level: 5,
+        overflow: vec![OverflowStep {
+            after: Span::from_secs(30),
+            skill: SkillId(1),
+            min_level: 1,
+        }],
+        ..plain_queue()
+    });
+    let expert = r.ready_agent(&[skill(1, 8)]);
+    let busy = r.call(q, 0);
+    answer(&mut r, expert);
+    let novice = r.ready_agent(&[skill(1, 2)]);
+    r.at(1.0);
+    let low = r.call(q, 0);
+    let high = r.call(q, 5); // same instant, green channel
+    r.at(31.0);
+    assert_eq!(r.ringing_at(high), Some(novice), "the higher class first");
+    assert_eq!(r.ringing_at(low), None);
+    r.audit();
+    let _ = busy;
+}
+
 #[test]
 fn ring_no_answer_goes_back_to_the_head_with_its_arrival_time() {
     let mut r = Rig::new();

@@ -341,15 +341,25 @@ impl SledStore {
                 Err(e) => return Err(e.into()),
             }
         };
-        SledStore::on(db, catalog)
+        // the log file sled writes, synced after each flush (see `durable`), and the
+        // directory, so that the file itself survives a power cut after its creation
+        let log = std::fs::File::open(dir.join("db")).map_err(sled::Error::from)?;
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(sled::Error::from)?;
+        SledStore::on(db, Some(log), catalog)
     }
 
     /// A throw-away store in a temporary directory (tests, benchmarks).
     pub fn temporary(catalog: Catalog) -> Result<SledStore, StoreError> {
-        SledStore::on(sled::Config::new().temporary(true).open()?, catalog)
+        SledStore::on(sled::Config::new().temporary(true).open()?, None, catalog)
     }
 
-    fn on(db: sled::Db, catalog: Catalog) -> Result<SledStore, StoreError> {
+    fn on(
+        db: sled::Db,
+        log: Option<std::fs::File>,
+        catalog: Catalog,
+    ) -> Result<SledStore, StoreError> {
         let trees = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
@@ -365,7 +375,7 @@ impl SledStore {
         }
         Ok(SledStore {
             ids: last_ids(&trees)?,
-            commit: GroupCommit::new(db.clone()),
+            commit: GroupCommit::new(db.clone(), log),
             db,
             trees,
             catalog,
