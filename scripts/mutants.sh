@@ -31,7 +31,7 @@ files=("$@")
 [ ${#files[@]} -gt 0 ] || files=("${!TESTS[@]}")
 
 # the engine is large: only its announcement and routing choices
-engine_only=(--re 'announce|pick_agent|offer_next|best_call|Engine::arrive')
+engine_only=(--re 'announce|pick_agent|find_call_for|route_call|ring_opened|ring_waiting|Engine::offer|Engine::requeue|timer_fired|qualif|Engine::arrive|enter_queue|insert_line|next_order|arm_call_timer|waiting_slots|make_ready')
 
 excludes=()
 while IFS= read -r line; do
