@@ -578,7 +578,7 @@ thanks = { zh = "谢谢", en = "thanks" }
 "#;
 
 /// Resident and peak resident memory of a process, MB, from /proc.
-fn rss_mb(pid: u32) -> Option<(f64, f64)> {
+pub(crate) fn rss_mb(pid: u32) -> Option<(f64, f64)> {
     let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| -> Option<f64> {
         let kb: f64 = s

@@ -8,6 +8,7 @@ mod bench;
 mod demo_cmd;
 mod erlang_cmd;
 mod json;
+mod pg_reference;
 mod serve_cmd;
 mod sim_cmd;
 mod store_cmd;

@@ -47,6 +47,10 @@ pub struct ServeConfig {
     /// Store directory.
     #[serde(default = "default_store")]
     pub store: PathBuf,
+    /// The store's page cache, MB (sled's cache capacity; the process takes more: see
+    /// BENCHMARKS.md).
+    #[serde(default = "default_store_cache_mb")]
+    pub store_cache_mb: u64,
     /// IVR flow file; absent: the built-in 1000 flow.
     pub ivr: Option<PathBuf>,
     /// Agents answer at any hour, whatever the flow's hours say (demos, training).
@@ -160,6 +164,10 @@ impl TlsFiles {
 
 fn default_listen() -> String {
     "127.0.0.1:50051".into()
+}
+
+fn default_store_cache_mb() -> u64 {
+    hotline_store::DEFAULT_CACHE_BYTES / (1024 * 1024)
 }
 
 fn default_store() -> PathBuf {
@@ -312,7 +320,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     let c = config(a)?;
     let setup = setup(&c)?;
     let store = Arc::new(
-        SledStore::open(&c.store, Catalog::builtin())
+        SledStore::open_with_cache(&c.store, Catalog::builtin(), c.store_cache_mb * 1024 * 1024)
             .with_context(|| format!("opening the store in {}", c.store.display()))?
             .with_fcr_window((c.fcr_window_hours * 3_600_000.0) as u64),
     );

@@ -153,8 +153,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 }
 
 pub fn seed(a: &SeedArgs) -> Result<()> {
-    let store = open(&a.store)?;
-    if store.customer(1)?.is_some() {
+    if open(&a.store)?.customer(1)?.is_some() {
         bail!(
             "{} already holds customers; seed into a new directory",
             a.store.display()
@@ -162,12 +161,18 @@ pub fn seed(a: &SeedArgs) -> Result<()> {
     }
     let b = bar(a.customers, "seeding customers");
     let t0 = Instant::now();
-    let r = seed::seed(&store, a.customers, a.seed, DEFAULT_NOW, &mut |n| {
-        b.set_position(n)
-    })?;
+    let r = seed::seed_dir(
+        &a.store,
+        &Catalog::builtin(),
+        a.customers,
+        a.seed,
+        DEFAULT_NOW,
+        &mut |n| b.set_position(n),
+    )
+    .with_context(|| format!("seeding the store in {}", a.store.display()))?;
     let secs = t0.elapsed().as_secs_f64();
     b.finish_and_clear();
-    let disk = store.size_on_disk()?;
+    let disk = open(&a.store)?.size_on_disk()?;
     if a.json {
         println!(
             "{}",
@@ -404,6 +409,11 @@ pub struct StoreBench {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// The PostgreSQL server for the pgbench reference (default: HOTLINE_TEST_PG_URL,
+    /// else postgres://postgres@127.0.0.1:5432/postgres); the benchmark makes and drops a
+    /// database of its own there. Without a reachable server the reference is left out.
+    #[arg(long)]
+    pgbench_url: Option<String>,
 }
 
 fn percentile(v: &mut [u64], q: f64) -> f64 {
@@ -422,17 +432,22 @@ pub fn bench(a: &StoreBench) -> Result<()> {
     let mut seed_seconds = None;
     let customers;
     {
-        let store = open(&dir)?;
         if temp {
             let b = bar(a.customers, "seeding");
             let t0 = Instant::now();
-            seed::seed(&store, a.customers, a.seed, DEFAULT_NOW, &mut |n| {
-                b.set_position(n)
-            })?;
+            seed::seed_dir(
+                &dir,
+                &Catalog::builtin(),
+                a.customers,
+                a.seed,
+                DEFAULT_NOW,
+                &mut |n| b.set_position(n),
+            )?;
             seed_seconds = Some(t0.elapsed().as_secs_f64());
             b.finish_and_clear();
             customers = a.customers;
         } else {
+            let store = open(&dir)?;
             customers = (1..)
                 .map(|k: u64| 1u64 << k)
                 .take_while(|&n| store.customer(n).ok().flatten().is_some())
@@ -537,6 +552,16 @@ pub fn bench(a: &StoreBench) -> Result<()> {
     let flushes = store.flushes() - flushes_before;
     let write_p50_us = percentile(&mut medians, 0.5);
     drop(store);
+    let fsyncs_per_s = bare_fsyncs_per_second(&dir, Duration::from_secs(2))?;
+    let pg_url = a
+        .pgbench_url
+        .clone()
+        .unwrap_or_else(crate::pg_reference::server_url);
+    let pgbench = crate::pg_reference::pgbench_inserts(
+        &pg_url,
+        a.writers,
+        a.write_seconds.ceil().max(5.0) as u32,
+    );
 
     // recovery after a crash: a child process writes, is killed with SIGKILL, we reopen
     let exe = std::env::current_exe()?;
@@ -567,6 +592,13 @@ pub fn bench(a: &StoreBench) -> Result<()> {
         "screen_pop_p50_us": pop_p50, "screen_pop_p99_us": pop_p99,
         "writers": a.writers, "durable_writes": writes, "write_seconds": elapsed,
         "durable_writes_per_s": writes as f64 / elapsed,
+        "reference_fsyncs_per_s": fsyncs_per_s,
+        "durable_writes_per_reference_fsync": writes as f64 / elapsed / fsyncs_per_s,
+        "pgbench_reference_writes_per_s": pgbench.as_ref().ok().map(|(tps, _)| *tps),
+        "pgbench_synchronous_commit": pgbench.as_ref().ok().map(|(_, s)| s.clone()),
+        "pgbench_reference_error": pgbench.as_ref().err().map(|e| format!("{e:#}")),
+        "durable_writes_per_pgbench_write": pgbench.as_ref().ok().map(|(tps, _)| writes as f64 / elapsed / tps),
+        "peak_rss_mb": crate::bench::rss_mb(std::process::id()).map(|(_, hwm)| hwm),
         "writes_per_flush": if flushes > 0 { writes as f64 / flushes as f64 } else { 0.0 },
         "write_latency_p50_us_median_of_writers": write_p50_us,
         "bytes_per_customer": disk as f64 / customers as f64,
@@ -603,7 +635,41 @@ pub fn bench(a: &StoreBench) -> Result<()> {
         disk as f64 / 1e6
     );
     println!(
+        "reference: a bare loop of 200-byte appends, each followed by fdatasync, in the same directory: {fsyncs_per_s:.0}/s (durable writes are {:.2}× that)",
+        writes as f64 / elapsed / fsyncs_per_s
+    );
+    match &pgbench {
+        Ok((tps, sync)) => println!(
+            "reference: pgbench, {} clients each inserting one row per transaction (one index, synchronous_commit {sync}): {tps:.0}/s (durable writes are {:.2}× that)",
+            a.writers,
+            writes as f64 / elapsed / tps
+        ),
+        Err(e) => println!("reference: pgbench left out ({e:#})"),
+    }
+    println!(
         "open: {reopen_ms:.0} ms after a clean close, {reopen_after_kill_ms:.0} ms after SIGKILL"
     );
+    if let Some((_, hwm)) = crate::bench::rss_mb(std::process::id()) {
+        println!("peak memory of this process: {hwm:.0} MB");
+    }
     Ok(())
+}
+
+/// The machine's reference for durable writes: one thread appending 200 bytes and
+/// `fdatasync`ing, for `span`, in a file beside the store (removed after).
+fn bare_fsyncs_per_second(dir: &std::path::Path, span: Duration) -> Result<f64> {
+    use std::io::Write;
+    let path = dir.join("reference-fsync.tmp");
+    let mut f = std::fs::File::create(&path)?;
+    let buf = [b'x'; 200];
+    let (t0, mut n) = (Instant::now(), 0u64);
+    while t0.elapsed() < span {
+        f.write_all(&buf)?;
+        f.sync_data()?;
+        n += 1;
+    }
+    let rate = n as f64 / t0.elapsed().as_secs_f64();
+    drop(f);
+    std::fs::remove_file(path).ok();
+    Ok(rate)
 }

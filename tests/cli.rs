@@ -388,6 +388,8 @@ fn the_store_benchmark_runs_small() {
         "screen_pop_p50_us",
         "screen_pop_p99_us",
         "durable_writes_per_s",
+        "reference_fsyncs_per_s",
+        "peak_rss_mb",
         "bytes_per_customer",
         "reopen_ms",
     ] {
