@@ -287,4 +287,56 @@ mod tests {
             1
         );
     }
+
+    /// The counts are those of the trees, counted apart from `check`; a corrupt agent and
+    /// a corrupt dead letter are each counted corrupt; a name entry aimed at a real
+    /// customer but under a name they do not have is stale; problems are listed up to 20.
+    #[test]
+    fn check_counts_what_is_there_and_lists_twenty_problems() {
+        let (s, c) = filled();
+        s.set_agent(
+            AgentAccount {
+                id: "1001".into(),
+                name: "张三".into(),
+                role: Role::Agent,
+                skills: vec![],
+                groups: vec![],
+                password_hash: String::new(),
+            },
+            "secret-1001",
+        )
+        .unwrap();
+        let r = check(&s).unwrap();
+        let len = |t: usize| s.tree(t).len() as u64;
+        assert_eq!(
+            (r.customers, r.tickets, r.interactions, r.agents),
+            (len(CUSTOMERS), len(TICKETS), len(INTERACTIONS), len(AGENTS))
+        );
+        assert_eq!(
+            (r.customers, r.tickets, r.interactions, r.agents),
+            (1, 1, 1, 1)
+        );
+        let entries: u64 = INDEXES.iter().map(|&t| len(t)).sum();
+        assert_eq!(r.index_entries, entries);
+        assert!(r.problems.is_empty());
+
+        s.tree(AGENTS).insert("9999", b"garbage".to_vec()).unwrap();
+        s.tree(DEAD_LETTERS)
+            .insert(be(1), b"garbage".to_vec())
+            .unwrap();
+        s.tree(BY_NAME)
+            .insert(text_key("幽灵", c.id), vec![])
+            .unwrap();
+        for k in 0..25u64 {
+            s.tree(BY_MANAGER)
+                .insert(cat(&[b"nobody\0", &be(1000 + k)]), vec![])
+                .unwrap();
+        }
+        let r = check(&s).unwrap();
+        assert_eq!((r.corrupt, r.dead_letters, r.agents), (2, 1, 2), "{r:?}");
+        assert_eq!(r.stale, 26, "{r:?}");
+        assert_eq!(r.index_entries, entries + 26);
+        assert_eq!(r.problems.len(), 20, "the list stops at 20");
+        assert!(!r.is_clean());
+    }
 }
