@@ -180,6 +180,12 @@ fn ring_no_answer_goes_back_to_the_head_with_its_arrival_time() {
         AgentState::NotReady(ReasonCode::RONA)
     );
     assert!(r.log.iter().any(|a| matches!(a, Action::OfferCancelled { call, reason: OfferCancel::NoAnswer, .. } if *call == c1)));
+    let s = r.e.agent_snapshot(sleepy).unwrap();
+    assert_eq!(
+        (s.total.no_answer, s.interval.no_answer),
+        (1, 1),
+        "one ring-no-answer, in the total and the interval"
+    );
     let w = r.e.waiting_calls(q).unwrap();
     assert_eq!(w[0].call, c1);
     assert_eq!(w[0].queued, Time::ZERO);
@@ -198,6 +204,48 @@ fn ring_no_answer_goes_back_to_the_head_with_its_arrival_time() {
     );
     assert_eq!((rec.offers, rec.requeues), (2, 1));
     assert_eq!(r.ringing_at(c2), Some(fresh));
+}
+
+/// A timer the engine cancelled and replaced may still be delivered (drivers need not
+/// honour `CancelTimer`): it does nothing.
+#[test]
+fn a_stale_call_timer_does_nothing() {
+    let mut r = Rig::new();
+    let q = r.queue(QueueConfig {
+        min_level: 5,
+        overflow: vec![OverflowStep {
+            after: Span::from_secs(30),
+            skill: SkillId(1),
+            min_level: 1,
+        }],
+        ..plain_queue()
+    });
+    let novice = r.ready_agent(&[skill(1, 2)]);
+    r.input(Input::NotReady(novice, ReasonCode(20))).unwrap();
+    let c = r.call(q, 0);
+    let first = r
+        .log
+        .iter()
+        .rev()
+        .find_map(|a| match a {
+            Action::StartTimer { timer, .. } => Some(*timer),
+            _ => None,
+        })
+        .expect("the overflow ring's timer");
+    r.at(5.0);
+    let expert = r.ready_agent(&[skill(1, 8)]);
+    assert_eq!(r.ringing_at(c), Some(expert));
+    r.at(6.0);
+    r.input(Input::Reject(expert)).unwrap(); // back in line, its timer set anew
+    r.input(Input::NotReady(expert, ReasonCode(20))).ok();
+    r.at(7.0);
+    let acts = r.input(Input::TimerFired(first)).unwrap();
+    let said: Vec<&Action> = acts
+        .iter()
+        .filter(|a| !matches!(a, Action::QueueChanged(_)))
+        .collect();
+    assert!(said.is_empty(), "a stale timer acted: {said:?}");
+    assert!(matches!(r.place(c), Some(CallPlace::Waiting { .. })));
 }
 
 #[test]
@@ -507,6 +555,11 @@ fn full_queues_and_empty_rooms_turn_calls_away_with_a_record() {
     assert_eq!(r.records().last().unwrap().end, EndReason::RefusedQueueFull);
     let s = r.e.queue_snapshot(q).unwrap();
     assert_eq!((s.total.tally.refused, s.total.tally.offered), (2, 2));
+    assert_eq!(
+        (s.interval.tally.refused, s.interval.tally.offered),
+        (2, 2),
+        "the interval counts them too"
+    );
     r.audit();
 }
 
