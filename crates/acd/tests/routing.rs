@@ -101,6 +101,28 @@ fn account_manager_is_waited_for_then_anyone_qualified() {
     r.audit();
 }
 
+/// With no wait for the manager configured, a key account's call whose manager is busy
+/// goes to anyone qualified at once, not after a timer.
+#[test]
+fn no_wait_for_a_busy_manager_offers_the_call_at_once() {
+    let mut r = Rig::new();
+    let q = r.queue(QueueConfig {
+        preferred_agent_wait: Span::ZERO,
+        ..plain_queue()
+    });
+    let manager = r.ready_agent(&[skill(1, 9)]);
+    let other = r.ready_agent(&[skill(1, 5)]);
+    let first = r.call_full(q, 5, Some(manager), 1);
+    answer(&mut r, manager);
+    let k = r.call_full(q, 5, Some(manager), 2);
+    assert_eq!(
+        r.ringing_at(k),
+        Some(other),
+        "offered in the same step it arrived"
+    );
+    let _ = first;
+}
+
 #[test]
 fn overflow_ring_opens_after_its_wait_and_callers_keep_their_place() {
     let mut r = Rig::new();
