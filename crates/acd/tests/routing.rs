@@ -270,6 +270,66 @@ fn a_stale_call_timer_does_nothing() {
     assert!(matches!(r.place(c), Some(CallPlace::Waiting { .. })));
 }
 
+/// Longest idle counts from the agent's latest return to ready: an agent who took a
+/// call and came back is behind one who has waited since before.
+#[test]
+fn longest_idle_counts_from_the_latest_return_to_ready() {
+    let mut r = Rig::new();
+    let q = r.queue(QueueConfig {
+        strategy: Strategy::LongestIdle,
+        ..plain_queue()
+    });
+    let a = r.ready_agent(&[skill(1, 5)]);
+    let c1 = r.call(q, 0);
+    assert_eq!(r.ringing_at(c1), Some(a));
+    answer(&mut r, a);
+    r.at(5.0);
+    let b = r.ready_agent(&[skill(1, 5)]);
+    r.at(10.0);
+    finish(&mut r, a); // a is ready again, since 10 s; b since 5 s
+    r.at(20.0);
+    let c2 = r.call(q, 0);
+    assert_eq!(r.ringing_at(c2), Some(b), "b has been idle longer");
+    let s = r.e.agent_snapshot(a).unwrap();
+    assert_eq!(
+        (s.total.offers, s.interval.offers),
+        (1, 1),
+        "a was offered one call"
+    );
+}
+
+/// Many priority changes leave many stale places in a line, which it sheds now and
+/// then; the calls still waiting keep theirs.
+#[test]
+fn a_line_shedding_stale_places_keeps_every_waiting_call() {
+    let mut r = Rig::new();
+    let q = r.queue(plain_queue());
+    let a = r.ready_agent(&[skill(1, 5)]);
+    r.input(Input::NotReady(a, ReasonCode(20))).unwrap();
+    let calls: Vec<CallId> = (0..3).map(|_| r.call(q, 0)).collect();
+    for k in 0..100 {
+        r.input(Input::SetPriority(calls[0], (k % 2) as u8 + 1))
+            .unwrap();
+    }
+    // it ends in a class full of stale places, ahead of the others
+    r.input(Input::SetPriority(calls[0], 1)).unwrap();
+    r.audit();
+    let order: Vec<CallId> =
+        r.e.waiting_calls(q)
+            .unwrap()
+            .iter()
+            .map(|w| w.call)
+            .collect();
+    assert_eq!(order, calls);
+    for &c in &calls {
+        r.input(Input::Ready(a)).unwrap();
+        assert_eq!(r.ringing_at(c), Some(a));
+        answer(&mut r, a);
+        finish(&mut r, a);
+        r.input(Input::NotReady(a, ReasonCode(20))).unwrap();
+    }
+}
+
 #[test]
 fn a_rejected_offer_goes_back_the_same_way() {
     let mut r = Rig::new();
