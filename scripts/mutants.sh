@@ -15,13 +15,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v cargo-mutants >/dev/null || cargo install cargo-mutants --locked
 
-# file → the packages whose tests judge it (the router's behaviour is tested over gRPC
-# from the root package's tests/grpc, its figures in its own tests)
+# file → the packages whose tests judge it. The router's files go in two stages: first
+# its own tests (seconds a mutant), then only the mutants those missed again with the
+# root package's gRPC tests as well (over a minute a mutant: they link the whole binary)
 declare -A TESTS=(
   [crates/acd/src/kpi.rs]="hotline-acd"
   [crates/acd/src/engine.rs]="hotline-acd"
   [crates/store/src/durable.rs]="hotline-store"
   [crates/store/src/check.rs]="hotline-store"
+  [crates/router/src/supervisor.rs]="hotline-router"
+  [crates/router/src/core.rs]="hotline-router"
+  [crates/router/src/switchboard.rs]="hotline-router"
+  [crates/router/src/tokens.rs]="hotline-router"
+)
+declare -A THEN=(
   [crates/router/src/supervisor.rs]="hotline-router hotline"
   [crates/router/src/core.rs]="hotline-router hotline"
   [crates/router/src/switchboard.rs]="hotline-router hotline"
@@ -40,20 +47,37 @@ while IFS= read -r line; do
 done < <(grep -v '^\s*\(#\|$\)' scripts/mutants-equivalent.txt || true)
 
 out=target/mutants
-rm -rf "$out"
 mkdir -p "$out"
+count() { cat "$1" 2>/dev/null | wc -l; }
 caught=0; missed=0; timeout=0; unviable=0
 for f in "${files[@]}"; do
+  name=$(basename "$f" .rs)
   pk=()
   for p in ${TESTS[$f]:-}; do pk+=(--test-package "$p"); done
   extra=()
   [ "$f" = crates/acd/src/engine.rs ] && extra=("${engine_only[@]}")
   echo "== $f (tests of: ${TESTS[$f]:-its own package})"
+  rm -rf "$out/$name" "$out/$name-then"
   cargo mutants --workspace --file "$f" "${pk[@]}" "${extra[@]}" "${excludes[@]}" \
-    --jobs 1 --timeout 120 --output "$out/$(basename "$f" .rs)" || true
-  d="$out/$(basename "$f" .rs)/mutants.out"
-  c=$(cat "$d/caught.txt" 2>/dev/null | wc -l); m=$(cat "$d/missed.txt" 2>/dev/null | wc -l)
-  t=$(cat "$d/timeout.txt" 2>/dev/null | wc -l); u=$(cat "$d/unviable.txt" 2>/dev/null | wc -l)
+    --jobs 1 --timeout 120 --output "$out/$name" || true
+  d="$out/$name/mutants.out"
+  c=$(count "$d/caught.txt"); m=$(count "$d/missed.txt")
+  t=$(count "$d/timeout.txt"); u=$(count "$d/unviable.txt")
+  if [ "$m" -gt 0 ] && [ -n "${THEN[$f]:-}" ]; then
+    # the second stage: only the missed mutants, by their exact names
+    only=()
+    while IFS= read -r n; do
+      only+=(--re "^$(printf '%s' "$n" | sed 's/[][\.*^$(){}?+|/]/\\&/g')\$")
+    done <"$d/missed.txt"
+    pk=()
+    for p in ${THEN[$f]}; do pk+=(--test-package "$p"); done
+    echo "   $m missed by ${TESTS[$f]}; again with the tests of ${THEN[$f]}"
+    cargo mutants --workspace --file "$f" "${pk[@]}" "${only[@]}" \
+      --jobs 1 --timeout 180 --output "$out/$name-then" || true
+    d2="$out/$name-then/mutants.out"
+    c=$((c + $(count "$d2/caught.txt"))); t=$((t + $(count "$d2/timeout.txt")))
+    m=$(count "$d2/missed.txt"); d="$d2"
+  fi
   echo "   caught $c, missed $m, timed out $t (counted caught), unviable $u"
   sed 's/^/   missed: /' "$d/missed.txt" 2>/dev/null || true
   caught=$((caught + c + t)); missed=$((missed + m)); unviable=$((unviable + u))
