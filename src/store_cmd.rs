@@ -136,8 +136,15 @@ pub enum StoreCommand {
     },
 }
 
+/// A store that may be new (seed, import, restore, add an agent).
 fn open(dir: &Path) -> Result<SledStore> {
     SledStore::open(dir, Catalog::builtin())
+        .with_context(|| format!("opening the store in {}", dir.display()))
+}
+
+/// A store that must be there already (check, export, backup, a benchmark on it).
+fn open_existing(dir: &Path) -> Result<SledStore> {
+    SledStore::open_existing(dir, Catalog::builtin())
         .with_context(|| format!("opening the store in {}", dir.display()))
 }
 
@@ -208,7 +215,7 @@ pub fn run(c: &StoreCommand) -> Result<()> {
             rebuild,
             json,
         } => {
-            let s = open(store)?;
+            let s = open_existing(store)?;
             let r = if *rebuild {
                 s.rebuild_indexes()?
             } else {
@@ -251,7 +258,7 @@ pub fn run(c: &StoreCommand) -> Result<()> {
             csv,
             out,
         } => {
-            let s = open(store)?;
+            let s = open_existing(store)?;
             let mut w: Box<dyn Write> = match out {
                 Some(p) => Box::new(
                     std::fs::File::create(p)
@@ -283,7 +290,7 @@ pub fn run(c: &StoreCommand) -> Result<()> {
             println!("{n} records imported");
         }
         StoreCommand::Backup { store, to } => {
-            let m = export::backup(&open(store)?, to)?;
+            let m = export::backup(&open_existing(store)?, to)?;
             println!("backed up to {}: {:?}", to.display(), m.counts);
         }
         StoreCommand::Restore { store, from } => {
@@ -447,7 +454,7 @@ pub fn bench(a: &StoreBench) -> Result<()> {
             b.finish_and_clear();
             customers = a.customers;
         } else {
-            let store = open(&dir)?;
+            let store = open_existing(&dir)?;
             customers = (1..)
                 .map(|k: u64| 1u64 << k)
                 .take_while(|&n| store.customer(n).ok().flatten().is_some())

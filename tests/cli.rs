@@ -266,6 +266,49 @@ fn temp(name: &str) -> std::path::PathBuf {
     d
 }
 
+/// A store path that is a file, a directory of other things, or nothing at all is named
+/// as such, and nothing is written there.
+#[test]
+fn a_path_that_is_not_a_store_is_named_and_left_alone() {
+    let missing = temp("no-store");
+    let (code, _, err) = hotline(&["store", "check", "--store", missing.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("there is no store in"), "{err}");
+    assert!(!missing.exists(), "check made a store where there was none");
+
+    let foreign = temp("foreign");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "not a store").unwrap();
+    for cmd in [
+        vec!["store", "check", "--store"],
+        vec!["seed", "--customers", "10", "--store"],
+    ] {
+        let mut args = cmd.clone();
+        args.push(foreign.to_str().unwrap());
+        let (code, _, err) = hotline(&args);
+        assert_ne!(code, 0, "{cmd:?}");
+        assert!(
+            err.contains("holds other files and no store"),
+            "{cmd:?}: {err}"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&foreign).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the user's own file is there");
+
+    let file = foreign.join("notes.txt");
+    let (code, _, err) = hotline(&[
+        "store",
+        "export",
+        "--store",
+        file.to_str().unwrap(),
+        "--kind",
+        "customers",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is a file, not a store directory"), "{err}");
+    std::fs::remove_dir_all(foreign).ok();
+}
+
 #[test]
 fn the_store_is_seeded_checked_exported_imported_and_backed_up_from_the_command_line() {
     let dir = temp("store");

@@ -28,7 +28,7 @@ pub mod validate;
 pub use catalog::Catalog;
 pub use error::StoreError;
 pub use model::*;
-pub use sled_store::{DEFAULT_CACHE_BYTES, DEFAULT_FCR_WINDOW, SledStore};
+pub use sled_store::{DEFAULT_CACHE_BYTES, DEFAULT_FCR_WINDOW, SledStore, StoreDir, store_dir};
 
 use serde::Serialize;
 

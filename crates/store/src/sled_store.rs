@@ -319,12 +319,69 @@ pub struct SledStore {
     fcr_window: Millis,
 }
 
+/// What a directory given as a store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreDir {
+    /// Nothing there yet.
+    Missing,
+    /// An empty directory.
+    Empty,
+    /// A store (sled's `conf` and `db` files).
+    Store,
+}
+
+/// What `dir` is, or why it cannot be a store: a file, or a directory holding other things.
+pub fn store_dir(dir: &Path) -> Result<StoreDir, StoreError> {
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(StoreDir::Missing),
+        Err(e) => {
+            return Err(StoreError::File(format!(
+                "cannot read {}: {e}",
+                dir.display()
+            )));
+        }
+    };
+    if !meta.is_dir() {
+        return Err(StoreError::File(format!(
+            "{} is a file, not a store directory",
+            dir.display()
+        )));
+    }
+    if dir.join("conf").is_file() && dir.join("db").is_file() {
+        return Ok(StoreDir::Store);
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| StoreError::File(format!("cannot read {}: {e}", dir.display())))?;
+    if entries.next().is_none() {
+        Ok(StoreDir::Empty)
+    } else {
+        Err(StoreError::File(format!(
+            "{} holds other files and no store; give the directory of a store, or a new or empty one",
+            dir.display()
+        )))
+    }
+}
+
 impl SledStore {
-    /// Open (or create) the store in `dir`. A store just closed by this process may keep
-    /// its lock for a moment (sled's flusher thread lets go last), so a lock conflict is
-    /// retried for up to two seconds before it is reported.
+    /// Open the store in `dir`, or create one there if it is missing or empty; a file or
+    /// a directory holding anything else is refused. A store just closed by this process
+    /// may keep its lock for a moment (sled's flusher thread lets go last), so a lock
+    /// conflict is retried for up to two seconds before it is reported.
     pub fn open(dir: &Path, catalog: Catalog) -> Result<SledStore, StoreError> {
         SledStore::open_with_cache(dir, catalog, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Open the store that must already be in `dir` (check, export, backup): a missing
+    /// or empty directory is refused rather than made into a new, empty store.
+    pub fn open_existing(dir: &Path, catalog: Catalog) -> Result<SledStore, StoreError> {
+        match store_dir(dir)? {
+            StoreDir::Store => SledStore::open(dir, catalog),
+            StoreDir::Missing | StoreDir::Empty => Err(StoreError::File(format!(
+                "there is no store in {}",
+                dir.display()
+            ))),
+        }
     }
 
     /// [`SledStore::open`] with sled's page cache set to `cache_bytes`.
@@ -333,6 +390,7 @@ impl SledStore {
         catalog: Catalog,
         cache_bytes: u64,
     ) -> Result<SledStore, StoreError> {
+        store_dir(dir)?;
         let mut tries = 0;
         let db = loop {
             match sled::Config::new()
