@@ -109,6 +109,9 @@ struct Expect {
     hold: Span,
     /// The conversation's end, and who hung up.
     ended: Option<(Time, Party)>,
+    /// Still in the step of its own arrival (where only a refusal can end it; an abandon
+    /// at the same instant comes in a later step).
+    arriving: bool,
 }
 
 /// The model of every live call's record, and who holds which call on hold since when.
@@ -142,8 +145,16 @@ impl Ledger {
                 connected_total: Span::ZERO,
                 hold: Span::ZERO,
                 ended: None,
+                arriving: true,
             },
         );
+    }
+
+    /// The step of the call's arrival is over.
+    fn arrived(&mut self, call: CallId) {
+        if let Some(x) = self.calls.get_mut(&call) {
+            x.arriving = false;
+        }
     }
 
     /// An input the engine accepted.
@@ -223,7 +234,7 @@ impl Ledger {
                 let (end, conversation_ended, wrap_up) = match x.ended {
                     Some((t, by)) => (EndReason::Completed(by), t, now.since(t)),
                     None => {
-                        let end = if x.arrived == now && x.offers == 0 {
+                        let end = if x.arriving {
                             refusal(x.queue) // turned away on arrival
                         } else if x.answered_here {
                             EndReason::DroppedAfterAnswer
@@ -496,6 +507,7 @@ impl World {
                 }
                 let acts = self.r.drain();
                 self.check(&before, &acts);
+                self.ledger.arrived(c);
                 return;
             }
         };
@@ -1015,4 +1027,22 @@ fn the_random_walk_reaches_every_kind_of_event() {
     });
     assert!(held_or_overflow, "no call reached an overflow ring");
     eprintln!("{seen:?}");
+}
+
+/// Found by a fresh-clone CI run: a caller who hangs up at the very instant they arrived
+/// (a later step, the same time) abandoned; the ledger had taken it for a refusal.
+#[test]
+fn an_abandon_at_the_instant_of_arrival_is_no_refusal() {
+    let arrive = Op::Arrive {
+        queue: 0,
+        priority: 0,
+        preferred: None,
+    };
+    let w = walk(&[(0, arrive), (0, Op::CallerHangUp(0))], [0, 0, 0]);
+    assert_eq!(
+        w.reached.get("record: abandoned"),
+        Some(&1),
+        "{:?}",
+        w.reached
+    );
 }
