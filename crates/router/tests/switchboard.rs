@@ -650,6 +650,9 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
     dial(&mut r, 1);
     r.at(s(2));
     assert!(offer_to(&key(&mut r, 1), "1001").is_some());
+    // one call in two seconds is no arrival rate to staff by: advice waits a minute
+    let q = hotline_router::supervisor::queue_stats(&r.sb, "inquiry", s(2)).unwrap();
+    assert_eq!((q.offered, q.staffing_advice), (1, 0));
     r.agent("1001", Command::Answer);
     r.at(s(10));
     dial(&mut r, 2);
@@ -718,6 +721,25 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
         ((T0 / 1000) as i64, (T0 / 1000 + 900) as i64)
     );
     assert_eq!(q.staffing_advice, 1);
+    // 1001's own line on the wallboard: on call 4 since it was answered at 302
+    let names = std::collections::HashMap::new();
+    let st = hotline_router::supervisor::agent_status(&r.sb, "1001", &names, s(600)).unwrap();
+    assert_eq!(st.call_id, 4);
+    assert_eq!(secs(&st.in_state), Some(298.0));
+    assert_eq!(st.handled, 1, "call 1 handled; call 4 still on");
+}
+
+/// Minutes into an interval with nothing offered, there is no rate to staff by: the
+/// advice is neither to add nor to send anyone away.
+#[test]
+fn no_staffing_advice_without_calls() {
+    let mut r = rig();
+    r.ready("1001");
+    r.ready("1002");
+    r.at(T0 + 100_000);
+    r.agent("9001", Command::Login);
+    let q = hotline_router::supervisor::queue_stats(&r.sb, "inquiry", T0 + 100_000).unwrap();
+    assert_eq!((q.offered, q.staffing_advice), (0, 0));
 }
 
 /// Live queue settings (what `UpdateQueue` calls) take effect on the calls that come
