@@ -13,6 +13,19 @@ fn finish(r: &mut Rig, a: AgentId) {
     r.input(Input::HangUp(a)).unwrap();
 }
 
+/// Level 5 and up at once; after 30 s of waiting, anyone with the skill.
+fn overflow_queue() -> QueueConfig {
+    QueueConfig {
+        min_level: 5,
+        overflow: vec![OverflowStep {
+            after: Span::from_secs(30),
+            skill: SkillId(1),
+            min_level: 1,
+        }],
+        ..plain_queue()
+    }
+}
+
 #[test]
 fn priority_classes_then_first_come_first_served() {
     let mut r = Rig::new();
@@ -126,15 +139,7 @@ fn no_wait_for_a_busy_manager_offers_the_call_at_once() {
 #[test]
 fn overflow_ring_opens_after_its_wait_and_callers_keep_their_place() {
     let mut r = Rig::new();
-    let q = r.queue(QueueConfig {
-        min_level: 5,
-        overflow: vec![OverflowStep {
-            after: Span::from_secs(30),
-            skill: SkillId(1),
-            min_level: 1,
-        }],
-        ..plain_queue()
-    });
+    let q = r.queue(overflow_queue());
     let expert = r.ready_agent(&[skill(1, 8)]);
     let c0 = r.call(q, 0);
     answer(&mut r, expert);
@@ -160,15 +165,7 @@ fn overflow_ring_opens_after_its_wait_and_callers_keep_their_place() {
 #[test]
 fn rings_opening_together_serve_the_higher_class_first() {
     let mut r = Rig::new();
-    let q = r.queue(QueueConfig {
-        min_level: 5,
-        overflow: vec![OverflowStep {
-            after: Span::from_secs(30),
-            skill: SkillId(1),
-            min_level: 1,
-        }],
-        ..plain_queue()
-    });
+    let q = r.queue(overflow_queue());
     let expert = r.ready_agent(&[skill(1, 8)]);
     let busy = r.call(q, 0);
     answer(&mut r, expert);
@@ -233,15 +230,7 @@ fn ring_no_answer_goes_back_to_the_head_with_its_arrival_time() {
 #[test]
 fn a_stale_call_timer_does_nothing() {
     let mut r = Rig::new();
-    let q = r.queue(QueueConfig {
-        min_level: 5,
-        overflow: vec![OverflowStep {
-            after: Span::from_secs(30),
-            skill: SkillId(1),
-            min_level: 1,
-        }],
-        ..plain_queue()
-    });
+    let q = r.queue(overflow_queue());
     let novice = r.ready_agent(&[skill(1, 2)]);
     r.input(Input::NotReady(novice, ReasonCode(20))).unwrap();
     let c = r.call(q, 0);

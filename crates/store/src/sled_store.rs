@@ -376,7 +376,7 @@ impl SledStore {
     /// or empty directory is refused rather than made into a new, empty store.
     pub fn open_existing(dir: &Path, catalog: Catalog) -> Result<SledStore, StoreError> {
         match store_dir(dir)? {
-            StoreDir::Store => SledStore::open(dir, catalog),
+            StoreDir::Store => SledStore::open_dir(dir, catalog, DEFAULT_CACHE_BYTES),
             StoreDir::Missing | StoreDir::Empty => Err(StoreError::File(format!(
                 "there is no store in {}",
                 dir.display()
@@ -391,6 +391,11 @@ impl SledStore {
         cache_bytes: u64,
     ) -> Result<SledStore, StoreError> {
         store_dir(dir)?;
+        SledStore::open_dir(dir, catalog, cache_bytes)
+    }
+
+    /// Open `dir`, already known to be a store or a place for a new one.
+    fn open_dir(dir: &Path, catalog: Catalog, cache_bytes: u64) -> Result<SledStore, StoreError> {
         let mut tries = 0;
         let db = loop {
             match sled::Config::new()
