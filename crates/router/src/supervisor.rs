@@ -242,6 +242,17 @@ impl Router {
     }
 }
 
+/// The order `ListAgents` gives: agents at work first, then those logged out, each by
+/// work number.
+fn roster_order(agents: &mut [pb::AgentStatus]) {
+    agents.sort_by_key(|a| {
+        (
+            a.state == pb::AgentState::LoggedOut as i32,
+            a.agent_id.clone(),
+        )
+    });
+}
+
 /// A supervisor command must say which agent it is for.
 fn named(agent: &str) -> Result<(), Status> {
     if agent.trim().is_empty() {
@@ -287,12 +298,7 @@ impl SupervisorService for Router {
                     .collect::<Vec<_>>()
             })
             .await?;
-        agents.sort_by_key(|a| {
-            (
-                a.state == pb::AgentState::LoggedOut as i32,
-                a.agent_id.clone(),
-            )
-        });
+        roster_order(&mut agents);
         Ok(Response::new(pb::AgentList { agents }))
     }
 
@@ -424,5 +430,91 @@ impl SupervisorService for Router {
                 })
                 .collect(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(id: &str, state: pb::AgentState, reason: Option<&str>) -> pb::AgentStatus {
+        pb::AgentStatus {
+            agent_id: id.into(),
+            state: state as i32,
+            reason: reason.map(|r| pb::NotReadyReason {
+                code: 16,
+                label: r.into(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn every_strategy_has_the_name_the_configuration_uses() {
+        // the names of router.toml's `strategy` and of UpdateQueue, written out here
+        let names = [
+            ("longest-idle", Strategy::LongestIdle),
+            ("most-skilled", Strategy::MostSkilled),
+            ("fewest-calls", Strategy::FewestCalls),
+            ("least-talk-time", Strategy::LeastTalkTime),
+            ("round-robin", Strategy::RoundRobin),
+            ("random", Strategy::Random),
+        ];
+        for (name, s) in names {
+            assert_eq!(strategy_name(s), name);
+            assert_eq!(strategy(name).ok(), Some(s));
+        }
+        assert!(strategy("fastest").is_err());
+    }
+
+    #[test]
+    fn the_audit_trail_names_each_agent_state_in_words() {
+        use pb::AgentState as S;
+        let words = [
+            (S::LoggedOut, "logged out"),
+            (S::NotReady, "not ready"),
+            (S::Ready, "ready"),
+            (S::Reserved, "ringing"),
+            (S::Connected, "on a call"),
+            (S::AfterCallWork, "in wrap-up"),
+        ];
+        for (state, w) in words {
+            assert_eq!(agent_words(&status("1001", state, None)), w);
+        }
+        let mut odd = status("1001", S::Ready, None);
+        odd.state = 99;
+        assert_eq!(agent_words(&odd), "unknown");
+    }
+
+    #[test]
+    fn a_reason_is_told_only_for_an_agent_not_ready() {
+        use pb::AgentState as S;
+        assert_eq!(
+            agent_words(&status("1001", S::NotReady, Some("break"))),
+            "not ready (break)"
+        );
+        // a reason left on a status of another state is not the agent's state
+        assert_eq!(
+            agent_words(&status("1001", S::Ready, Some("break"))),
+            "ready"
+        );
+        assert_eq!(
+            agent_words(&status("1001", S::Connected, Some("break"))),
+            "on a call"
+        );
+    }
+
+    #[test]
+    fn the_roster_lists_agents_at_work_first_then_by_work_number() {
+        use pb::AgentState as S;
+        let mut agents = vec![
+            status("1003", S::LoggedOut, None),
+            status("1004", S::Ready, None),
+            status("1001", S::LoggedOut, None),
+            status("1002", S::NotReady, Some("break")),
+        ];
+        roster_order(&mut agents);
+        let ids: Vec<&str> = agents.iter().map(|a| a.agent_id.as_str()).collect();
+        assert_eq!(ids, ["1002", "1004", "1001", "1003"]);
     }
 }
