@@ -657,12 +657,12 @@ fn start_bench_router(
     password: &str,
     liveness: &str,
 ) -> Result<(BenchChild, String)> {
-    use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
+    use hotline_store::{AgentAccount, Catalog, Role, Store};
     let dir = std::env::temp_dir().join(format!("hotline-bench-route-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     {
-        let store = SledStore::open(&dir.join("store"), Catalog::builtin())?;
+        let store = Store::open(&dir.join("store"), Catalog::builtin())?;
         let account = |id: String| AgentAccount {
             id,
             name: "bench".into(),

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use hotline_live::{LiveConfig, LiveStats};
 use hotline_router::server::Router;
-use hotline_store::{AgentAccount, Catalog, Role, SledStore, Store};
+use hotline_store::{AgentAccount, Catalog, Role, Store};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -116,7 +116,7 @@ const SKILLS: [&str; 5] = [
     "key-account",
 ];
 
-fn ensure_account(store: &SledStore, id: &str, name: &str, role: Role, level: u8) -> Result<()> {
+fn ensure_account(store: &Store, id: &str, name: &str, role: Role, level: u8) -> Result<()> {
     if store.agent(id)?.is_none() {
         store.set_agent(
             AgentAccount {
@@ -197,7 +197,7 @@ async fn report(stats: Arc<LiveStats>) {
 
 pub fn demo(a: &DemoArgs) -> Result<()> {
     let store = Arc::new(
-        SledStore::open(&a.store, Catalog::builtin())
+        Store::open(&a.store, Catalog::builtin())
             .with_context(|| format!("opening {}", a.store.display()))?,
     );
     if store.customer(1)?.is_none() {

@@ -8,7 +8,7 @@ use hotline_ivr::Flow;
 use hotline_router::server::{Router, RouterSetup, Tls};
 use hotline_router::switchboard::QueueSetup;
 use hotline_sim::scenario::QueueSpec;
-use hotline_store::{Catalog, SledStore, Store};
+use hotline_store::{Catalog, Store};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -320,7 +320,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     let c = config(a)?;
     let setup = setup(&c)?;
     let store = Arc::new(
-        SledStore::open_with_cache(&c.store, Catalog::builtin(), c.store_cache_mb * 1024 * 1024)
+        Store::open_with_cache(&c.store, Catalog::builtin(), c.store_cache_mb * 1024 * 1024)
             .with_context(|| format!("opening the store in {}", c.store.display()))?
             .with_fcr_window((c.fcr_window_hours * 3_600_000.0) as u64),
     );

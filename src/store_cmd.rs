@@ -137,14 +137,14 @@ pub enum StoreCommand {
 }
 
 /// A store that may be new (seed, import, restore, add an agent).
-fn open(dir: &Path) -> Result<SledStore> {
-    SledStore::open(dir, Catalog::builtin())
+fn open(dir: &Path) -> Result<Store> {
+    Store::open(dir, Catalog::builtin())
         .with_context(|| format!("opening the store in {}", dir.display()))
 }
 
 /// A store that must be there already (check, export, backup, a benchmark on it).
-fn open_existing(dir: &Path) -> Result<SledStore> {
-    SledStore::open_existing(dir, Catalog::builtin())
+fn open_existing(dir: &Path) -> Result<Store> {
+    Store::open_existing(dir, Catalog::builtin())
         .with_context(|| format!("opening the store in {}", dir.display()))
 }
 

@@ -37,7 +37,7 @@ const NAMES: [&str; 5] = [
 
 struct Up {
     url: String,
-    store: Arc<SledStore>,
+    store: Arc<Store>,
     customer: Customer,
     router: Router,
 }
@@ -61,7 +61,7 @@ async fn up_custom(
     tls: Option<Tls>,
     tweak: impl Fn(&mut QueueConfig),
 ) -> Up {
-    let store = Arc::new(SledStore::temporary(Catalog::builtin()).unwrap());
+    let store = Arc::new(Store::temporary(Catalog::builtin()).unwrap());
     let mut c = seed::customer(8, 1, DEFAULT_NOW);
     c.id = 0;
     c.phones = vec!["18955551234".into()];

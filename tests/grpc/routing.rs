@@ -153,7 +153,7 @@ async fn quiet<T: std::fmt::Debug>(
 }
 
 /// The interaction record of `call`, once written.
-async fn record_of(store: &SledStore, call: u64) -> Interaction {
+async fn record_of(store: &Store, call: u64) -> Interaction {
     for _ in 0..100 {
         let found = store
             .interactions_between(0, u64::MAX, 1000)

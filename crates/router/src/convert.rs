@@ -458,6 +458,8 @@ pub fn store_status(e: StoreError) -> Status {
         StoreError::PhoneTaken { .. } => Code::AlreadyExists,
         StoreError::IllegalTransition { .. } => Code::FailedPrecondition,
         StoreError::BadCredentials => Code::Unauthenticated,
+        // the record kept changing under a write the store retried: try again
+        StoreError::Conflict(_) => Code::Aborted,
         StoreError::Corrupt { .. } | StoreError::Storage(_) | StoreError::File(_) => {
             return Status::internal(
                 "the customer store failed; the operator has been told (see the router's log)",

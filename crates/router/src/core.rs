@@ -98,7 +98,7 @@ struct Live {
 /// The core task's state around the switchboard.
 pub(crate) struct Core {
     sb: Switchboard,
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     /// Where store work and timers report back.
     tx: mpsc::UnboundedSender<CoreMsg>,
     tokens: Arc<Tokens>,
@@ -118,7 +118,7 @@ pub(crate) struct Core {
 impl Core {
     pub(crate) fn new(
         sb: Switchboard,
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         tx: mpsc::UnboundedSender<CoreMsg>,
         tokens: Arc<Tokens>,
         names: HashMap<String, String>,
@@ -387,7 +387,7 @@ impl Core {
                     let (store, tx) = (self.store.clone(), self.tx.clone());
                     tokio::task::spawn_blocking(move || {
                         let outcome = self_service::run(
-                            &*store,
+                            &store,
                             service,
                             &input,
                             customer.as_ref(),
@@ -405,12 +405,12 @@ impl Core {
                 } => {
                     let (store, tx) = (self.store.clone(), self.tx.clone());
                     tokio::task::spawn_blocking(move || {
-                        ticket_work(&*store, &tx, agent, command_id, new, changes)
+                        ticket_work(&store, &tx, agent, command_id, new, changes)
                     });
                 }
                 Out::Record(i) => {
                     let store = self.store.clone();
-                    tokio::task::spawn_blocking(move || write_record(&*store, i));
+                    tokio::task::spawn_blocking(move || write_record(&store, i));
                 }
                 Out::StartTimer { key, at } => {
                     let tx = self.tx.clone();
@@ -468,7 +468,7 @@ impl Core {
             match out {
                 Out::Record(i) => {
                     let store = self.store.clone();
-                    let _ = tokio::task::spawn_blocking(move || write_record(&*store, i)).await;
+                    let _ = tokio::task::spawn_blocking(move || write_record(&store, i)).await;
                 }
                 Out::Caller(call, ev) => {
                     if let Some(t) = self.callers.get(&call) {
@@ -498,7 +498,7 @@ impl Core {
 /// A wrap-up's tickets, all or none; then the answer to the wrap-up command (its id),
 /// and the switchboard told whether the wrap-up may end.
 fn ticket_work(
-    store: &dyn Store,
+    store: &Store,
     tx: &mpsc::UnboundedSender<CoreMsg>,
     agent: String,
     command_id: u64,
@@ -550,7 +550,7 @@ const RECORD_RETRIES: [u64; 3] = [100, 400, 1600];
 
 /// Write a call's record. A failure is retried; a record still refused is set aside as
 /// a dead letter (`hotline store check` reports it), never dropped.
-pub(crate) fn write_record(store: &dyn Store, i: hotline_store::Interaction) {
+pub(crate) fn write_record(store: &Store, i: hotline_store::Interaction) {
     let call = i.call_id;
     let mut last = None;
     for pause in std::iter::once(0).chain(RECORD_RETRIES) {

@@ -21,10 +21,10 @@ impl Router {
     /// Run store work off the async threads.
     pub(crate) async fn with_store<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, Status> {
-        let store: Arc<dyn Store> = self.store();
-        tokio::task::spawn_blocking(move || f(&*store))
+        let store: Arc<Store> = self.store();
+        tokio::task::spawn_blocking(move || f(&store))
             .await
             .map_err(|_| Status::internal("the store task failed"))?
             .map_err(convert::store_status)

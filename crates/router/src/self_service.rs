@@ -84,7 +84,7 @@ fn store_trouble(lang: Lang) -> String {
 /// Run a self-service node for a caller; `customer` is the store's record for the
 /// calling number, if any; `input` the digits the caller entered.
 pub fn run(
-    store: &dyn Store,
+    store: &Store,
     service: Service,
     input: &str,
     customer: Option<&Customer>,
@@ -166,7 +166,7 @@ pub fn run(
 }
 
 fn open(
-    store: &dyn Store,
+    store: &Store,
     c: &Customer,
     kind: TicketKind,
     sub: &str,

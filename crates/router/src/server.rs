@@ -174,7 +174,7 @@ pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2
 
 struct Shared {
     core: mpsc::UnboundedSender<CoreMsg>,
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     tokens: Arc<Tokens>,
     next_call: AtomicU64,
     next_session: AtomicU64,
@@ -197,13 +197,13 @@ pub struct Router(Arc<Shared>);
 impl Router {
     /// Start the router's core on the current tokio runtime, with the store's agent
     /// accounts as agents.
-    pub fn start(store: Arc<dyn Store>, setup: RouterSetup) -> Result<Router, Status> {
+    pub fn start(store: Arc<Store>, setup: RouterSetup) -> Result<Router, Status> {
         Router::start_with(store, setup, TOKEN_TTL)
     }
 
     /// As [`Router::start`], with session tokens that live `token_ttl` milliseconds.
     pub fn start_with(
-        store: Arc<dyn Store>,
+        store: Arc<Store>,
         setup: RouterSetup,
         token_ttl: Millis,
     ) -> Result<Router, Status> {
@@ -245,7 +245,7 @@ impl Router {
     }
 
     /// The store the router runs on.
-    pub(crate) fn store(&self) -> Arc<dyn Store> {
+    pub(crate) fn store(&self) -> Arc<Store> {
         self.0.store.clone()
     }
 
@@ -507,7 +507,7 @@ fn agent_setups(accounts: &[hotline_store::AgentAccount], skills: &[String]) -> 
 /// counts once a minute, and FCR settlement every `fcr_every`.
 fn spawn_tickers(
     tx: mpsc::UnboundedSender<CoreMsg>,
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     fcr_every: std::time::Duration,
 ) {
     let settling = store.clone();
@@ -540,7 +540,7 @@ fn spawn_tickers(
             every.tick().await;
             let store = store.clone();
             let Ok(Ok(loads)) =
-                tokio::task::spawn_blocking(move || back_office_loads(&*store)).await
+                tokio::task::spawn_blocking(move || back_office_loads(&store)).await
             else {
                 continue;
             };
@@ -552,9 +552,7 @@ fn spawn_tickers(
 }
 
 /// Open and overdue tickets per back-office group (unassigned ones as "front office").
-fn back_office_loads(
-    store: &dyn Store,
-) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
+fn back_office_loads(store: &Store) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
     use hotline_store::TicketStatus as S;
     let now = now_ms();
     let mut by: std::collections::BTreeMap<String, (u64, u64)> = Default::default();

@@ -41,7 +41,7 @@ pub struct Tokens {
     held: Mutex<HashMap<String, Held>>,
     /// How long a token lives.
     ttl: Millis,
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
 }
 
 fn fresh() -> String {
@@ -62,7 +62,7 @@ fn digest(token: &str) -> String {
 impl Tokens {
     /// The tokens kept in `store` that are still live at `now`; new ones live `ttl`
     /// milliseconds.
-    pub fn load(store: Arc<dyn Store>, ttl: Millis, now: Millis) -> Result<Tokens, StoreError> {
+    pub fn load(store: Arc<Store>, ttl: Millis, now: Millis) -> Result<Tokens, StoreError> {
         let held = store
             .session_tokens()?
             .into_iter()
@@ -166,7 +166,7 @@ impl Tokens {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hotline_store::{Catalog, SledStore};
+    use hotline_store::{Catalog, Store};
 
     fn who(a: &str) -> Who {
         Who {
@@ -178,7 +178,7 @@ mod tests {
 
     #[test]
     fn a_newer_login_revokes_the_older_token_tokens_expire_and_survive_a_restart() {
-        let store: Arc<dyn Store> = Arc::new(SledStore::temporary(Catalog::builtin()).unwrap());
+        let store: Arc<Store> = Arc::new(Store::temporary(Catalog::builtin()).unwrap());
         let t = Tokens::load(store.clone(), 1000, 0).unwrap();
         let a = t.issue(who("1001"), 0).unwrap();
         let b = t.issue(who("1002"), 0).unwrap();

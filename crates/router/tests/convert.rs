@@ -92,7 +92,7 @@ fn tickets_and_every_change_round_trip() {
 
 #[test]
 fn the_screen_pop_carries_profile_tickets_calls_and_the_ivr_choice() {
-    let store = SledStore::temporary(Catalog::builtin()).unwrap();
+    let store = Store::temporary(Catalog::builtin()).unwrap();
     seed::seed(&store, 300, 2, DEFAULT_NOW, &mut |_| {}).unwrap();
     let c = (1..=300).find_map(|id| {
         let c = store.customer(id).unwrap()?;

@@ -17,8 +17,8 @@ const QUEUES: &[&str] = &[
 ];
 const NOW: u64 = DEFAULT_NOW + 2 * 3_600_000; // 10:00 in Beijing
 
-fn setup() -> (SledStore, Customer, Arc<Flow>) {
-    let s = SledStore::temporary(Catalog::builtin()).unwrap();
+fn setup() -> (Store, Customer, Arc<Flow>) {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
     let mut c = seed::customer(5, 1, DEFAULT_NOW);
     c.id = 0;
     c.phones = vec!["18966668888".into()];
@@ -33,7 +33,7 @@ fn setup() -> (SledStore, Customer, Arc<Flow>) {
 
 /// Drive a session: press keys in order, performing self-service on the store.
 fn call(
-    store: &SledStore,
+    store: &Store,
     flow: &Arc<Flow>,
     customer: Option<&Customer>,
     keys: &[&str],

@@ -5,7 +5,7 @@ use crate::CheckReport;
 use crate::codec::{decode, hex};
 use crate::error::StoreError;
 use crate::model::{AgentAccount, Customer, DeadLetter, Interaction, Ticket};
-use crate::sled_store::*;
+use crate::sled_engine::*;
 
 /// The index entries the record stored in entity `tree` at `key` implies.
 fn implied(tree: usize, key: &[u8], v: &[u8]) -> Result<IndexEntries, StoreError> {
@@ -26,7 +26,7 @@ enum Owner {
     Corrupt,
 }
 
-fn expected(store: &SledStore, tree: usize, id: u64) -> Result<Owner, StoreError> {
+fn expected(store: &SledEngine, tree: usize, id: u64) -> Result<Owner, StoreError> {
     let key = be(id);
     let owner = match tree {
         BY_PHONE | BY_NAME | BY_MANAGER => CUSTOMERS,
@@ -41,7 +41,7 @@ fn expected(store: &SledStore, tree: usize, id: u64) -> Result<Owner, StoreError
 }
 
 /// Check every record decodes and every index entry matches the data, both ways.
-pub fn check(store: &SledStore) -> Result<CheckReport, StoreError> {
+pub fn check(store: &SledEngine) -> Result<CheckReport, StoreError> {
     let mut r = CheckReport::default();
     let note = |r: &mut CheckReport, s: String| {
         if r.problems.len() < 20 {
@@ -147,7 +147,7 @@ pub fn check(store: &SledStore) -> Result<CheckReport, StoreError> {
 }
 
 /// Drop every index and recompute it from the data, then check.
-pub fn rebuild(store: &SledStore) -> Result<CheckReport, StoreError> {
+pub fn rebuild(store: &SledEngine) -> Result<CheckReport, StoreError> {
     for t in INDEXES {
         store.tree(t).clear()?;
     }
@@ -176,7 +176,7 @@ pub fn rebuild(store: &SledStore) -> Result<CheckReport, StoreError> {
         }
         store.bulk(batches)?;
     }
-    store.flush()?;
+    crate::Engine::flush(store)?;
     check(store)
 }
 
@@ -186,10 +186,12 @@ mod tests {
     use crate::Store;
     use crate::model::*;
     use crate::seed::{self, DEFAULT_NOW};
+    use std::sync::Arc;
 
     /// A store with one customer, one ticket and one call of theirs.
-    fn filled() -> (SledStore, Customer) {
-        let s = SledStore::temporary(crate::Catalog::builtin()).unwrap();
+    fn filled() -> (Store, Arc<SledEngine>, Customer) {
+        let e = Arc::new(SledEngine::temporary().unwrap());
+        let s = Store::on(e.clone(), crate::Catalog::builtin());
         let mut c = seed::customer(3, 0, DEFAULT_NOW);
         c.id = 0;
         c.phones = vec!["18912345678".into()];
@@ -238,25 +240,25 @@ mod tests {
             legs: vec![],
         })
         .unwrap();
-        (s, c)
+        (s, e, c)
     }
 
     #[test]
     fn check_finds_each_kind_of_damage_and_rebuild_repairs_it() {
-        let (s, c) = filled();
-        let clean = check(&s).unwrap();
+        let (s, e, c) = filled();
+        let clean = check(&e).unwrap();
         assert!(clean.is_clean(), "{clean:?}");
         let entries = clean.index_entries;
         // damage three ways: an entry gone, an entry no record implies, a wrong value
-        s.tree(BY_PHONE).remove("18912345678").unwrap();
-        s.tree(BY_NAME)
+        e.tree(BY_PHONE).remove("18912345678").unwrap();
+        e.tree(BY_NAME)
             .insert(text_key("幽灵", 999), vec![])
             .unwrap();
-        let (k, _) = s.tree(TICKETS_BY_CUSTOMER).first().unwrap().unwrap();
-        s.tree(TICKETS_BY_CUSTOMER)
+        let (k, _) = e.tree(TICKETS_BY_CUSTOMER).first().unwrap().unwrap();
+        e.tree(TICKETS_BY_CUSTOMER)
             .insert(k, b"garbage".to_vec())
             .unwrap();
-        let r = check(&s).unwrap();
+        let r = check(&e).unwrap();
         assert_eq!((r.missing, r.stale, r.mismatched), (1, 1, 1), "{r:?}");
         assert!(!r.is_clean());
         assert_eq!(
@@ -265,7 +267,7 @@ mod tests {
             "the damage is real"
         );
         // rebuild: every index recomputed from the data, the stale entry gone
-        let r = rebuild(&s).unwrap();
+        let r = rebuild(&e).unwrap();
         assert!(r.is_clean(), "{r:?}");
         assert_eq!(r.index_entries, entries);
         assert_eq!(
@@ -273,7 +275,7 @@ mod tests {
             Some(c.id)
         );
         assert!(
-            s.tree(BY_NAME)
+            e.tree(BY_NAME)
                 .get(text_key("幽灵", 999))
                 .unwrap()
                 .is_none()
@@ -293,7 +295,7 @@ mod tests {
     /// customer but under a name they do not have is stale; problems are listed up to 20.
     #[test]
     fn check_counts_what_is_there_and_lists_twenty_problems() {
-        let (s, c) = filled();
+        let (s, e, c) = filled();
         s.set_agent(
             AgentAccount {
                 id: "1001".into(),
@@ -306,8 +308,8 @@ mod tests {
             "secret-1001",
         )
         .unwrap();
-        let r = check(&s).unwrap();
-        let len = |t: usize| s.tree(t).len() as u64;
+        let r = check(&e).unwrap();
+        let len = |t: usize| e.tree(t).len() as u64;
         assert_eq!(
             (r.customers, r.tickets, r.interactions, r.agents),
             (len(CUSTOMERS), len(TICKETS), len(INTERACTIONS), len(AGENTS))
@@ -320,19 +322,19 @@ mod tests {
         assert_eq!(r.index_entries, entries);
         assert!(r.problems.is_empty());
 
-        s.tree(AGENTS).insert("9999", b"garbage".to_vec()).unwrap();
-        s.tree(DEAD_LETTERS)
+        e.tree(AGENTS).insert("9999", b"garbage".to_vec()).unwrap();
+        e.tree(DEAD_LETTERS)
             .insert(be(1), b"garbage".to_vec())
             .unwrap();
-        s.tree(BY_NAME)
+        e.tree(BY_NAME)
             .insert(text_key("幽灵", c.id), vec![])
             .unwrap();
         for k in 0..25u64 {
-            s.tree(BY_MANAGER)
+            e.tree(BY_MANAGER)
                 .insert(cat(&[b"nobody\0", &be(1000 + k)]), vec![])
                 .unwrap();
         }
-        let r = check(&s).unwrap();
+        let r = check(&e).unwrap();
         assert_eq!((r.corrupt, r.dead_letters, r.agents), (2, 1, 2), "{r:?}");
         assert_eq!(r.stale, 26, "{r:?}");
         assert_eq!(r.index_entries, entries + 26);

@@ -55,6 +55,10 @@ pub enum StoreError {
     /// The database failed (I/O, …).
     #[error("storage failed: {0}")]
     Storage(#[from] sled::Error),
+    /// Another writer changed a record this write was based on; the store retries such
+    /// writes, so a caller sees this only when the record keeps changing.
+    #[error("the record changed while it was being written: {0}")]
+    Conflict(String),
     /// Export, import or backup file trouble.
     #[error("{0}")]
     File(String),

@@ -4,7 +4,7 @@
 
 use crate::error::StoreError;
 use crate::model::*;
-use crate::sled_store::{AGENTS, CUSTOMERS, INTERACTIONS, SledStore, TICKETS};
+use crate::store::Store;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::path::Path;
@@ -46,29 +46,62 @@ fn io(e: std::io::Error) -> StoreError {
     StoreError::File(e.to_string())
 }
 
-fn write_all<T: Serialize + serde::de::DeserializeOwned>(
-    store: &SledStore,
-    tree: usize,
-    out: &mut dyn Write,
+/// Records read a page at a time while a scan streams them.
+pub const PAGE: usize = 1_000;
+
+/// Call `each` on every record `page` gives, a page at a time: `page(after, n)` returns
+/// up to `n` records with ids above `after`, by id; memory holds one page.
+pub fn scan<T>(
+    page: impl Fn(u64, usize) -> Result<Vec<T>, StoreError>,
+    id: impl Fn(&T) -> u64,
+    mut each: impl FnMut(T) -> Result<(), StoreError>,
 ) -> Result<u64, StoreError> {
-    let mut n = 0;
-    for rec in store.scan_all::<T>(tree) {
-        let rec = rec?;
-        serde_json::to_writer(&mut *out, &rec).map_err(|e| StoreError::File(e.to_string()))?;
-        out.write_all(b"\n").map_err(io)?;
-        n += 1;
+    let (mut after, mut n) = (0, 0);
+    loop {
+        let records = page(after, PAGE)?;
+        let Some(last) = records.last() else {
+            return Ok(n);
+        };
+        after = id(last);
+        for r in records {
+            each(r)?;
+            n += 1;
+        }
     }
-    Ok(n)
+}
+
+fn line<T: Serialize>(out: &mut dyn Write, rec: &T) -> Result<(), StoreError> {
+    serde_json::to_writer(&mut *out, rec).map_err(|e| StoreError::File(e.to_string()))?;
+    out.write_all(b"\n").map_err(io)
 }
 
 /// Write every record of a kind as JSON lines; returns how many.
-pub fn export_jsonl(store: &SledStore, kind: Kind, out: &mut dyn Write) -> Result<u64, StoreError> {
+pub fn export_jsonl(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u64, StoreError> {
     let mut out = BufWriter::new(out);
+    let e = store.engine();
     let n = match kind {
-        Kind::Customers => write_all::<Customer>(store, CUSTOMERS, &mut out)?,
-        Kind::Tickets => write_all::<Ticket>(store, TICKETS, &mut out)?,
-        Kind::Interactions => write_all::<Interaction>(store, INTERACTIONS, &mut out)?,
-        Kind::Agents => write_all::<AgentAccount>(store, AGENTS, &mut out)?,
+        Kind::Customers => scan(
+            |a, n| e.customers_after(a, n),
+            |c| c.id,
+            |c| line(&mut out, &c),
+        )?,
+        Kind::Tickets => scan(
+            |a, n| e.tickets_after(a, n),
+            |t| t.id,
+            |t| line(&mut out, &t),
+        )?,
+        Kind::Interactions => scan(
+            |a, n| e.interactions_after(a, n),
+            |i| i.id,
+            |i| line(&mut out, &i),
+        )?,
+        Kind::Agents => {
+            let agents = e.agents()?;
+            for a in &agents {
+                line(&mut out, a)?;
+            }
+            agents.len() as u64
+        }
     };
     out.flush().map_err(io)?;
     Ok(n)
@@ -76,11 +109,7 @@ pub fn export_jsonl(store: &SledStore, kind: Kind, out: &mut dyn Write) -> Resul
 
 /// Read JSON lines of a kind and store each record under its own id. Stops at the
 /// first bad line, naming it; the lines before it are stored.
-pub fn import_jsonl(
-    store: &SledStore,
-    kind: Kind,
-    input: &mut dyn Read,
-) -> Result<u64, StoreError> {
+pub fn import_jsonl(store: &Store, kind: Kind, input: &mut dyn Read) -> Result<u64, StoreError> {
     let mut n = 0;
     for (i, line) in BufReader::new(input).lines().enumerate() {
         let line = line.map_err(io)?;
@@ -100,7 +129,7 @@ pub fn import_jsonl(
                 .put_interaction_with_id(&serde_json::from_str(&line).map_err(bad)?)
                 .map_err(at)?,
             Kind::Agents => store
-                .put_agent_raw(&serde_json::from_str(&line).map_err(bad)?)
+                .put_hashed_agent(&serde_json::from_str(&line).map_err(bad)?)
                 .map_err(at)?,
         }
         n += 1;
@@ -127,35 +156,37 @@ fn word<T: Serialize>(v: &T) -> String {
 
 /// Customers as CSV (phones and tags joined by `|`; services and ARPU history are in
 /// the JSON-lines export only).
-pub fn export_customers_csv(store: &SledStore, out: &mut dyn Write) -> Result<u64, StoreError> {
+pub fn export_customers_csv(store: &Store, out: &mut dyn Write) -> Result<u64, StoreError> {
     let mut out = BufWriter::new(out);
     writeln!(out, "{CSV_HEADER}").map_err(io)?;
-    let mut n = 0;
-    for c in store.scan_all::<Customer>(CUSTOMERS) {
-        let c = c?;
-        let row = [
-            c.id.to_string(),
-            csv_field(&c.name),
-            csv_field(&c.phones.join("|")),
-            csv_field(c.id_document.as_deref().unwrap_or("")),
-            csv_field(&c.address),
-            csv_field(&c.district),
-            csv_field(&c.area),
-            word(&c.segment),
-            word(&c.vip_tier),
-            csv_field(c.enterprise_group.as_deref().unwrap_or("")),
-            csv_field(c.account_manager.as_deref().unwrap_or("")),
-            c.arpu_fen.to_string(),
-            c.balance_fen.to_string(),
-            c.arrears_fen.to_string(),
-            c.credit_level.to_string(),
-            c.since.to_string(),
-            csv_field(&c.notes),
-            csv_field(&c.tags.join("|")),
-        ];
-        writeln!(out, "{}", row.join(",")).map_err(io)?;
-        n += 1;
-    }
+    let e = store.engine();
+    let n = scan(
+        |a, n| e.customers_after(a, n),
+        |c| c.id,
+        |c| {
+            let row = [
+                c.id.to_string(),
+                csv_field(&c.name),
+                csv_field(&c.phones.join("|")),
+                csv_field(c.id_document.as_deref().unwrap_or("")),
+                csv_field(&c.address),
+                csv_field(&c.district),
+                csv_field(&c.area),
+                word(&c.segment),
+                word(&c.vip_tier),
+                csv_field(c.enterprise_group.as_deref().unwrap_or("")),
+                csv_field(c.account_manager.as_deref().unwrap_or("")),
+                c.arpu_fen.to_string(),
+                c.balance_fen.to_string(),
+                c.arrears_fen.to_string(),
+                c.credit_level.to_string(),
+                c.since.to_string(),
+                csv_field(&c.notes),
+                csv_field(&c.tags.join("|")),
+            ];
+            writeln!(out, "{}", row.join(",")).map_err(io)
+        },
+    )?;
     out.flush().map_err(io)?;
     Ok(n)
 }
@@ -198,8 +229,7 @@ fn csv_records(text: &str) -> Result<Vec<Vec<String>>, String> {
 
 /// Import customers from CSV with the export's header. An empty or 0 id creates a new
 /// customer; fields not in the CSV keep their defaults.
-pub fn import_customers_csv(store: &SledStore, input: &mut dyn Read) -> Result<u64, StoreError> {
-    use crate::Store;
+pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, StoreError> {
     let mut text = String::new();
     input.read_to_string(&mut text).map_err(io)?;
     let rows = csv_records(&text).map_err(StoreError::File)?;
@@ -287,7 +317,7 @@ pub struct Manifest {
 
 /// Write every record into `dir` (created; must be empty or new) as JSON lines, with a
 /// manifest. The backup is readable by any later version (`restore`).
-pub fn backup(store: &SledStore, dir: &Path) -> Result<Manifest, StoreError> {
+pub fn backup(store: &Store, dir: &Path) -> Result<Manifest, StoreError> {
     std::fs::create_dir_all(dir).map_err(io)?;
     if std::fs::read_dir(dir).map_err(io)?.next().is_some() {
         return Err(StoreError::File(format!("{} is not empty", dir.display())));
@@ -312,7 +342,7 @@ pub fn backup(store: &SledStore, dir: &Path) -> Result<Manifest, StoreError> {
 }
 
 /// Load a backup into a store (normally a new, empty one).
-pub fn restore(store: &SledStore, dir: &Path) -> Result<Manifest, StoreError> {
+pub fn restore(store: &Store, dir: &Path) -> Result<Manifest, StoreError> {
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).map_err(io)?)
             .map_err(|e| StoreError::File(format!("manifest.json: {e}")))?;

@@ -231,6 +231,21 @@ pub struct Interaction {
     pub legs: Vec<CallLeg>,
 }
 
+impl Interaction {
+    /// What a list of contacts shows of it (the screen pop, the FCR repeat search).
+    pub fn line(&self) -> InteractionLine {
+        InteractionLine {
+            id: self.id,
+            arrived: self.arrived,
+            reason: self.reason.clone(),
+            disposition: self.disposition.clone(),
+            agent: self.agents.first().cloned(),
+            fcr_claimed: self.fcr_claimed,
+            fcr_verified: self.fcr_verified,
+        }
+    }
+}
+
 /// One offer of a call to an agent, and what came of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CallLeg {
@@ -447,6 +462,18 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// What a list of tickets shows of it (the screen pop).
+    pub fn line(&self) -> TicketLine {
+        TicketLine {
+            id: self.id,
+            kind: self.kind,
+            subcategory: self.subcategory.clone(),
+            status: self.status,
+            deadline: self.deadline,
+            owner: self.owner.clone(),
+        }
+    }
+
     /// Past its deadline with work still to do.
     pub fn is_overdue(&self, now: Millis) -> bool {
         self.status.is_open() && now > self.deadline

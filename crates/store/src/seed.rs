@@ -3,14 +3,14 @@
 //! (about 3 %) whose ARPU makes about 80 % of the revenue, services, and a history of
 //! past interactions and tickets. The same seed always gives the same store.
 //!
-//! Seeding writes in bulk (per-tree batches, one flush at the end) rather than through
-//! one transaction per record; a seed cut off half-way is repaired by
-//! `rebuild_indexes` or simply run again into a new directory.
+//! Seeding writes through the engine's bulk load (in chunks, each flushed) rather than
+//! one commit per record; a seed cut off half-way is repaired by `rebuild_indexes` or
+//! simply run again into a new directory.
 
-use crate::codec::encode;
+use crate::engine::{IdKind, Put};
 use crate::error::StoreError;
 use crate::model::*;
-use crate::sled_store::*;
+use crate::store::{DEFAULT_FCR_WINDOW, Store};
 use crate::validate::id_check_char;
 use hotline_acd::rng::Rng;
 use serde::Serialize;
@@ -384,7 +384,7 @@ pub fn customer(seed: u64, i: u64, now: Millis) -> Customer {
 /// after). `progress` gets the customers written so far. Memory grows with `n` (sled
 /// keeps what one process wrote in memory): for a large store use [`seed_dir`].
 pub fn seed(
-    store: &SledStore,
+    store: &Store,
     n: u64,
     seed: u64,
     now: Millis,
@@ -392,7 +392,7 @@ pub fn seed(
 ) -> Result<SeedReport, StoreError> {
     let mut tally = Tally::new();
     seed_range(store, 0..n, seed, now, &mut tally, progress)?;
-    store.bump_id("customer", n)?;
+    store.engine().ids_after(IdKind::Customer, n)?;
     store.flush()?;
     Ok(tally.report())
 }
@@ -415,11 +415,11 @@ pub fn seed_dir(
     let mut tally = Tally::new();
     let mut start = 0;
     loop {
-        let store = SledStore::open(dir, catalog.clone())?;
+        let store = Store::open(dir, catalog.clone())?;
         let end = (start + SEED_PER_OPENING).min(n);
         seed_range(&store, start..end, seed, now, &mut tally, progress)?;
         if end == n {
-            store.bump_id("customer", n)?;
+            store.engine().ids_after(IdKind::Customer, n)?;
         }
         store.flush()?;
         drop(store);
@@ -465,7 +465,7 @@ impl Tally {
 /// Customers `range` (0-based; ids one more) with their histories, in chunks of one
 /// batch per tree, each made durable before the next.
 fn seed_range(
-    store: &SledStore,
+    store: &Store,
     range: std::ops::Range<u64>,
     seed: u64,
     now: Millis,
@@ -474,15 +474,11 @@ fn seed_range(
 ) -> Result<(), StoreError> {
     const CHUNK: u64 = 5_000;
     let report = &mut tally.report;
-    let new_batches = || {
-        (0..TREE_NAMES.len())
-            .map(|_| sled::Batch::default())
-            .collect::<Vec<_>>()
-    };
+    let engine = store.engine();
     let mut start = range.start;
     while start < range.end {
         let end = (start + CHUNK).min(range.end);
-        let mut b = new_batches();
+        let mut load = Vec::new();
         let mut interactions = Vec::new();
         let mut tickets = Vec::new();
         for i in start..end {
@@ -493,34 +489,25 @@ fn seed_range(
                 report.key_accounts += 1;
             }
             history(seed, &c, now, &mut interactions, &mut tickets);
-            b[CUSTOMERS].insert(&be(c.id), encode(&c));
-            for (t, k, v) in customer_index(&c) {
-                b[t].insert(k, v);
-            }
+            load.push(Put::Customer(c));
         }
-        let first_t = store.reserve_ids("ticket", tickets.len() as u64)?;
-        let first_i = store.reserve_ids("interaction", interactions.len() as u64)?;
+        let first_t = engine.reserve_ids(IdKind::Ticket, tickets.len() as u64)?;
+        let first_i = engine.reserve_ids(IdKind::Interaction, interactions.len() as u64)?;
         for (k, (mut it, ticket)) in interactions.into_iter().enumerate() {
             it.id = first_i + k as u64;
             if let Some(pos) = ticket {
                 it.tickets = vec![first_t + pos as u64];
             }
-            b[INTERACTIONS].insert(&be(it.id), encode(&it));
-            for (t, k, v) in interaction_index(&it) {
-                b[t].insert(k, v);
-            }
+            load.push(Put::Interaction(it));
             report.interactions += 1;
         }
         for (k, mut t) in tickets.into_iter().enumerate() {
             t.id = first_t + k as u64;
-            b[TICKETS].insert(&be(t.id), encode(&t));
-            for (tr, k, v) in ticket_index(&t) {
-                b[tr].insert(k, v);
-            }
+            load.push(Put::Ticket(t));
             report.tickets += 1;
         }
-        store.bulk(b)?;
-        store.flush()?;
+        engine.load(load)?;
+        engine.flush()?;
         report.customers = end;
         progress(end);
         start = end;

@@ -36,7 +36,7 @@ fn parse(line: &str) -> Option<Ack> {
 }
 
 /// Every acknowledged record is there and readable, and the indexes agree with the data.
-fn verify(store: &SledStore, acked: &[Ack], round: usize) {
+fn verify(store: &Store, acked: &[Ack], round: usize) {
     for a in acked {
         match a {
             Ack::Interaction { id, call_id } => {
@@ -93,7 +93,7 @@ fn child_writer() {
     let Some(dir) = std::env::var_os(DIR_VAR) else {
         return;
     };
-    let store = Arc::new(SledStore::open(&PathBuf::from(dir), Catalog::builtin()).unwrap());
+    let store = Arc::new(Store::open(&PathBuf::from(dir), Catalog::builtin()).unwrap());
     let customer = match store.customer_by_phone(PHONE).unwrap() {
         Some(c) => c,
         None => {
@@ -218,7 +218,7 @@ fn acknowledged_writes_survive_repeated_sigkill() {
         let new: Vec<Ack> = seen.lock().unwrap().drain(..).collect();
         acked.extend(new);
 
-        let store = SledStore::open(&dir, Catalog::builtin()).unwrap();
+        let store = Store::open(&dir, Catalog::builtin()).unwrap();
         verify(&store, &acked, round);
         drop(store);
     }
@@ -320,7 +320,7 @@ fn acknowledged_writes_survive_power_cuts() {
             .args(["-o", "loop"])
             .arg(&disk)
             .arg(&mnt));
-        let store = SledStore::open(&mnt.join("store"), Catalog::builtin()).unwrap();
+        let store = Store::open(&mnt.join("store"), Catalog::builtin()).unwrap();
         verify(&store, &acked, round);
         drop(store);
         // the store's flusher thread may still hold its files for a moment

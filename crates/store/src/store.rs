@@ -1,0 +1,706 @@
+//! The store's rules, over any [`Engine`]: validation, ids, the ticket's closed loop and
+//! its deadlines, FCR repeats and settling, passwords. The router, the CLI, the seeder,
+//! export/import and check/rebuild hold a [`Store`]; none of them sees an engine type.
+//!
+//! A rule that reads a record and then writes it (a ticket change, a repeat settling an
+//! earlier contact) commits on the condition that the record is unchanged
+//! ([`Expect`]); if another writer came first the engine refuses the commit and the rule
+//! runs again on what is there now.
+
+use crate::catalog::Catalog;
+use crate::engine::{Commit, Engine, Expect, IdKind, Put, Remove};
+use crate::error::StoreError;
+use crate::model::*;
+use crate::validate;
+use crate::{CheckReport, DEFAULT_CACHE_BYTES, SledEngine};
+use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use std::path::Path;
+use std::sync::Arc;
+
+/// How long a claimed first-contact resolution waits for a repeat before it is verified.
+pub const DEFAULT_FCR_WINDOW: Millis = 7 * DAY_MS;
+
+/// Times a read-decide-write rule runs again when another writer changed its record
+/// in between, before it gives up with [`StoreError::Conflict`].
+const RETRIES: usize = 16;
+
+/// The customer store: customers, interactions, tickets and agent accounts, with the
+/// hotline's rules, on a storage engine. Every write returns once it is durable.
+#[derive(Clone)]
+pub struct Store {
+    engine: Arc<dyn Engine>,
+    catalog: Catalog,
+    fcr_window: Millis,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("engine", &self.engine.describe())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Run `f` again while it ends in a conflict with another writer.
+fn retried<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    let mut tries = 0;
+    loop {
+        match f() {
+            Err(StoreError::Conflict(_)) if tries < RETRIES => tries += 1,
+            r => return r,
+        }
+    }
+}
+
+impl Store {
+    /// The store on `engine`.
+    pub fn on(engine: Arc<dyn Engine>, catalog: Catalog) -> Store {
+        Store {
+            engine,
+            catalog,
+            fcr_window: DEFAULT_FCR_WINDOW,
+        }
+    }
+
+    /// The sled store in `dir`, created if the directory is missing or empty; a file or
+    /// a directory holding anything else is refused.
+    pub fn open(dir: &Path, catalog: Catalog) -> Result<Store, StoreError> {
+        Store::open_with_cache(dir, catalog, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::open`] with sled's page cache set to `cache_bytes`.
+    pub fn open_with_cache(
+        dir: &Path,
+        catalog: Catalog,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
+        let engine = SledEngine::open_with_cache(dir, cache_bytes)?;
+        Ok(Store::on(Arc::new(engine), catalog))
+    }
+
+    /// The sled store that must already be in `dir` (check, export, backup): a missing
+    /// or empty directory is refused rather than made into a new, empty store.
+    pub fn open_existing(dir: &Path, catalog: Catalog) -> Result<Store, StoreError> {
+        Ok(Store::on(
+            Arc::new(SledEngine::open_existing(dir)?),
+            catalog,
+        ))
+    }
+
+    /// A throw-away sled store in a temporary directory (tests, benchmarks).
+    pub fn temporary(catalog: Catalog) -> Result<Store, StoreError> {
+        Ok(Store::on(Arc::new(SledEngine::temporary()?), catalog))
+    }
+
+    /// Change the FCR verification window.
+    pub fn with_fcr_window(mut self, window: Millis) -> Self {
+        self.fcr_window = window;
+        self
+    }
+
+    /// The ticket catalogue in use.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    /// The engine underneath (bulk loading, scans, figures).
+    pub fn engine(&self) -> &dyn Engine {
+        &*self.engine
+    }
+
+    /// Bytes on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.engine.size_on_disk()
+    }
+
+    /// Durable flushes so far.
+    pub fn flushes(&self) -> u64 {
+        self.engine.flushes()
+    }
+
+    /// Make everything written so far durable (after bulk loads).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.engine.flush()
+    }
+
+    /// Create (id 0) or replace a customer; phone numbers are unique across customers.
+    pub fn put_customer(&self, mut c: Customer) -> Result<Customer, StoreError> {
+        validate::customer(&c)?;
+        if c.id == 0 {
+            c.id = self.engine.next_id(IdKind::Customer)?;
+        } else if self.engine.customer(c.id)?.is_none() {
+            return Err(StoreError::NotFound {
+                what: "customer",
+                id: c.id.to_string(),
+            });
+        }
+        self.engine
+            .commit(Commit::put(vec![Put::Customer(c.clone())]))?;
+        Ok(c)
+    }
+
+    /// Write a customer keeping its id (imports, copies), created or replaced.
+    pub fn put_customer_with_id(&self, c: &Customer) -> Result<(), StoreError> {
+        validate::customer(c)?;
+        self.engine.ids_after(IdKind::Customer, c.id)?;
+        self.engine
+            .commit(Commit::put(vec![Put::Customer(c.clone())]))
+    }
+
+    /// A customer by id.
+    pub fn customer(&self, id: u64) -> Result<Option<Customer>, StoreError> {
+        self.engine.customer(id)
+    }
+
+    /// The customer owning a phone number (the screen-pop key).
+    pub fn customer_by_phone(&self, phone: &str) -> Result<Option<Customer>, StoreError> {
+        self.engine.customer_by_phone(phone)
+    }
+
+    /// Customers whose name starts with `prefix`.
+    pub fn customers_by_name(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<Customer>, StoreError> {
+        if prefix.is_empty() {
+            return Err(StoreError::Invalid {
+                field: "name",
+                why: "give at least one character to search by".into(),
+            });
+        }
+        self.engine.customers_by_name(prefix, limit)
+    }
+
+    /// Key accounts of an account manager.
+    pub fn customers_of_manager(
+        &self,
+        agent: &str,
+        limit: usize,
+    ) -> Result<Vec<Customer>, StoreError> {
+        self.engine.customers_of_manager(agent, limit)
+    }
+
+    /// Customer by phone, open (not closed) tickets and the last `recent` interactions.
+    pub fn screen_pop(&self, phone: &str, recent: usize) -> Result<Option<ScreenPop>, StoreError> {
+        let Some(customer) = self.engine.customer_by_phone(phone)? else {
+            return Ok(None);
+        };
+        let open_tickets = self.engine.open_ticket_lines(customer.id)?;
+        let recent = self.engine.interaction_lines(customer.id, 0, recent)?;
+        Ok(Some(ScreenPop {
+            customer,
+            open_tickets,
+            recent,
+        }))
+    }
+
+    /// Write a call's record; settles earlier contacts of the customer about the same
+    /// reason, still within the FCR window, as repeats (FCR not verified).
+    pub fn record_interaction(&self, mut i: Interaction) -> Result<Interaction, StoreError> {
+        validate::interaction(&i)?;
+        if let Some(c) = i.customer {
+            if self.engine.customer(c)?.is_none() {
+                return Err(StoreError::NotFound {
+                    what: "customer",
+                    id: c.to_string(),
+                });
+            }
+        }
+        i.id = self.engine.next_id(IdKind::Interaction)?;
+        i.fcr_verified = None;
+        retried(|| {
+            let mut commit = Commit::put(vec![Put::Interaction(i.clone())]);
+            for mut earlier in self.repeated_by(&i)? {
+                commit.expect.push(Expect::Unsettled { id: earlier.id });
+                earlier.fcr_verified = Some(false);
+                commit.put.push(Put::Interaction(earlier));
+            }
+            self.engine.commit(commit)
+        })?;
+        Ok(i)
+    }
+
+    /// Earlier contacts of `i`'s customer about the same reason, unsettled and within
+    /// the FCR window: the contacts `i` repeats.
+    fn repeated_by(&self, i: &Interaction) -> Result<Vec<Interaction>, StoreError> {
+        let (Some(c), Some(reason)) = (i.customer, &i.reason) else {
+            return Ok(Vec::new());
+        };
+        let since = i.arrived.saturating_sub(self.fcr_window);
+        let mut out = Vec::new();
+        for line in self.engine.interaction_lines(c, since, usize::MAX)? {
+            if line.id != i.id
+                && line.fcr_verified.is_none()
+                && line.reason.as_deref() == Some(reason)
+                && line.arrived <= i.arrived
+            {
+                out.extend(self.engine.interaction(line.id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write an interaction keeping its id (imports, copies).
+    pub fn put_interaction_with_id(&self, i: &Interaction) -> Result<(), StoreError> {
+        validate::interaction(i)?;
+        self.engine.ids_after(IdKind::Interaction, i.id)?;
+        self.engine
+            .commit(Commit::put(vec![Put::Interaction(i.clone())]))
+    }
+
+    /// An interaction by id, with its legs.
+    pub fn interaction(&self, id: u64) -> Result<Option<Interaction>, StoreError> {
+        self.engine.interaction(id)
+    }
+
+    /// The interaction of a call (the router's call id), with its legs.
+    pub fn interaction_by_call(&self, call_id: u64) -> Result<Option<Interaction>, StoreError> {
+        self.engine.interaction_by_call(call_id)
+    }
+
+    /// A customer's interactions, newest first.
+    pub fn interactions_of_customer(
+        &self,
+        customer: u64,
+        limit: usize,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        self.engine.interactions_of_customer(customer, limit)
+    }
+
+    /// An agent's interactions, newest first.
+    pub fn interactions_of_agent(
+        &self,
+        agent: &str,
+        limit: usize,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        self.engine.interactions_of_agent(agent, limit)
+    }
+
+    /// Interactions that arrived in [from, to), oldest first.
+    pub fn interactions_between(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<Interaction>, StoreError> {
+        self.engine.interactions_between(from, to, limit)
+    }
+
+    /// Verify FCR of contacts whose window has passed without a repeat: a claimed
+    /// resolution is verified, an unclaimed one is not. Returns how many were settled.
+    pub fn settle_fcr(&self, now: Millis) -> Result<u64, StoreError> {
+        let cutoff = now.saturating_sub(self.fcr_window);
+        let mut settled = 0;
+        loop {
+            let ids = self.engine.unsettled_before(cutoff, 1000)?;
+            if ids.is_empty() {
+                return Ok(settled);
+            }
+            for id in ids {
+                let done = retried(|| {
+                    let Some(mut i) = self.engine.interaction(id)? else {
+                        return Ok(false);
+                    };
+                    if i.fcr_verified.is_some() {
+                        return Ok(false);
+                    }
+                    i.fcr_verified = Some(i.fcr_claimed);
+                    self.engine.commit(Commit {
+                        expect: vec![Expect::Unsettled { id }],
+                        put: vec![Put::Interaction(i)],
+                        ..Commit::default()
+                    })?;
+                    Ok(true)
+                })?;
+                if !done {
+                    // the engine listed an interaction it no longer has unsettled:
+                    // nothing more will come of asking again
+                    return Err(StoreError::Conflict(format!(
+                        "interaction {id} is listed as unsettled but is not (run `hotline store check`)"
+                    )));
+                }
+                settled += 1;
+            }
+        }
+    }
+
+    /// Open a ticket; `by` (the agent taking it) owns it until it is closed (首问负责).
+    pub fn create_ticket(
+        &self,
+        new: NewTicket,
+        by: &str,
+        now: Millis,
+    ) -> Result<Ticket, StoreError> {
+        let t = self.opened_ticket(new, by, now)?;
+        self.engine
+            .commit(Commit::put(vec![Put::Ticket(t.clone())]))?;
+        Ok(t)
+    }
+
+    /// A wrap-up's ticket work: open `new` (owned by `by`) and apply `changes`, all or
+    /// nothing — every ticket is checked before any is written, and they are written in
+    /// one commit. Returns the tickets opened.
+    pub fn wrap_up_tickets(
+        &self,
+        new: Vec<NewTicket>,
+        changes: Vec<(u64, TicketChange)>,
+        by: &str,
+        now: Millis,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        let opened = new
+            .into_iter()
+            .map(|n| self.opened_ticket(n, by, now))
+            .collect::<Result<Vec<_>, _>>()?;
+        retried(|| {
+            let mut commit = Commit::put(opened.iter().cloned().map(Put::Ticket).collect());
+            for (id, change) in &changes {
+                let (t, history) = self.changed_ticket(*id, change, by, now)?;
+                commit.expect.push(Expect::Ticket { id: *id, history });
+                commit.put.push(Put::Ticket(t));
+            }
+            self.engine.commit(commit)
+        })?;
+        Ok(opened)
+    }
+
+    /// Change a ticket along its closed loop; the change joins its history.
+    pub fn update_ticket(
+        &self,
+        id: u64,
+        change: TicketChange,
+        by: &str,
+        now: Millis,
+    ) -> Result<Ticket, StoreError> {
+        retried(|| {
+            let (t, history) = self.changed_ticket(id, &change, by, now)?;
+            self.engine.commit(Commit {
+                expect: vec![Expect::Ticket { id, history }],
+                put: vec![Put::Ticket(t.clone())],
+                ..Commit::default()
+            })?;
+            Ok(t)
+        })
+    }
+
+    /// Write a ticket keeping its id (imports, copies).
+    pub fn put_ticket_with_id(&self, t: &Ticket) -> Result<(), StoreError> {
+        self.engine.ids_after(IdKind::Ticket, t.id)?;
+        self.engine
+            .commit(Commit::put(vec![Put::Ticket(t.clone())]))
+    }
+
+    /// A ticket by number.
+    pub fn ticket(&self, id: u64) -> Result<Option<Ticket>, StoreError> {
+        self.engine.ticket(id)
+    }
+
+    /// A customer's tickets.
+    pub fn tickets_of_customer(&self, customer: u64) -> Result<Vec<Ticket>, StoreError> {
+        self.engine.tickets_of_customer(customer)
+    }
+
+    /// Tickets in a status.
+    pub fn tickets_by_status(
+        &self,
+        status: TicketStatus,
+        limit: usize,
+    ) -> Result<Vec<Ticket>, StoreError> {
+        self.engine.tickets_by_status(status, limit)
+    }
+
+    /// Tickets an agent owns.
+    pub fn tickets_of_owner(&self, owner: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        self.engine.tickets_of_owner(owner, limit)
+    }
+
+    /// Open tickets past their deadline at `now`, most overdue first.
+    pub fn overdue_tickets(&self, now: Millis, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        self.engine.tickets_due_before(now, limit)
+    }
+
+    /// A new ticket as it will be stored, checked against the catalog and the customer
+    /// (its number taken, nothing written).
+    fn opened_ticket(&self, new: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError> {
+        validate::new_ticket(&new)?;
+        self.catalog.check(new.kind, &new.subcategory)?;
+        if by.trim().is_empty() || by.chars().any(char::is_control) {
+            return Err(StoreError::Invalid {
+                field: "owner",
+                why: "a ticket needs the id of the agent who takes it".into(),
+            });
+        }
+        let Some(customer) = self.engine.customer(new.customer)? else {
+            return Err(StoreError::NotFound {
+                what: "customer",
+                id: new.customer.to_string(),
+            });
+        };
+        let id = self.engine.next_id(IdKind::Ticket)?;
+        Ok(Ticket {
+            id,
+            customer: new.customer,
+            kind: new.kind,
+            subcategory: new.subcategory,
+            description: new.description,
+            priority: new.priority,
+            status: TicketStatus::New,
+            owner: by.to_string(),
+            back_office: None,
+            created: now,
+            deadline: self.catalog.deadline(new.kind, customer.segment, now),
+            satisfaction: None,
+            history: vec![TicketEvent {
+                at: now,
+                by: by.to_string(),
+                change: TicketChange::Note {
+                    text: "opened".into(),
+                },
+                status: TicketStatus::New,
+            }],
+        })
+    }
+
+    /// Ticket `id` after `change`, and the length of its history before it (the
+    /// commit's condition).
+    fn changed_ticket(
+        &self,
+        id: u64,
+        change: &TicketChange,
+        by: &str,
+        now: Millis,
+    ) -> Result<(Ticket, usize), StoreError> {
+        let Some(mut t) = self.engine.ticket(id)? else {
+            return Err(StoreError::NotFound {
+                what: "ticket",
+                id: id.to_string(),
+            });
+        };
+        let segment = self
+            .engine
+            .customer(t.customer)?
+            .map_or(Segment::Public, |c| c.segment);
+        let history = t.history.len();
+        self.ticket_change(&mut t, change, by, now, segment)?;
+        Ok((t, history))
+    }
+
+    /// The ticket's closed loop: new → (dispatched →) in progress → resolved → called
+    /// back (回访) → closed, reopened from resolved, called back or closed.
+    fn ticket_change(
+        &self,
+        t: &mut Ticket,
+        change: &TicketChange,
+        by: &str,
+        now: Millis,
+        segment: Segment,
+    ) -> Result<(), StoreError> {
+        use TicketStatus::*;
+        let illegal = |what: &'static str| StoreError::IllegalTransition {
+            ticket: t.id,
+            status: t.status,
+            change: what,
+        };
+        let next = match change {
+            TicketChange::Dispatch { group } => {
+                validate::change_text("group", group)?;
+                if !matches!(t.status, New | InProgress | Reopened | Dispatched) {
+                    return Err(illegal("be dispatched"));
+                }
+                t.back_office = Some(group.clone());
+                Dispatched
+            }
+            TicketChange::Start => {
+                if !matches!(t.status, New | Dispatched | Reopened) {
+                    return Err(illegal("start"));
+                }
+                InProgress
+            }
+            TicketChange::Resolve { note } => {
+                validate::change_text("note", note)?;
+                if !t.status.is_open() {
+                    return Err(illegal("be resolved"));
+                }
+                Resolved
+            }
+            TicketChange::CallBack { satisfaction } => {
+                if t.status != Resolved {
+                    return Err(illegal("be called back (it is not resolved)"));
+                }
+                if !(1..=5).contains(satisfaction) {
+                    return Err(StoreError::Invalid {
+                        field: "satisfaction",
+                        why: format!("must be 1–5, got {satisfaction}"),
+                    });
+                }
+                t.satisfaction = Some(*satisfaction);
+                CalledBack
+            }
+            TicketChange::Close => {
+                if t.status != CalledBack {
+                    return Err(illegal("close before the customer is called back"));
+                }
+                Closed
+            }
+            TicketChange::Reopen { reason } => {
+                validate::change_text("reason", reason)?;
+                if !matches!(t.status, Resolved | CalledBack | Closed) {
+                    return Err(illegal("be reopened (it is still open)"));
+                }
+                t.deadline = self.catalog.deadline(t.kind, segment, now);
+                Reopened
+            }
+            TicketChange::Note { text } => {
+                if text.trim().is_empty() {
+                    return Err(StoreError::Invalid {
+                        field: "text",
+                        why: "is empty".into(),
+                    });
+                }
+                validate::change_text("text", text)?;
+                t.status
+            }
+            TicketChange::SetPriority { priority } => {
+                t.priority = *priority;
+                t.status
+            }
+        };
+        t.status = next;
+        if t.history.len() >= 10_000 {
+            return Err(StoreError::Invalid {
+                field: "history",
+                why: "the ticket has 10,000 changes already".into(),
+            });
+        }
+        t.history.push(TicketEvent {
+            at: now,
+            by: by.to_string(),
+            change: change.clone(),
+            status: next,
+        });
+        Ok(())
+    }
+
+    /// Keep a session token (its digest); the agent's earlier tokens are dropped.
+    pub fn put_session_token(&self, token: SessionToken) -> Result<(), StoreError> {
+        self.engine.commit(Commit {
+            remove: vec![Remove::SessionTokens {
+                agent: token.agent.clone(),
+                issued_before: Millis::MAX,
+            }],
+            put: vec![Put::SessionToken(token)],
+            ..Commit::default()
+        })
+    }
+
+    /// Drop the agent's tokens issued before `issued_before` (logout, force logout).
+    pub fn revoke_session_tokens(
+        &self,
+        agent: &str,
+        issued_before: Millis,
+    ) -> Result<(), StoreError> {
+        self.engine.commit(Commit {
+            remove: vec![Remove::SessionTokens {
+                agent: agent.to_string(),
+                issued_before,
+            }],
+            ..Commit::default()
+        })
+    }
+
+    /// Every session token kept.
+    pub fn session_tokens(&self) -> Result<Vec<SessionToken>, StoreError> {
+        self.engine.session_tokens()
+    }
+
+    /// Add to the audit trail (durable before it returns).
+    pub fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        self.engine.commit(Commit::put(vec![Put::Audit(entry)]))
+    }
+
+    /// The audit trail in [from, to), oldest first.
+    pub fn audit_trail(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.engine.audit_trail(from, to, limit)
+    }
+
+    /// Set aside a record that was accepted but could not be stored.
+    pub fn put_dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
+        self.engine
+            .commit(Commit::put(vec![Put::DeadLetter(letter)]))
+    }
+
+    /// Records set aside, oldest first.
+    pub fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError> {
+        self.engine.dead_letters(limit)
+    }
+
+    /// Create or replace an agent account with a new password (argon2id).
+    pub fn set_agent(&self, mut account: AgentAccount, password: &str) -> Result<(), StoreError> {
+        if password.chars().count() < 8 {
+            return Err(StoreError::Invalid {
+                field: "password",
+                why: "must be at least 8 characters".into(),
+            });
+        }
+        let salt = SaltString::generate(&mut OsRng);
+        account.password_hash = Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(|e| StoreError::Invalid {
+                field: "password",
+                why: e.to_string(),
+            })?
+            .to_string();
+        self.put_hashed_agent(&account)
+    }
+
+    /// Store an account whose password hash is already made (imports, copies, and
+    /// benchmarks that need thousands of accounts without thousands of argon2 runs).
+    pub fn put_hashed_agent(&self, a: &AgentAccount) -> Result<(), StoreError> {
+        validate::agent(a)?;
+        self.engine.commit(Commit::put(vec![Put::Agent(a.clone())]))
+    }
+
+    /// Every agent account (the router registers them with the routing core at start).
+    pub fn agent_accounts(&self) -> Result<Vec<AgentAccount>, StoreError> {
+        self.engine.agents()
+    }
+
+    /// An agent account.
+    pub fn agent(&self, id: &str) -> Result<Option<AgentAccount>, StoreError> {
+        self.engine.agent(id)
+    }
+
+    /// The account if the password is right.
+    pub fn verify_agent(&self, id: &str, password: &str) -> Result<AgentAccount, StoreError> {
+        let Some(a) = self.engine.agent(id)? else {
+            return Err(StoreError::BadCredentials);
+        };
+        let hash = PasswordHash::new(&a.password_hash).map_err(|_| StoreError::Corrupt {
+            tree: "agents",
+            key: crate::codec::hex(id.as_bytes()),
+            why: "password hash is not a PHC string".into(),
+        })?;
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .map_err(|_| StoreError::BadCredentials)?;
+        Ok(a)
+    }
+
+    /// Check records and indexes.
+    pub fn check(&self) -> Result<CheckReport, StoreError> {
+        self.engine.check()
+    }
+
+    /// Recompute every index from the data.
+    pub fn rebuild_indexes(&self) -> Result<CheckReport, StoreError> {
+        self.engine.rebuild_indexes()
+    }
+}
