@@ -5,8 +5,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use hotline_live::{LiveConfig, LiveStats};
 use hotline_router::server::Router;
-use hotline_store::{AgentAccount, Catalog, Role, Store};
-use std::path::PathBuf;
+use hotline_store::{AgentAccount, Catalog, Role, Store, location_words};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -16,9 +15,10 @@ pub const DEMO_PASSWORD: &str = "hotline-demo";
 
 #[derive(Args, Clone)]
 pub struct DemoArgs {
-    /// Store directory (created and seeded on first start).
+    /// The store, created and seeded on first start: a directory (sled, needs no
+    /// server) or a postgres:// address.
     #[arg(long, default_value = "hotline-demo")]
-    store: PathBuf,
+    store: String,
     /// Address the router listens on.
     #[arg(long, default_value = "127.0.0.1:50051")]
     listen: String,
@@ -197,14 +197,14 @@ async fn report(stats: Arc<LiveStats>) {
 
 pub fn demo(a: &DemoArgs) -> Result<()> {
     let store = Arc::new(
-        Store::open(&a.store, Catalog::builtin())
-            .with_context(|| format!("opening {}", a.store.display()))?,
+        Store::at(&a.store, Catalog::builtin(), false)
+            .with_context(|| format!("opening {}", location_words(&a.store)))?,
     );
     if store.customer(1)?.is_none() {
         println!(
             "first start: seeding {} demo customers into {} …",
             a.customers,
-            a.store.display()
+            location_words(&a.store)
         );
         hotline_store::seed::seed(
             &store,
@@ -234,7 +234,10 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
             .await
             .with_context(|| format!("listening on {}", a.listen))?;
         let addr = listener.local_addr()?;
-        println!("hotline demo: router on {addr}, store {}", a.store.display());
+        println!(
+            "hotline demo: router on {addr}, store {}",
+            location_words(&a.store)
+        );
         println!(
             "  {} bot agents, {:.0} simulated calls per hour to 1000; free seats 2001 and 2002, supervisor 9000, password {DEMO_PASSWORD}",
             a.bots, a.calls_per_hour

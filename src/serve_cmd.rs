@@ -21,18 +21,18 @@ pub struct ServeArgs {
     /// Address to listen on (overrides the file).
     #[arg(long)]
     listen: Option<String>,
-    /// Store directory (overrides the file).
+    /// The store (overrides the file): a directory (sled) or a postgres:// address.
     #[arg(long)]
-    store: Option<PathBuf>,
+    store: Option<String>,
 }
 
 impl ServeArgs {
     /// No configuration file: the defaults, with this address and store.
-    pub fn defaults(listen: &str, store: &std::path::Path) -> ServeArgs {
+    pub fn defaults(listen: &str, store: &str) -> ServeArgs {
         ServeArgs {
             config: None,
             listen: Some(listen.to_string()),
-            store: Some(store.to_path_buf()),
+            store: Some(store.to_string()),
         }
     }
 }
@@ -44,11 +44,12 @@ pub struct ServeConfig {
     /// Listen address.
     #[serde(default = "default_listen")]
     pub listen: String,
-    /// Store directory.
-    #[serde(default = "default_store")]
-    pub store: PathBuf,
-    /// The store's page cache, MB (sled's cache capacity; the process takes more: see
-    /// BENCHMARKS.md).
+    /// The store: a directory (sled, the embedded default) as `store = "DIR"`, or a
+    /// `[store]` table (`engine = "sled"` with `path`, or `engine = "postgres"` with `url`).
+    #[serde(default)]
+    pub store: StoreSetting,
+    /// The sled store's page cache, MB (sled's cache capacity; the process takes more:
+    /// see BENCHMARKS.md). Also `[store] cache_mb`.
     #[serde(default = "default_store_cache_mb")]
     pub store_cache_mb: u64,
     /// IVR flow file; absent: the built-in 1000 flow.
@@ -170,8 +171,91 @@ fn default_store_cache_mb() -> u64 {
     hotline_store::DEFAULT_CACHE_BYTES / (1024 * 1024)
 }
 
-fn default_store() -> PathBuf {
-    "hotline-store".into()
+/// Where the router's store is.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum StoreSetting {
+    /// `store = "DIR"`: sled in that directory.
+    Dir(PathBuf),
+    /// `[store]`.
+    Table(StoreTable),
+}
+
+impl Default for StoreSetting {
+    fn default() -> Self {
+        StoreSetting::Dir("hotline-store".into())
+    }
+}
+
+/// The storage engines a router can use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// Embedded, no server (the default).
+    #[default]
+    Sled,
+    /// A PostgreSQL database (several routers may share it).
+    Postgres,
+}
+
+/// `[store]` in router.toml.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreTable {
+    /// `sled` (default) or `postgres`.
+    #[serde(default)]
+    pub engine: EngineKind,
+    /// sled: the directory (default `hotline-store`).
+    pub path: Option<PathBuf>,
+    /// postgres: `postgres://user@host:port/database`.
+    pub url: Option<String>,
+    /// sled: page cache, MB.
+    pub cache_mb: Option<u64>,
+    /// postgres: connections at most (default 16).
+    pub pool: Option<usize>,
+}
+
+impl StoreSetting {
+    /// The store as a location (`Store::at`'s form): a directory or a postgres:// address.
+    pub fn location(&self) -> Result<String> {
+        match self {
+            StoreSetting::Dir(d) => Ok(d.display().to_string()),
+            StoreSetting::Table(t) => match t.engine {
+                EngineKind::Sled => Ok(t
+                    .path
+                    .as_ref()
+                    .map_or("hotline-store".into(), |p| p.display().to_string())),
+                EngineKind::Postgres => t.url.clone().context(
+                    "[store] engine = \"postgres\" needs url = \"postgres://user@host:port/database\"",
+                ),
+            },
+        }
+    }
+
+    /// Open the store this setting names.
+    pub fn open(&self, default_cache_mb: u64) -> Result<Store> {
+        let location = self.location()?;
+        let words = hotline_store::location_words(&location);
+        let store = match self {
+            StoreSetting::Table(t) if t.engine == EngineKind::Postgres => {
+                let pool = t.pool.unwrap_or(hotline_store::DEFAULT_POOL_SIZE);
+                let engine = hotline_store::PgEngine::open_with_pool(&location, pool);
+                engine.map(|e| Store::on(Arc::new(e), Catalog::builtin()))
+            }
+            StoreSetting::Table(t) => Store::open_with_cache(
+                std::path::Path::new(&location),
+                Catalog::builtin(),
+                t.cache_mb.unwrap_or(default_cache_mb) * 1024 * 1024,
+            ),
+            StoreSetting::Dir(_) if location.contains("://") => {
+                Store::at(&location, Catalog::builtin(), false)
+            }
+            StoreSetting::Dir(d) => {
+                Store::open_with_cache(d, Catalog::builtin(), default_cache_mb * 1024 * 1024)
+            }
+        };
+        store.with_context(|| format!("opening the store {words}"))
+    }
 }
 
 const DEFAULT_QUEUES: &str = r#"
@@ -234,7 +318,17 @@ pub fn config(a: &ServeArgs) -> Result<ServeConfig> {
         c.listen = l.clone();
     }
     if let Some(s) = &a.store {
-        c.store = s.clone();
+        c.store = if s.contains("://") {
+            StoreSetting::Table(StoreTable {
+                engine: EngineKind::Postgres,
+                path: None,
+                url: Some(s.clone()),
+                cache_mb: None,
+                pool: None,
+            })
+        } else {
+            StoreSetting::Dir(s.into())
+        };
     }
     Ok(c)
 }
@@ -320,8 +414,8 @@ pub fn run(a: &ServeArgs) -> Result<()> {
     let c = config(a)?;
     let setup = setup(&c)?;
     let store = Arc::new(
-        Store::open_with_cache(&c.store, Catalog::builtin(), c.store_cache_mb * 1024 * 1024)
-            .with_context(|| format!("opening the store in {}", c.store.display()))?
+        c.store
+            .open(c.store_cache_mb)?
             .with_fcr_window((c.fcr_window_hours * 3_600_000.0) as u64),
     );
     let agents = store.agent_accounts()?.len();
@@ -351,7 +445,7 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         println!(
             "hotline router listening on {} ({scheme}) — store {}, {agents} agent accounts, {queues} queues",
             listener.local_addr()?,
-            c.store.display()
+            hotline_store::location_words(&c.store.location()?)
         );
         if agents == 0 {
             println!("no agent accounts yet: add them with `hotline store add-agent`");

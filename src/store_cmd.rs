@@ -9,7 +9,7 @@ use hotline_store::*;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use std::io::{BufRead, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -22,9 +22,10 @@ pub struct SeedArgs {
     /// Seed: the same seed gives the same customers.
     #[arg(long, default_value_t = 1000)]
     seed: u64,
-    /// Store directory (created; must hold no customers yet).
+    /// The store: a directory (sled; created) or a postgres:// address; it must hold no
+    /// customers yet.
     #[arg(long, default_value = "hotline-store")]
-    store: PathBuf,
+    store: String,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -53,9 +54,9 @@ impl From<KindArg> for Kind {
 pub enum StoreCommand {
     /// Check that every record reads and every index agrees with the data.
     Check {
-        /// Store directory.
+        /// The store: a directory (sled) or a postgres:// address.
         #[arg(long, default_value = "hotline-store")]
-        store: PathBuf,
+        store: String,
         /// Recompute every index from the data first.
         #[arg(long)]
         rebuild: bool,
@@ -66,7 +67,7 @@ pub enum StoreCommand {
     /// Write records as JSON lines (or customers as CSV) to a file or stdout.
     Export {
         #[arg(long, default_value = "hotline-store")]
-        store: PathBuf,
+        store: String,
         /// What to export.
         #[arg(long, value_enum)]
         kind: KindArg,
@@ -80,7 +81,7 @@ pub enum StoreCommand {
     /// Read records from JSON lines (or customers from CSV), keeping their ids.
     Import {
         #[arg(long, default_value = "hotline-store")]
-        store: PathBuf,
+        store: String,
         /// What to import.
         #[arg(long, value_enum)]
         kind: KindArg,
@@ -93,7 +94,7 @@ pub enum StoreCommand {
     /// Copy every record into a new directory as JSON lines with a manifest.
     Backup {
         #[arg(long, default_value = "hotline-store")]
-        store: PathBuf,
+        store: String,
         /// Backup directory (new or empty).
         #[arg(long)]
         to: PathBuf,
@@ -101,7 +102,7 @@ pub enum StoreCommand {
     /// Load a backup into a store.
     Restore {
         #[arg(long, default_value = "hotline-store")]
-        store: PathBuf,
+        store: String,
         /// Backup directory.
         #[arg(long)]
         from: PathBuf,
@@ -110,7 +111,7 @@ pub enum StoreCommand {
     /// HOTLINE_AGENT_PASSWORD environment variable).
     AddAgent {
         #[arg(long, default_value = "hotline-store")]
-        store: PathBuf,
+        store: String,
         /// Work number (工号).
         #[arg(long)]
         id: String,
@@ -127,6 +128,23 @@ pub enum StoreCommand {
         #[arg(long)]
         password: Option<String>,
     },
+    /// Bring a PostgreSQL store's schema up to this build's version (also done whenever
+    /// a store is opened); a sled store has nothing to migrate.
+    Migrate {
+        /// The store: a postgres:// address (or a sled directory).
+        #[arg(long)]
+        store: String,
+    },
+    /// Copy every record from one store into another, either engine to either, ids kept;
+    /// both are checked afterwards and their counts compared.
+    Copy {
+        /// From: `sled:DIR`, a directory, or a postgres:// address.
+        #[arg(long)]
+        from: String,
+        /// To (normally new and empty): the same forms.
+        #[arg(long)]
+        to: String,
+    },
     /// Open the store, write, say "ready" and wait to be killed (used by the benchmark
     /// to time recovery after a crash).
     #[command(hide = true)]
@@ -136,16 +154,17 @@ pub enum StoreCommand {
     },
 }
 
-/// A store that may be new (seed, import, restore, add an agent).
-fn open(dir: &Path) -> Result<Store> {
-    Store::open(dir, Catalog::builtin())
-        .with_context(|| format!("opening the store in {}", dir.display()))
+/// A store that may be new (seed, import, restore, add an agent): a sled directory or
+/// a postgres:// address.
+fn open(location: &str) -> Result<Store> {
+    Store::at(location, Catalog::builtin(), false)
+        .with_context(|| format!("opening the store {}", location_words(location)))
 }
 
 /// A store that must be there already (check, export, backup, a benchmark on it).
-fn open_existing(dir: &Path) -> Result<Store> {
-    Store::open_existing(dir, Catalog::builtin())
-        .with_context(|| format!("opening the store in {}", dir.display()))
+fn open_existing(location: &str) -> Result<Store> {
+    Store::at(location, Catalog::builtin(), true)
+        .with_context(|| format!("opening the store {}", location_words(location)))
 }
 
 fn bar(len: u64, what: &str) -> ProgressBar {
@@ -162,13 +181,13 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 pub fn seed(a: &SeedArgs) -> Result<()> {
     if open(&a.store)?.customer(1)?.is_some() {
         bail!(
-            "{} already holds customers; seed into a new directory",
-            a.store.display()
+            "{} already holds customers; seed into a new store",
+            location_words(&a.store)
         );
     }
     let b = bar(a.customers, "seeding customers");
     let t0 = Instant::now();
-    let r = seed::seed_dir(
+    let r = seed::seed_at(
         &a.store,
         &Catalog::builtin(),
         a.customers,
@@ -176,7 +195,7 @@ pub fn seed(a: &SeedArgs) -> Result<()> {
         DEFAULT_NOW,
         &mut |n| b.set_position(n),
     )
-    .with_context(|| format!("seeding the store in {}", a.store.display()))?;
+    .with_context(|| format!("seeding the store {}", location_words(&a.store)))?;
     let secs = t0.elapsed().as_secs_f64();
     b.finish_and_clear();
     let disk = open(&a.store)?.size_on_disk()?;
@@ -186,7 +205,7 @@ pub fn seed(a: &SeedArgs) -> Result<()> {
             json!({ "customers": r.customers, "key_accounts": r.key_accounts,
                 "key_account_revenue_share": r.key_account_revenue_share, "interactions": r.interactions,
                 "tickets": r.tickets, "seconds": secs, "customers_per_second": r.customers as f64 / secs,
-                "disk_bytes": disk, "store": a.store })
+                "disk_bytes": disk, "store": location_words(&a.store) })
         );
     } else {
         println!(
@@ -199,7 +218,7 @@ pub fn seed(a: &SeedArgs) -> Result<()> {
         );
         println!(
             "written to {} in {:.1} s ({:.0} customers/s), {:.1} MB on disk",
-            a.store.display(),
+            location_words(&a.store),
             secs,
             r.customers as f64 / secs,
             disk as f64 / 1e6
@@ -341,8 +360,21 @@ pub fn run(c: &StoreCommand) -> Result<()> {
             )?;
             println!("agent {id} saved");
         }
+        StoreCommand::Migrate { store } => {
+            open(store)?;
+            if store.contains("://") {
+                println!(
+                    "{}: schema version {}",
+                    location_words(store),
+                    hotline_store::SCHEMA_VERSION
+                );
+            } else {
+                println!("{store}: a sled store has no schema to migrate");
+            }
+        }
+        StoreCommand::Copy { from, to } => copy(from, to)?,
         StoreCommand::Hold { store } => {
-            let s = open(store)?;
+            let s = open(&store.display().to_string())?;
             let c = s.customer(1)?.context("the store has no customer 1")?;
             for k in 0..100u64 {
                 s.record_interaction(interaction(c.id, &c.phones[0], k, k))?;
@@ -354,6 +386,41 @@ pub fn run(c: &StoreCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// `hotline store copy`: every record, then both stores checked and compared.
+fn copy(from: &str, to: &str) -> Result<()> {
+    let (src, dst) = (open_existing(from)?, open(to)?);
+    let t0 = Instant::now();
+    let c =
+        export::copy(&src, &dst).with_context(|| format!("copying into {}", location_words(to)))?;
+    println!(
+        "copied {} customers, {} agents, {} tickets, {} interactions, {} other records in {:.1} s",
+        c.customers,
+        c.agents,
+        c.tickets,
+        c.interactions,
+        c.other,
+        t0.elapsed().as_secs_f64()
+    );
+    let (a, b) = (src.check()?, dst.check()?);
+    let counts = |r: &CheckReport| (r.customers, r.tickets, r.interactions, r.agents);
+    if counts(&a) != counts(&b) || !b.is_clean() {
+        bail!(
+            "the copy does not match: {} has {:?}, {} has {:?} (customers, tickets, \
+             interactions, agents), clean: {}",
+            location_words(from),
+            counts(&a),
+            location_words(to),
+            counts(&b),
+            b.is_clean()
+        );
+    }
+    println!(
+        "checked: both hold the same counts and {} is clean",
+        location_words(to)
+    );
     Ok(())
 }
 
@@ -454,7 +521,7 @@ pub fn bench(a: &StoreBench) -> Result<()> {
             b.finish_and_clear();
             customers = a.customers;
         } else {
-            let store = open_existing(&dir)?;
+            let store = open_existing(&dir.display().to_string())?;
             customers = (1..)
                 .map(|k: u64| 1u64 << k)
                 .take_while(|&n| store.customer(n).ok().flatten().is_some())
@@ -478,7 +545,7 @@ pub fn bench(a: &StoreBench) -> Result<()> {
         }
     }
     let t0 = Instant::now();
-    let store = open(&dir)?;
+    let store = open(&dir.display().to_string())?;
     let reopen_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let disk = store.size_on_disk()?;
 
@@ -585,7 +652,7 @@ pub fn bench(a: &StoreBench) -> Result<()> {
     child.kill()?;
     child.wait()?;
     let t0 = Instant::now();
-    let store = open(&dir)?;
+    let store = open(&dir.display().to_string())?;
     let reopen_after_kill_ms = t0.elapsed().as_secs_f64() * 1000.0;
     drop(store);
     if temp {

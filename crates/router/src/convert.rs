@@ -460,7 +460,15 @@ pub fn store_status(e: StoreError) -> Status {
         StoreError::BadCredentials => Code::Unauthenticated,
         // the record kept changing under a write the store retried: try again
         StoreError::Conflict(_) => Code::Aborted,
-        StoreError::Corrupt { .. } | StoreError::Storage(_) | StoreError::File(_) => {
+        StoreError::Unavailable(_) => {
+            return Status::unavailable(
+                "the customer store cannot be reached just now; calls go on, try this again shortly",
+            );
+        }
+        StoreError::Corrupt { .. }
+        | StoreError::Storage(_)
+        | StoreError::Database(_)
+        | StoreError::File(_) => {
             return Status::internal(
                 "the customer store failed; the operator has been told (see the router's log)",
             );

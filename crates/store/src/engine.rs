@@ -120,8 +120,8 @@ pub trait Engine: Send + Sync {
 
     /// A new id of `kind`, larger than every id of that kind stored or handed out.
     fn next_id(&self, kind: IdKind) -> Result<u64, StoreError>;
-    /// `n` consecutive new ids of `kind`; returns the first.
-    fn reserve_ids(&self, kind: IdKind, n: u64) -> Result<u64, StoreError>;
+    /// `n` new ids of `kind` (bulk loads), in increasing order.
+    fn reserve_ids(&self, kind: IdKind, n: u64) -> Result<Vec<u64>, StoreError>;
     /// Ids of `kind` handed out later continue after `id` (imports keep their ids).
     fn ids_after(&self, kind: IdKind, id: u64) -> Result<(), StoreError>;
 

@@ -59,6 +59,13 @@ pub enum StoreError {
     /// writes, so a caller sees this only when the record keeps changing.
     #[error("the record changed while it was being written: {0}")]
     Conflict(String),
+    /// The database server refused or failed an operation (the message names it, never
+    /// a record's values).
+    #[error("{0}")]
+    Database(String),
+    /// The database server cannot be reached (refused, lost or timed out).
+    #[error("the store is unavailable: {0}")]
+    Unavailable(String),
     /// Export, import or backup file trouble.
     #[error("{0}")]
     File(String),

@@ -2,6 +2,7 @@
 //! directory and restore from one. Ids are kept, and ids handed out later continue
 //! after the largest imported one.
 
+use crate::engine::Put;
 use crate::error::StoreError;
 use crate::model::*;
 use crate::store::Store;
@@ -107,33 +108,42 @@ pub fn export_jsonl(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u6
     Ok(n)
 }
 
-/// Read JSON lines of a kind and store each record under its own id. Stops at the
-/// first bad line, naming it; the lines before it are stored.
+/// Read JSON lines of a kind and store each record under its own id, a page of
+/// records per commit (memory holds one page). Stops at the first bad line, naming it;
+/// the lines before it are stored.
 pub fn import_jsonl(store: &Store, kind: Kind, input: &mut dyn Read) -> Result<u64, StoreError> {
-    let mut n = 0;
+    let (mut n, mut page) = (0, Vec::with_capacity(PAGE));
     for (i, line) in BufReader::new(input).lines().enumerate() {
         let line = line.map_err(io)?;
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |e: serde_json::Error| StoreError::File(format!("line {}: {e}", i + 1));
-        let at = |e: StoreError| StoreError::File(format!("line {}: {e}", i + 1));
-        match kind {
-            Kind::Customers => store
-                .put_customer_with_id(&serde_json::from_str(&line).map_err(bad)?)
-                .map_err(at)?,
-            Kind::Tickets => store
-                .put_ticket_with_id(&serde_json::from_str(&line).map_err(bad)?)
-                .map_err(at)?,
-            Kind::Interactions => store
-                .put_interaction_with_id(&serde_json::from_str(&line).map_err(bad)?)
-                .map_err(at)?,
-            Kind::Agents => store
-                .put_hashed_agent(&serde_json::from_str(&line).map_err(bad)?)
-                .map_err(at)?,
+        let at = |e: String| StoreError::File(format!("line {}: {e}", i + 1));
+        let parsed = match kind {
+            Kind::Customers => serde_json::from_str(&line).map(Put::Customer),
+            Kind::Tickets => serde_json::from_str(&line).map(Put::Ticket),
+            Kind::Interactions => serde_json::from_str(&line).map(Put::Interaction),
+            Kind::Agents => serde_json::from_str(&line).map(Put::Agent),
+        };
+        let checked = parsed.map_err(|e| at(e.to_string())).and_then(|p| {
+            store
+                .check_import(&p)
+                .map(|()| p)
+                .map_err(|e| at(e.to_string()))
+        });
+        match checked {
+            Ok(p) => page.push(p),
+            Err(e) => {
+                store.import(page)?;
+                return Err(e);
+            }
         }
         n += 1;
+        if page.len() >= PAGE {
+            store.import(std::mem::take(&mut page))?;
+        }
     }
+    store.import(page)?;
     Ok(n)
 }
 
@@ -241,7 +251,7 @@ pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, 
             "the header must be: {CSV_HEADER}"
         )));
     }
-    let mut n = 0;
+    let (mut n, mut page) = (0, Vec::new());
     for (i, r) in rows.iter().enumerate() {
         let line = i + 2;
         let err = |what: &str| StoreError::File(format!("row {line}: {what}"));
@@ -295,15 +305,33 @@ pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, 
             notes: r[16].clone(),
             tags: split(&r[17]),
         };
-        let res = if c.id == 0 {
-            store.put_customer(c).map(|_| ())
+        if c.id == 0 {
+            store.put_customer(c).map_err(|e| err(&e.to_string()))?;
         } else {
-            store.put_customer_with_id(&c)
-        };
-        res.map_err(|e| err(&e.to_string()))?;
+            page.push((line, Put::Customer(c)));
+        }
         n += 1;
+        if page.len() >= PAGE {
+            import_rows(store, std::mem::take(&mut page))?;
+        }
     }
+    import_rows(store, page)?;
     Ok(n)
+}
+
+/// Import a page of rows in one commit; if it is refused, row by row, so the error
+/// names the row.
+fn import_rows(store: &Store, page: Vec<(usize, Put)>) -> Result<(), StoreError> {
+    let all = page.iter().map(|(_, p)| p.clone()).collect();
+    if store.import(all).is_ok() {
+        return Ok(());
+    }
+    for (line, p) in page {
+        store
+            .import(vec![p])
+            .map_err(|e| StoreError::File(format!("row {line}: {e}")))?;
+    }
+    Ok(())
 }
 
 /// What a backup holds.
@@ -373,4 +401,80 @@ mod tests {
         assert!(csv_records("\"open").is_err());
         assert_eq!(csv_field("a,b"), "\"a,b\"");
     }
+}
+
+/// What [`copy`] moved, per kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Copied {
+    /// Customers.
+    pub customers: u64,
+    /// Agent accounts.
+    pub agents: u64,
+    /// Tickets.
+    pub tickets: u64,
+    /// Interactions (with their legs).
+    pub interactions: u64,
+    /// Session tokens, audit-trail entries and dead letters.
+    pub other: u64,
+}
+
+/// Copy every record of `from` into `to` (normally a new, empty store, of either
+/// engine), ids kept, a page per commit: memory holds one page whatever the size.
+pub fn copy(from: &Store, to: &Store) -> Result<Copied, StoreError> {
+    let e = from.engine();
+    let mut c = Copied::default();
+    let mut page = Vec::with_capacity(PAGE);
+    // into an empty store: the engine's bulk load, checked record by record and made
+    // durable at the end; into one with records: commits, each record replacing its own
+    let empty = to.engine().customers_after(0, 1)?.is_empty()
+        && to.engine().tickets_after(0, 1)?.is_empty()
+        && to.engine().interactions_after(0, 1)?.is_empty();
+    let write = |page: Vec<Put>| -> Result<(), StoreError> {
+        if empty {
+            to.load(page)
+        } else {
+            to.import(page)
+        }
+    };
+    let keep = |p: Put, page: &mut Vec<Put>| -> Result<(), StoreError> {
+        page.push(p);
+        if page.len() >= PAGE {
+            write(std::mem::take(page))?;
+        }
+        Ok(())
+    };
+    c.customers = scan(
+        |a, n| e.customers_after(a, n),
+        |x| x.id,
+        |x| keep(Put::Customer(x), &mut page),
+    )?;
+    for a in e.agents()? {
+        keep(Put::Agent(a), &mut page)?;
+        c.agents += 1;
+    }
+    c.tickets = scan(
+        |a, n| e.tickets_after(a, n),
+        |x| x.id,
+        |x| keep(Put::Ticket(x), &mut page),
+    )?;
+    c.interactions = scan(
+        |a, n| e.interactions_after(a, n),
+        |x| x.id,
+        |x| keep(Put::Interaction(x), &mut page),
+    )?;
+    for t in e.session_tokens()? {
+        keep(Put::SessionToken(t), &mut page)?;
+        c.other += 1;
+    }
+    for a in e.audit_trail(0, Millis::MAX, usize::MAX)? {
+        keep(Put::Audit(a), &mut page)?;
+        c.other += 1;
+    }
+    for d in e.dead_letters(usize::MAX)? {
+        keep(Put::DeadLetter(d), &mut page)?;
+        c.other += 1;
+    }
+    write(page)?;
+    to.flush()?;
+    Ok(c)
 }

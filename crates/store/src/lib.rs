@@ -23,6 +23,10 @@ mod error;
 pub mod export;
 pub mod mask;
 pub mod model;
+#[cfg(feature = "postgres")]
+mod pg_check;
+#[cfg(feature = "postgres")]
+mod pg_engine;
 pub mod seed;
 mod sled_engine;
 mod store;
@@ -32,8 +36,13 @@ pub use catalog::Catalog;
 pub use engine::Engine;
 pub use error::StoreError;
 pub use model::*;
+#[cfg(feature = "postgres")]
+pub use pg_engine::{
+    DEFAULT_POOL_SIZE, MIGRATIONS, PgEngine, SCHEMA_VERSION, create_database, database_url,
+    drop_database,
+};
 pub use sled_engine::{DEFAULT_CACHE_BYTES, SledEngine, StoreDir, store_dir};
-pub use store::{DEFAULT_FCR_WINDOW, Store};
+pub use store::{DEFAULT_FCR_WINDOW, Store, location_words};
 
 use serde::Serialize;
 

@@ -430,6 +430,24 @@ pub fn seed_dir(
     }
 }
 
+/// [`seed`] into the store a location names (see [`Store::at`]): a sled directory
+/// through [`seed_dir`] (bounded memory), a PostgreSQL database directly.
+pub fn seed_at(
+    location: &str,
+    catalog: &crate::Catalog,
+    n: u64,
+    seed: u64,
+    now: Millis,
+    progress: &mut dyn FnMut(u64),
+) -> Result<SeedReport, StoreError> {
+    if location.contains("://") {
+        let store = Store::at(location, catalog.clone(), false)?;
+        return self::seed(&store, n, seed, now, progress);
+    }
+    let dir = location.strip_prefix("sled:").unwrap_or(location);
+    seed_dir(std::path::Path::new(dir), catalog, n, seed, now, progress)
+}
+
 /// What a seeding wrote so far.
 struct Tally {
     report: SeedReport,
@@ -491,18 +509,18 @@ fn seed_range(
             history(seed, &c, now, &mut interactions, &mut tickets);
             load.push(Put::Customer(c));
         }
-        let first_t = engine.reserve_ids(IdKind::Ticket, tickets.len() as u64)?;
-        let first_i = engine.reserve_ids(IdKind::Interaction, interactions.len() as u64)?;
-        for (k, (mut it, ticket)) in interactions.into_iter().enumerate() {
-            it.id = first_i + k as u64;
+        let ticket_ids = engine.reserve_ids(IdKind::Ticket, tickets.len() as u64)?;
+        let interaction_ids = engine.reserve_ids(IdKind::Interaction, interactions.len() as u64)?;
+        for ((mut it, ticket), id) in interactions.into_iter().zip(interaction_ids) {
+            it.id = id;
             if let Some(pos) = ticket {
-                it.tickets = vec![first_t + pos as u64];
+                it.tickets = ticket_ids.get(pos).copied().into_iter().collect();
             }
             load.push(Put::Interaction(it));
             report.interactions += 1;
         }
-        for (k, mut t) in tickets.into_iter().enumerate() {
-            t.id = first_t + k as u64;
+        for (mut t, id) in tickets.into_iter().zip(&ticket_ids) {
+            t.id = *id;
             load.push(Put::Ticket(t));
             report.tickets += 1;
         }

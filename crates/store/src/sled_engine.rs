@@ -669,8 +669,9 @@ impl Engine for SledEngine {
         Ok(self.ids[kind.slot()].fetch_add(1, Ordering::Relaxed) + 1)
     }
 
-    fn reserve_ids(&self, kind: IdKind, n: u64) -> Result<u64, StoreError> {
-        Ok(self.ids[kind.slot()].fetch_add(n, Ordering::Relaxed) + 1)
+    fn reserve_ids(&self, kind: IdKind, n: u64) -> Result<Vec<u64>, StoreError> {
+        let first = self.ids[kind.slot()].fetch_add(n, Ordering::Relaxed) + 1;
+        Ok((first..first + n).collect())
     }
 
     fn ids_after(&self, kind: IdKind, id: u64) -> Result<(), StoreError> {

@@ -25,7 +25,7 @@ pub const DEFAULT_FCR_WINDOW: Millis = 7 * DAY_MS;
 
 /// Times a read-decide-write rule runs again when another writer changed its record
 /// in between, before it gives up with [`StoreError::Conflict`].
-const RETRIES: usize = 16;
+const RETRIES: u32 = 100;
 
 /// The customer store: customers, interactions, tickets and agent accounts, with the
 /// hotline's rules, on a storage engine. Every write returns once it is durable.
@@ -44,12 +44,35 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Run `f` again while it ends in a conflict with another writer.
+/// A store location in words for messages and logs: a PostgreSQL address without its
+/// password.
+pub fn location_words(location: &str) -> String {
+    let Some((scheme, rest)) = location.split_once("://") else {
+        return location.to_string();
+    };
+    match rest.split_once('@') {
+        Some((user, host)) => {
+            let user = user.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}@{host}")
+        }
+        None => location.to_string(),
+    }
+}
+
+/// Run `f` again while it ends in a conflict with another writer, after a random pause
+/// that grows with the tries (so writers that collided do not collide again in step).
 fn retried<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    use rand_core::RngCore;
     let mut tries = 0;
     loop {
         match f() {
-            Err(StoreError::Conflict(_)) if tries < RETRIES => tries += 1,
+            Err(StoreError::Conflict(_)) if tries < RETRIES => {
+                tries += 1;
+                // up to 0.25 ms, doubling to 32 ms: longer than a commit takes
+                let most = 250u64 << tries.min(7);
+                let pause = u64::from(OsRng.next_u32()) % most;
+                std::thread::sleep(std::time::Duration::from_micros(pause));
+            }
             r => return r,
         }
     }
@@ -88,6 +111,33 @@ impl Store {
             Arc::new(SledEngine::open_existing(dir)?),
             catalog,
         ))
+    }
+
+    /// The store in the PostgreSQL database at `url`, its schema brought up to date.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(url: &str, catalog: Catalog) -> Result<Store, StoreError> {
+        Ok(Store::on(Arc::new(crate::PgEngine::open(url)?), catalog))
+    }
+
+    /// The store a location names: `postgres://…` (or `postgresql://…`), else a sled
+    /// directory (`sled:DIR` or just `DIR`). `existing` refuses a sled directory that
+    /// holds no store yet.
+    pub fn at(location: &str, catalog: Catalog, existing: bool) -> Result<Store, StoreError> {
+        if location.starts_with("postgres://") || location.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return Store::postgres(location, catalog);
+            #[cfg(not(feature = "postgres"))]
+            return Err(StoreError::Invalid {
+                field: "store",
+                why: "this build has no PostgreSQL engine (feature `postgres`)".into(),
+            });
+        }
+        let dir = Path::new(location.strip_prefix("sled:").unwrap_or(location));
+        if existing {
+            Store::open_existing(dir, catalog)
+        } else {
+            Store::open(dir, catalog)
+        }
     }
 
     /// A throw-away sled store in a temporary directory (tests, benchmarks).
@@ -148,6 +198,44 @@ impl Store {
         self.engine.ids_after(IdKind::Customer, c.id)?;
         self.engine
             .commit(Commit::put(vec![Put::Customer(c.clone())]))
+    }
+
+    /// Check a record to be imported as it is (its id kept).
+    pub fn check_import(&self, p: &Put) -> Result<(), StoreError> {
+        match p {
+            Put::Customer(c) => validate::customer(c),
+            Put::Interaction(i) => validate::interaction(i),
+            Put::Agent(a) => validate::agent(a),
+            Put::Ticket(_) | Put::SessionToken(_) | Put::Audit(_) | Put::DeadLetter(_) => Ok(()),
+        }
+    }
+
+    /// Store records keeping their ids (imports, copies between stores), each checked
+    /// with [`Store::check_import`], all in one commit; ids handed out later continue
+    /// after the largest.
+    pub fn import(&self, records: Vec<Put>) -> Result<(), StoreError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        for p in &records {
+            self.check_import(p)?;
+            match p {
+                Put::Customer(c) => self.engine.ids_after(IdKind::Customer, c.id)?,
+                Put::Ticket(t) => self.engine.ids_after(IdKind::Ticket, t.id)?,
+                Put::Interaction(i) => self.engine.ids_after(IdKind::Interaction, i.id)?,
+                _ => {}
+            }
+        }
+        self.engine.commit(Commit::put(records))
+    }
+
+    /// [`Store::import`] through the engine's bulk load (into an empty store: fast, not
+    /// atomic as a whole, durable after [`Store::flush`]).
+    pub fn load(&self, records: Vec<Put>) -> Result<(), StoreError> {
+        for p in &records {
+            self.check_import(p)?;
+        }
+        self.engine.load(records)
     }
 
     /// A customer by id.

@@ -1,4 +1,8 @@
-//! The store's behaviour through its public API.
+//! The store's behaviour through its public API: the conformance suite, every test run
+//! on both engines (`sled::…` and `postgres::…`), plus sled's own (its files and lock).
+
+mod engines;
+use engines::TestStore;
 
 use hotline_store::export::{self, Kind};
 use hotline_store::seed::{self, DEFAULT_NOW};
@@ -7,9 +11,19 @@ use hotline_store::*;
 const NOW: Millis = DEFAULT_NOW;
 const HOUR: Millis = 3_600_000;
 
-fn store() -> Store {
-    Store::temporary(Catalog::builtin()).unwrap()
-}
+type New<'a> = &'a dyn Fn() -> TestStore;
+
+on_both_engines!(
+    customers_are_found_by_id_phone_name_and_manager,
+    bad_input_is_refused_with_the_field_named_and_nothing_stored,
+    tickets_follow_the_closed_loop_with_history_owner_and_deadlines,
+    interactions_screen_pop_and_fcr_settlement,
+    agents_log_in_with_argon2_hashes_and_logs_mask_people,
+    seed_export_import_backup_and_rebuild,
+    wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported,
+    a_call_about_the_same_reason_after_the_window_is_no_repeat,
+    concurrent_changes_to_one_ticket_are_all_kept,
+);
 
 fn person(name: &str, phone: &str) -> Customer {
     let mut c = seed::customer(1, 0, NOW);
@@ -55,9 +69,8 @@ fn call(customer: Option<u64>, at: Millis, reason: &str, claimed: bool) -> Inter
     }
 }
 
-#[test]
-fn customers_are_found_by_id_phone_name_and_manager() {
-    let s = store();
+fn customers_are_found_by_id_phone_name_and_manager(new: New) {
+    let s = new();
     let a = s.put_customer(person("张伟", "18912345678")).unwrap();
     let mut b = person("张伟明", "0571-88881234");
     b.segment = Segment::KeyAccount;
@@ -89,9 +102,8 @@ fn customers_are_found_by_id_phone_name_and_manager() {
     assert!(s.check().unwrap().is_clean());
 }
 
-#[test]
-fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
-    let s = store();
+fn bad_input_is_refused_with_the_field_named_and_nothing_stored(new: New) {
+    let s = new();
     let ok = s.put_customer(person("李娜", "13312345678")).unwrap();
     let cases: Vec<(Customer, &str)> = vec![
         (person("  ", "13312340000"), "name"),
@@ -152,9 +164,8 @@ fn bad_input_is_refused_with_the_field_named_and_nothing_stored() {
     assert!(r.is_clean(), "{r:?}");
 }
 
-#[test]
-fn tickets_follow_the_closed_loop_with_history_owner_and_deadlines() {
-    let s = store();
+fn tickets_follow_the_closed_loop_with_history_owner_and_deadlines(new: New) {
+    let s = new();
     let public = s.put_customer(person("陈静", "18911112222")).unwrap();
     let mut key = person("杭州地铁集团 周总", "18933334444");
     key.segment = Segment::KeyAccount;
@@ -265,9 +276,8 @@ fn tickets_follow_the_closed_loop_with_history_owner_and_deadlines() {
     assert!(s.check().unwrap().is_clean());
 }
 
-#[test]
-fn interactions_screen_pop_and_fcr_settlement() {
-    let s = store();
+fn interactions_screen_pop_and_fcr_settlement(new: New) {
+    let s = new();
     let c = s.put_customer(person("刘洋", "18955556666")).unwrap();
     let t = s
         .create_ticket(
@@ -352,9 +362,8 @@ fn interactions_screen_pop_and_fcr_settlement() {
     assert!(s.check().unwrap().is_clean());
 }
 
-#[test]
-fn agents_log_in_with_argon2_hashes_and_logs_mask_people() {
-    let s = store();
+fn agents_log_in_with_argon2_hashes_and_logs_mask_people(new: New) {
+    let s = new();
     let a = AgentAccount {
         id: "1001".into(),
         name: "王小明".into(),
@@ -410,7 +419,7 @@ fn a_corrupt_record_is_a_typed_error_and_check_finds_it() {
         // (Store::open waits for it; a bare sled::open must too)
         let mut tries = 0;
         let db = loop {
-            match sled::open(&dir) {
+            match ::sled::open(&dir) {
                 Ok(db) => break db,
                 Err(_) if tries < 40 => {
                     tries += 1;
@@ -450,9 +459,8 @@ fn tempdir(name: &str) -> std::path::PathBuf {
     d
 }
 
-#[test]
-fn seed_export_import_backup_and_rebuild() {
-    let s = store();
+fn seed_export_import_backup_and_rebuild(new: New) {
+    let s = new();
     let r = seed::seed(&s, 3000, 7, NOW, &mut |_| {}).unwrap();
     assert_eq!(r.customers, 3000);
     assert!(
@@ -470,13 +478,13 @@ fn seed_export_import_backup_and_rebuild() {
     assert!(report.is_clean(), "{report:?}");
     assert_eq!(report.customers, 3000);
     // deterministic
-    let again = store();
+    let again = new();
     let r2 = seed::seed(&again, 3000, 7, NOW, &mut |_| {}).unwrap();
     assert_eq!(r, r2);
     assert_eq!(s.customer(1234).unwrap(), again.customer(1234).unwrap());
 
     // JSON lines round trip into a new store, ids kept and continued
-    let copy = store();
+    let copy = new();
     for k in Kind::ALL {
         let mut buf = Vec::new();
         export::export_jsonl(&s, k, &mut buf).unwrap();
@@ -490,7 +498,7 @@ fn seed_export_import_backup_and_rebuild() {
     // CSV round trip of customers (the fields CSV carries)
     let mut csv = Vec::new();
     assert_eq!(export::export_customers_csv(&s, &mut csv).unwrap(), 3000);
-    let from_csv = store();
+    let from_csv = new();
     assert_eq!(
         export::import_customers_csv(&from_csv, &mut csv.as_slice()).unwrap(),
         3000
@@ -518,7 +526,7 @@ fn seed_export_import_backup_and_rebuild() {
         export::backup(&s, &dir).is_err(),
         "a backup never overwrites"
     );
-    let restored = store();
+    let restored = new();
     assert_eq!(export::restore(&restored, &dir).unwrap(), m);
     assert_eq!(restored.check().unwrap().customers, 3000);
     std::fs::remove_dir_all(dir).ok();
@@ -556,9 +564,8 @@ fn a_store_in_use_waits_a_moment_then_says_so() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-#[test]
-fn wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported() {
-    let s = store();
+fn wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported(new: New) {
+    let s = new();
     let a = s.put_customer(person("张伟", "18912345678")).unwrap();
     let fault = |customer| NewTicket {
         customer,
@@ -636,9 +643,8 @@ fn wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported() 
     assert_eq!(s.dead_letters(10).unwrap()[0].error, "the disk is full");
 }
 
-#[test]
-fn a_call_about_the_same_reason_after_the_window_is_no_repeat() {
-    let s = store();
+fn a_call_about_the_same_reason_after_the_window_is_no_repeat(new: New) {
+    let s = new();
     let a = s.put_customer(person("张伟", "18912345678")).unwrap();
     let day = 24 * HOUR;
     let first = s
@@ -671,9 +677,8 @@ fn a_call_about_the_same_reason_after_the_window_is_no_repeat() {
 
 /// Writers changing one ticket at once: each change is read, decided and written on the
 /// condition that nobody came first, and retried otherwise — so none is lost.
-#[test]
-fn concurrent_changes_to_one_ticket_are_all_kept() {
-    let s = std::sync::Arc::new(store());
+fn concurrent_changes_to_one_ticket_are_all_kept(new: New) {
+    let s = std::sync::Arc::new(new());
     let c = s.put_customer(person("王芳", "18900000001")).unwrap();
     let t = s
         .create_ticket(
