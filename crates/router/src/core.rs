@@ -580,3 +580,96 @@ pub(crate) fn write_record(store: &Store, i: hotline_store::Interaction) {
         tracing::error!(call, error = %e, "the dead letter could not be written either");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::EventStream;
+    use crate::switchboard::{AgentSetup, QueueSetup};
+    use hotline_acd::{AgentProfile, QueueConfig, SkillId};
+    use hotline_store::Catalog;
+
+    const QUEUES: [&str; 5] = [
+        "inquiry",
+        "fault",
+        "complaint",
+        "new-service",
+        "green-channel",
+    ];
+
+    fn core() -> Core {
+        let flow =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
+        let flow = Arc::new(hotline_ivr::Flow::load(&flow, &QUEUES).unwrap());
+        let queues = QUEUES
+            .iter()
+            .enumerate()
+            .map(|(i, n)| QueueSetup {
+                name: n.to_string(),
+                config: QueueConfig {
+                    name: n.to_string(),
+                    skill: SkillId(i as u16),
+                    ..QueueConfig::default()
+                },
+            })
+            .collect();
+        let agents = vec![AgentSetup {
+            id: "1001".into(),
+            profile: AgentProfile {
+                skills: vec![(SkillId(0), 5)],
+                groups: vec![],
+            },
+        }];
+        let sb = Switchboard::new(flow, queues, agents, 0).unwrap();
+        let store = Arc::new(Store::temporary(Catalog::builtin()).unwrap());
+        let tokens = Arc::new(Tokens::load(store.clone(), 3_600_000, 0).unwrap());
+        let (tx, _rx) = mpsc::unbounded_channel();
+        Core::new(sb, store, tx, tokens, HashMap::new())
+    }
+
+    /// A wallboard gets a snapshot, then at each tick only what changed since the last
+    /// one — and nothing at all when nothing did.
+    #[test]
+    fn the_wallboard_hears_only_of_what_changed() {
+        let mut c = core();
+        let (tx, mut board) = EventStream::channel();
+        c.on_watch(vec![], tx, 1_000);
+        let snapshot = board.try_next().expect("a snapshot at once");
+        assert_eq!(snapshot.queues.len(), 5);
+        assert_eq!(snapshot.agents.len(), 1);
+
+        c.on_tick(2_000);
+        assert!(board.try_next().is_none(), "nothing changed, nothing sent");
+
+        c.dirty_agents.insert("1001".into());
+        c.on_tick(3_000);
+        let u = board.try_next().expect("an agent changed");
+        assert_eq!(
+            (u.queues.len(), u.agents.len(), u.back_office.len()),
+            (0, 1, 0)
+        );
+        assert!(board.try_next().is_none());
+
+        c.dirty_queues.insert("fault".into());
+        c.on_tick(4_000);
+        let u = board.try_next().expect("a queue changed");
+        assert_eq!((u.queues.len(), u.agents.len()), (1, 0));
+        assert_eq!(u.queues[0].queue, "fault");
+
+        c.back_office = vec![pb::BackOfficeLoad {
+            group: "装维".into(),
+            open: 3,
+            overdue: 1,
+        }];
+        c.back_office_fresh = true;
+        c.on_tick(5_000);
+        let u = board.try_next().expect("the back office's load changed");
+        assert_eq!(
+            (u.queues.len(), u.agents.len(), u.back_office.len()),
+            (0, 0, 1)
+        );
+
+        c.on_tick(6_000);
+        assert!(board.try_next().is_none(), "and then nothing again");
+    }
+}

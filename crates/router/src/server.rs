@@ -88,6 +88,12 @@ impl<T> EventStream<T> {
         let (tx, rx) = mpsc::unbounded_channel();
         (EventTx(tx), Self { rx, ended: false })
     }
+
+    /// The next event already queued, if any (tests of the core, without a runtime).
+    #[cfg(test)]
+    pub(crate) fn try_next(&mut self) -> Option<T> {
+        self.rx.try_recv().ok().and_then(Result::ok).map(|b| *b)
+    }
 }
 
 impl<T: Final> tokio_stream::Stream for EventStream<T> {
