@@ -150,7 +150,7 @@ pub enum StoreCommand {
     #[command(hide = true)]
     Hold {
         #[arg(long)]
-        store: PathBuf,
+        store: String,
     },
 }
 
@@ -374,7 +374,7 @@ pub fn run(c: &StoreCommand) -> Result<()> {
         }
         StoreCommand::Copy { from, to } => copy(from, to)?,
         StoreCommand::Hold { store } => {
-            let s = open(&store.display().to_string())?;
+            let s = open(store)?;
             let c = s.customer(1)?.context("the store has no customer 1")?;
             for k in 0..100u64 {
                 s.record_interaction(interaction(c.id, &c.phones[0], k, k))?;
@@ -483,11 +483,92 @@ pub struct StoreBench {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-    /// The PostgreSQL server for the pgbench reference (default: HOTLINE_TEST_PG_URL,
-    /// else postgres://postgres@127.0.0.1:5432/postgres); the benchmark makes and drops a
-    /// database of its own there. Without a reachable server the reference is left out.
+    /// The PostgreSQL server for the pgbench reference and the postgres engine (default:
+    /// HOTLINE_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/postgres); the
+    /// benchmark makes and drops databases of its own there. Without a reachable server
+    /// the reference is left out.
     #[arg(long)]
     pgbench_url: Option<String>,
+    /// The storage engine to measure: sled (embedded) or postgres (a database made for
+    /// the run on the --pgbench-url server, dropped after).
+    #[arg(long, value_enum, default_value = "sled")]
+    engine: BenchEngine,
+}
+
+/// The engines `bench store` measures.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchEngine {
+    /// Embedded sled.
+    Sled,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// Where a benchmark's store is, and what to remove afterwards.
+struct BenchPlace {
+    /// `Store::at`'s form.
+    location: String,
+    /// A directory for the bare fsync reference (the store's own for sled).
+    dir: PathBuf,
+    /// Made for the run: removed after.
+    temporary: bool,
+    /// A database made for the run: (server, name).
+    database: Option<(String, String)>,
+}
+
+impl BenchPlace {
+    fn new(a: &StoreBench, server: &str) -> Result<BenchPlace> {
+        let tmp = std::env::temp_dir().join(format!("hotline-bench-store-{}", std::process::id()));
+        Ok(match (a.engine, &a.store) {
+            (BenchEngine::Sled, Some(d)) => BenchPlace {
+                location: d.display().to_string(),
+                dir: d.clone(),
+                temporary: false,
+                database: None,
+            },
+            (BenchEngine::Sled, None) => BenchPlace {
+                location: tmp.display().to_string(),
+                dir: tmp,
+                temporary: true,
+                database: None,
+            },
+            (BenchEngine::Postgres, _) => {
+                std::fs::create_dir_all(&tmp)?;
+                let name = format!("hotline_bench_{}", std::process::id());
+                let url = hotline_store::create_database(server, &name)?;
+                BenchPlace {
+                    location: url,
+                    dir: tmp,
+                    temporary: true,
+                    database: Some((server.to_string(), name)),
+                }
+            }
+        })
+    }
+
+    fn open(&self, pool: usize) -> Result<Store> {
+        match &self.database {
+            Some(_) => Ok(Store::on(
+                Arc::new(hotline_store::PgEngine::open_with_pool(
+                    &self.location,
+                    pool,
+                )?),
+                Catalog::builtin(),
+            )),
+            None => open(&self.location),
+        }
+    }
+
+    fn remove(&self) {
+        if self.temporary {
+            std::fs::remove_dir_all(&self.dir).ok();
+        }
+        if let Some((server, name)) = &self.database {
+            if let Err(e) = hotline_store::drop_database(server, name) {
+                eprintln!("could not drop the benchmark's database {name}: {e}");
+            }
+        }
+    }
 }
 
 fn percentile(v: &mut [u64], q: f64) -> f64 {
@@ -496,21 +577,25 @@ fn percentile(v: &mut [u64], q: f64) -> f64 {
 }
 
 pub fn bench(a: &StoreBench) -> Result<()> {
-    let (dir, temp) = match &a.store {
-        Some(d) => (d.clone(), false),
-        None => (
-            std::env::temp_dir().join(format!("hotline-bench-store-{}", std::process::id())),
-            true,
-        ),
-    };
+    let pg_url = a
+        .pgbench_url
+        .clone()
+        .unwrap_or_else(crate::pg_reference::server_url);
+    let place = BenchPlace::new(a, &pg_url)?;
+    let r = bench_on(a, &place, &pg_url);
+    place.remove();
+    r
+}
+
+fn bench_on(a: &StoreBench, place: &BenchPlace, pg_url: &str) -> Result<()> {
     let mut seed_seconds = None;
     let customers;
     {
-        if temp {
+        if place.temporary {
             let b = bar(a.customers, "seeding");
             let t0 = Instant::now();
-            seed::seed_dir(
-                &dir,
+            seed::seed_at(
+                &place.location,
                 &Catalog::builtin(),
                 a.customers,
                 a.seed,
@@ -521,7 +606,7 @@ pub fn bench(a: &StoreBench) -> Result<()> {
             b.finish_and_clear();
             customers = a.customers;
         } else {
-            let store = open_existing(&dir.display().to_string())?;
+            let store = open_existing(&place.location)?;
             customers = (1..)
                 .map(|k: u64| 1u64 << k)
                 .take_while(|&n| store.customer(n).ok().flatten().is_some())
@@ -540,12 +625,12 @@ pub fn bench(a: &StoreBench) -> Result<()> {
                     lo
                 });
             if customers == 0 {
-                bail!("{} holds no seeded customers", dir.display());
+                bail!("{} holds no seeded customers", place.location);
             }
         }
     }
     let t0 = Instant::now();
-    let store = open(&dir.display().to_string())?;
+    let store = place.open(a.writers as usize)?;
     let reopen_ms = t0.elapsed().as_secs_f64() * 1000.0;
     let disk = store.size_on_disk()?;
 
@@ -626,13 +711,9 @@ pub fn bench(a: &StoreBench) -> Result<()> {
     let flushes = store.flushes() - flushes_before;
     let write_p50_us = percentile(&mut medians, 0.5);
     drop(store);
-    let fsyncs_per_s = bare_fsyncs_per_second(&dir, Duration::from_secs(2))?;
-    let pg_url = a
-        .pgbench_url
-        .clone()
-        .unwrap_or_else(crate::pg_reference::server_url);
+    let fsyncs_per_s = bare_fsyncs_per_second(&place.dir, Duration::from_secs(2))?;
     let pgbench = crate::pg_reference::pgbench_inserts(
-        &pg_url,
+        pg_url,
         a.writers,
         a.write_seconds.ceil().max(5.0) as u32,
     );
@@ -641,7 +722,7 @@ pub fn bench(a: &StoreBench) -> Result<()> {
     let exe = std::env::current_exe()?;
     let mut child = std::process::Command::new(exe)
         .args(["store", "hold", "--store"])
-        .arg(&dir)
+        .arg(&place.location)
         .stdout(std::process::Stdio::piped())
         .spawn()?;
     let mut line = String::new();
@@ -652,14 +733,12 @@ pub fn bench(a: &StoreBench) -> Result<()> {
     child.kill()?;
     child.wait()?;
     let t0 = Instant::now();
-    let store = open(&dir.display().to_string())?;
+    let store = place.open(4)?;
     let reopen_after_kill_ms = t0.elapsed().as_secs_f64() * 1000.0;
     drop(store);
-    if temp {
-        std::fs::remove_dir_all(&dir).ok();
-    }
 
     let v = json!({
+        "engine": match a.engine { BenchEngine::Sled => "sled", BenchEngine::Postgres => "postgres" },
         "customers": customers,
         "seed_seconds": seed_seconds,
         "screen_pops": a.reads, "screen_pops_found": found,
@@ -686,7 +765,11 @@ pub fn bench(a: &StoreBench) -> Result<()> {
         return Ok(());
     }
     println!(
-        "customer store, {customers} customers{}",
+        "customer store on {}, {customers} customers{}",
+        match a.engine {
+            BenchEngine::Sled => "sled",
+            BenchEngine::Postgres => "PostgreSQL",
+        },
         seed_seconds.map_or(String::new(), |s| format!(" (seeded in {s:.1} s)"))
     );
     println!(

@@ -1,10 +1,14 @@
 //! Crash safety: a child process writes tickets and interactions from several threads and
 //! prints each one the store acknowledged; the parent kills it with SIGKILL at a random
-//! moment, 50 times in a row on the same store. After every restart each acknowledged
-//! record is there and readable, every index agrees with the data, and nothing half
-//! written is visible.
+//! moment, 50 times in a row on the same store — a sled directory, and a PostgreSQL
+//! database. On PostgreSQL the server itself is also crashed mid-load (`pg_ctl restart
+//! -m immediate`, a private cluster). After every restart each acknowledged record is
+//! there and readable, every index agrees with the data, and nothing half written is
+//! visible.
 //!
 //! The child is this same test binary, run with `--ignored --exact child_writer`.
+
+mod engines;
 
 use hotline_acd::rng::Rng;
 use hotline_store::*;
@@ -14,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const DIR_VAR: &str = "HOTLINE_CRASH_DIR";
+const DIR_VAR: &str = "HOTLINE_CRASH_STORE";
 const PHONE: &str = "18900000042";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -90,10 +94,10 @@ fn read_acks(
 #[test]
 #[ignore = "run by acknowledged_writes_survive_repeated_sigkill as a child process"]
 fn child_writer() {
-    let Some(dir) = std::env::var_os(DIR_VAR) else {
+    let Ok(location) = std::env::var(DIR_VAR) else {
         return;
     };
-    let store = Arc::new(Store::open(&PathBuf::from(dir), Catalog::builtin()).unwrap());
+    let store = Arc::new(Store::at(&location, Catalog::builtin(), false).unwrap());
     let customer = match store.customer_by_phone(PHONE).unwrap() {
         Some(c) => c,
         None => {
@@ -113,64 +117,61 @@ fn child_writer() {
                     let now = seed::DEFAULT_NOW + n * 1000;
                     let line = if rng.chance(0.5) {
                         let call_id = rng.next_u64() >> 1;
-                        let i = store
-                            .record_interaction(Interaction {
-                                id: 0,
-                                call_id,
-                                customer: Some(cid),
-                                caller_number: PHONE.into(),
-                                dialled: "1000".into(),
-                                arrived: now,
-                                ivr_ended: None,
-                                queued: None,
-                                offered: None,
-                                answered: Some(now),
-                                ended: now + 60_000,
-                                ivr_path: vec![],
-                                self_service: None,
-                                queue: None,
-                                agents: vec![format!("10{t:02}")],
-                                transfers: 0,
-                                wait_s: 0,
-                                talk_s: 60,
-                                hold_s: 0,
-                                wrap_up_s: 0,
-                                end: CallEnd::Completed,
-                                disposition: None,
-                                reason: Some(format!("fault.{}", rng.below(3))),
-                                notes: "x".repeat(rng.below(300) as usize),
-                                tickets: vec![],
-                                fcr_claimed: true,
-                                fcr_verified: None,
-                                satisfaction: None,
-                                legs: vec![],
-                            })
-                            .unwrap();
+                        let Ok(i) = store.record_interaction(Interaction {
+                            id: 0,
+                            call_id,
+                            customer: Some(cid),
+                            caller_number: PHONE.into(),
+                            dialled: "1000".into(),
+                            arrived: now,
+                            ivr_ended: None,
+                            queued: None,
+                            offered: None,
+                            answered: Some(now),
+                            ended: now + 60_000,
+                            ivr_path: vec![],
+                            self_service: None,
+                            queue: None,
+                            agents: vec![format!("10{t:02}")],
+                            transfers: 0,
+                            wait_s: 0,
+                            talk_s: 60,
+                            hold_s: 0,
+                            wrap_up_s: 0,
+                            end: CallEnd::Completed,
+                            disposition: None,
+                            reason: Some(format!("fault.{}", rng.below(3))),
+                            notes: "x".repeat(rng.below(300) as usize),
+                            tickets: vec![],
+                            fcr_claimed: true,
+                            fcr_verified: None,
+                            satisfaction: None,
+                            legs: vec![],
+                        }) else {
+                            // the server is away (a crash test restarting it): not
+                            // acknowledged, try again
+                            std::thread::sleep(Duration::from_millis(50));
+                            continue;
+                        };
                         format!("interaction {} {}\n", i.id, call_id)
                     } else {
-                        let tk = store
-                            .create_ticket(
-                                NewTicket {
-                                    customer: cid,
-                                    kind: TicketKind::Fault,
-                                    subcategory: "broadband-down".into(),
-                                    description: "断网".into(),
-                                    priority: TicketPriority::Normal,
-                                },
-                                &format!("10{t:02}"),
-                                now,
-                            )
-                            .unwrap();
-                        let tk = store
-                            .update_ticket(
-                                tk.id,
-                                TicketChange::Dispatch {
-                                    group: "装维".into(),
-                                },
-                                "1001",
-                                now,
-                            )
-                            .unwrap();
+                        let new = NewTicket {
+                            customer: cid,
+                            kind: TicketKind::Fault,
+                            subcategory: "broadband-down".into(),
+                            description: "断网".into(),
+                            priority: TicketPriority::Normal,
+                        };
+                        let dispatch = TicketChange::Dispatch {
+                            group: "装维".into(),
+                        };
+                        let done = store
+                            .create_ticket(new, &format!("10{t:02}"), now)
+                            .and_then(|tk| store.update_ticket(tk.id, dispatch, "1001", now));
+                        let Ok(tk) = done else {
+                            std::thread::sleep(Duration::from_millis(50));
+                            continue;
+                        };
                         format!("ticket {} {}\n", tk.id, tk.history.len())
                     };
                     let mut o = out.lock().unwrap();
@@ -185,13 +186,16 @@ fn child_writer() {
     }
 }
 
-#[test]
-fn acknowledged_writes_survive_repeated_sigkill() {
-    let dir = std::env::temp_dir().join(format!("hotline-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut rng = Rng::seeded(2026);
+/// The writer on `location`, killed at a random moment `rounds` times; after each kill
+/// (and whatever `between` does to the server meanwhile) every acknowledged record is
+/// there. Returns the records checked.
+fn kill_rounds(
+    location: &str,
+    rounds: usize,
+    rng: &mut Rng,
+    mut mid_load: impl FnMut(&mut Rng),
+) -> Vec<Ack> {
     let mut acked: Vec<Ack> = Vec::new();
-    let rounds = 50;
     for round in 0..rounds {
         let mut child = Command::new(std::env::current_exe().unwrap())
             .args([
@@ -202,7 +206,7 @@ fn acknowledged_writes_survive_repeated_sigkill() {
                 "--test-threads",
                 "1",
             ])
-            .env(DIR_VAR, &dir)
+            .env(DIR_VAR, location)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -212,32 +216,81 @@ fn acknowledged_writes_survive_repeated_sigkill() {
         let reader = read_acks(stdout, seen.clone(), None);
         // kill at a random moment: sometimes during start-up, mostly mid-write
         std::thread::sleep(Duration::from_millis(100 + rng.below(400)));
+        mid_load(rng);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         reader.join().unwrap();
         let new: Vec<Ack> = seen.lock().unwrap().drain(..).collect();
         acked.extend(new);
 
-        let store = Store::open(&dir, Catalog::builtin()).unwrap();
+        let store = Store::at(location, Catalog::builtin(), false).unwrap();
         verify(&store, &acked, round);
         drop(store);
     }
+    acked
+}
+
+fn report(what: &str, acked: &[Ack]) {
     let interactions = acked
         .iter()
         .filter(|a| matches!(a, Ack::Interaction { .. }))
         .count();
     eprintln!(
-        "{rounds} kills: {} acknowledged records ({} interactions, {} tickets) all present, indexes clean",
+        "{what}: {} acknowledged records ({} interactions, {} tickets) all present, indexes clean",
         acked.len(),
         interactions,
         acked.len() - interactions
     );
+}
+
+#[test]
+fn acknowledged_writes_survive_repeated_sigkill() {
+    let dir = std::env::temp_dir().join(format!("hotline-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let acked = kill_rounds(
+        &dir.display().to_string(),
+        50,
+        &mut Rng::seeded(2026),
+        |_| {},
+    );
+    report("sled, 50 kills", &acked);
     assert!(
         acked.len() > 500,
         "the child wrote too little to prove anything: {}",
         acked.len()
     );
     std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn acknowledged_writes_survive_repeated_sigkill_on_postgres() {
+    let db = engines::postgres_database("crash");
+    let acked = kill_rounds(&db.url, 50, &mut Rng::seeded(2027), |_| {});
+    report("PostgreSQL, 50 kills of the writer", &acked);
+    assert!(
+        acked.len() > 200,
+        "the child wrote too little to prove anything: {}",
+        acked.len()
+    );
+}
+
+/// The server crashes under load: a private cluster restarted with `-m immediate` (no
+/// checkpoint, recovery from the WAL) while the writer writes, then the writer killed.
+#[test]
+fn acknowledged_writes_survive_a_server_crash_on_postgres() {
+    let cluster = engines::PrivateCluster::start();
+    let db = cluster.database("crash");
+    let acked = kill_rounds(&db, 5, &mut Rng::seeded(2028), |rng| {
+        cluster.crash_and_restart();
+        // the writer reconnects and goes on before it is killed
+        std::thread::sleep(Duration::from_millis(300 + rng.below(500)));
+    });
+    report("PostgreSQL, 5 server crashes", &acked);
+    assert!(
+        acked.len() > 50,
+        "the child wrote too little to prove anything: {}",
+        acked.len()
+    );
 }
 
 /// Runs a command to its end, failing the test with what it printed if it fails.

@@ -3,6 +3,9 @@
 //! `HOTLINE_TEST_PG_URL` (else the local default). `scripts/test.sh` starts a server
 //! when none is reachable.
 
+// each test binary that includes this module uses a part of it
+#![allow(dead_code)]
+
 use hotline_store::{Catalog, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -86,4 +89,146 @@ macro_rules! on_both_engines {
             $( #[test] fn $name() { super::$name(&super::engines::postgres) } )*
         }
     };
+}
+
+/// A database of a test's own on the test server, dropped with it.
+pub struct TempDatabase {
+    /// Its address.
+    pub url: String,
+    server: String,
+    name: String,
+}
+
+impl Drop for TempDatabase {
+    fn drop(&mut self) {
+        if let Err(e) = hotline_store::drop_database(&self.server, &self.name) {
+            eprintln!("could not drop the test database {}: {e}", self.name);
+        }
+    }
+}
+
+/// A new, empty database on the test server.
+pub fn postgres_database(what: &str) -> TempDatabase {
+    let server = server_url();
+    let name = unique_name(what);
+    let url = hotline_store::create_database(&server, &name).unwrap_or_else(|e| {
+        panic!("no PostgreSQL server for the tests ({e}); see scripts/test.sh")
+    });
+    TempDatabase { url, server, name }
+}
+
+/// A PostgreSQL cluster of the test's own (Debian's `postgresql` binaries, a temporary
+/// directory, a free port on 127.0.0.1, trust auth), so that a test may crash and restart
+/// its server without touching anyone else's. Stopped and removed when dropped.
+pub struct PrivateCluster {
+    bin: std::path::PathBuf,
+    dir: std::path::PathBuf,
+    port: u16,
+}
+
+impl PrivateCluster {
+    /// Make and start one.
+    pub fn start() -> PrivateCluster {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|p| p.join("pg_ctl").is_file())
+            .max()
+            .expect(
+                "the server-crash test needs PostgreSQL's server binaries \
+                 (Debian's postgresql package; scripts/test.sh installs it)",
+            );
+        let dir = std::env::temp_dir().join(unique_name("cluster"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let c = PrivateCluster { bin, dir, port };
+        if PrivateCluster::as_root() {
+            c.run("chown", &["postgres".into(), c.dir.display().to_string()]);
+        }
+        c.pg(&format!(
+            "initdb -D {}/data -A trust -U postgres -E UTF8",
+            c.dir.display()
+        ));
+        c.pg(&format!(
+            "pg_ctl -D {d}/data -l {d}/log -w -o '-p {p} -k {d} -c listen_addresses=127.0.0.1' start",
+            d = c.dir.display(),
+            p = c.port
+        ));
+        c
+    }
+
+    fn as_root() -> bool {
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false)
+    }
+
+    fn run(&self, cmd: &str, args: &[String]) {
+        let out = std::process::Command::new(cmd).args(args).output().unwrap();
+        assert!(out.status.success(), "{cmd} {args:?}: {out:?}");
+    }
+
+    /// A server tool (`initdb …`, `pg_ctl …`), as the `postgres` user when we are root
+    /// (the server refuses to run as root).
+    fn pg(&self, line: &str) {
+        let full = format!("{}/{line}", self.bin.display());
+        if PrivateCluster::as_root() {
+            self.run(
+                "su",
+                &[
+                    "postgres".into(),
+                    "-s".into(),
+                    "/bin/sh".into(),
+                    "-c".into(),
+                    full,
+                ],
+            );
+        } else {
+            self.run("sh", &["-c".into(), full]);
+        }
+    }
+
+    /// A new database there; its address.
+    pub fn database(&self, what: &str) -> String {
+        let server = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
+        hotline_store::create_database(&server, &unique_name(what)).unwrap()
+    }
+
+    /// Crash the server (no checkpoint, no clean shutdown) and start it again: it
+    /// recovers from its write-ahead log.
+    pub fn crash_and_restart(&self) {
+        // -l: the restarted server must not keep this process's output pipe open
+        self.pg(&format!(
+            "pg_ctl -D {d}/data -l {d}/log -m immediate -w restart",
+            d = self.dir.display()
+        ));
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let stop = format!(
+            "{}/pg_ctl -D {}/data -m immediate -w stop",
+            self.bin.display(),
+            self.dir.display()
+        );
+        let _ = if PrivateCluster::as_root() {
+            std::process::Command::new("su")
+                .args(["postgres", "-s", "/bin/sh", "-c", &stop])
+                .output()
+        } else {
+            std::process::Command::new("sh")
+                .args(["-c", &stop])
+                .output()
+        };
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
 }
