@@ -864,6 +864,57 @@ async fn supervisors_watch_the_floor_and_steer_it() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::NotFound);
+
+    // each setting takes the value given, and 0 turns it off; the audit trail's words
+    // say what the queue does now
+    let secs = |s: i64| {
+        Some(prost_types::Duration {
+            seconds: s,
+            nanos: 0,
+        })
+    };
+    for (max, wait, ring) in [(5, 60, 10), (0, 0, 0)] {
+        s.update_queue(authed(
+            pb::UpdateQueueRequest {
+                queue: "fault".into(),
+                max_waiting: Some(max),
+                callback_threshold: secs(wait),
+                ring_timeout: secs(ring),
+                min_level: Some(3),
+                ..Default::default()
+            },
+            t,
+        ))
+        .await
+        .unwrap();
+    }
+    let trail = s
+        .list_audit_trail(authed(pb::ListAuditTrailRequest::default(), t))
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let fault: Vec<&str> = trail
+        .iter()
+        .filter(|e| e.action == "update-queue" && e.target == "fault")
+        .map(|e| e.after.as_str())
+        .collect();
+    assert_eq!(fault.len(), 2, "{trail:?}");
+    for part in [
+        "ring-no-answer after 10 s",
+        "at most 5 waiting",
+        "callback offered at 60 s",
+        "skill level 3 and up",
+    ] {
+        assert!(fault[0].contains(part), "{part:?} in {:?}", fault[0]);
+    }
+    for part in [
+        "no ring-no-answer limit",
+        "no limit on waiting calls",
+        "no callback offer",
+    ] {
+        assert!(fault[1].contains(part), "{part:?} in {:?}", fault[1]);
+    }
     drop(atx);
 }
 

@@ -182,15 +182,22 @@ fn strategy_name(s: Strategy) -> &'static str {
 /// A queue's settings a supervisor can change, in words (the audit trail's before and
 /// after).
 fn queue_words(c: &hotline_acd::QueueConfig) -> String {
-    let secs =
-        |s: Option<Span>| s.map_or("never".to_string(), |s| format!("{} s", s.0 / 1_000_000));
+    let secs = |s: Span| s.0 / 1_000_000;
     format!(
-        "service level within {} s; ring-no-answer after {}; at most {} waiting; callback offered at {}; {}; skill level {} and up",
-        c.thresholds.service_level.0 / 1_000_000,
-        secs(c.ring_timeout),
+        "service level within {} s; {}; {}; {}; {}; skill level {} and up",
+        secs(c.thresholds.service_level),
+        c.ring_timeout
+            .map_or("no ring-no-answer limit".to_string(), |t| {
+                format!("ring-no-answer after {} s", secs(t))
+            }),
         c.max_waiting
-            .map_or("any number".to_string(), |m| m.to_string()),
-        secs(c.callback_threshold),
+            .map_or("no limit on waiting calls".to_string(), |m| {
+                format!("at most {m} waiting")
+            }),
+        c.callback_threshold
+            .map_or("no callback offer".to_string(), |t| {
+                format!("callback offered at {} s", secs(t))
+            }),
         strategy_name(c.strategy),
         c.min_level
     )

@@ -830,3 +830,93 @@ fn queue_settings_changed_at_run_time_route_the_next_calls() {
         "call 3 is turned away"
     );
 }
+
+/// How each call ended shows on its record: a completed call not claimed as resolved at
+/// first contact is no FCR claim and its leg stays handled; when the router stops, the
+/// call on an agent ends dropped with its open leg dropped, a call waiting in a queue
+/// keeps the time it was queued (it left the menu then), and one still in the menu was
+/// never queued.
+#[test]
+fn each_record_says_how_its_call_ended() {
+    let mut r = rig();
+    r.ready("1001");
+    r.go(In::Dial {
+        call: 1,
+        from: "18912345678".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    assert_eq!(r.sb.live_calls(), 1);
+    r.at(T0 + 2_000);
+    r.go(In::Keys {
+        call: 1,
+        digits: "1".into(),
+    });
+    r.at(T0 + 4_000);
+    r.agent("1001", Command::Answer);
+    r.at(T0 + 64_000);
+    r.agent("1001", Command::HangUp);
+    r.go(In::Keys {
+        call: 1,
+        digits: "4".into(),
+    });
+    r.agent(
+        "1001",
+        Command::WrapUp(WrapUp {
+            disposition: "answered".into(),
+            reason: "inquiry.tariff".into(),
+            resolved_first_contact: false,
+            ..WrapUp::default()
+        }),
+    );
+    let done = r
+        .records
+        .iter()
+        .find(|i| i.call_id == 1)
+        .expect("call 1's record");
+    assert_eq!(done.end, CallEnd::Completed);
+    assert!(!done.fcr_claimed, "not claimed at wrap-up: no FCR claim");
+    assert_eq!(done.legs.len(), 1);
+    assert_eq!(done.legs[0].outcome, LegOutcome::Handled);
+
+    // three calls live when the router stops: on the agent, waiting, in the menu
+    r.agent("1001", Command::Ready);
+    for (call, key) in [(2, Some("1")), (3, Some("1")), (4, None)] {
+        r.go(In::Dial {
+            call,
+            from: format!("1891234567{call}"),
+            to: "1000".into(),
+            pop: None,
+        });
+        r.at(r.now + 1_000);
+        if let Some(k) = key {
+            r.go(In::Keys {
+                call,
+                digits: k.into(),
+            });
+        }
+    }
+    r.agent("1001", Command::Answer);
+    assert_eq!(r.sb.live_calls(), 3);
+    let stop = r.now + 30_000;
+    r.sb.shutdown(stop);
+    r.drain();
+    assert_eq!(r.sb.live_calls(), 0);
+    let rec = |call: u64| r.records.iter().find(|i| i.call_id == call).unwrap();
+    let talking = rec(2);
+    assert_eq!(talking.end, CallEnd::Dropped);
+    assert_eq!(talking.legs.len(), 1);
+    assert_eq!(
+        (talking.legs[0].outcome, talking.legs[0].ended),
+        (LegOutcome::Dropped, Some(stop))
+    );
+    let waiting = rec(3);
+    assert_eq!(waiting.end, CallEnd::Dropped);
+    assert!(waiting.ivr_ended.is_some());
+    assert_eq!(
+        waiting.queued, waiting.ivr_ended,
+        "queued when it left the menu"
+    );
+    let in_menu = rec(4);
+    assert_eq!((in_menu.queued, in_menu.ivr_ended), (None, Some(stop)));
+}
