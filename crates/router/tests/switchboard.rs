@@ -209,6 +209,7 @@ fn a_call_goes_from_the_menu_to_an_agent_to_the_survey_and_into_one_record() {
     r.agent("1001", Command::Hold);
     assert!(r.log.contains(&Out::Caller(1, CallerEvent::OnHold(true))));
     r.agent("1001", Command::Resume);
+    assert!(r.log.contains(&Out::Caller(1, CallerEvent::OnHold(false))));
     let outs = r.agent("1001", Command::HangUp);
     assert!(
         heard(&outs, 1)[0].contains("请对本次服务进行评价"),
@@ -232,6 +233,10 @@ fn a_call_goes_from_the_menu_to_an_agent_to_the_survey_and_into_one_record() {
         }),
     );
     assert_eq!(r.records.len(), 1);
+    assert!(
+        !r.log.iter().any(|o| matches!(o, Out::TicketWork { .. })),
+        "a wrap-up without tickets gives the store no ticket work"
+    );
     let rec = &r.records[0];
     assert_eq!(
         (rec.call_id, rec.end, rec.satisfaction),
@@ -866,9 +871,21 @@ fn each_record_says_how_its_call_ended() {
             disposition: "answered".into(),
             reason: "inquiry.tariff".into(),
             resolved_first_contact: false,
+            // a change to a ticket the caller already has, and no new one
+            ticket_changes: vec![(
+                77,
+                TicketChange::Note {
+                    text: "客户来电催办".into(),
+                },
+            )],
             ..WrapUp::default()
         }),
     );
+    let work = r.log.iter().find_map(|o| match o {
+        Out::TicketWork { new, changes, .. } => Some((new.len(), changes.len())),
+        _ => None,
+    });
+    assert_eq!(work, Some((0, 1)), "the change goes to the store");
     let done = r
         .records
         .iter()
