@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: finds a PostgreSQL server for the store's conformance tests (they
 # make a database of their own per test and drop it), starts a private one when none is
-# reachable, then runs `cargo test --workspace`. Arguments go to cargo test.
+# reachable, then runs `cargo test --workspace`, and the router's gRPC suite a second
+# time on a PostgreSQL store. Arguments go to cargo test.
 #
 #   scripts/test.sh                 # everything
 #   HOTLINE_TEST_PG_URL=postgres://user@host:port/db scripts/test.sh   # that server
@@ -47,3 +48,7 @@ fi
 export HOTLINE_TEST_PG_URL=$url
 echo "PostgreSQL for the tests: $url"
 cargo test --workspace "$@"
+# the router's gRPC suite once more, on a PostgreSQL store (`hotline serve` with
+# `--store postgres://…` for the tests that start it as a process)
+echo "the gRPC suite on PostgreSQL:"
+HOTLINE_TEST_ENGINE=postgres cargo test -p hotline --test grpc "$@"

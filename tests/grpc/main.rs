@@ -7,6 +7,9 @@
 
 mod bad_input;
 mod desk;
+// the store's test engines: `HOTLINE_TEST_ENGINE=postgres` runs this suite on PostgreSQL
+#[path = "../../crates/store/tests/engines/mod.rs"]
+mod engines;
 pub(crate) mod outside;
 mod routing;
 
@@ -40,6 +43,8 @@ struct Up {
     store: Arc<Store>,
     customer: Customer,
     router: Router,
+    /// The test's store (a PostgreSQL database of its own is dropped last).
+    _held: engines::TestStore,
 }
 
 async fn up() -> Up {
@@ -61,7 +66,8 @@ async fn up_custom(
     tls: Option<Tls>,
     tweak: impl Fn(&mut QueueConfig),
 ) -> Up {
-    let store = Arc::new(Store::temporary(Catalog::builtin()).unwrap());
+    let held = engines::chosen();
+    let store = Arc::new((*held).clone());
     let mut c = seed::customer(8, 1, DEFAULT_NOW);
     c.id = 0;
     c.phones = vec!["18955551234".into()];
@@ -164,6 +170,7 @@ async fn up_custom(
         store,
         customer,
         router,
+        _held: held,
     }
 }
 

@@ -18,6 +18,9 @@ pub(super) struct Served {
     pub(super) url: String,
     child: Child,
     dir: std::path::PathBuf,
+    /// The store: `dir/store`, or a PostgreSQL database of the test's own.
+    store: String,
+    database: Option<std::sync::Arc<super::engines::TempDatabase>>,
     /// Lines the router printed after its first, read in the background.
     stdout: std::sync::mpsc::Receiver<String>,
 }
@@ -49,8 +52,13 @@ impl Served {
             std::env::temp_dir().join(format!("hotline-outside-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let store = dir.join("store");
-        let store = store.to_str().unwrap();
+        let database = super::engines::postgres_chosen()
+            .then(|| std::sync::Arc::new(super::engines::postgres_database("served")));
+        let location = match &database {
+            Some(db) => db.url.clone(),
+            None => dir.join("store").display().to_string(),
+        };
+        let store = location.as_str();
         let skills = [
             "inquiry=5",
             "fault=5",
@@ -83,21 +91,19 @@ impl Served {
         );
         let conf = dir.join("router.toml");
         std::fs::write(&conf, format!("open_around_the_clock = true\n{config}")).unwrap();
-        Served::spawn(dir)
+        Served::spawn(dir, location, database)
     }
 
-    /// `hotline serve` on the store and configuration in `dir`.
-    fn spawn(dir: std::path::PathBuf) -> Served {
-        let store = dir.join("store");
+    /// `hotline serve` on `store` with the configuration in `dir`.
+    fn spawn(
+        dir: std::path::PathBuf,
+        store: String,
+        database: Option<std::sync::Arc<super::engines::TempDatabase>>,
+    ) -> Served {
         let conf = dir.join("router.toml");
         let mut child = Command::new(env!("CARGO_BIN_EXE_hotline"))
             .args(["serve", "--config", conf.to_str().unwrap()])
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--store",
-                store.to_str().unwrap(),
-            ])
+            .args(["--listen", "127.0.0.1:0", "--store", &store])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -122,6 +128,8 @@ impl Served {
             url: format!("http://{addr}"),
             child,
             dir,
+            store,
+            database,
             stdout,
         }
     }
@@ -130,8 +138,9 @@ impl Served {
     pub(super) fn restart(mut self) -> Served {
         assert!(self.terminate(Duration::from_secs(10)).is_some());
         let dir = std::mem::take(&mut self.dir);
+        let (store, database) = (self.store.clone(), self.database.clone());
         drop(self);
-        Served::spawn(dir)
+        Served::spawn(dir, store, database)
     }
 
     /// Send SIGTERM; the exit status and how long the router took to exit (None: it
@@ -1262,7 +1271,7 @@ async fn every_rpc_refuses_bytes_it_cannot_read_and_the_router_stays_whole() {
     assert!(served.terminate(Duration::from_secs(10)).is_some());
     let check = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(["store", "check", "--json", "--store"])
-        .arg(served.dir.join("store"))
+        .arg(&served.store)
         .output()
         .unwrap();
     let report: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();

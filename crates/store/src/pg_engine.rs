@@ -535,8 +535,15 @@ impl Param {
     }
 }
 
+/// An id or a time to compare for equality (the bits kept: `as u64` gives it back).
 fn n(x: u64) -> Param {
     Param::Int(int(x))
+}
+
+/// A bound of a range (a time, an id to page after): beyond the largest bigint is the
+/// largest bigint.
+fn b(x: u64) -> Param {
+    Param::Int(x.min(i64::MAX as u64) as i64)
 }
 
 fn lim(x: usize) -> Param {
@@ -1020,7 +1027,7 @@ impl Engine for PgEngine {
         self.all(
             "SELECT id, record FROM tickets WHERE open AND deadline < $1 \
              ORDER BY deadline, id LIMIT $2",
-            vec![n(before), lim(limit)],
+            vec![b(before), lim(limit)],
             |r| record("tickets", r),
         )
     }
@@ -1064,7 +1071,7 @@ impl Engine for PgEngine {
             "SELECT id, arrived, reason, disposition, first_agent, fcr_claimed, fcr_verified \
              FROM interactions WHERE customer = $1 AND arrived >= $2 \
              ORDER BY arrived DESC, id LIMIT $3",
-            vec![n(customer), n(since), lim(limit)],
+            vec![n(customer), b(since), lim(limit)],
             |r| Ok(line_of(r)),
         )
     }
@@ -1092,7 +1099,7 @@ impl Engine for PgEngine {
         self.all(
             "SELECT id, record FROM interactions WHERE arrived >= $1 AND arrived < $2 \
              ORDER BY arrived, id LIMIT $3",
-            vec![n(from), n(to), lim(limit)],
+            vec![b(from), b(to), lim(limit)],
             |r| record("interactions", r),
         )
     }
@@ -1101,7 +1108,7 @@ impl Engine for PgEngine {
         self.all(
             "SELECT id FROM interactions WHERE fcr_verified IS NULL AND customer IS NOT NULL \
              AND arrived < $1 ORDER BY arrived, id LIMIT $2",
-            vec![n(before), lim(limit)],
+            vec![b(before), lim(limit)],
             |r| Ok(uint(r.get(0))),
         )
     }
@@ -1136,7 +1143,7 @@ impl Engine for PgEngine {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         self.all(
             "SELECT n, record FROM audit WHERE at >= $1 AND at < $2 ORDER BY at, n LIMIT $3",
-            vec![n(from), n(to), lim(limit)],
+            vec![b(from), b(to), lim(limit)],
             |r| record("audit", r),
         )
     }
@@ -1152,7 +1159,7 @@ impl Engine for PgEngine {
     fn customers_after(&self, after: u64, limit: usize) -> Result<Vec<Customer>, StoreError> {
         self.all(
             "SELECT id, record FROM customers WHERE id > $1 ORDER BY id LIMIT $2",
-            vec![n(after), lim(limit)],
+            vec![b(after), lim(limit)],
             |r| record("customers", r),
         )
     }
@@ -1160,7 +1167,7 @@ impl Engine for PgEngine {
     fn tickets_after(&self, after: u64, limit: usize) -> Result<Vec<Ticket>, StoreError> {
         self.all(
             "SELECT id, record FROM tickets WHERE id > $1 ORDER BY id LIMIT $2",
-            vec![n(after), lim(limit)],
+            vec![b(after), lim(limit)],
             |r| record("tickets", r),
         )
     }
@@ -1168,7 +1175,7 @@ impl Engine for PgEngine {
     fn interactions_after(&self, after: u64, limit: usize) -> Result<Vec<Interaction>, StoreError> {
         self.all(
             "SELECT id, record, legs FROM interactions WHERE id > $1 ORDER BY id LIMIT $2",
-            vec![n(after), lim(limit)],
+            vec![b(after), lim(limit)],
             interaction_of,
         )
     }
@@ -1346,7 +1353,7 @@ impl PgEngine {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Row>, StoreError> {
-        self.rows(sql, vec![n(after), lim(limit)])
+        self.rows(sql, vec![b(after), lim(limit)])
     }
 
     pub(crate) fn count(&self, sql: &'static str) -> Result<u64, StoreError> {

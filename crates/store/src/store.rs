@@ -34,7 +34,13 @@ pub struct Store {
     engine: Arc<dyn Engine>,
     catalog: Catalog,
     fcr_window: Millis,
+    /// One customer's contacts are recorded one at a time in this process, so that each
+    /// sees the one before it (FCR repeats); striped by customer id.
+    contact_locks: Arc<[std::sync::Mutex<()>; CONTACT_LOCKS]>,
 }
+
+/// Stripes of [`Store::contact_locks`].
+const CONTACT_LOCKS: usize = 64;
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,6 +91,7 @@ impl Store {
             engine,
             catalog,
             fcr_window: DEFAULT_FCR_WINDOW,
+            contact_locks: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
         }
     }
 
@@ -299,37 +306,51 @@ impl Store {
             }
         }
         i.id = self.engine.next_id(IdKind::Interaction)?;
-        i.fcr_verified = None;
+        // another contact of the same customer being recorded now would not see this one,
+        // nor this one it; across processes, settling catches what both missed
+        let stripe = i.customer.map(|c| c as usize % CONTACT_LOCKS);
+        let _one_at_a_time = stripe.map(|k| {
+            self.contact_locks[k]
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
         retried(|| {
+            let (earlier, repeated_later) = self.contacts_around(&i)?;
+            // a later contact about the same reason already stored (records can land
+            // out of order): this one did not resolve it
+            i.fcr_verified = repeated_later.then_some(false);
             let mut commit = Commit::put(vec![Put::Interaction(i.clone())]);
-            for mut earlier in self.repeated_by(&i)? {
-                commit.expect.push(Expect::Unsettled { id: earlier.id });
-                earlier.fcr_verified = Some(false);
-                commit.put.push(Put::Interaction(earlier));
+            for mut e in earlier {
+                commit.expect.push(Expect::Unsettled { id: e.id });
+                e.fcr_verified = Some(false);
+                commit.put.push(Put::Interaction(e));
             }
             self.engine.commit(commit)
         })?;
         Ok(i)
     }
 
-    /// Earlier contacts of `i`'s customer about the same reason, unsettled and within
-    /// the FCR window: the contacts `i` repeats.
-    fn repeated_by(&self, i: &Interaction) -> Result<Vec<Interaction>, StoreError> {
+    /// The contacts of `i`'s customer about the same reason within the FCR window
+    /// around it: the earlier ones still unsettled (which `i` repeats), and whether a
+    /// later one exists (which repeats `i`).
+    fn contacts_around(&self, i: &Interaction) -> Result<(Vec<Interaction>, bool), StoreError> {
         let (Some(c), Some(reason)) = (i.customer, &i.reason) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), false));
         };
         let since = i.arrived.saturating_sub(self.fcr_window);
-        let mut out = Vec::new();
+        let until = i.arrived.saturating_add(self.fcr_window);
+        let (mut earlier, mut later) = (Vec::new(), false);
         for line in self.engine.interaction_lines(c, since, usize::MAX)? {
-            if line.id != i.id
-                && line.fcr_verified.is_none()
-                && line.reason.as_deref() == Some(reason)
-                && line.arrived <= i.arrived
-            {
-                out.extend(self.engine.interaction(line.id)?);
+            if line.id == i.id || line.reason.as_deref() != Some(reason) {
+                continue;
+            }
+            if line.arrived > i.arrived {
+                later |= line.arrived <= until;
+            } else if line.fcr_verified.is_none() {
+                earlier.extend(self.engine.interaction(line.id)?);
             }
         }
-        Ok(out)
+        Ok((earlier, later))
     }
 
     /// Write an interaction keeping its id (imports, copies).
@@ -396,7 +417,9 @@ impl Store {
                     if i.fcr_verified.is_some() {
                         return Ok(false);
                     }
-                    i.fcr_verified = Some(i.fcr_claimed);
+                    // a repeat that landed before this contact's record did not settle it
+                    let (_, repeated) = self.contacts_around(&i)?;
+                    i.fcr_verified = Some(i.fcr_claimed && !repeated);
                     self.engine.commit(Commit {
                         expect: vec![Expect::Unsettled { id }],
                         put: vec![Put::Interaction(i)],

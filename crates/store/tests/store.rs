@@ -23,6 +23,7 @@ on_both_engines!(
     wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported,
     a_call_about_the_same_reason_after_the_window_is_no_repeat,
     concurrent_changes_to_one_ticket_are_all_kept,
+    a_repeat_recorded_before_the_call_it_repeats_still_counts,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -724,4 +725,40 @@ fn concurrent_changes_to_one_ticket_are_all_kept(new: New) {
             assert_eq!(n, 1, "{text}");
         }
     }
+}
+
+/// Records can land out of order (a retried write, two routers): a call whose repeat is
+/// already stored did not resolve the matter at first contact, and settling sees it too.
+fn a_repeat_recorded_before_the_call_it_repeats_still_counts(new: New) {
+    let s = new();
+    let c = s.put_customer(person("赵磊", "18900000077")).unwrap();
+    let later = s
+        .record_interaction(call(Some(c.id), NOW + HOUR, "fault.broadband", true))
+        .unwrap();
+    let earlier = s
+        .record_interaction(call(Some(c.id), NOW, "fault.broadband", true))
+        .unwrap();
+    assert_eq!(
+        earlier.fcr_verified,
+        Some(false),
+        "its repeat is already there"
+    );
+    assert_eq!(
+        s.interaction(earlier.id).unwrap().unwrap().fcr_verified,
+        Some(false)
+    );
+    // another reason is no repeat
+    let other = s
+        .record_interaction(call(Some(c.id), NOW - HOUR, "billing.query", true))
+        .unwrap();
+    assert_eq!(other.fcr_verified, None);
+    assert_eq!(s.settle_fcr(NOW + 9 * DAY_MS).unwrap(), 2);
+    assert_eq!(
+        s.interaction(later.id).unwrap().unwrap().fcr_verified,
+        Some(true)
+    );
+    assert_eq!(
+        s.interaction(other.id).unwrap().unwrap().fcr_verified,
+        Some(true)
+    );
 }

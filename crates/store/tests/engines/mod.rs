@@ -47,6 +47,21 @@ pub fn sled() -> TestStore {
     }
 }
 
+/// The engine `HOTLINE_TEST_ENGINE` names (`postgres`; anything else or nothing: sled),
+/// for suites that run once per engine (the router's gRPC suite).
+pub fn chosen() -> TestStore {
+    if postgres_chosen() {
+        postgres()
+    } else {
+        sled()
+    }
+}
+
+/// Whether `HOTLINE_TEST_ENGINE` asks for PostgreSQL.
+pub fn postgres_chosen() -> bool {
+    std::env::var("HOTLINE_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
 /// A name no other test, run or process uses.
 pub fn unique_name(what: &str) -> String {
     static N: AtomicU64 = AtomicU64::new(0);
