@@ -1,7 +1,8 @@
 //! The customer store of the hotline: customers, interactions (call records), tickets
 //! (工单) and agent accounts. [`Store`] holds the rules (validation, the ticket loop,
 //! FCR, ids, passwords); under it an [`Engine`] only stores, indexes, scans and commits
-//! atomically — sled ([`SledEngine`], embedded, the default) today.
+//! atomically: sled ([`SledEngine`], embedded, the default) or PostgreSQL (`PgEngine`,
+//! feature `postgres`).
 //!
 //! * Every write the store acknowledges is on disk first; concurrent writers share
 //!   flushes (group commit), so durability does not cost one flush per record.
