@@ -206,4 +206,37 @@ mod tests {
                 .is_err()
         );
     }
+
+    /// A token lives until its expiry time and not at it; a revoke takes the tokens
+    /// issued up to its time and spares a login made after it.
+    #[test]
+    fn tokens_end_at_their_expiry_and_a_revoke_spares_later_logins() {
+        let store: Arc<Store> = Arc::new(Store::temporary(Catalog::builtin()).unwrap());
+        let t = Tokens::load(store.clone(), 1000, 0).unwrap();
+        let a = t.issue(who("1001"), 0).unwrap(); // expires at 1000
+        assert_eq!(Tokens::load(store.clone(), 1000, 999).unwrap().len(), 1);
+        assert!(
+            Tokens::load(store.clone(), 1000, 1000).unwrap().is_empty(),
+            "loaded at its expiry: gone"
+        );
+        // a login at 1000 drops the token that expired then
+        t.issue(who("1002"), 1000).unwrap();
+        assert_eq!(t.len(), 1);
+        assert_eq!(t.check(&a, 1000), Err(Refused::Unknown));
+
+        let at = t.issue(who("1003"), 1500).unwrap();
+        t.revoke_agent("1003", 1500);
+        assert_eq!(
+            t.check(&at, 1500),
+            Err(Refused::Unknown),
+            "issued at the revoke"
+        );
+        let later = t.issue(who("1004"), 1600).unwrap();
+        t.revoke_agent("1004", 1500);
+        assert_eq!(
+            t.check(&later, 1600),
+            Ok(who("1004")),
+            "issued after the revoke"
+        );
+    }
 }
