@@ -222,6 +222,7 @@ mod tests {
         // a login at 1000 drops the token that expired then
         t.issue(who("1002"), 1000).unwrap();
         assert_eq!(t.len(), 1);
+        assert!(!t.is_empty());
         assert_eq!(t.check(&a, 1000), Err(Refused::Unknown));
 
         let at = t.issue(who("1003"), 1500).unwrap();

@@ -21,6 +21,9 @@ struct Rig {
     seq: u64,
     log: Vec<Out>,
     records: Vec<Interaction>,
+    /// Leave wrap-up ticket work unanswered (the test answers it) instead of answering
+    /// it at once as the store would.
+    hold_tickets: bool,
 }
 
 fn queue(name: &str, skill: u16) -> QueueSetup {
@@ -80,6 +83,7 @@ fn rig() -> Rig {
         seq: 0,
         log: vec![],
         records: vec![],
+        hold_tickets: false,
     };
     r.drain();
     r
@@ -105,11 +109,13 @@ impl Rig {
                         ("arrears".into(), "".into()),
                     ]),
                 }),
-                Out::TicketWork { agent, new, .. } => follow.push(In::TicketsDone {
-                    agent: agent.clone(),
-                    written: true,
-                    opened: (0..new.len() as u64).map(|k| 500 + k).collect(),
-                }),
+                Out::TicketWork { agent, new, .. } if !self.hold_tickets => {
+                    follow.push(In::TicketsDone {
+                        agent: agent.clone(),
+                        written: true,
+                        opened: (0..new.len() as u64).map(|k| 500 + k).collect(),
+                    })
+                }
                 _ => {}
             }
             got.push(o);
@@ -585,6 +591,7 @@ fn a_booked_callback_survives_the_line_closing_and_reaches_an_agent_later() {
         seq: 0,
         log: vec![],
         records: vec![],
+        hold_tickets: false,
     };
     r.agent("1001", Command::Login); // logged in, not ready: the wait estimate is long
     r.go(In::Dial {
@@ -610,6 +617,21 @@ fn a_booked_callback_survives_the_line_closing_and_reaches_an_agent_later() {
         outs.iter().any(|o| matches!(o, Out::Agent(a, AgentEvent::Offer { call: 8, callback: true, .. }) if a == "1001")),
         "{outs:?}"
     );
+    // the agent calls back, talks, hangs up: no survey on a line that closed long ago,
+    // and the record is written at the wrap-up
+    r.agent("1001", Command::Answer);
+    let outs = r.agent("1001", Command::HangUp);
+    assert!(heard(&outs, 8).is_empty(), "{outs:?}");
+    r.agent(
+        "1001",
+        Command::WrapUp(WrapUp {
+            disposition: "answered".into(),
+            reason: "inquiry.tariff".into(),
+            ..WrapUp::default()
+        }),
+    );
+    assert_eq!(r.records.len(), 1, "the call back's record");
+    assert_eq!(r.records[0].end, CallEnd::Completed);
 }
 
 /// The wallboard's figures after traffic whose every figure is worked out by hand
@@ -922,6 +944,11 @@ fn each_record_says_how_its_call_ended() {
     let rec = |call: u64| r.records.iter().find(|i| i.call_id == call).unwrap();
     let talking = rec(2);
     assert_eq!(talking.end, CallEnd::Dropped);
+    assert_eq!(
+        talking.agents,
+        ["1001"],
+        "the agent it was with, though no engine record"
+    );
     assert_eq!(talking.legs.len(), 1);
     assert_eq!(
         (talking.legs[0].outcome, talking.legs[0].ended),
@@ -936,4 +963,212 @@ fn each_record_says_how_its_call_ended() {
     );
     let in_menu = rec(4);
     assert_eq!((in_menu.queued, in_menu.ivr_ended), (None, Some(stop)));
+}
+
+fn queued_as(outs: &[Out], call: u64) -> Option<(u32, u64)> {
+    outs.iter().find_map(|o| match o {
+        Out::Caller(
+            c,
+            CallerEvent::Queued {
+                position,
+                wait_seconds,
+                ..
+            },
+        ) if *c == call => Some((*position, *wait_seconds)),
+        _ => None,
+    })
+}
+
+/// What a caller is told on joining a queue, worked by hand: before any call is handled
+/// a queue expects 240 s a call; with 1001 and 1002 logged in (not ready) the inquiry
+/// queue has two agents staffed, so the first caller waits about 240 × 1 ÷ 2 = 120 s
+/// (2 minutes) and the second 240 × 2 ÷ 2 = 240 s (4 minutes).
+#[test]
+fn callers_are_told_their_place_and_wait_worked_by_hand() {
+    let mut r = rig();
+    r.agent("1001", Command::Login);
+    r.agent("1002", Command::Login);
+    for call in [1u64, 2] {
+        r.go(In::Dial {
+            call,
+            from: format!("1890000000{call}"),
+            to: "1000".into(),
+            pop: None,
+        });
+        let outs = r.go(In::Keys {
+            call,
+            digits: "1".into(),
+        });
+        assert_eq!(queued_as(&outs, call), Some((call as u32, 120 * call)));
+        let minutes = format!("预计等待约{}分钟", 2 * call);
+        assert!(
+            heard(&outs, call).iter().any(|t| t.contains(&minutes)),
+            "{:?}",
+            heard(&outs, call)
+        );
+    }
+}
+
+/// A caller who hangs up on the agent gets no survey, and the record is written at the
+/// wrap-up; a record waits only for its own call's ticket work, not another agent's.
+#[test]
+fn a_caller_hanging_up_ends_the_call_and_records_wait_only_for_their_own_tickets() {
+    let mut r = rig();
+    r.hold_tickets = true;
+    r.ready("1001");
+    r.ready("1002");
+    for call in [1u64, 2] {
+        r.go(In::Dial {
+            call,
+            from: format!("1890000001{call}"),
+            to: "1000".into(),
+            pop: None,
+        });
+        r.go(In::Keys {
+            call,
+            digits: "1".into(),
+        });
+    }
+    let agent_of = |r: &Rig, call: u64| {
+        r.log
+            .iter()
+            .find_map(|o| match o {
+                Out::Agent(a, AgentEvent::Offer { call: c, .. }) if *c == call => Some(a.clone()),
+                _ => None,
+            })
+            .unwrap()
+    };
+    let (a1, a2) = (agent_of(&r, 1), agent_of(&r, 2));
+    r.agent(&a1, Command::Answer);
+    r.agent(&a2, Command::Answer);
+    r.at(T0 + 60_000);
+    let outs = r.go(In::CallerHangUp(1));
+    assert!(
+        heard(&outs, 1).is_empty(),
+        "no survey for a caller who hung up"
+    );
+    let ended = |outs: &[Out], who: &str| {
+        outs.iter().find_map(|o| match o {
+            Out::Agent(a, AgentEvent::ConversationEnded { by_caller, .. }) if a == who => {
+                Some(*by_caller)
+            }
+            _ => None,
+        })
+    };
+    assert_eq!(
+        ended(&outs, &a1),
+        Some(true),
+        "the agent hears the caller hung up"
+    );
+    let outs = r.agent(&a2, Command::HangUp);
+    assert_eq!(ended(&outs, &a2), Some(false));
+    r.go(In::Keys {
+        call: 2,
+        digits: "5".into(),
+    });
+    // call 1's wrap-up opens a ticket; the store has not answered yet
+    r.agent(
+        &a1,
+        Command::WrapUp(WrapUp {
+            disposition: "answered".into(),
+            reason: "fault.broadband".into(),
+            new_tickets: vec![NewTicket {
+                customer: 1,
+                kind: TicketKind::Fault,
+                subcategory: "broadband-down".into(),
+                description: "断网".into(),
+                priority: TicketPriority::Normal,
+            }],
+            ..WrapUp::default()
+        }),
+    );
+    r.agent(
+        &a2,
+        Command::WrapUp(WrapUp {
+            disposition: "answered".into(),
+            reason: "inquiry.tariff".into(),
+            ..WrapUp::default()
+        }),
+    );
+    let ids: Vec<u64> = r.records.iter().map(|i| i.call_id).collect();
+    assert_eq!(ids, [2], "call 2 is done; call 1 waits for its ticket");
+    assert_eq!(r.records[0].satisfaction, Some(5));
+    r.go(In::TicketsDone {
+        agent: a1.clone(),
+        written: true,
+        opened: vec![900],
+    });
+    let one = r
+        .records
+        .iter()
+        .find(|i| i.call_id == 1)
+        .expect("call 1's record");
+    assert_eq!((one.end, one.satisfaction), (CallEnd::Completed, None));
+    assert_eq!(one.tickets, [900]);
+}
+
+/// A call moved on by its agent: each leg ends with its own outcome, at its own agent.
+#[test]
+fn each_leg_of_a_transferred_call_keeps_its_own_outcome() {
+    let mut r = rig();
+    r.ready("1001");
+    r.go(In::Dial {
+        call: 1,
+        from: "18900000021".into(),
+        to: "1000".into(),
+        pop: None,
+    });
+    r.go(In::Keys {
+        call: 1,
+        digits: "1".into(),
+    });
+    r.agent("1001", Command::Answer);
+    r.at(T0 + 30_000);
+    r.ready("1002");
+    r.agent("1001", Command::TransferToAgent("1002".into()));
+    r.at(T0 + 35_000);
+    r.agent("1002", Command::Answer);
+    r.at(T0 + 95_000);
+    r.agent("1002", Command::HangUp);
+    r.go(In::Keys {
+        call: 1,
+        digits: "5".into(),
+    });
+    for a in ["1001", "1002"] {
+        r.agent(
+            a,
+            Command::WrapUp(WrapUp {
+                disposition: "answered".into(),
+                reason: "inquiry.tariff".into(),
+                ..WrapUp::default()
+            }),
+        );
+    }
+    let rec = r
+        .records
+        .iter()
+        .find(|i| i.call_id == 1)
+        .expect("the record");
+    let legs: Vec<(&str, LegOutcome, bool, bool)> = rec
+        .legs
+        .iter()
+        .map(|l| {
+            (
+                l.agent.as_str(),
+                l.outcome,
+                l.answered.is_some(),
+                l.ended.is_some(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            ("1001", LegOutcome::Transferred, true, true),
+            ("1002", LegOutcome::Handled, true, true)
+        ],
+        "{:?}",
+        rec.legs
+    );
+    assert_eq!(rec.legs[1].ended, Some(T0 + 95_000));
 }
