@@ -3,6 +3,10 @@
 use serde_json::Value;
 use std::process::Command;
 
+// the store's test engines (a PostgreSQL database of a test's own)
+#[path = "../crates/store/tests/engines/mod.rs"]
+mod engines;
+
 fn hotline(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_hotline"))
         .args(args)
@@ -657,4 +661,85 @@ fn the_route_benchmark_logs_agents_in_over_grpc_and_times_offers() {
     );
     assert!(0.0 < p50 && p50 <= p99 && p99 <= max, "{v}");
     assert!(f(&v, "router_rss_mb") > 0.0, "{v}");
+}
+
+/// A store moves from sled to PostgreSQL and back, checked on the way; PostgreSQL
+/// addresses that cannot work are refused in words that name what and where, and never
+/// print the password.
+#[test]
+fn a_store_is_copied_between_engines_and_bad_addresses_are_named() {
+    let dir = std::env::temp_dir().join(format!("hotline-cli-copy-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (sled_a, sled_b) = (dir.join("a"), dir.join("b"));
+    let (a, b) = (sled_a.to_str().unwrap(), sled_b.to_str().unwrap());
+    let (code, _, err) = hotline(&["seed", "--customers", "300", "--store", a]);
+    assert_eq!(code, 0, "{err}");
+    let db = engines::postgres_database("cli_copy");
+    let (code, out, err) = hotline(&[
+        "store",
+        "copy",
+        "--from",
+        &format!("sled:{a}"),
+        "--to",
+        &db.url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("copied 300 customers"), "{out}");
+    assert!(out.contains("is clean"), "{out}");
+    let (code, out, err) = hotline(&["store", "copy", "--from", &db.url, "--to", b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("copied 300 customers"), "{out}");
+    let v = json(&["store", "check", "--store", b, "--json"]);
+    assert_eq!(v["customers"], 300);
+    let (code, out, _) = hotline(&["store", "migrate", "--store", &db.url]);
+    assert_eq!(code, 0);
+    assert!(out.contains("schema version 1"), "{out}");
+
+    // refused: nothing listens there (the password stays out of the message)
+    let (code, _, err) = hotline(&[
+        "store",
+        "check",
+        "--store",
+        "postgres://hotline:s3cret-pw@127.0.0.1:1/hotline",
+    ]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("unavailable") && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret-pw"), "{err}");
+    // not an address
+    let (code, _, err) = hotline(&[
+        "store",
+        "check",
+        "--store",
+        "postgres://postgres@127.0.0.1/x?sslmode=sometimes",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("is not a PostgreSQL address"), "{err}");
+    // a database that does not exist
+    let missing = hotline_store::database_url(&engines::server_url(), "hotline_no_such_db");
+    let (code, _, err) = hotline(&["store", "check", "--store", &missing]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("hotline_no_such_db") && err.contains("does not exist"),
+        "{err}"
+    );
+    // a store written by a newer hotline
+    let out = Command::new("psql")
+        .args([
+            db.url.as_str(),
+            "-qAtXc",
+            "INSERT INTO hotline_schema (version) VALUES (99)",
+        ])
+        .output()
+        .expect("psql");
+    assert!(out.status.success(), "{out:?}");
+    let (code, _, err) = hotline(&["store", "check", "--store", &db.url]);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("schema version 99") && err.contains("newer"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(dir).ok();
 }
