@@ -49,9 +49,11 @@ done
 
 quote() { printf '%s' "$1" | sed 's/[][\.*^$(){}?+|/]/\\&/g'; }
 excludes=()
+equivalent=$(mktemp)
+trap 'rm -f "$equivalent"' EXIT
 while IFS= read -r line; do
   name="${line%%  #*}"
-  [ -n "$name" ] && excludes+=(--exclude-re "$(quote "$name")")
+  [ -n "$name" ] && excludes+=(--exclude-re "$(quote "$name")") && echo "$name" >>"$equivalent"
 done < <(grep -v '^\s*\(#\|$\)' scripts/mutants-equivalent.txt || true)
 
 out=target/mutants
@@ -68,6 +70,9 @@ run() {
     --jobs "$jobs" --timeout 180 --output "$dir" || true
 }
 lines() { grep -c "^$2:" "$1" 2>/dev/null || true; }
+# missed, leaving out the listed equivalents (cargo-mutants 27.1 fails to exclude some by
+# --exclude-re, e.g. a "delete field" mutant)
+missed_lines() { grep -vxFf "$equivalent" "$1" 2>/dev/null | grep -c "^$2:" || true; }
 
 declare -A groups=()
 for f in "${files[@]}"; do groups[${GROUP[$f]}]+="$f "; done
@@ -89,14 +94,14 @@ for g in "${!groups[@]}"; do
   fi
   for f in "${gf[@]}"; do
     c=$(( $(lines "$d/caught.txt" "$f") + $(lines "$d/timeout.txt" "$f") ))
-    m=$(lines "$d/missed.txt" "$f"); u=$(lines "$d/unviable.txt" "$f")
+    m=$(missed_lines "$d/missed.txt" "$f"); u=$(lines "$d/unviable.txt" "$f")
     miss_file="$d/missed.txt"
     if [ -n "$d2" ]; then
       c=$(( c + $(lines "$d2/caught.txt" "$f") + $(lines "$d2/timeout.txt" "$f") ))
-      m=$(lines "$d2/missed.txt" "$f"); miss_file="$d2/missed.txt"
+      m=$(missed_lines "$d2/missed.txt" "$f"); miss_file="$d2/missed.txt"
     fi
     echo "   $f: caught $c (timeouts counted caught), missed $m, unviable $u"
-    grep "^$f:" "$miss_file" 2>/dev/null | sed 's/^/   missed: /' || true
+    grep -vxFf "$equivalent" "$miss_file" 2>/dev/null | grep "^$f:" | sed 's/^/   missed: /' || true
     caught=$((caught + c)); missed=$((missed + m)); unviable=$((unviable + u))
   done
 done

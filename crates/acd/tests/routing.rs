@@ -935,6 +935,7 @@ fn held_calls_go_to_their_manager_oldest_first_and_rejects_are_counted() {
     assert_eq!(s.total.rejected, 1);
     let qs = r.e.queue_snapshot(q).unwrap();
     assert_eq!(qs.total.tally.requeued, 1);
+    assert_eq!(qs.interval.tally.requeued, 1, "in the open interval too");
     let _ = first;
     r.audit();
 }
