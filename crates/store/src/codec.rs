@@ -39,3 +39,12 @@ pub fn decode<T: DeserializeOwned>(
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// An enum's word as in the JSON records (kebab-case), for CSV columns and typed SQL
+/// columns; empty for a value that is not a plain word.
+pub fn word<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}

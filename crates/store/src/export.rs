@@ -2,6 +2,7 @@
 //! directory and restore from one. Ids are kept, and ids handed out later continue
 //! after the largest imported one.
 
+use crate::codec::word;
 use crate::engine::Put;
 use crate::error::StoreError;
 use crate::model::*;
@@ -155,13 +156,6 @@ fn csv_field(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// Customers as CSV (phones and tags joined by `|`; services and ARPU history are in

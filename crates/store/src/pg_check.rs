@@ -4,22 +4,15 @@
 //! store derives from a record. Both stream in pages: memory does not grow with the store.
 
 use crate::CheckReport;
+use crate::codec::word;
 use crate::engine::Put;
 use crate::error::StoreError;
 use crate::export::PAGE;
 use crate::model::*;
 use crate::pg_engine::PgEngine;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_postgres::Row;
 use tokio_postgres::types::Json;
-
-fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
 
 fn note(r: &mut CheckReport, s: String) {
     if r.problems.len() < 20 {

@@ -18,12 +18,12 @@
 //! a plain channel, so it may be called from any thread.
 
 use crate::CheckReport;
+use crate::codec::word;
 use crate::engine::{Commit, Engine, Expect, IdKind, Put, Remove};
 use crate::error::StoreError;
 use crate::model::*;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::str::FromStr;
@@ -193,14 +193,6 @@ fn pool_err(place: &str, e: deadpool_postgres::PoolError) -> StoreError {
         deadpool_postgres::PoolError::Backend(e) => db_err(place, e),
         e => StoreError::Unavailable(format!("{place} is not reachable: {e}")),
     }
-}
-
-/// A kebab-case word of an enum (as in the JSON records).
-fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 fn int(x: u64) -> i64 {

@@ -727,16 +727,10 @@ impl Engine for SledEngine {
             .collect();
         for p in &records {
             let (tree, key, value, index) = self.placed(p)?;
-            match p {
-                Put::Customer(c) => self.ids_after(IdKind::Customer, c.id)?,
-                Put::Ticket(t) => self.ids_after(IdKind::Ticket, t.id)?,
-                Put::Interaction(i) => {
-                    self.ids_after(IdKind::Interaction, i.id)?;
-                    if !i.legs.is_empty() {
-                        b[INTERACTION_LEGS].insert(key.as_slice(), encode(&i.legs));
-                    }
+            if let Put::Interaction(i) = p {
+                if !i.legs.is_empty() {
+                    b[INTERACTION_LEGS].insert(key.as_slice(), encode(&i.legs));
                 }
-                _ => {}
             }
             b[tree].insert(key, value);
             for (t, k, v) in index {

@@ -224,25 +224,35 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
-        for p in &records {
-            self.check_import(p)?;
-            match p {
-                Put::Customer(c) => self.engine.ids_after(IdKind::Customer, c.id)?,
-                Put::Ticket(t) => self.engine.ids_after(IdKind::Ticket, t.id)?,
-                Put::Interaction(i) => self.engine.ids_after(IdKind::Interaction, i.id)?,
-                _ => {}
-            }
-        }
+        self.checked_with_ids(&records)?;
         self.engine.commit(Commit::put(records))
     }
 
     /// [`Store::import`] through the engine's bulk load (into an empty store: fast, not
     /// atomic as a whole, durable after [`Store::flush`]).
     pub fn load(&self, records: Vec<Put>) -> Result<(), StoreError> {
-        for p in &records {
-            self.check_import(p)?;
-        }
+        self.checked_with_ids(&records)?;
         self.engine.load(records)
+    }
+
+    /// Check records that keep their ids, and make later ids continue after the largest
+    /// of each kind (one call per kind, not per record: on PostgreSQL each is a query).
+    fn checked_with_ids(&self, records: &[Put]) -> Result<(), StoreError> {
+        let mut largest = [0u64; 3];
+        for p in records {
+            self.check_import(p)?;
+            let (kind, id) = match p {
+                Put::Customer(c) => (IdKind::Customer, c.id),
+                Put::Ticket(t) => (IdKind::Ticket, t.id),
+                Put::Interaction(i) => (IdKind::Interaction, i.id),
+                _ => continue,
+            };
+            largest[kind.slot()] = largest[kind.slot()].max(id);
+        }
+        for kind in IdKind::ALL {
+            self.engine.ids_after(kind, largest[kind.slot()])?;
+        }
+        Ok(())
     }
 
     /// A customer by id.
