@@ -52,6 +52,10 @@ pub struct ServeConfig {
     /// see BENCHMARKS.md). Also `[store] cache_mb`.
     #[serde(default = "default_store_cache_mb")]
     pub store_cache_mb: u64,
+    /// The file call records wait in while the store cannot be reached (a PostgreSQL
+    /// server down), written to the store when it answers again.
+    #[serde(default = "default_spool")]
+    pub spool: PathBuf,
     /// IVR flow file; absent: the built-in 1000 flow.
     pub ivr: Option<PathBuf>,
     /// Agents answer at any hour, whatever the flow's hours say (demos, training).
@@ -76,6 +80,10 @@ pub struct ServeConfig {
     /// verified).
     #[serde(default = "default_fcr_settle_seconds")]
     pub fcr_settle_seconds: f64,
+}
+
+fn default_spool() -> PathBuf {
+    "hotline-spool.jsonl".into()
 }
 
 fn default_fcr_window_hours() -> f64 {
@@ -389,6 +397,7 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
             .then_some(hotline_router::server::HEARTBEAT),
         keepalive: matches!(c.liveness, Liveness::Keepalive | Liveness::Both)
             .then_some(hotline_router::server::KEEPALIVE),
+        spool: Some(c.spool.clone()),
     })
 }
 

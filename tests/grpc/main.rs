@@ -12,6 +12,7 @@ mod desk;
 mod engines;
 pub(crate) mod outside;
 mod routing;
+mod store_outage;
 
 use hotline_acd::{QueueConfig, SkillId, WrapUpPolicy};
 use hotline_ivr::Flow;
@@ -43,8 +44,9 @@ struct Up {
     store: Arc<Store>,
     customer: Customer,
     router: Router,
-    /// The test's store (a PostgreSQL database of its own is dropped last).
-    _held: engines::TestStore,
+    /// What the test's store lives on (a PostgreSQL database or cluster of its own is
+    /// dropped last).
+    _held: Box<dyn std::any::Any + Send + Sync>,
 }
 
 async fn up() -> Up {
@@ -67,7 +69,19 @@ async fn up_custom(
     tweak: impl Fn(&mut QueueConfig),
 ) -> Up {
     let held = engines::chosen();
-    let store = Arc::new((*held).clone());
+    let store = (*held).clone();
+    up_on(store, Box::new(held), heartbeat, tls, tweak).await
+}
+
+/// [`up_custom`] on `store`, which lives as long as `held`.
+async fn up_on(
+    store: Store,
+    held: Box<dyn std::any::Any + Send + Sync>,
+    heartbeat: Option<(Duration, Duration)>,
+    tls: Option<Tls>,
+    tweak: impl Fn(&mut QueueConfig),
+) -> Up {
+    let store = Arc::new(store);
     let mut c = seed::customer(8, 1, DEFAULT_NOW);
     c.id = 0;
     c.phones = vec!["18955551234".into()];
@@ -151,6 +165,7 @@ async fn up_custom(
             heartbeat,
             keepalive: None,
             fcr_settle_every: Duration::from_secs(60),
+            spool: None,
         },
     )
     .unwrap();

@@ -75,6 +75,7 @@ fn offer(call: u64) -> pb::AgentEvent {
                 recent,
                 ivr_path: vec!["welcome".into(), "key 2".into(), "fault-menu".into()],
                 reason: "fault".into(),
+                store_unavailable: false,
             }),
             priority: 5,
         })),
@@ -156,6 +157,7 @@ fn main() {
             })
             .collect(),
         back_office: vec![],
+        store: None,
     };
     // an hour of history first (one update a second), so the chart is full
     if let Screen::Supervisor { board, .. } = &mut desk.screen {

@@ -142,6 +142,18 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
         lang.t("pop.reason"),
         pop.reason
     );
+    if pop.store_unavailable {
+        return section(
+            lang.t("pop.store_down"),
+            column![
+                text(pop.caller_number.clone()).size(22),
+                text(path),
+                text(lang.t("pop.store_down_why")).color(RED),
+            ]
+            .spacing(6)
+            .into(),
+        );
+    }
     let Some(c) = pop.customer.as_ref() else {
         return section(
             lang.t("pop.unknown"),

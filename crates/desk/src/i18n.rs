@@ -111,6 +111,16 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("pop.title_customer", "客户信息", "Customer"),
     ("pop.unknown", "未登记号码", "Unknown caller"),
     (
+        "pop.store_down",
+        "客户资料暂不可用",
+        "Customer record unavailable",
+    ),
+    (
+        "pop.store_down_why",
+        "客户资料库暂时无法连接，未能查询此号码；通话照常进行，通话记录稍后补写",
+        "The customer store cannot be reached, so this number was not looked up; the call goes on and its record is written later",
+    ),
+    (
         "pop.none",
         "等待来电：来电时此处显示客户信息",
         "Waiting for a call: the caller's record shows here",
@@ -215,6 +225,13 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "{n} more agents reach {target}",
     ),
     ("sup.back_office", "后台工单", "Back office tickets"),
+    (
+        "sup.store_down",
+        "客户资料库连接中断：来电无弹屏，通话记录暂存于路由器",
+        "Customer store unreachable: calls go on without screen pops, records wait at the router",
+    ),
+    ("sup.store_for", "已持续", "for"),
+    ("sup.store_waiting", "暂存通话记录", "records waiting"),
     ("sup.open", "未结", "Open"),
     ("sup.overdue", "超时", "Overdue"),
     (

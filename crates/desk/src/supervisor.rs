@@ -47,6 +47,8 @@ pub struct Wallboard {
     pub agents: BTreeMap<String, (pb::AgentStatus, Instant)>,
     /// Back-office groups: open and overdue tickets.
     pub back_office: Vec<pb::BackOfficeLoad>,
+    /// The router's customer store, as last told.
+    pub store: Option<pb::StoreStatus>,
     /// History per queue, oldest first, at most [`HISTORY`] long.
     pub history: BTreeMap<String, VecDeque<Point>>,
     /// The floor as a whole (calls waiting in all queues, mean service level of the
@@ -145,6 +147,9 @@ impl Wallboard {
                 }
                 if !u.back_office.is_empty() {
                     self.back_office = u.back_office;
+                }
+                if u.store.is_some() {
+                    self.store = u.store;
                 }
             }
             Message::Lost(n, why) => self.lost = Some((n, why)),

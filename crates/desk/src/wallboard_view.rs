@@ -219,6 +219,27 @@ fn h_of(share: f32, height: f32) -> f32 {
     height - share.clamp(0.0, 1.0) * (height - 4.0) - 2.0
 }
 
+/// What the supervisor must know of the store: nothing while it answers and no record
+/// waits.
+fn store_line(s: &pb::StoreStatus, lang: Lang) -> Option<String> {
+    let waiting = format!("{} {}", lang.t("sup.store_waiting"), s.records_waiting);
+    if !s.degraded {
+        return (s.records_waiting > 0).then_some(waiting);
+    }
+    let away = s.since.as_ref().map(|t| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let mins = (now - t.seconds).max(0) / 60;
+        format!(" · {} {mins} min", lang.t("sup.store_for"))
+    });
+    Some(format!(
+        "{}{} · {waiting}",
+        lang.t("sup.store_down"),
+        away.unwrap_or_default()
+    ))
+}
+
 /// The whole wallboard.
 pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
     let mut body = column![text(lang.t("sup.title")).size(22)]
@@ -229,6 +250,9 @@ pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
     }
     if let Some(n) = &w.notice {
         body = body.push(text(n.clone()).color(RED));
+    }
+    if let Some(line) = w.store.as_ref().and_then(|s| store_line(s, lang)) {
+        body = body.push(text(line).color(RED));
     }
     let back_office = w.back_office.iter().fold(
         column![text(lang.t("sup.back_office")).size(15)].spacing(2),

@@ -49,6 +49,7 @@ fn offer(call: u64) -> pb::Offer {
             recent: vec![],
             ivr_path: vec!["welcome".into(), "key 2".into()],
             reason: "fault".into(),
+            store_unavailable: false,
         }),
         priority: 5,
     }
@@ -278,6 +279,7 @@ fn stats(queue: &str, waiting: u32, sl: f64, agents: &[(&str, i32, i64, u64)]) -
             })
             .collect(),
         back_office: vec![],
+        store: None,
     }))
 }
 

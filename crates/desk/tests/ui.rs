@@ -108,6 +108,7 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
                 recent: vec![],
                 ivr_path: vec!["welcome".into(), "key 2".into()],
                 reason: "fault".into(),
+                store_unavailable: false,
             }),
             priority: 5,
         }),
@@ -202,6 +203,75 @@ fn the_status_bar_says_when_the_router_is_gone_and_keys_work() {
     assert!(shows(&desk, "Ready F1"));
 }
 
+/// While the router cannot reach its store, the agent sees why the pop is empty (and is
+/// not offered to create a customer that may exist), the supervisor sees the outage.
+#[test]
+fn a_store_outage_shows_on_the_pop_and_the_wallboard() {
+    let (mut desk, _rx) = agent_desk();
+    router(&mut desk, state(pb::AgentState::Ready));
+    router(
+        &mut desk,
+        E::Offer(pb::Offer {
+            call_id: 8,
+            queue: "fault".into(),
+            screen_pop: Some(pb::ScreenPop {
+                caller_number: "18955551234".into(),
+                store_unavailable: true,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    );
+    assert!(shows(&desk, "客户资料暂不可用"));
+    assert!(!shows(&desk, "未登记号码"), "not an unknown caller");
+
+    let mut desk = Desk::new("http://127.0.0.1:1", "9000");
+    desk.screen = Screen::Supervisor {
+        board: Box::new(Wallboard::default()),
+        who: Credentials {
+            router: "http://127.0.0.1:1".into(),
+            agent: "9000".into(),
+            password: "x".into(),
+            token: Default::default(),
+            tls: Default::default(),
+        },
+    };
+    let store = |s: pb::StoreStatus| {
+        Message::Board(supervisor::Message::Update(Box::new(pb::StatsUpdate {
+            store: Some(s),
+            ..Default::default()
+        })))
+    };
+    let down = "客户资料库连接中断：来电无弹屏，通话记录暂存于路由器";
+    let _ = desk.update(store(pb::StoreStatus::default()));
+    assert!(!shows(&desk, down));
+    let five_minutes_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 300;
+    let _ = desk.update(store(pb::StoreStatus {
+        degraded: true,
+        since: Some(prost_types::Timestamp {
+            seconds: five_minutes_ago,
+            nanos: 0,
+        }),
+        reason: "connection refused".into(),
+        records_waiting: 3,
+    }));
+    assert!(shows(
+        &desk,
+        &format!("{down} · 已持续 5 min · 暂存通话记录 3")
+    ));
+    // the store is back, two records still being written
+    let _ = desk.update(store(pb::StoreStatus {
+        records_waiting: 2,
+        ..Default::default()
+    }));
+    assert!(!shows(&desk, down));
+    assert!(shows(&desk, "暂存通话记录 2"));
+}
+
 #[test]
 fn the_supervisor_table_updates_and_sorts() {
     let mut desk = Desk::new("http://127.0.0.1:1", "9000");
@@ -241,6 +311,7 @@ fn the_supervisor_table_updates_and_sorts() {
                 open: 17,
                 overdue: 2,
             }],
+            store: None,
         })))
     };
     let _ = desk.update(update(vec![("1001", "王小明", 3)]));

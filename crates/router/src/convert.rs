@@ -446,6 +446,23 @@ pub fn screen_pop(
             .unwrap_or_default(),
         ivr_path: ivr_path.to_vec(),
         reason: reason.unwrap_or_default().to_string(),
+        store_unavailable: false,
+    }
+}
+
+/// The store's state as supervisors see it.
+pub fn store_state(s: &crate::store_watch::StoreState) -> pb::StoreStatus {
+    match &s.health {
+        hotline_store::Health::Up => pb::StoreStatus {
+            records_waiting: s.waiting as u64,
+            ..pb::StoreStatus::default()
+        },
+        hotline_store::Health::Degraded { since, reason } => pb::StoreStatus {
+            degraded: true,
+            since: ts(*since),
+            reason: reason.clone(),
+            records_waiting: s.waiting as u64,
+        },
     }
 }
 
@@ -650,6 +667,7 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
             ring_until,
             caller,
             pop,
+            store_unavailable,
             ivr_path,
             reason,
             priority,
@@ -658,13 +676,10 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
             queue,
             callback,
             ring_until: ring_until.and_then(ts),
-            screen_pop: Some(screen_pop(
-                &caller,
-                pop.as_deref(),
-                &ivr_path,
-                reason.as_deref(),
-                now,
-            )),
+            screen_pop: Some(pb::ScreenPop {
+                store_unavailable,
+                ..screen_pop(&caller, pop.as_deref(), &ivr_path, reason.as_deref(), now)
+            }),
             priority: priority.into(),
         }),
         AgentEvent::OfferCancelled(why) => E::OfferCancelled(why.into()),

@@ -8,6 +8,8 @@
 use crate::convert::{self, Labels};
 use crate::self_service;
 use crate::server::EventTx;
+use crate::spool::RecordSpool;
+use crate::store_watch::StoreState;
 use crate::switchboard::{
     AgentEvent, CallNo, CallerEvent, Command, In, Out, SwitchError, Switchboard,
 };
@@ -17,7 +19,7 @@ use hotline_proto::v1 as pb;
 use hotline_store::{Millis, NewTicket, Store, TicketChange};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tonic::Status;
 
 /// Work run on the switchboard inside the core task.
@@ -99,6 +101,10 @@ struct Live {
 pub(crate) struct Core {
     sb: Switchboard,
     store: Arc<Store>,
+    /// Records the store could not be reached for.
+    spool: Arc<RecordSpool>,
+    /// The store's state as the watcher last saw it (`store_watch`).
+    store_state: watch::Receiver<StoreState>,
     /// Where store work and timers report back.
     tx: mpsc::UnboundedSender<CoreMsg>,
     tokens: Arc<Tokens>,
@@ -122,10 +128,14 @@ impl Core {
         tx: mpsc::UnboundedSender<CoreMsg>,
         tokens: Arc<Tokens>,
         names: HashMap<String, String>,
+        spool: Arc<RecordSpool>,
+        store_state: watch::Receiver<StoreState>,
     ) -> Core {
         Core {
             sb,
             store,
+            spool,
+            store_state,
             tx,
             tokens,
             names,
@@ -324,6 +334,7 @@ impl Core {
                 .filter_map(|a| crate::supervisor::agent_status(&self.sb, a, &self.names, now))
                 .collect(),
             back_office: self.back_office.clone(),
+            store: Some(convert::store_state(&self.store_state.borrow())),
         }
     }
 
@@ -334,9 +345,14 @@ impl Core {
     }
 
     fn on_tick(&mut self, now: Millis) {
+        let store = match self.store_state.has_changed() {
+            Ok(true) => Some(convert::store_state(&self.store_state.borrow_and_update())),
+            _ => None,
+        };
         let changed = !self.dirty_queues.is_empty()
             || !self.dirty_agents.is_empty()
-            || self.back_office_fresh;
+            || self.back_office_fresh
+            || store.is_some();
         if !self.watchers.is_empty() && changed {
             let queues: Vec<pb::QueueStats> = self
                 .dirty_queues
@@ -363,6 +379,7 @@ impl Core {
                         .collect(),
                     agents: agents.clone(),
                     back_office: back_office.clone(),
+                    store: store.clone(),
                 })
             });
         }
@@ -409,8 +426,8 @@ impl Core {
                     });
                 }
                 Out::Record(i) => {
-                    let store = self.store.clone();
-                    tokio::task::spawn_blocking(move || write_record(&store, i));
+                    let (store, spool) = (self.store.clone(), self.spool.clone());
+                    tokio::task::spawn_blocking(move || write_record(&store, &spool, i));
                 }
                 Out::StartTimer { key, at } => {
                     let tx = self.tx.clone();
@@ -467,8 +484,9 @@ impl Core {
         while let Some(out) = self.sb.poll() {
             match out {
                 Out::Record(i) => {
-                    let store = self.store.clone();
-                    let _ = tokio::task::spawn_blocking(move || write_record(&store, i)).await;
+                    let (store, spool) = (self.store.clone(), self.spool.clone());
+                    let _ =
+                        tokio::task::spawn_blocking(move || write_record(&store, &spool, i)).await;
                 }
                 Out::Caller(call, ev) => {
                     if let Some(t) = self.callers.get(&call) {
@@ -548,17 +566,20 @@ fn ticket_work(
 /// Pauses before each retry of a record write.
 const RECORD_RETRIES: [u64; 3] = [100, 400, 1600];
 
-/// Write a call's record. A failure is retried; a record still refused is set aside as
-/// a dead letter (`hotline store check` reports it), never dropped.
-pub(crate) fn write_record(store: &Store, i: hotline_store::Interaction) {
+/// Write a call's record (once per call, so a retry never doubles it). A failure is
+/// retried; a record the store cannot be reached for waits in the spool until it can, one
+/// it refuses for its content is set aside as a dead letter (`hotline store check`
+/// reports it). None is dropped while the spool's disk takes it.
+pub(crate) fn write_record(store: &Store, spool: &RecordSpool, i: hotline_store::Interaction) {
+    use hotline_store::StoreError;
     let call = i.call_id;
     let mut last = None;
     for pause in std::iter::once(0).chain(RECORD_RETRIES) {
         std::thread::sleep(std::time::Duration::from_millis(pause));
-        match store.record_interaction(i.clone()) {
+        match store.record_call(i.clone()) {
             Ok(_) => return,
             // bad data does not get better by waiting
-            Err(e @ hotline_store::StoreError::Invalid { .. }) => {
+            Err(e @ StoreError::Invalid { .. }) => {
                 last = Some(e);
                 break;
             }
@@ -568,16 +589,29 @@ pub(crate) fn write_record(store: &Store, i: hotline_store::Interaction) {
             }
         }
     }
-    let error = last.map(|e| e.to_string()).unwrap_or_default();
-    tracing::error!(call, %error, "interaction record set aside as a dead letter");
-    let letter = hotline_store::DeadLetter {
-        at: now_ms(),
-        kind: "interaction".into(),
-        error,
-        record: serde_json::to_string(&i).unwrap_or_default(),
-    };
-    if let Err(e) = store.put_dead_letter(letter) {
-        tracing::error!(call, error = %e, "the dead letter could not be written either");
+    if !matches!(last, Some(StoreError::Unavailable(_))) {
+        let error = last.map(|e| e.to_string()).unwrap_or_default();
+        tracing::error!(call, %error, "interaction record set aside as a dead letter");
+        let letter = hotline_store::DeadLetter {
+            at: now_ms(),
+            kind: "interaction".into(),
+            error,
+            record: crate::spool::record_text(&i),
+        };
+        match store.put_dead_letter(letter) {
+            Ok(()) => return,
+            Err(e) => tracing::error!(call, error = %e, "the dead letter could not be written"),
+        }
+    }
+    match spool.push(&i) {
+        Ok(()) => tracing::warn!(
+            call,
+            waiting = spool.waiting(),
+            "the store cannot be reached: the record waits in the spool"
+        ),
+        Err(e) => {
+            tracing::error!(call, error = %e, "interaction record lost: the spool failed too")
+        }
     }
 }
 
@@ -597,7 +631,7 @@ mod tests {
         "green-channel",
     ];
 
-    fn core() -> Core {
+    fn core() -> (Core, watch::Sender<StoreState>) {
         let flow =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
         let flow = Arc::new(hotline_ivr::Flow::load(&flow, &QUEUES).unwrap());
@@ -624,19 +658,23 @@ mod tests {
         let store = Arc::new(Store::temporary(Catalog::builtin()).unwrap());
         let tokens = Arc::new(Tokens::load(store.clone(), 3_600_000, 0).unwrap());
         let (tx, _rx) = mpsc::unbounded_channel();
-        Core::new(sb, store, tx, tokens, HashMap::new())
+        let spool = Arc::new(RecordSpool::open(None).unwrap());
+        let (state_tx, state) = watch::channel(StoreState::default());
+        let core = Core::new(sb, store, tx, tokens, HashMap::new(), spool, state);
+        (core, state_tx)
     }
 
     /// A wallboard gets a snapshot, then at each tick only what changed since the last
     /// one — and nothing at all when nothing did.
     #[test]
     fn the_wallboard_hears_only_of_what_changed() {
-        let mut c = core();
+        let (mut c, store_state) = core();
         let (tx, mut board) = EventStream::channel();
         c.on_watch(vec![], tx, 1_000);
         let snapshot = board.try_next().expect("a snapshot at once");
         assert_eq!(snapshot.queues.len(), 5);
         assert_eq!(snapshot.agents.len(), 1);
+        assert_eq!(snapshot.store.map(|s| s.degraded), Some(false));
 
         c.on_tick(2_000);
         assert!(board.try_next().is_none(), "nothing changed, nothing sent");
@@ -671,5 +709,23 @@ mod tests {
 
         c.on_tick(6_000);
         assert!(board.try_next().is_none(), "and then nothing again");
+
+        store_state.send_replace(StoreState {
+            health: hotline_store::Health::Degraded {
+                since: 6_500,
+                reason: "the PostgreSQL database hotline on db1:5432: connection refused".into(),
+            },
+            waiting: 2,
+        });
+        c.on_tick(7_000);
+        let u = board.try_next().expect("the store went away");
+        assert_eq!((u.queues.len(), u.agents.len()), (0, 0));
+        let store = u.store.expect("the store's state");
+        assert!(store.degraded);
+        assert_eq!(store.records_waiting, 2);
+        assert!(store.reason.contains("connection refused"));
+        assert_eq!(store.since.map(|t| t.seconds), Some(6));
+        c.on_tick(8_000);
+        assert!(board.try_next().is_none(), "told once");
     }
 }

@@ -14,6 +14,9 @@
 //!   agent), `CallerService`, `CrmService`, `SupervisorService` (statistics, force
 //!   not-ready/logout, queue settings, the audit trail), health, reflection v1 and
 //!   v1alpha, TLS and mTLS, HTTP/2 keepalive;
+//! * [`store_watch`] and [`spool`] — the store as the router sees it: while it cannot
+//!   be reached calls go on without screen pops, records wait in a synced file and are
+//!   written once the store answers, supervisors and the health service are told;
 //! * [`tokens`] — session tokens, kept in the store as digests so a restart keeps them;
 //! * [`self_service`] — the IVR's self-service on the real store (bill and balance,
 //!   ticket progress, value-added sign-up, fault report).
@@ -26,6 +29,8 @@ mod core;
 mod crm;
 pub mod self_service;
 pub mod server;
+pub mod spool;
+pub mod store_watch;
 pub mod supervisor;
 pub mod switchboard;
 pub mod tokens;

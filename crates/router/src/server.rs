@@ -7,6 +7,8 @@
 
 use crate::convert::{self, Labels};
 use crate::core::{Core, CoreMsg, Job, now_ms};
+use crate::spool::RecordSpool;
+use crate::store_watch::{self, StoreState};
 use crate::switchboard::{AgentSetup, CallNo, Command, In, QueueSetup, SwitchError, Switchboard};
 use crate::tokens::{Refused, Tokens, Who};
 use hotline_acd::{AgentProfile, SkillId};
@@ -21,7 +23,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tonic::{Request, Response, Status, Streaming};
 
 /// The last event of a stream: after it the stream ends.
@@ -143,6 +145,10 @@ pub struct RouterSetup {
     /// How often claimed first-contact resolutions whose window passed are verified
     /// (`Store::settle_fcr`).
     pub fcr_settle_every: std::time::Duration,
+    /// The file call records wait in while the store cannot be reached
+    /// ([`crate::spool`]); `None`: in memory, lost if the router stops before the store
+    /// is back.
+    pub spool: Option<std::path::PathBuf>,
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -171,6 +177,9 @@ pub const KEEPALIVE: (std::time::Duration, std::time::Duration) = (
     std::time::Duration::from_millis(500),
 );
 
+/// How long a call waits for its screen pop before it goes on without one.
+pub const LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How long a session token lives unless configured: a long shift.
 pub const TOKEN_TTL: Millis = 12 * 3_600_000;
 
@@ -194,6 +203,8 @@ struct Shared {
     names: HashMap<String, String>,
     heartbeat: Option<(std::time::Duration, std::time::Duration)>,
     keepalive: Option<(std::time::Duration, std::time::Duration)>,
+    /// The store's state (`store_watch`), for the health service.
+    store_state: watch::Receiver<StoreState>,
 }
 
 /// The router's gRPC services (cheap to clone).
@@ -225,7 +236,21 @@ impl Router {
         let tokens = Arc::new(
             Tokens::load(store.clone(), token_ttl, now_ms()).map_err(convert::store_status)?,
         );
-        let core = Core::new(sb, store.clone(), tx.clone(), tokens.clone(), names.clone());
+        let spool =
+            Arc::new(RecordSpool::open(setup.spool).map_err(|e| {
+                Status::failed_precondition(format!("the router cannot start: {e}"))
+            })?);
+        let (state_tx, store_state) = watch::channel(StoreState::default());
+        store_watch::spawn(store.clone(), spool.clone(), state_tx);
+        let core = Core::new(
+            sb,
+            store.clone(),
+            tx.clone(),
+            tokens.clone(),
+            names.clone(),
+            spool,
+            store_state.clone(),
+        );
         tokio::spawn(core.run(rx));
         spawn_tickers(tx.clone(), store.clone(), setup.fcr_settle_every);
         Ok(Router(Arc::new(Shared {
@@ -247,6 +272,7 @@ impl Router {
             names,
             heartbeat: setup.heartbeat,
             keepalive: setup.keepalive,
+            store_state,
         })))
     }
 
@@ -422,6 +448,22 @@ impl Router {
         reporter
             .set_serving::<SupervisorServiceServer<Router>>()
             .await;
+        let mut store_state = self.0.store_state.clone();
+        tokio::spawn(async move {
+            loop {
+                let status = if store_state.borrow_and_update().up() {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                reporter
+                    .set_service_status(store_watch::HEALTH_SERVICE, status)
+                    .await;
+                if store_state.changed().await.is_err() {
+                    return;
+                }
+            }
+        });
         // both reflection versions: grpcurl speaks v1, Python's grpcio-reflection and
         // other older tools only v1alpha
         let reflection = || {
@@ -826,12 +868,7 @@ impl CallerService for Router {
         hotline_store::validate::call_number("from", &dial.from)
             .and_then(|()| hotline_store::validate::call_number("to", &dial.to))
             .map_err(convert::store_status)?;
-        let store = self.0.store.clone();
-        let from = dial.from.clone();
-        let pop = tokio::task::spawn_blocking(move || store.screen_pop(&from, 5))
-            .await
-            .map_err(|_| Status::internal("the customer lookup failed"))?
-            .map_err(convert::store_status)?;
+        let (pop, store_unavailable) = self.look_up(&dial.from).await?;
         let call = self.0.next_call.fetch_add(1, Ordering::Relaxed) + 1;
         // numbers are personal data: masked in logs
         tracing::info!(
@@ -847,6 +884,7 @@ impl CallerService for Router {
             from: dial.from,
             to: dial.to,
             pop: pop.map(Box::new),
+            store_unavailable,
         })
         .await
         .map_err(convert::switch_status)?;
@@ -857,6 +895,33 @@ impl CallerService for Router {
 }
 
 impl Router {
+    /// The screen pop of a calling number, and whether the store could not be reached
+    /// for it: then (or when it takes longer than [`LOOKUP_WAIT`]) the call goes on
+    /// without one rather than waiting for the store or failing.
+    async fn look_up(
+        &self,
+        from: &str,
+    ) -> Result<(Option<hotline_store::ScreenPop>, bool), Status> {
+        let (store, from) = (self.0.store.clone(), from.to_string());
+        let lookup = tokio::task::spawn_blocking(move || store.screen_pop(&from, 5));
+        match tokio::time::timeout(LOOKUP_WAIT, lookup).await {
+            Ok(Ok(Ok(pop))) => Ok((pop, false)),
+            Ok(Ok(Err(hotline_store::StoreError::Unavailable(why)))) => {
+                tracing::warn!(%why, "the customer store cannot be reached: the call goes on without a screen pop");
+                Ok((None, true))
+            }
+            Ok(Ok(Err(e))) => Err(convert::store_status(e)),
+            Ok(Err(_)) => Err(Status::internal("the customer lookup failed")),
+            Err(_) => {
+                tracing::warn!(
+                    wait_ms = LOOKUP_WAIT.as_millis() as u64,
+                    "the customer store did not answer in time: the call goes on without a screen pop"
+                );
+                Ok((None, true))
+            }
+        }
+    }
+
     /// A caller's actions until they hang up. What a telephone could not send (bad
     /// bytes, an oversize message, keys that are not DTMF) ends the call's stream with
     /// its status, and the call with it.

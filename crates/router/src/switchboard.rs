@@ -114,6 +114,9 @@ pub enum In {
         to: String,
         /// The customer's screen pop, if the number is known.
         pop: Option<Box<ScreenPop>>,
+        /// The store could not be reached to look the number up (`pop` is `None` for
+        /// want of an answer, not because the caller is unknown).
+        store_unavailable: bool,
     },
     /// Keys the caller pressed.
     Keys {
@@ -210,8 +213,10 @@ pub enum AgentEvent {
         ring_until: Option<Millis>,
         /// Calling number.
         caller: String,
-        /// The customer's screen pop (None: unknown caller).
+        /// The customer's screen pop (None: unknown caller, or the store did not answer).
         pop: Option<Box<ScreenPop>>,
+        /// The store could not be reached to look the caller up.
+        store_unavailable: bool,
         /// IVR path.
         ivr_path: Vec<String>,
         /// Reason chosen in the IVR.
@@ -325,6 +330,8 @@ struct Call {
     to: String,
     arrived: Millis,
     pop: Option<Box<ScreenPop>>,
+    /// The number could not be looked up: the store did not answer.
+    store_unavailable: bool,
     ivr: Option<Session>,
     survey: Option<Session>,
     ivr_ended: Option<Millis>,
@@ -354,6 +361,7 @@ impl Call {
             to,
             arrived: now,
             pop,
+            store_unavailable: false,
             ivr: None,
             survey: None,
             ivr_ended: None,
@@ -608,6 +616,7 @@ impl Switchboard {
                 from,
                 to,
                 pop,
+                store_unavailable,
             } => {
                 if self.calls.contains_key(&call) {
                     return Err(SwitchError::DuplicateCall(call));
@@ -617,6 +626,7 @@ impl Switchboard {
                     .is_some_and(|p| p.customer.segment == Segment::KeyAccount);
                 let (session, actions) = Session::start(&self.flow, now, key_account);
                 let mut c = Call::new(from, to, now, pop);
+                c.store_unavailable = store_unavailable;
                 c.ivr = Some(session);
                 self.calls.insert(call, c);
                 self.ivr_actions(call, now, actions)
@@ -1121,6 +1131,7 @@ impl Switchboard {
                         ring_until: ring_until.map(ms),
                         caller: c.from.clone(),
                         pop: c.pop.clone(),
+                        store_unavailable: c.store_unavailable,
                         ivr_path: c
                             .ivr
                             .as_ref()

@@ -196,6 +196,7 @@ fn a_call_goes_from_the_menu_to_an_agent_to_the_survey_and_into_one_record() {
         from: "18912345678".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     assert!(heard(&outs, 1)[0].contains("业务咨询请按1"));
     r.at(T0 + 2000);
@@ -282,11 +283,33 @@ fn a_key_account_reaches_its_account_manager_on_the_green_channel() {
         from: c.phones[0].clone(),
         to: "1000".into(),
         pop: Some(Box::new(pop)),
+        store_unavailable: false,
     });
     assert!(heard(&outs, 7)[0].contains("尊敬的大客户"));
     let (_, pop, _, reason) = offer_to(&outs, "9001").expect("the account manager gets it");
     assert_eq!(pop.unwrap().customer.id, c.id);
     assert_eq!(reason.as_deref(), Some("key-account"));
+}
+
+#[test]
+fn a_caller_the_store_could_not_look_up_is_offered_saying_so() {
+    let mut r = rig();
+    r.ready("1001");
+    r.go(In::Dial {
+        call: 2,
+        from: "18912345678".into(),
+        to: "1000".into(),
+        pop: None,
+        store_unavailable: true,
+    });
+    let outs = r.go(In::Keys {
+        call: 2,
+        digits: "1".into(),
+    });
+    let flagged = outs.iter().any(|o| {
+        matches!(o, Out::Agent(a, AgentEvent::Offer { store_unavailable: true, pop: None, .. }) if a == "1001")
+    });
+    assert!(flagged, "{outs:?}");
 }
 
 #[test]
@@ -297,6 +320,7 @@ fn self_service_ends_in_the_ivr_with_its_record() {
         from: "18900000000".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     let outs = r.go(In::Keys {
         call: 3,
@@ -326,6 +350,7 @@ fn a_caller_who_hangs_up_while_ringing_never_reaches_the_agent() {
         from: "18900000001".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     let outs = r.go(In::Keys {
         call: 4,
@@ -367,6 +392,7 @@ fn a_lost_agent_sends_the_call_to_the_next_and_wrap_up_tickets_land_on_the_recor
         from: "18900000002".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     r.go(In::Keys {
         call: 5,
@@ -476,6 +502,7 @@ fn every_call_ends_in_exactly_one_record() {
                     from: format!("189{:08}", dialled),
                     to: "1000".into(),
                     pop: None,
+                    store_unavailable: false,
                 },
             )
         } else if roll < 45 && !live.is_empty() {
@@ -599,6 +626,7 @@ fn a_booked_callback_survives_the_line_closing_and_reaches_an_agent_later() {
         from: "18900000008".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     let outs = r.go(In::Keys {
         call: 8,
@@ -666,6 +694,7 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
             from: format!("1891234567{call}"),
             to: "1000".into(),
             pop: None,
+            store_unavailable: false,
         });
     };
     let key = |r: &mut Rig, call: u64| {
@@ -795,6 +824,7 @@ fn queue_settings_changed_at_run_time_route_the_next_calls() {
         from: "18912345671".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     r.at(s(2));
     let outs = r.go(In::Keys {
@@ -839,6 +869,7 @@ fn queue_settings_changed_at_run_time_route_the_next_calls() {
             from: format!("1891234567{call}"),
             to: "1000".into(),
             pop: None,
+            store_unavailable: false,
         });
     }
     r.at(s(20));
@@ -872,6 +903,7 @@ fn each_record_says_how_its_call_ended() {
         from: "18912345678".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     assert_eq!(r.sb.live_calls(), 1);
     r.at(T0 + 2_000);
@@ -926,6 +958,7 @@ fn each_record_says_how_its_call_ended() {
             from: format!("1891234567{call}"),
             to: "1000".into(),
             pop: None,
+            store_unavailable: false,
         });
         r.at(r.now + 1_000);
         if let Some(k) = key {
@@ -994,6 +1027,7 @@ fn callers_are_told_their_place_and_wait_worked_by_hand() {
             from: format!("1890000000{call}"),
             to: "1000".into(),
             pop: None,
+            store_unavailable: false,
         });
         let outs = r.go(In::Keys {
             call,
@@ -1023,6 +1057,7 @@ fn a_caller_hanging_up_ends_the_call_and_records_wait_only_for_their_own_tickets
             from: format!("1890000001{call}"),
             to: "1000".into(),
             pop: None,
+            store_unavailable: false,
         });
         r.go(In::Keys {
             call,
@@ -1117,6 +1152,7 @@ fn each_leg_of_a_transferred_call_keeps_its_own_outcome() {
         from: "18900000021".into(),
         to: "1000".into(),
         pop: None,
+        store_unavailable: false,
     });
     r.go(In::Keys {
         call: 1,

@@ -226,4 +226,30 @@ pub trait Engine: Send + Sync {
     fn size_on_disk(&self) -> Result<u64, StoreError>;
     /// Durable flushes (group commits, transactions) so far.
     fn flushes(&self) -> u64;
+
+    /// Whether the engine's last attempt to reach its data failed for want of a
+    /// connection. An embedded engine is always [`Health::Up`].
+    fn health(&self) -> Health {
+        Health::Up
+    }
+    /// Reach the data once (a round trip to a database server), updating
+    /// [`Engine::health`].
+    fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Whether the store can be reached.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Health {
+    /// Its last request was answered.
+    #[default]
+    Up,
+    /// Requests fail for want of a connection.
+    Degraded {
+        /// Since when (the first failure of this spell).
+        since: Millis,
+        /// The last failure, in words (no password).
+        reason: String,
+    },
 }

@@ -34,7 +34,7 @@ mod store;
 pub mod validate;
 
 pub use catalog::Catalog;
-pub use engine::Engine;
+pub use engine::{Engine, Health};
 pub use error::StoreError;
 pub use model::*;
 #[cfg(feature = "postgres")]

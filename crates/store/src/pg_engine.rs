@@ -19,7 +19,7 @@
 
 use crate::CheckReport;
 use crate::codec::word;
-use crate::engine::{Commit, Engine, Expect, IdKind, Put, Remove};
+use crate::engine::{Commit, Engine, Expect, Health, IdKind, Put, Remove};
 use crate::error::StoreError;
 use crate::model::*;
 use deadpool_postgres::GenericClient;
@@ -154,6 +154,9 @@ pub struct PgEngine {
     pool: Pool,
     place: String,
     flushes: AtomicU64,
+    /// Set by the first request failing for want of a connection, cleared by the next
+    /// one answered.
+    health: std::sync::Mutex<Health>,
 }
 
 impl Drop for PgEngine {
@@ -271,6 +274,10 @@ impl PgEngine {
             why: format!("is not a PostgreSQL address (postgres://user@host:port/database): {e}"),
         })?;
         cfg.connect_timeout(Duration::from_secs(5));
+        // a server that stops answering (a cable pulled, a host frozen) is noticed
+        // within seconds, not after the kernel's 15 minutes of retransmissions
+        cfg.keepalives_idle(Duration::from_secs(5));
+        cfg.tcp_user_timeout(Duration::from_secs(10));
         if cfg.get_application_name().is_none() {
             cfg.application_name("hotline");
         }
@@ -303,6 +310,7 @@ impl PgEngine {
             pool,
             place,
             flushes: AtomicU64::new(0),
+            health: std::sync::Mutex::new(Health::Up),
         };
         engine.migrate()?;
         Ok(engine)
@@ -313,9 +321,36 @@ impl PgEngine {
         &self,
         fut: impl Future<Output = Result<T, StoreError>> + Send + 'static,
     ) -> Result<T, StoreError> {
-        match &self.rt {
+        let result = match &self.rt {
             Some(rt) => on(rt, fut),
             None => Err(StoreError::Unavailable("the store is closed".into())),
+        };
+        self.note(&result);
+        result
+    }
+
+    /// Health after a request's `result`: only a missing connection degrades it (a
+    /// refused or conflicting write is the server answering).
+    fn note<T>(&self, result: &Result<T, StoreError>) {
+        let mut h = self
+            .health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (result, &*h) {
+            (Err(StoreError::Unavailable(why)), Health::Up) => {
+                *h = Health::Degraded {
+                    since: wall_clock_ms(),
+                    reason: why.clone(),
+                }
+            }
+            (Err(StoreError::Unavailable(why)), Health::Degraded { since, .. }) => {
+                *h = Health::Degraded {
+                    since: *since,
+                    reason: why.clone(),
+                }
+            }
+            (Err(_), _) | (Ok(_), Health::Up) => {}
+            (Ok(_), Health::Degraded { .. }) => *h = Health::Up,
         }
     }
 
@@ -1190,6 +1225,25 @@ impl Engine for PgEngine {
     fn flushes(&self) -> u64 {
         self.flushes.load(Ordering::Relaxed)
     }
+
+    fn health(&self) -> Health {
+        self.health
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn ping(&self) -> Result<(), StoreError> {
+        self.rows("SELECT 1", vec![]).map(|_| ())
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+fn wall_clock_ms() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
 }
 
 /// A bulk load inside one transaction: one multi-row statement per table.

@@ -178,6 +178,16 @@ impl Store {
         self.engine.flushes()
     }
 
+    /// Whether the store could be reached the last time it was asked.
+    pub fn health(&self) -> crate::Health {
+        self.engine.health()
+    }
+
+    /// Ask the store once whether it can be reached (a database round trip).
+    pub fn ping(&self) -> Result<(), StoreError> {
+        self.engine.ping()
+    }
+
     /// Make everything written so far durable (after bulk loads).
     pub fn flush(&self) -> Result<(), StoreError> {
         self.engine.flush()
@@ -338,6 +348,16 @@ impl Store {
             self.engine.commit(commit)
         })?;
         Ok(i)
+    }
+
+    /// Record a call's interaction once: when the store already holds the record of the
+    /// same call (its call id and arrival), that one is returned and nothing is written
+    /// (a write retried after its answer was lost, or replayed from the router's spool).
+    pub fn record_call(&self, i: Interaction) -> Result<Interaction, StoreError> {
+        match self.engine.interaction_by_call(i.call_id)? {
+            Some(stored) if stored.arrived == i.arrived => Ok(stored),
+            _ => self.record_interaction(i),
+        }
     }
 
     /// The contacts of `i`'s customer about the same reason within the FCR window

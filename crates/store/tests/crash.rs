@@ -293,6 +293,42 @@ fn acknowledged_writes_survive_a_server_crash_on_postgres() {
     );
 }
 
+/// While its server is down a PostgreSQL store says so (health degraded, requests fail
+/// as unavailable, not as corruption or bad input), and recovers by itself once the
+/// server is back: the pool makes new connections.
+#[test]
+fn a_postgres_store_is_degraded_while_its_server_is_down_and_recovers() {
+    let cluster = engines::PrivateCluster::start();
+    let store = Store::postgres(&cluster.database("health"), Catalog::builtin()).unwrap();
+    let mut c = seed::customer(3, 0, seed::DEFAULT_NOW);
+    c.id = 0;
+    c.phones = vec!["18900001111".into()];
+    let c = store.put_customer(c).unwrap();
+    assert_eq!(store.health(), Health::Up);
+
+    cluster.stop();
+    let lookup = store.customer_by_phone("18900001111");
+    assert!(
+        matches!(lookup, Err(StoreError::Unavailable(_))),
+        "{lookup:?}"
+    );
+    let Health::Degraded { since, reason } = store.health() else {
+        panic!("still up after a failed request")
+    };
+    assert!(since > 0 && reason.contains("127.0.0.1"), "{reason}");
+    // a second failure keeps the first one's time
+    assert!(store.ping().is_err());
+    assert!(matches!(store.health(), Health::Degraded { since: s, .. } if s == since));
+
+    cluster.start_again();
+    store.ping().unwrap();
+    assert_eq!(store.health(), Health::Up);
+    assert_eq!(
+        store.customer_by_phone("18900001111").unwrap().unwrap().id,
+        c.id
+    );
+}
+
 /// Runs a command to its end, failing the test with what it printed if it fails.
 fn run(cmd: &mut Command) {
     let out = cmd.output().unwrap();

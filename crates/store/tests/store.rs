@@ -24,6 +24,7 @@ on_both_engines!(
     a_call_about_the_same_reason_after_the_window_is_no_repeat,
     concurrent_changes_to_one_ticket_are_all_kept,
     a_repeat_recorded_before_the_call_it_repeats_still_counts,
+    a_call_recorded_twice_is_stored_once,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -767,4 +768,26 @@ fn a_repeat_recorded_before_the_call_it_repeats_still_counts(new: New) {
         s.interaction(other.id).unwrap().unwrap().fcr_verified,
         Some(true)
     );
+}
+
+/// The router retries a record whose answer it did not get, and replays records it had to
+/// spool while the store was away: the second write of the same call changes nothing.
+fn a_call_recorded_twice_is_stored_once(new: New) {
+    let s = new();
+    let c = s.put_customer(person("赵六", "18912345678")).unwrap();
+    let first = s
+        .record_call(call(Some(c.id), NOW, "fault.broadband", true))
+        .unwrap();
+    let again = s
+        .record_call(call(Some(c.id), NOW, "fault.broadband", true))
+        .unwrap();
+    assert_eq!(first.id, again.id);
+    assert_eq!(s.interactions_of_customer(c.id, 10).unwrap().len(), 1);
+    // another call with the same number a second later is its own record
+    let mut other = call(Some(c.id), NOW + 1000, "inquiry.tariff", true);
+    other.call_id = first.call_id;
+    assert_ne!(s.record_call(other).unwrap().id, first.id);
+    assert_eq!(s.interactions_of_customer(c.id, 10).unwrap().len(), 2);
+    assert_eq!(s.health(), Health::Up);
+    s.ping().unwrap();
 }

@@ -170,11 +170,7 @@ impl PrivateCluster {
             "initdb -D {}/data -A trust -U postgres -E UTF8",
             c.dir.display()
         ));
-        c.pg(&format!(
-            "pg_ctl -D {d}/data -l {d}/log -w -o '-p {p} -k {d} -c listen_addresses=127.0.0.1' start",
-            d = c.dir.display(),
-            p = c.port
-        ));
+        c.start_again();
         c
     }
 
@@ -215,6 +211,25 @@ impl PrivateCluster {
     pub fn database(&self, what: &str) -> String {
         let server = format!("postgres://postgres@127.0.0.1:{}/postgres", self.port);
         hotline_store::create_database(&server, &unique_name(what)).unwrap()
+    }
+
+    /// Stop the server at once (as a crash would): every connection is cut and new ones
+    /// are refused until [`PrivateCluster::start_again`].
+    pub fn stop(&self) {
+        self.pg(&format!(
+            "pg_ctl -D {}/data -m immediate -w stop",
+            self.dir.display()
+        ));
+    }
+
+    /// Start the server stopped by [`PrivateCluster::stop`]; returns once it takes
+    /// connections.
+    pub fn start_again(&self) {
+        self.pg(&format!(
+            "pg_ctl -D {d}/data -l {d}/log -w -o '-p {p} -k {d} -c listen_addresses=127.0.0.1' start",
+            d = self.dir.display(),
+            p = self.port
+        ));
     }
 
     /// Crash the server (no checkpoint, no clean shutdown) and start it again: it
