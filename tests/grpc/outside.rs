@@ -762,6 +762,10 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
     assert_eq!(v["login_code"], "UNAUTHENTICATED", "{v}");
     assert_eq!(v["login_words"], "wrong agent id or password", "{v}");
     assert_eq!(v["health"], "SERVING", "{v}");
+    assert_eq!(
+        v["store_health"], "SERVING",
+        "the store, by its own name: {v}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

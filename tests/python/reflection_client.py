@@ -45,6 +45,7 @@ def main(addr):
         response_deserializer=hresp.FromString,
     )
     status = check(hreq(service="callcenter.v1.AgentService"), timeout=10)
+    store = check(hreq(service="hotline.store"), timeout=10)
     print(
         json.dumps(
             {
@@ -53,6 +54,9 @@ def main(addr):
                 "login_words": login_words,
                 "health": hresp.DESCRIPTOR.fields_by_name["status"]
                 .enum_type.values_by_number[status.status]
+                .name,
+                "store_health": hresp.DESCRIPTOR.fields_by_name["status"]
+                .enum_type.values_by_number[store.status]
                 .name,
             }
         )
