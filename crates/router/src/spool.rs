@@ -5,42 +5,15 @@
 //! written to it (once per call: `Store::record_call`) and emptied. Records the store
 //! refuses for their content go to its dead letters, as a live write's would.
 
-use hotline_store::{CallLeg, DeadLetter, Interaction, Millis, Store, StoreError};
+use hotline_store::{DeadLetter, Interaction, Millis, Store, StoreError};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// One line of the spool: the record with its legs (which the record's own encoding
-/// leaves out: the store keeps them beside it).
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Line {
-    record: Interaction,
-    legs: Vec<CallLeg>,
-}
-
-impl Line {
-    fn of(record: &Interaction) -> Line {
-        Line {
-            record: record.clone(),
-            legs: record.legs.clone(),
-        }
-    }
-
-    fn text(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    fn parse(text: &str) -> Result<Interaction, serde_json::Error> {
-        let Line { mut record, legs } = serde_json::from_str(text)?;
-        record.legs = legs;
-        Ok(record)
-    }
-}
-
 /// A record as text with its legs, as the spool keeps it (also a dead letter's record).
 pub fn record_text(record: &Interaction) -> String {
-    Line::of(record).text()
+    record.to_json_line()
 }
 
 /// Why the spool could not take or give back a record.
@@ -113,12 +86,12 @@ impl RecordSpool {
         let mut held = self.lock();
         let lines: Vec<String> = match &self.file {
             Some(path) => read_lines(path)?,
-            None => held.iter().map(|r| Line::of(r).text()).collect(),
+            None => held.iter().map(Interaction::to_json_line).collect(),
         };
         let mut done = Replayed::default();
         let mut rest = lines.len();
         for (n, line) in lines.iter().enumerate() {
-            let written = match Line::parse(line) {
+            let written = match Interaction::from_json_line(line) {
                 Ok(record) => store.record_call(record).map(|_| ()),
                 Err(e) => Err(StoreError::Invalid {
                     field: "spooled record",
@@ -174,7 +147,7 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
 }
 
 fn append(path: &Path, record: &Interaction) -> Result<(), SpoolError> {
-    let mut line = Line::of(record).text();
+    let mut line = record.to_json_line();
     line.push('\n');
     let new = !path.exists();
     let mut f = std::fs::OpenOptions::new()
@@ -300,7 +273,7 @@ mod tests {
         spool.push(&record(7)).unwrap();
         let mut eight = record(8);
         eight.agents = vec!["1001".into()];
-        eight.legs = vec![CallLeg {
+        eight.legs = vec![hotline_store::CallLeg {
             agent: "1001".into(),
             queue: "fault".into(),
             offered: eight.arrived + 5_000,

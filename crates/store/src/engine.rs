@@ -118,7 +118,10 @@ pub trait Engine: Send + Sync {
     /// The engine and where it keeps the data, for messages (no password).
     fn describe(&self) -> String;
 
-    /// A new id of `kind`, larger than every id of that kind stored or handed out.
+    /// A new id of `kind`, never handed out before and larger than every id of that kind
+    /// this process stored or handed out. Processes sharing a store may interleave
+    /// (PostgreSQL hands ids out in blocks), so ids order records within a process, not
+    /// across processes.
     fn next_id(&self, kind: IdKind) -> Result<u64, StoreError>;
     /// `n` new ids of `kind` (bulk loads), in increasing order.
     fn reserve_ids(&self, kind: IdKind, n: u64) -> Result<Vec<u64>, StoreError>;

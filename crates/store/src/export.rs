@@ -95,7 +95,7 @@ pub fn export_jsonl(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u6
         Kind::Interactions => scan(
             |a, n| e.interactions_after(a, n),
             |i| i.id,
-            |i| line(&mut out, &i),
+            |i| writeln!(out, "{}", i.to_json_line()).map_err(io),
         )?,
         Kind::Agents => {
             let agents = e.agents()?;
@@ -123,7 +123,7 @@ pub fn import_jsonl(store: &Store, kind: Kind, input: &mut dyn Read) -> Result<u
         let parsed = match kind {
             Kind::Customers => serde_json::from_str(&line).map(Put::Customer),
             Kind::Tickets => serde_json::from_str(&line).map(Put::Ticket),
-            Kind::Interactions => serde_json::from_str(&line).map(Put::Interaction),
+            Kind::Interactions => Interaction::from_json_line(&line).map(Put::Interaction),
             Kind::Agents => serde_json::from_str(&line).map(Put::Agent),
         };
         let checked = parsed.map_err(|e| at(e.to_string())).and_then(|p| {
@@ -148,159 +148,117 @@ pub fn import_jsonl(store: &Store, kind: Kind, input: &mut dyn Read) -> Result<u
     Ok(n)
 }
 
-const CSV_HEADER: &str = "id,name,phones,id_document,address,district,area,segment,vip_tier,enterprise_group,account_manager,arpu_fen,balance_fen,arrears_fen,credit_level,since,notes,tags";
+/// The columns of the customers' CSV, in order.
+const CSV_COLUMNS: [&str; 18] = [
+    "id",
+    "name",
+    "phones",
+    "id_document",
+    "address",
+    "district",
+    "area",
+    "segment",
+    "vip_tier",
+    "enterprise_group",
+    "account_manager",
+    "arpu_fen",
+    "balance_fen",
+    "arrears_fen",
+    "credit_level",
+    "since",
+    "notes",
+    "tags",
+];
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
+fn csv_error(e: csv::Error) -> StoreError {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => io(e),
+        kind => StoreError::File(format!("CSV: {kind:?}")),
     }
 }
 
-/// Customers as CSV (phones and tags joined by `|`; services and ARPU history are in
-/// the JSON-lines export only).
+/// Customers as CSV (RFC 4180 quoting by the `csv` crate; phones and tags joined by
+/// `|`; services and ARPU history are in the JSON-lines export only).
 pub fn export_customers_csv(store: &Store, out: &mut dyn Write) -> Result<u64, StoreError> {
-    let mut out = BufWriter::new(out);
-    writeln!(out, "{CSV_HEADER}").map_err(io)?;
+    let mut w = csv::Writer::from_writer(BufWriter::new(out));
+    w.write_record(CSV_COLUMNS).map_err(csv_error)?;
     let e = store.engine();
     let n = scan(
         |a, n| e.customers_after(a, n),
         |c| c.id,
         |c| {
-            let row = [
+            w.write_record([
                 c.id.to_string(),
-                csv_field(&c.name),
-                csv_field(&c.phones.join("|")),
-                csv_field(c.id_document.as_deref().unwrap_or("")),
-                csv_field(&c.address),
-                csv_field(&c.district),
-                csv_field(&c.area),
+                c.name,
+                c.phones.join("|"),
+                c.id_document.unwrap_or_default(),
+                c.address,
+                c.district,
+                c.area,
                 word(&c.segment),
                 word(&c.vip_tier),
-                csv_field(c.enterprise_group.as_deref().unwrap_or("")),
-                csv_field(c.account_manager.as_deref().unwrap_or("")),
+                c.enterprise_group.unwrap_or_default(),
+                c.account_manager.unwrap_or_default(),
                 c.arpu_fen.to_string(),
                 c.balance_fen.to_string(),
                 c.arrears_fen.to_string(),
                 c.credit_level.to_string(),
                 c.since.to_string(),
-                csv_field(&c.notes),
-                csv_field(&c.tags.join("|")),
-            ];
-            writeln!(out, "{}", row.join(",")).map_err(io)
+                c.notes,
+                c.tags.join("|"),
+            ])
+            .map_err(csv_error)
         },
     )?;
-    out.flush().map_err(io)?;
+    w.flush().map_err(io)?;
     Ok(n)
 }
 
-/// Split one CSV record (RFC 4180 quoting; a quoted field may hold newlines, so records
-/// are read whole).
-fn csv_records(text: &str) -> Result<Vec<Vec<String>>, String> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') if field.is_empty() => quoted = true,
-            (false, ',') => row.push(std::mem::take(&mut field)),
-            (false, '\n') => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            (false, '\r') => {}
-            (false, c) => field.push(c),
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed".into());
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    Ok(rows)
-}
-
-/// Import customers from CSV with the export's header. An empty or 0 id creates a new
-/// customer; fields not in the CSV keep their defaults.
+/// Import customers from CSV with the export's header, read a record at a time (memory
+/// holds a page of customers whatever the file's size). An empty or 0 id creates a new
+/// customer; fields not in the CSV keep their defaults. Stops at the first bad row,
+/// naming its line; the rows before it are stored.
 pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, StoreError> {
-    let mut text = String::new();
-    input.read_to_string(&mut text).map_err(io)?;
-    let rows = csv_records(&text).map_err(StoreError::File)?;
-    let Some((header, rows)) = rows.split_first() else {
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true) // a row of the wrong length is named by our own check
+        .from_reader(BufReader::new(input));
+    let header = r.headers().map_err(csv_error)?;
+    if header.is_empty() {
         return Ok(0);
-    };
-    if header.join(",") != CSV_HEADER {
+    }
+    if !header.iter().eq(CSV_COLUMNS) {
         return Err(StoreError::File(format!(
-            "the header must be: {CSV_HEADER}"
+            "the header must be: {}",
+            CSV_COLUMNS.join(",")
         )));
     }
     let (mut n, mut page) = (0, Vec::new());
-    for (i, r) in rows.iter().enumerate() {
-        let line = i + 2;
-        let err = |what: &str| StoreError::File(format!("row {line}: {what}"));
-        if r.len() != 18 {
-            return Err(err(&format!("{} fields, expected 18", r.len())));
+    let mut record = csv::StringRecord::new();
+    loop {
+        let more = match r.read_record(&mut record) {
+            Ok(more) => more,
+            Err(e) => {
+                import_rows(store, page)?;
+                let line = e.position().map_or(0, |p| p.line());
+                return Err(StoreError::File(format!("row {line}: {}", csv_error(e))));
+            }
+        };
+        if !more {
+            break;
         }
-        let num = |s: &str, what: &str| -> Result<i64, StoreError> {
-            if s.is_empty() {
-                Ok(0)
-            } else {
-                s.parse()
-                    .map_err(|_| err(&format!("{what} '{s}' is not a number")))
+        let line = record.position().map_or(0, |p| p.line()) as usize;
+        let c = match customer_of_row(&record) {
+            Ok(c) => c,
+            Err(what) => {
+                import_rows(store, page)?;
+                return Err(StoreError::File(format!("row {line}: {what}")));
             }
-        };
-        let enum_of = |s: &str, what: &str| -> Result<serde_json::Value, StoreError> {
-            let v = serde_json::Value::String(s.to_string());
-            if s.is_empty() {
-                Err(err(&format!("{what} is empty")))
-            } else {
-                Ok(v)
-            }
-        };
-        let split = |s: &str| -> Vec<String> {
-            s.split('|')
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        };
-        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        let c = Customer {
-            id: num(&r[0], "id")? as u64,
-            name: r[1].clone(),
-            phones: split(&r[2]),
-            id_document: opt(&r[3]),
-            address: r[4].clone(),
-            district: r[5].clone(),
-            area: r[6].clone(),
-            segment: serde_json::from_value(enum_of(&r[7], "segment")?)
-                .map_err(|_| err("segment must be public or key-account"))?,
-            vip_tier: serde_json::from_value(enum_of(&r[8], "vip_tier")?)
-                .map_err(|_| err("vip_tier must be none, silver, gold or diamond"))?,
-            enterprise_group: opt(&r[9]),
-            account_manager: opt(&r[10]),
-            services: vec![],
-            arpu_fen: num(&r[11], "arpu_fen")?,
-            arpu_history_fen: vec![],
-            balance_fen: num(&r[12], "balance_fen")?,
-            arrears_fen: num(&r[13], "arrears_fen")?,
-            credit_level: num(&r[14], "credit_level")?.clamp(0, 255) as u8,
-            since: num(&r[15], "since")? as u64,
-            notes: r[16].clone(),
-            tags: split(&r[17]),
         };
         if c.id == 0 {
-            store.put_customer(c).map_err(|e| err(&e.to_string()))?;
+            store
+                .put_customer(c)
+                .map_err(|e| StoreError::File(format!("row {line}: {e}")))?;
         } else {
             page.push((line, Put::Customer(c)));
         }
@@ -311,6 +269,63 @@ pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, 
     }
     import_rows(store, page)?;
     Ok(n)
+}
+
+/// A customer from one CSV row, or what is wrong with it.
+fn customer_of_row(r: &csv::StringRecord) -> Result<Customer, String> {
+    if r.len() != CSV_COLUMNS.len() {
+        return Err(format!(
+            "{} fields, expected {}",
+            r.len(),
+            CSV_COLUMNS.len()
+        ));
+    }
+    let f = |k: usize| r.get(k).unwrap_or_default();
+    let num = |k: usize| -> Result<i64, String> {
+        match f(k) {
+            "" => Ok(0),
+            s => s
+                .parse()
+                .map_err(|_| format!("{} '{s}' is not a number", CSV_COLUMNS[k])),
+        }
+    };
+    let code = |k: usize| -> Result<serde_json::Value, String> {
+        match f(k) {
+            "" => Err(format!("{} is empty", CSV_COLUMNS[k])),
+            s => Ok(serde_json::Value::String(s.to_string())),
+        }
+    };
+    let split = |k: usize| -> Vec<String> {
+        f(k).split('|')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let opt = |k: usize| (!f(k).is_empty()).then(|| f(k).to_string());
+    Ok(Customer {
+        id: num(0)? as u64,
+        name: f(1).to_string(),
+        phones: split(2),
+        id_document: opt(3),
+        address: f(4).to_string(),
+        district: f(5).to_string(),
+        area: f(6).to_string(),
+        segment: serde_json::from_value(code(7)?)
+            .map_err(|_| "segment must be public or key-account".to_string())?,
+        vip_tier: serde_json::from_value(code(8)?)
+            .map_err(|_| "vip_tier must be none, silver, gold or diamond".to_string())?,
+        enterprise_group: opt(9),
+        account_manager: opt(10),
+        services: vec![],
+        arpu_fen: num(11)?,
+        arpu_history_fen: vec![],
+        balance_fen: num(12)?,
+        arrears_fen: num(13)?,
+        credit_level: num(14)?.clamp(0, 255) as u8,
+        since: num(15)? as u64,
+        notes: f(16).to_string(),
+        tags: split(17),
+    })
 }
 
 /// Import a page of rows in one commit; if it is refused, row by row, so the error
@@ -388,12 +403,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn csv_quoting_round_trips() {
-        let rows = csv_records("a,\"b,c\",\"d \"\"e\"\"\"\n1,\"x\ny\",\n").unwrap();
-        assert_eq!(rows[0], vec!["a", "b,c", "d \"e\""]);
-        assert_eq!(rows[1], vec!["1", "x\ny", ""]);
-        assert!(csv_records("\"open").is_err());
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
+    fn csv_quoting_round_trips_and_bad_rows_are_named() {
+        let store = Store::temporary(crate::Catalog::builtin()).unwrap();
+        let mut c = crate::seed::customer(5, 1, crate::seed::DEFAULT_NOW);
+        c.name = "王\"大,锤\"".into();
+        c.notes = "两行\n备注, \"引号\"".into();
+        c.id = 0;
+        let c = store.put_customer(c).unwrap();
+        let mut text = Vec::new();
+        assert_eq!(export_customers_csv(&store, &mut text).unwrap(), 1);
+        let back = Store::temporary(crate::Catalog::builtin()).unwrap();
+        assert_eq!(
+            import_customers_csv(&back, &mut text.as_slice()).unwrap(),
+            1
+        );
+        let got = back.customer(c.id).unwrap().unwrap();
+        assert_eq!((got.name, got.notes), (c.name, c.notes));
+
+        let text = String::from_utf8(text).unwrap();
+        let header = text.lines().next().unwrap();
+        let bad = format!("{header}\n0,x,18900000001,,,,,public,none,,,1,2,3,4,5,,\n7,y\n");
+        let e = import_customers_csv(&back, &mut bad.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("row 3"), "{e}");
+        assert!(
+            back.customer_by_phone("18900000001").unwrap().is_some(),
+            "the row before is kept"
+        );
     }
 }
 

@@ -27,6 +27,8 @@ pub mod model;
 #[cfg(feature = "postgres")]
 mod pg_check;
 #[cfg(feature = "postgres")]
+mod pg_commit;
+#[cfg(feature = "postgres")]
 mod pg_engine;
 pub mod seed;
 mod sled_engine;

@@ -231,7 +231,35 @@ pub struct Interaction {
     pub legs: Vec<CallLeg>,
 }
 
+/// An interaction and its legs as one JSON object — the record's fields and `legs` —,
+/// the form of the JSON-lines export and backup, the router's spool and dead letters
+/// (the record's own encoding leaves the legs out: the store keeps them beside it). A
+/// line without `legs`, written before legs were kept, reads with none.
+#[derive(Serialize, Deserialize)]
+struct WithLegs<R> {
+    #[serde(flatten)]
+    record: R,
+    #[serde(default)]
+    legs: Vec<CallLeg>,
+}
+
 impl Interaction {
+    /// The record with its legs as one line of JSON.
+    pub fn to_json_line(&self) -> String {
+        let line = WithLegs {
+            record: self,
+            legs: self.legs.clone(),
+        };
+        serde_json::to_string(&line).unwrap_or_default()
+    }
+
+    /// A record with its legs from [`Interaction::to_json_line`]'s form.
+    pub fn from_json_line(text: &str) -> Result<Interaction, serde_json::Error> {
+        let WithLegs::<Interaction> { mut record, legs } = serde_json::from_str(text)?;
+        record.legs = legs;
+        Ok(record)
+    }
+
     /// What a list of contacts shows of it (the screen pop, the FCR repeat search).
     pub fn line(&self) -> InteractionLine {
         InteractionLine {

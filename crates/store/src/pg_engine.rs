@@ -8,10 +8,10 @@
 //! call id, reason, agents and FCR), the indexes those queries need, and the whole record
 //! as `jsonb` beside them. Phone numbers and an interaction's agents are rows of their
 //! own (a unique key makes a number belong to one customer). A commit is one
-//! transaction; it returns after the server's commit, which with `synchronous_commit`
-//! on (PostgreSQL's default) is on disk. Conditions are checked under row locks
-//! (`SELECT … FOR UPDATE`); a serialization failure or deadlock is reported as a
-//! conflict, which the store retries.
+//! transaction sent in one round trip ([`crate::pg_commit`]); it returns after the
+//! server's commit, which with `synchronous_commit` on (PostgreSQL's default) is on disk.
+//! Conditions are checked under row locks (`SELECT … FOR UPDATE`); a serialization
+//! failure or deadlock is reported as a conflict, which the store retries.
 //!
 //! The store's API is synchronous (the router calls it from tokio's blocking pool); the
 //! engine runs `tokio-postgres` and its pool on a small runtime of its own and waits on
@@ -19,9 +19,10 @@
 
 use crate::CheckReport;
 use crate::codec::word;
-use crate::engine::{Commit, Engine, Expect, Health, IdKind, Put, Remove};
+use crate::engine::{Commit, Engine, Health, IdKind, Put};
 use crate::error::StoreError;
 use crate::model::*;
+use crate::pg_commit;
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use serde::de::DeserializeOwned;
@@ -33,10 +34,11 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 /// The schema version this build writes; a database with a newer one is refused.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The schema, one step per version (applied in order, each in its own transaction).
-pub const MIGRATIONS: &[&str] = &[r#"
+pub const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE SEQUENCE customer_ids;
 CREATE SEQUENCE ticket_ids;
 CREATE SEQUENCE interaction_ids;
@@ -142,7 +144,9 @@ CREATE TABLE dead_letters (
     kind   text NOT NULL,
     record jsonb NOT NULL
 );
-"#];
+"#,
+    crate::pg_commit::FUNCTIONS,
+];
 
 /// Connections the engine keeps open unless configured.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -157,7 +161,16 @@ pub struct PgEngine {
     /// Set by the first request failing for want of a connection, cleared by the next
     /// one answered.
     health: std::sync::Mutex<Health>,
+    /// Ids taken from each kind's sequence and not yet handed out ([`ID_BLOCK`] at a
+    /// time), by [`IdKind::slot`].
+    ids: [std::sync::Mutex<std::collections::VecDeque<u64>>; 3],
 }
+
+/// Ids taken from a sequence at once: one round trip for this many new records. Ids
+/// stay unique across processes and increase within one; another process's records
+/// may get ids between them, and a block unused at exit leaves a gap (as a sequence's
+/// own cache would).
+const ID_BLOCK: u64 = 32;
 
 impl Drop for PgEngine {
     fn drop(&mut self) {
@@ -311,6 +324,7 @@ impl PgEngine {
             place,
             flushes: AtomicU64::new(0),
             health: std::sync::Mutex::new(Health::Up),
+            ids: Default::default(),
         };
         engine.migrate()?;
         Ok(engine)
@@ -369,7 +383,16 @@ impl PgEngine {
                     }
                 };
                 let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p.as_sql()).collect();
-                match client.query(sql, &refs).await {
+                // prepared once per connection: a query is then one round trip, not two
+                let prepared = match client.prepare_cached(sql).await {
+                    Ok(st) => st,
+                    Err(e) if e.is_closed() => {
+                        last = Some(db_err(&place, e));
+                        continue;
+                    }
+                    Err(e) => return Err(db_err(&place, e)),
+                };
+                match client.query(&prepared, &refs).await {
                     Ok(rows) => return Ok(rows),
                     Err(e) if e.is_closed() => last = Some(db_err(&place, e)),
                     Err(e) => return Err(db_err(&place, e)),
@@ -581,328 +604,23 @@ fn t(s: &str) -> Param {
     Param::Text(s.to_string())
 }
 
-/// Run a statement, prepared once per connection.
-async fn exec<C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<u64, tokio_postgres::Error> {
-    let st = c.prepare_cached(sql).await?;
-    c.execute(&st, params).await
-}
-
-/// The row of a query (if any), prepared once per connection.
-async fn row<C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Option<Row>, tokio_postgres::Error> {
-    let st = c.prepare_cached(sql).await?;
-    c.query_opt(&st, params).await
-}
-
-/// Write one record, replacing the one of its id, inside a transaction.
-async fn put<C: GenericClient>(c: &C, p: &Put) -> Result<(), tokio_postgres::Error> {
-    match p {
-        Put::Customer(x) => put_customer(c, x).await,
-        Put::Ticket(x) => put_ticket(c, x).await,
-        Put::Interaction(x) => put_interaction(c, x).await,
-        Put::Agent(a) => exec(
-            c,
-            "INSERT INTO agents (id, name, role, record) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role, \
-                 record = EXCLUDED.record",
-            &[&a.id, &a.name, &word(&a.role), &Json(a)],
-        )
-        .await
-        .map(drop),
-        Put::SessionToken(s) => exec(
-            c,
-            "INSERT INTO session_tokens (agent, digest, issued, expires, record) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (agent, digest) DO UPDATE SET \
-                 issued = EXCLUDED.issued, expires = EXCLUDED.expires, record = EXCLUDED.record",
-            &[
-                &s.agent,
-                &s.digest,
-                &int(s.issued),
-                &int(s.expires),
-                &Json(s),
-            ],
-        )
-        .await
-        .map(drop),
-        Put::Audit(e) => exec(
-            c,
-            "INSERT INTO audit (at, by_whom, action, target, record) VALUES ($1, $2, $3, $4, $5)",
-            &[&int(e.at), &e.by, &e.action, &e.target, &Json(e)],
-        )
-        .await
-        .map(drop),
-        Put::DeadLetter(d) => exec(
-            c,
-            "INSERT INTO dead_letters (at, kind, record) VALUES ($1, $2, $3)",
-            &[&int(d.at), &d.kind, &Json(d)],
-        )
-        .await
-        .map(drop),
-    }
-}
-
-/// What a phone number clash is, found while writing a customer.
-struct PhoneClash {
-    phone: String,
-    owner: u64,
-}
-
-async fn put_customer<C: GenericClient>(c: &C, x: &Customer) -> Result<(), tokio_postgres::Error> {
-    exec(c,
-        "INSERT INTO customers (id, name, segment, district, area, account_manager, record) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET \
-         name = EXCLUDED.name, segment = EXCLUDED.segment, district = EXCLUDED.district, \
-         area = EXCLUDED.area, account_manager = EXCLUDED.account_manager, record = EXCLUDED.record",
-        &[
-            &int(x.id),
-            &x.name,
-            &word(&x.segment),
-            &x.district,
-            &x.area,
-            &x.account_manager,
-            &Json(x),
-        ],
-    )
-    .await?;
-    exec(
-        c,
-        "DELETE FROM customer_phones WHERE customer = $1",
-        &[&int(x.id)],
-    )
-    .await?;
-    for p in &x.phones {
-        exec(c,
-            "INSERT INTO customer_phones (phone, customer) VALUES ($1, $2) ON CONFLICT (phone) DO NOTHING",
-            &[p, &int(x.id)],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// A number of `x` that another customer has (checked after `put_customer` in the same
-/// transaction: the unique key has then settled who holds each number).
-async fn phone_clash<C: GenericClient>(
-    c: &C,
-    x: &Customer,
-) -> Result<Option<PhoneClash>, tokio_postgres::Error> {
-    for p in &x.phones {
-        let row = row(
-            c,
-            "SELECT customer FROM customer_phones WHERE phone = $1",
-            &[p],
-        )
-        .await?;
-        if let Some(row) = row {
-            let owner = uint(row.get(0));
-            if owner != x.id {
-                return Ok(Some(PhoneClash {
-                    phone: p.clone(),
-                    owner,
-                }));
-            }
-        }
-    }
-    Ok(None)
-}
-
-async fn put_ticket<C: GenericClient>(c: &C, x: &Ticket) -> Result<(), tokio_postgres::Error> {
-    exec(
-        c,
-        "INSERT INTO tickets (id, customer, kind, subcategory, status, open, priority, owner, \
-         back_office, created, deadline, history_len, record) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         ON CONFLICT (id) DO UPDATE SET customer = EXCLUDED.customer, kind = EXCLUDED.kind, \
-         subcategory = EXCLUDED.subcategory, status = EXCLUDED.status, open = EXCLUDED.open, \
-         priority = EXCLUDED.priority, owner = EXCLUDED.owner, back_office = EXCLUDED.back_office, \
-         created = EXCLUDED.created, deadline = EXCLUDED.deadline, \
-         history_len = EXCLUDED.history_len, record = EXCLUDED.record",
-        &[
-            &int(x.id),
-            &int(x.customer),
-            &word(&x.kind),
-            &x.subcategory,
-            &word(&x.status),
-            &x.status.is_open(),
-            &word(&x.priority),
-            &x.owner,
-            &x.back_office,
-            &int(x.created),
-            &int(x.deadline),
-            &(x.history.len() as i32),
-            &Json(x),
-        ],
-    )
-    .await
-    .map(drop)
-}
-
-async fn put_interaction<C: GenericClient>(
-    c: &C,
-    x: &Interaction,
-) -> Result<(), tokio_postgres::Error> {
-    exec(
-        c,
-        "INSERT INTO interactions (id, call_id, customer, arrived, queue, reason, disposition, \
-         first_agent, fcr_claimed, fcr_verified, record, legs) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (id) DO UPDATE SET call_id = EXCLUDED.call_id, customer = EXCLUDED.customer, \
-         arrived = EXCLUDED.arrived, queue = EXCLUDED.queue, reason = EXCLUDED.reason, \
-         disposition = EXCLUDED.disposition, first_agent = EXCLUDED.first_agent, \
-         fcr_claimed = EXCLUDED.fcr_claimed, fcr_verified = EXCLUDED.fcr_verified, \
-         record = EXCLUDED.record, legs = EXCLUDED.legs",
-        &[
-            &int(x.id),
-            &int(x.call_id),
-            &x.customer.map(int),
-            &int(x.arrived),
-            &x.queue,
-            &x.reason,
-            &x.disposition,
-            &x.agents.first(),
-            &x.fcr_claimed,
-            &x.fcr_verified,
-            &Json(x),
-            &Json(&x.legs),
-        ],
-    )
-    .await?;
-    exec(
-        c,
-        "DELETE FROM interaction_agents WHERE interaction = $1",
-        &[&int(x.id)],
-    )
-    .await?;
-    for a in &x.agents {
-        exec(
-            c,
-            "INSERT INTO interaction_agents (agent, arrived, interaction) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING",
-            &[a, &int(x.arrived), &int(x.id)],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Whether a commit's condition holds, under a lock on the row it names.
-async fn holds<C: GenericClient>(c: &C, e: &Expect) -> Result<bool, tokio_postgres::Error> {
-    Ok(match *e {
-        Expect::Ticket { id, history } => row(
-            c,
-            "SELECT history_len FROM tickets WHERE id = $1 FOR UPDATE",
-            &[&int(id)],
-        )
-        .await?
-        .is_some_and(|r| r.get::<_, i32>(0) as usize == history),
-        Expect::Unsettled { id } => row(
-            c,
-            "SELECT fcr_verified IS NULL FROM interactions WHERE id = $1 FOR UPDATE",
-            &[&int(id)],
-        )
-        .await?
-        .is_some_and(|r| r.get::<_, bool>(0)),
-    })
-}
-
-/// Which record a put writes (appended ones are each their own).
-fn record_key(p: &Put) -> (u8, String) {
-    match p {
-        Put::Customer(x) => (0, x.id.to_string()),
-        Put::Ticket(x) => (1, x.id.to_string()),
-        Put::Interaction(x) => (2, x.id.to_string()),
-        Put::Agent(a) => (3, a.id.clone()),
-        Put::SessionToken(t) => (4, format!("{}\0{}", t.agent, t.digest)),
-        Put::Audit(_) | Put::DeadLetter(_) => (5, format!("{:p}", p)),
-    }
-}
-
-/// Why a commit was refused (the transaction rolls back).
-enum Refusal {
-    Db(tokio_postgres::Error),
-    Store(StoreError),
-}
-
-impl From<tokio_postgres::Error> for Refusal {
-    fn from(e: tokio_postgres::Error) -> Refusal {
-        Refusal::Db(e)
-    }
-}
-
-async fn apply<C: GenericClient>(c: &C, commit: &Commit) -> Result<(), Refusal> {
-    for e in &commit.expect {
-        if !holds(c, e).await? {
-            return Err(Refusal::Store(StoreError::Conflict(format!(
-                "{e:?} no longer holds: another writer came first"
-            ))));
-        }
-    }
-    for r in &commit.remove {
-        match r {
-            Remove::SessionTokens {
-                agent,
-                issued_before,
-            } => {
-                exec(
-                    c,
-                    "DELETE FROM session_tokens WHERE agent = $1 AND issued < $2",
-                    &[
-                        agent,
-                        &(issued_before.min(&(i64::MAX as u64)).to_owned() as i64),
-                    ],
-                )
-                .await?;
-            }
-        }
-    }
-    // the writes go out together (tokio-postgres pipelines queries issued at once),
-    // unless one record comes twice: then in order
-    let mut keys: Vec<(u8, String)> = commit.put.iter().map(record_key).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    if keys.len() == commit.put.len() {
-        futures_util::future::try_join_all(commit.put.iter().map(|p| put(c, p))).await?;
-    } else {
-        for p in &commit.put {
-            put(c, p).await?;
-        }
-    }
-    let customers = commit.put.iter().filter_map(|p| match p {
-        Put::Customer(x) => Some(phone_clash(c, x)),
-        _ => None,
-    });
-    let clashes = futures_util::future::try_join_all(customers).await?;
-    if let Some(clash) = clashes.into_iter().flatten().next() {
-        return Err(Refusal::Store(StoreError::PhoneTaken {
-            phone: crate::mask::phone(&clash.phone),
-            owner: clash.owner,
-        }));
-    }
-    Ok(())
-}
-
 impl Engine for PgEngine {
     fn describe(&self) -> String {
         self.place.clone()
     }
 
     fn next_id(&self, kind: IdKind) -> Result<u64, StoreError> {
-        let sql = match kind {
-            IdKind::Customer => "SELECT nextval('customer_ids')",
-            IdKind::Ticket => "SELECT nextval('ticket_ids')",
-            IdKind::Interaction => "SELECT nextval('interaction_ids')",
-        };
-        self.one(sql, vec![], |r| Ok(uint(r.get(0))))?
-            .ok_or_else(|| {
-                StoreError::Database(format!("{}: no id from {}", self.place, seq(kind)))
-            })
+        let mut block = self.ids[kind.slot()]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if block.is_empty() {
+            let mut ids = self.reserve_ids(kind, ID_BLOCK)?;
+            ids.sort_unstable();
+            block.extend(ids);
+        }
+        block.pop_front().ok_or_else(|| {
+            StoreError::Database(format!("{}: no id from {}", self.place, seq(kind)))
+        })
     }
 
     fn reserve_ids(&self, kind: IdKind, count: u64) -> Result<Vec<u64>, StoreError> {
@@ -924,6 +642,11 @@ impl Engine for PgEngine {
         if id == 0 {
             return Ok(());
         }
+        // ids already taken from the sequence may lie below `id`
+        self.ids[kind.slot()]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|&k| k > id);
         let sql = match kind {
             IdKind::Customer => {
                 "SELECT setval('customer_ids', greatest($1, (SELECT last_value FROM customer_ids)))"
@@ -941,12 +664,11 @@ impl Engine for PgEngine {
     fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         let (pool, place) = (self.pool.clone(), self.place.clone());
         self.block(async move {
-            let mut client = pool.get().await.map_err(|e| pool_err(&place, e))?;
-            let tx = client.transaction().await.map_err(|e| db_err(&place, e))?;
-            match apply(&tx, &commit).await {
-                Ok(()) => tx.commit().await.map_err(|e| db_err(&place, e)),
-                Err(Refusal::Store(e)) => Err(e),
-                Err(Refusal::Db(e)) => Err(db_err(&place, e)),
+            let client = pool.get().await.map_err(|e| pool_err(&place, e))?;
+            match pg_commit::run(&client, &commit).await {
+                Ok(()) => Ok(()),
+                Err(pg_commit::Refused::Store(e)) => Err(e),
+                Err(pg_commit::Refused::Db(e)) => Err(db_err(&place, e)),
             }
         })?;
         self.flushes.fetch_add(1, Ordering::Relaxed);
@@ -1256,7 +978,7 @@ async fn bulk<C: GenericClient>(c: &C, records: &[Put]) -> Result<(), tokio_post
             Put::Customer(x) => customers.push(x),
             Put::Ticket(x) => tickets.push(x),
             Put::Interaction(x) => interactions.push(x),
-            other => put(c, other).await?,
+            other => pg_commit::put(c, other).await?,
         }
     }
     if !customers.is_empty() {
@@ -1413,7 +1135,7 @@ impl PgEngine {
             let mut client = pool.get().await.map_err(|e| pool_err(&place, e))?;
             let tx = client.transaction().await.map_err(|e| db_err(&place, e))?;
             let e = |e| db_err(&place, e);
-            futures_util::future::try_join_all(records.iter().map(|p| put(&tx, p)))
+            futures_util::future::try_join_all(records.iter().map(|p| pg_commit::put(&tx, p)))
                 .await
                 .map_err(e)?;
             tx.commit().await.map_err(e)

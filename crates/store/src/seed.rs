@@ -400,7 +400,7 @@ pub fn seed(
 /// Customers one opening of the store takes in [`seed_dir`]: sled holds what a process
 /// wrote in memory until the store is closed (about 28 KB per seeded customer on this
 /// machine, 5.2 GB for 200,000 in one go), so the seeder closes and reopens it.
-pub const SEED_PER_OPENING: u64 = 25_000;
+pub const SEED_PER_OPENING: u64 = 12_500;
 
 /// [`seed`] into the store in `dir`, closing and reopening it every
 /// [`SEED_PER_OPENING`] customers, so that memory stays bounded whatever `n` is.

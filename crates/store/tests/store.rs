@@ -791,3 +791,52 @@ fn a_call_recorded_twice_is_stored_once(new: New) {
     assert_eq!(s.health(), Health::Up);
     s.ping().unwrap();
 }
+
+/// A database made by a build of schema version 1 (before the pipelined commit's
+/// functions) is brought up to date when it is opened, and its commits with conditions
+/// then work.
+#[test]
+fn a_postgres_store_of_schema_version_1_is_brought_up_to_date() {
+    let db = engines::postgres_database("v1");
+    let psql = |sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args([db.url.as_str(), "-qAtX", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .output()
+            .expect("psql (PostgreSQL's client) runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    psql(MIGRATIONS[0]);
+    psql(
+        "CREATE TABLE hotline_schema (version integer NOT NULL); INSERT INTO hotline_schema VALUES (1)",
+    );
+    let s = Store::postgres(&db.url, Catalog::builtin()).unwrap();
+    assert_eq!(
+        psql("SELECT max(version) FROM hotline_schema"),
+        SCHEMA_VERSION.to_string()
+    );
+    let c = s.put_customer(person("陈静", "18911112222")).unwrap();
+    let t = s
+        .create_ticket(
+            NewTicket {
+                customer: c.id,
+                kind: TicketKind::Fault,
+                subcategory: "broadband-down".into(),
+                description: "宽带无法上网".into(),
+                priority: TicketPriority::High,
+            },
+            "1001",
+            NOW,
+        )
+        .unwrap();
+    let change = TicketChange::Dispatch {
+        group: "装维 repair crew".into(),
+    };
+    let u = s.update_ticket(t.id, change, "1001", NOW + 1).unwrap();
+    assert_eq!(u.status, TicketStatus::Dispatched);
+    let e = s.put_customer(person("王芳", "18911112222")).unwrap_err();
+    assert!(
+        matches!(e, StoreError::PhoneTaken { owner, .. } if owner == c.id),
+        "{e}"
+    );
+}
