@@ -162,6 +162,13 @@ fn open(location: &str) -> Result<Store> {
 }
 
 /// A store that must be there already (check, export, backup, a benchmark on it).
+/// A store that an import, a restore or a copy writes into (a sled one is reopened as it
+/// fills, so memory stays bounded).
+fn target(location: &str) -> Result<export::Target> {
+    export::Target::at(location, Catalog::builtin())
+        .with_context(|| format!("opening the store {}", location_words(location)))
+}
+
 fn open_existing(location: &str) -> Result<Store> {
     Store::at(location, Catalog::builtin(), true)
         .with_context(|| format!("opening the store {}", location_words(location)))
@@ -298,13 +305,13 @@ pub fn run(c: &StoreCommand) -> Result<()> {
             csv,
             file,
         } => {
-            let s = open(store)?;
+            let mut s = target(store)?;
             let mut f =
                 std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
             let n = match (csv, Kind::from(*kind)) {
-                (true, Kind::Customers) => export::import_customers_csv(&s, &mut f)?,
+                (true, Kind::Customers) => export::import_customers_csv_into(&mut s, &mut f)?,
                 (true, _) => bail!("CSV is for customers; import the rest as JSON lines"),
-                (false, k) => export::import_jsonl(&s, k, &mut f)?,
+                (false, k) => export::import_jsonl_into(&mut s, k, &mut f)?,
             };
             println!("{n} records imported");
         }
@@ -313,7 +320,7 @@ pub fn run(c: &StoreCommand) -> Result<()> {
             println!("backed up to {}: {:?}", to.display(), m.counts);
         }
         StoreCommand::Restore { store, from } => {
-            let m = export::restore(&open(store)?, from)?;
+            let m = export::restore_into(&mut target(store)?, from)?;
             println!("restored from {}: {:?}", from.display(), m.counts);
         }
         StoreCommand::AddAgent {
@@ -391,10 +398,11 @@ pub fn run(c: &StoreCommand) -> Result<()> {
 
 /// `hotline store copy`: every record, then both stores checked and compared.
 fn copy(from: &str, to: &str) -> Result<()> {
-    let (src, dst) = (open_existing(from)?, open(to)?);
+    let (src, mut dst) = (open_existing(from)?, target(to)?);
     let t0 = Instant::now();
-    let c =
-        export::copy(&src, &dst).with_context(|| format!("copying into {}", location_words(to)))?;
+    let c = export::copy_into(&src, &mut dst)
+        .with_context(|| format!("copying into {}", location_words(to)))?;
+    let dst = dst.into_store()?;
     println!(
         "copied {} customers, {} agents, {} tickets, {} interactions, {} other records in {:.1} s",
         c.customers,

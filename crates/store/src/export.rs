@@ -44,6 +44,101 @@ impl Kind {
     }
 }
 
+/// Records written into one opening of a sled store before [`Target`] closes and reopens
+/// it: sled holds what one opening wrote in memory until it is closed (see
+/// [`crate::seed::SEED_PER_OPENING`], about the seeder's 12,500 customers with their
+/// history).
+pub const RECORDS_PER_OPENING: u64 = 25_000;
+
+/// The store that an import, a restore or a copy writes into. Given by its location
+/// ([`Target::at`]), a sled store is closed and opened again every
+/// [`RECORDS_PER_OPENING`] records, so memory stays bounded whatever the size; a
+/// PostgreSQL store, or one given as a [`Store`], is written as it is.
+pub struct Target {
+    store: Option<Store>,
+    /// The sled store's location, to open it again.
+    reopen: Option<(String, crate::Catalog)>,
+    written: u64,
+    per_opening: u64,
+    openings: u64,
+}
+
+impl Target {
+    /// The store at `location` (a directory, `sled:DIR` or `postgres://…`), made if new.
+    pub fn at(location: &str, catalog: crate::Catalog) -> Result<Target, StoreError> {
+        let store = Store::at(location, catalog.clone(), false)?;
+        let sled = !location.contains("://");
+        Ok(Target {
+            store: Some(store),
+            reopen: sled.then(|| (location.to_string(), catalog)),
+            written: 0,
+            per_opening: RECORDS_PER_OPENING,
+            openings: 1,
+        })
+    }
+
+    /// Reopen a sled store every `n` records instead of [`RECORDS_PER_OPENING`].
+    pub fn with_records_per_opening(mut self, n: u64) -> Target {
+        self.per_opening = n.max(1);
+        self
+    }
+
+    /// How many times the store was opened so far.
+    pub fn openings(&self) -> u64 {
+        self.openings
+    }
+
+    /// `store` as it is, never reopened.
+    pub fn of(store: &Store) -> Target {
+        Target {
+            store: Some(store.clone()),
+            reopen: None,
+            written: 0,
+            per_opening: RECORDS_PER_OPENING,
+            openings: 1,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> Result<&Store, StoreError> {
+        self.store
+            .as_ref()
+            .ok_or_else(|| StoreError::File("the store could not be opened again".into()))
+    }
+
+    /// `n` more records were written: a sled store is made durable, closed and opened
+    /// again once an opening has taken [`RECORDS_PER_OPENING`].
+    fn wrote(&mut self, n: u64) -> Result<(), StoreError> {
+        self.written += n;
+        let Some((location, catalog)) = &self.reopen else {
+            return Ok(());
+        };
+        if self.written < self.per_opening {
+            return Ok(());
+        }
+        self.written = 0;
+        if let Some(store) = self.store.take() {
+            store.flush()?;
+        }
+        self.store = Some(Store::at(location, catalog.clone(), true)?);
+        self.openings += 1;
+        Ok(())
+    }
+
+    /// Import `page` (each record checked, under its own id), then count it.
+    fn import(&mut self, page: Vec<Put>) -> Result<(), StoreError> {
+        let n = page.len() as u64;
+        self.store()?.import(page)?;
+        self.wrote(n)
+    }
+
+    /// The store, done with.
+    pub fn into_store(self) -> Result<Store, StoreError> {
+        self.store
+            .ok_or_else(|| StoreError::File("the store could not be opened again".into()))
+    }
+}
+
 fn io(e: std::io::Error) -> StoreError {
     StoreError::File(e.to_string())
 }
@@ -113,6 +208,15 @@ pub fn export_jsonl(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u6
 /// records per commit (memory holds one page). Stops at the first bad line, naming it;
 /// the lines before it are stored.
 pub fn import_jsonl(store: &Store, kind: Kind, input: &mut dyn Read) -> Result<u64, StoreError> {
+    import_jsonl_into(&mut Target::of(store), kind, input)
+}
+
+/// [`import_jsonl`] into a [`Target`] (bounded memory on sled whatever the size).
+pub fn import_jsonl_into(
+    to: &mut Target,
+    kind: Kind,
+    input: &mut dyn Read,
+) -> Result<u64, StoreError> {
     let (mut n, mut page) = (0, Vec::with_capacity(PAGE));
     for (i, line) in BufReader::new(input).lines().enumerate() {
         let line = line.map_err(io)?;
@@ -127,7 +231,7 @@ pub fn import_jsonl(store: &Store, kind: Kind, input: &mut dyn Read) -> Result<u
             Kind::Agents => serde_json::from_str(&line).map(Put::Agent),
         };
         let checked = parsed.map_err(|e| at(e.to_string())).and_then(|p| {
-            store
+            to.store()?
                 .check_import(&p)
                 .map(|()| p)
                 .map_err(|e| at(e.to_string()))
@@ -135,16 +239,16 @@ pub fn import_jsonl(store: &Store, kind: Kind, input: &mut dyn Read) -> Result<u
         match checked {
             Ok(p) => page.push(p),
             Err(e) => {
-                store.import(page)?;
+                to.import(page)?;
                 return Err(e);
             }
         }
         n += 1;
         if page.len() >= PAGE {
-            store.import(std::mem::take(&mut page))?;
+            to.import(std::mem::take(&mut page))?;
         }
     }
-    store.import(page)?;
+    to.import(page)?;
     Ok(n)
 }
 
@@ -219,6 +323,11 @@ pub fn export_customers_csv(store: &Store, out: &mut dyn Write) -> Result<u64, S
 /// customer; fields not in the CSV keep their defaults. Stops at the first bad row,
 /// naming its line; the rows before it are stored.
 pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, StoreError> {
+    import_customers_csv_into(&mut Target::of(store), input)
+}
+
+/// [`import_customers_csv`] into a [`Target`] (bounded memory on sled whatever the size).
+pub fn import_customers_csv_into(to: &mut Target, input: &mut dyn Read) -> Result<u64, StoreError> {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true) // a row of the wrong length is named by our own check
@@ -239,7 +348,7 @@ pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, 
         let more = match r.read_record(&mut record) {
             Ok(more) => more,
             Err(e) => {
-                import_rows(store, page)?;
+                import_rows(to, page)?;
                 let line = e.position().map_or(0, |p| p.line());
                 return Err(StoreError::File(format!("row {line}: {}", csv_error(e))));
             }
@@ -251,23 +360,24 @@ pub fn import_customers_csv(store: &Store, input: &mut dyn Read) -> Result<u64, 
         let c = match customer_of_row(&record) {
             Ok(c) => c,
             Err(what) => {
-                import_rows(store, page)?;
+                import_rows(to, page)?;
                 return Err(StoreError::File(format!("row {line}: {what}")));
             }
         };
         if c.id == 0 {
-            store
+            to.store()?
                 .put_customer(c)
                 .map_err(|e| StoreError::File(format!("row {line}: {e}")))?;
+            to.wrote(1)?;
         } else {
             page.push((line, Put::Customer(c)));
         }
         n += 1;
         if page.len() >= PAGE {
-            import_rows(store, std::mem::take(&mut page))?;
+            import_rows(to, std::mem::take(&mut page))?;
         }
     }
-    import_rows(store, page)?;
+    import_rows(to, page)?;
     Ok(n)
 }
 
@@ -330,14 +440,13 @@ fn customer_of_row(r: &csv::StringRecord) -> Result<Customer, String> {
 
 /// Import a page of rows in one commit; if it is refused, row by row, so the error
 /// names the row.
-fn import_rows(store: &Store, page: Vec<(usize, Put)>) -> Result<(), StoreError> {
+fn import_rows(to: &mut Target, page: Vec<(usize, Put)>) -> Result<(), StoreError> {
     let all = page.iter().map(|(_, p)| p.clone()).collect();
-    if store.import(all).is_ok() {
+    if to.import(all).is_ok() {
         return Ok(());
     }
     for (line, p) in page {
-        store
-            .import(vec![p])
+        to.import(vec![p])
             .map_err(|e| StoreError::File(format!("row {line}: {e}")))?;
     }
     Ok(())
@@ -380,12 +489,17 @@ pub fn backup(store: &Store, dir: &Path) -> Result<Manifest, StoreError> {
 
 /// Load a backup into a store (normally a new, empty one).
 pub fn restore(store: &Store, dir: &Path) -> Result<Manifest, StoreError> {
+    restore_into(&mut Target::of(store), dir)
+}
+
+/// [`restore`] into a [`Target`] (bounded memory on sled whatever the size).
+pub fn restore_into(to: &mut Target, dir: &Path) -> Result<Manifest, StoreError> {
     let m: Manifest =
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).map_err(io)?)
             .map_err(|e| StoreError::File(format!("manifest.json: {e}")))?;
     for k in Kind::ALL {
         let mut f = std::fs::File::open(dir.join(k.file())).map_err(io)?;
-        let n = import_jsonl(store, k, &mut f)
+        let n = import_jsonl_into(to, k, &mut f)
             .map_err(|e| StoreError::File(format!("{}: {e}", k.file())))?;
         let expected = m.counts.iter().find(|(x, _)| *x == k).map_or(0, |x| x.1);
         if n != expected {
@@ -450,25 +564,33 @@ pub struct Copied {
 /// Copy every record of `from` into `to` (normally a new, empty store, of either
 /// engine), ids kept, a page per commit: memory holds one page whatever the size.
 pub fn copy(from: &Store, to: &Store) -> Result<Copied, StoreError> {
+    copy_into(from, &mut Target::of(to))
+}
+
+/// [`copy`] into a [`Target`] (bounded memory on sled whatever the size).
+pub fn copy_into(from: &Store, to: &mut Target) -> Result<Copied, StoreError> {
     let e = from.engine();
     let mut c = Copied::default();
     let mut page = Vec::with_capacity(PAGE);
     // into an empty store: the engine's bulk load, checked record by record and made
     // durable at the end; into one with records: commits, each record replacing its own
-    let empty = to.engine().customers_after(0, 1)?.is_empty()
-        && to.engine().tickets_after(0, 1)?.is_empty()
-        && to.engine().interactions_after(0, 1)?.is_empty();
-    let write = |page: Vec<Put>| -> Result<(), StoreError> {
+    let target = to.store()?.engine();
+    let empty = target.customers_after(0, 1)?.is_empty()
+        && target.tickets_after(0, 1)?.is_empty()
+        && target.interactions_after(0, 1)?.is_empty();
+    let write = |to: &mut Target, page: Vec<Put>| -> Result<(), StoreError> {
         if empty {
-            to.load(page)
+            let n = page.len() as u64;
+            to.store()?.load(page)?;
+            to.wrote(n)
         } else {
             to.import(page)
         }
     };
-    let keep = |p: Put, page: &mut Vec<Put>| -> Result<(), StoreError> {
+    let mut keep = |p: Put, page: &mut Vec<Put>| -> Result<(), StoreError> {
         page.push(p);
         if page.len() >= PAGE {
-            write(std::mem::take(page))?;
+            write(to, std::mem::take(page))?;
         }
         Ok(())
     };
@@ -503,7 +625,7 @@ pub fn copy(from: &Store, to: &Store) -> Result<Copied, StoreError> {
         keep(Put::DeadLetter(d), &mut page)?;
         c.other += 1;
     }
-    write(page)?;
-    to.flush()?;
+    write(to, page)?;
+    to.store()?.flush()?;
     Ok(c)
 }

@@ -840,3 +840,40 @@ fn a_postgres_store_of_schema_version_1_is_brought_up_to_date() {
         "{e}"
     );
 }
+
+/// A copy or an import into a sled store given by its location closes and reopens it as it
+/// fills (sled holds what one opening wrote in memory until it is closed), and nothing is
+/// lost across the reopenings.
+#[test]
+fn a_copy_into_sled_reopens_it_as_it_fills_and_keeps_everything() {
+    let from = engines::chosen();
+    seed::seed(&from, 3000, 3, NOW, &mut |_| {}).unwrap();
+    let dir = tempdir("reopening-copy");
+    let mut to = export::Target::at(&format!("sled:{}", dir.display()), Catalog::builtin())
+        .unwrap()
+        .with_records_per_opening(1500);
+    let copied = export::copy_into(&from, &mut to).unwrap();
+    assert!(to.openings() > 3, "reopened {} times", to.openings());
+    let to = to.into_store().unwrap();
+    let (a, b) = (from.check().unwrap(), to.check().unwrap());
+    assert!(b.is_clean(), "{b:?}");
+    assert_eq!(
+        (a.customers, a.tickets, a.interactions),
+        (b.customers, b.tickets, b.interactions)
+    );
+    assert_eq!(copied.customers, 3000);
+    drop(to);
+
+    // and JSON lines imported into another, also reopened on the way
+    let mut lines = Vec::new();
+    export::export_jsonl(&from, Kind::Customers, &mut lines).unwrap();
+    let dir2 = tempdir("reopening-import");
+    let mut into = export::Target::at(&dir2.display().to_string(), Catalog::builtin())
+        .unwrap()
+        .with_records_per_opening(1000);
+    let n = export::import_jsonl_into(&mut into, Kind::Customers, &mut lines.as_slice()).unwrap();
+    assert_eq!(n, 3000);
+    assert!(into.openings() > 2);
+    std::fs::remove_dir_all(dir).ok();
+    std::fs::remove_dir_all(dir2).ok();
+}
