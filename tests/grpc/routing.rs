@@ -452,9 +452,11 @@ async fn first_contact_resolution_is_claimed_at_wrap_up_and_settled_later() {
         d1.done(k + 5, C::Ready(true)).await;
         calls.push(call);
     }
-    let first = record_of(&up.store, calls[0]).await;
+    // the later records first: once the second is in, the first one's FCR is settled
+    // (by the second's write, or by its own if it landed last)
     let second = record_of(&up.store, calls[1]).await;
     let stranger = record_of(&up.store, calls[2]).await;
+    let first = record_of(&up.store, calls[0]).await;
     assert!(first.fcr_claimed && second.fcr_claimed && stranger.fcr_claimed);
     assert_eq!(first.fcr_verified, Some(false), "the customer called again");
     // eight days on, the store settles what is left: the second call held; an unknown
