@@ -62,6 +62,26 @@ async fn every_rpc_refuses_bad_input_in_words_and_the_router_carries_on() {
             "FAILED_PRECONDITION",
             "1001",
         ),
+        // 统一编码: free text is refused where a code belongs
+        (
+            6,
+            Some(C::WrapUp(pb::WrapUp {
+                reason: "broadband broke".into(),
+                ..Default::default()
+            })),
+            "INVALID_ARGUMENT",
+            "reason 'broadband broke' is not a call reason code",
+        ),
+        (
+            7,
+            Some(C::WrapUp(pb::WrapUp {
+                disposition: "sorted it".into(),
+                reason: "fault.broadband".into(),
+                ..Default::default()
+            })),
+            "INVALID_ARGUMENT",
+            "disposition 'sorted it' is not a disposition code",
+        ),
     ];
     for (id, c, code, words) in bad {
         tx.send(pb::AgentCommand {

@@ -41,32 +41,18 @@ async fn calls_go_on_while_the_store_is_down_and_records_are_written_when_it_is_
     let ch = channel(&up.url).await;
     until_health(&ch, ServingStatus::Serving).await;
 
-    let mut agents = AgentServiceClient::new(ch.clone());
-    let login = |id: &str, pw: &str| pb::LoginRequest {
-        agent_id: id.into(),
-        password: pw.into(),
-        language: 0,
-    };
-    let agent = agents
-        .login(login("1001", "correct horse 1001"))
-        .await
-        .unwrap()
-        .into_inner();
-    let sup = agents
-        .login(login("2001", "supervisor 2001 pw"))
-        .await
-        .unwrap()
-        .into_inner();
+    let agent = super::outside::token(&ch, "1001", "correct horse 1001").await;
+    let sup = super::outside::token(&ch, "2001", "supervisor 2001 pw").await;
     let mut board = SupervisorServiceClient::new(ch.clone())
-        .watch_stats(authed(pb::WatchStatsRequest { queues: vec![] }, &sup.token))
+        .watch_stats(authed(pb::WatchStatsRequest { queues: vec![] }, &sup))
         .await
         .unwrap()
         .into_inner();
     let first = next(&mut board).await;
     assert_eq!(first.store.map(|s| s.degraded), Some(false));
     let (atx, arx) = mpsc::channel(16);
-    let mut events = agents
-        .session(authed(ReceiverStream::new(arx), &agent.token))
+    let mut events = AgentServiceClient::new(ch.clone())
+        .session(authed(ReceiverStream::new(arx), &agent))
         .await
         .unwrap()
         .into_inner();

@@ -1,10 +1,26 @@
 //! Ticket types, subcategories, back-office groups and deadlines, from
-//! `assets/tickets/categories.toml` (the router and the desktop read the same file).
+//! `assets/tickets/categories.toml` (the store, the router and the desktop read the same
+//! file).
 
-use crate::error::StoreError;
-use crate::model::{Millis, Segment, TicketKind};
-use serde::Deserialize;
+use crate::{CatalogError, Millis, Segment};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+/// Ticket types; subcategories and deadlines come from `assets/tickets/categories.toml`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TicketKind {
+    /// 投诉.
+    Complaint,
+    /// 障碍 / 故障.
+    Fault,
+    /// 咨询.
+    Inquiry,
+    /// 业务受理 (service order).
+    ServiceOrder,
+    /// 建议.
+    Suggestion,
+}
 
 /// The categories file as shipped, built in so a store works without the assets folder.
 pub const BUILTIN: &str = include_str!("../../../assets/tickets/categories.toml");
@@ -55,9 +71,9 @@ pub struct Catalog {
 
 impl Catalog {
     /// Parse a categories file's text.
-    pub fn parse(text: &str) -> Result<Catalog, StoreError> {
+    pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
         let c: Catalog = toml::from_str(text)
-            .map_err(|e| StoreError::File(format!("ticket categories: {e}")))?;
+            .map_err(|e| CatalogError::File(format!("ticket categories: {e}")))?;
         for k in [
             TicketKind::Complaint,
             TicketKind::Fault,
@@ -66,7 +82,7 @@ impl Catalog {
             TicketKind::Suggestion,
         ] {
             if !c.kind.iter().any(|s| s.kind == k) {
-                return Err(StoreError::File(format!(
+                return Err(CatalogError::File(format!(
                     "ticket categories: no entry for {k:?}"
                 )));
             }
@@ -75,9 +91,9 @@ impl Catalog {
     }
 
     /// Read a categories file.
-    pub fn load(path: &Path) -> Result<Catalog, StoreError> {
+    pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| StoreError::File(format!("cannot read {}: {e}", path.display())))?;
+            .map_err(|e| CatalogError::File(format!("cannot read {}: {e}", path.display())))?;
         Catalog::parse(&text)
     }
 
@@ -95,11 +111,11 @@ impl Catalog {
     }
 
     /// Check that `sub` is a subcategory of `k`.
-    pub fn check(&self, k: TicketKind, sub: &str) -> Result<(), StoreError> {
+    pub fn check(&self, k: TicketKind, sub: &str) -> Result<(), CatalogError> {
         if self.kind(k).subcategories.iter().any(|s| s.id == sub) {
             Ok(())
         } else {
-            Err(StoreError::Invalid {
+            Err(CatalogError::Invalid {
                 field: "subcategory",
                 why: format!("'{sub}' is not a subcategory of {k:?} in the ticket categories"),
             })

@@ -4,8 +4,9 @@
 //! this state directly.
 
 use crate::i18n::Lang;
+use hotline_catalog::{Catalog, Codes, TicketKind};
 use hotline_proto::v1 as pb;
-use hotline_store::{Catalog, TicketKind};
+use iced::widget::combo_box;
 use pb::agent_command::Command as C;
 use pb::agent_event::Event as E;
 use std::time::{Duration, Instant, SystemTime};
@@ -126,12 +127,74 @@ pub struct TicketUpdate {
 /// The wrap-up form.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WrapForm {
-    /// Disposition ("answered", "ticket opened" …).
+    /// Disposition code ("answered", "ticket-opened" …).
     pub disposition: String,
-    /// Reason code ("fault.broadband" …).
+    /// Reason code ("fault.broadband" …), first guessed from the IVR's choice.
     pub reason: String,
     /// Resolved at first contact (claimed; the store verifies it later).
     pub fcr: bool,
+}
+
+/// One entry of a wrap-up pick-list: the code sent to the router, the words a person
+/// reads (both languages, so typing either filters the list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// The catalogue's code.
+    pub code: String,
+    /// 中文 and English.
+    pub label: String,
+}
+
+impl std::fmt::Display for Choice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label)
+    }
+}
+
+/// The wrap-up's pick-lists, from the codes catalogue (统一编码).
+#[derive(Debug, Clone)]
+pub struct Picks {
+    /// Call reasons.
+    pub reasons: combo_box::State<Choice>,
+    /// Dispositions.
+    pub dispositions: combo_box::State<Choice>,
+    reason_list: Vec<Choice>,
+    disposition_list: Vec<Choice>,
+}
+
+impl Picks {
+    fn of(codes: &Codes) -> Picks {
+        let choice = |code: &str, zh: &str, en: &str| Choice {
+            code: code.to_string(),
+            label: format!("{zh} {en}"),
+        };
+        let reason_list: Vec<Choice> = codes
+            .reasons
+            .iter()
+            .map(|r| choice(&r.code, &r.zh, &r.en))
+            .collect();
+        let disposition_list: Vec<Choice> = codes
+            .dispositions
+            .iter()
+            .map(|d| choice(&d.code, &d.zh, &d.en))
+            .collect();
+        Picks {
+            reasons: combo_box::State::new(reason_list.clone()),
+            dispositions: combo_box::State::new(disposition_list.clone()),
+            reason_list,
+            disposition_list,
+        }
+    }
+
+    /// The reason entry of a code.
+    pub fn reason(&self, code: &str) -> Option<&Choice> {
+        self.reason_list.iter().find(|c| c.code == code)
+    }
+
+    /// The disposition entry of a code.
+    pub fn disposition(&self, code: &str) -> Option<&Choice> {
+        self.disposition_list.iter().find(|c| c.code == code)
+    }
 }
 
 /// Figures of this shift.
@@ -203,6 +266,10 @@ pub struct Agent {
     pub queues: Vec<String>,
     /// Ticket types and subcategories (the same file the router uses).
     pub catalog: Catalog,
+    /// Call reasons and dispositions (the same file the router checks wrap-ups against).
+    pub codes: Codes,
+    /// The wrap-up's pick-lists.
+    pub picks: Picks,
     next_command: u64,
     /// Ready again once the wrap-up is done.
     ready_after_wrap: bool,
@@ -346,8 +413,21 @@ impl Agent {
             notice: None,
             queues,
             catalog: Catalog::builtin(),
+            picks: Picks::of(&Codes::builtin()),
+            codes: Codes::builtin(),
             next_command: 0,
             ready_after_wrap: false,
+        }
+    }
+
+    /// The reason the caller chose in the IVR, as the wrap-up's first guess: its
+    /// group's general reason (empty when the catalogue has none).
+    fn first_guess_reason(&self) -> String {
+        let group = self.pop.as_ref().map_or("", |p| p.reason.as_str());
+        let general = format!("{group}.general");
+        match self.codes.reason(&general) {
+            Some(_) => general,
+            None => String::new(),
         }
     }
 
@@ -602,7 +682,10 @@ impl Agent {
                 self.notes.clear();
                 self.ticket = TicketForm::default();
                 self.ticket_update = TicketUpdate::default();
-                self.wrap = WrapForm::default();
+                self.wrap = WrapForm {
+                    reason: self.first_guess_reason(),
+                    ..WrapForm::default()
+                };
                 self.call = Some(CallView {
                     call_id: call,
                     queue,

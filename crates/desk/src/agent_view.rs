@@ -5,7 +5,8 @@ use crate::agent::{Agent, Link, Message, TicketAction};
 use crate::i18n::Lang;
 use hotline_proto::v1 as pb;
 use iced::widget::{
-    button, checkbox, column, container, pick_list, row, scrollable, space, text, text_input,
+    button, checkbox, column, combo_box, container, pick_list, row, scrollable, space, text,
+    text_input,
 };
 use iced::{Color, Element, Length};
 use std::time::Instant;
@@ -508,9 +509,19 @@ fn wrap_form<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Element<'a, Message>
         lang.t("wrap.title"),
         column![
             row![
-                text_input(lang.t("wrap.disposition"), &a.wrap.disposition)
-                    .on_input(Message::Disposition),
-                text_input(lang.t("wrap.reason"), &a.wrap.reason).on_input(Message::Reason),
+                // type to filter (either language); the code goes to the router
+                combo_box(
+                    &a.picks.dispositions,
+                    lang.t("wrap.disposition"),
+                    a.picks.disposition(&a.wrap.disposition),
+                    |c| Message::Disposition(c.code),
+                ),
+                combo_box(
+                    &a.picks.reasons,
+                    lang.t("wrap.reason"),
+                    a.picks.reason(&a.wrap.reason),
+                    |c| Message::Reason(c.code),
+                ),
             ]
             .spacing(8),
             row![

@@ -136,7 +136,7 @@ fn a_call_from_answer_to_wrap_up_sends_the_right_commands() {
         commands(a.update(M::Ready, Lang::Zh, now)).is_empty(),
         "not ready before wrap-up"
     );
-    a.update(M::Disposition("ticket opened".into()), Lang::Zh, now);
+    a.update(M::Disposition("ticket-opened".into()), Lang::Zh, now);
     a.update(M::Reason("fault.broadband".into()), Lang::Zh, now);
     a.update(M::Fcr(true), Lang::Zh, now);
     let out = commands(a.update(M::Ready, Lang::Zh, now));
@@ -145,7 +145,7 @@ fn a_call_from_answer_to_wrap_up_sends_the_right_commands() {
     };
     assert_eq!(
         (w.disposition.as_str(), w.reason.as_str()),
-        ("ticket opened", "fault.broadband")
+        ("ticket-opened", "fault.broadband")
     );
     assert_eq!(w.notes, "光猫灯不亮");
     assert!(w.resolved_first_contact);

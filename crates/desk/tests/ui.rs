@@ -155,12 +155,33 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
         click(&desk, "提交整理 F8").is_empty(),
         "disabled while fields are empty"
     );
+    // the pick-lists show labels, never codes; the IVR's choice is the first guess
+    let Screen::Agent { agent, .. } = &desk.screen else {
+        unreachable!()
+    };
+    assert_eq!(
+        agent.wrap.reason, "fault.general",
+        "from the IVR's fault menu"
+    );
+    // the pick-list's selection, as its input shows it
+    let shown = |a: &agent::Agent| a.picks.reason(&a.wrap.reason).map(|c| c.to_string());
+    assert_eq!(shown(agent).as_deref(), Some("一般故障 other fault"));
+    assert!(!shows(&desk, "fault.general"), "no code on the screen");
     let _ = desk.update(Message::Agent(agent::Message::Disposition(
-        "ticket opened".into(),
+        "ticket-opened".into(),
     )));
     let _ = desk.update(Message::Agent(agent::Message::Reason(
         "fault.broadband".into(),
     )));
+    let Screen::Agent { agent, .. } = &desk.screen else {
+        unreachable!()
+    };
+    assert_eq!(shown(agent).as_deref(), Some("宽带故障 broadband fault"));
+    let disposition = agent.picks.disposition(&agent.wrap.disposition);
+    assert_eq!(
+        disposition.map(|c| c.to_string()).as_deref(),
+        Some("已立工单 ticket opened")
+    );
     for m in click(&desk, "首次来电已解决") {
         let _ = desk.update(m);
     }
@@ -172,6 +193,11 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
         panic!("{out:?}")
     };
     assert!(w.resolved_first_contact);
+    assert_eq!(
+        (w.disposition.as_str(), w.reason.as_str()),
+        ("ticket-opened", "fault.broadband"),
+        "codes go to the router"
+    );
     assert_eq!(w.new_tickets.len(), 1);
     assert_eq!(w.new_tickets[0].description, "光猫红灯");
     assert_eq!(w.new_tickets[0].customer_id, 42);
@@ -203,6 +229,22 @@ fn the_status_bar_says_when_the_router_is_gone_and_keys_work() {
     assert!(shows(&desk, "Ready F1"));
 }
 
+/// A supervisor's desk (9000) on an empty wallboard.
+fn supervisor_desk() -> Desk {
+    let mut desk = Desk::new("http://127.0.0.1:1", "9000");
+    desk.screen = Screen::Supervisor {
+        board: Box::new(Wallboard::default()),
+        who: Credentials {
+            router: "http://127.0.0.1:1".into(),
+            agent: "9000".into(),
+            password: "x".into(),
+            token: Default::default(),
+            tls: Default::default(),
+        },
+    };
+    desk
+}
+
 /// While the router cannot reach its store, the agent sees why the pop is empty (and is
 /// not offered to create a customer that may exist), the supervisor sees the outage.
 #[test]
@@ -225,17 +267,7 @@ fn a_store_outage_shows_on_the_pop_and_the_wallboard() {
     assert!(shows(&desk, "客户资料暂不可用"));
     assert!(!shows(&desk, "未登记号码"), "not an unknown caller");
 
-    let mut desk = Desk::new("http://127.0.0.1:1", "9000");
-    desk.screen = Screen::Supervisor {
-        board: Box::new(Wallboard::default()),
-        who: Credentials {
-            router: "http://127.0.0.1:1".into(),
-            agent: "9000".into(),
-            password: "x".into(),
-            token: Default::default(),
-            tls: Default::default(),
-        },
-    };
+    let mut desk = supervisor_desk();
     let store = |s: pb::StoreStatus| {
         Message::Board(supervisor::Message::Update(Box::new(pb::StatsUpdate {
             store: Some(s),
@@ -274,17 +306,7 @@ fn a_store_outage_shows_on_the_pop_and_the_wallboard() {
 
 #[test]
 fn the_supervisor_table_updates_and_sorts() {
-    let mut desk = Desk::new("http://127.0.0.1:1", "9000");
-    desk.screen = Screen::Supervisor {
-        board: Box::new(Wallboard::default()),
-        who: Credentials {
-            router: "http://127.0.0.1:1".into(),
-            agent: "9000".into(),
-            password: "x".into(),
-            token: Default::default(),
-            tls: Default::default(),
-        },
-    };
+    let mut desk = supervisor_desk();
     let update = |agents: Vec<(&str, &str, u64)>| {
         Message::Board(supervisor::Message::Update(Box::new(pb::StatsUpdate {
             at: None,

@@ -251,7 +251,7 @@ async fn bot(
                         });
                         let resolved = ticket.is_none() && rng.chance(cfg.fcr_probability);
                         send(C::WrapUp(pb::WrapUp {
-                            disposition: if ticket.is_some() { "ticket opened" } else { "answered" }.into(),
+                            disposition: if ticket.is_some() { "ticket-opened" } else { "answered" }.into(),
                             reason: format!("{reason}.general"),
                             notes: String::new(),
                             new_tickets: ticket.into_iter().collect(),

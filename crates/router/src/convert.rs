@@ -450,6 +450,12 @@ pub fn screen_pop(
     }
 }
 
+/// The codes catalogue wrap-ups are checked against (built in, read once).
+fn codes() -> &'static store::Codes {
+    static CODES: std::sync::OnceLock<store::Codes> = std::sync::OnceLock::new();
+    CODES.get_or_init(store::Codes::builtin)
+}
+
 /// The store's state as supervisors see it.
 pub fn store_state(s: &crate::store_watch::StoreState) -> pb::StoreStatus {
     match &s.health {
@@ -803,6 +809,22 @@ pub fn command_in(c: pb::agent_command::Command, command_id: u64) -> Result<Comm
             // by the rules the store applies to the call's record and to tickets, so a
             // wrap-up accepted here is always stored
             store::validate::wrap_up(&w.disposition, &w.reason, &w.notes).map_err(store_status)?;
+            // 统一编码: a reason and a disposition are codes of the catalogue (an older
+            // desktop's free-text disposition is taken as the code it stands for)
+            let codes = codes();
+            if !w.reason.is_empty() {
+                codes
+                    .check_reason(&w.reason)
+                    .map_err(|e| store_status(e.into()))?;
+            }
+            let disposition = match w.disposition.as_str() {
+                "" => String::new(),
+                d => codes
+                    .check_disposition(d)
+                    .map_err(|e| store_status(e.into()))?
+                    .code
+                    .clone(),
+            };
             let new_tickets: Vec<store::NewTicket> = w
                 .new_tickets
                 .into_iter()
@@ -812,7 +834,7 @@ pub fn command_in(c: pb::agent_command::Command, command_id: u64) -> Result<Comm
                 store::validate::new_ticket(t).map_err(store_status)?;
             }
             Command::WrapUp(WrapUp {
-                disposition: w.disposition,
+                disposition,
                 reason: w.reason,
                 notes: w.notes,
                 new_tickets,

@@ -70,3 +70,14 @@ pub enum StoreError {
     #[error("{0}")]
     File(String),
 }
+
+impl From<hotline_catalog::CatalogError> for StoreError {
+    fn from(e: hotline_catalog::CatalogError) -> StoreError {
+        match e {
+            hotline_catalog::CatalogError::File(f) => StoreError::File(f),
+            hotline_catalog::CatalogError::Invalid { field, why } => {
+                StoreError::Invalid { field, why }
+            }
+        }
+    }
+}

@@ -15,7 +15,6 @@
 //!   stored. Personal data is masked in `Debug` output and messages.
 //! * Records are encoded with a version byte; old versions stay readable.
 
-pub mod catalog;
 mod check;
 pub mod codec;
 mod durable;
@@ -35,9 +34,9 @@ mod sled_engine;
 mod store;
 pub mod validate;
 
-pub use catalog::Catalog;
 pub use engine::{Engine, Health};
 pub use error::StoreError;
+pub use hotline_catalog::{Catalog, CatalogError, Codes};
 pub use model::*;
 #[cfg(feature = "postgres")]
 pub use pg_engine::{

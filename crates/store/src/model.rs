@@ -13,15 +13,7 @@ pub type Millis = u64;
 /// One day in milliseconds.
 pub const DAY_MS: Millis = 86_400_000;
 
-/// 公众客户 public customer or 大客户 key account (enterprise, government, group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Segment {
-    /// 公众客户.
-    Public,
-    /// 大客户: green channel, account manager.
-    KeyAccount,
-}
+pub use hotline_catalog::{Segment, TicketKind};
 
 /// Loyalty tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -206,7 +198,8 @@ pub struct Interaction {
     pub wrap_up_s: u32,
     /// How it ended.
     pub end: CallEnd,
-    /// Agent's disposition ("answered", "ticket opened", "transferred to back office" …).
+    /// The disposition code ("answered", "ticket-opened" …, `assets/codes/codes.toml`;
+    /// records written before the codes carry free text such as "ticket opened").
     pub disposition: Option<String>,
     /// Reason code, e.g. "fault.broadband"; FCR repeats are matched on it.
     pub reason: Option<String>,
@@ -325,22 +318,6 @@ impl fmt::Debug for Interaction {
             .field("fcr", &(self.fcr_claimed, self.fcr_verified))
             .finish_non_exhaustive()
     }
-}
-
-/// Ticket types; subcategories and deadlines come from `assets/tickets/categories.toml`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum TicketKind {
-    /// 投诉.
-    Complaint,
-    /// 障碍 / 故障.
-    Fault,
-    /// 咨询.
-    Inquiry,
-    /// 业务受理 (service order).
-    ServiceOrder,
-    /// 建议.
-    Suggestion,
 }
 
 /// Urgency.

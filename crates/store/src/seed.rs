@@ -733,7 +733,7 @@ fn history(
                     status: st,
                 });
             }
-            i.disposition = Some("ticket opened".into());
+            i.disposition = Some("ticket-opened".into());
             i.fcr_claimed = false;
             i.fcr_verified = if i.fcr_verified.is_some() {
                 Some(false)

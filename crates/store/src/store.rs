@@ -7,7 +7,6 @@
 //! ([`Expect`]); if another writer came first the engine refuses the commit and the rule
 //! runs again on what is there now.
 
-use crate::catalog::Catalog;
 use crate::engine::{Commit, Engine, Expect, IdKind, Put, Remove};
 use crate::error::StoreError;
 use crate::model::*;
@@ -17,6 +16,7 @@ use argon2::Argon2;
 use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
 };
+use hotline_catalog::Catalog;
 use std::path::Path;
 use std::sync::Arc;
 
