@@ -141,7 +141,7 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
         lang.t("pop.ivr"),
         pop.ivr_path.join(" › "),
         lang.t("pop.reason"),
-        pop.reason
+        words::reason(&a.codes, &pop.reason, lang)
     );
     if pop.store_unavailable {
         return section(
@@ -224,7 +224,7 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             let line = text(format!(
                 "#{} {} {}{}",
                 t.id,
-                t.subcategory,
+                words::subcategory(&a.catalog, &t.subcategory),
                 t.description,
                 if t.overdue {
                     format!("  ⚠ {}", lang.t("pop.overdue"))
@@ -244,11 +244,11 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
                 "no" | "false" => lang.t("pop.fcr_no"),
                 _ => "",
             };
-            let parts: Vec<&str> = [
-                i.queue.as_str(),
-                i.reason.as_str(),
-                i.disposition.as_str(),
-                fcr,
+            let parts: Vec<String> = [
+                words::queue(&a.codes, &i.queue, lang),
+                words::reason(&a.codes, &i.reason, lang),
+                words::disposition(&a.codes, &i.disposition, lang),
+                fcr.to_string(),
             ]
             .into_iter()
             .filter(|s| !s.is_empty())
@@ -448,7 +448,10 @@ fn ticket_update<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
         .map(|p| {
             p.open_tickets
                 .iter()
-                .map(|t| Choice(t.id as usize, format!("#{} {}", t.id, t.subcategory)))
+                .map(|t| {
+                    let sub = words::subcategory(&a.catalog, &t.subcategory);
+                    Choice(t.id as usize, format!("#{} {sub}", t.id))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -596,4 +599,56 @@ pub fn view(a: &Agent, lang: Lang, now: Instant) -> Element<'_, Message> {
     );
     body = body.push(shift(a, lang));
     scrollable(body).into()
+}
+
+/// Codes as a person reads them: the catalogue's label in the screen's language, the code
+/// itself only when the catalogue does not know it (free text of an older record).
+mod words {
+    use crate::i18n::Lang;
+    use hotline_catalog::{Catalog, Codes};
+
+    fn pick(lang: Lang, zh: &str, en: &str) -> String {
+        match lang {
+            Lang::Zh => zh.to_string(),
+            Lang::En => en.to_string(),
+        }
+    }
+
+    /// A call reason, or the IVR group a caller chose.
+    pub fn reason(codes: &Codes, code: &str, lang: Lang) -> String {
+        codes
+            .reason(code)
+            .map(|r| pick(lang, &r.zh, &r.en))
+            .or_else(|| codes.group(code).map(|g| pick(lang, &g.zh, &g.en)))
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// A disposition (or the words an older record carried for one).
+    pub fn disposition(codes: &Codes, code: &str, lang: Lang) -> String {
+        codes
+            .disposition(code)
+            .map(|d| pick(lang, &d.zh, &d.en))
+            .unwrap_or_else(|| code.to_string())
+    }
+
+    /// A queue, by the IVR group that leads to it.
+    pub fn queue(codes: &Codes, queue: &str, lang: Lang) -> String {
+        codes
+            .groups
+            .iter()
+            .find(|g| g.queue == queue)
+            .map(|g| pick(lang, &g.zh, &g.en))
+            .unwrap_or_else(|| queue.to_string())
+    }
+
+    /// A ticket subcategory (its catalogue name carries both languages).
+    pub fn subcategory(catalog: &Catalog, id: &str) -> String {
+        catalog
+            .kind
+            .iter()
+            .flat_map(|k| &k.subcategories)
+            .find(|s| s.id == id)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
 }

@@ -105,7 +105,12 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
                     overdue: true,
                     ..Default::default()
                 }],
-                recent: vec![],
+                recent: vec![pb::Interaction {
+                    queue: "complaint".into(),
+                    reason: "complaint.billing".into(),
+                    disposition: "ticket opened".into(),
+                    ..Default::default()
+                }],
                 ivr_path: vec!["welcome".into(), "key 2".into()],
                 reason: "fault".into(),
                 store_unavailable: false,
@@ -113,6 +118,13 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
             priority: 5,
         }),
     );
+    // codes read as labels: the IVR choice, the last contact (an older record's free
+    // text too), the ticket's subcategory
+    assert!(shows(
+        &desk,
+        "IVR路径: welcome › key 2   来电原因: 故障报修"
+    ));
+    assert!(shows(&desk, "投诉建议 · 话费争议 · 已立工单"));
     for text in [
         "张喆",
         "政企大客户 · 绿色通道",
@@ -121,7 +133,10 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
     ] {
         assert!(shows(&desk, text), "the screen pop shows {text}");
     }
-    assert!(shows(&desk, "#900 broadband-down 宽带无法上网  ⚠ 超时"));
+    assert!(shows(
+        &desk,
+        "#900 宽带无法上网 broadband down 宽带无法上网  ⚠ 超时"
+    ));
 
     // answer
     let msgs = click(&desk, "接听 F3");
