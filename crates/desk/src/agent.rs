@@ -158,8 +158,6 @@ pub struct Picks {
     pub reasons: combo_box::State<Choice>,
     /// Dispositions.
     pub dispositions: combo_box::State<Choice>,
-    reason_list: Vec<Choice>,
-    disposition_list: Vec<Choice>,
 }
 
 impl Picks {
@@ -168,32 +166,28 @@ impl Picks {
             code: code.to_string(),
             label: format!("{zh} {en}"),
         };
-        let reason_list: Vec<Choice> = codes
-            .reasons
-            .iter()
-            .map(|r| choice(&r.code, &r.zh, &r.en))
-            .collect();
-        let disposition_list: Vec<Choice> = codes
-            .dispositions
-            .iter()
-            .map(|d| choice(&d.code, &d.zh, &d.en))
-            .collect();
+        let reasons = codes.reasons.iter();
+        let dispositions = codes.dispositions.iter();
         Picks {
-            reasons: combo_box::State::new(reason_list.clone()),
-            dispositions: combo_box::State::new(disposition_list.clone()),
-            reason_list,
-            disposition_list,
+            reasons: combo_box::State::new(
+                reasons.map(|r| choice(&r.code, &r.zh, &r.en)).collect(),
+            ),
+            dispositions: combo_box::State::new(
+                dispositions
+                    .map(|d| choice(&d.code, &d.zh, &d.en))
+                    .collect(),
+            ),
         }
     }
 
     /// The reason entry of a code.
     pub fn reason(&self, code: &str) -> Option<&Choice> {
-        self.reason_list.iter().find(|c| c.code == code)
+        self.reasons.options().iter().find(|c| c.code == code)
     }
 
     /// The disposition entry of a code.
     pub fn disposition(&self, code: &str) -> Option<&Choice> {
-        self.disposition_list.iter().find(|c| c.code == code)
+        self.dispositions.options().iter().find(|c| c.code == code)
     }
 }
 
@@ -390,6 +384,7 @@ fn instant_of(t: &prost_types::Timestamp, now: Instant) -> Instant {
 impl Agent {
     /// A fresh screen for agent `id` after login.
     pub fn new(id: &str, name: &str, queues: Vec<String>, now: Instant) -> Agent {
+        let codes = Codes::builtin();
         Agent {
             id: id.into(),
             name: name.into(),
@@ -413,8 +408,8 @@ impl Agent {
             notice: None,
             queues,
             catalog: Catalog::builtin(),
-            picks: Picks::of(&Codes::builtin()),
-            codes: Codes::builtin(),
+            picks: Picks::of(&codes),
+            codes,
             next_command: 0,
             ready_after_wrap: false,
         }

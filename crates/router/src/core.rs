@@ -592,12 +592,7 @@ pub(crate) fn write_record(store: &Store, spool: &RecordSpool, i: hotline_store:
     if !matches!(last, Some(StoreError::Unavailable(_))) {
         let error = last.map(|e| e.to_string()).unwrap_or_default();
         tracing::error!(call, %error, "interaction record set aside as a dead letter");
-        let letter = hotline_store::DeadLetter {
-            at: now_ms(),
-            kind: "interaction".into(),
-            error,
-            record: crate::spool::record_text(&i),
-        };
+        let letter = crate::spool::dead_letter(now_ms(), error, i.to_json_line());
         match store.put_dead_letter(letter) {
             Ok(()) => return,
             Err(e) => tracing::error!(call, error = %e, "the dead letter could not be written"),

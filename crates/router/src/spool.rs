@@ -11,9 +11,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A record as text with its legs, as the spool keeps it (also a dead letter's record).
-pub fn record_text(record: &Interaction) -> String {
-    record.to_json_line()
+/// A record the store refused for its content, set aside as a dead letter
+/// (`hotline store check` reports it); `line` is the record as the spool keeps it.
+pub(crate) fn dead_letter(at: Millis, error: String, line: String) -> DeadLetter {
+    DeadLetter {
+        at,
+        kind: "interaction".into(),
+        error,
+        record: line,
+    }
 }
 
 /// Why the spool could not take or give back a record.
@@ -33,8 +39,8 @@ pub enum SpoolError {
 pub struct RecordSpool {
     /// `None`: held in memory only (lost if the router stops before the store is back).
     file: Option<PathBuf>,
-    /// The records when there is no file; the lock writers and the replay share.
-    held: Mutex<Vec<Interaction>>,
+    /// The records' lines when there is no file; the lock writers and the replay share.
+    held: Mutex<Vec<String>>,
     waiting: AtomicUsize,
 }
 
@@ -51,10 +57,16 @@ pub struct Replayed {
 
 impl RecordSpool {
     /// A spool in `file` (made when the first record comes), or in memory when `None`.
-    /// Records a previous run left there count as waiting.
+    /// Records a previous run left there count as waiting; a last line cut short by a
+    /// crash mid-append (never acknowledged) is cut off, so the next append starts a
+    /// line of its own.
     pub fn open(file: Option<PathBuf>) -> Result<RecordSpool, SpoolError> {
         let waiting = match &file {
-            Some(path) => read_lines(path)?.len(),
+            Some(path) => {
+                let lines = read_lines(path)?;
+                cut_torn_tail(path)?;
+                lines.len()
+            }
             None => 0,
         };
         Ok(RecordSpool {
@@ -72,9 +84,10 @@ impl RecordSpool {
     /// Keep `record` until the store is back; returns once it is on disk.
     pub fn push(&self, record: &Interaction) -> Result<(), SpoolError> {
         let mut held = self.lock();
+        let line = record.to_json_line();
         match &self.file {
-            Some(path) => append(path, record)?,
-            None => held.push(record.clone()),
+            Some(path) => append(path, line)?,
+            None => held.push(line),
         }
         self.waiting.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -86,7 +99,7 @@ impl RecordSpool {
         let mut held = self.lock();
         let lines: Vec<String> = match &self.file {
             Some(path) => read_lines(path)?,
-            None => held.iter().map(Interaction::to_json_line).collect(),
+            None => held.clone(),
         };
         let mut done = Replayed::default();
         let mut rest = lines.len();
@@ -105,12 +118,7 @@ impl RecordSpool {
                     break;
                 }
                 Err(e) => {
-                    let letter = DeadLetter {
-                        at: now,
-                        kind: "interaction".into(),
-                        error: e.to_string(),
-                        record: line.clone(),
-                    };
+                    let letter = dead_letter(now, e.to_string(), line.clone());
                     if store.put_dead_letter(letter).is_err() {
                         rest = n;
                         break;
@@ -132,7 +140,7 @@ impl RecordSpool {
         Ok(done)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Interaction>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
         self.held
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -146,8 +154,7 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> SpoolError + '_ {
     }
 }
 
-fn append(path: &Path, record: &Interaction) -> Result<(), SpoolError> {
-    let mut line = record.to_json_line();
+fn append(path: &Path, mut line: String) -> Result<(), SpoolError> {
     line.push('\n');
     let new = !path.exists();
     let mut f = std::fs::OpenOptions::new()
@@ -184,6 +191,26 @@ fn read_lines(path: &Path) -> Result<Vec<String>, SpoolError> {
             lines.push(line.to_string());
         }
     }
+}
+
+/// Cut a last line without its newline (a crash in the middle of an append) off the
+/// file.
+fn cut_torn_tail(path: &Path) -> Result<(), SpoolError> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(file_error(path)(e)),
+    };
+    if bytes.is_empty() || bytes.ends_with(b"\n") {
+        return Ok(());
+    }
+    let keep = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |k| k + 1);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .map_err(file_error(path))?;
+    f.set_len(keep as u64).map_err(file_error(path))?;
+    f.sync_data().map_err(file_error(path))
 }
 
 /// Replace the spool by `lines` (removed when none): a new file renamed over the old.
@@ -293,6 +320,9 @@ mod tests {
 
         let spool = RecordSpool::open(Some(path.clone())).unwrap();
         assert_eq!(spool.waiting(), 2);
+        // the next record after the restart is a line of its own, not glued to the torn one
+        spool.push(&record(9)).unwrap();
+        assert_eq!(spool.waiting(), 3);
         let store = Store::temporary(Catalog::builtin()).unwrap();
         // call 7 was written before the router lost its answer
         store.record_call(record(7)).unwrap();
@@ -300,7 +330,7 @@ mod tests {
         assert_eq!(
             done,
             Replayed {
-                written: 2,
+                written: 3,
                 set_aside: 0,
                 waiting: 0
             }
@@ -310,7 +340,7 @@ mod tests {
         let stored = store.interactions_between(0, u64::MAX, 10).unwrap();
         let mut calls: Vec<u64> = stored.iter().map(|i| i.call_id).collect();
         calls.sort();
-        assert_eq!(calls, [7, 8]);
+        assert_eq!(calls, [7, 8, 9]);
         let eight = store.interaction_by_call(8).unwrap().unwrap();
         assert_eq!(eight.legs.len(), 1, "the legs are spooled with the record");
         std::fs::remove_dir_all(path.parent().unwrap()).ok();

@@ -68,13 +68,20 @@ impl Target {
     pub fn at(location: &str, catalog: crate::Catalog) -> Result<Target, StoreError> {
         let store = Store::at(location, catalog.clone(), false)?;
         let sled = !location.contains("://");
-        Ok(Target {
+        Ok(Target::new(
+            store,
+            sled.then(|| (location.to_string(), catalog)),
+        ))
+    }
+
+    fn new(store: Store, reopen: Option<(String, crate::Catalog)>) -> Target {
+        Target {
             store: Some(store),
-            reopen: sled.then(|| (location.to_string(), catalog)),
+            reopen,
             written: 0,
             per_opening: RECORDS_PER_OPENING,
             openings: 1,
-        })
+        }
     }
 
     /// Reopen a sled store every `n` records instead of [`RECORDS_PER_OPENING`].
@@ -90,13 +97,7 @@ impl Target {
 
     /// `store` as it is, never reopened.
     pub fn of(store: &Store) -> Target {
-        Target {
-            store: Some(store.clone()),
-            reopen: None,
-            written: 0,
-            per_opening: RECORDS_PER_OPENING,
-            openings: 1,
-        }
+        Target::new(store.clone(), None)
     }
 
     /// The store.

@@ -229,11 +229,11 @@ pub struct Interaction {
 /// (the record's own encoding leaves the legs out: the store keeps them beside it). A
 /// line without `legs`, written before legs were kept, reads with none.
 #[derive(Serialize, Deserialize)]
-struct WithLegs<R> {
+struct WithLegs<R, L> {
     #[serde(flatten)]
     record: R,
     #[serde(default)]
-    legs: Vec<CallLeg>,
+    legs: L,
 }
 
 impl Interaction {
@@ -241,14 +241,15 @@ impl Interaction {
     pub fn to_json_line(&self) -> String {
         let line = WithLegs {
             record: self,
-            legs: self.legs.clone(),
+            legs: &self.legs,
         };
         serde_json::to_string(&line).unwrap_or_default()
     }
 
     /// A record with its legs from [`Interaction::to_json_line`]'s form.
     pub fn from_json_line(text: &str) -> Result<Interaction, serde_json::Error> {
-        let WithLegs::<Interaction> { mut record, legs } = serde_json::from_str(text)?;
+        let WithLegs::<Interaction, Vec<CallLeg>> { mut record, legs } =
+            serde_json::from_str(text)?;
         record.legs = legs;
         Ok(record)
     }

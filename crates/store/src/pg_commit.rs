@@ -269,18 +269,14 @@ pub(crate) enum Refused {
 /// Run `commit` as one transaction on `c`, its statements sent together.
 pub(crate) async fn run<C: GenericClient>(c: &C, commit: &Commit) -> Result<(), Refused> {
     let steps = transaction(commit);
-    let mut prepared = HashMap::new();
-    let texts: Vec<&'static str> = {
-        let mut t: Vec<&'static str> = steps.iter().map(|s| s.sql).collect();
-        t.sort_unstable();
-        t.dedup();
-        t
-    };
+    let mut texts: Vec<&'static str> = steps.iter().map(|s| s.sql).collect();
+    texts.sort_unstable();
+    texts.dedup();
     // cached per connection: a round trip only the first time a connection sees them
     let statements = futures_util::future::try_join_all(texts.iter().map(|t| c.prepare_cached(t)))
         .await
         .map_err(Refused::Db)?;
-    prepared.extend(texts.into_iter().zip(statements));
+    let prepared: HashMap<&str, _> = texts.into_iter().zip(statements).collect();
     let refs: Vec<Vec<&(dyn ToSql + Sync)>> = steps.iter().map(Step::refs).collect();
     let body = futures_util::future::try_join_all(
         steps

@@ -350,21 +350,20 @@ impl PgEngine {
             .health
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match (result, &*h) {
-            (Err(StoreError::Unavailable(why)), Health::Up) => {
+        match result {
+            Err(StoreError::Unavailable(why)) => {
+                // a spell of failures keeps the time of its first
+                let since = match &*h {
+                    Health::Degraded { since, .. } => *since,
+                    Health::Up => wall_clock_ms(),
+                };
                 *h = Health::Degraded {
-                    since: wall_clock_ms(),
+                    since,
                     reason: why.clone(),
-                }
+                };
             }
-            (Err(StoreError::Unavailable(why)), Health::Degraded { since, .. }) => {
-                *h = Health::Degraded {
-                    since: *since,
-                    reason: why.clone(),
-                }
-            }
-            (Err(_), _) | (Ok(_), Health::Up) => {}
-            (Ok(_), Health::Degraded { .. }) => *h = Health::Up,
+            Err(_) => {}
+            Ok(_) => *h = Health::Up,
         }
     }
 
