@@ -238,6 +238,38 @@ async fn every_rpc_refuses_bad_input_in_words_and_the_router_carries_on() {
         Code::InvalidArgument,
         "",
     );
+    refused(
+        crm.list_tickets(authed(
+            pb::ListTicketsRequest {
+                by: Some(pb::list_tickets_request::By::BackOffice("the moon".into())),
+                limit: 0,
+            },
+            &agent,
+        ))
+        .await
+        .unwrap_err(),
+        Code::InvalidArgument,
+        "'the moon' is not a back-office group",
+    );
+    refused(
+        crm.watch_tickets(authed(pb::WatchTicketsRequest::default(), &agent))
+            .await
+            .unwrap_err(),
+        Code::InvalidArgument,
+        "back_office (a group code) or mine",
+    );
+    refused(
+        crm.watch_tickets(authed(
+            pb::WatchTicketsRequest {
+                of: Some(pb::watch_tickets_request::Of::BackOffice("the moon".into())),
+            },
+            &boss,
+        ))
+        .await
+        .unwrap_err(),
+        Code::InvalidArgument,
+        "'the moon' is not a back-office group",
+    );
 
     // SupervisorService: the role first, then the inputs
     let mut sup = SupervisorServiceClient::new(ch.clone());

@@ -13,6 +13,8 @@ pub(super) struct Desk {
     pub(super) tx: mpsc::Sender<pb::AgentCommand>,
     pub(super) events: tonic::Streaming<pb::AgentEvent>,
     kept: std::collections::VecDeque<pb::AgentEvent>,
+    /// The session's token (another login would revoke it).
+    pub(super) token: String,
 }
 
 /// Agent `id` logged in with an open session (logged in = not ready).
@@ -36,6 +38,7 @@ pub(super) async fn agent_on(ch: &Channel, id: &str) -> Desk {
         tx,
         events,
         kept: Default::default(),
+        token: login.token,
     }
 }
 

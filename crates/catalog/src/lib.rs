@@ -9,7 +9,7 @@ pub mod codes;
 pub mod tickets;
 
 pub use codes::{Codes, Disposition, Reason, ReasonGroup};
-pub use tickets::{Catalog, Deadlines, KindSpec, Subcategory, TicketKind};
+pub use tickets::{Catalog, Deadlines, KindSpec, OfficeGroup, Resolution, Subcategory, TicketKind};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,9 +1,10 @@
-//! Ticket types, subcategories, back-office groups and deadlines, from
+//! Ticket types, subcategories, back-office groups, deadlines and resolutions, from
 //! `assets/tickets/categories.toml` (the store, the router and the desktop read the same
 //! file).
 
 use crate::{CatalogError, Millis, Segment};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 use std::path::Path;
 
 /// Ticket types; subcategories and deadlines come from `assets/tickets/categories.toml`.
@@ -45,6 +46,33 @@ pub struct Deadlines {
     pub key_account: u32,
 }
 
+/// A back-office group (后台) that works tickets.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeGroup {
+    /// Stable code stored in tickets and accounts (`repair-crew`).
+    pub code: String,
+    /// 中文.
+    pub zh: String,
+    /// English.
+    pub en: String,
+    /// Names records written before the codes carried for this group.
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+/// How the back office resolved a ticket (办结方式).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    /// Stable code.
+    pub code: String,
+    /// 中文.
+    pub zh: String,
+    /// English.
+    pub en: String,
+}
+
 /// One ticket type.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -53,7 +81,7 @@ pub struct KindSpec {
     pub kind: TicketKind,
     /// Display name.
     pub name: String,
-    /// Back-office group that works it.
+    /// Code of the back-office group that works it (tickets are dispatched there).
     pub back_office: String,
     /// Deadlines.
     pub deadline_hours: Deadlines,
@@ -65,8 +93,14 @@ pub struct KindSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
+    /// Back-office groups.
+    #[serde(rename = "group")]
+    pub groups: Vec<OfficeGroup>,
     /// Ticket types.
     pub kind: Vec<KindSpec>,
+    /// Resolutions.
+    #[serde(rename = "resolution")]
+    pub resolutions: Vec<Resolution>,
 }
 
 impl Catalog {
@@ -74,6 +108,23 @@ impl Catalog {
     pub fn parse(text: &str) -> Result<Catalog, CatalogError> {
         let c: Catalog = toml::from_str(text)
             .map_err(|e| CatalogError::File(format!("ticket categories: {e}")))?;
+        let bad = |why: String| Err(CatalogError::File(format!("ticket categories: {why}")));
+        let mut seen = HashSet::new();
+        let codes = c.groups.iter().map(|g| ("group", &g.code));
+        for (what, code) in codes.chain(c.resolutions.iter().map(|r| ("resolution", &r.code))) {
+            if code.is_empty() || code.contains(char::is_whitespace) {
+                return bad(format!("the {what} code '{code}' must be one word"));
+            }
+            if !seen.insert((what, code.as_str())) {
+                return bad(format!("the {what} code '{code}' comes twice"));
+            }
+        }
+        if let Some(k) = c.kind.iter().find(|k| c.office(&k.back_office).is_none()) {
+            return bad(format!(
+                "{:?} is worked by '{}', which is not a [[group]]",
+                k.kind, k.back_office
+            ));
+        }
         for k in [
             TicketKind::Complaint,
             TicketKind::Fault,
@@ -110,6 +161,41 @@ impl Catalog {
             .expect("every kind is present (checked on load)")
     }
 
+    /// The back-office group of this code, or of a name older records carried for it.
+    pub fn office(&self, code_or_alias: &str) -> Option<&OfficeGroup> {
+        self.groups
+            .iter()
+            .find(|g| g.code == code_or_alias || g.aliases.iter().any(|a| a == code_or_alias))
+    }
+
+    /// Refuse a back-office group the catalogue does not have.
+    pub fn check_office(&self, code: &str) -> Result<&OfficeGroup, CatalogError> {
+        self.office(code).ok_or_else(|| CatalogError::Invalid {
+            field: "group",
+            why: format!(
+                "'{code}' is not a back-office group (assets/tickets/categories.toml has {})",
+                self.groups
+                    .iter()
+                    .map(|g| g.code.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        })
+    }
+
+    /// The resolution of this code.
+    pub fn resolution(&self, code: &str) -> Option<&Resolution> {
+        self.resolutions.iter().find(|r| r.code == code)
+    }
+
+    /// Refuse a resolution code the catalogue does not have.
+    pub fn check_resolution(&self, code: &str) -> Result<&Resolution, CatalogError> {
+        self.resolution(code).ok_or_else(|| CatalogError::Invalid {
+            field: "resolution",
+            why: format!("'{code}' is not a resolution code (assets/tickets/categories.toml)"),
+        })
+    }
+
     /// Check that `sub` is a subcategory of `k`.
     pub fn check(&self, k: TicketKind, sub: &str) -> Result<(), CatalogError> {
         if self.kind(k).subcategories.iter().any(|s| s.id == sub) {
@@ -130,5 +216,37 @@ impl Catalog {
             Segment::KeyAccount => d.key_account,
         };
         now + hours as u64 * 3_600_000
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_categories_name_their_groups_and_resolutions() {
+        let c = Catalog::builtin();
+        assert_eq!(c.kind(TicketKind::Fault).back_office, "repair-crew");
+        // a ticket written before the codes still finds its group
+        assert_eq!(c.office("装维 repair crew").unwrap().code, "repair-crew");
+        assert_eq!(c.check_office("complaints-office").unwrap().zh, "投诉处理");
+        let e = c.check_office("the moon").unwrap_err().to_string();
+        assert!(
+            e.contains("'the moon' is not a back-office group") && e.contains("repair-crew"),
+            "{e}"
+        );
+        assert!(c.check_resolution("repaired").is_ok());
+        assert!(c.check_resolution("done somehow").is_err());
+    }
+
+    #[test]
+    fn a_kind_worked_by_no_group_is_refused() {
+        let stray = BUILTIN.replace("back_office = \"support\"", "back_office = \"nobody\"");
+        let e = Catalog::parse(&stray).unwrap_err().to_string();
+        assert!(e.contains("'nobody', which is not a [[group]]"), "{e}");
+        let twice =
+            format!("{BUILTIN}\n[[resolution]]\ncode = \"repaired\"\nzh = \"x\"\nen = \"x\"\n");
+        let e = Catalog::parse(&twice).unwrap_err().to_string();
+        assert!(e.contains("'repaired' comes twice"), "{e}");
     }
 }

@@ -84,8 +84,6 @@ pub enum TicketAction {
     /// Add a note (the text).
     #[default]
     Note,
-    /// Work done (the text says what).
-    Resolve,
     /// Close (after the callback).
     Close,
     /// Reopen (the text says why).
@@ -94,9 +92,8 @@ pub enum TicketAction {
 
 impl TicketAction {
     /// All, in menu order.
-    pub const ALL: [TicketAction; 4] = [
+    pub const ALL: [TicketAction; 3] = [
         TicketAction::Note,
-        TicketAction::Resolve,
         TicketAction::Close,
         TicketAction::Reopen,
     ];
@@ -104,7 +101,6 @@ impl TicketAction {
     pub fn key(self) -> &'static str {
         match self {
             TicketAction::Note => "ticket.note",
-            TicketAction::Resolve => "ticket.resolve",
             TicketAction::Close => "ticket.close",
             TicketAction::Reopen => "ticket.reopen",
         }
@@ -509,7 +505,6 @@ impl Agent {
             let text = u.text.trim().to_string();
             let change = match u.action {
                 TicketAction::Note => Ch::Note(text),
-                TicketAction::Resolve => Ch::ResolveNote(text),
                 TicketAction::Close => Ch::Close(true),
                 TicketAction::Reopen => Ch::ReopenReason(text),
             };

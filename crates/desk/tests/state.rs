@@ -344,8 +344,8 @@ fn a_change_to_an_open_ticket_goes_with_the_wrap_up() {
     a.update(ev(E::Connected(7)), Lang::Zh, now);
     a.update(state(pb::AgentState::Connected), Lang::Zh, now);
     a.update(M::UpdateTicket(900), Lang::Zh, now);
-    a.update(M::UpdateAction(TicketAction::Resolve), Lang::Zh, now);
-    a.update(M::UpdateText("已更换光猫".into()), Lang::Zh, now);
+    a.update(M::UpdateAction(TicketAction::Note), Lang::Zh, now);
+    a.update(M::UpdateText("客户催办".into()), Lang::Zh, now);
     a.update(M::UpdateAttach(true), Lang::Zh, now);
     a.update(
         ev(E::ConversationEnded("caller hung up".into())),
@@ -365,7 +365,7 @@ fn a_change_to_an_open_ticket_goes_with_the_wrap_up() {
         [pb::UpdateTicketRequest {
             id: 900,
             change: Some(pb::TicketChange {
-                change: Some(pb::ticket_change::Change::ResolveNote("已更换光猫".into()))
+                change: Some(pb::ticket_change::Change::Note("客户催办".into()))
             })
         }]
     );

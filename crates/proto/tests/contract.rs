@@ -47,7 +47,8 @@ fn the_four_services_and_their_rpcs_are_there() {
             "CreateTicket",
             "UpdateTicket",
             "GetTicket",
-            "ListTickets"
+            "ListTickets",
+            "WatchTickets"
         ]
     );
     assert!(

@@ -272,6 +272,10 @@ pub fn change(c: &store::TicketChange) -> pb::TicketChange {
         store::TicketChange::Reopen { reason } => Change::ReopenReason(reason.clone()),
         store::TicketChange::Note { text } => Change::Note(text.clone()),
         store::TicketChange::SetPriority { priority: p } => Change::Priority(priority(*p)),
+        store::TicketChange::Resolution { code, note } => Change::Resolve(pb::Resolution {
+            code: code.clone(),
+            note: note.clone(),
+        }),
     };
     pb::TicketChange {
         change: Some(change),
@@ -296,6 +300,10 @@ pub fn change_in(c: Option<pb::TicketChange>) -> Result<store::TicketChange, Sta
         Some(Change::Note(text)) => store::TicketChange::Note { text },
         Some(Change::Priority(p)) => store::TicketChange::SetPriority {
             priority: priority_in(p)?,
+        },
+        Some(Change::Resolve(r)) => store::TicketChange::Resolution {
+            code: r.code,
+            note: r.note,
         },
         None => return Err(invalid("change", "is missing: say what to change")),
     })
@@ -327,6 +335,9 @@ pub fn ticket(t: &store::Ticket, now: Millis) -> pb::Ticket {
                 status: status(e.status),
             })
             .collect(),
+        taken_by: t.taken_by().unwrap_or_default().into(),
+        latest_note: t.latest_note().unwrap_or_default().into(),
+        resolution: t.resolution().unwrap_or_default().into(),
     }
 }
 
@@ -481,6 +492,7 @@ pub fn store_status(e: StoreError) -> Status {
         StoreError::PhoneTaken { .. } => Code::AlreadyExists,
         StoreError::IllegalTransition { .. } => Code::FailedPrecondition,
         StoreError::BadCredentials => Code::Unauthenticated,
+        StoreError::NotAllowed(_) => Code::PermissionDenied,
         // the record kept changing under a write the store retried: try again
         StoreError::Conflict(_) => Code::Aborted,
         StoreError::Unavailable(_) => {

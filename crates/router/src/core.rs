@@ -528,7 +528,7 @@ fn ticket_work(
     let result = store.wrap_up_tickets(new, changes, &agent, now);
     let written = result.is_ok();
     let (opened, answer) = match result {
-        Ok(opened) => (opened, E::Done(command_id)),
+        Ok(written) => (written.opened, E::Done(command_id)),
         Err(e) => {
             let s = convert::store_status(e);
             let message = format!(

@@ -4,9 +4,10 @@
 
 use crate::convert;
 use crate::server::Router;
+use crate::ticket_watch::{self, Watched};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::crm_service_server::CrmService;
-use hotline_store::{Store, StoreError};
+use hotline_store::{Role, Store, StoreError};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -52,6 +53,50 @@ impl Router {
 
 #[tonic::async_trait]
 impl CrmService for Router {
+    type WatchTicketsStream = crate::server::EventStream<pb::TicketUpdate>;
+
+    async fn watch_tickets(
+        &self,
+        req: Request<pb::WatchTicketsRequest>,
+    ) -> Result<Response<Self::WatchTicketsStream>, Status> {
+        use pb::watch_tickets_request::Of;
+        let (who, role) = self.role(&req)?;
+        let watched = match req.into_inner().of {
+            Some(Of::Mine(_)) => Watched::Owner(who),
+            Some(Of::BackOffice(group)) => {
+                let (member, group) = self
+                    .with_store(move |s| {
+                        let catalog = s.catalog();
+                        let code = catalog.check_office(&group)?.code.clone();
+                        let member = s.agent(&who)?.is_some_and(|a| {
+                            a.role == Role::BackOffice
+                                && a.groups
+                                    .iter()
+                                    .any(|g| catalog.office(g).is_some_and(|o| o.code == code))
+                        });
+                        Ok((member, code))
+                    })
+                    .await?;
+                if !member && !matches!(role, Role::Supervisor | Role::Admin) {
+                    return Err(Status::permission_denied(format!(
+                        "the worklist of {group} is for its back office and supervisors"
+                    )));
+                }
+                Watched::Office(group)
+            }
+            None => {
+                return Err(Status::invalid_argument(
+                    "say which tickets to watch: back_office (a group code) or mine",
+                ));
+            }
+        };
+        Ok(Response::new(ticket_watch::watch(
+            self.store(),
+            self.ticket_news(),
+            watched,
+        )))
+    }
+
     async fn get_customer(
         &self,
         req: Request<pb::GetCustomerRequest>,
@@ -190,7 +235,12 @@ impl CrmService for Router {
         let change = convert::change_in(r.change)?;
         let now = now_ms();
         let t = self
-            .with_store(move |s| s.update_ticket(r.id, change, &who, now))
+            .with_store(move |s| {
+                let account = s.agent(&who)?.ok_or_else(|| {
+                    StoreError::NotAllowed(format!("{who} has no account any more"))
+                })?;
+                s.change_ticket_as(r.id, change, &account, now)
+            })
             .await?;
         Ok(Response::new(convert::ticket(&t, now)))
     }
@@ -227,9 +277,10 @@ impl CrmService for Router {
             }
             Some(By::Owner(o)) => self.with_store(move |s| s.tickets_of_owner(&o, n)).await?,
             Some(By::Overdue(_)) => self.with_store(move |s| s.overdue_tickets(now, n)).await?,
+            Some(By::BackOffice(g)) => self.with_store(move |s| s.worklist(&g, n)).await?,
             None => {
                 return Err(Status::invalid_argument(
-                    "say which tickets: by customer_id, status, owner or overdue",
+                    "say which tickets: by customer_id, status, owner, overdue or back_office",
                 ));
             }
         };

@@ -17,6 +17,8 @@
 //! * [`store_watch`] and [`spool`] — the store as the router sees it: while it cannot
 //!   be reached calls go on without screen pops, records wait in a synced file and are
 //!   written once the store answers, supervisors and the health service are told;
+//! * `ticket_watch` — worklists and "my tickets" live: every ticket the store writes,
+//!   fanned out to the `WatchTickets` streams that hold it;
 //! * [`tokens`] — session tokens, kept in the store as digests so a restart keeps them;
 //! * [`self_service`] — the IVR's self-service on the real store (bill and balance,
 //!   ticket progress, value-added sign-up, fault report).
@@ -33,4 +35,5 @@ pub mod spool;
 pub mod store_watch;
 pub mod supervisor;
 pub mod switchboard;
+mod ticket_watch;
 pub mod tokens;

@@ -44,6 +44,12 @@ impl Final for pb::CallEvent {
     }
 }
 
+impl Final for pb::TicketUpdate {
+    fn is_final(&self) -> bool {
+        false
+    }
+}
+
 impl Final for pb::StatsUpdate {
     fn is_final(&self) -> bool {
         false
@@ -205,6 +211,8 @@ struct Shared {
     keepalive: Option<(std::time::Duration, std::time::Duration)>,
     /// The store's state (`store_watch`), for the health service.
     store_state: watch::Receiver<StoreState>,
+    /// Every ticket the store writes, for worklists and "my tickets".
+    tickets: crate::ticket_watch::TicketNews,
 }
 
 /// The router's gRPC services (cheap to clone).
@@ -241,6 +249,7 @@ impl Router {
                 Status::failed_precondition(format!("the router cannot start: {e}"))
             })?);
         let (state_tx, store_state) = watch::channel(StoreState::default());
+        let tickets = crate::ticket_watch::TicketNews::on(&store);
         store_watch::spawn(store.clone(), spool.clone(), state_tx);
         let core = Core::new(
             sb,
@@ -273,6 +282,7 @@ impl Router {
             heartbeat: setup.heartbeat,
             keepalive: setup.keepalive,
             store_state,
+            tickets,
         })))
     }
 
@@ -281,12 +291,24 @@ impl Router {
         self.0.store.clone()
     }
 
+    /// Tickets as the store writes them.
+    pub(crate) fn ticket_news(&self) -> &crate::ticket_watch::TicketNews {
+        &self.0.tickets
+    }
+
+    /// The caller's role, from their session token.
+    pub(crate) fn role<T>(&self, req: &Request<T>) -> Result<(String, Role), Status> {
+        self.who_full(req).map(|w| (w.agent, w.role))
+    }
+
     /// Refuse unless the caller of the RPC has the supervisor or admin role.
     pub(crate) fn supervisor<T>(&self, req: &Request<T>) -> Result<String, Status> {
         let who = self.who_full(req)?;
         match who.role {
             Role::Supervisor | Role::Admin => Ok(who.agent),
-            Role::Agent => Err(Status::permission_denied("this needs the supervisor role")),
+            Role::Agent | Role::BackOffice => {
+                Err(Status::permission_denied("this needs the supervisor role"))
+            }
         }
     }
 
@@ -599,20 +621,23 @@ fn spawn_tickers(
     });
 }
 
-/// Open and overdue tickets per back-office group (unassigned ones as "front office").
+/// Open and overdue tickets per back-office group (by code; not yet dispatched ones as
+/// "front-office").
 fn back_office_loads(store: &Store) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
     use hotline_store::TicketStatus as S;
     let now = now_ms();
     let mut by: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
     for status in [S::New, S::Dispatched, S::InProgress, S::Reopened] {
         for t in store.tickets_by_status(status, usize::MAX)? {
-            let e = by
-                .entry(
-                    t.back_office
-                        .clone()
-                        .unwrap_or_else(|| "front office".into()),
-                )
-                .or_default();
+            // a group by its code, whatever name an older ticket carries
+            let group = match t.back_office.as_deref() {
+                Some(g) => store
+                    .catalog()
+                    .office(g)
+                    .map_or_else(|| g.to_string(), |o| o.code.clone()),
+                None => "front-office".into(),
+            };
+            let e = by.entry(group).or_default();
             e.0 += 1;
             e.1 += t.is_overdue(now) as u64;
         }
@@ -783,8 +808,14 @@ impl Router {
                 Role::Agent => "agent",
                 Role::Supervisor => "supervisor",
                 Role::Admin => "admin",
+                Role::BackOffice => "back-office",
             }
             .into(),
+            back_office_groups: if account.role == Role::BackOffice {
+                account.groups.clone()
+            } else {
+                vec![]
+            },
             skills: account
                 .skills
                 .iter()

@@ -30,7 +30,8 @@ fn expected(store: &SledEngine, tree: usize, id: u64) -> Result<Owner, StoreErro
     let key = be(id);
     let owner = match tree {
         BY_PHONE | BY_NAME | BY_MANAGER => CUSTOMERS,
-        TICKETS_BY_CUSTOMER | TICKETS_BY_STATUS | TICKETS_BY_OWNER | TICKETS_BY_DEADLINE => TICKETS,
+        TICKETS_BY_CUSTOMER | TICKETS_BY_STATUS | TICKETS_BY_OWNER | TICKETS_BY_DEADLINE
+        | TICKETS_BY_OFFICE => TICKETS,
         _ => INTERACTIONS,
     };
     let Some(v) = store.tree(owner).get(key)? else {

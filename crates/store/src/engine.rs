@@ -162,6 +162,9 @@ pub trait Engine: Send + Sync {
     fn tickets_of_owner(&self, owner: &str, limit: usize) -> Result<Vec<Ticket>, StoreError>;
     /// Open tickets whose deadline is before `before`, earliest deadline first.
     fn tickets_due_before(&self, before: Millis, limit: usize) -> Result<Vec<Ticket>, StoreError>;
+    /// Open tickets dispatched to a back-office group (by the name stored in them), by
+    /// deadline, soonest first.
+    fn open_tickets_of_office(&self, group: &str, limit: usize) -> Result<Vec<Ticket>, StoreError>;
 
     /// An interaction with its legs.
     fn interaction(&self, id: u64) -> Result<Option<Interaction>, StoreError>;

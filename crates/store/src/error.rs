@@ -39,6 +39,10 @@ pub enum StoreError {
         /// The change asked for.
         change: &'static str,
     },
+    /// The change is not the asker's to make (a front-office agent resolving a ticket,
+    /// a clerk of another group taking it).
+    #[error("{0}")]
+    NotAllowed(String),
     /// Wrong password or unknown agent (one message, so ids cannot be probed).
     #[error("wrong agent id or password")]
     BadCredentials,

@@ -44,7 +44,7 @@ pub use pg_engine::{
     drop_database,
 };
 pub use sled_engine::{DEFAULT_CACHE_BYTES, SledEngine, StoreDir, store_dir};
-pub use store::{DEFAULT_FCR_WINDOW, Store, location_words};
+pub use store::{DEFAULT_FCR_WINDOW, SYSTEM, Store, TicketListener, WrapUpTickets, location_words};
 
 use serde::Serialize;
 

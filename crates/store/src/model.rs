@@ -394,7 +394,8 @@ pub enum TicketChange {
     },
     /// Work starts.
     Start,
-    /// Work is done.
+    /// Work is done (records written before resolution codes; a resolution now names
+    /// its code: [`TicketChange::Resolution`]).
     Resolve {
         /// What was done.
         note: String,
@@ -420,6 +421,13 @@ pub enum TicketChange {
     SetPriority {
         /// New priority.
         priority: TicketPriority,
+    },
+    /// Work is done, how (a resolution code of the categories file) and what was done.
+    Resolution {
+        /// Resolution code (`repaired`).
+        code: String,
+        /// What was done.
+        note: String,
     },
 }
 
@@ -484,6 +492,36 @@ impl Ticket {
     pub fn is_overdue(&self, now: Millis) -> bool {
         self.status.is_open() && now > self.deadline
     }
+
+    /// Who in the back office took it: the last to start work on it.
+    pub fn taken_by(&self) -> Option<&str> {
+        self.history
+            .iter()
+            .rev()
+            .find(|e| matches!(e.change, TicketChange::Start))
+            .map(|e| e.by.as_str())
+    }
+
+    /// The latest note or resolution by someone other than the owner (what the owner's
+    /// "my tickets" shows of the back office's work).
+    pub fn latest_note(&self) -> Option<&str> {
+        self.history.iter().rev().find_map(|e| match &e.change {
+            _ if e.by == self.owner => None,
+            TicketChange::Note { text } => Some(text.as_str()),
+            TicketChange::Resolution { note, .. } | TicketChange::Resolve { note } => {
+                Some(note.as_str())
+            }
+            _ => None,
+        })
+    }
+
+    /// The resolution code of its latest resolution.
+    pub fn resolution(&self) -> Option<&str> {
+        self.history.iter().rev().find_map(|e| match &e.change {
+            TicketChange::Resolution { code, .. } => Some(code.as_str()),
+            _ => None,
+        })
+    }
 }
 
 /// A new ticket as the front office opens it.
@@ -511,6 +549,8 @@ pub enum Role {
     Supervisor,
     /// Administrator.
     Admin,
+    /// 后台: works the tickets of the back-office group(s) named in the account's groups.
+    BackOffice,
 }
 
 /// An agent's account.

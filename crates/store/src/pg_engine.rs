@@ -34,7 +34,7 @@ use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::{NoTls, Row};
 
 /// The schema version this build writes; a database with a newer one is refused.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// The schema, one step per version (applied in order, each in its own transaction).
 pub const MIGRATIONS: &[&str] = &[
@@ -146,6 +146,9 @@ CREATE TABLE dead_letters (
 );
 "#,
     crate::pg_commit::FUNCTIONS,
+    // 3: the back-office worklist — a group's open tickets by deadline
+    "CREATE INDEX tickets_open_by_office ON tickets (back_office, deadline, id) \
+     WHERE open AND back_office IS NOT NULL;",
 ];
 
 /// Connections the engine keeps open unless configured.
@@ -776,6 +779,15 @@ impl Engine for PgEngine {
             "SELECT id, record FROM tickets WHERE open AND deadline < $1 \
              ORDER BY deadline, id LIMIT $2",
             vec![b(before), lim(limit)],
+            |r| record("tickets", r),
+        )
+    }
+
+    fn open_tickets_of_office(&self, group: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        self.all(
+            "SELECT id, record FROM tickets WHERE open AND back_office = $1 \
+             ORDER BY deadline, id LIMIT $2",
+            vec![t(group), lim(limit)],
             |r| record("tickets", r),
         )
     }

@@ -13,6 +13,7 @@ use crate::model::*;
 use crate::store::{DEFAULT_FCR_WINDOW, Store};
 use crate::validate::id_check_char;
 use hotline_acd::rng::Rng;
+use hotline_catalog::Catalog;
 use serde::Serialize;
 
 /// 2026-11-01 00:00 UTC: "now" for seeded histories unless the caller gives another.
@@ -493,6 +494,7 @@ fn seed_range(
     const CHUNK: u64 = 5_000;
     let report = &mut tally.report;
     let engine = store.engine();
+    let catalog = store.catalog();
     let mut start = range.start;
     while start < range.end {
         let end = (start + CHUNK).min(range.end);
@@ -506,7 +508,7 @@ fn seed_range(
                 tally.key_revenue += c.arpu_fen as f64;
                 report.key_accounts += 1;
             }
-            history(seed, &c, now, &mut interactions, &mut tickets);
+            history(seed, catalog, &c, now, &mut interactions, &mut tickets);
             load.push(Put::Customer(c));
         }
         let ticket_ids = engine.reserve_ids(IdKind::Ticket, tickets.len() as u64)?;
@@ -533,11 +535,37 @@ fn seed_range(
     Ok(())
 }
 
+/// The back-office clerk of a group who works seeded tickets ("8001" of the repair crew…;
+/// the demo gives them accounts).
+pub fn office_staff(group: &str) -> &'static str {
+    match group {
+        "repair-crew" => "8001",
+        "complaints-office" => "8101",
+        "support" => "8201",
+        "sales-support" => "8301",
+        _ => "8401",
+    }
+}
+
+/// How a seeded ticket of a kind was resolved.
+fn resolved(kind: TicketKind) -> TicketChange {
+    let code = match kind {
+        TicketKind::Fault => "repaired",
+        TicketKind::Complaint => "explained",
+        _ => "order-done",
+    };
+    TicketChange::Resolution {
+        code: code.into(),
+        note: "已处理".into(),
+    }
+}
+
 /// Past contacts of a customer over the last 90 days, and the tickets some of them
 /// opened (some still open, a few overdue).
 /// Each interaction comes with the position in `tickets` of the ticket it opened.
 fn history(
     seed: u64,
+    catalog: &Catalog,
     c: &Customer,
     now: Millis,
     interactions: &mut Vec<(Interaction, Option<usize>)>,
@@ -624,38 +652,21 @@ fn history(
             } else {
                 TicketKind::ServiceOrder
             };
-            let (sub, hours) = match kind {
-                TicketKind::Fault => (
-                    "broadband-down",
-                    if c.segment == Segment::KeyAccount {
-                        4
-                    } else {
-                        48
-                    },
-                ),
-                TicketKind::Complaint => (
-                    "billing-dispute",
-                    if c.segment == Segment::KeyAccount {
-                        24
-                    } else {
-                        72
-                    },
-                ),
-                _ => (
-                    "plan-change",
-                    if c.segment == Segment::KeyAccount {
-                        12
-                    } else {
-                        48
-                    },
-                ),
+            let sub = match kind {
+                TicketKind::Fault => "broadband-down",
+                TicketKind::Complaint => "billing-dispute",
+                _ => "plan-change",
             };
-            let age = now - arrived;
+            let spec = catalog.kind(kind);
+            let group = spec.back_office.as_str();
+            let deadline = catalog.deadline(kind, c.segment, arrived);
+            // relative to `now`: a ticket still open is not yet due (the back office
+            // works its tickets in time; overdue ones come from the running hotline)
+            let due = deadline > now;
             let status = match rng.below(10) {
-                0 => TicketStatus::InProgress,
-                1 => TicketStatus::Dispatched,
-                2 => TicketStatus::Resolved,
-                _ if age < 3 * DAY_MS => TicketStatus::InProgress,
+                0 | 1 if due => TicketStatus::Dispatched,
+                2 if now - arrived < 3 * DAY_MS => TicketStatus::Resolved,
+                _ if due => TicketStatus::InProgress,
                 _ => TicketStatus::Closed,
             };
             let mut t = Ticket {
@@ -669,7 +680,7 @@ fn history(
                 owner: agent.clone(),
                 back_office: None,
                 created: arrived,
-                deadline: arrived + hours * 3_600_000,
+                deadline,
                 satisfaction: None,
                 history: vec![TicketEvent {
                     at: arrived,
@@ -680,41 +691,45 @@ fn history(
                     status: TicketStatus::New,
                 }],
             };
-            let steps: &[TicketChange] = match status {
-                TicketStatus::Dispatched => &[TicketChange::Dispatch {
-                    group: "装维 repair crew".into(),
+            let steps: Vec<TicketChange> = match status {
+                TicketStatus::Dispatched => vec![TicketChange::Dispatch {
+                    group: group.into(),
                 }],
-                TicketStatus::InProgress => &[
+                TicketStatus::InProgress => vec![
                     TicketChange::Dispatch {
-                        group: "装维 repair crew".into(),
+                        group: group.into(),
                     },
                     TicketChange::Start,
                 ],
-                TicketStatus::Resolved => &[
-                    TicketChange::Start,
-                    TicketChange::Resolve {
-                        note: "已处理".into(),
+                TicketStatus::Resolved => vec![
+                    TicketChange::Dispatch {
+                        group: group.into(),
                     },
+                    TicketChange::Start,
+                    resolved(kind),
                 ],
-                _ => &[
-                    TicketChange::Start,
-                    TicketChange::Resolve {
-                        note: "已处理".into(),
+                _ => vec![
+                    TicketChange::Dispatch {
+                        group: group.into(),
                     },
+                    TicketChange::Start,
+                    resolved(kind),
                     TicketChange::CallBack { satisfaction: 4 },
                     TicketChange::Close,
                 ],
             };
+            // the steps spread over the time the ticket had, ending before `now`
+            let step = (deadline.min(now) - arrived) / (steps.len() as u64 + 1);
             let mut at = arrived;
-            for s in steps {
-                at += 3_600_000;
+            for s in &steps {
+                at += step.max(1);
                 let st = match s {
                     TicketChange::Dispatch { group } => {
                         t.back_office = Some(group.clone());
                         TicketStatus::Dispatched
                     }
                     TicketChange::Start => TicketStatus::InProgress,
-                    TicketChange::Resolve { .. } => TicketStatus::Resolved,
+                    TicketChange::Resolution { .. } => TicketStatus::Resolved,
                     TicketChange::CallBack { satisfaction } => {
                         t.satisfaction = Some(*satisfaction);
                         TicketStatus::CalledBack
@@ -724,8 +739,8 @@ fn history(
                 t.status = st;
                 t.history.push(TicketEvent {
                     at: at.min(now),
-                    by: if matches!(s, TicketChange::Start) {
-                        "装维 repair crew".into()
+                    by: if matches!(s, TicketChange::Start | TicketChange::Resolution { .. }) {
+                        office_staff(group).into()
                     } else {
                         agent.clone()
                     },

@@ -52,6 +52,7 @@ const TICKET_TREES: &[usize] = &[
     TICKETS_BY_STATUS,
     TICKETS_BY_OWNER,
     TICKETS_BY_DEADLINE,
+    TICKETS_BY_OFFICE,
 ];
 const INTERACTION_TREES: &[usize] = &[
     INTERACTIONS,
@@ -83,8 +84,9 @@ pub(crate) const INTERACTIONS_BY_CALL: usize = 16;
 pub(crate) const INTERACTION_LEGS: usize = 17;
 pub(crate) const SESSION_TOKENS: usize = 18;
 pub(crate) const AUDIT: usize = 19;
+pub(crate) const TICKETS_BY_OFFICE: usize = 20;
 
-pub(crate) const TREE_NAMES: [&str; 20] = [
+pub(crate) const TREE_NAMES: [&str; 21] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -105,10 +107,11 @@ pub(crate) const TREE_NAMES: [&str; 20] = [
     "interaction_legs",
     "session_tokens",
     "audit",
+    "tickets_by_office",
 ];
 
 /// The index trees (everything that [`Store::rebuild_indexes`] recomputes).
-pub(crate) const INDEXES: [usize; 12] = [
+pub(crate) const INDEXES: [usize; 13] = [
     BY_PHONE,
     BY_NAME,
     BY_MANAGER,
@@ -121,6 +124,7 @@ pub(crate) const INDEXES: [usize; 12] = [
     INTERACTIONS_BY_TIME,
     FCR_PENDING,
     INTERACTIONS_BY_CALL,
+    TICKETS_BY_OFFICE,
 ];
 
 /// Separator between a text part and what follows in a key: NUL, which names and ids
@@ -199,8 +203,20 @@ pub(crate) fn ticket_index(t: &Ticket) -> IndexEntries {
             cat(&[&be(t.deadline), &be(t.id)]),
             vec![],
         ));
+        if let Some(group) = &t.back_office {
+            v.push((
+                TICKETS_BY_OFFICE,
+                office_key(group, t.deadline, t.id),
+                vec![],
+            ));
+        }
     }
     v
+}
+
+/// A back-office group's open ticket, by deadline: group ‖ SEP ‖ deadline ‖ ticket.
+fn office_key(group: &str, deadline: Millis, id: u64) -> Vec<u8> {
+    cat(&[group.as_bytes(), &[SEP], &be(deadline), &be(id)])
 }
 
 pub(crate) fn interaction_index(i: &Interaction) -> IndexEntries {
@@ -406,6 +422,21 @@ impl SledEngine {
                 let (k, v) = kv?;
                 let i: Interaction = decode(TREE_NAMES[INTERACTIONS], &k, &v)?;
                 trees[INTERACTIONS_BY_CALL].insert(cat(&[&be(i.call_id), &be(i.id)]), vec![])?;
+            }
+            db.flush()?;
+        }
+        // stores written before the back-office worklist: build its index once
+        if trees[TICKETS_BY_OFFICE].is_empty() && !trees[TICKETS_BY_DEADLINE].is_empty() {
+            for kv in trees[TICKETS_BY_DEADLINE].iter() {
+                let (k, _) = kv?;
+                let id = k.get(8..16).unwrap_or_default();
+                let Some(v) = trees[TICKETS].get(id)? else {
+                    continue;
+                };
+                let t: Ticket = decode(TREE_NAMES[TICKETS], id, &v)?;
+                if let Some(group) = &t.back_office {
+                    trees[TICKETS_BY_OFFICE].insert(office_key(group, t.deadline, t.id), vec![])?;
+                }
             }
             db.flush()?;
         }
@@ -809,6 +840,12 @@ impl Engine for SledEngine {
 
     fn tickets_due_before(&self, before: Millis, limit: usize) -> Result<Vec<Ticket>, StoreError> {
         let ids = self.ids_in_range(TICKETS_BY_DEADLINE, ..be(before).to_vec(), limit)?;
+        self.load_many(TICKETS, &ids)
+    }
+
+    fn open_tickets_of_office(&self, group: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        let ids =
+            self.ids_by_prefix(TICKETS_BY_OFFICE, &cat(&[group.as_bytes(), &[SEP]]), limit)?;
         self.load_many(TICKETS, &ids)
     }
 

@@ -23,6 +23,19 @@ use std::sync::Arc;
 /// How long a claimed first-contact resolution waits for a repeat before it is verified.
 pub const DEFAULT_FCR_WINDOW: Millis = 7 * DAY_MS;
 
+/// The tickets a wrap-up wrote.
+#[derive(Debug, Clone, Default)]
+pub struct WrapUpTickets {
+    /// Opened (owned by the wrap-up's agent).
+    pub opened: Vec<Ticket>,
+    /// Changed.
+    pub changed: Vec<Ticket>,
+}
+
+/// Who a ticket's history names for what the hotline did by itself (the dispatch of a
+/// new ticket to its group, a call-back's outcome).
+pub const SYSTEM: &str = "system";
+
 /// Times a read-decide-write rule runs again when another writer changed its record
 /// in between, before it gives up with [`StoreError::Conflict`].
 const RETRIES: u32 = 100;
@@ -37,7 +50,13 @@ pub struct Store {
     /// One customer's contacts are recorded one at a time in this process, so that each
     /// sees the one before it (FCR repeats); striped by customer id.
     contact_locks: Arc<[std::sync::Mutex<()>; CONTACT_LOCKS]>,
+    /// Told of every ticket this store wrote by its rules (opened or changed), after the
+    /// write is durable: the router's worklists and "my tickets" watch them.
+    ticket_listeners: Arc<std::sync::RwLock<Vec<TicketListener>>>,
 }
+
+/// Told of a ticket once it is written.
+pub type TicketListener = Arc<dyn Fn(&Ticket) + Send + Sync>;
 
 /// Stripes of [`Store::contact_locks`].
 const CONTACT_LOCKS: usize = 64;
@@ -92,6 +111,25 @@ impl Store {
             catalog,
             fcr_window: DEFAULT_FCR_WINDOW,
             contact_locks: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
+            ticket_listeners: Arc::default(),
+        }
+    }
+
+    /// Tell `listener` of every ticket the rules write from now on (opened at a wrap-up
+    /// or by the IVR, changed along its loop), once it is durable. Imports, copies and
+    /// bulk loads are not told. Only this process's writes: routers sharing a database
+    /// each see their own.
+    pub fn on_ticket_written(&self, listener: TicketListener) {
+        if let Ok(mut l) = self.ticket_listeners.write() {
+            l.push(listener);
+        }
+    }
+
+    fn tell(&self, tickets: &[Ticket]) {
+        if let Ok(l) = self.ticket_listeners.read() {
+            for f in l.iter() {
+                tickets.iter().for_each(|t| f(t));
+            }
         }
     }
 
@@ -479,33 +517,50 @@ impl Store {
         let t = self.opened_ticket(new, by, now)?;
         self.engine
             .commit(Commit::put(vec![Put::Ticket(t.clone())]))?;
+        self.tell(std::slice::from_ref(&t));
         Ok(t)
     }
 
-    /// A wrap-up's ticket work: open `new` (owned by `by`) and apply `changes`, all or
-    /// nothing — every ticket is checked before any is written, and they are written in
-    /// one commit. Returns the tickets opened.
+    /// A wrap-up's ticket work: open `new` (owned by `by`) and apply `changes` (each
+    /// one `by`'s to make, as [`Store::change_ticket_as`] judges), all or nothing — every ticket is checked before any is written, and they are written in
+    /// one commit. Returns the tickets opened and changed.
     pub fn wrap_up_tickets(
         &self,
         new: Vec<NewTicket>,
         changes: Vec<(u64, TicketChange)>,
         by: &str,
         now: Millis,
-    ) -> Result<Vec<Ticket>, StoreError> {
+    ) -> Result<WrapUpTickets, StoreError> {
         let opened = new
             .into_iter()
             .map(|n| self.opened_ticket(n, by, now))
             .collect::<Result<Vec<_>, _>>()?;
-        retried(|| {
+        // the wrap-up's agent may change only what is theirs to change
+        let account = self.engine.agent(by)?.unwrap_or_else(|| AgentAccount {
+            id: by.to_string(),
+            name: String::new(),
+            role: Role::Agent,
+            skills: vec![],
+            groups: vec![],
+            password_hash: String::new(),
+        });
+        let changed = retried(|| {
             let mut commit = Commit::put(opened.iter().cloned().map(Put::Ticket).collect());
+            let mut changed = Vec::new();
             for (id, change) in &changes {
-                let (t, history) = self.changed_ticket(*id, change, by, now)?;
+                let (t, history) = self.changed_ticket(*id, change, by, now, |before| {
+                    self.may_change(&account, before, change)
+                })?;
                 commit.expect.push(Expect::Ticket { id: *id, history });
-                commit.put.push(Put::Ticket(t));
+                commit.put.push(Put::Ticket(t.clone()));
+                changed.push(t);
             }
-            self.engine.commit(commit)
+            self.engine.commit(commit)?;
+            Ok(changed)
         })?;
-        Ok(opened)
+        self.tell(&opened);
+        self.tell(&changed);
+        Ok(WrapUpTickets { opened, changed })
     }
 
     /// Change a ticket along its closed loop; the change joins its history.
@@ -517,7 +572,7 @@ impl Store {
         now: Millis,
     ) -> Result<Ticket, StoreError> {
         retried(|| {
-            let (t, history) = self.changed_ticket(id, &change, by, now)?;
+            let (t, history) = self.changed_ticket(id, &change, by, now, |_| Ok(()))?;
             self.engine.commit(Commit {
                 expect: vec![Expect::Ticket { id, history }],
                 put: vec![Put::Ticket(t.clone())],
@@ -525,6 +580,76 @@ impl Store {
             })?;
             Ok(t)
         })
+        .inspect(|t| self.tell(std::slice::from_ref(t)))
+    }
+
+    /// Change a ticket as `account` asks, if it is theirs to make: taking, passing on and
+    /// resolving are the back office's of the ticket's group (a supervisor's too); the
+    /// call-back, closing and reopening are the owner's (首问负责) or a supervisor's; a
+    /// note or a priority anyone's who can see the ticket.
+    pub fn change_ticket_as(
+        &self,
+        id: u64,
+        change: TicketChange,
+        account: &AgentAccount,
+        now: Millis,
+    ) -> Result<Ticket, StoreError> {
+        retried(|| {
+            let (t, history) = self.changed_ticket(id, &change, &account.id, now, |before| {
+                self.may_change(account, before, &change)
+            })?;
+            self.engine.commit(Commit {
+                expect: vec![Expect::Ticket { id, history }],
+                put: vec![Put::Ticket(t.clone())],
+                ..Commit::default()
+            })?;
+            Ok(t)
+        })
+        .inspect(|t| self.tell(std::slice::from_ref(t)))
+    }
+
+    /// Whether `account` may make `change` to `t` (see [`Store::change_ticket_as`]).
+    fn may_change(
+        &self,
+        account: &AgentAccount,
+        t: &Ticket,
+        change: &TicketChange,
+    ) -> Result<(), StoreError> {
+        if matches!(account.role, Role::Supervisor | Role::Admin) {
+            return Ok(());
+        }
+        let group = t
+            .back_office
+            .as_deref()
+            .and_then(|g| self.catalog.office(g))
+            .map(|g| g.code.as_str());
+        let in_group = account.role == Role::BackOffice
+            && group.is_some_and(|g| {
+                account
+                    .groups
+                    .iter()
+                    .any(|a| self.catalog.office(a).is_some_and(|o| o.code == g))
+            });
+        let owner = account.id == t.owner;
+        let (allowed, whose) = match change {
+            TicketChange::Note { .. } => (true, ""),
+            TicketChange::SetPriority { .. } => (owner || in_group, "its owner's or its group's"),
+            TicketChange::Dispatch { .. }
+            | TicketChange::Start
+            | TicketChange::Resolve { .. }
+            | TicketChange::Resolution { .. } => (in_group, "the back office's of its group"),
+            TicketChange::CallBack { .. } | TicketChange::Close | TicketChange::Reopen { .. } => {
+                (owner, "its owner's (首问负责)")
+            }
+        };
+        if allowed {
+            return Ok(());
+        }
+        let group = group.unwrap_or("no group");
+        Err(StoreError::NotAllowed(format!(
+            "ticket {} is owned by {} and worked by {group}; that change is {whose}, not {}'s",
+            t.id, t.owner, account.id
+        )))
     }
 
     /// Write a ticket keeping its id (imports, copies).
@@ -563,6 +688,19 @@ impl Store {
         self.engine.tickets_due_before(now, limit)
     }
 
+    /// A back-office group's worklist: its open tickets, soonest deadline first (tickets
+    /// written before the group codes, under one of the group's older names, too).
+    pub fn worklist(&self, group: &str, limit: usize) -> Result<Vec<Ticket>, StoreError> {
+        let office = self.catalog.check_office(group)?;
+        let mut found = Vec::new();
+        for name in std::iter::once(&office.code).chain(&office.aliases) {
+            found.extend(self.engine.open_tickets_of_office(name, limit)?);
+        }
+        found.sort_by_key(|t| (t.deadline, t.id));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     /// A new ticket as it will be stored, checked against the catalog and the customer
     /// (its number taken, nothing written).
     fn opened_ticket(&self, new: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError> {
@@ -581,6 +719,8 @@ impl Store {
             });
         };
         let id = self.engine.next_id(IdKind::Ticket)?;
+        // the front office takes it; it goes to its type's back-office group at once
+        let group = self.catalog.kind(new.kind).back_office.clone();
         Ok(Ticket {
             id,
             customer: new.customer,
@@ -588,31 +728,41 @@ impl Store {
             subcategory: new.subcategory,
             description: new.description,
             priority: new.priority,
-            status: TicketStatus::New,
+            status: TicketStatus::Dispatched,
             owner: by.to_string(),
-            back_office: None,
+            back_office: Some(group.clone()),
             created: now,
             deadline: self.catalog.deadline(new.kind, customer.segment, now),
             satisfaction: None,
-            history: vec![TicketEvent {
-                at: now,
-                by: by.to_string(),
-                change: TicketChange::Note {
-                    text: "opened".into(),
+            history: vec![
+                TicketEvent {
+                    at: now,
+                    by: by.to_string(),
+                    change: TicketChange::Note {
+                        text: "opened".into(),
+                    },
+                    status: TicketStatus::New,
                 },
-                status: TicketStatus::New,
-            }],
+                TicketEvent {
+                    at: now,
+                    by: SYSTEM.into(),
+                    change: TicketChange::Dispatch { group },
+                    status: TicketStatus::Dispatched,
+                },
+            ],
         })
     }
 
     /// Ticket `id` after `change`, and the length of its history before it (the
     /// commit's condition).
+    /// `allowed` judges the ticket as it was.
     fn changed_ticket(
         &self,
         id: u64,
         change: &TicketChange,
         by: &str,
         now: Millis,
+        allowed: impl Fn(&Ticket) -> Result<(), StoreError>,
     ) -> Result<(Ticket, usize), StoreError> {
         let Some(mut t) = self.engine.ticket(id)? else {
             return Err(StoreError::NotFound {
@@ -620,6 +770,7 @@ impl Store {
                 id: id.to_string(),
             });
         };
+        allowed(&t)?;
         let segment = self
             .engine
             .customer(t.customer)?
@@ -645,13 +796,16 @@ impl Store {
             status: t.status,
             change: what,
         };
+        let mut recorded = change.clone();
         let next = match change {
             TicketChange::Dispatch { group } => {
-                validate::change_text("group", group)?;
+                let group = self.catalog.check_office(group)?.code.clone();
                 if !matches!(t.status, New | InProgress | Reopened | Dispatched) {
                     return Err(illegal("be dispatched"));
                 }
                 t.back_office = Some(group.clone());
+                // the history names the group by its code, however it was asked for
+                recorded = TicketChange::Dispatch { group };
                 Dispatched
             }
             TicketChange::Start => {
@@ -660,7 +814,14 @@ impl Store {
                 }
                 InProgress
             }
-            TicketChange::Resolve { note } => {
+            TicketChange::Resolve { .. } => {
+                return Err(StoreError::Invalid {
+                    field: "resolution",
+                    why: "a resolution names its code (assets/tickets/categories.toml)".into(),
+                });
+            }
+            TicketChange::Resolution { code, note } => {
+                self.catalog.check_resolution(code)?;
                 validate::change_text("note", note)?;
                 if !t.status.is_open() {
                     return Err(illegal("be resolved"));
@@ -719,7 +880,7 @@ impl Store {
         t.history.push(TicketEvent {
             at: now,
             by: by.to_string(),
-            change: change.clone(),
+            change: recorded,
             status: next,
         });
         Ok(())

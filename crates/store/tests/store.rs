@@ -25,6 +25,7 @@ on_both_engines!(
     concurrent_changes_to_one_ticket_are_all_kept,
     a_repeat_recorded_before_the_call_it_repeats_still_counts,
     a_call_recorded_twice_is_stored_once,
+    the_back_office_works_its_groups_tickets_and_the_owner_closes_the_loop,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -183,7 +184,32 @@ fn tickets_follow_the_closed_loop_with_history_owner_and_deadlines(new: New) {
     let k = s.create_ticket(fault(&key), "1002", NOW).unwrap();
     assert_eq!(t.deadline, NOW + 48 * HOUR, "public fault: 48 h");
     assert_eq!(k.deadline, NOW + 4 * HOUR, "key account fault: 4 h, sooner");
-    assert_eq!((t.status, t.owner.as_str()), (TicketStatus::New, "1001"));
+    // the front office takes it and it goes to its group at once, the history says so
+    assert_eq!(
+        (t.status, t.owner.as_str(), t.back_office.as_deref()),
+        (TicketStatus::Dispatched, "1001", Some("repair-crew"))
+    );
+    assert_eq!(
+        t.history
+            .iter()
+            .map(|e| (e.by.as_str(), e.status))
+            .collect::<Vec<_>>(),
+        vec![
+            ("1001", TicketStatus::New),
+            (hotline_store::SYSTEM, TicketStatus::Dispatched)
+        ]
+    );
+    assert_eq!(
+        s.worklist("repair-crew", 10)
+            .unwrap()
+            .iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        vec![k.id, t.id],
+        "the crew's worklist: soonest deadline first"
+    );
+    assert!(s.worklist("complaints-office", 10).unwrap().is_empty());
+    assert!(s.worklist("the moon", 10).is_err());
 
     // closing before the callback is refused and changes nothing
     let e = s
@@ -192,17 +218,49 @@ fn tickets_follow_the_closed_loop_with_history_owner_and_deadlines(new: New) {
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
     assert_eq!(s.ticket(t.id).unwrap().unwrap(), t);
 
-    let loop_steps = [
+    // a group that is not in the catalogue, and a resolution without its code, are refused
+    for (bad, field) in [
         (
             TicketChange::Dispatch {
-                group: "装维 repair crew".into(),
+                group: "the moon".into(),
             },
-            "1001",
+            "group",
+        ),
+        (
+            TicketChange::Resolve {
+                note: "更换光猫".into(),
+            },
+            "resolution",
+        ),
+        (
+            TicketChange::Resolution {
+                code: "magic".into(),
+                note: "更换光猫".into(),
+            },
+            "resolution",
+        ),
+    ] {
+        let e = s.update_ticket(t.id, bad, "8001", NOW).unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Invalid { field: f, .. } if *f == field),
+            "{e}"
+        );
+    }
+    assert_eq!(s.ticket(t.id).unwrap().unwrap(), t);
+
+    let loop_steps = [
+        (
+            // a clerk passes it on, by the group's old name: stored by its code
+            TicketChange::Dispatch {
+                group: "投诉处理 complaints office".into(),
+            },
+            "8001",
             TicketStatus::Dispatched,
         ),
         (TicketChange::Start, "repair-07", TicketStatus::InProgress),
         (
-            TicketChange::Resolve {
+            TicketChange::Resolution {
+                code: "replaced".into(),
                 note: "更换光猫".into(),
             },
             "repair-07",
@@ -230,8 +288,14 @@ fn tickets_follow_the_closed_loop_with_history_owner_and_deadlines(new: New) {
         assert_eq!(u.owner, "1001", "首问负责: the first agent stays owner");
     }
     let t = s.ticket(t.id).unwrap().unwrap();
-    assert_eq!(t.history.len(), 7);
-    assert_eq!(t.history[2].by, "repair-07");
+    assert_eq!(t.history.len(), 8);
+    assert_eq!(
+        t.history[2].change,
+        TicketChange::Dispatch {
+            group: "complaints-office".into()
+        }
+    );
+    assert_eq!(t.history[3].by, "repair-07");
     assert_eq!(t.satisfaction, Some(5));
     assert_eq!(t.deadline, at + 48 * HOUR, "reopened: a fresh deadline");
     assert!(
@@ -613,7 +677,7 @@ fn wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported(ne
         .unwrap_err();
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
     assert_eq!(s.tickets_of_customer(a.id).unwrap().len(), 1);
-    assert_eq!(s.ticket(open.id).unwrap().unwrap().history.len(), 1);
+    assert_eq!(s.ticket(open.id).unwrap().unwrap().history.len(), 2);
     // all good: all written
     let opened = s
         .wrap_up_tickets(
@@ -628,9 +692,10 @@ fn wrap_up_tickets_are_all_written_or_none_and_set_aside_records_are_reported(ne
             NOW,
         )
         .unwrap();
-    assert_eq!(opened.len(), 1);
+    assert_eq!(opened.opened.len(), 1);
+    assert_eq!(opened.changed.len(), 1);
     assert_eq!(s.tickets_of_customer(a.id).unwrap().len(), 2);
-    assert_eq!(s.ticket(open.id).unwrap().unwrap().history.len(), 2);
+    assert_eq!(s.ticket(open.id).unwrap().unwrap().history.len(), 3);
     assert!(s.check().unwrap().is_clean());
 
     // a record set aside is kept and makes the store not clean
@@ -719,8 +784,8 @@ fn concurrent_changes_to_one_ticket_are_all_kept(new: New) {
         h.join().unwrap();
     }
     let t = s.ticket(t.id).unwrap().unwrap();
-    // "opened", then every note exactly once
-    assert_eq!(t.history.len(), 1 + writers * each);
+    // "opened", the dispatch, then every note exactly once
+    assert_eq!(t.history.len(), 2 + writers * each);
     for w in 0..writers {
         for k in 0..each {
             let text = format!("writer {w} note {k}");
@@ -876,4 +941,102 @@ fn a_copy_into_sled_reopens_it_as_it_fills_and_keeps_everything() {
     assert!(into.openings() > 2);
     std::fs::remove_dir_all(dir).ok();
     std::fs::remove_dir_all(dir2).ok();
+}
+
+fn account(id: &str, role: Role, groups: &[&str]) -> AgentAccount {
+    AgentAccount {
+        id: id.into(),
+        name: format!("staff {id}"),
+        role,
+        skills: vec![],
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        password_hash: String::new(),
+    }
+}
+
+fn the_back_office_works_its_groups_tickets_and_the_owner_closes_the_loop(new: New) {
+    let s = new();
+    let c = s.put_customer(person("王芳", "18977778888")).unwrap();
+    let t = s
+        .create_ticket(
+            NewTicket {
+                customer: c.id,
+                kind: TicketKind::Complaint,
+                subcategory: "billing-dispute".into(),
+                description: "话费多扣".into(),
+                priority: TicketPriority::Normal,
+            },
+            "1001",
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(t.back_office.as_deref(), Some("complaints-office"));
+    let owner = account("1001", Role::Agent, &[]);
+    let other_agent = account("1002", Role::Agent, &[]);
+    let clerk = account("8101", Role::BackOffice, &["complaints-office"]);
+    let crew = account("8001", Role::BackOffice, &["repair-crew"]);
+    let lead = account("9000", Role::Supervisor, &[]);
+    let resolve = || TicketChange::Resolution {
+        code: "refunded".into(),
+        note: "退还多扣话费 30 元".into(),
+    };
+    let refused = |change: TicketChange, who: &AgentAccount| {
+        let e = s
+            .change_ticket_as(t.id, change, who, NOW + HOUR)
+            .unwrap_err();
+        assert!(matches!(e, StoreError::NotAllowed(_)), "{e}");
+        e.to_string()
+    };
+    // the front office does not take or resolve; another group's clerk does not either
+    let e = refused(TicketChange::Start, &owner);
+    assert!(e.contains("the back office's of its group"), "{e}");
+    refused(TicketChange::Start, &crew);
+    refused(resolve(), &other_agent);
+    assert_eq!(s.ticket(t.id).unwrap().unwrap(), t, "nothing written");
+    // anyone adds a note
+    s.change_ticket_as(
+        t.id,
+        TicketChange::Note {
+            text: "客户再次来电催办".into(),
+        },
+        &other_agent,
+        NOW + HOUR,
+    )
+    .unwrap();
+    // the clerk takes it (their id in the history) and resolves it with a code
+    let taken = s
+        .change_ticket_as(t.id, TicketChange::Start, &clerk, NOW + 2 * HOUR)
+        .unwrap();
+    assert_eq!(
+        (taken.status, taken.taken_by()),
+        (TicketStatus::InProgress, Some("8101"))
+    );
+    let done = s
+        .change_ticket_as(t.id, resolve(), &clerk, NOW + 3 * HOUR)
+        .unwrap();
+    assert_eq!(done.status, TicketStatus::Resolved);
+    assert_eq!(done.resolution(), Some("refunded"));
+    assert_eq!(done.latest_note(), Some("退还多扣话费 30 元"));
+    // the call-back and the close are the owner's (首问负责), or a supervisor's
+    let e = refused(TicketChange::CallBack { satisfaction: 4 }, &clerk);
+    assert!(e.contains("its owner's"), "{e}");
+    s.change_ticket_as(
+        t.id,
+        TicketChange::CallBack { satisfaction: 4 },
+        &owner,
+        NOW + 4 * HOUR,
+    )
+    .unwrap();
+    let closed = s
+        .change_ticket_as(t.id, TicketChange::Close, &lead, NOW + 4 * HOUR)
+        .unwrap();
+    assert_eq!(closed.status, TicketStatus::Closed);
+    assert!(s.worklist("complaints-office", 10).unwrap().is_empty());
+    let who: Vec<&str> = closed.history.iter().map(|e| e.by.as_str()).collect();
+    assert_eq!(
+        who,
+        ["1001", SYSTEM, "1002", "8101", "8101", "1001", "9000"],
+        "every step with who did it"
+    );
+    assert!(s.check().unwrap().is_clean());
 }
