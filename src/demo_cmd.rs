@@ -3,6 +3,7 @@
 use crate::serve_cmd;
 use anyhow::{Context, Result};
 use clap::Args;
+use hotline_live::back_office::Clerk;
 use hotline_live::{LiveConfig, LiveStats};
 use hotline_router::server::Router;
 use hotline_store::{AgentAccount, Catalog, Role, Store, location_words};
@@ -117,20 +118,57 @@ const SKILLS: [&str; 5] = [
 ];
 
 fn ensure_account(store: &Store, id: &str, name: &str, role: Role, level: u8) -> Result<()> {
+    ensure(store, id, name, role, level, vec![])
+}
+
+fn ensure(
+    store: &Store,
+    id: &str,
+    name: &str,
+    role: Role,
+    level: u8,
+    groups: Vec<String>,
+) -> Result<()> {
     if store.agent(id)?.is_none() {
+        let skills = match role {
+            Role::BackOffice => vec![],
+            _ => SKILLS.iter().map(|s| (s.to_string(), level)).collect(),
+        };
         store.set_agent(
             AgentAccount {
                 id: id.into(),
                 name: name.into(),
                 role,
-                skills: SKILLS.iter().map(|s| (s.to_string(), level)).collect(),
-                groups: vec![],
+                skills,
+                groups,
                 password_hash: String::new(),
             },
             DEMO_PASSWORD,
         )?;
     }
     Ok(())
+}
+
+/// The back office of the demo: a clerk bot per group (the one who worked the seeded
+/// tickets, `seed::office_staff`), and a free seat of the repair crew (8002) and of the
+/// complaints office (8102) for a person.
+fn back_office_accounts(store: &Store) -> Result<Vec<Clerk>> {
+    let mut bots = Vec::new();
+    for g in &store.catalog().groups {
+        let bot = hotline_store::seed::office_staff(&g.code);
+        let name = format!("后台机器人 {}", g.zh);
+        ensure(store, bot, &name, Role::BackOffice, 0, vec![g.code.clone()])?;
+        bots.push(Clerk {
+            id: bot.into(),
+            password: DEMO_PASSWORD.into(),
+            group: g.code.clone(),
+        });
+    }
+    for (seat, group) in [("8002", "repair-crew"), ("8102", "complaints-office")] {
+        let name = format!("后台 {seat}");
+        ensure(store, seat, &name, Role::BackOffice, 0, vec![group.into()])?;
+    }
+    Ok(bots)
 }
 
 fn config(
@@ -149,8 +187,11 @@ fn config(
         customer_seed: seed,
         mean_talk_seconds: 45.0,
         mean_patience_seconds: 90.0,
+        mean_wrap_up_seconds: 8.0,
         fcr_probability: 0.75,
         ticket_probability: 0.15,
+        clerks: vec![],
+        mean_back_office_seconds: 90.0,
         tls: Default::default(),
     }
 }
@@ -182,7 +223,7 @@ async fn report(stats: Arc<LiveStats>) {
             "—".into()
         };
         println!(
-            "{:>5} s  calls {:>5}  answered {:>5}  within 20 s {:>5}  ASA {:>7}  abandoned {:>4}  self-service {:>4}  wrap-ups {:>5}",
+            "{:>5} s  calls {:>5}  answered {:>5}  within 20 s {:>5}  ASA {:>7}  abandoned {:>4}  self-service {:>4}  wrap-ups {:>5}  tickets taken {:>4} resolved {:>4}",
             started.elapsed().as_secs(),
             g(&stats.placed),
             answered,
@@ -191,6 +232,8 @@ async fn report(stats: Arc<LiveStats>) {
             g(&stats.abandoned),
             g(&stats.self_service),
             g(&stats.wrapped),
+            g(&stats.tickets_taken),
+            g(&stats.tickets_resolved),
         );
     }
 }
@@ -206,13 +249,11 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
             a.customers,
             location_words(&a.store)
         );
-        hotline_store::seed::seed(
-            &store,
-            a.customers,
-            1000,
-            hotline_store::seed::DEFAULT_NOW,
-            &mut |_| {},
-        )?;
+        // histories and deadlines relative to now: a fresh demo's open tickets are not due
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(hotline_store::seed::DEFAULT_NOW, |d| d.as_millis() as u64);
+        hotline_store::seed::seed(&store, a.customers, 1000, now, &mut |_| {})?;
     }
     let bots: Vec<String> = (0..a.bots).map(|k| format!("{}", 1001 + k)).collect();
     for b in &bots {
@@ -222,6 +263,7 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
         ensure_account(&store, seat, &format!("坐席 {seat}"), Role::Agent, 7)?;
     }
     ensure_account(&store, "9000", "值班长", Role::Supervisor, 9)?;
+    let clerks = back_office_accounts(&store)?;
     let mut conf = serve_cmd::config(&serve_cmd::ServeArgs::defaults(&a.listen, &a.store))?;
     conf.open_around_the_clock = true;
     let setup = serve_cmd::setup(&conf)?;
@@ -242,6 +284,9 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
             "  {} bot agents, {:.0} simulated calls per hour to 1000; free seats 2001 and 2002, supervisor 9000, password {DEMO_PASSWORD}",
             a.bots, a.calls_per_hour
         );
+        println!(
+            "  back office: a clerk bot per group works the tickets; free back-office seats 8002 (装维 repair crew) and 8102 (投诉处理 complaints office)"
+        );
         println!("  (grpcurl -plaintext {addr} list — Ctrl-C to stop)");
         // a person's seat: the desktop in its own process, when there is a screen
         let _desk = (!a.no_desktop && has_display())
@@ -253,13 +298,16 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
         }));
         let stats = Arc::new(LiveStats::default());
         let live = hotline_live::run(
-            config(
-                format!("http://{addr}"),
-                bots.iter().map(|b| (b.clone(), DEMO_PASSWORD.to_string())).collect(),
-                a.calls_per_hour,
-                a.customers,
-                1000,
-            ),
+            LiveConfig {
+                clerks,
+                ..config(
+                    format!("http://{addr}"),
+                    bots.iter().map(|b| (b.clone(), DEMO_PASSWORD.to_string())).collect(),
+                    a.calls_per_hour,
+                    a.customers,
+                    1000,
+                )
+            },
             stats.clone(),
             async move {
                 match a.seconds {

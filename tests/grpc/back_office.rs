@@ -155,6 +155,10 @@ async fn a_complaint_goes_to_its_back_office_which_works_it_live_to_resolution()
     assert_eq!(t.status, pb::TicketStatus::Dispatched as i32);
     assert_eq!(t.back_office, "complaints-office");
     assert_eq!(t.history[1].by, "system");
+    // with what the clerk needs of the customer: who, where, whether a key account
+    assert_eq!(t.customer_name, up.customer.name);
+    assert!(t.customer_area.contains(&up.customer.district), "{t:?}");
+    assert!(!t.key_account);
     assert_eq!(seen(&mut mine, id).await.owner, "1001");
 
     let mut crm = CrmServiceClient::new(ch.clone());

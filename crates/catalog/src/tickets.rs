@@ -85,6 +85,9 @@ pub struct KindSpec {
     pub back_office: String,
     /// Deadlines.
     pub deadline_hours: Deadlines,
+    /// Resolution codes that fit this type, the likeliest first.
+    #[serde(default)]
+    pub resolutions: Vec<String>,
     /// Subcategories.
     pub subcategories: Vec<Subcategory>,
 }
@@ -117,6 +120,14 @@ impl Catalog {
             }
             if !seen.insert((what, code.as_str())) {
                 return bad(format!("the {what} code '{code}' comes twice"));
+            }
+        }
+        for k in &c.kind {
+            if let Some(r) = k.resolutions.iter().find(|r| c.resolution(r).is_none()) {
+                return bad(format!(
+                    "{:?} lists the resolution '{r}', which is not a [[resolution]]",
+                    k.kind
+                ));
             }
         }
         if let Some(k) = c.kind.iter().find(|k| c.office(&k.back_office).is_none()) {

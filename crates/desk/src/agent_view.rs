@@ -3,6 +3,7 @@
 
 use crate::agent::{Agent, Link, Message, TicketAction};
 use crate::i18n::Lang;
+use crate::words;
 use hotline_proto::v1 as pb;
 use iced::widget::{
     button, checkbox, column, combo_box, container, pick_list, row, scrollable, space, text,
@@ -224,7 +225,7 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             let line = text(format!(
                 "#{} {} {}{}",
                 t.id,
-                words::subcategory(&a.catalog, &t.subcategory),
+                words::subcategory(&a.catalog, &t.subcategory, lang),
                 t.description,
                 if t.overdue {
                     format!("  ⚠ {}", lang.t("pop.overdue"))
@@ -449,7 +450,7 @@ fn ticket_update<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             p.open_tickets
                 .iter()
                 .map(|t| {
-                    let sub = words::subcategory(&a.catalog, &t.subcategory);
+                    let sub = words::subcategory(&a.catalog, &t.subcategory, lang);
                     Choice(t.id as usize, format!("#{} {sub}", t.id))
                 })
                 .collect()
@@ -599,56 +600,4 @@ pub fn view(a: &Agent, lang: Lang, now: Instant) -> Element<'_, Message> {
     );
     body = body.push(shift(a, lang));
     scrollable(body).into()
-}
-
-/// Codes as a person reads them: the catalogue's label in the screen's language, the code
-/// itself only when the catalogue does not know it (free text of an older record).
-mod words {
-    use crate::i18n::Lang;
-    use hotline_catalog::{Catalog, Codes};
-
-    fn pick(lang: Lang, zh: &str, en: &str) -> String {
-        match lang {
-            Lang::Zh => zh.to_string(),
-            Lang::En => en.to_string(),
-        }
-    }
-
-    /// A call reason, or the IVR group a caller chose.
-    pub fn reason(codes: &Codes, code: &str, lang: Lang) -> String {
-        codes
-            .reason(code)
-            .map(|r| pick(lang, &r.zh, &r.en))
-            .or_else(|| codes.group(code).map(|g| pick(lang, &g.zh, &g.en)))
-            .unwrap_or_else(|| code.to_string())
-    }
-
-    /// A disposition (or the words an older record carried for one).
-    pub fn disposition(codes: &Codes, code: &str, lang: Lang) -> String {
-        codes
-            .disposition(code)
-            .map(|d| pick(lang, &d.zh, &d.en))
-            .unwrap_or_else(|| code.to_string())
-    }
-
-    /// A queue, by the IVR group that leads to it.
-    pub fn queue(codes: &Codes, queue: &str, lang: Lang) -> String {
-        codes
-            .groups
-            .iter()
-            .find(|g| g.queue == queue)
-            .map(|g| pick(lang, &g.zh, &g.en))
-            .unwrap_or_else(|| queue.to_string())
-    }
-
-    /// A ticket subcategory (its catalogue name carries both languages).
-    pub fn subcategory(catalog: &Catalog, id: &str) -> String {
-        catalog
-            .kind
-            .iter()
-            .flat_map(|k| &k.subcategories)
-            .find(|s| s.id == id)
-            .map(|s| s.name.clone())
-            .unwrap_or_else(|| id.to_string())
-    }
 }

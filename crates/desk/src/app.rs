@@ -2,9 +2,12 @@
 //! wallboard; theme and language; the gRPC streams as subscriptions; keyboard shortcuts.
 
 use crate::agent::{self, Agent, Link};
-use crate::client::{self, Credentials, LoginError, SessionEvent, StatsEvent, Welcome};
+use crate::client::{
+    self, Credentials, LoginError, SessionEvent, StatsEvent, TicketsEvent, Watch, Welcome,
+};
 use crate::i18n::Lang;
 use crate::supervisor::{self, Wallboard};
+use crate::worklist::{self, Worklist};
 use hotline_proto::v1 as pb;
 use iced::keyboard::{self, Key, key::Named};
 use iced::widget::{button, column, container, row, space, text, text_input};
@@ -40,6 +43,13 @@ pub enum Screen {
         who: Credentials,
         /// Where commands go while the session is open.
         commands: Option<mpsc::Sender<pb::AgentCommand>>,
+    },
+    /// A back-office clerk at their group's worklist.
+    BackOffice {
+        /// The worklist.
+        list: Box<Worklist>,
+        /// Who logged in.
+        who: Credentials,
     },
     /// A supervisor.
     Supervisor {
@@ -86,6 +96,8 @@ pub enum Message {
     Board(supervisor::Message),
     /// The wallboard's stream.
     Stats(StatsEvent),
+    /// The back office's worklist.
+    Worklist(worklist::Message),
     /// Switch zh-CN / English.
     ToggleLanguage,
     /// Switch light / dark.
@@ -129,6 +141,13 @@ impl Desk {
                 self.lang.t(agent.status_key())
             ),
             Screen::Supervisor { .. } => self.lang.t("sup.title").into(),
+            Screen::BackOffice { list, .. } => format!(
+                "{} — {} {} — {}",
+                self.lang.t("bo.title"),
+                list.id,
+                list.name,
+                crate::words::group(&list.catalog, &list.group, self.lang)
+            ),
             Screen::Login(_) => self.lang.t("app.title").into(),
         }
     }
@@ -177,6 +196,12 @@ impl Desk {
                         board: Box::default(),
                         who,
                     }
+                } else if w.role == "back-office" {
+                    let group = w.back_office_groups.first().cloned().unwrap_or_default();
+                    Screen::BackOffice {
+                        list: Box::new(Worklist::new(&who.agent, &w.name, &group)),
+                        who,
+                    }
                 } else {
                     Screen::Agent {
                         agent: Box::new(Agent::new(&who.agent, &w.name, w.queues, self.now)),
@@ -206,6 +231,7 @@ impl Desk {
                 return self.agent(agent::Message::Link(Link::Reconnecting(n, why)));
             }
             Message::Board(m) => return self.board(m),
+            Message::Worklist(m) => return self.worklist(m),
             Message::Stats(StatsEvent::Update(u)) => {
                 return self.board(supervisor::Message::Update(u));
             }
@@ -274,6 +300,27 @@ impl Desk {
         Task::none()
     }
 
+    fn worklist(&mut self, m: worklist::Message) -> Task<Message> {
+        let Screen::BackOffice { list, who } = &mut self.screen else {
+            return Task::none();
+        };
+        if matches!(m, worklist::Message::Logout) {
+            let router = who.router.clone();
+            self.screen = Screen::Login(LoginForm {
+                router,
+                ..LoginForm::default()
+            });
+            return Task::none();
+        }
+        match list.update(m) {
+            Some(work) => Task::perform(
+                client::change_ticket(who.clone(), work.ticket, work.change),
+                |r| Message::Worklist(worklist::Message::Done(r.map(Box::new))),
+            ),
+            None => Task::none(),
+        }
+    }
+
     fn board(&mut self, m: supervisor::Message) -> Task<Message> {
         if let Screen::Supervisor { board, who } = &mut self.screen
             && let Some(steer) = board.update(m, Instant::now())
@@ -304,6 +351,16 @@ impl Desk {
             Screen::Supervisor { who, .. } => {
                 Subscription::run_with(who.clone(), client::stats).map(Message::Stats)
             }
+            Screen::BackOffice { who, list } => Subscription::run_with(
+                (who.clone(), Watch::Group(list.group.clone())),
+                |(who, of)| client::tickets(who, of.clone()),
+            )
+            .map(|e| {
+                Message::Worklist(match e {
+                    TicketsEvent::Update(u) => worklist::Message::Update(u),
+                    TicketsEvent::Lost(n, why) => worklist::Message::Lost(n, why),
+                })
+            }),
             Screen::Login(_) => Subscription::none(),
         };
         Subscription::batch([tick, keys, stream])
@@ -331,9 +388,19 @@ impl Desk {
             Screen::Supervisor { board, .. } => {
                 crate::wallboard_view::view(board, self.lang, self.now).map(Message::Board)
             }
+            Screen::BackOffice { list, .. } => {
+                crate::worklist_view::view(list, self.lang, unix_now()).map(Message::Worklist)
+            }
         };
         column![bar, body].into()
     }
+}
+
+/// Seconds since the epoch now (deadlines on screen are counted against it).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// F1 ready, F2 break, F3 answer, F4 reject, F5 hold/resume, F6 hang up, F7 transfer

@@ -4,6 +4,7 @@
 
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_client::AgentServiceClient;
+use hotline_proto::v1::crm_service_client::CrmServiceClient;
 use hotline_proto::v1::supervisor_service_client::SupervisorServiceClient;
 use iced::futures::{SinkExt, Stream};
 use std::time::Duration;
@@ -99,6 +100,8 @@ pub struct Welcome {
     pub role: String,
     /// Queues the agent serves.
     pub queues: Vec<String>,
+    /// For the back office: the groups whose tickets they work.
+    pub back_office_groups: Vec<String>,
 }
 
 async fn connect(c: &Credentials) -> Result<Channel, LoginError> {
@@ -172,6 +175,7 @@ async fn log_in(c: &Credentials) -> Result<(Channel, Welcome), LoginError> {
         name: r.name,
         role: r.role,
         queues: r.queues,
+        back_office_groups: r.back_office_groups,
     };
     Ok((ch, welcome))
 }
@@ -282,16 +286,81 @@ pub enum StatsEvent {
 
 /// The supervisor's live statistics, reconnecting with back-off.
 pub fn stats(c: &Credentials) -> impl Stream<Item = StatsEvent> + use<> {
+    kept_open(
+        c,
+        |ch, token| async move {
+            SupervisorServiceClient::new(ch)
+                .watch_stats(authed(pb::WatchStatsRequest { queues: vec![] }, &token))
+                .await
+        },
+        |u| StatsEvent::Update(Box::new(u)),
+        StatsEvent::Lost,
+    )
+}
+
+/// What the tickets stream brings the worklist or "my tickets".
+#[derive(Debug, Clone)]
+pub enum TicketsEvent {
+    /// The whole list, or tickets that changed.
+    Update(pb::TicketUpdate),
+    /// Lost; trying again (attempt, why).
+    Lost(u32, String),
+}
+
+/// Which tickets to watch: a back-office group's worklist (its code), or the desk's own.
+#[derive(Debug, Clone, Hash, PartialEq, Eq)]
+pub enum Watch {
+    /// A group's open tickets.
+    Group(String),
+    /// The tickets the logged-in agent owns (首问负责).
+    Mine,
+}
+
+/// Tickets live, reconnecting with back-off (each reconnect starts with a whole list).
+pub fn tickets(c: &Credentials, of: Watch) -> impl Stream<Item = TicketsEvent> + use<> {
+    kept_open(
+        c,
+        move |ch, token| {
+            let of = match &of {
+                Watch::Group(g) => pb::watch_tickets_request::Of::BackOffice(g.clone()),
+                Watch::Mine => pb::watch_tickets_request::Of::Mine(true),
+            };
+            async move {
+                CrmServiceClient::new(ch)
+                    .watch_tickets(authed(pb::WatchTicketsRequest { of: Some(of) }, &token))
+                    .await
+            }
+        },
+        TicketsEvent::Update,
+        TicketsEvent::Lost,
+    )
+}
+
+/// A server stream held open for a screen: opened with the desk's token, every message
+/// passed on as `event`, and when it ends or fails, `lost` and a new try after a pause.
+fn kept_open<M, E, Fut, Open>(
+    c: &Credentials,
+    open: Open,
+    event: fn(M) -> E,
+    lost: fn(u32, String) -> E,
+) -> impl Stream<Item = E> + use<M, E, Fut, Open>
+where
+    Open: Fn(Channel, String) -> Fut + Send + 'static,
+    M: Send + 'static,
+    E: Send + 'static,
+    Fut: std::future::Future<Output = Result<tonic::Response<tonic::Streaming<M>>, tonic::Status>>
+        + Send,
+{
     let c = c.clone();
     iced::stream::channel(64, async move |mut out| {
         let mut attempt = 0u32;
         loop {
-            let why = match watch(&c, &mut out).await {
+            let why = match follow(&c, &open, event, &mut out).await {
                 Ok(()) => "the router ended the stream".to_string(),
                 Err(e) => e,
             };
             attempt += 1;
-            if out.send(StatsEvent::Lost(attempt, why)).await.is_err() {
+            if out.send(lost(attempt, why)).await.is_err() {
                 return;
             }
             tokio::time::sleep(backoff(attempt)).await;
@@ -299,28 +368,52 @@ pub fn stats(c: &Credentials) -> impl Stream<Item = StatsEvent> + use<> {
     })
 }
 
-async fn watch(
+async fn follow<M, E, Fut>(
     c: &Credentials,
-    out: &mut iced::futures::channel::mpsc::Sender<StatsEvent>,
-) -> Result<(), String> {
-    let mut updates = with_token(c, |ch, token| async move {
-        SupervisorServiceClient::new(ch)
-            .watch_stats(authed(pb::WatchStatsRequest { queues: vec![] }, &token))
-            .await
-    })
-    .await?
-    .into_inner();
+    open: &impl Fn(Channel, String) -> Fut,
+    event: fn(M) -> E,
+    out: &mut iced::futures::channel::mpsc::Sender<E>,
+) -> Result<(), String>
+where
+    Fut: std::future::Future<Output = Result<tonic::Response<tonic::Streaming<M>>, tonic::Status>>,
+{
+    let mut messages = with_token(c, open).await?.into_inner();
     loop {
-        match updates.message().await {
-            Ok(Some(u)) => {
-                out.send(StatsEvent::Update(Box::new(u)))
-                    .await
-                    .map_err(|_| "the screen closed".to_string())?;
-            }
+        match messages.message().await {
+            Ok(Some(m)) => out
+                .send(event(m))
+                .await
+                .map_err(|_| "the screen closed".to_string())?,
             Ok(None) => return Ok(()),
             Err(s) => return Err(s.message().to_string()),
         }
     }
+}
+
+/// Change a ticket: the ticket as it is now, or the router's words.
+pub async fn change_ticket(
+    c: Credentials,
+    id: u64,
+    change: pb::ticket_change::Change,
+) -> Result<pb::Ticket, String> {
+    with_token(&c, |ch, token| {
+        let change = change.clone();
+        async move {
+            CrmServiceClient::new(ch)
+                .update_ticket(authed(
+                    pb::UpdateTicketRequest {
+                        id,
+                        change: Some(pb::TicketChange {
+                            change: Some(change),
+                        }),
+                    },
+                    &token,
+                ))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    })
+    .await
 }
 
 /// A supervisor command on an agent.
@@ -366,7 +459,6 @@ pub async fn create_customer(
     name: String,
     phone: String,
 ) -> Result<Box<pb::Customer>, String> {
-    use hotline_proto::v1::crm_service_client::CrmServiceClient;
     let customer = pb::Customer {
         name,
         phones: vec![phone],
@@ -395,7 +487,6 @@ pub async fn create_customer(
 
 /// Customers whose name starts with `prefix` (at most 10), or the router's words.
 pub async fn search_customers(c: Credentials, prefix: String) -> Result<Vec<pb::Customer>, String> {
-    use hotline_proto::v1::crm_service_client::CrmServiceClient;
     with_token(&c, |ch, token| {
         let name_prefix = prefix.clone();
         async move {

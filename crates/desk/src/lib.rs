@@ -1,9 +1,11 @@
 //! `hotline-desk`: the iced desktop of the 1000 hotline — the agent's screen (status and
 //! time in state, the ringing offer with its countdown, the screen pop, call controls,
 //! tickets, wrap-up, the shift's figures) and the supervisor's wallboard (queues, the last
-//! hour, agents, force not-ready / logout, staffing advice, back-office loads).
+//! hour, agents, force not-ready / logout, staffing advice, back-office loads) and the
+//! back office's worklist (its group's open tickets, live; take, note, pass on, resolve).
 //!
-//! Elm-shaped: [`agent::Agent`] and [`supervisor::Wallboard`] are plain state with an
+//! Elm-shaped: [`agent::Agent`], [`supervisor::Wallboard`] and [`worklist::Worklist`]
+//! are plain state with an
 //! `update` that does no I/O (tested directly); views live in `agent_view` and
 //! `wallboard_view`; gRPC lives in [`client`] as tasks and subscriptions that reconnect
 //! with back-off. The bundled font ([`FONT`]) makes Chinese render without system fonts.
@@ -15,6 +17,9 @@ pub mod client;
 pub mod i18n;
 pub mod supervisor;
 pub mod wallboard_view;
+pub mod words;
+pub mod worklist;
+pub mod worklist_view;
 
 /// WenQuanYi Micro Hei cut down to GB2312 and the UI's strings
 /// (`scripts/make-font-subset.py`; licence in `assets/fonts/README.md`).

@@ -5,9 +5,13 @@
 //! by their reason (inquiry, fault, complaint, service order, bill query), wait with a
 //! patience, hang up when it runs out, and answer the survey.
 //!
+//! Back-office clerk bots ([`back_office`]) work the tickets the agents open: they take,
+//! note and resolve them from their group's live worklist.
+//!
 //! Everything goes through the public contract, exactly as a desktop and a telephone
 //! would, so a live run is also an end-to-end test of the router.
 
+pub mod back_office;
 pub mod echo_bench;
 pub mod route_bench;
 mod timing;
@@ -16,6 +20,7 @@ use hotline_acd::rng::Rng;
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_client::AgentServiceClient;
 use hotline_proto::v1::caller_service_client::CallerServiceClient;
+use hotline_store::{Catalog, Codes};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,10 +49,17 @@ pub struct LiveConfig {
     pub mean_talk_seconds: f64,
     /// Mean patience, seconds.
     pub mean_patience_seconds: f64,
+    /// Mean time a bot takes to wrap up after the conversation, seconds (a person takes
+    /// some; bots that wrap up at once sit idle ahead of a person who just went ready).
+    pub mean_wrap_up_seconds: f64,
     /// Share of calls the bot claims resolved at first contact.
     pub fcr_probability: f64,
     /// Share of calls on which the bot opens a ticket.
     pub ticket_probability: f64,
+    /// Back-office clerk bots.
+    pub clerks: Vec<back_office::Clerk>,
+    /// Mean time a clerk bot works a ticket once taken, seconds (taking it: a third).
+    pub mean_back_office_seconds: f64,
     /// How to reach an https:// router.
     pub tls: hotline_proto::client::ClientTls,
 }
@@ -73,6 +85,10 @@ pub struct LiveStats {
     pub wrapped: AtomicU64,
     /// Commands the router refused (should stay 0 for bots).
     pub refused: AtomicU64,
+    /// Tickets clerk bots took.
+    pub tickets_taken: AtomicU64,
+    /// Tickets clerk bots resolved.
+    pub tickets_resolved: AtomicU64,
 }
 
 /// The reasons callers have, with their share and the keys they press.
@@ -102,6 +118,16 @@ pub async fn run(
         tasks.spawn(async move {
             if let Err(e) = bot(ch, &id, &pw, c, st, k as u64).await {
                 eprintln!("bot {id}: {e}");
+            }
+        });
+    }
+    for (k, who) in cfg.clerks.iter().enumerate() {
+        let (ch, st, who) = (channel.clone(), stats.clone(), who.clone());
+        let (mean, seed) = (cfg.mean_back_office_seconds, cfg.seed ^ k as u64);
+        tasks.spawn(async move {
+            let id = who.id.clone();
+            if let Err(e) = back_office::clerk(ch, who, mean, seed, st).await {
+                eprintln!("clerk {id}: {e}");
             }
         });
     }
@@ -188,6 +214,16 @@ pub(crate) async fn session_with(
     Ok((tx, events))
 }
 
+/// A request with the session token as its bearer.
+pub(crate) fn authed<T>(msg: T, token: &str) -> Result<Request<T>, String> {
+    let mut req = Request::new(msg);
+    let bearer = format!("Bearer {token}")
+        .parse()
+        .map_err(|_| "bad token".to_string())?;
+    req.metadata_mut().insert("authorization", bearer);
+    Ok(req)
+}
+
 fn command(id: u64, c: pb::agent_command::Command) -> pb::AgentCommand {
     pb::AgentCommand {
         command_id: id,
@@ -208,6 +244,7 @@ async fn bot(
     use pb::agent_event::Event as E;
     let (tx, mut events) = open_session(channel, id, password).await?;
     let mut rng = Rng::fork(cfg.seed ^ 0xb07, k);
+    let (codes, catalog) = (Codes::builtin(), Catalog::builtin());
     let mut next_id = 1u64;
     let mut send = |c: C| {
         next_id += 1;
@@ -242,13 +279,8 @@ async fn bot(
                         let pop = current.take().and_then(|o| o.screen_pop);
                         let reason = pop.as_ref().map(|p| p.reason.clone()).unwrap_or_default();
                         let customer = pop.as_ref().and_then(|p| p.customer.as_ref()).map_or(0, |c| c.id);
-                        let ticket = (customer > 0 && rng.chance(cfg.ticket_probability)).then(|| pb::CreateTicketRequest {
-                            customer_id: customer,
-                            kind: if reason == "fault" { pb::TicketKind::Fault } else { pb::TicketKind::Inquiry } as i32,
-                            subcategory: if reason == "fault" { "broadband-down" } else { "tariff" }.into(),
-                            description: format!("机器人坐席登记：{reason}"),
-                            priority: pb::TicketPriority::Normal as i32,
-                        });
+                        let opens = customer > 0 && rng.chance(cfg.ticket_probability);
+                        let ticket = opens.then(|| ticket_for(&codes, &catalog, &reason, customer)).flatten();
                         let resolved = ticket.is_none() && rng.chance(cfg.fcr_probability);
                         send(C::WrapUp(pb::WrapUp {
                             disposition: if ticket.is_some() { "ticket-opened" } else { "answered" }.into(),
@@ -280,7 +312,9 @@ async fn bot(
                 next = Some((later((talk * 1000.0) as u64), Next::HangUp));
             }
             Some(E::ConversationEnded(_)) => {
-                next = Some((later(500 + rng.below(2000)), Next::WrapUp))
+                let mean = cfg.mean_wrap_up_seconds.max(0.5);
+                let wrap = rng.exponential(mean).clamp(0.5, 5.0 * mean);
+                next = Some((later((wrap * 1000.0) as u64), Next::WrapUp))
             }
             Some(E::State(s)) if s.state == pb::AgentState::NotReady as i32 => {
                 // after a ring-no-answer or a login: ready again
@@ -294,6 +328,35 @@ async fn bot(
             _ => {}
         }
     }
+}
+
+/// The ticket a call about the IVR group `reason` opens: the kind its general reason
+/// usually opens (an inquiry for a group that opens none), the kind's first subcategory.
+fn ticket_for(
+    codes: &Codes,
+    catalog: &Catalog,
+    reason: &str,
+    customer: u64,
+) -> Option<pb::CreateTicketRequest> {
+    use hotline_store::TicketKind as K;
+    let kind = codes
+        .reason(&format!("{reason}.general"))
+        .and_then(|r| r.ticket)
+        .unwrap_or(K::Inquiry);
+    let sub = catalog.kind(kind).subcategories.first()?;
+    Some(pb::CreateTicketRequest {
+        customer_id: customer,
+        kind: match kind {
+            K::Complaint => pb::TicketKind::Complaint,
+            K::Fault => pb::TicketKind::Fault,
+            K::Inquiry => pb::TicketKind::Inquiry,
+            K::ServiceOrder => pb::TicketKind::ServiceOrder,
+            K::Suggestion => pb::TicketKind::Suggestion,
+        } as i32,
+        subcategory: sub.id.clone(),
+        description: format!("机器人坐席登记：{}", sub.name),
+        priority: pb::TicketPriority::Normal as i32,
+    })
 }
 
 async fn caller(

@@ -309,6 +309,21 @@ pub fn change_in(c: Option<pb::TicketChange>) -> Result<store::TicketChange, Sta
     })
 }
 
+/// A ticket as a worklist shows it: with its customer's segment, name and area.
+pub fn ticket_line(
+    t: &store::Ticket,
+    customer: Option<&store::Customer>,
+    now: Millis,
+) -> pb::Ticket {
+    let mut w = ticket(t, now);
+    if let Some(c) = customer {
+        w.key_account = c.segment == store::Segment::KeyAccount;
+        w.customer_name = c.name.clone();
+        w.customer_area = format!("{} · {}", c.district, c.area);
+    }
+    w
+}
+
 /// A ticket for the wire, overdue judged at `now`.
 pub fn ticket(t: &store::Ticket, now: Millis) -> pb::Ticket {
     pb::Ticket {
@@ -338,6 +353,7 @@ pub fn ticket(t: &store::Ticket, now: Millis) -> pb::Ticket {
         taken_by: t.taken_by().unwrap_or_default().into(),
         latest_note: t.latest_note().unwrap_or_default().into(),
         resolution: t.resolution().unwrap_or_default().into(),
+        ..Default::default()
     }
 }
 

@@ -277,7 +277,17 @@ impl CrmService for Router {
             }
             Some(By::Owner(o)) => self.with_store(move |s| s.tickets_of_owner(&o, n)).await?,
             Some(By::Overdue(_)) => self.with_store(move |s| s.overdue_tickets(now, n)).await?,
-            Some(By::BackOffice(g)) => self.with_store(move |s| s.worklist(&g, n)).await?,
+            Some(By::BackOffice(g)) => {
+                let lines = self
+                    .with_store(move |s| {
+                        let list = s.worklist(&g, n)?;
+                        list.iter()
+                            .map(|t| ticket_watch::line(s, t, now))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                    .await?;
+                return Ok(Response::new(pb::TicketList { tickets: lines }));
+            }
             None => {
                 return Err(Status::invalid_argument(
                     "say which tickets: by customer_id, status, owner, overdue or back_office",

@@ -58,8 +58,17 @@ impl Watched {
         }
     }
 
+    /// The list now, soonest deadline first, each ticket with its customer.
+    pub(crate) fn lines(&self, store: &Store) -> Result<Vec<pb::Ticket>, StoreError> {
+        let now = crate::core::now_ms();
+        self.list(store)?
+            .iter()
+            .map(|t| line(store, t, now))
+            .collect()
+    }
+
     /// The list now, soonest deadline first.
-    pub(crate) fn list(&self, store: &Store) -> Result<Vec<Ticket>, StoreError> {
+    fn list(&self, store: &Store) -> Result<Vec<Ticket>, StoreError> {
         match self {
             Watched::Office(code) => store.worklist(code, LIST_LIMIT),
             Watched::Owner(agent) => {
@@ -73,6 +82,12 @@ impl Watched {
             }
         }
     }
+}
+
+/// A ticket as a worklist shows it (its customer read for the segment, name and area).
+pub(crate) fn line(store: &Store, t: &Ticket, now: u64) -> Result<pb::Ticket, StoreError> {
+    let customer = store.customer(t.customer)?;
+    Ok(crate::convert::ticket_line(t, customer.as_ref(), now))
 }
 
 /// Start a watcher: its stream gets the list, then the changes.
@@ -114,8 +129,18 @@ async fn follow(
                 if !holds && !was_shown {
                     continue;
                 }
+                let s = store.clone();
+                let read = tokio::task::spawn_blocking(move || line(&s, &t, crate::core::now_ms()));
+                let ticket = match read.await {
+                    Ok(Ok(t)) => t,
+                    Ok(Err(e)) => {
+                        tx.end(crate::convert::store_status(e));
+                        return;
+                    }
+                    Err(_) => return,
+                };
                 let update = pb::TicketUpdate {
-                    tickets: vec![crate::convert::ticket(&t, crate::core::now_ms())],
+                    tickets: vec![ticket],
                     snapshot: false,
                 };
                 if !tx.send(update) {
@@ -140,7 +165,7 @@ async fn send_list(
     tx: &EventTx<pb::TicketUpdate>,
 ) -> Option<HashSet<u64>> {
     let (s, w) = (store.clone(), watched.clone());
-    let list = match tokio::task::spawn_blocking(move || w.list(&s)).await {
+    let list = match tokio::task::spawn_blocking(move || w.lines(&s)).await {
         Ok(Ok(list)) => list,
         Ok(Err(e)) => {
             tx.end(crate::convert::store_status(e));
@@ -151,13 +176,10 @@ async fn send_list(
             return None;
         }
     };
-    let now = crate::core::now_ms();
+    let shown = list.iter().map(|t| t.id).collect();
     let update = pb::TicketUpdate {
-        tickets: list
-            .iter()
-            .map(|t| crate::convert::ticket(t, now))
-            .collect(),
+        tickets: list,
         snapshot: true,
     };
-    tx.send(update).then(|| list.iter().map(|t| t.id).collect())
+    tx.send(update).then_some(shown)
 }

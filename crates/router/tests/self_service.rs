@@ -85,8 +85,14 @@ fn a_fault_reported_in_the_ivr_is_a_real_ticket_the_caller_can_then_follow() {
     assert_eq!(tickets.len(), 1);
     let t = &tickets[0];
     assert_eq!(
-        (t.kind, t.owner.as_str(), t.status),
-        (TicketKind::Fault, IVR_OWNER, TicketStatus::New)
+        (t.kind, t.owner.as_str(), t.status, t.back_office.as_deref()),
+        (
+            TicketKind::Fault,
+            IVR_OWNER,
+            TicketStatus::Dispatched,
+            Some("repair-crew")
+        ),
+        "opened in the IVR and sent to the repair crew at once"
     );
     assert!(
         said.iter()
@@ -98,7 +104,7 @@ fn a_fault_reported_in_the_ivr_is_a_real_ticket_the_caller_can_then_follow() {
     let said = call(&store, &flow, Some(&c), &["6", &number]);
     assert!(
         said.iter()
-            .any(|s| s.contains(&format!("工单{}当前状态为已受理", t.id))),
+            .any(|s| s.contains(&format!("工单{}当前状态为已派单", t.id))),
         "{said:?}"
     );
 }

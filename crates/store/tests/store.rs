@@ -530,6 +530,22 @@ fn seed_export_import_backup_and_rebuild(new: New) {
     let s = new();
     let r = seed::seed(&s, 3000, 7, NOW, &mut |_| {}).unwrap();
     assert_eq!(r.customers, 3000);
+    // relative to the seed's clock: open tickets are on their groups' worklists and
+    // none is overdue yet (a fresh demo shows no red)
+    assert!(s.overdue_tickets(NOW, 10).unwrap().is_empty());
+    let on_lists: usize = s
+        .catalog()
+        .groups
+        .iter()
+        .map(|g| s.worklist(&g.code, 1000).unwrap().len())
+        .sum();
+    assert!(on_lists > 0, "some seeded tickets are still being worked");
+    assert!(
+        s.overdue_tickets(NOW + 30 * 24 * 3_600_000, 10)
+            .unwrap()
+            .len()
+            == on_lists.min(10)
+    );
     assert!(
         (50..150).contains(&r.key_accounts),
         "about 3 % key accounts: {}",
