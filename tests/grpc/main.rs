@@ -165,7 +165,8 @@ async fn up_on(
             skills: NAMES.iter().map(|s| s.to_string()).collect(),
             heartbeat,
             keepalive: None,
-            fcr_settle_every: Duration::from_secs(60),
+            // settled, and the store's figures sent, every second
+            fcr_settle_every: Duration::from_secs(1),
             spool: None,
         },
     )

@@ -471,4 +471,30 @@ async fn first_contact_resolution_is_claimed_at_wrap_up_and_settled_later() {
     let stranger = record_of(&up.store, calls[2]).await;
     assert_eq!(second.fcr_verified, Some(true));
     assert_eq!(stranger.fcr_verified, None);
+
+    // the supervisor's statistics carry FCR per queue and per agent, from the store
+    let boss = super::outside::token(&ch, "2001", "supervisor 2001 pw").await;
+    let mut stats =
+        hotline_proto::v1::supervisor_service_client::SupervisorServiceClient::new(ch.clone())
+            .watch_stats(authed(pb::WatchStatsRequest::default(), &boss))
+            .await
+            .unwrap()
+            .into_inner();
+    let of = |u: &pb::StatsUpdate, queue: &str, agent: &str| {
+        u.fcr
+            .iter()
+            .find(|f| f.queue == queue && f.agent_id == agent)
+            .map(|f| (f.handled, f.claimed, f.verified, f.not_resolved))
+    };
+    // the minutely figures come every second here; wait for ones that know the calls
+    let u = until(&mut stats, |u| {
+        of(u, "inquiry", "").is_some_and(|f| f.0 == 3)
+    })
+    .await;
+    assert_eq!(
+        of(&u, "inquiry", ""),
+        Some((3, 3, 1, 1)),
+        "three handled and claimed; the first one repeated, the second verified"
+    );
+    assert_eq!(of(&u, "", "1001"), Some((3, 3, 1, 1)));
 }

@@ -9,7 +9,10 @@ pub mod codes;
 pub mod tickets;
 
 pub use codes::{Codes, Disposition, Reason, ReasonGroup};
-pub use tickets::{Catalog, Deadlines, KindSpec, OfficeGroup, Resolution, Subcategory, TicketKind};
+pub use tickets::{
+    Catalog, Deadlines, Escalation, KindSpec, OfficeGroup, Resolution, Subcategory, TicketKind,
+    WarnAt,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -73,6 +73,36 @@ pub struct Resolution {
     pub en: String,
 }
 
+/// When open tickets are flagged as nearing their deadline.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// The share of the time from opening to the deadline after which a ticket is
+    /// flagged, by segment (0–1).
+    pub warn_at: WarnAt,
+}
+
+/// [`Escalation::warn_at`] by segment.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WarnAt {
+    /// Public customers.
+    pub public: f64,
+    /// Key accounts (flagged earlier: a smaller share).
+    pub key_account: f64,
+}
+
+impl Default for Escalation {
+    fn default() -> Self {
+        Escalation {
+            warn_at: WarnAt {
+                public: 0.75,
+                key_account: 0.5,
+            },
+        }
+    }
+}
+
 /// One ticket type.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +134,9 @@ pub struct Catalog {
     /// Resolutions.
     #[serde(rename = "resolution")]
     pub resolutions: Vec<Resolution>,
+    /// When tickets nearing their deadline are flagged.
+    #[serde(default)]
+    pub escalation: Escalation,
 }
 
 impl Catalog {
@@ -129,6 +162,10 @@ impl Catalog {
                     k.kind
                 ));
             }
+        }
+        let w = c.escalation.warn_at;
+        if !(0.0..=1.0).contains(&w.public) || !(0.0..=1.0).contains(&w.key_account) {
+            return bad("escalation.warn_at must be shares between 0 and 1".into());
         }
         if let Some(k) = c.kind.iter().find(|k| c.office(&k.back_office).is_none()) {
             return bad(format!(
@@ -219,6 +256,23 @@ impl Catalog {
         }
     }
 
+    /// Whether an open ticket opened at `created`, due at `deadline`, for a customer of
+    /// `segment`, is nearing its deadline at `now` (or past it): escalated.
+    pub fn escalated(
+        &self,
+        created: Millis,
+        deadline: Millis,
+        segment: Segment,
+        now: Millis,
+    ) -> bool {
+        let share = match segment {
+            Segment::Public => self.escalation.warn_at.public,
+            Segment::KeyAccount => self.escalation.warn_at.key_account,
+        };
+        let span = deadline.saturating_sub(created) as f64;
+        now as f64 >= created as f64 + span * share
+    }
+
     /// When a ticket of this type for this segment, opened at `now`, is due.
     pub fn deadline(&self, k: TicketKind, segment: Segment, now: Millis) -> Millis {
         let d = self.kind(k).deadline_hours;
@@ -247,6 +301,16 @@ mod tests {
             "{e}"
         );
         assert!(c.check_resolution("repaired").is_ok());
+        // a public fault (48 h) is flagged after 36 h, a key account's (4 h) after 2 h
+        let h = 3_600_000;
+        assert!(!c.escalated(0, 48 * h, Segment::Public, 35 * h));
+        assert!(c.escalated(0, 48 * h, Segment::Public, 36 * h));
+        assert!(!c.escalated(0, 4 * h, Segment::KeyAccount, h));
+        assert!(c.escalated(0, 4 * h, Segment::KeyAccount, 2 * h));
+        assert!(
+            c.escalated(0, 4 * h, Segment::KeyAccount, 9 * h),
+            "overdue too"
+        );
         assert!(c.check_resolution("done somehow").is_err());
     }
 

@@ -158,6 +158,7 @@ fn main() {
             .collect(),
         back_office: vec![],
         store: None,
+        fcr: vec![],
     };
     // an hour of history first (one update a second), so the chart is full
     if let Screen::Supervisor { board, .. } = &mut desk.screen {

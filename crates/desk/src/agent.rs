@@ -260,6 +260,9 @@ pub struct Agent {
     pub codes: Codes,
     /// The wrap-up's pick-lists.
     pub picks: Picks,
+    /// The tickets this agent owns and are not closed yet (首问负责), soonest deadline
+    /// first, live from the router.
+    pub mine: Vec<pb::Ticket>,
     next_command: u64,
     /// Ready again once the wrap-up is done.
     ready_after_wrap: bool,
@@ -318,6 +321,8 @@ pub enum Message {
     Link(Link),
     /// Dismiss the notice.
     Dismiss,
+    /// The agent's own tickets: a whole list or changed ones.
+    MyTickets(pb::TicketUpdate),
     /// An open ticket chosen for a change.
     UpdateTicket(u64),
     /// The change chosen.
@@ -406,6 +411,7 @@ impl Agent {
             catalog: Catalog::builtin(),
             picks: Picks::of(&codes),
             codes,
+            mine: Vec::new(),
             next_command: 0,
             ready_after_wrap: false,
         }
@@ -594,6 +600,12 @@ impl Agent {
                 self.link = l;
             }
             Message::Dismiss => self.notice = None,
+            Message::MyTickets(u) => {
+                // closed ones leave; resolved ones stay until the call-back closes them
+                crate::worklist::merge(&mut self.mine, u, |t| {
+                    t.status != pb::TicketStatus::Closed as i32
+                });
+            }
             Message::NewCustomerName(s) => self.new_customer = s,
             Message::UpdateTicket(id) => self.ticket_update.ticket = Some(id),
             Message::UpdateAction(a) => self.ticket_update.action = a,

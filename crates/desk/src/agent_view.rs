@@ -88,7 +88,7 @@ fn ringing(a: &Agent, lang: Lang, now: Instant) -> Option<Element<'_, Message>> 
                     "{} · {} · {}",
                     lang.t("offer.title"),
                     who,
-                    r.offer.queue
+                    words::queue(&a.codes, &r.offer.queue, lang)
                 ))
                 .size(20),
                 text(left).color(RED),
@@ -584,12 +584,17 @@ pub fn view(a: &Agent, lang: Lang, now: Instant) -> Element<'_, Message> {
             .align_y(iced::Alignment::Center),
         );
     }
-    if let Some(r) = ringing(a, lang, now) {
-        body = body.push(r);
-    }
-    if let Some(c) = call_panel(a, lang, now) {
-        body = body.push(c);
-    }
+    // the ringing offer or the call, in a slot of its own that keeps its height, so the
+    // panels below do not move under the mouse as the call goes from ringing to talking
+    // to wrap-up
+    let call: Element<'_, Message> = ringing(a, lang, now)
+        .or_else(|| call_panel(a, lang, now))
+        .unwrap_or_else(|| {
+            container(text(lang.t("call.none")).color(Color::from_rgb(0.5, 0.5, 0.5)))
+                .padding(12)
+                .into()
+        });
+    body = body.push(container(call).height(CALL_SLOT).width(Length::Fill));
     let forms = column![ticket_form(a, lang), wrap_form(a, lang, now)].spacing(10);
     body = body.push(
         row![
@@ -598,6 +603,49 @@ pub fn view(a: &Agent, lang: Lang, now: Instant) -> Element<'_, Message> {
         ]
         .spacing(10),
     );
+    body = body.push(my_tickets(a, lang));
     body = body.push(shift(a, lang));
     scrollable(body).into()
+}
+
+/// Height of the slot the ringing offer or the call panel takes.
+const CALL_SLOT: f32 = 110.0;
+
+/// The tickets this agent owns (首问负责): status, time to the deadline, the back
+/// office's latest note; live.
+fn my_tickets(a: &Agent, lang: Lang) -> Element<'_, Message> {
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let rows = a.mine.iter().fold(column![].spacing(2), |col, t| {
+        let due = crate::worklist::deadline(t);
+        let open = crate::worklist::is_open(t);
+        let (left, late) = crate::worklist_view::time_left(due, now_s, lang);
+        let colour = if open && late {
+            RED
+        } else if open && t.escalated {
+            AMBER
+        } else {
+            Color::from_rgb(0.4, 0.4, 0.4)
+        };
+        col.push(
+            row![
+                text(format!("#{}", t.id)).width(70),
+                text(words::subcategory(&a.catalog, &t.subcategory, lang)).width(150),
+                text(words::status(t.status, lang)).width(80),
+                text(if open { left } else { String::new() })
+                    .width(150)
+                    .color(colour),
+                text(words::group(&a.catalog, &t.back_office, lang)).width(110),
+                text(t.latest_note.clone()).width(Length::Fill),
+            ]
+            .spacing(8),
+        )
+    });
+    let body: Element<'_, Message> = if a.mine.is_empty() {
+        text(lang.t("mine.none")).into()
+    } else {
+        scrollable(rows).height(120).into()
+    };
+    section(lang.t("mine.title"), body)
 }

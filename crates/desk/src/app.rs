@@ -345,9 +345,17 @@ impl Desk {
             _ => None,
         });
         let stream = match &self.screen {
-            Screen::Agent { who, .. } => {
-                Subscription::run_with(who.clone(), client::session).map(Message::Session)
-            }
+            Screen::Agent { who, .. } => Subscription::batch([
+                Subscription::run_with(who.clone(), client::session).map(Message::Session),
+                Subscription::run_with((who.clone(), Watch::Mine), |(who, of)| {
+                    client::tickets(who, of.clone())
+                })
+                .filter_map(|e| match e {
+                    TicketsEvent::Update(u) => Some(Message::Agent(agent::Message::MyTickets(u))),
+                    // the session's own link line says when the router is away
+                    TicketsEvent::Lost(..) => None,
+                }),
+            ]),
             Screen::Supervisor { who, .. } => {
                 Subscription::run_with(who.clone(), client::stats).map(Message::Stats)
             }

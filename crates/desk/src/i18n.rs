@@ -152,6 +152,13 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "Transfer to a queue or work number",
     ),
     ("bo.title", "后台工单", "Back office"),
+    (
+        "mine.title",
+        "我的工单（首问负责）",
+        "My tickets (first contact owns them)",
+    ),
+    ("mine.none", "暂无未关闭的工单", "No tickets waiting on you"),
+    ("call.none", "当前无来电", "No call"),
     ("bo.filter_status", "状态", "Status"),
     ("bo.filter_kind", "类型", "Type"),
     ("bo.all", "全部", "All"),
@@ -280,6 +287,9 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("sup.store_for", "已持续", "for"),
     ("sup.store_waiting", "暂存通话记录", "records waiting"),
     ("sup.open", "未结", "Open"),
+    ("sup.due_soon", "临近时限", "Due soon"),
+    ("sup.oldest_overdue", "超时最久", "Overdue longest"),
+    ("sup.fcr", "首解 声称/核实", "FCR claimed/verified"),
     ("sup.overdue", "超时", "Overdue"),
     (
         "sup.chart",

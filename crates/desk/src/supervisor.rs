@@ -49,6 +49,8 @@ pub struct Wallboard {
     pub back_office: Vec<pb::BackOfficeLoad>,
     /// The router's customer store, as last told.
     pub store: Option<pb::StoreStatus>,
+    /// First-contact resolution by queue and by agent, as last told.
+    pub fcr: Vec<pb::FcrFigures>,
     /// History per queue, oldest first, at most [`HISTORY`] long.
     pub history: BTreeMap<String, VecDeque<Point>>,
     /// The floor as a whole (calls waiting in all queues, mean service level of the
@@ -148,6 +150,9 @@ impl Wallboard {
                 if !u.back_office.is_empty() {
                     self.back_office = u.back_office;
                 }
+                if !u.fcr.is_empty() {
+                    self.fcr = u.fcr;
+                }
                 if u.store.is_some() {
                     self.store = u.store;
                 }
@@ -161,6 +166,20 @@ impl Wallboard {
             }
         }
         None
+    }
+
+    /// A queue's (or, with `agent`, an agent's) FCR: claimed share of handled, verified
+    /// share of the settled claims.
+    pub fn fcr_of(&self, queue: &str, agent: &str) -> Option<(String, String)> {
+        use crate::words::percent;
+        let f = self
+            .fcr
+            .iter()
+            .find(|f| f.queue == queue && f.agent_id == agent)?;
+        Some((
+            percent(f.claimed, f.handled),
+            percent(f.verified, f.verified + f.not_resolved),
+        ))
     }
 
     /// Seconds an agent has been in their state now (the router's figure plus the time

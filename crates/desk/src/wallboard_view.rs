@@ -4,6 +4,7 @@
 
 use crate::i18n::Lang;
 use crate::supervisor::{Message, SortBy, Wallboard};
+use crate::words;
 use hotline_proto::v1 as pb;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke};
 use iced::widget::{
@@ -55,7 +56,8 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
         cell(lang.t("sup.asa"), 80.0),
         cell(lang.t("sup.aht"), 80.0),
         cell(lang.t("sup.abandon"), 80.0),
-        cell(lang.t("sup.agents_by_state"), 200.0),
+        cell(lang.t("sup.agents_by_state"), 130.0),
+        cell(lang.t("sup.fcr"), 120.0),
         cell(lang.t("sup.advice"), 220.0),
     ];
     w.queues
@@ -68,8 +70,11 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
                 .map(|s| format!("{:.1}% / {:.0}%", s * 100.0, q.service_level_target * 100.0))
                 .unwrap_or_else(|| "—".into());
             let advice = staffing_advice(q, lang);
+            let fcr = w
+                .fcr_of(&q.queue, "")
+                .map_or_else(|| "—".into(), |(c, v)| format!("{c} / {v}"));
             col.push(row![
-                cell(q.queue.clone(), 130.0),
+                cell(words::queue(words::codes(), &q.queue, lang), 130.0),
                 cell(waiting.to_string(), 70.0),
                 cell(format!("{longest:.0} s"), 90.0),
                 container(text(sl_text).color(if below { RED } else { GREEN })).width(110.0),
@@ -84,8 +89,9 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
                         by_state(pb::AgentState::AfterCallWork),
                         by_state(pb::AgentState::NotReady)
                     ),
-                    200.0
+                    130.0
                 ),
+                cell(fcr, 120.0),
                 cell(advice, 220.0),
             ])
         })
@@ -107,6 +113,7 @@ fn agent_table(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> 
         container(sort("sup.state", SortBy::State)).width(140.0),
         container(sort("sup.since", SortBy::InState)).width(90.0),
         container(sort("shift.calls", SortBy::Handled)).width(70.0),
+        cell(lang.t("sup.fcr"), 120.0),
     ];
     let rows = w
         .agent_rows(now)
@@ -119,6 +126,11 @@ fn agent_table(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> 
                     cell(state_label(a.state, lang), 140.0),
                     cell(format!("{:02}:{:02}", secs / 60, secs % 60), 90.0),
                     cell(a.handled.to_string(), 70.0),
+                    cell(
+                        w.fcr_of("", &a.agent_id)
+                            .map_or_else(|| "—".into(), |(c, v)| format!("{c} / {v}")),
+                        120.0
+                    ),
                     button(text(lang.t("sup.force_not_ready")).size(12))
                         .on_press(Message::ForceNotReady(a.agent_id.clone())),
                     button(text(lang.t("sup.force_logout")).size(12))
@@ -133,6 +145,13 @@ fn agent_table(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> 
         .height(Length::Fill)
         .width(Length::Fill)
         .into()
+}
+
+/// Seconds since the epoch now.
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// The last hour of one queue: calls waiting (blue) and service level (green, 0–100 %).
@@ -257,14 +276,30 @@ pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
     let back_office = w.back_office.iter().fold(
         column![text(lang.t("sup.back_office")).size(15)].spacing(2),
         |col, b| {
-            col.push(text(format!(
-                "{}: {} {} · {} {}",
-                b.group,
+            let line = text(format!(
+                "{}: {} {} · {} {} · {} {}",
+                words::group(words::catalog(), &b.group, lang),
                 lang.t("sup.open"),
                 b.open,
+                lang.t("sup.due_soon"),
+                b.due_soon,
                 lang.t("sup.overdue"),
                 b.overdue
-            )))
+            ));
+            let line = if b.overdue > 0 { line.color(RED) } else { line };
+            match &b.oldest_overdue_deadline {
+                Some(d) if b.oldest_overdue_ticket != 0 => col.push(line).push(
+                    text(format!(
+                        "  {} #{} · {}",
+                        lang.t("sup.oldest_overdue"),
+                        b.oldest_overdue_ticket,
+                        crate::worklist_view::time_left(d.seconds, unix_now(), lang).0
+                    ))
+                    .size(13)
+                    .color(RED),
+                ),
+                _ => col.push(line),
+            }
         },
     );
     body = body

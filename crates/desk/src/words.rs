@@ -7,6 +7,27 @@ use crate::i18n::Lang;
 use hotline_catalog::{Catalog, Codes};
 use hotline_proto::v1 as pb;
 
+/// The built-in codes, read once.
+pub fn codes() -> &'static Codes {
+    static CODES: std::sync::LazyLock<Codes> = std::sync::LazyLock::new(Codes::builtin);
+    &CODES
+}
+
+/// The built-in ticket catalogue, read once.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Catalog::builtin);
+    &CATALOG
+}
+
+/// A share as a percentage, "—" when there is nothing to divide.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        "—".into()
+    } else {
+        format!("{:.0}%", 100.0 * part as f64 / whole as f64)
+    }
+}
+
 fn pick(lang: Lang, zh: &str, en: &str) -> String {
     match lang {
         Lang::Zh => zh.to_string(),

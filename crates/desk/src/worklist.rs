@@ -177,32 +177,27 @@ impl Worklist {
     fn merge(&mut self, u: pb::TicketUpdate) {
         self.loaded = true;
         self.notice = None;
-        if u.snapshot {
-            self.tickets.clear();
-        }
-        for t in u.tickets {
-            self.put(t);
-        }
+        let (catalog, group) = (&self.catalog, &self.group);
+        let ours = |t: &pb::Ticket| {
+            is_open(t)
+                && catalog
+                    .office(&t.back_office)
+                    .is_some_and(|g| g.code == *group)
+        };
+        merge(&mut self.tickets, u, ours);
+        self.drop_gone_choice();
     }
 
-    /// A ticket as it is now: on the list while it is open in this group, off it else.
+    /// A ticket as the router answered a change.
     fn put(&mut self, t: pb::Ticket) {
-        use pb::TicketStatus as S;
-        self.tickets.retain(|x| x.id != t.id);
-        let open = matches!(
-            S::try_from(t.status),
-            Ok(S::New | S::Dispatched | S::InProgress | S::Reopened)
-        );
-        let ours = self
-            .catalog
-            .office(&t.back_office)
-            .is_some_and(|g| g.code == self.group);
-        if open && ours {
-            let at = self
-                .tickets
-                .partition_point(|x| (deadline(x), x.id) < (deadline(&t), t.id));
-            self.tickets.insert(at, t);
-        } else if self.selected == Some(t.id) {
+        self.merge(pb::TicketUpdate {
+            tickets: vec![t],
+            snapshot: false,
+        });
+    }
+
+    fn drop_gone_choice(&mut self) {
+        if self.chosen().is_none() {
             self.selected = None;
         }
     }
@@ -212,6 +207,31 @@ impl Worklist {
         let kind = kind_of(self.chosen()?.kind)?;
         self.catalog.kind(kind).resolutions.first().cloned()
     }
+}
+
+/// Apply a `WatchTickets` update to a list kept soonest deadline first: a whole list
+/// replaces it; a changed ticket takes its place while `keep` holds for it and leaves the
+/// list when not (the worklist, the agent's "my tickets").
+pub fn merge(list: &mut Vec<pb::Ticket>, u: pb::TicketUpdate, keep: impl Fn(&pb::Ticket) -> bool) {
+    if u.snapshot {
+        list.clear();
+    }
+    for t in u.tickets {
+        list.retain(|x| x.id != t.id);
+        if keep(&t) {
+            let at = list.partition_point(|x| (deadline(x), x.id) < (deadline(&t), t.id));
+            list.insert(at, t);
+        }
+    }
+}
+
+/// Work is still to be done on it (new, dispatched, in progress, reopened).
+pub fn is_open(t: &pb::Ticket) -> bool {
+    use pb::TicketStatus as S;
+    matches!(
+        S::try_from(t.status),
+        Ok(S::New | S::Dispatched | S::InProgress | S::Reopened)
+    )
 }
 
 /// A ticket's deadline in seconds since the epoch (unset: never).

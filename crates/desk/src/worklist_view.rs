@@ -143,12 +143,13 @@ fn list(w: &Worklist, lang: Lang, now_s: i64) -> Element<'_, Message> {
     }
     let rows = w.shown().fold(column![].spacing(2), |col, t| {
         let (left, late) = time_left(deadline(t), now_s, lang);
+        // overdue red; nearing its deadline (the escalation rule) amber
         let colour = if late {
             RED
-        } else if deadline(t) - now_s < 2 * 3600 {
+        } else if t.escalated {
             AMBER
         } else {
-            Color::BLACK
+            GREY
         };
         let taken = if t.taken_by.is_empty() {
             words::status(t.status, lang).to_string()

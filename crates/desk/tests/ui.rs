@@ -341,18 +341,48 @@ fn the_supervisor_table_updates_and_sorts() {
                 })
                 .collect(),
             back_office: vec![pb::BackOfficeLoad {
+                // an older ticket's group name reads as the group's label
                 group: "装维 repair crew".into(),
                 open: 17,
                 overdue: 2,
+                due_soon: 3,
+                oldest_overdue_ticket: 4242,
+                oldest_overdue_deadline: ts(now_s() - 5 * 3600),
             }],
             store: None,
+            fcr: vec![
+                pb::FcrFigures {
+                    queue: "fault".into(),
+                    handled: 40,
+                    claimed: 30,
+                    verified: 18,
+                    not_resolved: 6,
+                    ..Default::default()
+                },
+                pb::FcrFigures {
+                    agent_id: "1001".into(),
+                    handled: 10,
+                    claimed: 5,
+                    verified: 4,
+                    not_resolved: 0,
+                    ..Default::default()
+                },
+            ],
         })))
     };
     let _ = desk.update(update(vec![("1001", "王小明", 3)]));
     assert!(shows(&desk, "1001 王小明"));
     assert!(shows(&desk, "62.0% / 80%"), "SL against its target");
     assert!(shows(&desk, "再增3人可达80/20"), "staffing advice in words");
-    assert!(shows(&desk, "装维 repair crew: 未结 17 · 超时 2"));
+    assert!(shows(&desk, "装维: 未结 17 · 临近时限 3 · 超时 2"));
+    assert!(
+        shows(&desk, "  超时最久 #4242 · 超时 5 小时 0 分")
+            || shows(&desk, "  超时最久 #4242 · 超时 4 小时 59 分")
+    );
+    // queues by their labels; FCR claimed of handled / verified of settled claims
+    assert!(shows(&desk, "故障报修") && !shows(&desk, "fault"));
+    assert!(shows(&desk, "75% / 75%"), "the queue's FCR");
+    assert!(shows(&desk, "50% / 100%"), "the agent's FCR");
     let _ = desk.update(update(vec![("1002", "陈静", 8)]));
     assert!(shows(&desk, "1002 陈静"), "a later update adds the agent");
     for m in click(&desk, "接听") {
@@ -507,4 +537,75 @@ fn the_back_office_worklist_shows_labels_marks_overdue_and_takes_and_resolves() 
     let _ = desk.update(Message::ToggleLanguage);
     assert!(shows(&desk, "Back office · repair crew"));
     assert!(shows(&desk, "No open tickets in this group"));
+}
+
+/// Where the text `label` is on the desk's screen (its top edge).
+fn top_of(desk: &Desk, label: &str) -> f32 {
+    let mut ui = Simulator::with_size(settings(), (1280.0, 800.0), desk.view());
+    ui.find(label)
+        .unwrap_or_else(|e| panic!("no {label:?} on screen: {e:?}"))
+        .bounds()
+        .y
+}
+
+#[test]
+fn my_tickets_show_live_and_the_screen_keeps_its_layout_through_a_call() {
+    use hotline_desk::agent::Message as A;
+    let (mut desk, _rx) = agent_desk();
+    router(&mut desk, state(pb::AgentState::Ready));
+    let mut resolved = fault_ticket(77, 20 * 3600, false);
+    resolved.status = pb::TicketStatus::Resolved as i32;
+    resolved.latest_note = "已更换光猫，测试正常".into();
+    let mut due_soon = fault_ticket(78, 3600, false);
+    due_soon.escalated = true;
+    let _ = desk.update(Message::Agent(A::MyTickets(pb::TicketUpdate {
+        tickets: vec![resolved, due_soon],
+        snapshot: true,
+    })));
+    for text in [
+        "我的工单（首问负责）",
+        "已办结",
+        "已更换光猫，测试正常",
+        "#78",
+        "已派单",
+    ] {
+        assert!(shows(&desk, text), "my tickets show {text}");
+    }
+    // a closed one leaves
+    let mut closed = fault_ticket(77, 20 * 3600, false);
+    closed.status = pb::TicketStatus::Closed as i32;
+    let _ = desk.update(Message::Agent(A::MyTickets(pb::TicketUpdate {
+        tickets: vec![closed],
+        snapshot: false,
+    })));
+    assert!(!shows(&desk, "#77"));
+
+    // ringing → talking → wrap-up: the pop and the panels below stay where they are
+    router(
+        &mut desk,
+        E::Offer(pb::Offer {
+            call_id: 7,
+            queue: "fault".into(),
+            screen_pop: Some(pb::ScreenPop {
+                caller_number: "18955551234".into(),
+                customer: Some(pb::Customer {
+                    id: 42,
+                    name: "张喆".into(),
+                    ..Default::default()
+                }),
+                reason: "fault".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    );
+    let at_ring = (top_of(&desk, "张喆"), top_of(&desk, "我的工单（首问负责）"));
+    router(&mut desk, E::Connected(7));
+    router(&mut desk, state(pb::AgentState::Connected));
+    let talking = (top_of(&desk, "张喆"), top_of(&desk, "我的工单（首问负责）"));
+    router(&mut desk, E::ConversationEnded("caller hung up".into()));
+    router(&mut desk, state(pb::AgentState::AfterCallWork));
+    let wrapping = (top_of(&desk, "张喆"), top_of(&desk, "我的工单（首问负责）"));
+    assert_eq!(at_ring, talking, "ringing → talking");
+    assert_eq!(talking, wrapping, "talking → wrap-up");
 }

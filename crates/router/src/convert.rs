@@ -313,14 +313,17 @@ pub fn change_in(c: Option<pb::TicketChange>) -> Result<store::TicketChange, Sta
 pub fn ticket_line(
     t: &store::Ticket,
     customer: Option<&store::Customer>,
+    catalog: &store::Catalog,
     now: Millis,
 ) -> pb::Ticket {
     let mut w = ticket(t, now);
+    let segment = customer.map_or(store::Segment::Public, |c| c.segment);
     if let Some(c) = customer {
         w.key_account = c.segment == store::Segment::KeyAccount;
         w.customer_name = c.name.clone();
         w.customer_area = format!("{} · {}", c.district, c.area);
     }
+    w.escalated = t.status.is_open() && catalog.escalated(t.created, t.deadline, segment, now);
     w
 }
 

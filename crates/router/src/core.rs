@@ -78,7 +78,8 @@ pub(crate) enum CoreMsg {
     /// Once a second: send watchers what changed.
     Tick,
     /// Fresh ticket counts by back-office group.
-    BackOffice(Vec<pb::BackOfficeLoad>),
+    /// The store's minutely figures: back-office loads and FCR.
+    BackOffice(Vec<pb::BackOfficeLoad>, Vec<pb::FcrFigures>),
     /// Stop: end every call with its record (written before the answer), close every
     /// stream.
     Shutdown(oneshot::Sender<()>),
@@ -117,6 +118,8 @@ pub(crate) struct Core {
     dirty_queues: BTreeSet<String>,
     dirty_agents: BTreeSet<String>,
     back_office: Vec<pb::BackOfficeLoad>,
+    /// FCR by queue and agent (with the back-office loads, once a minute).
+    fcr: Vec<pb::FcrFigures>,
     back_office_fresh: bool,
     last: Millis,
 }
@@ -146,6 +149,7 @@ impl Core {
             dirty_queues: BTreeSet::new(),
             dirty_agents: BTreeSet::new(),
             back_office: Vec::new(),
+            fcr: Vec::new(),
             back_office_fresh: false,
             last: 0,
         }
@@ -211,8 +215,9 @@ impl Core {
             CoreMsg::Query(f) => f(&mut self.sb, now),
             CoreMsg::Watch(filter, t) => self.on_watch(filter, t, now),
             CoreMsg::Tick => self.on_tick(now),
-            CoreMsg::BackOffice(loads) => {
+            CoreMsg::BackOffice(loads, fcr) => {
                 self.back_office = loads;
+                self.fcr = fcr;
                 self.back_office_fresh = true;
             }
             CoreMsg::Shutdown(_) => {} // handled in `run`
@@ -335,6 +340,7 @@ impl Core {
                 .collect(),
             back_office: self.back_office.clone(),
             store: Some(convert::store_state(&self.store_state.borrow())),
+            fcr: self.fcr.clone(),
         }
     }
 
@@ -364,10 +370,10 @@ impl Core {
                 .iter()
                 .filter_map(|a| crate::supervisor::agent_status(&self.sb, a, &self.names, now))
                 .collect();
-            let back_office = if self.back_office_fresh {
-                self.back_office.clone()
+            let (back_office, fcr) = if self.back_office_fresh {
+                (self.back_office.clone(), self.fcr.clone())
             } else {
-                vec![]
+                (vec![], vec![])
             };
             self.watchers.retain(|(filter, t)| {
                 t.send(pb::StatsUpdate {
@@ -380,6 +386,7 @@ impl Core {
                     agents: agents.clone(),
                     back_office: back_office.clone(),
                     store: store.clone(),
+                    fcr: fcr.clone(),
                 })
             });
         }
@@ -690,9 +697,10 @@ mod tests {
         assert_eq!(u.queues[0].queue, "fault");
 
         c.back_office = vec![pb::BackOfficeLoad {
-            group: "装维".into(),
+            group: "repair-crew".into(),
             open: 3,
             overdue: 1,
+            ..Default::default()
         }];
         c.back_office_fresh = true;
         c.on_tick(5_000);

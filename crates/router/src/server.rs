@@ -573,8 +573,9 @@ fn agent_setups(accounts: &[hotline_store::AgentAccount], skills: &[String]) -> 
         .collect()
 }
 
-/// The router's clocks: the statistics tick once a second, the back-office ticket
-/// counts once a minute, and FCR settlement every `fcr_every`.
+/// The router's clocks: the statistics tick once a second, FCR settlement every
+/// `fcr_every`, and the store's figures (back-office ticket counts, FCR by queue and
+/// agent) once a minute or every `fcr_every` if that is sooner.
 fn spawn_tickers(
     tx: mpsc::UnboundedSender<CoreMsg>,
     store: Arc<Store>,
@@ -604,52 +605,90 @@ fn spawn_tickers(
             }
         }
     });
+    // the store's figures once a minute (as often as FCR is settled, when that is sooner)
+    let figures_every = fcr_every.min(std::time::Duration::from_secs(60));
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut every = tokio::time::interval(figures_every);
         loop {
             every.tick().await;
             let store = store.clone();
-            let Ok(Ok(loads)) =
-                tokio::task::spawn_blocking(move || back_office_loads(&store)).await
-            else {
+            let figures = tokio::task::spawn_blocking(move || {
+                Ok::<_, hotline_store::StoreError>((
+                    back_office_loads(&store)?,
+                    fcr_figures(&store)?,
+                ))
+            });
+            let Ok(Ok((loads, fcr))) = figures.await else {
                 continue;
             };
-            if tx.send(CoreMsg::BackOffice(loads)).is_err() {
+            if tx.send(CoreMsg::BackOffice(loads, fcr)).is_err() {
                 return;
             }
         }
     });
 }
 
-/// Open and overdue tickets per back-office group (by code; not yet dispatched ones as
-/// "front-office").
-fn back_office_loads(store: &Store) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
-    use hotline_store::TicketStatus as S;
+/// FCR per queue and per agent over the contacts of the last two FCR windows (so the
+/// older half has been settled).
+fn fcr_figures(store: &Store) -> Result<Vec<pb::FcrFigures>, hotline_store::StoreError> {
     let now = now_ms();
-    let mut by: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    let since = now.saturating_sub(2 * store.fcr_window());
+    let t = store.fcr_tally(since, now)?;
+    let figures = |queue: &str, agent: &str, c: &hotline_store::FcrCount| pb::FcrFigures {
+        queue: queue.into(),
+        agent_id: agent.into(),
+        handled: c.handled,
+        claimed: c.claimed,
+        verified: c.verified,
+        not_resolved: c.not_resolved,
+        since: convert::ts(since),
+    };
+    Ok(t.by_queue
+        .iter()
+        .map(|(q, c)| figures(q, "", c))
+        .chain(t.by_agent.iter().map(|(a, c)| figures("", a, c)))
+        .collect())
+}
+
+/// Open, escalated and overdue tickets per back-office group (by code; not yet
+/// dispatched ones as "front-office"), with the one overdue the longest.
+fn back_office_loads(store: &Store) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
+    use hotline_store::{Segment, TicketStatus as S};
+    let now = now_ms();
+    let catalog = store.catalog();
+    let mut by: std::collections::BTreeMap<String, pb::BackOfficeLoad> = Default::default();
     for status in [S::New, S::Dispatched, S::InProgress, S::Reopened] {
         for t in store.tickets_by_status(status, usize::MAX)? {
             // a group by its code, whatever name an older ticket carries
             let group = match t.back_office.as_deref() {
-                Some(g) => store
-                    .catalog()
+                Some(g) => catalog
                     .office(g)
                     .map_or_else(|| g.to_string(), |o| o.code.clone()),
                 None => "front-office".into(),
             };
-            let e = by.entry(group).or_default();
-            e.0 += 1;
-            e.1 += t.is_overdue(now) as u64;
+            let segment = store
+                .customer(t.customer)?
+                .map_or(Segment::Public, |c| c.segment);
+            let load = by
+                .entry(group.clone())
+                .or_insert_with(|| pb::BackOfficeLoad {
+                    group,
+                    ..Default::default()
+                });
+            load.open += 1;
+            if t.is_overdue(now) {
+                load.overdue += 1;
+                let oldest = convert::ms(&load.oldest_overdue_deadline);
+                if oldest.is_none_or(|d| t.deadline < d) {
+                    load.oldest_overdue_ticket = t.id;
+                    load.oldest_overdue_deadline = convert::ts(t.deadline);
+                }
+            } else if catalog.escalated(t.created, t.deadline, segment, now) {
+                load.due_soon += 1;
+            }
         }
     }
-    Ok(by
-        .into_iter()
-        .map(|(group, (open, overdue))| pb::BackOfficeLoad {
-            group,
-            open,
-            overdue,
-        })
-        .collect())
+    Ok(by.into_values().collect())
 }
 
 #[tonic::async_trait]

@@ -87,7 +87,12 @@ impl Watched {
 /// A ticket as a worklist shows it (its customer read for the segment, name and area).
 pub(crate) fn line(store: &Store, t: &Ticket, now: u64) -> Result<pb::Ticket, StoreError> {
     let customer = store.customer(t.customer)?;
-    Ok(crate::convert::ticket_line(t, customer.as_ref(), now))
+    Ok(crate::convert::ticket_line(
+        t,
+        customer.as_ref(),
+        store.catalog(),
+        now,
+    ))
 }
 
 /// Start a watcher: its stream gets the list, then the changes.

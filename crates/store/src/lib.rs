@@ -44,7 +44,10 @@ pub use pg_engine::{
     drop_database,
 };
 pub use sled_engine::{DEFAULT_CACHE_BYTES, SledEngine, StoreDir, store_dir};
-pub use store::{DEFAULT_FCR_WINDOW, SYSTEM, Store, TicketListener, WrapUpTickets, location_words};
+pub use store::{
+    DEFAULT_FCR_WINDOW, FcrCount, FcrTally, SYSTEM, Store, TicketListener, WrapUpTickets,
+    location_words,
+};
 
 use serde::Serialize;
 

@@ -23,6 +23,42 @@ use std::sync::Arc;
 /// How long a claimed first-contact resolution waits for a repeat before it is verified.
 pub const DEFAULT_FCR_WINDOW: Millis = 7 * DAY_MS;
 
+/// First-contact resolution counts of a set of contacts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FcrCount {
+    /// Contacts an agent handled.
+    pub handled: u64,
+    /// Of them, claimed resolved at first contact.
+    pub claimed: u64,
+    /// Of the claims, verified: no repeat about the same reason within the window.
+    pub verified: u64,
+    /// Of the claims, not resolved: the customer called again about the same reason.
+    pub not_resolved: u64,
+}
+
+impl FcrCount {
+    fn add(&mut self, i: &Interaction) {
+        self.handled += 1;
+        if i.fcr_claimed {
+            self.claimed += 1;
+            match i.fcr_verified {
+                Some(true) => self.verified += 1,
+                Some(false) => self.not_resolved += 1,
+                None => {}
+            }
+        }
+    }
+}
+
+/// [`FcrCount`]s by queue and by agent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FcrTally {
+    /// By queue.
+    pub by_queue: std::collections::BTreeMap<String, FcrCount>,
+    /// By the agent who wrapped the call up.
+    pub by_agent: std::collections::BTreeMap<String, FcrCount>,
+}
+
 /// The tickets a wrap-up wrote.
 #[derive(Debug, Clone, Default)]
 pub struct WrapUpTickets {
@@ -194,6 +230,11 @@ impl Store {
     pub fn with_fcr_window(mut self, window: Millis) -> Self {
         self.fcr_window = window;
         self
+    }
+
+    /// How long after a contact a repeat about the same reason undoes its FCR.
+    pub fn fcr_window(&self) -> Millis {
+        self.fcr_window
     }
 
     /// The ticket catalogue in use.
@@ -465,6 +506,45 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<Interaction>, StoreError> {
         self.engine.interactions_between(from, to, limit)
+    }
+
+    /// First-contact resolution of the contacts that arrived in [from, to), by queue and
+    /// by the agent who wrapped the call up: handled, claimed, and of the claims those
+    /// verified (no repeat within the window) and those not resolved (a repeat came).
+    pub fn fcr_tally(&self, from: Millis, to: Millis) -> Result<FcrTally, StoreError> {
+        let mut tally = FcrTally::default();
+        let (mut at, mut seen_at) = (from, std::collections::HashSet::new());
+        loop {
+            let page = self.engine.interactions_between(at, to, 1000)?;
+            let full = page.len() == 1000;
+            let mut fresh = 0;
+            for i in &page {
+                // a page starts at the last one's arrival: skip what that instant had
+                if i.arrived == at && !seen_at.insert(i.id) {
+                    continue;
+                }
+                fresh += 1;
+                if i.arrived != at {
+                    (at, seen_at) = (i.arrived, std::collections::HashSet::from([i.id]));
+                }
+                let (Some(queue), Some(agent)) = (&i.queue, i.agents.last()) else {
+                    continue; // never reached an agent
+                };
+                for count in [
+                    tally.by_queue.entry(queue.clone()).or_default(),
+                    tally.by_agent.entry(agent.clone()).or_default(),
+                ] {
+                    count.add(i);
+                }
+            }
+            if !full {
+                return Ok(tally);
+            }
+            if fresh == 0 {
+                // a thousand contacts in one millisecond: go on after it
+                (at, seen_at) = (at + 1, Default::default());
+            }
+        }
     }
 
     /// Verify FCR of contacts whose window has passed without a repeat: a claimed

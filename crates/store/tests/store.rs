@@ -26,6 +26,7 @@ on_both_engines!(
     a_repeat_recorded_before_the_call_it_repeats_still_counts,
     a_call_recorded_twice_is_stored_once,
     the_back_office_works_its_groups_tickets_and_the_owner_closes_the_loop,
+    fcr_is_tallied_by_queue_and_by_agent,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -1055,4 +1056,48 @@ fn the_back_office_works_its_groups_tickets_and_the_owner_closes_the_loop(new: N
         "every step with who did it"
     );
     assert!(s.check().unwrap().is_clean());
+}
+
+fn fcr_is_tallied_by_queue_and_by_agent(new: New) {
+    let s = new();
+    let a = s.put_customer(person("赵磊", "18911110000")).unwrap();
+    let b = s.put_customer(person("孙丽", "18922220000")).unwrap();
+    let mut first = call(Some(a.id), NOW, "inquiry.tariff", true);
+    first.queue = Some("inquiry".into());
+    let mut again = call(Some(a.id), NOW + HOUR, "inquiry.tariff", true);
+    again.queue = Some("inquiry".into());
+    again.agents = vec!["1001".into(), "1002".into()]; // transferred: 1002 wrapped up
+    let held = call(Some(b.id), NOW + 2 * HOUR, "fault.broadband", true);
+    let unclaimed = call(Some(b.id), NOW + 3 * HOUR, "inquiry.bill", false);
+    let mut never = call(None, NOW + 4 * HOUR, "inquiry.bill", false);
+    never.agents.clear();
+    never.queue = None;
+    for i in [first, again, held, unclaimed, never] {
+        s.record_interaction(i).unwrap();
+    }
+    // eight days on the window has passed for all of them
+    s.settle_fcr(NOW + 8 * 24 * HOUR).unwrap();
+    let t = s.fcr_tally(NOW, NOW + 5 * HOUR).unwrap();
+    let count = |handled, claimed, verified, not_resolved| FcrCount {
+        handled,
+        claimed,
+        verified,
+        not_resolved,
+    };
+    assert_eq!(t.by_queue["inquiry"], count(2, 2, 1, 1));
+    assert_eq!(t.by_queue["fault"], count(2, 1, 1, 0));
+    assert_eq!(t.by_agent["1001"], count(3, 2, 1, 1));
+    assert_eq!(
+        t.by_agent["1002"],
+        count(1, 1, 1, 0),
+        "the agent who wrapped up"
+    );
+    assert_eq!(t.by_queue.len(), 2, "a call no agent took counts nowhere");
+    // a period without them: nothing
+    assert!(
+        s.fcr_tally(NOW + 5 * HOUR, NOW + 6 * HOUR)
+            .unwrap()
+            .by_queue
+            .is_empty()
+    );
 }
