@@ -320,6 +320,15 @@ async fn a_call_from_dial_to_wrap_up_over_grpc() {
         pop.ivr_path,
         ["welcome", "key 2", "fault-menu", "key 0", "fault-queue"]
     );
+    // and in words, from the flow's labels
+    assert_eq!(
+        pop.ivr_steps
+            .iter()
+            .map(|s| s.zh.as_str())
+            .collect::<Vec<_>>(),
+        ["欢迎主菜单", "按2", "障碍申报菜单", "按0", "转障碍坐席"]
+    );
+    assert_eq!(pop.ivr_steps[2].en, "fault menu");
     assert_eq!(pop.reason, "fault");
 
     atx.send(cmd(2, C::Answer(true))).await.unwrap();

@@ -76,6 +76,7 @@ fn offer(call: u64) -> pb::AgentEvent {
                 ivr_path: vec!["welcome".into(), "key 2".into(), "fault-menu".into()],
                 reason: "fault".into(),
                 store_unavailable: false,
+                ivr_steps: vec![],
             }),
             priority: 5,
         })),

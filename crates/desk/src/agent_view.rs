@@ -137,10 +137,22 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             text(lang.t("pop.none")).into(),
         );
     };
+    // the path in words where the router sent them (node labels, keys), else the ids
+    let steps: Vec<&str> = if pop.ivr_steps.is_empty() {
+        pop.ivr_path.iter().map(String::as_str).collect()
+    } else {
+        pop.ivr_steps
+            .iter()
+            .map(|s| match lang {
+                Lang::Zh => s.zh.as_str(),
+                Lang::En => s.en.as_str(),
+            })
+            .collect()
+    };
     let path = format!(
         "{}: {}   {}: {}",
         lang.t("pop.ivr"),
-        pop.ivr_path.join(" › "),
+        steps.join(" › "),
         lang.t("pop.reason"),
         words::reason(&a.codes, &pop.reason, lang)
     );
@@ -256,10 +268,23 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             .collect();
             col.push(text(parts.join(" · ")))
         });
+    // where (a fault call needs it), how far the operator trusts them, whose group
+    let mut standing = vec![format!("{} {}", lang.t("pop.credit"), c.credit_level)];
+    if !c.enterprise_group.is_empty() {
+        standing.push(format!("{} {}", lang.t("pop.group"), c.enterprise_group));
+    }
     section(
         lang.t("pop.title_customer"),
         column![
             head,
+            text(format!(
+                "{} {} {} {}",
+                lang.t("pop.address"),
+                c.district,
+                c.area,
+                c.address
+            )),
+            text(standing.join(" · ")),
             text(format!(
                 "{}: {}",
                 lang.t("pop.services"),

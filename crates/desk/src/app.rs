@@ -222,7 +222,15 @@ impl Desk {
                 return self.agent(agent::Message::Link(Link::Online));
             }
             Message::Session(SessionEvent::Event(ev)) => {
-                return self.agent(agent::Message::Router(ev));
+                let rings = matches!(ev.event, Some(pb::agent_event::Event::Offer(_)));
+                let task = self.agent(agent::Message::Router(ev));
+                // a ringing call behind another window asks for the user's attention
+                // (X11: the urgency hint; nothing when the desk is already in front)
+                return if rings {
+                    Task::batch([task, attention()])
+                } else {
+                    task
+                };
             }
             Message::Session(SessionEvent::Lost(n, why)) => {
                 if let Screen::Agent { commands, .. } = &mut self.screen {
@@ -402,6 +410,16 @@ impl Desk {
         };
         column![bar, body].into()
     }
+}
+
+/// Ask the window system to draw the user to the desk's window.
+fn attention() -> Task<Message> {
+    iced::window::latest().then(|id| match id {
+        Some(id) => {
+            iced::window::request_user_attention(id, Some(iced::window::UserAttention::Critical))
+        }
+        None => Task::none(),
+    })
 }
 
 /// Seconds since the epoch now (deadlines on screen are counted against it).

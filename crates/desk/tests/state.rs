@@ -50,6 +50,7 @@ fn offer(call: u64) -> pb::Offer {
             ivr_path: vec!["welcome".into(), "key 2".into()],
             reason: "fault".into(),
             store_unavailable: false,
+            ivr_steps: vec![],
         }),
         priority: 5,
     }

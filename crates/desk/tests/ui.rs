@@ -96,6 +96,11 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
                     vip_tier: "金卡".into(),
                     account_manager: "2001".into(),
                     arrears_fen: 1250,
+                    district: "西湖区".into(),
+                    area: "文三路小区".into(),
+                    address: "3幢2单元501".into(),
+                    credit_level: 4,
+                    enterprise_group: "杭州地铁集团".into(),
                     ..Default::default()
                 }),
                 open_tickets: vec![pb::Ticket {
@@ -112,6 +117,18 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
                     ..Default::default()
                 }],
                 ivr_path: vec!["welcome".into(), "key 2".into()],
+                ivr_steps: vec![
+                    pb::IvrStep {
+                        step: "welcome".into(),
+                        zh: "欢迎主菜单".into(),
+                        en: "main menu".into(),
+                    },
+                    pb::IvrStep {
+                        step: "key 2".into(),
+                        zh: "按2".into(),
+                        en: "key 2".into(),
+                    },
+                ],
                 reason: "fault".into(),
                 store_unavailable: false,
             }),
@@ -122,7 +139,7 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
     // text too), the ticket's subcategory
     assert!(shows(
         &desk,
-        "IVR路径: welcome › key 2   来电原因: 故障报修"
+        "IVR路径: 欢迎主菜单 › 按2   来电原因: 故障报修"
     ));
     assert!(shows(&desk, "投诉建议 · 话费争议 · 已立工单"));
     for text in [
@@ -130,6 +147,8 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
         "政企大客户 · 绿色通道",
         "星级 金卡",
         "欠费(元) 12.50",
+        "地址 西湖区 文三路小区 3幢2单元501",
+        "信用等级 4 · 所属集团 杭州地铁集团",
     ] {
         assert!(shows(&desk, text), "the screen pop shows {text}");
     }

@@ -174,6 +174,9 @@ fn fifteen() -> u32 {
 pub struct Node {
     /// Unique id.
     pub id: String,
+    /// What an agent reads for it on the screen pop's IVR path ("故障菜单").
+    #[serde(default)]
+    pub label: Option<Prompt>,
     /// Behaviour.
     #[serde(flatten)]
     pub kind: NodeKind,
@@ -242,6 +245,22 @@ fn minutes(s: &str) -> Option<u32> {
 }
 
 impl Flow {
+    /// A step of a session's path (a node id, or "key 2") in words, both languages: the
+    /// node's label, or the keys pressed. None for a node without a label.
+    pub fn step_words(&self, step: &str) -> Option<Prompt> {
+        if let Some(keys) = step.strip_prefix("key ") {
+            return Some(Prompt {
+                zh: format!("按{keys}"),
+                en: format!("key {keys}"),
+            });
+        }
+        self.file
+            .nodes
+            .iter()
+            .find(|n| n.id == step)
+            .and_then(|n| n.label.clone())
+    }
+
     /// Read and validate a flow file; `queues` are the queue names the router has.
     pub fn load(path: &Path, queues: &[&str]) -> Result<Flow, FlowError> {
         let file = path.display().to_string();

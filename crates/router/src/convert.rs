@@ -477,6 +477,7 @@ pub fn screen_pop(
         ivr_path: ivr_path.to_vec(),
         reason: reason.unwrap_or_default().to_string(),
         store_unavailable: false,
+        ivr_steps: vec![],
     }
 }
 
@@ -706,6 +707,7 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
             pop,
             store_unavailable,
             ivr_path,
+            ivr_words,
             reason,
             priority,
         } => E::Offer(pb::Offer {
@@ -715,6 +717,15 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
             ring_until: ring_until.and_then(ts),
             screen_pop: Some(pb::ScreenPop {
                 store_unavailable,
+                ivr_steps: ivr_path
+                    .iter()
+                    .zip(ivr_words)
+                    .map(|(step, (zh, en))| pb::IvrStep {
+                        step: step.clone(),
+                        zh,
+                        en,
+                    })
+                    .collect(),
                 ..screen_pop(&caller, pop.as_deref(), &ivr_path, reason.as_deref(), now)
             }),
             priority: priority.into(),

@@ -219,6 +219,8 @@ pub enum AgentEvent {
         store_unavailable: bool,
         /// IVR path.
         ivr_path: Vec<String>,
+        /// The path in words (node labels, keys), both languages.
+        ivr_words: Vec<(String, String)>,
         /// Reason chosen in the IVR.
         reason: Option<String>,
         /// Priority class the IVR gave the call (higher for the green channel).
@@ -1132,6 +1134,19 @@ impl Switchboard {
                         caller: c.from.clone(),
                         pop: c.pop.clone(),
                         store_unavailable: c.store_unavailable,
+                        ivr_words: c
+                            .ivr
+                            .as_ref()
+                            .map(|s| {
+                                s.path()
+                                    .iter()
+                                    .map(|step| match self.flow.step_words(step) {
+                                        Some(w) => (w.zh, w.en),
+                                        None => (step.clone(), step.clone()),
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
                         ivr_path: c
                             .ivr
                             .as_ref()
