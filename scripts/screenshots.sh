@@ -45,3 +45,15 @@ xdotool key Return
 title_has "班长监控"
 xdotool mousemove 1229 17 click 1  # dark theme
 shot wallboard-dark 6
+kill "$desk"
+sleep 1
+
+# the back office: the repair crew's worklist, a ticket chosen, then in English
+open_desk 8002
+xdotool key Return
+title_has "后台工单"
+shot worklist 4
+xdotool mousemove 400 172 click 1  # the first ticket on the list
+shot worklist-ticket 1
+xdotool mousemove 1175 17 click 1  # English
+shot worklist-en 1

@@ -277,13 +277,12 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
         lang.t("pop.title_customer"),
         column![
             head,
-            text(format!(
-                "{} {} {} {}",
-                lang.t("pop.address"),
-                c.district,
-                c.area,
-                c.address
-            )),
+            // the street address names its district; a record without one, its area
+            text(if c.address.is_empty() {
+                format!("{} {} {}", lang.t("pop.address"), c.district, c.area)
+            } else {
+                format!("{} {}", lang.t("pop.address"), c.address)
+            }),
             text(standing.join(" · ")),
             text(format!(
                 "{}: {}",
@@ -403,7 +402,7 @@ fn ticket_form<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
         .kind
         .iter()
         .enumerate()
-        .map(|(i, k)| Choice(i, k.name.clone()))
+        .map(|(i, k)| Choice(i, words::bilingual(&k.name, lang)))
         .collect();
     let kind = a.catalog.kind.get(a.ticket.kind);
     let subs: Vec<Choice> = kind
@@ -411,7 +410,7 @@ fn ticket_form<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
             k.subcategories
                 .iter()
                 .enumerate()
-                .map(|(i, s)| Choice(i, s.name.clone()))
+                .map(|(i, s)| Choice(i, words::bilingual(&s.name, lang)))
                 .collect()
         })
         .unwrap_or_default();
@@ -449,7 +448,8 @@ fn ticket_form<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
                 text(format!(
                     "{}: {}",
                     lang.t("ticket.back_office"),
-                    kind.map(|k| k.back_office.as_str()).unwrap_or("")
+                    kind.map(|k| words::group(&a.catalog, &k.back_office, lang))
+                        .unwrap_or_default()
                 )),
             ]
             .spacing(8)

@@ -56,8 +56,8 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
         cell(lang.t("sup.asa"), 80.0),
         cell(lang.t("sup.aht"), 80.0),
         cell(lang.t("sup.abandon"), 80.0),
-        cell(lang.t("sup.agents_by_state"), 130.0),
-        cell(lang.t("sup.fcr"), 120.0),
+        cell(lang.t("sup.agents_by_state"), 180.0),
+        cell(lang.t("sup.fcr"), 130.0),
         cell(lang.t("sup.advice"), 220.0),
     ];
     w.queues
@@ -89,9 +89,9 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
                         by_state(pb::AgentState::AfterCallWork),
                         by_state(pb::AgentState::NotReady)
                     ),
-                    130.0
+                    180.0
                 ),
-                cell(fcr, 120.0),
+                cell(fcr, 130.0),
                 cell(advice, 220.0),
             ])
         })

@@ -98,7 +98,7 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
                     arrears_fen: 1250,
                     district: "西湖区".into(),
                     area: "文三路小区".into(),
-                    address: "3幢2单元501".into(),
+                    address: "杭州市西湖区文三路小区3幢2单元501".into(),
                     credit_level: 4,
                     enterprise_group: "杭州地铁集团".into(),
                     ..Default::default()
@@ -147,7 +147,7 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
         "政企大客户 · 绿色通道",
         "星级 金卡",
         "欠费(元) 12.50",
-        "地址 西湖区 文三路小区 3幢2单元501",
+        "地址 杭州市西湖区文三路小区3幢2单元501",
         "信用等级 4 · 所属集团 杭州地铁集团",
     ] {
         assert!(shows(&desk, text), "the screen pop shows {text}");

@@ -535,6 +535,13 @@ fn seed_range(
     Ok(())
 }
 
+/// The built-in codes (call reasons and the queues their groups lead to), read once.
+fn codes() -> &'static hotline_catalog::Codes {
+    static CODES: std::sync::LazyLock<hotline_catalog::Codes> =
+        std::sync::LazyLock::new(hotline_catalog::Codes::builtin);
+    &CODES
+}
+
 /// The back-office clerk of a group who works seeded tickets ("8001" of the repair crew…;
 /// the demo gives them accounts).
 pub fn office_staff(group: &str) -> &'static str {
@@ -611,7 +618,13 @@ fn history(
             },
             self_service: self_service
                 .then(|| SelfService::Completed("bill and balance read".into())),
-            queue: (!self_service).then(|| "inquiry 业务咨询".into()),
+            queue: (!self_service)
+                .then(|| {
+                    let codes = codes();
+                    let group = codes.reason(&reason).and_then(|r| codes.group(&r.group));
+                    group.map(|g| g.queue.clone())
+                })
+                .flatten(),
             agents: if self_service {
                 vec![]
             } else {
@@ -636,8 +649,9 @@ fn history(
             notes: String::new(),
             tickets: vec![],
             fcr_claimed: claimed,
+            // settled once the window passed: about one claim in seven had a repeat
             fcr_verified: if now.saturating_sub(arrived) > DEFAULT_FCR_WINDOW {
-                Some(claimed)
+                Some(claimed && (arrived / 1000 + c.id) % 7 != 0)
             } else {
                 None
             },
@@ -652,12 +666,18 @@ fn history(
             } else {
                 TicketKind::ServiceOrder
             };
-            let sub = match kind {
-                TicketKind::Fault => "broadband-down",
-                TicketKind::Complaint => "billing-dispute",
-                _ => "plan-change",
-            };
             let spec = catalog.kind(kind);
+            // the subcategory the reason names (fault.mobile-signal → mobile-signal), else
+            // the kind's usual one
+            let detail = reason.split_once('.').map_or("", |(_, d)| d);
+            let sub = match spec.subcategories.iter().find(|s| s.id == detail) {
+                Some(s) => s.id.as_str(),
+                None => match kind {
+                    TicketKind::Fault => "broadband-down",
+                    TicketKind::Complaint => "billing-dispute",
+                    _ => "plan-change",
+                },
+            };
             let group = spec.back_office.as_str();
             let deadline = catalog.deadline(kind, c.segment, arrived);
             // relative to `now`: a ticket still open is not yet due (the back office
@@ -674,7 +694,12 @@ fn history(
                 customer: c.id,
                 kind,
                 subcategory: sub.into(),
-                description: format!("客户来电反映：{reason}"),
+                description: format!(
+                    "客户来电反映：{}",
+                    codes()
+                        .reason(&reason)
+                        .map_or(reason.as_str(), |r| r.zh.as_str())
+                ),
                 priority: TicketPriority::Normal,
                 status: TicketStatus::New,
                 owner: agent.clone(),
@@ -739,10 +764,13 @@ fn history(
                 t.status = st;
                 t.history.push(TicketEvent {
                     at: at.min(now),
-                    by: if matches!(s, TicketChange::Start | TicketChange::Resolution { .. }) {
-                        office_staff(group).into()
-                    } else {
-                        agent.clone()
+                    by: match s {
+                        TicketChange::Start | TicketChange::Resolution { .. } => {
+                            office_staff(group).into()
+                        }
+                        // tickets go to their group by themselves, as in the router
+                        TicketChange::Dispatch { .. } => crate::store::SYSTEM.into(),
+                        _ => agent.clone(),
                     },
                     change: s.clone(),
                     status: st,
