@@ -208,6 +208,12 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("tc.reopen", "重新开启", "reopened"),
     ("tc.note", "备注", "note"),
     ("tc.priority", "调整优先级", "priority changed"),
+    ("tc.no_answer", "回访未接通", "call-back not answered"),
+    (
+        "tc.unreachable",
+        "多次回访未接通，关闭",
+        "closed: customer unreachable",
+    ),
     ("ticket.title", "工单", "Ticket"),
     ("ticket.kind", "类型", "Type"),
     ("ticket.subcategory", "子类", "Subcategory"),

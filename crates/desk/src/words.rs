@@ -161,6 +161,8 @@ pub fn change(catalog: &Catalog, c: Option<&pb::TicketChange>, lang: Lang) -> St
         C::Note(n) if n == "opened" => lang.t("tc.opened").into(),
         C::Note(n) => format!("{}: {n}", lang.t("tc.note")),
         C::Priority(_) => lang.t("tc.priority").into(),
+        C::CallBackNoAnswer(n) => format!("{} ({n})", lang.t("tc.no_answer")),
+        C::ClosedUnreachableAfter(n) => format!("{} ({n})", lang.t("tc.unreachable")),
     }
 }
 

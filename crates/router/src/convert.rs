@@ -276,6 +276,8 @@ pub fn change(c: &store::TicketChange) -> pb::TicketChange {
             code: code.clone(),
             note: note.clone(),
         }),
+        store::TicketChange::NoAnswer { attempt } => Change::CallBackNoAnswer(*attempt),
+        store::TicketChange::Unreachable { attempts } => Change::ClosedUnreachableAfter(*attempts),
     };
     pb::TicketChange {
         change: Some(change),
@@ -305,6 +307,10 @@ pub fn change_in(c: Option<pb::TicketChange>) -> Result<store::TicketChange, Sta
             code: r.code,
             note: r.note,
         },
+        Some(Change::CallBackNoAnswer(attempt)) => store::TicketChange::NoAnswer { attempt },
+        Some(Change::ClosedUnreachableAfter(attempts)) => {
+            store::TicketChange::Unreachable { attempts }
+        }
         None => return Err(invalid("change", "is missing: say what to change")),
     })
 }

@@ -52,6 +52,8 @@ fn tickets_and_every_change_round_trip() {
             code: "repaired".into(),
             note: "换光猫".into(),
         },
+        TicketChange::NoAnswer { attempt: 2 },
+        TicketChange::Unreachable { attempts: 3 },
     ];
     for c in &changes {
         assert_eq!(&change_in(Some(change(c))).unwrap(), c);

@@ -429,6 +429,16 @@ pub enum TicketChange {
         /// What was done.
         note: String,
     },
+    /// A call-back attempt nobody answered (the ticket stays resolved).
+    NoAnswer {
+        /// Which attempt (1, 2, …).
+        attempt: u32,
+    },
+    /// Closed without reaching the customer, after this many call-back attempts.
+    Unreachable {
+        /// Attempts made.
+        attempts: u32,
+    },
 }
 
 /// One entry of a ticket's history.

@@ -23,6 +23,20 @@ use std::sync::Arc;
 /// How long a claimed first-contact resolution waits for a repeat before it is verified.
 pub const DEFAULT_FCR_WINDOW: Millis = 7 * DAY_MS;
 
+/// How a call-back (回访) to the customer went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallBackOutcome {
+    /// The customer answered.
+    Reached {
+        /// Their satisfaction, 1–5.
+        satisfaction: u8,
+        /// They say the problem is solved.
+        solved: bool,
+    },
+    /// Nobody answered this attempt.
+    NoAnswer,
+}
+
 /// First-contact resolution counts of a set of contacts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FcrCount {
@@ -718,9 +732,11 @@ impl Store {
             | TicketChange::Start
             | TicketChange::Resolve { .. }
             | TicketChange::Resolution { .. } => (in_group, "the back office's of its group"),
-            TicketChange::CallBack { .. } | TicketChange::Close | TicketChange::Reopen { .. } => {
-                (owner, "its owner's (首问负责)")
-            }
+            TicketChange::CallBack { .. }
+            | TicketChange::Close
+            | TicketChange::Reopen { .. }
+            | TicketChange::NoAnswer { .. }
+            | TicketChange::Unreachable { .. } => (owner, "its owner's (首问负责)"),
         };
         if allowed {
             return Ok(());
@@ -730,6 +746,55 @@ impl Store {
             "ticket {} is owned by {} and worked by {group}; that change is {whose}, not {}'s",
             t.id, t.owner, account.id
         )))
+    }
+
+    /// Record attempt `attempt` (1, 2, …) of the call-back (回访) of ticket `id`, made by
+    /// `by` for the router, which routed the call-back to them: reached and solved →
+    /// called back with the satisfaction, and closed; reached and not solved → called back
+    /// and reopened with a fresh deadline; no answer → the attempt noted, and once
+    /// `attempts` have gone unanswered, closed as unreachable. All in one write; only a
+    /// resolved ticket is called back.
+    pub fn record_call_back(
+        &self,
+        id: u64,
+        outcome: CallBackOutcome,
+        attempt: u32,
+        attempts: u32,
+        by: &str,
+        now: Millis,
+    ) -> Result<Ticket, StoreError> {
+        let changes = match outcome {
+            CallBackOutcome::Reached {
+                satisfaction,
+                solved: true,
+            } => vec![TicketChange::CallBack { satisfaction }, TicketChange::Close],
+            CallBackOutcome::Reached {
+                satisfaction,
+                solved: false,
+            } => vec![
+                TicketChange::CallBack { satisfaction },
+                TicketChange::Reopen {
+                    reason: "回访：客户反馈问题未解决 (the customer says it is not solved)".into(),
+                },
+            ],
+            CallBackOutcome::NoAnswer if attempt >= attempts => {
+                vec![
+                    TicketChange::NoAnswer { attempt },
+                    TicketChange::Unreachable { attempts: attempt },
+                ]
+            }
+            CallBackOutcome::NoAnswer => vec![TicketChange::NoAnswer { attempt }],
+        };
+        retried(|| {
+            let (t, history) = self.changed_ticket_by(id, &changes, by, now, |_| Ok(()))?;
+            self.engine.commit(Commit {
+                expect: vec![Expect::Ticket { id, history }],
+                put: vec![Put::Ticket(t.clone())],
+                ..Commit::default()
+            })?;
+            Ok(t)
+        })
+        .inspect(|t| self.tell(std::slice::from_ref(t)))
     }
 
     /// Write a ticket keeping its id (imports, copies).
@@ -844,6 +909,18 @@ impl Store {
         now: Millis,
         allowed: impl Fn(&Ticket) -> Result<(), StoreError>,
     ) -> Result<(Ticket, usize), StoreError> {
+        self.changed_ticket_by(id, std::slice::from_ref(change), by, now, allowed)
+    }
+
+    /// [`Store::changed_ticket`] with several changes made one after the other.
+    fn changed_ticket_by(
+        &self,
+        id: u64,
+        changes: &[TicketChange],
+        by: &str,
+        now: Millis,
+        allowed: impl Fn(&Ticket) -> Result<(), StoreError>,
+    ) -> Result<(Ticket, usize), StoreError> {
         let Some(mut t) = self.engine.ticket(id)? else {
             return Err(StoreError::NotFound {
                 what: "ticket",
@@ -856,7 +933,9 @@ impl Store {
             .customer(t.customer)?
             .map_or(Segment::Public, |c| c.segment);
         let history = t.history.len();
-        self.ticket_change(&mut t, change, by, now, segment)?;
+        for change in changes {
+            self.ticket_change(&mut t, change, by, now, segment)?;
+        }
         Ok((t, history))
     }
 
@@ -924,6 +1003,18 @@ impl Store {
             TicketChange::Close => {
                 if t.status != CalledBack {
                     return Err(illegal("close before the customer is called back"));
+                }
+                Closed
+            }
+            TicketChange::NoAnswer { .. } => {
+                if t.status != Resolved {
+                    return Err(illegal("be called back (it is not resolved)"));
+                }
+                Resolved
+            }
+            TicketChange::Unreachable { .. } => {
+                if t.status != Resolved {
+                    return Err(illegal("be closed as unreachable (it is not resolved)"));
                 }
                 Closed
             }

@@ -27,6 +27,7 @@ on_both_engines!(
     a_call_recorded_twice_is_stored_once,
     the_back_office_works_its_groups_tickets_and_the_owner_closes_the_loop,
     fcr_is_tallied_by_queue_and_by_agent,
+    a_call_back_closes_reopens_or_gives_up_on_a_resolved_ticket,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -1100,4 +1101,101 @@ fn fcr_is_tallied_by_queue_and_by_agent(new: New) {
             .by_queue
             .is_empty()
     );
+}
+
+fn a_call_back_closes_reopens_or_gives_up_on_a_resolved_ticket(new: New) {
+    let s = new();
+    let c = s.put_customer(person("周洁", "18933330000")).unwrap();
+    let crew = account("8001", Role::BackOffice, &["repair-crew"]);
+    // three resolved fault tickets of the same customer
+    let resolved = |n: u64| {
+        let t = s
+            .create_ticket(
+                NewTicket {
+                    customer: c.id,
+                    kind: TicketKind::Fault,
+                    subcategory: "broadband-down".into(),
+                    description: format!("断网 {n}"),
+                    priority: TicketPriority::Normal,
+                },
+                "1001",
+                NOW,
+            )
+            .unwrap();
+        for change in [
+            TicketChange::Start,
+            TicketChange::Resolution {
+                code: "repaired".into(),
+                note: "更换光猫".into(),
+            },
+        ] {
+            s.change_ticket_as(t.id, change, &crew, NOW + HOUR).unwrap();
+        }
+        t.id
+    };
+    let (solved, unsolved, silent) = (resolved(1), resolved(2), resolved(3));
+    let at = NOW + 2 * HOUR;
+    // reached, solved: called back with the score, closed
+    let t = s
+        .record_call_back(
+            solved,
+            CallBackOutcome::Reached {
+                satisfaction: 4,
+                solved: true,
+            },
+            1,
+            3,
+            "1001",
+            at,
+        )
+        .unwrap();
+    assert_eq!((t.status, t.satisfaction), (TicketStatus::Closed, Some(4)));
+    let tail: Vec<TicketStatus> = t.history.iter().rev().take(2).map(|e| e.status).collect();
+    assert_eq!(tail, [TicketStatus::Closed, TicketStatus::CalledBack]);
+    // reached, not solved: reopened with a fresh deadline
+    let t = s
+        .record_call_back(
+            unsolved,
+            CallBackOutcome::Reached {
+                satisfaction: 2,
+                solved: false,
+            },
+            1,
+            3,
+            "1002",
+            at,
+        )
+        .unwrap();
+    assert_eq!(t.status, TicketStatus::Reopened);
+    assert_eq!(t.deadline, at + 48 * HOUR, "a fresh deadline");
+    assert!(
+        s.worklist("repair-crew", 10)
+            .unwrap()
+            .iter()
+            .any(|w| w.id == unsolved)
+    );
+    // no answer: each attempt noted; the third closes it as unreachable
+    for attempt in 1..=3 {
+        let t = s
+            .record_call_back(silent, CallBackOutcome::NoAnswer, attempt, 3, "1001", at)
+            .unwrap();
+        let want = if attempt < 3 {
+            TicketStatus::Resolved
+        } else {
+            TicketStatus::Closed
+        };
+        assert_eq!(t.status, want, "after attempt {attempt}");
+    }
+    let t = s.ticket(silent).unwrap().unwrap();
+    assert_eq!(
+        t.history.last().map(|e| &e.change),
+        Some(&TicketChange::Unreachable { attempts: 3 })
+    );
+    // a ticket that is not resolved (closed now) is not called back; nothing written
+    let e = s
+        .record_call_back(silent, CallBackOutcome::NoAnswer, 4, 3, "1001", at)
+        .unwrap_err();
+    assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
+    assert_eq!(s.ticket(silent).unwrap().unwrap(), t);
+    assert!(s.check().unwrap().is_clean());
 }
