@@ -28,6 +28,7 @@ on_both_engines!(
     the_back_office_works_its_groups_tickets_and_the_owner_closes_the_loop,
     fcr_is_tallied_by_queue_and_by_agent,
     a_call_back_closes_reopens_or_gives_up_on_a_resolved_ticket,
+    random_ticket_walks_keep_the_loop_and_its_indexes,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -1198,4 +1199,243 @@ fn a_call_back_closes_reopens_or_gives_up_on_a_resolved_ticket(new: New) {
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
     assert_eq!(s.ticket(silent).unwrap().unwrap(), t);
     assert!(s.check().unwrap().is_clean());
+}
+
+/// Random sequences of openings, dispatches, takes, notes, resolutions, call-back
+/// outcomes, closes and reopens by random people (allowed or not): an accepted change
+/// adds exactly its history entries, a refused one writes nothing, every ticket is in
+/// exactly one status, the worklists are exactly the open tickets of each group, and the
+/// indexes agree with the data.
+fn random_ticket_walks_keep_the_loop_and_its_indexes(new: New) {
+    use hotline_acd::rng::Rng;
+    use std::collections::{BTreeMap, BTreeSet};
+    let s = new();
+    let mut key = person("杭州地铁集团", "18944440000");
+    key.segment = Segment::KeyAccount;
+    let customers = [
+        s.put_customer(person("吴刚", "18944441111")).unwrap().id,
+        s.put_customer(key).unwrap().id,
+    ];
+    let people = [
+        account("1001", Role::Agent, &[]),
+        account("1002", Role::Agent, &[]),
+        account("8001", Role::BackOffice, &["repair-crew"]),
+        account("8101", Role::BackOffice, &["complaints-office"]),
+        account("9000", Role::Supervisor, &[]),
+    ];
+    let kinds = [TicketKind::Fault, TicketKind::Complaint];
+    let mut seen: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut model: BTreeMap<u64, (TicketStatus, usize)> = BTreeMap::new();
+    let mut rng = Rng::fork(0x7157, 1);
+    let mut at = NOW;
+    for step in 0..500 {
+        at += 60_000;
+        let who = &people[rng.below(people.len() as u64) as usize];
+        let ids: Vec<u64> = model.keys().copied().collect();
+        if ids.is_empty() || rng.chance(0.12) {
+            let kind = kinds[rng.below(2) as usize];
+            let sub = if kind == TicketKind::Fault {
+                "broadband-down"
+            } else {
+                "billing-dispute"
+            };
+            let t = s
+                .create_ticket(
+                    NewTicket {
+                        customer: customers[rng.below(2) as usize],
+                        kind,
+                        subcategory: sub.into(),
+                        description: format!("第 {step} 步"),
+                        priority: TicketPriority::Normal,
+                    },
+                    &who.id,
+                    at,
+                )
+                .unwrap();
+            model.insert(t.id, (t.status, t.history.len()));
+            continue;
+        }
+        let id = ids[rng.below(ids.len() as u64) as usize];
+        // most changes come from someone who may make them, the rest from anyone
+        let current = s.ticket(id).unwrap().unwrap();
+        let clerk = match current.back_office.as_deref() {
+            Some("repair-crew") => &people[2],
+            Some("complaints-office") => &people[3],
+            _ => &people[4],
+        };
+        let owner = people
+            .iter()
+            .find(|p| p.id == current.owner)
+            .unwrap_or(&people[4]);
+        let fit = rng.chance(0.7);
+        let (clerk, owner) = if fit { (clerk, owner) } else { (who, who) };
+        let groups = ["repair-crew", "complaints-office", "the moon"];
+        let (what, result, entries) = match rng.below(8) {
+            0 => (
+                "dispatch",
+                s.change_ticket_as(
+                    id,
+                    TicketChange::Dispatch {
+                        group: groups[rng.below(3) as usize].into(),
+                    },
+                    clerk,
+                    at,
+                ),
+                1,
+            ),
+            1 | 2 => (
+                "start",
+                s.change_ticket_as(id, TicketChange::Start, who, at),
+                1,
+            ),
+            3 => (
+                "resolve",
+                s.change_ticket_as(
+                    id,
+                    TicketChange::Resolution {
+                        code: "repaired".into(),
+                        note: "处理完毕".into(),
+                    },
+                    clerk,
+                    at,
+                ),
+                1,
+            ),
+            4 => (
+                "note",
+                s.change_ticket_as(
+                    id,
+                    TicketChange::Note {
+                        text: "跟进".into(),
+                    },
+                    who,
+                    at,
+                ),
+                1,
+            ),
+            5 => (
+                "close",
+                s.change_ticket_as(id, TicketChange::Close, owner, at),
+                1,
+            ),
+            6 => (
+                "reopen",
+                s.change_ticket_as(
+                    id,
+                    TicketChange::Reopen {
+                        reason: "再次故障".into(),
+                    },
+                    owner,
+                    at,
+                ),
+                1,
+            ),
+            _ => {
+                let outcome = match rng.below(3) {
+                    0 => CallBackOutcome::Reached {
+                        satisfaction: 1 + rng.below(5) as u8,
+                        solved: true,
+                    },
+                    1 => CallBackOutcome::Reached {
+                        satisfaction: 1 + rng.below(5) as u8,
+                        solved: false,
+                    },
+                    _ => CallBackOutcome::NoAnswer,
+                };
+                let attempt = 1 + rng.below(3) as u32;
+                let entries = match outcome {
+                    CallBackOutcome::NoAnswer if attempt < 3 => 1,
+                    _ => 2,
+                };
+                (
+                    "call-back",
+                    s.record_call_back(id, outcome, attempt, 3, &who.id, at),
+                    entries,
+                )
+            }
+        };
+        let stored = s.ticket(id).unwrap().expect("no ticket is ever lost");
+        let (status, len) = model[&id];
+        match result {
+            Ok(t) => {
+                assert_eq!(
+                    t, stored,
+                    "step {step}: what was answered is what is stored"
+                );
+                assert_eq!(
+                    t.history.len(),
+                    len + entries,
+                    "step {step} {what}: its entries"
+                );
+                *seen.entry(what).or_default() += 1;
+                *seen.entry(status_word(t.status)).or_default() += 1;
+                model.insert(id, (t.status, t.history.len()));
+            }
+            Err(e) => {
+                assert!(
+                    !matches!(e, StoreError::Storage(_) | StoreError::Database(_)),
+                    "step {step}: {e}"
+                );
+                assert_eq!(
+                    (stored.status, stored.history.len()),
+                    (status, len),
+                    "step {step} {what}: a refused change writes nothing ({e})"
+                );
+                *seen.entry("refused").or_default() += 1;
+            }
+        }
+        if step % 100 == 99 {
+            // every ticket in exactly one status, as the model has it
+            let mut placed = BTreeSet::new();
+            for st in TicketStatus::ALL {
+                for t in s.tickets_by_status(st, usize::MAX).unwrap() {
+                    assert_eq!(model[&t.id].0, st, "ticket {} in the wrong status", t.id);
+                    assert!(placed.insert(t.id), "ticket {} in two statuses", t.id);
+                }
+            }
+            assert_eq!(placed.len(), model.len(), "every ticket has its status");
+            // the worklists are exactly the open tickets of each group
+            for g in ["repair-crew", "complaints-office"] {
+                let listed: BTreeSet<u64> = s
+                    .worklist(g, 10_000)
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.id)
+                    .collect();
+                let open: BTreeSet<u64> = model
+                    .keys()
+                    .filter(|&&id| {
+                        let t = s.ticket(id).unwrap().unwrap();
+                        t.status.is_open() && t.back_office.as_deref() == Some(g)
+                    })
+                    .copied()
+                    .collect();
+                assert_eq!(listed, open, "the worklist of {g}");
+            }
+            assert!(s.check().unwrap().is_clean());
+        }
+    }
+    println!("ticket walk: {seen:?}");
+    for kind in [
+        "dispatch",
+        "start",
+        "resolve",
+        "call-back",
+        "refused",
+        "closed",
+        "reopened",
+    ] {
+        assert!(
+            seen.get(kind).copied().unwrap_or(0) > 0,
+            "the walk reached {kind}: {seen:?}"
+        );
+    }
+}
+
+fn status_word(s: TicketStatus) -> &'static str {
+    match s {
+        TicketStatus::Closed => "closed",
+        TicketStatus::Reopened => "reopened",
+        _ => "other",
+    }
 }
