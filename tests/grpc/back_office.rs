@@ -40,19 +40,6 @@ async fn clerk(up: &Up, ch: &Channel, id: &str, group: &str) -> String {
     login.token
 }
 
-async fn token_of(ch: &Channel, id: &str, password: &str) -> String {
-    AgentServiceClient::new(ch.clone())
-        .login(pb::LoginRequest {
-            agent_id: id.into(),
-            password: password.into(),
-            language: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .token
-}
-
 async fn watch(ch: &Channel, of: Of, token: &str) -> tonic::Streaming<pb::TicketUpdate> {
     CrmServiceClient::new(ch.clone())
         .watch_tickets(authed(pb::WatchTicketsRequest { of: Some(of) }, token))
@@ -93,7 +80,7 @@ async fn a_complaint_goes_to_its_back_office_which_works_it_live_to_resolution()
     // the agent at their desk (its token is theirs for the CRM too)
     let mut desk = agent_on(&ch, "1001").await;
     let owner = desk.token.clone();
-    let lead = token_of(&ch, "2001", "supervisor 2001 pw").await;
+    let lead = super::outside::token(&ch, "2001", "supervisor 2001 pw").await;
 
     // the worklist and the owner's tickets are watched before the call comes in
     let mut worklist = watch(&ch, Of::BackOffice("complaints-office".into()), &office).await;

@@ -665,16 +665,7 @@ impl Store {
         by: &str,
         now: Millis,
     ) -> Result<Ticket, StoreError> {
-        retried(|| {
-            let (t, history) = self.changed_ticket(id, &change, by, now, |_| Ok(()))?;
-            self.engine.commit(Commit {
-                expect: vec![Expect::Ticket { id, history }],
-                put: vec![Put::Ticket(t.clone())],
-                ..Commit::default()
-            })?;
-            Ok(t)
-        })
-        .inspect(|t| self.tell(std::slice::from_ref(t)))
+        self.write_ticket(id, std::slice::from_ref(&change), by, now, |_| Ok(()))
     }
 
     /// Change a ticket as `account` asks, if it is theirs to make: taking, passing on and
@@ -688,18 +679,13 @@ impl Store {
         account: &AgentAccount,
         now: Millis,
     ) -> Result<Ticket, StoreError> {
-        retried(|| {
-            let (t, history) = self.changed_ticket(id, &change, &account.id, now, |before| {
-                self.may_change(account, before, &change)
-            })?;
-            self.engine.commit(Commit {
-                expect: vec![Expect::Ticket { id, history }],
-                put: vec![Put::Ticket(t.clone())],
-                ..Commit::default()
-            })?;
-            Ok(t)
-        })
-        .inspect(|t| self.tell(std::slice::from_ref(t)))
+        self.write_ticket(
+            id,
+            std::slice::from_ref(&change),
+            &account.id,
+            now,
+            |before| self.may_change(account, before, &change),
+        )
     }
 
     /// Whether `account` may make `change` to `t` (see [`Store::change_ticket_as`]).
@@ -785,8 +771,22 @@ impl Store {
             }
             CallBackOutcome::NoAnswer => vec![TicketChange::NoAnswer { attempt }],
         };
+        self.write_ticket(id, &changes, by, now, |_| Ok(()))
+    }
+
+    /// Make `changes` to ticket `id` (if `allowed` lets them, judging the ticket as it
+    /// was) and write it, on the condition that no one changed it meanwhile (else again
+    /// on what is there now); listeners are told.
+    fn write_ticket(
+        &self,
+        id: u64,
+        changes: &[TicketChange],
+        by: &str,
+        now: Millis,
+        allowed: impl Fn(&Ticket) -> Result<(), StoreError>,
+    ) -> Result<Ticket, StoreError> {
         retried(|| {
-            let (t, history) = self.changed_ticket_by(id, &changes, by, now, |_| Ok(()))?;
+            let (t, history) = self.changed_ticket_by(id, changes, by, now, &allowed)?;
             self.engine.commit(Commit {
                 expect: vec![Expect::Ticket { id, history }],
                 put: vec![Put::Ticket(t.clone())],
