@@ -5,7 +5,6 @@
 
 use crate::{CatalogError, TicketKind};
 use serde::Deserialize;
-use std::collections::HashSet;
 use std::path::Path;
 
 /// The codes file as shipped, built in.
@@ -79,22 +78,10 @@ impl Codes {
     pub fn parse(text: &str) -> Result<Codes, CatalogError> {
         let c: Codes =
             toml::from_str(text).map_err(|e| CatalogError::File(format!("codes: {e}")))?;
-        let mut seen = HashSet::new();
         let codes = c.groups.iter().map(|g| ("group", &g.code));
         let codes = codes.chain(c.reasons.iter().map(|r| ("reason", &r.code)));
         let codes = codes.chain(c.dispositions.iter().map(|d| ("disposition", &d.code)));
-        for (what, code) in codes {
-            if code.is_empty() || code.contains(char::is_whitespace) {
-                return Err(CatalogError::File(format!(
-                    "codes: the {what} code '{code}' must be one word"
-                )));
-            }
-            if !seen.insert((what, code.as_str())) {
-                return Err(CatalogError::File(format!(
-                    "codes: the {what} code '{code}' comes twice"
-                )));
-            }
-        }
+        crate::check_codes("codes", codes)?;
         if let Some(r) = c.reasons.iter().find(|r| c.group(&r.group).is_none()) {
             return Err(CatalogError::File(format!(
                 "codes: reason '{}' is in group '{}', which is not a [[group]]",
@@ -114,6 +101,12 @@ impl Codes {
     /// The built-in catalogue.
     pub fn builtin() -> Codes {
         Codes::parse(BUILTIN).expect("the shipped codes file is valid")
+    }
+
+    /// The built-in catalogue, parsed once for the whole process.
+    pub fn shipped() -> &'static Codes {
+        static SHIPPED: std::sync::LazyLock<Codes> = std::sync::LazyLock::new(Codes::builtin);
+        &SHIPPED
     }
 
     /// The IVR group of this code.

@@ -45,3 +45,25 @@ pub enum CatalogError {
         why: String,
     },
 }
+
+/// Refuse a catalogue whose codes are not each one word, or come twice in their kind:
+/// `codes` are (what, code) pairs, `file` names the catalogue in the message.
+pub(crate) fn check_codes<'a>(
+    file: &str,
+    codes: impl Iterator<Item = (&'static str, &'a String)>,
+) -> Result<(), CatalogError> {
+    let mut seen = std::collections::HashSet::new();
+    for (what, code) in codes {
+        let why = if code.is_empty() || code.contains(char::is_whitespace) {
+            "must be one word"
+        } else if !seen.insert((what, code.as_str())) {
+            "comes twice"
+        } else {
+            continue;
+        };
+        return Err(CatalogError::File(format!(
+            "{file}: the {what} code '{code}' {why}"
+        )));
+    }
+    Ok(())
+}

@@ -4,7 +4,6 @@
 
 use crate::{CatalogError, Millis, Segment};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::path::Path;
 
 /// Ticket types; subcategories and deadlines come from `assets/tickets/categories.toml`.
@@ -145,16 +144,9 @@ impl Catalog {
         let c: Catalog = toml::from_str(text)
             .map_err(|e| CatalogError::File(format!("ticket categories: {e}")))?;
         let bad = |why: String| Err(CatalogError::File(format!("ticket categories: {why}")));
-        let mut seen = HashSet::new();
         let codes = c.groups.iter().map(|g| ("group", &g.code));
-        for (what, code) in codes.chain(c.resolutions.iter().map(|r| ("resolution", &r.code))) {
-            if code.is_empty() || code.contains(char::is_whitespace) {
-                return bad(format!("the {what} code '{code}' must be one word"));
-            }
-            if !seen.insert((what, code.as_str())) {
-                return bad(format!("the {what} code '{code}' comes twice"));
-            }
-        }
+        let codes = codes.chain(c.resolutions.iter().map(|r| ("resolution", &r.code)));
+        crate::check_codes("ticket categories", codes)?;
         for k in &c.kind {
             if let Some(r) = k.resolutions.iter().find(|r| c.resolution(r).is_none()) {
                 return bad(format!(
@@ -199,6 +191,12 @@ impl Catalog {
     /// The built-in catalogue.
     pub fn builtin() -> Catalog {
         Catalog::parse(BUILTIN).expect("the shipped categories file is valid")
+    }
+
+    /// The built-in catalogue, parsed once for the whole process.
+    pub fn shipped() -> &'static Catalog {
+        static SHIPPED: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Catalog::builtin);
+        &SHIPPED
     }
 
     /// The entry for a type.
@@ -256,21 +254,23 @@ impl Catalog {
         }
     }
 
-    /// Whether an open ticket opened at `created`, due at `deadline`, for a customer of
-    /// `segment`, is nearing its deadline at `now` (or past it): escalated.
+    /// Whether an open ticket of type `k` for a customer of `segment`, due at `deadline`,
+    /// is nearing its deadline at `now` (or past it): escalated. The time allowed is the
+    /// type's deadline for the segment, counted back from the deadline, so a reopened
+    /// ticket's fresh deadline starts a fresh period.
     pub fn escalated(
         &self,
-        created: Millis,
-        deadline: Millis,
+        k: TicketKind,
         segment: Segment,
+        deadline: Millis,
         now: Millis,
     ) -> bool {
         let share = match segment {
             Segment::Public => self.escalation.warn_at.public,
             Segment::KeyAccount => self.escalation.warn_at.key_account,
         };
-        let span = deadline.saturating_sub(created) as f64;
-        now as f64 >= created as f64 + span * share
+        let allowed = self.deadline(k, segment, 0) as f64;
+        now as f64 >= deadline as f64 - allowed * (1.0 - share)
     }
 
     /// When a ticket of this type for this segment, opened at `now`, is due.
@@ -302,15 +302,18 @@ mod tests {
         );
         assert!(c.check_resolution("repaired").is_ok());
         // a public fault (48 h) is flagged after 36 h, a key account's (4 h) after 2 h
-        let h = 3_600_000;
-        assert!(!c.escalated(0, 48 * h, Segment::Public, 35 * h));
-        assert!(c.escalated(0, 48 * h, Segment::Public, 36 * h));
-        assert!(!c.escalated(0, 4 * h, Segment::KeyAccount, h));
-        assert!(c.escalated(0, 4 * h, Segment::KeyAccount, 2 * h));
+        let (h, fault) = (3_600_000, TicketKind::Fault);
+        assert!(!c.escalated(fault, Segment::Public, 48 * h, 35 * h));
+        assert!(c.escalated(fault, Segment::Public, 48 * h, 36 * h));
+        assert!(!c.escalated(fault, Segment::KeyAccount, 4 * h, h));
+        assert!(c.escalated(fault, Segment::KeyAccount, 4 * h, 2 * h));
         assert!(
-            c.escalated(0, 4 * h, Segment::KeyAccount, 9 * h),
+            c.escalated(fault, Segment::KeyAccount, 4 * h, 9 * h),
             "overdue too"
         );
+        // reopened at 100 h with a fresh 48 h deadline: flagged again only after 136 h
+        assert!(!c.escalated(fault, Segment::Public, 148 * h, 120 * h));
+        assert!(c.escalated(fault, Segment::Public, 148 * h, 136 * h));
         assert!(c.check_resolution("done somehow").is_err());
     }
 

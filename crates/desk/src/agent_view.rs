@@ -639,9 +639,7 @@ const CALL_SLOT: f32 = 110.0;
 /// The tickets this agent owns (首问负责): status, time to the deadline, the back
 /// office's latest note; live.
 fn my_tickets(a: &Agent, lang: Lang) -> Element<'_, Message> {
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now_s = words::unix_now();
     let rows = a.mine.iter().fold(column![].spacing(2), |col, t| {
         let due = crate::worklist::deadline(t);
         let open = crate::worklist::is_open(t);

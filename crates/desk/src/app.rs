@@ -146,7 +146,7 @@ impl Desk {
                 self.lang.t("bo.title"),
                 list.id,
                 list.name,
-                crate::words::group(&list.catalog, &list.group, self.lang)
+                crate::words::group(crate::words::catalog(), &list.group, self.lang)
             ),
             Screen::Login(_) => self.lang.t("app.title").into(),
         }
@@ -405,7 +405,8 @@ impl Desk {
                 crate::wallboard_view::view(board, self.lang, self.now).map(Message::Board)
             }
             Screen::BackOffice { list, .. } => {
-                crate::worklist_view::view(list, self.lang, unix_now()).map(Message::Worklist)
+                crate::worklist_view::view(list, self.lang, crate::words::unix_now())
+                    .map(Message::Worklist)
             }
         };
         column![bar, body].into()
@@ -420,13 +421,6 @@ fn attention() -> Task<Message> {
         }
         None => Task::none(),
     })
-}
-
-/// Seconds since the epoch now (deadlines on screen are counted against it).
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// F1 ready, F2 break, F3 answer, F4 reject, F5 hold/resume, F6 hang up, F7 transfer

@@ -147,13 +147,6 @@ fn agent_table(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> 
         .into()
 }
 
-/// Seconds since the epoch now.
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// The last hour of one queue: calls waiting (blue) and service level (green, 0–100 %).
 pub struct Chart<'a> {
     board: &'a Wallboard,
@@ -293,7 +286,8 @@ pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
                         "  {} #{} · {}",
                         lang.t("sup.oldest_overdue"),
                         b.oldest_overdue_ticket,
-                        crate::worklist_view::time_left(d.seconds, unix_now(), lang).0
+                        crate::worklist_view::time_left(d.seconds, crate::words::unix_now(), lang)
+                            .0
                     ))
                     .size(13)
                     .color(RED),

@@ -7,16 +7,21 @@ use crate::i18n::Lang;
 use hotline_catalog::{Catalog, Codes};
 use hotline_proto::v1 as pb;
 
-/// The built-in codes, read once.
+/// The built-in codes.
 pub fn codes() -> &'static Codes {
-    static CODES: std::sync::LazyLock<Codes> = std::sync::LazyLock::new(Codes::builtin);
-    &CODES
+    Codes::shipped()
 }
 
-/// The built-in ticket catalogue, read once.
+/// The built-in ticket catalogue.
 pub fn catalog() -> &'static Catalog {
-    static CATALOG: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Catalog::builtin);
-    &CATALOG
+    Catalog::shipped()
+}
+
+/// Seconds since the epoch now (deadlines on screen are counted against it).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A share as a percentage, "—" when there is nothing to divide.

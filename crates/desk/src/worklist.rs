@@ -77,8 +77,6 @@ pub struct Worklist {
     pub notice: Option<String>,
     /// A list has arrived since the screen opened.
     pub loaded: bool,
-    /// Ticket types, groups and resolutions.
-    pub catalog: Catalog,
 }
 
 impl Worklist {
@@ -97,7 +95,6 @@ impl Worklist {
             resolution: None,
             notice: None,
             loaded: false,
-            catalog: Catalog::builtin(),
         }
     }
 
@@ -177,7 +174,7 @@ impl Worklist {
     fn merge(&mut self, u: pb::TicketUpdate) {
         self.loaded = true;
         self.notice = None;
-        let (catalog, group) = (&self.catalog, &self.group);
+        let (catalog, group) = (Catalog::shipped(), &self.group);
         let ours = |t: &pb::Ticket| {
             is_open(t)
                 && catalog
@@ -205,7 +202,7 @@ impl Worklist {
     /// The likeliest resolution of the chosen ticket's type.
     fn default_resolution(&self) -> Option<String> {
         let kind = kind_of(self.chosen()?.kind)?;
-        self.catalog.kind(kind).resolutions.first().cloned()
+        Catalog::shipped().kind(kind).resolutions.first().cloned()
     }
 }
 

@@ -3,7 +3,7 @@
 //! clerk can do to it.
 
 use crate::i18n::Lang;
-use crate::words;
+use crate::words::{self, catalog};
 use crate::worklist::{Message, Worklist, deadline};
 use hotline_proto::v1 as pb;
 use iced::widget::{
@@ -56,7 +56,7 @@ pub fn view(w: &Worklist, lang: Lang, now_s: i64) -> Element<'_, Message> {
         text(format!(
             "{} · {}",
             lang.t("bo.title"),
-            words::group(&w.catalog, &w.group, lang)
+            words::group(catalog(), &w.group, lang)
         ))
         .size(20),
         text(format!("{} {}", w.id, w.name)).color(GREY),
@@ -110,7 +110,7 @@ fn filters(w: &Worklist, lang: Lang) -> Element<'_, Message> {
             .into_iter()
             .map(|k| Pick {
                 value: Some(k),
-                label: words::kind(&w.catalog, k as i32, lang),
+                label: words::kind(catalog(), k as i32, lang),
             }),
         )
         .collect();
@@ -165,8 +165,8 @@ fn list(w: &Worklist, lang: Lang, now_s: i64) -> Element<'_, Message> {
             })
             .width(70)
             .color(AMBER),
-            text(words::kind(&w.catalog, t.kind, lang)).width(110),
-            text(words::subcategory(&w.catalog, &t.subcategory, lang)).width(Length::Fill),
+            text(words::kind(catalog(), t.kind, lang)).width(110),
+            text(words::subcategory(catalog(), &t.subcategory, lang)).width(Length::Fill),
             text(taken).width(120).color(GREY),
             text(format!("#{}", t.id)).width(70).color(GREY),
         ]
@@ -203,8 +203,8 @@ fn detail<'a>(w: &'a Worklist, lang: Lang, now_s: i64) -> Element<'a, Message> {
         text(format!(
             "#{}  {} · {}",
             t.id,
-            words::kind(&w.catalog, t.kind, lang),
-            words::subcategory(&w.catalog, &t.subcategory, lang)
+            words::kind(catalog(), t.kind, lang),
+            words::subcategory(catalog(), &t.subcategory, lang)
         ))
         .size(18),
         text(left).color(if late { RED } else { GREY }),
@@ -227,7 +227,7 @@ fn detail<'a>(w: &'a Worklist, lang: Lang, now_s: i64) -> Element<'a, Message> {
             row![
                 text(clock(e.at.as_ref().map_or(0, |a| a.seconds))).size(13),
                 text(words::by(&e.by, lang)).size(13).width(60),
-                text(words::change(&w.catalog, e.change.as_ref(), lang)).size(13),
+                text(words::change(catalog(), e.change.as_ref(), lang)).size(13),
             ]
             .spacing(10),
         )
@@ -235,14 +235,13 @@ fn detail<'a>(w: &'a Worklist, lang: Lang, now_s: i64) -> Element<'a, Message> {
     facts = facts
         .push(text(lang.t("bo.history")).size(15))
         .push(history);
-    let groups: Vec<Pick<String>> = w
-        .catalog
+    let groups: Vec<Pick<String>> = catalog()
         .groups
         .iter()
         .filter(|g| g.code != w.group)
         .map(|g| Pick {
             value: g.code.clone(),
-            label: words::group(&w.catalog, &g.code, lang),
+            label: words::group(catalog(), &g.code, lang),
         })
         .collect();
     let pass_now = groups
@@ -250,12 +249,12 @@ fn detail<'a>(w: &'a Worklist, lang: Lang, now_s: i64) -> Element<'a, Message> {
         .find(|p| Some(&p.value) == w.pass_to.as_ref())
         .cloned();
     let fits = crate::worklist::kind_of(t.kind)
-        .map(|k| w.catalog.kind(k).resolutions.clone())
+        .map(|k| catalog().kind(k).resolutions.clone())
         .unwrap_or_default();
     let resolutions: Vec<Pick<String>> = fits
         .iter()
         .chain(
-            w.catalog
+            catalog()
                 .resolutions
                 .iter()
                 .map(|r| &r.code)
@@ -263,7 +262,7 @@ fn detail<'a>(w: &'a Worklist, lang: Lang, now_s: i64) -> Element<'a, Message> {
         )
         .map(|c| Pick {
             value: c.clone(),
-            label: words::resolution(&w.catalog, c, lang),
+            label: words::resolution(catalog(), c, lang),
         })
         .collect();
     let resolution_now = resolutions

@@ -51,7 +51,7 @@ pub(crate) async fn clerk(
         .await
         .map_err(|s| s.message().to_string())?
         .into_inner();
-    let catalog = Catalog::builtin();
+    let catalog = Catalog::shipped();
     let mut rng = Rng::fork(seed, 0xc1e4);
     // ticket → (when, what) the clerk will do next
     let mut plan: HashMap<u64, (Instant, Step, pb::Ticket)> = HashMap::new();
@@ -76,7 +76,7 @@ pub(crate) async fn clerk(
                     let Some((_, step, t)) = plan.remove(&id) else { continue };
                     let change = match step {
                         Step::Take => pb::ticket_change::Change::Start(true),
-                        Step::Resolve => pb::ticket_change::Change::Resolve(resolution(&catalog, &t, &mut rng)),
+                        Step::Resolve => pb::ticket_change::Change::Resolve(resolution(catalog, &t, &mut rng)),
                     };
                     let req = pb::UpdateTicketRequest {
                         id,

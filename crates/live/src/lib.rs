@@ -244,7 +244,7 @@ async fn bot(
     use pb::agent_event::Event as E;
     let (tx, mut events) = open_session(channel, id, password).await?;
     let mut rng = Rng::fork(cfg.seed ^ 0xb07, k);
-    let (codes, catalog) = (Codes::builtin(), Catalog::builtin());
+    let (codes, catalog) = (Codes::shipped(), Catalog::shipped());
     let mut next_id = 1u64;
     let mut send = |c: C| {
         next_id += 1;
@@ -280,7 +280,7 @@ async fn bot(
                         let reason = pop.as_ref().map(|p| p.reason.clone()).unwrap_or_default();
                         let customer = pop.as_ref().and_then(|p| p.customer.as_ref()).map_or(0, |c| c.id);
                         let opens = customer > 0 && rng.chance(cfg.ticket_probability);
-                        let ticket = opens.then(|| ticket_for(&codes, &catalog, &reason, customer)).flatten();
+                        let ticket = opens.then(|| ticket_for(codes, catalog, &reason, customer)).flatten();
                         let resolved = ticket.is_none() && rng.chance(cfg.fcr_probability);
                         send(C::WrapUp(pb::WrapUp {
                             disposition: if ticket.is_some() { "ticket-opened" } else { "answered" }.into(),

@@ -329,7 +329,7 @@ pub fn ticket_line(
         w.customer_name = c.name.clone();
         w.customer_area = format!("{} · {}", c.district, c.area);
     }
-    w.escalated = t.status.is_open() && catalog.escalated(t.created, t.deadline, segment, now);
+    w.escalated = t.status.is_open() && catalog.escalated(t.kind, segment, t.deadline, now);
     w
 }
 
@@ -485,12 +485,6 @@ pub fn screen_pop(
         store_unavailable: false,
         ivr_steps: vec![],
     }
-}
-
-/// The codes catalogue wrap-ups are checked against (built in, read once).
-fn codes() -> &'static store::Codes {
-    static CODES: std::sync::OnceLock<store::Codes> = std::sync::OnceLock::new();
-    CODES.get_or_init(store::Codes::builtin)
 }
 
 /// The store's state as supervisors see it.
@@ -859,7 +853,7 @@ pub fn command_in(c: pb::agent_command::Command, command_id: u64) -> Result<Comm
             store::validate::wrap_up(&w.disposition, &w.reason, &w.notes).map_err(store_status)?;
             // 统一编码: a reason and a disposition are codes of the catalogue (an older
             // desktop's free-text disposition is taken as the code it stands for)
-            let codes = codes();
+            let codes = store::Codes::shipped();
             if !w.reason.is_empty() {
                 codes
                     .check_reason(&w.reason)

@@ -66,14 +66,8 @@ impl CrmService for Router {
             Some(Of::BackOffice(group)) => {
                 let (member, group) = self
                     .with_store(move |s| {
-                        let catalog = s.catalog();
-                        let code = catalog.check_office(&group)?.code.clone();
-                        let member = s.agent(&who)?.is_some_and(|a| {
-                            a.role == Role::BackOffice
-                                && a.groups
-                                    .iter()
-                                    .any(|g| catalog.office(g).is_some_and(|o| o.code == code))
-                        });
+                        let code = s.catalog().check_office(&group)?.code.clone();
+                        let member = s.agent(&who)?.is_some_and(|a| s.works_in(&a, &code));
                         Ok((member, code))
                     })
                     .await?;

@@ -653,7 +653,7 @@ fn fcr_figures(store: &Store) -> Result<Vec<pb::FcrFigures>, hotline_store::Stor
 /// Open, escalated and overdue tickets per back-office group (by code; not yet
 /// dispatched ones as "front-office"), with the one overdue the longest.
 fn back_office_loads(store: &Store) -> Result<Vec<pb::BackOfficeLoad>, hotline_store::StoreError> {
-    use hotline_store::{Segment, TicketStatus as S};
+    use hotline_store::TicketStatus as S;
     let now = now_ms();
     let catalog = store.catalog();
     let mut by: std::collections::BTreeMap<String, pb::BackOfficeLoad> = Default::default();
@@ -666,9 +666,6 @@ fn back_office_loads(store: &Store) -> Result<Vec<pb::BackOfficeLoad>, hotline_s
                     .map_or_else(|| g.to_string(), |o| o.code.clone()),
                 None => "front-office".into(),
             };
-            let segment = store
-                .customer(t.customer)?
-                .map_or(Segment::Public, |c| c.segment);
             let load = by
                 .entry(group.clone())
                 .or_insert_with(|| pb::BackOfficeLoad {
@@ -683,12 +680,36 @@ fn back_office_loads(store: &Store) -> Result<Vec<pb::BackOfficeLoad>, hotline_s
                     load.oldest_overdue_ticket = t.id;
                     load.oldest_overdue_deadline = convert::ts(t.deadline);
                 }
-            } else if catalog.escalated(t.created, t.deadline, segment, now) {
+            } else if escalated(store, &t, now)? {
                 load.due_soon += 1;
             }
         }
     }
     Ok(by.into_values().collect())
+}
+
+/// Whether an open ticket is escalated at `now`. The segments' rules agree for most
+/// tickets (long before or past the deadline); only where they differ is the customer
+/// read for their segment.
+fn escalated(
+    store: &Store,
+    t: &hotline_store::Ticket,
+    now: u64,
+) -> Result<bool, hotline_store::StoreError> {
+    use hotline_store::Segment;
+    let rule = |segment| store.catalog().escalated(t.kind, segment, t.deadline, now);
+    let (public, key) = (rule(Segment::Public), rule(Segment::KeyAccount));
+    if public == key {
+        return Ok(public);
+    }
+    let segment = store
+        .customer(t.customer)?
+        .map_or(Segment::Public, |c| c.segment);
+    Ok(if segment == Segment::KeyAccount {
+        key
+    } else {
+        public
+    })
 }
 
 #[tonic::async_trait]

@@ -535,13 +535,6 @@ fn seed_range(
     Ok(())
 }
 
-/// The built-in codes (call reasons and the queues their groups lead to), read once.
-fn codes() -> &'static hotline_catalog::Codes {
-    static CODES: std::sync::LazyLock<hotline_catalog::Codes> =
-        std::sync::LazyLock::new(hotline_catalog::Codes::builtin);
-    &CODES
-}
-
 /// The back-office clerk of a group who works seeded tickets ("8001" of the repair crew…;
 /// the demo gives them accounts).
 pub fn office_staff(group: &str) -> &'static str {
@@ -620,7 +613,7 @@ fn history(
                 .then(|| SelfService::Completed("bill and balance read".into())),
             queue: (!self_service)
                 .then(|| {
-                    let codes = codes();
+                    let codes = hotline_catalog::Codes::shipped();
                     let group = codes.reason(&reason).and_then(|r| codes.group(&r.group));
                     group.map(|g| g.queue.clone())
                 })
@@ -696,7 +689,7 @@ fn history(
                 subcategory: sub.into(),
                 description: format!(
                     "客户来电反映：{}",
-                    codes()
+                    hotline_catalog::Codes::shipped()
                         .reason(&reason)
                         .map_or(reason.as_str(), |r| r.zh.as_str())
                 ),

@@ -629,8 +629,13 @@ impl Store {
             .into_iter()
             .map(|n| self.opened_ticket(n, by, now))
             .collect::<Result<Vec<_>, _>>()?;
-        // the wrap-up's agent may change only what is theirs to change
-        let account = self.engine.agent(by)?.unwrap_or_else(|| AgentAccount {
+        // the wrap-up's agent may change only what is theirs to change (their account is
+        // read only when there are changes to judge)
+        let account = match changes.is_empty() {
+            true => None,
+            false => self.engine.agent(by)?,
+        }
+        .unwrap_or_else(|| AgentAccount {
             id: by.to_string(),
             name: String::new(),
             role: Role::Agent,
@@ -688,6 +693,16 @@ impl Store {
         )
     }
 
+    /// Whether `account` is a back-office clerk of the group `code` (its groups named by
+    /// code or by an older name).
+    pub fn works_in(&self, account: &AgentAccount, code: &str) -> bool {
+        account.role == Role::BackOffice
+            && account
+                .groups
+                .iter()
+                .any(|a| self.catalog.office(a).is_some_and(|o| o.code == code))
+    }
+
     /// Whether `account` may make `change` to `t` (see [`Store::change_ticket_as`]).
     fn may_change(
         &self,
@@ -703,13 +718,7 @@ impl Store {
             .as_deref()
             .and_then(|g| self.catalog.office(g))
             .map(|g| g.code.as_str());
-        let in_group = account.role == Role::BackOffice
-            && group.is_some_and(|g| {
-                account
-                    .groups
-                    .iter()
-                    .any(|a| self.catalog.office(a).is_some_and(|o| o.code == g))
-            });
+        let in_group = group.is_some_and(|g| self.works_in(account, g));
         let owner = account.id == t.owner;
         let (allowed, whose) = match change {
             TicketChange::Note { .. } => (true, ""),
