@@ -689,7 +689,8 @@ fn start_bench_router(
         dir.join("router.toml"),
         format!(
             "store = {:?}\nivr = {:?}\nopen_around_the_clock = true\nliveness = {liveness:?}\n\
-             [[queue]]\nname = \"bench\"\nskill = \"bench\"\nnever_time_out = true\nwrap_up = \"skip\"\n",
+             [[queue]]\nname = \"bench\"\nskill = \"bench\"\nnever_time_out = true\nwrap_up = \"skip\"\n\
+             [call_backs]\nenabled = false\n",
             dir.join("store"),
             dir.join("bench-flow.toml")
         ),

@@ -192,6 +192,8 @@ fn config(
         ticket_probability: 0.15,
         clerks: vec![],
         mean_back_office_seconds: 90.0,
+        call_back_answer_probability: 0.8,
+        call_back_solved_probability: 0.85,
         tls: Default::default(),
     }
 }
@@ -223,7 +225,7 @@ async fn report(stats: Arc<LiveStats>) {
             "—".into()
         };
         println!(
-            "{:>5} s  calls {:>5}  answered {:>5}  within 20 s {:>5}  ASA {:>7}  abandoned {:>4}  self-service {:>4}  wrap-ups {:>5}  tickets taken {:>4} resolved {:>4}",
+            "{:>5} s  calls {:>5}  answered {:>5}  within 20 s {:>5}  ASA {:>7}  abandoned {:>4}  self-service {:>4}  wrap-ups {:>5}  tickets taken {:>4} resolved {:>4}  call-backs {:>4} answered {:>4} recorded {:>4}",
             started.elapsed().as_secs(),
             g(&stats.placed),
             answered,
@@ -234,6 +236,9 @@ async fn report(stats: Arc<LiveStats>) {
             g(&stats.wrapped),
             g(&stats.tickets_taken),
             g(&stats.tickets_resolved),
+            g(&stats.call_backs_rung),
+            g(&stats.call_backs_answered),
+            g(&stats.call_backs_recorded),
         );
     }
 }
@@ -266,6 +271,11 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
     let clerks = back_office_accounts(&store)?;
     let mut conf = serve_cmd::config(&serve_cmd::ServeArgs::defaults(&a.listen, &a.store))?;
     conf.open_around_the_clock = true;
+    // a demo's day is short: a call-back nobody answered is tried again after two
+    // minutes, an owner away is waited for one
+    conf.call_backs.spacing_minutes = 2.0;
+    conf.call_backs.owner_wait_minutes = 1.0;
+    conf.call_backs.ring_seconds = 20.0;
     let setup = serve_cmd::setup(&conf)?;
     let rt = serve_cmd::router_runtime()?;
     let a = a.clone();

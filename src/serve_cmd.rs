@@ -80,6 +80,87 @@ pub struct ServeConfig {
     /// verified).
     #[serde(default = "default_fcr_settle_seconds")]
     pub fcr_settle_seconds: f64,
+    /// How resolved tickets' 回访 call-backs are routed.
+    #[serde(default)]
+    pub call_backs: CallBacksSpec,
+}
+
+/// `[call_backs]`: a resolved ticket becomes a call-back task in `queue`, offered first
+/// to its owner (首问负责).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallBacksSpec {
+    /// Route call-backs at all.
+    pub enabled: bool,
+    /// The queue the tasks wait in (one of `[[queue]]`).
+    pub queue: String,
+    /// Priority class of the tasks (0: after every inbound call).
+    pub priority: u8,
+    /// Attempts before the ticket is closed as unreachable.
+    pub attempts: u32,
+    /// Minutes between attempts after no answer.
+    pub spacing_minutes: f64,
+    /// Minutes a task waits for an owner who is not logged in before the queue's other
+    /// agents may take it.
+    pub owner_wait_minutes: f64,
+    /// Seconds the customer's telephone rings.
+    pub ring_seconds: f64,
+    /// Hours after the resolution the call-back is due (shown with the task).
+    pub due_hours: f64,
+}
+
+impl Default for CallBacksSpec {
+    fn default() -> Self {
+        let p = hotline_router::switchboard::CallBackPolicy::default();
+        CallBacksSpec {
+            enabled: true,
+            queue: p.queue,
+            priority: p.priority,
+            attempts: p.attempts,
+            spacing_minutes: p.spacing as f64 / 60_000.0,
+            owner_wait_minutes: p.owner_wait as f64 / 60_000.0,
+            ring_seconds: p.ring as f64 / 1000.0,
+            due_hours: p.due_after as f64 / 3_600_000.0,
+        }
+    }
+}
+
+impl CallBacksSpec {
+    /// The router's policy; numbers out of range are refused with their name.
+    pub fn policy(&self) -> Result<Option<hotline_router::switchboard::CallBackPolicy>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let ms = |name: &str, v: f64, unit: f64, most: f64| -> Result<u64> {
+            if !(v >= 0.0 && v <= most) {
+                anyhow::bail!("call_backs.{name} must be 0 to {most}, got {v}");
+            }
+            Ok((v * unit) as u64)
+        };
+        if !(1..=10).contains(&self.attempts) {
+            anyhow::bail!("call_backs.attempts must be 1 to 10, got {}", self.attempts);
+        }
+        Ok(Some(hotline_router::switchboard::CallBackPolicy {
+            queue: self.queue.clone(),
+            priority: self.priority,
+            attempts: self.attempts,
+            spacing: ms(
+                "spacing_minutes",
+                self.spacing_minutes,
+                60_000.0,
+                7.0 * 24.0 * 60.0,
+            )?,
+            owner_wait: ms(
+                "owner_wait_minutes",
+                self.owner_wait_minutes,
+                60_000.0,
+                24.0 * 60.0,
+            )?,
+            ring: ms("ring_seconds", self.ring_seconds, 1000.0, 300.0)?.max(1000),
+            due_after: ms("due_hours", self.due_hours, 3_600_000.0, 24.0 * 31.0)?,
+            ..hotline_router::switchboard::CallBackPolicy::default()
+        }))
+    }
 }
 
 fn default_spool() -> PathBuf {
@@ -298,6 +379,20 @@ strategy = "most-skilled"
 sl_seconds = 10
 wrap_up = 120
 overflow = [{ after_seconds = 20, skill = "inquiry", min_level = 8 }]
+
+# 回访 call-backs (see [call_backs]): any front-office agent may make one; the ticket's
+# owner is waited for first (preferred_wait_seconds while they are busy)
+[[queue]]
+name = "callback"
+skill = "inquiry"
+wrap_up = "agent"
+preferred_wait_seconds = 600
+overflow = [
+  { after_seconds = 0, skill = "fault", min_level = 1 },
+  { after_seconds = 0, skill = "complaint", min_level = 1 },
+  { after_seconds = 0, skill = "new-service", min_level = 1 },
+  { after_seconds = 0, skill = "key-account", min_level = 1 },
+]
 "#;
 
 #[derive(Deserialize)]
@@ -398,6 +493,7 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         keepalive: matches!(c.liveness, Liveness::Keepalive | Liveness::Both)
             .then_some(hotline_router::server::KEEPALIVE),
         spool: Some(c.spool.clone()),
+        call_backs: c.call_backs.policy()?,
     })
 }
 

@@ -490,7 +490,7 @@ fn the_router_starts_names_its_address_and_stops_cleanly_on_sigterm() {
         first.starts_with("hotline router listening on 127.0.0.1:"),
         "{first}"
     );
-    assert!(first.contains("1 agent accounts, 5 queues"), "{first}");
+    assert!(first.contains("1 agent accounts, 6 queues"), "{first}");
     let addr = first.split_whitespace().nth(4).unwrap().to_string();
     assert!(
         std::net::TcpStream::connect(&addr).is_ok(),

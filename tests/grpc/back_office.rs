@@ -12,7 +12,7 @@ use pb::ticket_change::Change as Ch;
 use pb::watch_tickets_request::Of;
 
 /// Back-office clerk `id` of `group`, with an account and a token.
-async fn clerk(up: &Up, ch: &Channel, id: &str, group: &str) -> String {
+pub(super) async fn clerk(up: &Up, ch: &Channel, id: &str, group: &str) -> String {
     up.store
         .set_agent(
             AgentAccount {
@@ -48,7 +48,7 @@ async fn watch(ch: &Channel, of: Of, token: &str) -> tonic::Streaming<pb::Ticket
         .into_inner()
 }
 
-async fn change(
+pub(super) async fn change(
     crm: &mut CrmServiceClient<Channel>,
     id: u64,
     c: Ch,

@@ -7,6 +7,7 @@
 
 mod back_office;
 mod bad_input;
+mod call_backs;
 mod desk;
 // the store's test engines: `HOTLINE_TEST_ENGINE=postgres` runs this suite on PostgreSQL
 #[path = "../../crates/store/tests/engines/mod.rs"]
@@ -21,7 +22,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_client::AgentServiceClient;
 use hotline_proto::v1::caller_service_client::CallerServiceClient;
 use hotline_router::server::{Router, RouterSetup, Tls};
-use hotline_router::switchboard::QueueSetup;
+use hotline_router::switchboard::{CallBackPolicy, QueueSetup};
 use hotline_store::seed::{self, DEFAULT_NOW};
 use hotline_store::*;
 use std::path::Path;
@@ -82,6 +83,25 @@ async fn up_on(
     tls: Option<Tls>,
     tweak: impl Fn(&mut QueueConfig),
 ) -> Up {
+    up_routing(store, held, heartbeat, tls, tweak, None).await
+}
+
+/// A router whose resolved tickets become call-back tasks by `policy`, in a queue
+/// "callback" any agent (skill inquiry) may take.
+async fn up_call_backs(policy: CallBackPolicy) -> Up {
+    let held = engines::chosen();
+    let store = (*held).clone();
+    up_routing(store, Box::new(held), None, None, |_| {}, Some(policy)).await
+}
+
+async fn up_routing(
+    store: Store,
+    held: Box<dyn std::any::Any + Send + Sync>,
+    heartbeat: Option<(Duration, Duration)>,
+    tls: Option<Tls>,
+    tweak: impl Fn(&mut QueueConfig),
+    call_backs: Option<CallBackPolicy>,
+) -> Up {
     let store = Arc::new(store);
     let mut c = seed::customer(8, 1, DEFAULT_NOW);
     c.id = 0;
@@ -140,7 +160,7 @@ async fn up_on(
         )
         .unwrap(),
     );
-    let queues = NAMES
+    let mut queues: Vec<QueueSetup> = NAMES
         .iter()
         .enumerate()
         .map(|(i, n)| {
@@ -157,6 +177,18 @@ async fn up_on(
             }
         })
         .collect();
+    if let Some(p) = &call_backs {
+        queues.push(QueueSetup {
+            name: p.queue.clone(),
+            config: QueueConfig {
+                name: p.queue.clone(),
+                skill: SkillId(0),
+                wrap_up: WrapUpPolicy::UntilAgentFinishes,
+                ring_timeout: None,
+                ..QueueConfig::default()
+            },
+        });
+    }
     let router = Router::start(
         store.clone(),
         RouterSetup {
@@ -168,6 +200,7 @@ async fn up_on(
             // settled, and the store's figures sent, every second
             fcr_settle_every: Duration::from_secs(1),
             spool: None,
+            call_backs,
         },
     )
     .unwrap();
@@ -356,6 +389,7 @@ async fn a_call_from_dial_to_wrap_up_over_grpc() {
         }],
         ticket_changes: vec![],
         resolved_first_contact: false,
+        call_back: None,
     };
     atx.send(cmd(4, C::WrapUp(wrap))).await.unwrap();
     let created = until(&mut events, |e| {

@@ -103,7 +103,7 @@ impl Desk {
     }
 
     /// No offer rings for `ms` milliseconds.
-    async fn no_offer_for(&mut self, ms: u64) {
+    pub(super) async fn no_offer_for(&mut self, ms: u64) {
         let is_offer = |e: &pb::AgentEvent| matches!(e.event, Some(E::Offer(_)));
         assert!(!self.kept.iter().any(is_offer), "{:?}", self.kept);
         quiet(&mut self.events, ms, is_offer).await;

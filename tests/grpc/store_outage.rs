@@ -8,15 +8,19 @@ use hotline_proto::v1::supervisor_service_client::SupervisorServiceClient;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
+/// The store's health as the health service says it (-1: not registered yet — the
+/// router registers it at its first look, within a second of starting).
 async fn store_health(ch: &Channel) -> i32 {
-    HealthClient::new(ch.clone())
+    match HealthClient::new(ch.clone())
         .check(tonic_health::pb::HealthCheckRequest {
             service: "hotline.store".into(),
         })
         .await
-        .unwrap()
-        .into_inner()
-        .status
+    {
+        Ok(r) => r.into_inner().status,
+        Err(s) if s.code() == Code::NotFound => -1,
+        Err(s) => panic!("health check: {s:?}"),
+    }
 }
 
 /// Ask the health service until it says `want` (the router looks once a second).

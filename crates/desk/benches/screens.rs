@@ -79,6 +79,7 @@ fn offer(call: u64) -> pb::AgentEvent {
                 ivr_steps: vec![],
             }),
             priority: 5,
+            call_back_task: None,
         })),
     }
 }

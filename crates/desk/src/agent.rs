@@ -14,6 +14,13 @@ use std::time::{Duration, Instant, SystemTime};
 /// Not-ready reason code the desktop's break button sends (the router's "break").
 pub const BREAK: u32 = 16;
 
+/// The reason code of a call-back's record (assets/codes/codes.toml).
+pub const CALL_BACK_REASON: &str = "call-back.general";
+/// The disposition of a call-back that reached the customer.
+pub const CALL_BACK_DONE: &str = "called-back";
+/// The disposition of a call-back nobody answered.
+pub const CALL_BACK_NO_ANSWER: &str = "call-back-no-answer";
+
 /// The session's link to the router.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Link {
@@ -49,6 +56,10 @@ pub struct CallView {
     pub ended: Option<Instant>,
     /// The caller is on hold.
     pub held: bool,
+    /// A 回访 call-back this agent makes (the ticket, the attempt).
+    pub call_back: Option<pb::CallBackTask>,
+    /// The customer's line during a call-back, as the router last said.
+    pub line: pb::CustomerLine,
 }
 
 /// A ticket the agent is writing (opened with the wrap-up).
@@ -129,6 +140,10 @@ pub struct WrapForm {
     pub reason: String,
     /// Resolved at first contact (claimed; the store verifies it later).
     pub fcr: bool,
+    /// A call-back's outcome: the customer's satisfaction (0: not given yet).
+    pub satisfaction: u32,
+    /// A call-back's outcome: the customer says the problem is solved.
+    pub solved: bool,
 }
 
 /// One entry of a wrap-up pick-list: the code sent to the router, the words a person
@@ -315,6 +330,10 @@ pub enum Message {
     Reason(String),
     /// "Resolved at first contact" ticked.
     Fcr(bool),
+    /// A call-back's satisfaction chosen (1–5).
+    Satisfaction(u32),
+    /// A call-back: the customer says it is solved (or not).
+    Solved(bool),
     /// An event from the router.
     Router(Box<pb::AgentEvent>),
     /// The link changed.
@@ -457,9 +476,23 @@ impl Agent {
         (!name.is_empty()).then(|| (name.to_string(), pop.caller_number.clone()))
     }
 
-    /// The wrap-up may be finished: disposition and reason filled in.
+    /// The wrap-up may be finished: disposition and reason filled in (and for a
+    /// call-back the customer reached, their satisfaction).
     pub fn wrap_complete(&self) -> bool {
-        !self.wrap.disposition.trim().is_empty() && !self.wrap.reason.trim().is_empty()
+        !self.wrap.disposition.trim().is_empty()
+            && !self.wrap.reason.trim().is_empty()
+            && (!self.reached() || (1..=5).contains(&self.wrap.satisfaction))
+    }
+
+    /// The call is a call-back and the customer answered it.
+    pub fn reached(&self) -> bool {
+        self.call.as_ref().is_some_and(|c| {
+            c.call_back.is_some()
+                && matches!(
+                    c.line,
+                    pb::CustomerLine::Answered | pb::CustomerLine::HungUp
+                )
+        })
     }
 
     fn command(&mut self, c: C) -> pb::AgentCommand {
@@ -527,7 +560,17 @@ impl Agent {
             notes: self.notes.clone(),
             new_tickets,
             ticket_changes,
-            resolved_first_contact: self.wrap.fcr,
+            resolved_first_contact: self.wrap.fcr
+                && self.call.as_ref().is_some_and(|c| c.call_back.is_none()),
+            call_back: self
+                .call
+                .as_ref()
+                .filter(|c| c.call_back.is_some())
+                .map(|_| pb::CallBackResult {
+                    reached: self.reached(),
+                    satisfaction: self.wrap.satisfaction,
+                    solved: self.wrap.solved,
+                }),
         }
     }
 
@@ -592,6 +635,8 @@ impl Agent {
             Message::Disposition(s) => self.wrap.disposition = s,
             Message::Reason(s) => self.wrap.reason = s,
             Message::Fcr(b) => self.wrap.fcr = b,
+            Message::Satisfaction(n) => self.wrap.satisfaction = n.clamp(1, 5),
+            Message::Solved(b) => self.wrap.solved = b,
             Message::Router(ev) => return self.router_event(*ev, lang, now),
             Message::Link(l) => {
                 if l == Link::Online {
@@ -675,18 +720,26 @@ impl Agent {
                 });
             }
             Some(E::Connected(call)) => {
-                let queue = self
+                let (queue, call_back) = self
                     .ringing
                     .take()
-                    .map(|r| r.offer.queue)
+                    .map(|r| (r.offer.queue, r.offer.call_back_task))
                     .unwrap_or_default();
                 // a new call: fresh notes and forms (the last call's were sent)
                 self.notes.clear();
                 self.ticket = TicketForm::default();
                 self.ticket_update = TicketUpdate::default();
-                self.wrap = WrapForm {
-                    reason: self.first_guess_reason(),
-                    ..WrapForm::default()
+                self.wrap = match &call_back {
+                    // a call-back's record: its reason, and no answer until one comes
+                    Some(_) => WrapForm {
+                        reason: CALL_BACK_REASON.into(),
+                        disposition: CALL_BACK_NO_ANSWER.into(),
+                        ..WrapForm::default()
+                    },
+                    None => WrapForm {
+                        reason: self.first_guess_reason(),
+                        ..WrapForm::default()
+                    },
                 };
                 self.call = Some(CallView {
                     call_id: call,
@@ -694,7 +747,18 @@ impl Agent {
                     answered: now,
                     ended: None,
                     held: false,
+                    call_back,
+                    line: pb::CustomerLine::Unspecified,
                 });
+            }
+            Some(E::CustomerLine(l)) => {
+                let line = pb::CustomerLine::try_from(l).unwrap_or(pb::CustomerLine::Unspecified);
+                if let Some(c) = self.call.as_mut() {
+                    c.line = line;
+                }
+                if line == pb::CustomerLine::Answered {
+                    self.wrap.disposition = CALL_BACK_DONE.into();
+                }
             }
             Some(E::ConversationEnded(_)) => {
                 if let Some(c) = self.call.as_mut() {

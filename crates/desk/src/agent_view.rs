@@ -69,8 +69,60 @@ fn status_bar(a: &Agent, lang: Lang, now: Instant) -> Element<'_, Message> {
 }
 
 /// The offer, ringing, with its countdown.
+/// What a call-back task is about, in one row: the ticket, its type and resolution,
+/// the attempt.
+fn call_back_line<'a>(
+    a: &Agent,
+    t: &pb::CallBackTask,
+    lang: Lang,
+    size: f32,
+) -> Element<'a, Message> {
+    let (id, kind, resolution) = t
+        .ticket
+        .as_ref()
+        .map_or((0, String::new(), String::new()), |k| {
+            (
+                k.id,
+                words::subcategory(&a.catalog, &k.subcategory, lang),
+                words::resolution(&a.catalog, &k.resolution, lang),
+            )
+        });
+    row![
+        text(lang.t("cb.title")).size(size).color(AMBER),
+        text(format!("#{id}")).size(size),
+        text(kind).size(size),
+        text(lang.t("cb.resolved_as")).size(size),
+        text(resolution).size(size),
+        text(lang.t("cb.attempt")).size(size),
+        text(format!("{}/{}", t.attempt, t.attempts)).size(size),
+    ]
+    .spacing(8)
+    .into()
+}
+
 fn ringing(a: &Agent, lang: Lang, now: Instant) -> Option<Element<'_, Message>> {
     let r = a.ringing.as_ref()?;
+    if let Some(t) = &r.offer.call_back_task {
+        return Some(
+            container(
+                row![
+                    call_back_line(a, t, lang, 20.0),
+                    space().width(Length::Fill),
+                    button(text(lang.t("btn.answer")))
+                        .on_press(Message::Answer)
+                        .style(button::success),
+                    button(text(lang.t("btn.reject")))
+                        .on_press(Message::Reject)
+                        .style(button::danger),
+                ]
+                .spacing(12)
+                .align_y(iced::Alignment::Center),
+            )
+            .padding(12)
+            .style(container::bordered_box)
+            .into(),
+        );
+    }
     let left = a
         .rings_left(now)
         .map(|s| format!("{s} {}", lang.t("offer.rings")))
@@ -360,6 +412,23 @@ fn call_panel<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Option<Element<'a, 
                 segment
             )))
         });
+    if let Some(t) = &c.call_back {
+        let (key, colour) = match c.line {
+            pb::CustomerLine::Answered => ("line.answered", GREEN),
+            pb::CustomerLine::NoAnswer => ("line.no_answer", RED),
+            pb::CustomerLine::HungUp => ("line.hung_up", AMBER),
+            _ => ("line.ringing", AMBER),
+        };
+        return Some(
+            column![
+                call_back_line(a, t, lang, 18.0),
+                row![text(lang.t(key)).size(18).color(colour), controls].spacing(16),
+                text_input(lang.t("call.notes"), &a.notes).on_input(Message::Notes),
+            ]
+            .spacing(8)
+            .into(),
+        );
+    }
     Some(
         column![
             controls,
@@ -368,6 +437,34 @@ fn call_panel<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Option<Element<'a, 
             found,
         ]
         .spacing(8)
+        .into(),
+    )
+}
+
+/// A call-back's outcome: the satisfaction 1–5 and whether it is solved, once the
+/// customer answered; else what happens next.
+fn call_back_outcome<'a>(a: &'a Agent, lang: Lang) -> Option<Element<'a, Message>> {
+    a.call.as_ref()?.call_back.as_ref()?;
+    if !a.reached() {
+        return Some(text(lang.t("cb.not_reached")).color(AMBER).into());
+    }
+    let stars = (1..=5u32).fold(row![text(lang.t("cb.satisfaction"))].spacing(6), |r, n| {
+        let b = button(text(n.to_string())).on_press(Message::Satisfaction(n));
+        r.push(if a.wrap.satisfaction == n {
+            b.style(button::primary)
+        } else {
+            b.style(button::secondary)
+        })
+    });
+    Some(
+        row![
+            stars.align_y(iced::Alignment::Center),
+            checkbox(a.wrap.solved)
+                .label(lang.t("cb.solved"))
+                .on_toggle(Message::Solved),
+        ]
+        .spacing(16)
+        .align_y(iced::Alignment::Center)
         .into(),
     )
 }
@@ -534,6 +631,8 @@ fn wrap_form<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Element<'a, Message>
         })
         .unwrap_or_default();
     let wrapping = a.state == pb::AgentState::AfterCallWork;
+    // a call-back resolves nothing at first contact: its own outcome says what came of it
+    let not_call_back = a.call.as_ref().is_none_or(|c| c.call_back.is_none());
     section(
         lang.t("wrap.title"),
         column![
@@ -553,10 +652,13 @@ fn wrap_form<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Element<'a, Message>
                 ),
             ]
             .spacing(8),
+        ]
+        .push(call_back_outcome(a, lang))
+        .push(
             row![
                 checkbox(a.wrap.fcr)
                     .label(lang.t("wrap.fcr"))
-                    .on_toggle(Message::Fcr),
+                    .on_toggle_maybe(not_call_back.then_some(Message::Fcr as fn(bool) -> Message)),
                 space().width(Length::Fill),
                 text(left).color(AMBER),
                 button(text(lang.t("btn.extend")))
@@ -569,7 +671,7 @@ fn wrap_form<'a>(a: &'a Agent, lang: Lang, now: Instant) -> Element<'a, Message>
             ]
             .spacing(10)
             .align_y(iced::Alignment::Center),
-        ]
+        )
         .spacing(8)
         .into(),
     )

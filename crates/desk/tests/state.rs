@@ -53,6 +53,7 @@ fn offer(call: u64) -> pb::Offer {
             ivr_steps: vec![],
         }),
         priority: 5,
+        call_back_task: None,
     }
 }
 
@@ -399,4 +400,105 @@ fn the_chart_keeps_one_point_per_ten_seconds_per_queue() {
     // the chart's line for the whole floor is bounded the same way
     assert!(w.total.len() <= 362, "{}", w.total.len());
     assert_eq!(w.total.back().unwrap().service_level, Some(0.8));
+}
+
+/// A call-back task ringing at an agent who is ready.
+fn call_back_ringing(call: u64) -> (Agent, Instant) {
+    let (mut a, now) = ringing();
+    a.update(
+        ev(E::OfferCancelled("caller hung up".into())),
+        Lang::Zh,
+        now,
+    );
+    let mut o = offer(call);
+    o.queue = "callback".into();
+    o.call_back_task = Some(pb::CallBackTask {
+        ticket: Some(pb::Ticket {
+            id: 88,
+            ..Default::default()
+        }),
+        attempt: 1,
+        attempts: 3,
+        due: Some(in_secs(3600)),
+        number: "18955551234".into(),
+    });
+    a.update(ev(E::Offer(o)), Lang::Zh, now);
+    a.update(M::Answer, Lang::Zh, now);
+    a.update(ev(E::Connected(call)), Lang::Zh, now);
+    a.update(state(pb::AgentState::Connected), Lang::Zh, now);
+    a.update(
+        ev(E::CustomerLine(pb::CustomerLine::Ringing as i32)),
+        Lang::Zh,
+        now,
+    );
+    (a, now)
+}
+
+fn wrap_up_of(out: Vec<pb::AgentCommand>) -> pb::WrapUp {
+    match commands(out).pop() {
+        Some(C::WrapUp(w)) => w,
+        other => panic!("no wrap-up sent: {other:?}"),
+    }
+}
+
+#[test]
+fn a_call_back_reached_records_the_satisfaction_and_whether_it_is_solved() {
+    let (mut a, now) = call_back_ringing(9);
+    assert!(a.call.as_ref().unwrap().call_back.is_some());
+    a.update(
+        ev(E::CustomerLine(pb::CustomerLine::Answered as i32)),
+        Lang::Zh,
+        now,
+    );
+    assert!(a.reached());
+    a.update(M::HangUp, Lang::Zh, now);
+    a.update(
+        ev(E::ConversationEnded("agent hung up".into())),
+        Lang::Zh,
+        now,
+    );
+    a.update(state(pb::AgentState::AfterCallWork), Lang::Zh, now);
+    // the record's codes are the call-back's; the satisfaction must be given
+    assert_eq!(a.wrap.reason, "call-back.general");
+    assert_eq!(a.wrap.disposition, "called-back");
+    assert!(!a.wrap_complete(), "no satisfaction yet");
+    a.update(M::Satisfaction(4), Lang::Zh, now);
+    a.update(M::Solved(true), Lang::Zh, now);
+    assert!(a.wrap_complete());
+    let w = wrap_up_of(a.update(M::FinishWrapUp, Lang::Zh, now));
+    assert_eq!(
+        w.call_back,
+        Some(pb::CallBackResult {
+            reached: true,
+            satisfaction: 4,
+            solved: true
+        })
+    );
+    assert!(!w.resolved_first_contact);
+}
+
+#[test]
+fn a_call_back_nobody_answered_records_no_answer() {
+    let (mut a, now) = call_back_ringing(9);
+    a.update(
+        ev(E::CustomerLine(pb::CustomerLine::NoAnswer as i32)),
+        Lang::Zh,
+        now,
+    );
+    assert!(!a.reached());
+    a.update(M::HangUp, Lang::Zh, now);
+    a.update(
+        ev(E::ConversationEnded("agent hung up".into())),
+        Lang::Zh,
+        now,
+    );
+    a.update(state(pb::AgentState::AfterCallWork), Lang::Zh, now);
+    assert_eq!(a.wrap.disposition, "call-back-no-answer");
+    assert!(a.wrap_complete(), "nothing more to fill in");
+    let w = wrap_up_of(a.update(M::FinishWrapUp, Lang::Zh, now));
+    assert_eq!(
+        w.call_back.map(|c| c.reached),
+        Some(false),
+        "no answer, whatever was ticked"
+    );
 }

@@ -133,6 +133,7 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
                 store_unavailable: false,
             }),
             priority: 5,
+            call_back_task: None,
         }),
     );
     // codes read as labels: the IVR choice, the last contact (an older record's free
@@ -627,4 +628,119 @@ fn my_tickets_show_live_and_the_screen_keeps_its_layout_through_a_call() {
     let wrapping = (top_of(&desk, "张喆"), top_of(&desk, "我的工单（首问负责）"));
     assert_eq!(at_ring, talking, "ringing → talking");
     assert_eq!(talking, wrapping, "talking → wrap-up");
+}
+
+/// A call-back task for the resolved fault ticket 77.
+fn call_back_offer() -> pb::Offer {
+    let mut t = fault_ticket(77, 20 * 3600, false);
+    t.status = pb::TicketStatus::Resolved as i32;
+    t.resolution = "replaced".into();
+    pb::Offer {
+        call_id: 9,
+        queue: "callback".into(),
+        screen_pop: Some(pb::ScreenPop {
+            caller_number: "1000".into(),
+            customer: Some(pb::Customer {
+                id: 7,
+                name: "张喆".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        call_back_task: Some(pb::CallBackTask {
+            ticket: Some(t),
+            attempt: 1,
+            attempts: 3,
+            due: ts(now_s() + 3600),
+            number: "18955551234".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_call_back_shows_its_ticket_and_line_and_records_the_customers_answer() {
+    use pb::agent_command::Command as C;
+    let (mut desk, mut rx) = agent_desk();
+    router(&mut desk, state(pb::AgentState::Ready));
+    router(&mut desk, E::Offer(call_back_offer()));
+    // the task in words: what ticket, how it was resolved, which attempt
+    for text in ["回访任务", "#77", "宽带无法上网", "更换设备", "1/3"] {
+        assert!(shows(&desk, text), "the offer shows {text}");
+    }
+    for m in click(&desk, "接听 F3") {
+        let _ = desk.update(m);
+    }
+    assert_eq!(sent(&mut rx), [C::Answer(true)]);
+    router(&mut desk, E::Connected(9));
+    router(&mut desk, state(pb::AgentState::Connected));
+    router(&mut desk, E::CustomerLine(pb::CustomerLine::Ringing as i32));
+    assert!(shows(&desk, "正在呼叫客户…"));
+    router(
+        &mut desk,
+        E::CustomerLine(pb::CustomerLine::Answered as i32),
+    );
+    assert!(shows(&desk, "客户已接听"));
+    router(&mut desk, E::ConversationEnded("agent hung up".into()));
+    router(&mut desk, state(pb::AgentState::AfterCallWork));
+    // the record's codes are filled in by their labels; the satisfaction is asked for
+    {
+        let Screen::Agent { agent, .. } = &desk.screen else {
+            unreachable!()
+        };
+        let d = agent
+            .picks
+            .disposition(&agent.wrap.disposition)
+            .map(|c| c.to_string());
+        let r = agent
+            .picks
+            .reason(&agent.wrap.reason)
+            .map(|c| c.to_string());
+        assert_eq!(d.as_deref(), Some("已回访 called back"));
+        assert_eq!(r.as_deref(), Some("工单回访 ticket call-back"));
+    }
+    assert!(!shows(&desk, "call-back.general"), "no code on the screen");
+    assert!(shows(&desk, "客户满意度"));
+    for m in click(&desk, "4") {
+        let _ = desk.update(m);
+    }
+    for m in click(&desk, "客户确认问题已解决") {
+        let _ = desk.update(m);
+    }
+    for m in click(&desk, "提交整理 F8") {
+        let _ = desk.update(m);
+    }
+    let sent = sent(&mut rx);
+    let Some(C::WrapUp(w)) = sent.last() else {
+        panic!("no wrap-up: {sent:?}")
+    };
+    assert_eq!(
+        w.call_back,
+        Some(pb::CallBackResult {
+            reached: true,
+            satisfaction: 4,
+            solved: true
+        })
+    );
+}
+
+#[test]
+fn a_call_back_nobody_answers_says_so_in_english_too() {
+    let (mut desk, _rx) = agent_desk();
+    let _ = desk.update(Message::ToggleLanguage);
+    router(&mut desk, state(pb::AgentState::Ready));
+    router(&mut desk, E::Offer(call_back_offer()));
+    assert!(shows(&desk, "Call-back"));
+    assert!(shows(&desk, "equipment replaced"));
+    router(&mut desk, E::Connected(9));
+    router(&mut desk, state(pb::AgentState::Connected));
+    router(
+        &mut desk,
+        E::CustomerLine(pb::CustomerLine::NoAnswer as i32),
+    );
+    assert!(shows(&desk, "No answer: hang up"));
+    router(&mut desk, E::ConversationEnded("agent hung up".into()));
+    router(&mut desk, state(pb::AgentState::AfterCallWork));
+    assert!(shows(&desk, "Not reached: it will be tried again"));
+    assert!(!shows(&desk, "Customer's satisfaction"));
 }

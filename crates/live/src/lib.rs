@@ -8,10 +8,15 @@
 //! Back-office clerk bots ([`back_office`]) work the tickets the agents open: they take,
 //! note and resolve them from their group's live worklist.
 //!
+//! The customers' telephones ([`customers`]) listen for the call-backs (回访) the router
+//! makes once a ticket is resolved: they answer with a probability; the bot agent who
+//! made the call-back records the customer's satisfaction and whether it is solved.
+//!
 //! Everything goes through the public contract, exactly as a desktop and a telephone
 //! would, so a live run is also an end-to-end test of the router.
 
 pub mod back_office;
+mod customers;
 pub mod echo_bench;
 pub mod route_bench;
 mod timing;
@@ -60,6 +65,10 @@ pub struct LiveConfig {
     pub clerks: Vec<back_office::Clerk>,
     /// Mean time a clerk bot works a ticket once taken, seconds (taking it: a third).
     pub mean_back_office_seconds: f64,
+    /// Share of call-backs a customer answers (the rest ring out).
+    pub call_back_answer_probability: f64,
+    /// Share of answered call-backs where the customer says the problem is solved.
+    pub call_back_solved_probability: f64,
     /// How to reach an https:// router.
     pub tls: hotline_proto::client::ClientTls,
 }
@@ -89,6 +98,12 @@ pub struct LiveStats {
     pub tickets_taken: AtomicU64,
     /// Tickets clerk bots resolved.
     pub tickets_resolved: AtomicU64,
+    /// Call-backs that rang a customer's telephone.
+    pub call_backs_rung: AtomicU64,
+    /// Call-backs a customer answered.
+    pub call_backs_answered: AtomicU64,
+    /// Call-back outcomes bots recorded (reached or not).
+    pub call_backs_recorded: AtomicU64,
 }
 
 /// The reasons callers have, with their share and the keys they press.
@@ -128,6 +143,15 @@ pub async fn run(
             let id = who.id.clone();
             if let Err(e) = back_office::clerk(ch, who, mean, seed, st).await {
                 eprintln!("clerk {id}: {e}");
+            }
+        });
+    }
+    {
+        let (ch, st) = (channel.clone(), stats.clone());
+        let (p, seed) = (cfg.call_back_answer_probability, cfg.seed);
+        tasks.spawn(async move {
+            if let Err(e) = customers::telephones(ch, p, seed, st).await {
+                eprintln!("customers' telephones: {e}");
             }
         });
     }
@@ -264,6 +288,8 @@ async fn bot(
     }
     let mut next: Option<(tokio::time::Instant, Next)> = None;
     let mut current: Option<pb::Offer> = None;
+    // a call-back's customer picked up
+    let mut reached = false;
     loop {
         let due = next.as_ref().map(|(t, _)| *t);
         let ev = tokio::select! {
@@ -275,6 +301,13 @@ async fn bot(
                 match next.take().map(|(_, n)| n) {
                     Some(Next::Answer) => send(C::Answer(true)).await,
                     Some(Next::HangUp) => send(C::HangUp(true)).await,
+                    Some(Next::WrapUp) if current.as_ref().is_some_and(|o| o.call_back_task.is_some()) => {
+                        current = None;
+                        let solved = rng.chance(cfg.call_back_solved_probability);
+                        send(C::WrapUp(call_back_wrap_up(reached, solved, 3 + rng.below(3) as u32))).await;
+                        stats.call_backs_recorded.fetch_add(1, Ordering::Relaxed);
+                        stats.wrapped.fetch_add(1, Ordering::Relaxed);
+                    }
                     Some(Next::WrapUp) => {
                         let pop = current.take().and_then(|o| o.screen_pop);
                         let reason = pop.as_ref().map(|p| p.reason.clone()).unwrap_or_default();
@@ -289,6 +322,7 @@ async fn bot(
                             new_tickets: ticket.into_iter().collect(),
                             ticket_changes: vec![],
                             resolved_first_contact: resolved,
+                            call_back: None,
                         }))
                         .await;
                         stats.wrapped.fetch_add(1, Ordering::Relaxed);
@@ -302,9 +336,27 @@ async fn bot(
         match ev.event {
             Some(E::Offer(o)) => {
                 current = Some(o);
+                reached = false;
                 next = Some((later(300 + rng.below(1200)), Next::Answer));
             }
             Some(E::OfferCancelled(_)) => next = None,
+            // a call-back: wait for the customer's line, then talk or give up
+            Some(E::Connected(_))
+                if current.as_ref().is_some_and(|o| o.call_back_task.is_some()) =>
+            {
+                next = None;
+            }
+            Some(E::CustomerLine(l)) => {
+                if l == pb::CustomerLine::Answered as i32 {
+                    reached = true;
+                    let talk = rng
+                        .exponential(cfg.mean_talk_seconds / 2.0)
+                        .clamp(5.0, 5.0 * cfg.mean_talk_seconds);
+                    next = Some((later((talk * 1000.0) as u64), Next::HangUp));
+                } else if l == pb::CustomerLine::NoAnswer as i32 {
+                    next = Some((later(1_000), Next::HangUp));
+                }
+            }
             Some(E::Connected(_)) => {
                 let talk = rng
                     .exponential(cfg.mean_talk_seconds)
@@ -332,6 +384,29 @@ async fn bot(
 
 /// The ticket a call about the IVR group `reason` opens: the kind its general reason
 /// usually opens (an inquiry for a group that opens none), the kind's first subcategory.
+/// A bot's wrap-up of a call-back: the customer reached (satisfied `satisfaction`/5,
+/// solved or not) or not answering.
+fn call_back_wrap_up(reached: bool, solved: bool, satisfaction: u32) -> pb::WrapUp {
+    pb::WrapUp {
+        disposition: if reached {
+            "called-back"
+        } else {
+            "call-back-no-answer"
+        }
+        .into(),
+        reason: "call-back.general".into(),
+        notes: String::new(),
+        new_tickets: vec![],
+        ticket_changes: vec![],
+        resolved_first_contact: false,
+        call_back: Some(pb::CallBackResult {
+            reached,
+            satisfaction: if reached { satisfaction } else { 0 },
+            solved,
+        }),
+    }
+}
+
 fn ticket_for(
     codes: &Codes,
     catalog: &Catalog,

@@ -1,7 +1,7 @@
 //! Between the store's records and the callcenter.v1 messages, and from errors to gRPC
 //! statuses — the one place each mapping is written. ID numbers leave only masked.
 
-use crate::switchboard::{AgentEvent, CallerEvent, Command, SwitchError, WrapUp};
+use crate::switchboard::{AgentEvent, CallerEvent, Command, CustomerLine, SwitchError, WrapUp};
 use hotline_proto::v1 as pb;
 use hotline_store::{self as store, Millis, StoreError, mask};
 use prost_types::Timestamp;
@@ -542,7 +542,12 @@ pub fn switch_status(e: SwitchError) -> Status {
         SwitchError::DuplicateCall(_) => Code::AlreadyExists,
         SwitchError::NothingToWrapUp(_)
         | SwitchError::WrapUpPending(_)
-        | SwitchError::AgentRefused { .. } => Code::FailedPrecondition,
+        | SwitchError::AgentRefused { .. }
+        | SwitchError::CallBackOutcomeMissing(_)
+        | SwitchError::NotACallBack(_)
+        | SwitchError::CustomerNotReached(_)
+        | SwitchError::NotRinging(_) => Code::FailedPrecondition,
+        SwitchError::BadSatisfaction(_) => Code::InvalidArgument,
         SwitchError::Engine(E::InvalidConfig { .. }) => Code::InvalidArgument,
         SwitchError::Engine(E::UnknownAgent(_) | E::UnknownCall(_) | E::UnknownQueue(_)) => {
             Code::NotFound
@@ -710,6 +715,7 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
             ivr_words,
             reason,
             priority,
+            call_back,
         } => E::Offer(pb::Offer {
             call_id: call,
             queue,
@@ -729,7 +735,15 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
                 ..screen_pop(&caller, pop.as_deref(), &ivr_path, reason.as_deref(), now)
             }),
             priority: priority.into(),
+            call_back_task: call_back.map(|t| pb::CallBackTask {
+                ticket: Some(ticket(&t.ticket, now)),
+                attempt: t.attempt,
+                attempts: t.attempts,
+                due: ts(t.due),
+                number: t.number,
+            }),
         }),
+        AgentEvent::CustomerLine(_, line) => E::CustomerLine(customer_line(line).into()),
         AgentEvent::OfferCancelled(why) => E::OfferCancelled(why.into()),
         AgentEvent::Connected(call) => E::Connected(call),
         AgentEvent::ConversationEnded { by_caller, .. } => E::ConversationEnded(
@@ -750,6 +764,33 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
             wrap_up_until: None,
         }),
     })
+}
+
+/// A call-back's customer line, for the wire.
+pub fn customer_line(line: CustomerLine) -> pb::CustomerLine {
+    match line {
+        CustomerLine::Idle | CustomerLine::Ringing => pb::CustomerLine::Ringing,
+        CustomerLine::Answered => pb::CustomerLine::Answered,
+        CustomerLine::NoAnswer => pb::CustomerLine::NoAnswer,
+        CustomerLine::HungUp => pb::CustomerLine::HungUp,
+    }
+}
+
+/// A call-back's outcome from the wire: satisfaction 1–5 when reached.
+pub fn call_back_result(r: pb::CallBackResult) -> Result<store::CallBackOutcome, Status> {
+    if !r.reached {
+        return Ok(store::CallBackOutcome::NoAnswer);
+    }
+    match u8::try_from(r.satisfaction) {
+        Ok(satisfaction @ 1..=5) => Ok(store::CallBackOutcome::Reached {
+            satisfaction,
+            solved: r.solved,
+        }),
+        _ => Err(Status::invalid_argument(format!(
+            "a call-back's satisfaction is 1 (very unhappy) to 5 (very happy), got {}",
+            r.satisfaction
+        ))),
+    }
 }
 
 /// What the switchboard tells a caller, for the wire.
@@ -775,6 +816,8 @@ pub fn caller_event(call: u64, ev: CallerEvent, now: Millis) -> pb::CallEvent {
         CallerEvent::Connected(agent) => E::Connected(agent),
         CallerEvent::OnHold(on) => E::OnHold(on),
         CallerEvent::Ended(end) => E::Ended(words(&end)),
+        CallerEvent::Ringing { from, to, ticket } => E::Ringing(pb::Ringing { from, to, ticket }),
+        CallerEvent::RangOut => E::Ended("no answer".into()),
     };
     pb::CallEvent {
         call_id: call,
@@ -887,6 +930,7 @@ pub fn command_in(c: pb::agent_command::Command, command_id: u64) -> Result<Comm
                     .collect::<Result<_, Status>>()?,
                 resolved_first_contact: w.resolved_first_contact,
                 command_id,
+                call_back: w.call_back.map(call_back_result).transpose()?,
             })
         }
     })

@@ -48,6 +48,27 @@ pub(crate) enum CoreMsg {
     },
     /// A caller's event stream.
     Caller(CallNo, EventTx<pb::CallEvent>),
+    /// A telephone listening for call-backs to a number (empty: every number no other
+    /// telephone listens on).
+    Line {
+        /// The line's number for this router.
+        line: u64,
+        /// The customer's number.
+        number: String,
+        /// Its event stream.
+        tx: EventTx<pb::CallEvent>,
+    },
+    /// A listening telephone answers (`true`) or hangs up a call that rang it.
+    LineAction {
+        /// The line.
+        line: u64,
+        /// The call.
+        call: CallNo,
+        /// Answer; else hang up.
+        answer: bool,
+    },
+    /// A listening telephone is gone.
+    LineClosed(u64),
     /// An agent's new session; an older one is closed ("logged in elsewhere").
     Agent {
         /// The agent.
@@ -111,6 +132,12 @@ pub(crate) struct Core {
     tokens: Arc<Tokens>,
     names: HashMap<String, String>,
     callers: HashMap<CallNo, EventTx<pb::CallEvent>>,
+    /// Telephones listening for call-backs: line → (number, stream).
+    lines: std::collections::BTreeMap<u64, (String, EventTx<pb::CallEvent>)>,
+    /// Call-backs that rang a line, and which.
+    rang: HashMap<CallNo, u64>,
+    /// Where retries of call-backs go.
+    call_backs: Option<crate::call_backs::CallBacks>,
     agents: HashMap<String, Live>,
     /// Why an agent's session will close when they are logged out (a supervisor).
     closing: HashMap<String, pb::SessionEnd>,
@@ -143,6 +170,9 @@ impl Core {
             tokens,
             names,
             callers: HashMap::new(),
+            lines: Default::default(),
+            rang: HashMap::new(),
+            call_backs: None,
             agents: HashMap::new(),
             closing: HashMap::new(),
             watchers: Vec::new(),
@@ -153,6 +183,12 @@ impl Core {
             back_office_fresh: false,
             last: 0,
         }
+    }
+
+    /// Resolved tickets' call-backs come from `c` (and retries go to it).
+    pub(crate) fn with_call_backs(mut self, c: crate::call_backs::CallBacks) -> Core {
+        self.call_backs = Some(c);
+        self
     }
 
     /// Run until shutdown (or until every sender is gone).
@@ -190,6 +226,26 @@ impl Core {
             }
             CoreMsg::Caller(call, t) => {
                 self.callers.insert(call, t);
+            }
+            CoreMsg::Line { line, number, tx } => {
+                self.lines.insert(line, (number, tx));
+            }
+            CoreMsg::LineAction { line, call, answer } => {
+                return self.on_line_action(line, call, answer, now);
+            }
+            CoreMsg::LineClosed(line) => {
+                self.lines.remove(&line);
+                let calls: Vec<CallNo> = self
+                    .rang
+                    .iter()
+                    .filter(|(_, l)| **l == line)
+                    .map(|(c, _)| *c)
+                    .collect();
+                for call in calls {
+                    self.rang.remove(&call);
+                    let _ = self.sb.handle(now, In::CallerHangUp(call));
+                    self.callers.remove(&call);
+                }
             }
             CoreMsg::Agent {
                 agent,
@@ -235,6 +291,57 @@ impl Core {
             let _ = reply.send(r);
         }
         hung_up
+    }
+
+    /// A listening telephone answers or hangs up a call-back that rang it; a call that
+    /// did not ring this telephone is not its to answer.
+    fn on_line_action(
+        &mut self,
+        line: u64,
+        call: CallNo,
+        answer: bool,
+        now: Millis,
+    ) -> Option<CallNo> {
+        if self.rang.get(&call) != Some(&line) {
+            tracing::debug!(
+                line,
+                call,
+                "a telephone acted on a call that did not ring it"
+            );
+            return None;
+        }
+        if answer {
+            if let Err(e) = self.sb.handle(now, In::CustomerAnswered(call)) {
+                tracing::debug!(call, error = %e, "answer refused");
+            }
+            None
+        } else {
+            self.rang.remove(&call);
+            let _ = self.sb.handle(now, In::CallerHangUp(call));
+            Some(call)
+        }
+    }
+
+    /// Ring the telephone listening on `to` (or the network's) for a call-back.
+    fn ring_customer(&mut self, call: CallNo, from: String, to: String, ticket: u64, now: Millis) {
+        let line = self
+            .lines
+            .iter()
+            .rev()
+            .find(|(_, (n, tx))| *n == to && !tx.is_closed())
+            .or_else(|| {
+                self.lines
+                    .iter()
+                    .rev()
+                    .find(|(_, (n, tx))| n.is_empty() && !tx.is_closed())
+            })
+            .map(|(id, (_, tx))| (*id, tx.clone()));
+        // no telephone there: it rings into the void until the ring times out
+        if let Some((id, tx)) = line {
+            self.rang.insert(call, id);
+            self.callers.insert(call, tx);
+            self.tell_caller(call, CallerEvent::Ringing { from, to, ticket }, now);
+        }
     }
 
     fn on_command(
@@ -426,11 +533,30 @@ impl Core {
                     command_id,
                     new,
                     changes,
+                    call_back,
                 } => {
                     let (store, tx) = (self.store.clone(), self.tx.clone());
                     tokio::task::spawn_blocking(move || {
-                        ticket_work(&store, &tx, agent, command_id, new, changes)
+                        let work = WrapUpWork {
+                            agent,
+                            command_id,
+                            new,
+                            changes,
+                            call_back,
+                        };
+                        ticket_work(&store, &tx, work)
                     });
+                }
+                Out::RingCustomer {
+                    call,
+                    from,
+                    to,
+                    ticket,
+                } => self.ring_customer(call, from, to, ticket, now),
+                Out::CallBackLater { ticket, at } => {
+                    if let Some(c) = &self.call_backs {
+                        c.later(ticket, at);
+                    }
                 }
                 Out::Record(i) => {
                     let (store, spool) = (self.store.clone(), self.spool.clone());
@@ -452,7 +578,10 @@ impl Core {
     }
 
     fn tell_caller(&mut self, call: CallNo, ev: CallerEvent, now: Millis) {
-        let ended = matches!(ev, CallerEvent::Ended(_));
+        let ended = matches!(ev, CallerEvent::Ended(_) | CallerEvent::RangOut);
+        if ended {
+            self.rang.remove(&call);
+        }
         if let Some(t) = self.callers.get(&call) {
             t.send(convert::caller_event(call, ev, now));
         }
@@ -520,19 +649,29 @@ impl Core {
     }
 }
 
-/// A wrap-up's tickets, all or none; then the answer to the wrap-up command (its id),
-/// and the switchboard told whether the wrap-up may end.
-fn ticket_work(
-    store: &Store,
-    tx: &mpsc::UnboundedSender<CoreMsg>,
+/// A wrap-up's store work.
+struct WrapUpWork {
     agent: String,
     command_id: u64,
     new: Vec<NewTicket>,
     changes: Vec<(u64, TicketChange)>,
-) {
+    call_back: Option<hotline_store::CallBackRecord>,
+}
+
+/// A wrap-up's tickets, all or none, then its call-back's outcome on its ticket; then the
+/// answer to the wrap-up command (its id), and the switchboard told whether the wrap-up
+/// may end.
+fn ticket_work(store: &Store, tx: &mpsc::UnboundedSender<CoreMsg>, work: WrapUpWork) {
     use pb::agent_event::Event as E;
     let now = now_ms();
-    let result = store.wrap_up_tickets(new, changes, &agent, now);
+    let WrapUpWork {
+        agent,
+        command_id,
+        new,
+        changes,
+        call_back,
+    } = work;
+    let result = store.wrap_up(new, changes, call_back, &agent, now);
     let written = result.is_ok();
     let (opened, answer) = match result {
         Ok(written) => (written.opened, E::Done(command_id)),

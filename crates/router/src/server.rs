@@ -73,6 +73,11 @@ impl<T> EventTx<T> {
         self.0.send(Ok(Box::new(ev))).is_ok()
     }
 
+    /// The stream's reader is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+
     /// End the stream with this status.
     pub(crate) fn end(&self, status: Status) {
         let _ = self.0.send(Err(status));
@@ -155,6 +160,9 @@ pub struct RouterSetup {
     /// ([`crate::spool`]); `None`: in memory, lost if the router stops before the store
     /// is back.
     pub spool: Option<std::path::PathBuf>,
+    /// How resolved tickets' 回访 call-backs are routed (the queue must be one of
+    /// `queues`); `None`: no call-back tasks.
+    pub call_backs: Option<crate::switchboard::CallBackPolicy>,
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -197,7 +205,7 @@ struct Shared {
     core: mpsc::UnboundedSender<CoreMsg>,
     store: Arc<Store>,
     tokens: Arc<Tokens>,
-    next_call: AtomicU64,
+    next_call: Arc<AtomicU64>,
     next_session: AtomicU64,
     /// Password checks running at once. An argon2 check is ~20 ms of a whole core; at a
     /// shift change a thousand of them at once starve the runtime, heartbeats go
@@ -234,8 +242,16 @@ impl Router {
     ) -> Result<Router, Status> {
         let accounts = store.agent_accounts().map_err(convert::store_status)?;
         let agents = agent_setups(&accounts, &setup.skills);
-        let sb = Switchboard::new(setup.flow, setup.queues.clone(), agents, now_ms())
+        let mut sb = Switchboard::new(setup.flow, setup.queues.clone(), agents, now_ms())
             .map_err(convert::switch_status)?;
+        if let Some(policy) = setup.call_backs.clone() {
+            sb = sb
+                .with_call_backs(policy)
+                .map_err(|e| Status::invalid_argument(format!("call-backs: {e}")))?;
+        }
+        // unique across restarts: a thousand numbers per millisecond since the epoch,
+        // counted on from the router's start
+        let next_call = Arc::new(AtomicU64::new(now_ms().saturating_mul(1000)));
         let names: HashMap<String, String> = accounts
             .iter()
             .map(|a| (a.id.clone(), a.name.clone()))
@@ -251,7 +267,7 @@ impl Router {
         let (state_tx, store_state) = watch::channel(StoreState::default());
         let tickets = crate::ticket_watch::TicketNews::on(&store);
         store_watch::spawn(store.clone(), spool.clone(), state_tx);
-        let core = Core::new(
+        let mut core = Core::new(
             sb,
             store.clone(),
             tx.clone(),
@@ -260,15 +276,18 @@ impl Router {
             spool,
             store_state.clone(),
         );
+        if setup.call_backs.is_some() {
+            let c =
+                crate::call_backs::CallBacks::start(store.clone(), tx.clone(), next_call.clone());
+            core = core.with_call_backs(c);
+        }
         tokio::spawn(core.run(rx));
         spawn_tickers(tx.clone(), store.clone(), setup.fcr_settle_every);
         Ok(Router(Arc::new(Shared {
             core: tx,
             store,
             tokens,
-            // unique across restarts: a thousand numbers per millisecond since the
-            // epoch, counted on from the router's start
-            next_call: AtomicU64::new(now_ms().saturating_mul(1000)),
+            next_call,
             next_session: AtomicU64::new(0),
             password_checks: tokio::sync::Semaphore::new(
                 std::thread::available_parallelism()
@@ -949,10 +968,14 @@ impl CallerService for Router {
         let first = actions.message().await?.ok_or_else(|| {
             Status::invalid_argument("the first message of a call must be `dial`")
         })?;
-        let Some(A::Dial(dial)) = first.action else {
-            return Err(Status::invalid_argument(
-                "the first message of a call must be `dial`",
-            ));
+        let dial = match first.action {
+            Some(A::Dial(dial)) => dial,
+            Some(A::Listen(l)) => return self.listen(l, actions).await,
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message of a call must be `dial` (or `listen`, for a telephone that takes call-backs)",
+                ));
+            }
         };
         // by the rule the store applies to the call's record, so every call taken has
         // a record the store accepts
@@ -1013,6 +1036,62 @@ impl Router {
         }
     }
 
+    /// A telephone that takes call-backs: its stream carries each call that rings it;
+    /// it answers or hangs up by call id, until it closes.
+    async fn listen(
+        &self,
+        l: pb::Listen,
+        mut actions: Streaming<pb::CallerAction>,
+    ) -> Result<Response<EventStream<pb::CallEvent>>, Status> {
+        use pb::caller_action::Action as A;
+        if !l.number.is_empty() {
+            hotline_store::validate::call_number("number", &l.number)
+                .map_err(convert::store_status)?;
+        }
+        let line = self.0.next_session.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::info!(
+            line,
+            number = %hotline_store::mask::phone(&l.number),
+            "a telephone listens for call-backs"
+        );
+        let (tx, rx) = EventStream::channel();
+        let core = self.0.core.clone();
+        let _ = core.send(CoreMsg::Line {
+            line,
+            number: l.number,
+            tx: tx.clone(),
+        });
+        tokio::spawn(async move {
+            loop {
+                let (call, answer) = match actions.message().await {
+                    Ok(Some(pb::CallerAction {
+                        action: Some(A::Answer(call)),
+                    })) => (call, true),
+                    Ok(Some(pb::CallerAction {
+                        action: Some(A::EndCall(call)),
+                    })) => (call, false),
+                    Ok(Some(pb::CallerAction {
+                        action: Some(A::HangUp(_)),
+                    }))
+                    | Ok(None) => break,
+                    Ok(Some(_)) => {
+                        tx.end(Status::invalid_argument(
+                            "a listening telephone answers (`answer`) or hangs up (`end_call`) the calls that ring it; it cannot dial or press keys",
+                        ));
+                        break;
+                    }
+                    Err(s) => {
+                        tx.end(convert::stream_status(s));
+                        break;
+                    }
+                };
+                let _ = core.send(CoreMsg::LineAction { line, call, answer });
+            }
+            let _ = core.send(CoreMsg::LineClosed(line));
+        });
+        Ok(Response::new(rx))
+    }
+
     /// A caller's actions until they hang up. What a telephone could not send (bad
     /// bytes, an oversize message, keys that are not DTMF) ends the call's stream with
     /// its status, and the call with it.
@@ -1047,6 +1126,14 @@ impl Router {
                 }
                 Ok(Some(pb::CallerAction { action: None })) => {
                     tx.end(Status::invalid_argument("the caller's action is empty"));
+                    break;
+                }
+                Ok(Some(pb::CallerAction {
+                    action: Some(A::Listen(_) | A::Answer(_) | A::EndCall(_)),
+                })) => {
+                    tx.end(Status::failed_precondition(
+                        "this is a call dialled in; `listen`, `answer` and `end_call` are a listening telephone's",
+                    ));
                     break;
                 }
                 Ok(Some(pb::CallerAction {

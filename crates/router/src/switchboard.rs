@@ -12,12 +12,16 @@ use hotline_acd::{
 };
 use hotline_ivr::{Action as IvrAction, Flow, Input as IvrInput, Lang, Service, Session};
 use hotline_store::{
-    CallEnd, CallLeg, Customer, Interaction, LegOutcome, Millis, NewTicket, ScreenPop, Segment,
-    SelfService, TicketChange,
+    CallBackOutcome, CallEnd, CallLeg, Customer, Interaction, LegOutcome, Millis, NewTicket,
+    ScreenPop, Segment, SelfService, Ticket, TicketChange,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use thiserror::Error;
+
+mod call_back;
+use call_back::CallBackJob;
+pub use call_back::{CallBackPolicy, CustomerLine};
 
 /// The router's number for a call (also the interaction's call id).
 pub type CallNo = u64;
@@ -58,6 +62,9 @@ pub struct WrapUp {
     /// The client's id of the command that carried this wrap-up, handed back with its
     /// ticket work so the answer names the command.
     pub command_id: u64,
+    /// What came of a 回访 call-back (a call-back task's wrap-up needs one; any other
+    /// call's refuses one).
+    pub call_back: Option<CallBackOutcome>,
 }
 
 /// What an agent does.
@@ -98,6 +105,10 @@ pub enum TimerKey {
     Engine(acd::TimerId),
     /// An IVR wait for keys of a call, due at the given time.
     Ivr(CallNo, Millis),
+    /// A call-back's customer telephone has rung long enough.
+    CustomerRing(CallNo),
+    /// A call-back task has waited long enough for its owner to log in.
+    OwnerWait(CallNo),
 }
 
 /// An input with its time.
@@ -158,6 +169,23 @@ pub enum In {
     },
     /// A timer fell due.
     Timer(TimerKey),
+    /// A resolved ticket's 回访 call-back is due (attempt 1, or a retry the switchboard
+    /// asked for with [`Out::CallBackLater`]): route it to the ticket's owner, or to the
+    /// call-back queue's agents after the policy's wait.
+    CallBackDue {
+        /// The router's number for this attempt's call.
+        call: CallNo,
+        /// The ticket as it is now.
+        ticket: Box<Ticket>,
+        /// The customer's number to dial.
+        number: String,
+        /// The customer's screen pop.
+        pop: Option<Box<ScreenPop>>,
+        /// Which attempt, from 1.
+        attempt: u32,
+    },
+    /// The customer answered a call-back ringing their telephone.
+    CustomerAnswered(CallNo),
 }
 
 /// What a caller hears or what happens to their call.
@@ -196,6 +224,17 @@ pub enum CallerEvent {
     OnHold(bool),
     /// The call ended.
     Ended(CallEnd),
+    /// A call-back rings the customer's telephone.
+    Ringing {
+        /// Calling number (the hotline's).
+        from: String,
+        /// The customer's number.
+        to: String,
+        /// The ticket it is about.
+        ticket: u64,
+    },
+    /// A call-back rang out unanswered (or the agent gave up dialling).
+    RangOut,
 }
 
 /// What an agent's desktop receives.
@@ -225,6 +264,8 @@ pub enum AgentEvent {
         reason: Option<String>,
         /// Priority class the IVR gave the call (higher for the green channel).
         priority: u8,
+        /// A 回访 call-back task: the ticket, the attempt, when it is due.
+        call_back: Option<Box<CallBackOffer>>,
     },
     /// The offer was withdrawn.
     OfferCancelled(&'static str),
@@ -244,6 +285,23 @@ pub enum AgentEvent {
         /// Not-ready reason code.
         reason: Option<u16>,
     },
+    /// The customer's line during a call-back.
+    CustomerLine(CallNo, CustomerLine),
+}
+
+/// What an agent is offered with a call-back task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallBackOffer {
+    /// The ticket.
+    pub ticket: Ticket,
+    /// This attempt, from 1.
+    pub attempt: u32,
+    /// Attempts allowed.
+    pub attempts: u32,
+    /// When it is due.
+    pub due: Millis,
+    /// The number to be dialled.
+    pub number: String,
 }
 
 /// Work and news for the driver.
@@ -276,6 +334,29 @@ pub enum Out {
         new: Vec<NewTicket>,
         /// Changes.
         changes: Vec<(u64, TicketChange)>,
+        /// A call-back's outcome to record on its ticket (after the tickets).
+        call_back: Option<hotline_store::CallBackRecord>,
+    },
+    /// Ring this customer's telephone for a call-back (any telephone listening on the
+    /// number); its answer comes back as [`In::CustomerAnswered`].
+    RingCustomer {
+        /// The call.
+        call: CallNo,
+        /// Calling number.
+        from: String,
+        /// The customer's number.
+        to: String,
+        /// The ticket.
+        ticket: u64,
+    },
+    /// Send [`In::CallBackDue`] for this ticket at `at` (looking the ticket up again
+    /// then: one no longer resolved needs no call-back; the attempt is counted from its
+    /// history).
+    CallBackLater {
+        /// The ticket.
+        ticket: u64,
+        /// When.
+        at: Millis,
     },
     /// Write this call's record (once per call).
     Record(Interaction),
@@ -321,6 +402,23 @@ pub enum SwitchError {
         /// Their state.
         state: AgentStateKind,
     },
+    /// A call-back's wrap-up must say what came of it.
+    #[error(
+        "call {0} is a call-back: its wrap-up must say whether the customer was reached (satisfaction and solved) or did not answer"
+    )]
+    CallBackOutcomeMissing(CallNo),
+    /// Only a call-back's wrap-up records a call-back outcome.
+    #[error("call {0} is not a call-back task: it has no call-back outcome to record")]
+    NotACallBack(CallNo),
+    /// The agent says reached, but nobody answered the customer's line.
+    #[error("the customer did not answer call-back {0}: record no answer")]
+    CustomerNotReached(CallNo),
+    /// The customer's telephone is not ringing for this call.
+    #[error("call-back {0} is not ringing")]
+    NotRinging(CallNo),
+    /// Satisfaction outside 1–5.
+    #[error("satisfaction must be 1 to 5, got {0}")]
+    BadSatisfaction(u8),
     /// The routing core refused.
     #[error("{0}")]
     Engine(#[from] EngineError),
@@ -354,6 +452,8 @@ struct Call {
     agents: Vec<String>,
     /// Each offer to an agent and what came of it.
     legs: Vec<CallLeg>,
+    /// A 回访 call-back task (an outbound call an agent makes).
+    call_back: Option<CallBackJob>,
 }
 
 impl Call {
@@ -381,6 +481,7 @@ impl Call {
             tickets: Vec::new(),
             agents: Vec::new(),
             legs: Vec::new(),
+            call_back: None,
         }
     }
 
@@ -456,7 +557,9 @@ impl Call {
             },
             notes: wrap.notes,
             tickets,
-            fcr_claimed: end == CallEnd::Completed && wrap.resolved_first_contact,
+            fcr_claimed: end == CallEnd::Completed
+                && wrap.resolved_first_contact
+                && self.call_back.is_none(),
             fcr_verified: None,
             satisfaction: self.satisfaction,
             legs,
@@ -473,6 +576,8 @@ struct TicketJob {
     call: Option<CallNo>,
     /// Existing tickets the wrap-up changes.
     changed: Vec<u64>,
+    /// A call-back whose outcome is being recorded, to try again later after no answer.
+    retry: Option<u64>,
 }
 
 /// The router's core.
@@ -487,6 +592,8 @@ pub struct Switchboard {
     by_engine: HashMap<CallId, CallNo>,
     /// Agent → the wrap-up whose tickets the store is working on.
     ticket_work: HashMap<String, TicketJob>,
+    /// How call-backs are routed; `None`: resolved tickets make no call-back tasks.
+    call_backs: Option<CallBackPolicy>,
     out: VecDeque<Out>,
 }
 
@@ -525,6 +632,7 @@ impl Switchboard {
             calls: HashMap::new(),
             by_engine: HashMap::new(),
             ticket_work: HashMap::new(),
+            call_backs: None,
             out: VecDeque::new(),
             engine: Engine::new(EngineConfig::default(), us(now)),
         };
@@ -658,6 +766,19 @@ impl Switchboard {
             In::Timer(TimerKey::Engine(t)) => {
                 Ok(self.engine.handle(us(now), EngineInput::TimerFired(t))?)
             }
+            In::Timer(TimerKey::CustomerRing(call)) => {
+                self.ring_out(call);
+                Ok(())
+            }
+            In::Timer(TimerKey::OwnerWait(call)) => self.owner_wait_over(call, now),
+            In::CallBackDue {
+                call,
+                ticket,
+                number,
+                pop,
+                attempt,
+            } => self.call_back_due(now, call, ticket, number, pop, attempt),
+            In::CustomerAnswered(call) => self.customer_answered(call, now),
             In::CallerHangUp(call) => self.caller_hang_up(call, now),
             In::AcceptCallback(call) => {
                 let c = self
@@ -701,6 +822,9 @@ impl Switchboard {
                 let Some(job) = self.ticket_work.remove(&agent) else {
                     return Ok(());
                 };
+                if written {
+                    self.call_back_recorded(job.call, job.retry, now);
+                }
                 if let Some(c) = job.call.and_then(|no| self.calls.get_mut(&no)) {
                     if written {
                         c.tickets.extend(opened);
@@ -735,7 +859,10 @@ impl Switchboard {
         let a = self.agent(agent)?;
         let t = us(now);
         let input = match command {
-            Command::Login => EngineInput::Login(a),
+            Command::Login => {
+                self.engine.handle(t, EngineInput::Login(a))?;
+                return self.owner_logged_in(agent, now);
+            }
             Command::Ready => EngineInput::Ready(a),
             Command::NotReady(r) => EngineInput::NotReady(a, ReasonCode(r)),
             Command::Answer => EngineInput::Answer(a),
@@ -761,18 +888,24 @@ impl Switchboard {
                     return Err(SwitchError::WrapUpPending(agent.to_string()));
                 }
                 let no = self.by_engine.get(&call).copied();
-                let has_tickets = !w.new_tickets.is_empty() || !w.ticket_changes.is_empty();
+                let call_back = self.call_back_work(no, w.call_back)?;
+                let has_tickets = !w.new_tickets.is_empty()
+                    || !w.ticket_changes.is_empty()
+                    || call_back.is_some();
                 let job = has_tickets.then(|| {
+                    let retry = call_back.as_ref().and_then(call_back::retry_after);
                     self.out.push_back(Out::TicketWork {
                         agent: agent.to_string(),
                         command_id: w.command_id,
                         new: w.new_tickets.clone(),
                         changes: w.ticket_changes.clone(),
+                        call_back,
                     });
                     TicketJob {
                         engine: call,
                         call: no,
                         changed: w.ticket_changes.iter().map(|(id, _)| *id).collect(),
+                        retry,
                     }
                 });
                 // the last agent's wrap-up describes the call
@@ -809,6 +942,9 @@ impl Switchboard {
     }
 
     fn caller_hang_up(&mut self, call: CallNo, now: Millis) -> Result<(), SwitchError> {
+        if self.customer_hung_up(call, now)? {
+            return Ok(());
+        }
         let c = self
             .calls
             .get_mut(&call)
@@ -1017,6 +1153,7 @@ impl Switchboard {
         if let Some(e) = c.engine {
             self.by_engine.remove(&e);
         }
+        self.call_back_unfinished(&c, ms(r.conversation_ended).max(c.arrived));
         let end = match r.end {
             EndReason::Completed(_) => CallEnd::Completed,
             EndReason::Abandoned { .. }
@@ -1154,6 +1291,7 @@ impl Switchboard {
                             .unwrap_or_default(),
                         reason: c.reason.clone(),
                         priority: c.priority,
+                        call_back: self.call_back_offer(c),
                     };
                     let name = self.agent_names[agent.0 as usize].clone();
                     let leg = CallLeg {
@@ -1194,15 +1332,22 @@ impl Switchboard {
                     }
                     let name = self.agent_names[agent.0 as usize].clone();
                     if let Some(&no) = self.by_engine.get(&call) {
+                        let mut call_back = false;
                         if let Some(c) = self.calls.get_mut(&no) {
                             if !c.agents.contains(&name) {
                                 c.agents.push(name.clone());
                             }
+                            call_back = c.call_back.is_some();
+                        }
+                        if !call_back {
+                            self.out
+                                .push_back(Out::Caller(no, CallerEvent::Connected(name.clone())));
                         }
                         self.out
-                            .push_back(Out::Caller(no, CallerEvent::Connected(name.clone())));
-                        self.out
-                            .push_back(Out::Agent(name, AgentEvent::Connected(no)));
+                            .push_back(Out::Agent(name.clone(), AgentEvent::Connected(no)));
+                        if call_back {
+                            self.dial_customer(no, &name, now);
+                        }
                     }
                 }
                 EngineAction::ConversationEnded { call, agent, by } => {
@@ -1218,6 +1363,10 @@ impl Switchboard {
                             by_caller: by == Party::Caller,
                         },
                     ));
+                    if self.calls.get(&no).is_some_and(|c| c.call_back.is_some()) {
+                        self.call_back_conversation_ended(no);
+                        continue;
+                    }
                     let caller_on_line = self.calls.get(&no).is_some_and(|c| !c.caller_gone);
                     if by == Party::Agent && caller_on_line {
                         // the caller stays on the line for the survey
@@ -1292,6 +1441,9 @@ impl Switchboard {
                             c.legs[k].ended = Some(now);
                             c.legs[k].outcome = LegOutcome::AgentLost;
                         }
+                    }
+                    if let Some(no) = self.by_engine.get(&call).copied() {
+                        self.call_back_requeued(no);
                     }
                 }
                 EngineAction::Transferred { call, from, .. } => {

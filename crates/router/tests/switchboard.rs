@@ -24,6 +24,14 @@ struct Rig {
     /// Leave wrap-up ticket work unanswered (the test answers it) instead of answering
     /// it at once as the store would.
     hold_tickets: bool,
+    /// Call-back calls whose outcome went to the store.
+    outcome_of: std::collections::HashSet<u64>,
+    /// Retries asked for: (ticket, when).
+    later: Vec<(u64, u64)>,
+    /// What broke the call-back rules, in words.
+    broken: Vec<String>,
+    /// Call-backs that rang the customer, latest last.
+    rang: Vec<u64>,
 }
 
 fn queue(name: &str, skill: u16) -> QueueSetup {
@@ -40,6 +48,11 @@ fn queue(name: &str, skill: u16) -> QueueSetup {
 }
 
 fn rig() -> Rig {
+    rig_with(None)
+}
+
+/// The rig, routing call-backs by `call_backs` in a sixth queue "callback" (skill 0).
+fn rig_with(call_backs: Option<CallBackPolicy>) -> Rig {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
     let names = [
         "inquiry",
@@ -49,11 +62,14 @@ fn rig() -> Rig {
         "green-channel",
     ];
     let flow = Arc::new(Flow::load(&p, &names).unwrap());
-    let queues = names
+    let mut queues: Vec<QueueSetup> = names
         .iter()
         .enumerate()
         .map(|(i, n)| queue(n, i as u16))
         .collect();
+    if let Some(p) = &call_backs {
+        queues.push(queue(&p.queue, 0));
+    }
     let all = |lvl: u8| AgentProfile {
         skills: (0..4).map(|s| (SkillId(s), lvl)).collect(),
         groups: vec![],
@@ -75,7 +91,10 @@ fn rig() -> Rig {
             },
         },
     ];
-    let sb = Switchboard::new(flow, queues, agents, T0).unwrap();
+    let mut sb = Switchboard::new(flow, queues, agents, T0).unwrap();
+    if let Some(p) = call_backs {
+        sb = sb.with_call_backs(p).unwrap();
+    }
     let mut r = Rig {
         sb,
         now: T0,
@@ -84,6 +103,10 @@ fn rig() -> Rig {
         log: vec![],
         records: vec![],
         hold_tickets: false,
+        outcome_of: Default::default(),
+        later: vec![],
+        broken: vec![],
+        rang: vec![],
     };
     r.drain();
     r
@@ -99,7 +122,30 @@ impl Rig {
                     self.seq += 1;
                     self.timers.push(Reverse((*at, self.seq, *key)));
                 }
-                Out::Record(i) => self.records.push(i.clone()),
+                Out::Record(i) => {
+                    if i.queue.as_deref() == Some("callback") {
+                        self.check_call_back_record(i);
+                    }
+                    self.records.push(i.clone())
+                }
+                Out::TicketWork {
+                    agent,
+                    call_back: Some(_),
+                    ..
+                } => {
+                    if let Some(call) = self.sb.current_call(agent) {
+                        self.outcome_of.insert(call);
+                    }
+                    if !self.hold_tickets {
+                        follow.push(In::TicketsDone {
+                            agent: agent.clone(),
+                            written: true,
+                            opened: vec![],
+                        })
+                    }
+                }
+                Out::CallBackLater { ticket, at } => self.later.push((*ticket, *at)),
+                Out::RingCustomer { call, .. } => self.rang.push(*call),
                 // the store's answers, as the server would fetch them
                 Out::SelfService { call, .. } => follow.push(In::ServiceDone {
                     call: *call,
@@ -126,6 +172,23 @@ impl Rig {
             got.extend(self.drain());
         }
         got
+    }
+
+    /// A call-back's record: its codes, no FCR claim, and either its outcome went to
+    /// the store or a retry of its ticket was asked for.
+    fn check_call_back_record(&mut self, i: &Interaction) {
+        let ticket = i.tickets.first().copied().unwrap_or(0);
+        let retried = self.later.iter().any(|(t, _)| *t == ticket);
+        if !self.outcome_of.contains(&i.call_id) && !retried {
+            self.broken.push(format!(
+                "call-back {} of ticket {ticket} ended with no outcome and no retry",
+                i.call_id
+            ));
+        }
+        if i.reason.as_deref() != Some("call-back.general") || i.fcr_claimed {
+            self.broken
+                .push(format!("call-back {} recorded as {i:?}", i.call_id));
+        }
     }
 
     fn go(&mut self, input: In) -> Vec<Out> {
@@ -619,6 +682,10 @@ fn a_booked_callback_survives_the_line_closing_and_reaches_an_agent_later() {
         log: vec![],
         records: vec![],
         hold_tickets: false,
+        outcome_of: Default::default(),
+        later: vec![],
+        broken: vec![],
+        rang: vec![],
     };
     r.agent("1001", Command::Login); // logged in, not ready: the wait estimate is long
     r.go(In::Dial {
@@ -1207,4 +1274,211 @@ fn each_leg_of_a_transferred_call_keeps_its_own_outcome() {
         rec.legs
     );
     assert_eq!(rec.legs[1].ended, Some(T0 + 95_000));
+}
+
+fn resolved_ticket(id: u64, owner: &str) -> Box<Ticket> {
+    Box::new(Ticket {
+        id,
+        customer: 7,
+        kind: TicketKind::Fault,
+        subcategory: "broadband-down".into(),
+        description: String::new(),
+        priority: TicketPriority::Normal,
+        status: TicketStatus::Resolved,
+        owner: owner.into(),
+        back_office: Some("repair-crew".into()),
+        created: T0,
+        deadline: T0 + 48 * 3_600_000,
+        satisfaction: None,
+        history: vec![],
+    })
+}
+
+/// Call-backs mixed into a random walk of callers and agents: the engine's invariants
+/// hold after every step, the customer is reached only on a line that answered, every
+/// call-back ends in one record with its outcome on the ticket or a retry asked for,
+/// and at the end of the day every call — inbound or call-back — has exactly one record.
+#[test]
+fn call_backs_in_a_random_walk_keep_their_place_and_their_outcome() {
+    let policy = CallBackPolicy {
+        queue: "callback".into(),
+        attempts: 3,
+        spacing: 30_000,
+        owner_wait: 20_000,
+        ring: 8_000,
+        ..CallBackPolicy::default()
+    };
+    let mut r = rig_with(Some(policy));
+    let mut rng = Rng::seeded(1234);
+    let agents = ["1001", "1002", "9001"];
+    let (mut dialled, mut tasks, mut next_ticket) = (0u64, Vec::<u64>::new(), 1u64);
+    let (mut answered, mut reached_refused, mut outcomes) = (0u32, 0u32, 0usize);
+    let mut all_calls: Vec<u64> = vec![];
+    let task = |all_calls: &mut Vec<u64>, tasks: &mut Vec<u64>| {
+        let call = 1_000_000 + all_calls.len() as u64;
+        all_calls.push(call);
+        tasks.push(call);
+        call
+    };
+    for _ in 0..6000u64 {
+        let t = r.now + rng.below(2000);
+        r.at(t);
+        // the driver's retries fall due
+        let due: Vec<u64> = r
+            .later
+            .iter()
+            .filter(|(_, at)| *at <= r.now)
+            .map(|(t, _)| *t)
+            .collect();
+        r.later.retain(|(_, at)| *at > r.now);
+        for ticket in due {
+            let call = task(&mut all_calls, &mut tasks);
+            let due = In::CallBackDue {
+                call,
+                ticket: resolved_ticket(ticket, agents[(ticket % 3) as usize]),
+                number: "18955551234".into(),
+                pop: None,
+                attempt: 2,
+            };
+            let _ = r.sb.handle(r.now, due);
+            r.drain();
+        }
+        let roll = rng.below(100);
+        let res = if roll < 6 {
+            dialled += 1;
+            all_calls.push(dialled);
+            let dial = In::Dial {
+                call: dialled,
+                from: format!("189{dialled:08}"),
+                to: "1000".into(),
+                pop: None,
+                store_unavailable: false,
+            };
+            r.sb.handle(r.now, dial)
+        } else if roll < 16 && dialled > 0 {
+            let call = 1 + rng.below(dialled);
+            let key = ["1", "2", "3", "4", "0", "9"][rng.below(6) as usize];
+            let digits = key.into();
+            r.sb.handle(r.now, In::Keys { call, digits })
+        } else if roll < 18 && dialled > 0 {
+            r.sb.handle(r.now, In::CallerHangUp(1 + rng.below(dialled)))
+        } else if roll < 21 {
+            // a ticket resolved: its call-back is due (owners: agents, the IVR)
+            let call = task(&mut all_calls, &mut tasks);
+            let owner = ["1001", "1002", "9001", "ivr"][rng.below(4) as usize];
+            next_ticket += 1;
+            let due = In::CallBackDue {
+                call,
+                ticket: resolved_ticket(next_ticket, owner),
+                number: "18955551234".into(),
+                pop: None,
+                attempt: 1,
+            };
+            r.sb.handle(r.now, due)
+        } else if roll < 36 && !r.rang.is_empty() {
+            // mostly the telephone ringing now; sometimes one rung long ago
+            let k = r.rang.len() as u64;
+            let c = r.rang[(k - 1 - rng.below(k.min(3))) as usize];
+            let ok = r.sb.handle(r.now, In::CustomerAnswered(c));
+            answered += u32::from(ok.is_ok());
+            ok
+        } else if roll < 38 && !tasks.is_empty() {
+            let c = tasks[rng.below(tasks.len() as u64) as usize];
+            r.sb.handle(r.now, In::CallerHangUp(c))
+        } else {
+            let a = agents[rng.below(3) as usize];
+            let command = match rng.below(12) {
+                0 => Command::Login,
+                1 | 2 => Command::Ready,
+                3 | 4 => Command::Answer,
+                5 | 6 => Command::HangUp,
+                7..=9 => Command::WrapUp(WrapUp {
+                    disposition: "answered".into(),
+                    call_back: match rng.below(4) {
+                        0 => None,
+                        1 => Some(CallBackOutcome::NoAnswer),
+                        _ => Some(CallBackOutcome::Reached {
+                            satisfaction: rng.below(7) as u8,
+                            solved: rng.chance(0.5),
+                        }),
+                    },
+                    ..WrapUp::default()
+                }),
+                10 => Command::Reject,
+                _ => {
+                    let _ = r.sb.handle(r.now, In::AgentGone(a.into()));
+                    Command::Login
+                }
+            };
+            let res = r.sb.handle(
+                r.now,
+                In::Agent {
+                    agent: a.into(),
+                    command,
+                },
+            );
+            reached_refused += u32::from(matches!(res, Err(SwitchError::CustomerNotReached(_))));
+            res
+        };
+        let _ = res; // refusals are fine; panics and lost calls are not
+        let before = r.outcome_of.len();
+        r.drain();
+        outcomes += r.outcome_of.len() - before;
+        if let Err(e) = r.sb.engine().audit() {
+            panic!("engine audit: {e}");
+        }
+    }
+    // the end of the day: callers hang up; agents log in and finish every task left
+    for c in 1..=dialled {
+        let _ = r.sb.handle(r.now, In::CallerHangUp(c));
+        r.drain();
+    }
+    for _ in 0..400 {
+        r.later.clear(); // no more retries today
+        for a in agents {
+            for command in [
+                Command::Login,
+                Command::Ready,
+                Command::Answer,
+                Command::HangUp,
+                Command::WrapUp(WrapUp::default()),
+                Command::WrapUp(WrapUp {
+                    call_back: Some(CallBackOutcome::NoAnswer),
+                    ..WrapUp::default()
+                }),
+            ] {
+                let input = In::Agent {
+                    agent: a.into(),
+                    command,
+                };
+                let _ = r.sb.handle(r.now, input);
+                r.drain();
+            }
+        }
+        r.at(r.now + 60_000);
+        if r.sb.live_calls() == 0 {
+            break;
+        }
+    }
+    assert!(r.broken.is_empty(), "{:#?}", r.broken);
+    assert_eq!(r.sb.live_calls(), 0, "calls left at the end of the day");
+    let mut ids: Vec<u64> = r.records.iter().map(|i| i.call_id).collect();
+    ids.sort_unstable();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "a call was recorded twice");
+    all_calls.sort_unstable();
+    assert_eq!(
+        ids, all_calls,
+        "every call, inbound or call-back, has one record"
+    );
+    println!(
+        "{dialled} calls, {} call-backs, {answered} answered, {outcomes} outcomes recorded, \
+         {reached_refused} 'reached' refused on an unanswered line",
+        tasks.len()
+    );
+    assert!(
+        tasks.len() > 150 && answered > 15 && outcomes > 15 && reached_refused > 10,
+        "the walk reached too little"
+    );
 }

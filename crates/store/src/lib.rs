@@ -45,8 +45,8 @@ pub use pg_engine::{
 };
 pub use sled_engine::{DEFAULT_CACHE_BYTES, SledEngine, StoreDir, store_dir};
 pub use store::{
-    CallBackOutcome, DEFAULT_FCR_WINDOW, FcrCount, FcrTally, SYSTEM, Store, TicketListener,
-    WrapUpTickets, location_words,
+    CallBackOutcome, CallBackRecord, DEFAULT_FCR_WINDOW, FcrCount, FcrTally, SYSTEM, Store,
+    TicketListener, WrapUpTickets, location_words,
 };
 
 use serde::Serialize;

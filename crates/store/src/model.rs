@@ -525,6 +525,36 @@ impl Ticket {
         })
     }
 
+    /// Whether it waits for its 回访 call-back: resolved, and the call-back attempt to
+    /// make next (1 after the resolution, one more after each no answer since).
+    pub fn call_back_attempt(&self) -> Option<u32> {
+        if self.status != TicketStatus::Resolved {
+            return None;
+        }
+        let since = self.history.iter().rposition(|e| {
+            matches!(
+                e.change,
+                TicketChange::Resolution { .. } | TicketChange::Resolve { .. }
+            )
+        })?;
+        let no_answers = self.history[since..]
+            .iter()
+            .filter(|e| matches!(e.change, TicketChange::NoAnswer { .. }))
+            .count();
+        Some(no_answers as u32 + 1)
+    }
+
+    /// Whether its latest change is a resolution (the moment a call-back falls due).
+    pub fn just_resolved(&self) -> bool {
+        self.status == TicketStatus::Resolved
+            && self.history.last().is_some_and(|e| {
+                matches!(
+                    e.change,
+                    TicketChange::Resolution { .. } | TicketChange::Resolve { .. }
+                )
+            })
+    }
+
     /// The resolution code of its latest resolution.
     pub fn resolution(&self) -> Option<&str> {
         self.history.iter().rev().find_map(|e| match &e.change {

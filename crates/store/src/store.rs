@@ -37,6 +37,54 @@ pub enum CallBackOutcome {
     NoAnswer,
 }
 
+/// One attempt of a ticket's call-back and what came of it, as the router records it
+/// for the agent the call-back was routed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallBackRecord {
+    /// The ticket.
+    pub ticket: u64,
+    /// What came of it.
+    pub outcome: CallBackOutcome,
+    /// This attempt, from 1.
+    pub attempt: u32,
+    /// Attempts allowed before the ticket is closed as unreachable.
+    pub attempts: u32,
+}
+
+impl CallBackRecord {
+    /// The ticket changes it makes: reached and solved → called back and closed;
+    /// reached, not solved → called back and reopened; no answer → the attempt noted,
+    /// and after the last one closed as unreachable.
+    fn changes(&self) -> Vec<TicketChange> {
+        match self.outcome {
+            CallBackOutcome::Reached {
+                satisfaction,
+                solved: true,
+            } => vec![TicketChange::CallBack { satisfaction }, TicketChange::Close],
+            CallBackOutcome::Reached {
+                satisfaction,
+                solved: false,
+            } => vec![
+                TicketChange::CallBack { satisfaction },
+                TicketChange::Reopen {
+                    reason: "回访：客户反馈问题未解决 (the customer says it is not solved)".into(),
+                },
+            ],
+            CallBackOutcome::NoAnswer if self.attempt >= self.attempts => vec![
+                TicketChange::NoAnswer {
+                    attempt: self.attempt,
+                },
+                TicketChange::Unreachable {
+                    attempts: self.attempt,
+                },
+            ],
+            CallBackOutcome::NoAnswer => vec![TicketChange::NoAnswer {
+                attempt: self.attempt,
+            }],
+        }
+    }
+}
+
 /// First-contact resolution counts of a set of contacts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FcrCount {
@@ -625,6 +673,19 @@ impl Store {
         by: &str,
         now: Millis,
     ) -> Result<WrapUpTickets, StoreError> {
+        self.wrap_up(new, changes, None, by, now)
+    }
+
+    /// As [`Store::wrap_up_tickets`], with a call-back's outcome on its ticket in the
+    /// same commit (the wrap-up of a call-back task): all of it is written, or none.
+    pub fn wrap_up(
+        &self,
+        new: Vec<NewTicket>,
+        changes: Vec<(u64, TicketChange)>,
+        call_back: Option<CallBackRecord>,
+        by: &str,
+        now: Millis,
+    ) -> Result<WrapUpTickets, StoreError> {
         let opened = new
             .into_iter()
             .map(|n| self.opened_ticket(n, by, now))
@@ -651,6 +712,16 @@ impl Store {
                     self.may_change(&account, before, change)
                 })?;
                 commit.expect.push(Expect::Ticket { id: *id, history });
+                commit.put.push(Put::Ticket(t.clone()));
+                changed.push(t);
+            }
+            if let Some(c) = &call_back {
+                let (t, history) =
+                    self.changed_ticket_by(c.ticket, &c.changes(), by, now, |_| Ok(()))?;
+                commit.expect.push(Expect::Ticket {
+                    id: c.ticket,
+                    history,
+                });
                 commit.put.push(Put::Ticket(t.clone()));
                 changed.push(t);
             }
@@ -758,29 +829,13 @@ impl Store {
         by: &str,
         now: Millis,
     ) -> Result<Ticket, StoreError> {
-        let changes = match outcome {
-            CallBackOutcome::Reached {
-                satisfaction,
-                solved: true,
-            } => vec![TicketChange::CallBack { satisfaction }, TicketChange::Close],
-            CallBackOutcome::Reached {
-                satisfaction,
-                solved: false,
-            } => vec![
-                TicketChange::CallBack { satisfaction },
-                TicketChange::Reopen {
-                    reason: "回访：客户反馈问题未解决 (the customer says it is not solved)".into(),
-                },
-            ],
-            CallBackOutcome::NoAnswer if attempt >= attempts => {
-                vec![
-                    TicketChange::NoAnswer { attempt },
-                    TicketChange::Unreachable { attempts: attempt },
-                ]
-            }
-            CallBackOutcome::NoAnswer => vec![TicketChange::NoAnswer { attempt }],
+        let record = CallBackRecord {
+            ticket: id,
+            outcome,
+            attempt,
+            attempts,
         };
-        self.write_ticket(id, &changes, by, now, |_| Ok(()))
+        self.write_ticket(id, &record.changes(), by, now, |_| Ok(()))
     }
 
     /// Make `changes` to ticket `id` (if `allowed` lets them, judging the ticket as it
