@@ -57,3 +57,29 @@ xdotool mousemove 400 172 click 1  # the first ticket on the list
 shot worklist-ticket 1
 xdotool mousemove 1175 17 click 1  # English
 shot worklist-en 1
+kill "$desk"
+sleep 1
+
+# a 回访 call-back at seat 2002: inbound offers are turned down (F4, then ready again)
+# until a call-back task rings; it is accepted, the customer's line shown, the outcome
+# asked for at wrap-up, then the same in English
+open_desk 2002
+xdotool key Return
+title_has "未就绪"
+xdotool key F1
+for _ in $(seq 1 120); do
+  title_has "振铃"
+  if xdotool getwindowname "$win" | grep -q "回访振铃"; then break; fi
+  xdotool key F4
+  title_has "未就绪"
+  xdotool key F1
+done
+shot call-back-offer 0.5
+xdotool key F3
+title_has "通话中"
+shot call-back-on-call 10
+xdotool key F6
+title_has "话后整理"
+shot call-back-wrap-up 1
+xdotool mousemove 1175 17 click 1  # English
+shot call-back-en 1

@@ -227,7 +227,7 @@ async fn a_resolved_complaint_is_called_back_by_its_owner_and_closed_when_solved
 
     // closed, with the satisfaction, every step with who and when
     let t = ticket(&ch, id, &desk.token).await;
-    assert_eq!(t.status, pb::TicketStatus::Closed as i32);
+    assert_eq!(t.status, pb::TicketStatus::Closed as i32, "{t:#?}");
     assert_eq!(t.satisfaction, 4);
     let steps: Vec<(&str, i32)> = t
         .history
@@ -314,6 +314,26 @@ async fn not_solved_reopens_the_ticket_with_a_fresh_deadline() {
         .unwrap()
         .into_inner();
     assert!(list.tickets.iter().any(|t| t.id == id), "{list:?}");
+    // worked again and resolved: a second call-back rings the same telephone, which
+    // stays open from one call to the next; this time it is solved
+    resolve(&ch, id, &office).await;
+    let offer = accept_call_back(&mut desk, id, 20).await;
+    let ring = until(&mut rings, |e| matches!(e.event, Some(CE::Ringing(_)))).await;
+    assert_eq!(ring.call_id, offer.call_id);
+    phone
+        .send(pb::CallerAction {
+            action: Some(pb::caller_action::Action::Answer(offer.call_id)),
+        })
+        .await
+        .unwrap();
+    line(&mut desk, pb::CustomerLine::Answered).await;
+    desk.done(21, C::HangUp(true)).await;
+    desk.done(22, wrap_up(true, 5, true)).await;
+    let t = ticket(&ch, id, &desk.token).await;
+    assert_eq!(
+        (t.status, t.satisfaction),
+        (pb::TicketStatus::Closed as i32, 5)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -449,7 +449,12 @@ impl Agent {
 
     /// Where the agent is, as the status bar says it.
     pub fn status_key(&self) -> &'static str {
+        let call_back = self
+            .ringing
+            .as_ref()
+            .is_some_and(|r| r.offer.call_back_task.is_some());
         match self.state {
+            _ if call_back => "state.call_back_offered",
             _ if self.ringing.is_some() => "state.offered",
             pb::AgentState::Connected if self.call.as_ref().is_some_and(|c| c.held) => {
                 "state.on_hold"

@@ -67,6 +67,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("state.ready", "就绪", "Ready"),
     ("state.not_ready", "未就绪", "Not ready"),
     ("state.offered", "振铃", "Ringing"),
+    ("state.call_back_offered", "回访振铃", "Call-back ringing"),
     ("state.on_call", "通话中", "On call"),
     ("state.on_hold", "保持中", "On hold"),
     ("state.wrap_up", "话后整理", "Wrap-up"),

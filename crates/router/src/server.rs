@@ -94,12 +94,28 @@ impl<T> EventTx<T> {
 pub struct EventStream<T> {
     rx: mpsc::UnboundedReceiver<Result<Box<T>, Status>>,
     ended: bool,
+    /// A final event ends the stream (not on a listening telephone, whose calls end one
+    /// after another on one stream).
+    ends_on_final: bool,
 }
 
 impl<T> EventStream<T> {
     pub(crate) fn channel() -> (EventTx<T>, Self) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (EventTx(tx), Self { rx, ended: false })
+        let stream = Self {
+            rx,
+            ended: false,
+            ends_on_final: true,
+        };
+        (EventTx(tx), stream)
+    }
+
+    /// A channel whose stream lasts past final events (until its sender is gone or an
+    /// error status).
+    pub(crate) fn lasting() -> (EventTx<T>, Self) {
+        let (tx, mut stream) = Self::channel();
+        stream.ends_on_final = false;
+        (tx, stream)
     }
 
     /// The next event already queued, if any (tests of the core, without a runtime).
@@ -122,7 +138,7 @@ impl<T: Final> tokio_stream::Stream for EventStream<T> {
         }
         match self.rx.poll_recv(cx) {
             Poll::Ready(Some(Ok(e))) => {
-                self.ended = e.is_final();
+                self.ended = self.ends_on_final && e.is_final();
                 Poll::Ready(Some(Ok(*e)))
             }
             Poll::Ready(Some(Err(s))) => {
@@ -934,9 +950,10 @@ impl Router {
                 last_ack.store(now_ms(), Ordering::Relaxed);
                 continue;
             }
-            // a wrap-up with tickets is answered once the store has written them
+            // a wrap-up with tickets or a call-back's outcome is answered once the store
+            // has written them
             let later = matches!(&cmd.command, Some(pb::agent_command::Command::WrapUp(w))
-                if !w.new_tickets.is_empty() || !w.ticket_changes.is_empty());
+                if !w.new_tickets.is_empty() || !w.ticket_changes.is_empty() || w.call_back.is_some());
             let result = match cmd.command {
                 None => Err(Status::invalid_argument("the command is empty")),
                 Some(c) => match convert::command_in(c, id) {
@@ -1054,7 +1071,7 @@ impl Router {
             number = %hotline_store::mask::phone(&l.number),
             "a telephone listens for call-backs"
         );
-        let (tx, rx) = EventStream::channel();
+        let (tx, rx) = EventStream::lasting();
         let core = self.0.core.clone();
         let _ = core.send(CoreMsg::Line {
             line,

@@ -28,6 +28,7 @@ on_both_engines!(
     the_back_office_works_its_groups_tickets_and_the_owner_closes_the_loop,
     fcr_is_tallied_by_queue_and_by_agent,
     a_call_back_closes_reopens_or_gives_up_on_a_resolved_ticket,
+    a_call_backs_wrap_up_writes_its_outcome_with_its_tickets_or_nothing,
     random_ticket_walks_keep_the_loop_and_its_indexes,
 );
 
@@ -1198,6 +1199,71 @@ fn a_call_back_closes_reopens_or_gives_up_on_a_resolved_ticket(new: New) {
         .unwrap_err();
     assert!(matches!(e, StoreError::IllegalTransition { .. }), "{e}");
     assert_eq!(s.ticket(silent).unwrap().unwrap(), t);
+    assert!(s.check().unwrap().is_clean());
+}
+
+/// A call-back's wrap-up: its outcome on the resolved ticket and the wrap-up's new
+/// ticket in one commit; if anything is refused, nothing is written.
+fn a_call_backs_wrap_up_writes_its_outcome_with_its_tickets_or_nothing(new: New) {
+    let s = new();
+    let c = s.put_customer(person("周洁", "18933330001")).unwrap();
+    let crew = account("8001", Role::BackOffice, &["repair-crew"]);
+    let fault = |n: u64| NewTicket {
+        customer: c.id,
+        kind: TicketKind::Fault,
+        subcategory: "broadband-down".into(),
+        description: format!("断网 {n}"),
+        priority: TicketPriority::Normal,
+    };
+    let t = s.create_ticket(fault(1), "1001", NOW).unwrap();
+    for change in [
+        TicketChange::Start,
+        TicketChange::Resolution {
+            code: "repaired".into(),
+            note: "更换光猫".into(),
+        },
+    ] {
+        s.change_ticket_as(t.id, change, &crew, NOW + HOUR).unwrap();
+    }
+    let record = |outcome| CallBackRecord {
+        ticket: t.id,
+        outcome,
+        attempt: 1,
+        attempts: 3,
+    };
+    // a refused part (a new ticket for nobody) writes nothing, the outcome included
+    let mut bad = fault(2);
+    bad.customer = 999_999;
+    let solved = CallBackOutcome::Reached {
+        satisfaction: 5,
+        solved: true,
+    };
+    assert!(
+        s.wrap_up(
+            vec![bad],
+            vec![],
+            Some(record(solved)),
+            "1002",
+            NOW + 2 * HOUR
+        )
+        .is_err()
+    );
+    assert_eq!(
+        s.ticket(t.id).unwrap().unwrap().status,
+        TicketStatus::Resolved
+    );
+    // the outcome alone, by the agent the call-back was routed to
+    let w = s
+        .wrap_up(vec![], vec![], Some(record(solved)), "1002", NOW + 2 * HOUR)
+        .unwrap();
+    assert_eq!(w.changed.len(), 1);
+    let stored = s.ticket(t.id).unwrap().unwrap();
+    assert_eq!(stored, w.changed[0]);
+    assert_eq!(
+        (stored.status, stored.satisfaction),
+        (TicketStatus::Closed, Some(5))
+    );
+    assert_eq!(stored.history.last().map(|e| e.by.as_str()), Some("1002"));
     assert!(s.check().unwrap().is_clean());
 }
 
