@@ -1,6 +1,7 @@
 """A person at a free seat of a running demo, as a client that is not ours (Python
 grpcio, the contract learnt by reflection): log in, go ready, and time how long until
-the first offer rings; answer, hang up, wrap up, go ready again; N times.
+the first offer rings; answer, hang up, wrap up, go ready again; N times. A 回访
+call-back task is made like a call: its wrap-up says whether the customer answered.
 
 Usage: seat_probe.py HOST:PORT [SEAT] [ROUNDS]   (default seat 2001, 3 rounds)
 Prints one JSON line: the seconds from ready to each offer.
@@ -33,6 +34,7 @@ def main(addr, seat, rounds):
     token = login(cls(login_m.input_type)(agent_id=seat, password="hotline-demo")).token
     Command = cls(session_m.input_type)
     WrapUp = cls(pool.FindMessageTypeByName("callcenter.v1.WrapUp"))
+    Result = cls(pool.FindMessageTypeByName("callcenter.v1.CallBackResult"))
     session = channel.stream_stream(
         "/callcenter.v1.AgentService/Session",
         request_serializer=Command.SerializeToString,
@@ -53,7 +55,8 @@ def main(addr, seat, rounds):
             yield c
 
     events = session(commands(), metadata=[("authorization", f"Bearer {token}")])
-    waits, ready_at = [], None
+    waits, kinds, ready_at = [], [], None
+    call_back, reached = False, False
     send(ready=True)
     ready_at = time.monotonic()
     for ev in events:
@@ -62,12 +65,21 @@ def main(addr, seat, rounds):
             send(heartbeat_ack=ev.heartbeat)
         elif kind == "offer":
             waits.append(round(time.monotonic() - ready_at, 1))
+            call_back, reached = ev.offer.HasField("call_back_task"), False
+            kinds.append("call-back" if call_back else ev.offer.queue)
             send(answer=True)
+        elif kind == "customer_line":
+            reached = reached or ev.customer_line == 2  # CUSTOMER_LINE_ANSWERED
         elif kind == "connected":
             time.sleep(2)
             send(hang_up=True)
         elif kind == "conversation_ended":
-            send(wrap_up=WrapUp(disposition="answered", reason="inquiry.general"))
+            if call_back:
+                done = "called-back" if reached else "call-back-no-answer"
+                outcome = Result(reached=reached, satisfaction=4 if reached else 0, solved=True)
+                send(wrap_up=WrapUp(disposition=done, reason="call-back.general", call_back=outcome))
+            else:
+                send(wrap_up=WrapUp(disposition="answered", reason="inquiry.general"))
             if len(waits) >= rounds:
                 send(logout=True)
             else:
@@ -76,7 +88,7 @@ def main(addr, seat, rounds):
         elif kind == "closed":
             break
     out.put(None)
-    print(json.dumps({"seat": seat, "seconds_to_offer": waits}))
+    print(json.dumps({"seat": seat, "seconds_to_offer": waits, "offers": kinds}))
 
 
 if __name__ == "__main__":

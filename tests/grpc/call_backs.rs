@@ -118,6 +118,10 @@ async fn accept_call_back(desk: &mut Desk, ticket: u64, n: u64) -> pb::Offer {
     let task = offer.call_back_task.clone().expect("a call-back task");
     assert_eq!(task.ticket.as_ref().map(|t| t.id), Some(ticket));
     assert_eq!(task.number, NUMBER);
+    // the pop is the customer's: their number, not the hotline's
+    let pop = offer.screen_pop.as_ref().expect("a screen pop");
+    assert_eq!(pop.caller_number, NUMBER);
+    assert!(pop.customer.is_some());
     desk.done(n, C::Answer(true)).await;
     desk.wait(|e| matches!(e.event, Some(E::Connected(_))))
         .await;

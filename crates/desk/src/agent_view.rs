@@ -93,8 +93,18 @@ fn call_back_line<'a>(
         text(kind).size(size),
         text(lang.t("cb.resolved_as")).size(size),
         text(resolution).size(size),
-        text(lang.t("cb.attempt")).size(size),
-        text(format!("{}/{}", t.attempt, t.attempts)).size(size),
+        text(
+            format!(
+                "{} {}/{} {}",
+                lang.t("cb.attempt"),
+                t.attempt,
+                t.attempts,
+                lang.t("cb.times")
+            )
+            .trim()
+            .to_string()
+        )
+        .size(size),
     ]
     .spacing(8)
     .into()
@@ -457,14 +467,13 @@ fn call_back_outcome<'a>(a: &'a Agent, lang: Lang) -> Option<Element<'a, Message
         })
     });
     Some(
-        row![
+        column![
             stars.align_y(iced::Alignment::Center),
             checkbox(a.wrap.solved)
                 .label(lang.t("cb.solved"))
                 .on_toggle(Message::Solved),
         ]
-        .spacing(16)
-        .align_y(iced::Alignment::Center)
+        .spacing(8)
         .into(),
     )
 }

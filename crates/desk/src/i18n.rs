@@ -95,13 +95,14 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("offer.title", "来电", "Incoming call"),
     ("cb.title", "回访任务", "Call-back"),
     ("cb.ticket", "工单", "Ticket"),
-    ("cb.attempt", "第几次", "Attempt"),
+    ("cb.attempt", "第", "attempt"),
+    ("cb.times", "次", ""),
     ("cb.resolved_as", "办结", "Resolved as"),
     ("cb.satisfaction", "客户满意度", "Customer's satisfaction"),
     (
         "cb.solved",
         "客户确认问题已解决",
-        "The customer says it is solved",
+        "Solved, the customer says",
     ),
     (
         "cb.not_reached",

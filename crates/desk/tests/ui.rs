@@ -665,7 +665,7 @@ fn a_call_back_shows_its_ticket_and_line_and_records_the_customers_answer() {
     router(&mut desk, state(pb::AgentState::Ready));
     router(&mut desk, E::Offer(call_back_offer()));
     // the task in words: what ticket, how it was resolved, which attempt
-    for text in ["回访任务", "#77", "宽带无法上网", "更换设备", "1/3"] {
+    for text in ["回访任务", "#77", "宽带无法上网", "更换设备", "第 1/3 次"] {
         assert!(shows(&desk, text), "the offer shows {text}");
     }
     for m in click(&desk, "接听 F3") {

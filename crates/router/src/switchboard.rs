@@ -1268,7 +1268,12 @@ impl Switchboard {
                         queue: self.queue_names[queue.0 as usize].clone(),
                         callback,
                         ring_until: ring_until.map(ms),
-                        caller: c.from.clone(),
+                        // a call-back's pop names the customer's number, not the hotline's
+                        caller: if c.call_back.is_some() {
+                            c.to.clone()
+                        } else {
+                            c.from.clone()
+                        },
                         pop: c.pop.clone(),
                         store_unavailable: c.store_unavailable,
                         ivr_words: c
