@@ -67,14 +67,20 @@ open_desk 2002
 xdotool key Return
 title_has "未就绪"
 xdotool key F1
-for _ in $(seq 1 120); do
-  title_has "振铃"
-  if xdotool getwindowname "$win" | grep -q "回访振铃"; then break; fi
-  xdotool key F4
-  title_has "未就绪"
-  xdotool key F1
+name() { xdotool getwindowname "$win"; }
+for _ in $(seq 1 240); do
+  sleep 0.5
+  if name | grep -q "未就绪"; then xdotool key F1; continue; fi
+  name | grep -q "振铃" || continue
+  if name | grep -q "回访振铃"; then
+    shot call-back-offer 0.5
+    # still the call-back ringing when the picture was taken: keep it
+    name | grep -q "回访振铃" && break
+    continue
+  fi
+  xdotool key F4 # an inbound call: turned down, it goes back to the head of its queue
 done
-shot call-back-offer 0.5
+name | grep -q "回访振铃" || { echo "no call-back rang at seat 2002" >&2; exit 1; }
 xdotool key F3
 title_has "通话中"
 shot call-back-on-call 10

@@ -51,6 +51,16 @@ async fn telephone(
     (tx, events)
 }
 
+/// The telephone answers or hangs up.
+async fn act(phone: &mpsc::Sender<pb::CallerAction>, action: pb::caller_action::Action) {
+    phone
+        .send(pb::CallerAction {
+            action: Some(action),
+        })
+        .await
+        .unwrap();
+}
+
 /// A complaint call taken by `desk`, its ticket opened at wrap-up, then taken and
 /// resolved by the complaints office's clerk: the ticket.
 async fn resolved_complaint(up: &Up, ch: &Channel, desk: &mut Desk, office: &str, n: u64) -> u64 {
@@ -194,12 +204,7 @@ async fn a_resolved_complaint_is_called_back_by_its_owner_and_closed_when_solved
         ("1000", NUMBER, id)
     );
     // the customer answers; both sides know
-    phone
-        .send(pb::CallerAction {
-            action: Some(pb::caller_action::Action::Answer(offer.call_id)),
-        })
-        .await
-        .unwrap();
+    act(&phone, pb::caller_action::Action::Answer(offer.call_id)).await;
     line(&mut desk, pb::CustomerLine::Answered).await;
     let heard = until(&mut rings, |e| matches!(e.event, Some(CE::Connected(_)))).await;
     assert_eq!(heard.event, Some(CE::Connected("1001".into())));
@@ -277,20 +282,10 @@ async fn not_solved_reopens_the_ticket_with_a_fresh_deadline() {
     let before = ticket(&ch, id, &desk.token).await.deadline;
     let offer = accept_call_back(&mut desk, id, 10).await;
     until(&mut rings, |e| matches!(e.event, Some(CE::Ringing(_)))).await;
-    phone
-        .send(pb::CallerAction {
-            action: Some(pb::caller_action::Action::Answer(offer.call_id)),
-        })
-        .await
-        .unwrap();
+    act(&phone, pb::caller_action::Action::Answer(offer.call_id)).await;
     line(&mut desk, pb::CustomerLine::Answered).await;
     // the customer hangs up first: the agent goes to wrap-up
-    phone
-        .send(pb::CallerAction {
-            action: Some(pb::caller_action::Action::EndCall(offer.call_id)),
-        })
-        .await
-        .unwrap();
+    act(&phone, pb::caller_action::Action::EndCall(offer.call_id)).await;
     line(&mut desk, pb::CustomerLine::HungUp).await;
     desk.wait(|e| matches!(e.event, Some(E::ConversationEnded(_))))
         .await;
@@ -324,12 +319,7 @@ async fn not_solved_reopens_the_ticket_with_a_fresh_deadline() {
     let offer = accept_call_back(&mut desk, id, 20).await;
     let ring = until(&mut rings, |e| matches!(e.event, Some(CE::Ringing(_)))).await;
     assert_eq!(ring.call_id, offer.call_id);
-    phone
-        .send(pb::CallerAction {
-            action: Some(pb::caller_action::Action::Answer(offer.call_id)),
-        })
-        .await
-        .unwrap();
+    act(&phone, pb::caller_action::Action::Answer(offer.call_id)).await;
     line(&mut desk, pb::CustomerLine::Answered).await;
     desk.done(21, C::HangUp(true)).await;
     desk.done(22, wrap_up(true, 5, true)).await;

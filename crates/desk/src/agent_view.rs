@@ -112,39 +112,20 @@ fn call_back_line<'a>(
 
 fn ringing(a: &Agent, lang: Lang, now: Instant) -> Option<Element<'_, Message>> {
     let r = a.ringing.as_ref()?;
-    if let Some(t) = &r.offer.call_back_task {
-        return Some(
-            container(
-                row![
-                    call_back_line(a, t, lang, 20.0),
-                    space().width(Length::Fill),
-                    button(text(lang.t("btn.answer")))
-                        .on_press(Message::Answer)
-                        .style(button::success),
-                    button(text(lang.t("btn.reject")))
-                        .on_press(Message::Reject)
-                        .style(button::danger),
-                ]
-                .spacing(12)
-                .align_y(iced::Alignment::Center),
-            )
-            .padding(12)
-            .style(container::bordered_box)
-            .into(),
-        );
-    }
-    let left = a
-        .rings_left(now)
-        .map(|s| format!("{s} {}", lang.t("offer.rings")))
-        .unwrap_or_default();
-    let who = r
-        .offer
-        .screen_pop
-        .as_ref()
-        .map(|p| p.caller_number.clone())
-        .unwrap_or_default();
-    Some(
-        container(
+    // what rings: a call-back task by its ticket, a call by its number and queue
+    let what: Element<'_, Message> = match &r.offer.call_back_task {
+        Some(t) => call_back_line(a, t, lang, 20.0),
+        None => {
+            let left = a
+                .rings_left(now)
+                .map(|s| format!("{s} {}", lang.t("offer.rings")))
+                .unwrap_or_default();
+            let who = r
+                .offer
+                .screen_pop
+                .as_ref()
+                .map(|p| p.caller_number.clone())
+                .unwrap_or_default();
             row![
                 text(format!(
                     "{} · {} · {}",
@@ -154,6 +135,15 @@ fn ringing(a: &Agent, lang: Lang, now: Instant) -> Option<Element<'_, Message>> 
                 ))
                 .size(20),
                 text(left).color(RED),
+            ]
+            .spacing(12)
+            .into()
+        }
+    };
+    Some(
+        container(
+            row![
+                what,
                 space().width(Length::Fill),
                 button(text(lang.t("btn.answer")))
                     .on_press(Message::Answer)
