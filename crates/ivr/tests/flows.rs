@@ -61,7 +61,7 @@ fn a_digit_leads_to_a_queue_with_its_reason() {
         acts.last(),
         Some(&Action::Queue {
             queue: "complaint".into(),
-            priority: 0,
+            priority: 1,
             reason: "complaint".into()
         })
     );
@@ -88,7 +88,7 @@ fn wrong_digits_and_silence_are_retried_then_the_caller_gets_an_agent() {
         acts.last(),
         Some(&Action::Queue {
             queue: "inquiry".into(),
-            priority: 0,
+            priority: 1,
             reason: "agent-request".into()
         }),
         "three tries, then the on_fail node"

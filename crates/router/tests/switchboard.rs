@@ -1302,6 +1302,9 @@ fn resolved_ticket(id: u64, owner: &str) -> Box<Ticket> {
 fn call_backs_in_a_random_walk_keep_their_place_and_their_outcome() {
     let policy = CallBackPolicy {
         queue: "callback".into(),
+        // the inbound calls' class, so agents take both (at class 0 behind them, busy
+        // agents would rarely reach a call-back in the walk)
+        priority: 1,
         attempts: 3,
         spacing: 30_000,
         owner_wait: 20_000,
@@ -1481,4 +1484,58 @@ fn call_backs_in_a_random_walk_keep_their_place_and_their_outcome() {
         tasks.len() > 150 && answered > 15 && outcomes > 15 && reached_refused > 10,
         "the walk reached too little"
     );
+}
+
+/// A call-back waits behind the inbound calls: of a call-back task waiting since long
+/// and a caller who just came, a free agent gets the caller first (the flow puts public
+/// calls in class 1, call-backs are class 0).
+#[test]
+fn inbound_callers_go_ahead_of_waiting_call_backs() {
+    let mut r = rig_with(Some(CallBackPolicy::default()));
+    r.agent("1001", Command::Login);
+    let due = In::CallBackDue {
+        call: 900,
+        ticket: resolved_ticket(5, "ivr"),
+        number: "18955551234".into(),
+        pop: None,
+        attempt: 1,
+    };
+    r.go(due);
+    r.at(r.now + 60_000);
+    r.go(In::Dial {
+        call: 1,
+        from: "18900000001".into(),
+        to: "1000".into(),
+        pop: None,
+        store_unavailable: false,
+    });
+    r.go(In::Keys {
+        call: 1,
+        digits: "1".into(),
+    });
+    r.at(r.now + 5_000);
+    let outs = r.agent("1001", Command::Ready);
+    let (first, ..) = offer_to(&outs, "1001").expect("an offer");
+    assert_eq!(first, 1, "the caller first");
+    // once the caller is served, the call-back is offered, with its ticket
+    r.agent("1001", Command::Answer);
+    r.agent("1001", Command::HangUp);
+    r.go(In::CallerHangUp(1));
+    let outs = r.agent(
+        "1001",
+        Command::WrapUp(WrapUp {
+            disposition: "answered".into(),
+            ..WrapUp::default()
+        }),
+    );
+    let offered = outs.iter().find_map(|o| match o {
+        Out::Agent(
+            a,
+            AgentEvent::Offer {
+                call, call_back, ..
+            },
+        ) if a == "1001" => Some((*call, call_back.as_ref().map(|c| c.ticket.id))),
+        _ => None,
+    });
+    assert_eq!(offered, Some((900, Some(5))));
 }
