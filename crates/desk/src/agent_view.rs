@@ -94,15 +94,8 @@ fn call_back_line<'a>(
         text(lang.t("cb.resolved_as")).size(size),
         text(resolution).size(size),
         text(
-            format!(
-                "{} {}/{} {}",
-                lang.t("cb.attempt"),
-                t.attempt,
-                t.attempts,
-                lang.t("cb.times")
-            )
-            .trim()
-            .to_string()
+            lang.t("cb.attempt")
+                .replace("{}", &format!("{}/{}", t.attempt, t.attempts)),
         )
         .size(size),
     ]

@@ -95,8 +95,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("offer.title", "来电", "Incoming call"),
     ("cb.title", "回访任务", "Call-back"),
     ("cb.ticket", "工单", "Ticket"),
-    ("cb.attempt", "第", "attempt"),
-    ("cb.times", "次", ""),
+    ("cb.attempt", "第 {} 次", "attempt {}"),
     ("cb.resolved_as", "办结", "Resolved as"),
     ("cb.satisfaction", "客户满意度", "Customer's satisfaction"),
     (
