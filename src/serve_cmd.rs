@@ -83,6 +83,13 @@ pub struct ServeConfig {
     /// How resolved tickets' 回访 call-backs are routed.
     #[serde(default)]
     pub call_backs: CallBacksSpec,
+    /// Minutes in a statistics interval kept as history: 15 (default), 30 or 60.
+    #[serde(default = "default_interval_minutes")]
+    pub interval_minutes: u32,
+}
+
+fn default_interval_minutes() -> u32 {
+    15
 }
 
 /// `[call_backs]`: a resolved ticket becomes a call-back task in `queue`, offered first
@@ -494,6 +501,10 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
             .then_some(hotline_router::server::KEEPALIVE),
         spool: Some(c.spool.clone()),
         call_backs: c.call_backs.policy()?,
+        interval: match c.interval_minutes {
+            m @ (15 | 30 | 60) => std::time::Duration::from_secs(60 * u64::from(m)),
+            m => anyhow::bail!("interval_minutes must be 15, 30 or 60, got {m}"),
+        },
     })
 }
 

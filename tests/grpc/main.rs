@@ -12,6 +12,7 @@ mod desk;
 // the store's test engines: `HOTLINE_TEST_ENGINE=postgres` runs this suite on PostgreSQL
 #[path = "../../crates/store/tests/engines/mod.rs"]
 mod engines;
+mod history;
 pub(crate) mod outside;
 mod routing;
 mod store_outage;
@@ -201,6 +202,8 @@ async fn up_routing(
             fcr_settle_every: Duration::from_secs(1),
             spool: None,
             call_backs,
+            // a second, so a test sees intervals close
+            interval: Duration::from_secs(1),
         },
     )
     .unwrap();

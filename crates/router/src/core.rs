@@ -562,6 +562,10 @@ impl Core {
                     let (store, spool) = (self.store.clone(), self.spool.clone());
                     tokio::task::spawn_blocking(move || write_record(&store, &spool, i));
                 }
+                Out::Interval(r) => {
+                    let store = self.store.clone();
+                    tokio::task::spawn_blocking(move || write_interval(&store, r));
+                }
                 Out::StartTimer { key, at } => {
                     let tx = self.tx.clone();
                     let wait = at.saturating_sub(now_ms());
@@ -707,6 +711,27 @@ fn ticket_work(store: &Store, tx: &mpsc::UnboundedSender<CoreMsg>, work: WrapUpW
         event: Some(answer),
     };
     let _ = tx.send(CoreMsg::Notify(agent, Box::new(ev)));
+}
+
+/// Keep a closed interval; a failure is retried (writing it twice keeps one), then
+/// logged with what was lost.
+pub(crate) fn write_interval(store: &Store, r: hotline_store::IntervalRecord) {
+    let mut last = None;
+    for pause in std::iter::once(0).chain(RECORD_RETRIES) {
+        std::thread::sleep(std::time::Duration::from_millis(pause));
+        match store.record_interval(r.clone()) {
+            Ok(()) => return,
+            Err(e) => last = Some(e),
+        }
+    }
+    let (kind, name) = r.subject();
+    tracing::error!(
+        start = r.start,
+        kind,
+        name,
+        error = %last.map(|e| e.to_string()).unwrap_or_default(),
+        "a statistics interval could not be kept"
+    );
 }
 
 /// Pauses before each retry of a record write.

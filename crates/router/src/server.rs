@@ -179,6 +179,9 @@ pub struct RouterSetup {
     /// How resolved tickets' 回访 call-backs are routed (the queue must be one of
     /// `queues`); `None`: no call-back tasks.
     pub call_backs: Option<crate::switchboard::CallBackPolicy>,
+    /// Length of the statistics intervals kept as history (15 minutes; 30 and 60 are
+    /// the other usual lengths).
+    pub interval: std::time::Duration,
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -258,8 +261,15 @@ impl Router {
     ) -> Result<Router, Status> {
         let accounts = store.agent_accounts().map_err(convert::store_status)?;
         let agents = agent_setups(&accounts, &setup.skills);
-        let mut sb = Switchboard::new(setup.flow, setup.queues.clone(), agents, now_ms())
-            .map_err(convert::switch_status)?;
+        let interval = hotline_acd::Span(setup.interval.as_micros() as u64);
+        let mut sb = Switchboard::with_intervals(
+            setup.flow,
+            setup.queues.clone(),
+            agents,
+            now_ms(),
+            interval,
+        )
+        .map_err(convert::switch_status)?;
         if let Some(policy) = setup.call_backs.clone() {
             sb = sb
                 .with_call_backs(policy)

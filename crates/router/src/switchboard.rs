@@ -12,8 +12,8 @@ use hotline_acd::{
 };
 use hotline_ivr::{Action as IvrAction, Flow, Input as IvrInput, Lang, Service, Session};
 use hotline_store::{
-    CallBackOutcome, CallEnd, CallLeg, Customer, Interaction, LegOutcome, Millis, NewTicket,
-    ScreenPop, Segment, SelfService, Ticket, TicketChange,
+    CallBackOutcome, CallEnd, CallLeg, Customer, Interaction, IntervalFigures, IntervalRecord,
+    LegOutcome, Millis, NewTicket, ScreenPop, Segment, SelfService, Ticket, TicketChange,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -360,6 +360,8 @@ pub enum Out {
     },
     /// Write this call's record (once per call).
     Record(Interaction),
+    /// Keep this closed statistics interval of a queue or an agent (history).
+    Interval(IntervalRecord),
     /// Send [`In::Timer`] at `at`.
     StartTimer {
         /// Which.
@@ -616,13 +618,30 @@ fn ms(t: Time) -> Millis {
 }
 
 impl Switchboard {
-    /// A switchboard with these queues and agents, running `flow`, its clock at `now`.
+    /// A switchboard with these queues and agents, running `flow`, its clock at `now`,
+    /// with 15-minute statistics intervals.
     pub fn new(
         flow: Arc<Flow>,
         queues: Vec<QueueSetup>,
         agents: Vec<AgentSetup>,
         now: Millis,
     ) -> Result<Switchboard, SwitchError> {
+        Switchboard::with_intervals(flow, queues, agents, now, EngineConfig::default().interval)
+    }
+
+    /// As [`Switchboard::new`], with statistics intervals of `interval` (aligned to the
+    /// clock: a 15-minute interval starts at :00, :15, :30, :45).
+    pub fn with_intervals(
+        flow: Arc<Flow>,
+        queues: Vec<QueueSetup>,
+        agents: Vec<AgentSetup>,
+        now: Millis,
+        interval: Span,
+    ) -> Result<Switchboard, SwitchError> {
+        let config = EngineConfig {
+            interval,
+            ..EngineConfig::default()
+        };
         let mut sb = Switchboard {
             flow,
             queue_names: Vec::new(),
@@ -634,7 +653,7 @@ impl Switchboard {
             ticket_work: HashMap::new(),
             call_backs: None,
             out: VecDeque::new(),
-            engine: Engine::new(EngineConfig::default(), us(now)),
+            engine: Engine::new(config, us(now)),
         };
         for q in queues {
             let id = sb.engine.add_queue(q.config)?;
@@ -1454,10 +1473,30 @@ impl Switchboard {
                 EngineAction::Transferred { call, from, .. } => {
                     self.end_leg(call, from, now, LegOutcome::Transferred);
                 }
-                EngineAction::CancelTimer(_)
-                | EngineAction::Requeued { .. }
-                | EngineAction::QueueIntervalClosed(_)
-                | EngineAction::AgentIntervalClosed(_) => {}
+                EngineAction::QueueIntervalClosed(q) => {
+                    self.out.push_back(Out::Interval(IntervalRecord {
+                        start: ms(q.start),
+                        end: ms(q.end),
+                        figures: IntervalFigures::Queue {
+                            queue: self.queue_names[q.queue.0 as usize].clone(),
+                            tally: q.tally,
+                            busy_ms: q.busy.0 / 1000,
+                            staffed_ms: q.staffed.0 / 1000,
+                            waiting_at_end: q.waiting_at_end,
+                        },
+                    }))
+                }
+                EngineAction::AgentIntervalClosed(a) => {
+                    self.out.push_back(Out::Interval(IntervalRecord {
+                        start: ms(a.start),
+                        end: ms(a.end),
+                        figures: IntervalFigures::Agent {
+                            agent: self.agent_names[a.agent.0 as usize].clone(),
+                            tally: a.tally,
+                        },
+                    }))
+                }
+                EngineAction::CancelTimer(_) | EngineAction::Requeued { .. } => {}
             }
         }
     }

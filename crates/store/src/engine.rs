@@ -56,6 +56,8 @@ pub enum Put {
     SessionToken(SessionToken),
     /// An audit-trail entry (appended).
     Audit(AuditEntry),
+    /// A closed statistics interval (replaces one with the same start and subject).
+    Interval(IntervalRecord),
     /// A dead letter (appended).
     DeadLetter(DeadLetter),
 }
@@ -216,6 +218,14 @@ pub trait Engine: Send + Sync {
     ) -> Result<Vec<AuditEntry>, StoreError>;
     /// Dead letters, oldest first.
     fn dead_letters(&self, limit: usize) -> Result<Vec<DeadLetter>, StoreError>;
+    /// Closed statistics intervals starting in [from, to), by start, then queues before
+    /// agents, then by name.
+    fn intervals(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<IntervalRecord>, StoreError>;
 
     /// Customers with ids above `after`, by id (a page of a scan).
     fn customers_after(&self, after: u64, limit: usize) -> Result<Vec<Customer>, StoreError>;

@@ -722,3 +722,52 @@ pub struct AuditEntry {
     /// The state after, in words.
     pub after: String,
 }
+
+/// One closed statistics interval (15 minutes by default) of a queue or an agent, as the
+/// router's routing engine counted it: the history that reports are made of. Its key is
+/// its start, what it is of and whose; writing it again replaces it with itself, so a
+/// retry never doubles one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntervalRecord {
+    /// Start (ms since the epoch).
+    pub start: Millis,
+    /// End.
+    pub end: Millis,
+    /// The figures, of a queue or of an agent.
+    pub figures: IntervalFigures,
+}
+
+/// What an interval counted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IntervalFigures {
+    /// A queue's interval.
+    Queue {
+        /// Queue name.
+        queue: String,
+        /// The engine's counters (offered, answered, abandoned, within the threshold …).
+        tally: hotline_acd::kpi::Tally,
+        /// Busy time of the queue's agents, ms.
+        busy_ms: u64,
+        /// Staffed time of the queue's agents, ms.
+        staffed_ms: u64,
+        /// Calls waiting when it closed.
+        waiting_at_end: u32,
+    },
+    /// An agent's interval.
+    Agent {
+        /// Work number.
+        agent: String,
+        /// The engine's counters (offers, answers, handle times, time in each state).
+        tally: hotline_acd::stats::AgentTally,
+    },
+}
+
+impl IntervalRecord {
+    /// What it is of (0 a queue, 1 an agent) and whose: with the start, its key.
+    pub fn subject(&self) -> (u8, &str) {
+        match &self.figures {
+            IntervalFigures::Queue { queue, .. } => (0, queue),
+            IntervalFigures::Agent { agent, .. } => (1, agent),
+        }
+    }
+}

@@ -129,6 +129,19 @@ pub(crate) fn steps(p: &Put) -> Vec<Step<'_>> {
             e.target.as_str(),
             Json(e),
         )],
+        Put::Interval(r) => {
+            let (kind, name) = r.subject();
+            vec![step!(
+                "INSERT INTO intervals (start_ms, end_ms, kind, name, record) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (start_ms, kind, name) DO UPDATE \
+                 SET end_ms = EXCLUDED.end_ms, record = EXCLUDED.record",
+                int(r.start),
+                int(r.end),
+                i16::from(kind),
+                name,
+                Json(r),
+            )]
+        }
         Put::DeadLetter(d) => vec![step!(
             "INSERT INTO dead_letters (at, kind, record) VALUES ($1, $2, $3)",
             int(d.at),

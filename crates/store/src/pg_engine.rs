@@ -149,6 +149,17 @@ CREATE TABLE dead_letters (
     // 3: the back-office worklist — a group's open tickets by deadline
     "CREATE INDEX tickets_open_by_office ON tickets (back_office, deadline, id) \
      WHERE open AND back_office IS NOT NULL;",
+    // 4: history — each closed statistics interval of a queue or an agent, once
+    r#"
+CREATE TABLE intervals (
+    start_ms bigint NOT NULL,
+    end_ms   bigint NOT NULL,
+    kind     smallint NOT NULL,
+    name     text NOT NULL,
+    record   jsonb NOT NULL,
+    PRIMARY KEY (start_ms, kind, name)
+);
+"#,
 ];
 
 /// Connections the engine keeps open unless configured.
@@ -892,6 +903,20 @@ impl Engine for PgEngine {
             "SELECT agent, record FROM session_tokens ORDER BY agent, digest",
             vec![],
             |r| record("session_tokens", r),
+        )
+    }
+
+    fn intervals(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<IntervalRecord>, StoreError> {
+        self.all(
+            "SELECT start_ms, record FROM intervals WHERE start_ms >= $1 AND start_ms < $2 \
+             ORDER BY start_ms, kind, name LIMIT $3",
+            vec![b(from), b(to), lim(limit)],
+            |r| record("intervals", r),
         )
     }
 

@@ -85,8 +85,9 @@ pub(crate) const INTERACTION_LEGS: usize = 17;
 pub(crate) const SESSION_TOKENS: usize = 18;
 pub(crate) const AUDIT: usize = 19;
 pub(crate) const TICKETS_BY_OFFICE: usize = 20;
+pub(crate) const INTERVALS: usize = 21;
 
-pub(crate) const TREE_NAMES: [&str; 21] = [
+pub(crate) const TREE_NAMES: [&str; 22] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -108,6 +109,7 @@ pub(crate) const TREE_NAMES: [&str; 21] = [
     "session_tokens",
     "audit",
     "tickets_by_office",
+    "intervals",
 ];
 
 /// The index trees (everything that [`Store::rebuild_indexes`] recomputes).
@@ -585,6 +587,7 @@ impl SledEngine {
                 Put::Agent(_) => t.push(AGENTS),
                 Put::SessionToken(_) => t.push(SESSION_TOKENS),
                 Put::Audit(_) => t.push(AUDIT),
+                Put::Interval(_) => t.push(INTERVALS),
                 Put::DeadLetter(_) => t.push(DEAD_LETTERS),
             }
         }
@@ -638,6 +641,7 @@ impl SledEngine {
                 encode(d),
                 vec![],
             ),
+            Put::Interval(r) => (INTERVALS, interval_key(r), encode(r), vec![]),
         })
     }
 
@@ -974,6 +978,22 @@ impl Engine for SledEngine {
         self.scan_all(DEAD_LETTERS).take(limit).collect()
     }
 
+    fn intervals(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<IntervalRecord>, StoreError> {
+        self.trees[INTERVALS]
+            .range(be(from).to_vec()..be(to).to_vec())
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                decode(TREE_NAMES[INTERVALS], &k, &v)
+            })
+            .collect()
+    }
+
     fn customers_after(&self, after: u64, limit: usize) -> Result<Vec<Customer>, StoreError> {
         self.page(CUSTOMERS, after, limit)
     }
@@ -1004,4 +1024,11 @@ impl Engine for SledEngine {
     fn flushes(&self) -> u64 {
         self.commit.flushes()
     }
+}
+
+/// An interval's key: start ‖ subject kind ‖ name, so a range of starts is one scan and
+/// the same interval written twice is one record.
+fn interval_key(r: &IntervalRecord) -> Vec<u8> {
+    let (kind, name) = r.subject();
+    cat(&[&be(r.start), &[kind], name.as_bytes()])
 }

@@ -364,7 +364,11 @@ impl Store {
             Put::Customer(c) => validate::customer(c),
             Put::Interaction(i) => validate::interaction(i),
             Put::Agent(a) => validate::agent(a),
-            Put::Ticket(_) | Put::SessionToken(_) | Put::Audit(_) | Put::DeadLetter(_) => Ok(()),
+            Put::Ticket(_)
+            | Put::SessionToken(_)
+            | Put::Audit(_)
+            | Put::DeadLetter(_)
+            | Put::Interval(_) => Ok(()),
         }
     }
 
@@ -859,6 +863,28 @@ impl Store {
             Ok(t)
         })
         .inspect(|t| self.tell(std::slice::from_ref(t)))
+    }
+
+    /// Keep a closed statistics interval (durable on return). Writing the same interval
+    /// again (a retry after a lost answer) leaves one record.
+    pub fn record_interval(&self, r: IntervalRecord) -> Result<(), StoreError> {
+        if r.end < r.start {
+            return Err(StoreError::Invalid {
+                field: "interval",
+                why: format!("it ends ({}) before it starts ({})", r.end, r.start),
+            });
+        }
+        self.engine.commit(Commit::put(vec![Put::Interval(r)]))
+    }
+
+    /// The closed intervals starting in [from, to), by start, queues before agents.
+    pub fn intervals(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<IntervalRecord>, StoreError> {
+        self.engine.intervals(from, to, limit)
     }
 
     /// Write a ticket keeping its id (imports, copies).

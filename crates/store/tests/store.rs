@@ -29,6 +29,7 @@ on_both_engines!(
     fcr_is_tallied_by_queue_and_by_agent,
     a_call_back_closes_reopens_or_gives_up_on_a_resolved_ticket,
     a_call_backs_wrap_up_writes_its_outcome_with_its_tickets_or_nothing,
+    closed_intervals_are_kept_once_and_read_by_time,
     random_ticket_walks_keep_the_loop_and_its_indexes,
 );
 
@@ -1264,6 +1265,93 @@ fn a_call_backs_wrap_up_writes_its_outcome_with_its_tickets_or_nothing(new: New)
         (TicketStatus::Closed, Some(5))
     );
     assert_eq!(stored.history.last().map(|e| e.by.as_str()), Some("1002"));
+    assert!(s.check().unwrap().is_clean());
+}
+
+/// The history: each closed interval of a queue or an agent is kept once (written again,
+/// as a retry would, it is still one), read back by start, queues before agents; an
+/// interval that ends before it starts is refused.
+fn closed_intervals_are_kept_once_and_read_by_time(new: New) {
+    use hotline_acd::Span;
+    use hotline_acd::kpi::Tally;
+    use hotline_acd::stats::AgentTally;
+    let s = new();
+    let q = |start: u64, queue: &str, offered: u64| IntervalRecord {
+        start,
+        end: start + 15 * 60_000,
+        figures: IntervalFigures::Queue {
+            queue: queue.into(),
+            tally: Tally {
+                offered,
+                answered: offered - 1,
+                answered_within_threshold: offered - 2,
+                abandoned: 1,
+                wait_of_answered: Span::from_secs(30 * (offered - 1)),
+                ..Tally::default()
+            },
+            busy_ms: 600_000,
+            staffed_ms: 900_000,
+            waiting_at_end: 2,
+        },
+    };
+    let a = |start: u64, agent: &str| IntervalRecord {
+        start,
+        end: start + 15 * 60_000,
+        figures: IntervalFigures::Agent {
+            agent: agent.into(),
+            tally: AgentTally {
+                offers: 7,
+                answered: 6,
+                handled: 6,
+                talk: Span::from_secs(900),
+                ..AgentTally::default()
+            },
+        },
+    };
+    let t0 = NOW - NOW % (15 * 60_000);
+    let quarter = 15 * 60_000;
+    let written = [
+        a(t0, "1001"),
+        q(t0, "inquiry", 12),
+        q(t0, "fault", 5),
+        q(t0 + quarter, "inquiry", 9),
+        a(t0 + quarter, "1002"),
+    ];
+    for r in &written {
+        s.record_interval(r.clone()).unwrap();
+    }
+    // a retry writes one again: still one
+    s.record_interval(q(t0, "inquiry", 12)).unwrap();
+    let all = s.intervals(t0, t0 + 2 * quarter, 100).unwrap();
+    assert_eq!(
+        all,
+        [
+            q(t0, "fault", 5),
+            q(t0, "inquiry", 12),
+            a(t0, "1001"),
+            q(t0 + quarter, "inquiry", 9),
+            a(t0 + quarter, "1002"),
+        ]
+    );
+    // a range is by start: the second quarter alone
+    assert_eq!(
+        s.intervals(t0 + quarter, t0 + 2 * quarter, 100)
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(s.intervals(t0, t0 + 2 * quarter, 2).unwrap().len(), 2);
+    let mut bad = q(t0 + 2 * quarter, "inquiry", 3);
+    bad.end = bad.start - 1;
+    assert!(matches!(
+        s.record_interval(bad),
+        Err(StoreError::Invalid { .. })
+    ));
+    assert!(
+        s.intervals(t0 + 2 * quarter, t0 + 3 * quarter, 10)
+            .unwrap()
+            .is_empty()
+    );
     assert!(s.check().unwrap().is_clean());
 }
 
