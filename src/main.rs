@@ -9,6 +9,7 @@ mod demo_cmd;
 mod erlang_cmd;
 mod json;
 mod pg_reference;
+mod report_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod store_cmd;
@@ -68,6 +69,9 @@ enum Command {
     /// Benchmarks that print their figures (recorded in BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Reports over the history the router keeps (interval reports …).
+    #[command(subcommand)]
+    Report(report_cmd::ReportCommand),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
         Some(Command::Seed(a)) => store_cmd::seed(&a),
         Some(Command::Store(c)) => store_cmd::run(&c),
         Some(Command::Bench(b)) => bench::run(&b),
+        Some(Command::Report(r)) => report_cmd::run(&r),
         // `cargo run --release` runs the main job
         None => demo_cmd::demo(&demo_cmd::DemoArgs::default()),
     };

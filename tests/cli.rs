@@ -746,3 +746,130 @@ fn a_store_is_copied_between_engines_and_bad_addresses_are_named() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// The queue interval report over kept intervals: a row per interval per queue, each
+/// queue's totals the sum of its rows (SL, ASA and AHT from the summed counters), as
+/// JSON and CSV; a period ending before it starts, one of ten years and an unknown
+/// queue are refused in words with exit 2.
+#[test]
+fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
+    use hotline_acd::Span;
+    use hotline_acd::kpi::{ServiceLevelFormula, Tally};
+    use hotline_store::{Catalog, IntervalFigures, IntervalRecord, Store};
+    let dir = temp("report");
+    // 2026-12-01 08:00 and 08:15 in Beijing (UTC+8)
+    let t0: u64 = 1_796_083_200_000;
+    let quarter = 15 * 60_000;
+    let interval = |start: u64, queue: &str, offered: u64, within: u64| IntervalRecord {
+        start,
+        end: start + quarter,
+        figures: IntervalFigures::Queue {
+            queue: queue.into(),
+            tally: Tally {
+                offered,
+                answered: offered - 1,
+                answered_within_threshold: within,
+                abandoned: 1,
+                wait_of_answered: Span::from_secs(10 * (offered - 1)),
+                longest_wait: Span::from_secs(40),
+                handled: offered - 1,
+                talk: Span::from_secs(100 * (offered - 1)),
+                ..Tally::default()
+            },
+            busy_ms: 0,
+            staffed_ms: 0,
+            waiting_at_end: 0,
+            formula: ServiceLevelFormula::default(),
+            sl_seconds: 20,
+        },
+    };
+    {
+        let s = Store::open(&dir, Catalog::builtin()).unwrap();
+        for r in [
+            interval(t0, "inquiry", 11, 8),
+            interval(t0, "fault", 5, 4),
+            interval(t0 + quarter, "inquiry", 21, 18),
+        ] {
+            s.record_interval(r).unwrap();
+        }
+        s.flush().unwrap();
+    }
+    let d = dir.to_str().unwrap();
+    let v = json(&[
+        "report",
+        "intervals",
+        "--store",
+        d,
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--json",
+    ]);
+    let rows = v["intervals"].as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["start"], "2026-12-01 08:00");
+    let totals = v["totals"].as_array().unwrap();
+    let inquiry = totals.iter().find(|t| t["queue"] == "inquiry").unwrap();
+    assert_eq!(f(inquiry, "offered"), 32.0);
+    assert_eq!(f(inquiry, "answered"), 30.0);
+    // SL = within ÷ (answered + abandoned − short) = 26 ÷ 32, by the summed counters
+    assert_eq!(f(inquiry, "service_level"), 81.3);
+    assert_eq!(f(inquiry, "asa_seconds"), 10.0);
+    assert_eq!(f(inquiry, "aht_seconds"), 100.0);
+    // one queue only, as CSV with a header
+    let (code, out, err) = hotline(&[
+        "report",
+        "intervals",
+        "--store",
+        d,
+        "--from",
+        "2026-12-01T08:10",
+        "--to",
+        "2026-12-01T09:00",
+        "--queue",
+        "inquiry",
+        "--csv",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("start,queue,offered"), "{out}");
+    assert_eq!(
+        lines.len(),
+        3,
+        "header, the 08:15 interval, its total: {out}"
+    );
+    // bad periods and queues: words, exit 2
+    for (args, words) in [
+        (
+            vec!["--from", "2026-12-02", "--to", "2026-12-01"],
+            "before it starts",
+        ),
+        (
+            vec!["--from", "2016-12-01", "--to", "2026-12-01"],
+            "at most 366 days",
+        ),
+        (
+            vec!["--from", "yesterday", "--to", "2026-12-01"],
+            "is not a date",
+        ),
+        (
+            vec![
+                "--from",
+                "2026-12-01",
+                "--to",
+                "2026-12-02",
+                "--queue",
+                "moon",
+            ],
+            "no queue 'moon'",
+        ),
+    ] {
+        let mut a = vec!["report", "intervals", "--store", d];
+        a.extend(args);
+        let (code, _, err) = hotline(&a);
+        assert_eq!(code, 2, "{a:?}: {err}");
+        assert!(err.contains(words), "{a:?}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1474,6 +1474,14 @@ impl Switchboard {
                     self.end_leg(call, from, now, LegOutcome::Transferred);
                 }
                 EngineAction::QueueIntervalClosed(q) => {
+                    let (formula, sl_seconds) = self
+                        .engine
+                        .queue_config(q.queue)
+                        .map(|c| {
+                            let t = c.thresholds.service_level.0 / 1_000_000;
+                            (c.service_level_formula, t as u32)
+                        })
+                        .unwrap_or_default();
                     self.out.push_back(Out::Interval(IntervalRecord {
                         start: ms(q.start),
                         end: ms(q.end),
@@ -1483,6 +1491,8 @@ impl Switchboard {
                             busy_ms: q.busy.0 / 1000,
                             staffed_ms: q.staffed.0 / 1000,
                             waiting_at_end: q.waiting_at_end,
+                            formula,
+                            sl_seconds,
                         },
                     }))
                 }

@@ -752,6 +752,10 @@ pub enum IntervalFigures {
         staffed_ms: u64,
         /// Calls waiting when it closed.
         waiting_at_end: u32,
+        /// The service-level formula the queue reports (its SL is computed by it).
+        formula: hotline_acd::kpi::ServiceLevelFormula,
+        /// The queue's service-level threshold T, seconds.
+        sl_seconds: u32,
     },
     /// An agent's interval.
     Agent {

@@ -1292,6 +1292,8 @@ fn closed_intervals_are_kept_once_and_read_by_time(new: New) {
             busy_ms: 600_000,
             staffed_ms: 900_000,
             waiting_at_end: 2,
+            formula: hotline_acd::kpi::ServiceLevelFormula::default(),
+            sl_seconds: 20,
         },
     };
     let a = |start: u64, agent: &str| IntervalRecord {
