@@ -35,6 +35,10 @@ pub struct IntervalsArgs {
     /// Only this queue (repeat for several).
     #[arg(long = "queue")]
     queues: Vec<String>,
+    /// Minutes in a row: 15, 30 or 60. The kept intervals within one are added up (a
+    /// router restarted mid-interval kept that interval in two parts).
+    #[arg(long, default_value_t = 15)]
+    minutes: u64,
     /// Time zone of the period and of the rows' times.
     #[arg(long, default_value = "Asia/Shanghai")]
     tz: String,
@@ -152,8 +156,12 @@ fn intervals(a: &IntervalsArgs) -> Result<()> {
             hotline_store::location_words(&a.store)
         )
     })?;
+    if ![15, 30, 60].contains(&a.minutes) {
+        bail!("--minutes must be 15, 30 or 60, got {}", a.minutes);
+    }
+    let slot_ms = a.minutes * 60_000;
     let kept = store.intervals(from, to, usize::MAX)?;
-    let mut rows = Vec::new();
+    let mut slots: BTreeMap<(Millis, String), (Tally, ServiceLevelFormula)> = BTreeMap::new();
     let mut totals: BTreeMap<String, (Tally, ServiceLevelFormula)> = BTreeMap::new();
     for r in &kept {
         let IntervalFigures::Queue {
@@ -168,13 +176,23 @@ fn intervals(a: &IntervalsArgs) -> Result<()> {
         if !a.queues.is_empty() && !a.queues.contains(queue) {
             continue;
         }
-        rows.push(Row::of(local(r.start, &tz), queue, tally, *formula));
-        let e = totals
-            .entry(queue.clone())
-            .or_insert((Tally::default(), *formula));
-        e.0.merge(tally);
-        e.1 = *formula;
+        let slot = r.start - r.start % slot_ms;
+        for e in [
+            slots
+                .entry((slot, queue.clone()))
+                .or_insert((Tally::default(), *formula)),
+            totals
+                .entry(queue.clone())
+                .or_insert((Tally::default(), *formula)),
+        ] {
+            e.0.merge(tally);
+            e.1 = *formula;
+        }
     }
+    let rows: Vec<Row> = slots
+        .iter()
+        .map(|((slot, q), (t, f))| Row::of(local(*slot, &tz), q, t, *f))
+        .collect();
     for q in &a.queues {
         if !totals.contains_key(q) {
             let seen: std::collections::BTreeSet<&str> = kept

@@ -792,6 +792,14 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         ] {
             s.record_interval(r).unwrap();
         }
+        // the fault queue's 08:15 interval in two parts: a router stopped at 08:22 and
+        // started again at 08:23
+        let mut before = interval(t0 + quarter, "fault", 3, 2);
+        before.end = t0 + quarter + 7 * 60_000;
+        let mut after = interval(t0 + quarter + 8 * 60_000, "fault", 2, 2);
+        after.end = t0 + 2 * quarter;
+        s.record_interval(before).unwrap();
+        s.record_interval(after).unwrap();
         s.flush().unwrap();
     }
     let d = dir.to_str().unwrap();
@@ -807,7 +815,33 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         "--json",
     ]);
     let rows = v["intervals"].as_array().unwrap();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows.len(),
+        4,
+        "the fault queue's two parts in one row: {rows:?}"
+    );
+    let split = rows
+        .iter()
+        .find(|r| r["queue"] == "fault" && r["start"] == "2026-12-01 08:15")
+        .unwrap();
+    assert_eq!(f(split, "offered"), 5.0);
+    // by the hour: one row per queue
+    let hourly = json(&[
+        "report",
+        "intervals",
+        "--store",
+        d,
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--minutes",
+        "60",
+        "--json",
+    ]);
+    let hours = hourly["intervals"].as_array().unwrap();
+    assert_eq!(hours.len(), 2, "{hours:?}");
+    assert!(hours.iter().all(|r| r["start"] == "2026-12-01 08:00"));
     assert_eq!(rows[0]["start"], "2026-12-01 08:00");
     let totals = v["totals"].as_array().unwrap();
     let inquiry = totals.iter().find(|t| t["queue"] == "inquiry").unwrap();

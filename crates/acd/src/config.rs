@@ -15,6 +15,10 @@ pub struct EngineConfig {
     pub interval: Span,
     /// Seed for the "random" agent-selection strategy.
     pub seed: u64,
+    /// The first interval starts when the engine does, not at the clock's boundary before
+    /// it (a router restarted at 10:07 keeps [10:07, 10:15) beside the [10:00, 10:07) it
+    /// closed when it stopped, instead of a second [10:00, 10:15)). Off: aligned.
+    pub first_interval_from_start: bool,
 }
 
 impl Default for EngineConfig {
@@ -22,6 +26,7 @@ impl Default for EngineConfig {
         EngineConfig {
             interval: Span::from_secs(15 * 60),
             seed: 1000,
+            first_interval_from_start: false,
         }
     }
 }

@@ -232,7 +232,12 @@ impl Engine {
     /// closes the first statistics interval.
     pub fn new(config: EngineConfig, now: Time) -> Engine {
         let len = config.interval.0.max(1_000_000);
-        let start = Time(now.0 / len * len);
+        let boundary = Time(now.0 / len * len);
+        let start = if config.first_interval_from_start {
+            now
+        } else {
+            boundary
+        };
         let mut e = Engine {
             rng: Rng::seeded(config.seed),
             config,
@@ -248,7 +253,7 @@ impl Engine {
             ready_seq: 0,
             timer_nonce: 0,
             interval_start: start,
-            interval_end: Time(start.0 + len),
+            interval_end: Time(boundary.0 + len),
             interval_timer: TimerId(0),
             dirty: Vec::new(),
         };
@@ -1541,6 +1546,22 @@ impl Engine {
         self.now = now;
         while now >= self.interval_end {
             self.close_interval();
+        }
+        Ok(())
+    }
+
+    /// The driver is stopping: close the statistics interval in progress at `now`, shorter
+    /// than the others, with its figures so far (a driver that starts again with
+    /// `first_interval_from_start` goes on from there: nothing lost, nothing counted
+    /// twice). The next interval then starts at `now`.
+    pub fn close_interval_now(&mut self, now: Time) -> Result<(), EngineError> {
+        self.advance_clock(now)?;
+        if now > self.interval_start {
+            let next_end = self.interval_end;
+            self.interval_end = now;
+            self.close_interval();
+            self.interval_end = next_end;
+            self.arm_interval_timer();
         }
         Ok(())
     }

@@ -633,6 +633,10 @@ impl Core {
                         t.send(convert::caller_event(call, ev, now));
                     }
                 }
+                Out::Interval(r) => {
+                    let store = self.store.clone();
+                    let _ = tokio::task::spawn_blocking(move || write_interval(&store, r)).await;
+                }
                 _ => {}
             }
         }

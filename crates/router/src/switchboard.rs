@@ -638,8 +638,11 @@ impl Switchboard {
         now: Millis,
         interval: Span,
     ) -> Result<Switchboard, SwitchError> {
+        // a restarted router goes on from its start: the interval it closed early when
+        // it stopped and the one it opens now do not overlap
         let config = EngineConfig {
             interval,
+            first_interval_from_start: true,
             ..EngineConfig::default()
         };
         let mut sb = Switchboard {
@@ -1118,7 +1121,8 @@ impl Switchboard {
     }
 
     /// The router is stopping: every call still here ends now, each with its record
-    /// (ended as dropped), and callers are told.
+    /// (ended as dropped), and callers are told; the statistics interval in progress is
+    /// closed now, shorter, so its figures are kept.
     pub fn shutdown(&mut self, now: Millis) {
         let calls: Vec<CallNo> = self.calls.keys().copied().collect();
         for call in calls {
@@ -1137,6 +1141,9 @@ impl Switchboard {
             )));
         }
         self.by_engine.clear();
+        if self.engine.close_interval_now(us(now)).is_ok() {
+            self.drain_engine(now);
+        }
     }
 
     /// A call that never left the IVR ends: its record is written now.

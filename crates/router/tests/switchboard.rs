@@ -51,8 +51,17 @@ fn rig() -> Rig {
     rig_with(None)
 }
 
+/// The rig with its clock starting at `now`.
+fn rig_at(now: u64) -> Rig {
+    rig_on(None, now)
+}
+
 /// The rig, routing call-backs by `call_backs` in a sixth queue "callback" (skill 0).
 fn rig_with(call_backs: Option<CallBackPolicy>) -> Rig {
+    rig_on(call_backs, T0)
+}
+
+fn rig_on(call_backs: Option<CallBackPolicy>, t0: u64) -> Rig {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
     let names = [
         "inquiry",
@@ -91,13 +100,13 @@ fn rig_with(call_backs: Option<CallBackPolicy>) -> Rig {
             },
         },
     ];
-    let mut sb = Switchboard::new(flow, queues, agents, T0).unwrap();
+    let mut sb = Switchboard::new(flow, queues, agents, t0).unwrap();
     if let Some(p) = call_backs {
         sb = sb.with_call_backs(p).unwrap();
     }
     let mut r = Rig {
         sb,
-        now: T0,
+        now: t0,
         timers: BinaryHeap::new(),
         seq: 0,
         log: vec![],
@@ -1538,4 +1547,57 @@ fn inbound_callers_go_ahead_of_waiting_call_backs() {
         _ => None,
     });
     assert_eq!(offered, Some((900, Some(5))));
+}
+
+/// A router stopping mid-interval keeps what the interval counted so far (a shorter
+/// interval ending at the stop), and the one it starts again goes on from its start:
+/// no call counted twice, none lost.
+#[test]
+fn a_stop_closes_the_interval_early_and_a_restart_goes_on_from_there() {
+    let intervals = |outs: &[Out]| -> Vec<IntervalRecord> {
+        outs.iter()
+            .filter_map(|o| match o {
+                Out::Interval(r) => Some(r.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    let inquiry = |rs: &[IntervalRecord]| {
+        rs.iter()
+            .find_map(|r| match &r.figures {
+                IntervalFigures::Queue { queue, tally, .. } if queue == "inquiry" => {
+                    Some((r.start, r.end, tally.offered))
+                }
+                _ => None,
+            })
+            .expect("the inquiry queue's interval")
+    };
+    let mut r = rig();
+    let t0 = r.now; // 10:00 exactly
+    r.at(t0 + 5 * 60_000);
+    r.go(In::Dial {
+        call: 1,
+        from: "18900000001".into(),
+        to: "1000".into(),
+        pop: None,
+        store_unavailable: false,
+    });
+    r.go(In::Keys {
+        call: 1,
+        digits: "1".into(),
+    });
+    r.at(t0 + 7 * 60_000);
+    r.sb.shutdown(r.now);
+    let closed = intervals(&r.drain());
+    assert_eq!(
+        inquiry(&closed),
+        (t0, t0 + 7 * 60_000, 1),
+        "10:00–10:07, one call"
+    );
+    assert!(closed.iter().all(|i| i.end == t0 + 7 * 60_000));
+    // started again at 10:08: its first interval is 10:08–10:15
+    let mut again = rig_at(t0 + 8 * 60_000);
+    again.at(t0 + 15 * 60_000);
+    let next = intervals(&again.log);
+    assert_eq!(inquiry(&next), (t0 + 8 * 60_000, t0 + 15 * 60_000, 0));
 }

@@ -145,6 +145,7 @@ impl<'a> Replication<'a> {
             EngineConfig {
                 interval: sc.interval,
                 seed: sc.seed ^ replication as u64,
+                ..EngineConfig::default()
             },
             Time::ZERO,
         );
