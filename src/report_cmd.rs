@@ -17,11 +17,38 @@ pub enum ReportCommand {
     /// The queue interval report: one row per interval per queue, then each queue's
     /// totals (offered, answered, abandoned, SL, ASA, AHT, longest wait …).
     Intervals(IntervalsArgs),
+    /// Agents over a period (appraisal): offers, answers, rejects, ring-no-answer, handle
+    /// time and its split, occupancy, not-ready time, FCR handled/claimed/verified.
+    Agents(AgentsArgs),
 }
 
 /// What `hotline report intervals` reports on.
 #[derive(Args)]
 pub struct IntervalsArgs {
+    #[command(flatten)]
+    period: Period,
+    /// Only this queue (repeat for several).
+    #[arg(long = "queue")]
+    queues: Vec<String>,
+    /// Minutes in a row: 15, 30 or 60. The kept intervals within one are added up (a
+    /// router restarted mid-interval kept that interval in two parts).
+    #[arg(long, default_value_t = 15)]
+    minutes: u64,
+}
+
+/// What `hotline report agents` reports on.
+#[derive(Args)]
+pub struct AgentsArgs {
+    #[command(flatten)]
+    period: Period,
+    /// Only this agent (work number; repeat for several).
+    #[arg(long = "agent")]
+    agents: Vec<String>,
+}
+
+/// The store, the period and the output of a report.
+#[derive(Args)]
+struct Period {
     /// The store: a directory (sled) or a postgres:// address.
     #[arg(long, default_value = "hotline-store")]
     store: String,
@@ -32,13 +59,6 @@ pub struct IntervalsArgs {
     /// End of the period (not included), as --from.
     #[arg(long)]
     to: String,
-    /// Only this queue (repeat for several).
-    #[arg(long = "queue")]
-    queues: Vec<String>,
-    /// Minutes in a row: 15, 30 or 60. The kept intervals within one are added up (a
-    /// router restarted mid-interval kept that interval in two parts).
-    #[arg(long, default_value_t = 15)]
-    minutes: u64,
     /// Time zone of the period and of the rows' times.
     #[arg(long, default_value = "Asia/Shanghai")]
     tz: String,
@@ -100,6 +120,7 @@ impl Row {
 pub fn run(c: &ReportCommand) -> Result<()> {
     match c {
         ReportCommand::Intervals(a) => intervals(a),
+        ReportCommand::Agents(a) => agents(a),
     }
 }
 
@@ -133,29 +154,77 @@ fn local(ms: Millis, tz: &jiff::tz::TimeZone) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
+/// A period read and checked, and its store opened.
+struct Opened {
+    tz: jiff::tz::TimeZone,
+    from: Millis,
+    to: Millis,
+    store: Store,
+}
+
+impl Period {
+    fn open(&self) -> Result<Opened> {
+        let a = self;
+        let tz = jiff::tz::TimeZone::get(&a.tz)
+            .with_context(|| format!("--tz '{}' is not a time zone (e.g. Asia/Shanghai)", a.tz))?;
+        let (from, to) = (instant("from", &a.from, &tz)?, instant("to", &a.to, &tz)?);
+        if to <= from {
+            bail!(
+                "the period ends ({}) before it starts ({}): --to must come after --from",
+                local(to, &tz),
+                local(from, &tz)
+            );
+        }
+        if to - from > MOST_DAYS as u64 * 86_400_000 {
+            bail!(
+                "a report covers at most {MOST_DAYS} days; this period is {} days",
+                (to - from) / 86_400_000
+            );
+        }
+        let store = Store::at(&a.store, Catalog::builtin(), true).with_context(|| {
+            format!(
+                "opening the store {}",
+                hotline_store::location_words(&a.store)
+            )
+        })?;
+        Ok(Opened {
+            tz,
+            from,
+            to,
+            store,
+        })
+    }
+
+    /// Print `rows` then `totals` as JSON, CSV or a table.
+    fn print<R: Serialize>(
+        &self,
+        o: &Opened,
+        rows: &[R],
+        totals: &[R],
+        table: impl Fn(),
+    ) -> Result<()> {
+        if self.json {
+            let out = serde_json::json!({
+                "from": local(o.from, &o.tz), "to": local(o.to, &o.tz), "tz": self.tz,
+                "rows": rows, "totals": totals,
+            });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        } else if self.csv {
+            let mut w = csv::Writer::from_writer(std::io::stdout());
+            for r in rows.iter().chain(totals) {
+                w.serialize(r)?;
+            }
+            w.flush()?;
+        } else {
+            table();
+        }
+        Ok(())
+    }
+}
+
 fn intervals(a: &IntervalsArgs) -> Result<()> {
-    let tz = jiff::tz::TimeZone::get(&a.tz)
-        .with_context(|| format!("--tz '{}' is not a time zone (e.g. Asia/Shanghai)", a.tz))?;
-    let (from, to) = (instant("from", &a.from, &tz)?, instant("to", &a.to, &tz)?);
-    if to <= from {
-        bail!(
-            "the period ends ({}) before it starts ({}): --to must come after --from",
-            local(to, &tz),
-            local(from, &tz)
-        );
-    }
-    if to - from > MOST_DAYS as u64 * 86_400_000 {
-        bail!(
-            "a report covers at most {MOST_DAYS} days; this period is {} days",
-            (to - from) / 86_400_000
-        );
-    }
-    let store = Store::at(&a.store, Catalog::builtin(), true).with_context(|| {
-        format!(
-            "opening the store {}",
-            hotline_store::location_words(&a.store)
-        )
-    })?;
+    let o = a.period.open()?;
+    let (tz, from, to, store) = (&o.tz, o.from, o.to, &o.store);
     if ![15, 30, 60].contains(&a.minutes) {
         bail!("--minutes must be 15, 30 or 60, got {}", a.minutes);
     }
@@ -191,7 +260,7 @@ fn intervals(a: &IntervalsArgs) -> Result<()> {
     }
     let rows: Vec<Row> = slots
         .iter()
-        .map(|((slot, q), (t, f))| Row::of(local(*slot, &tz), q, t, *f))
+        .map(|((slot, q), (t, f))| Row::of(local(*slot, tz), q, t, *f))
         .collect();
     for q in &a.queues {
         if !totals.contains_key(q) {
@@ -216,22 +285,108 @@ fn intervals(a: &IntervalsArgs) -> Result<()> {
         .iter()
         .map(|(q, (t, f))| Row::of("total".into(), q, t, *f))
         .collect();
-    if a.json {
-        let out = serde_json::json!({
-            "from": local(from, &tz), "to": local(to, &tz), "tz": a.tz,
-            "intervals": rows, "totals": total_rows,
-        });
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else if a.csv {
-        let mut w = csv::Writer::from_writer(std::io::stdout());
-        for r in rows.iter().chain(&total_rows) {
-            w.serialize(r)?;
+    a.period
+        .print(&o, &rows, &total_rows, || table(&rows, &total_rows))
+}
+
+/// One agent over the period.
+#[derive(Debug, Serialize)]
+struct AgentRow {
+    agent: String,
+    offers: u64,
+    answered: u64,
+    rejected: u64,
+    /// Offers that rang out (ring-no-answer, RONA).
+    no_answer: u64,
+    /// Legs wrapped up.
+    handled: u64,
+    /// Average handle time (talk + hold + wrap-up per handled leg), seconds.
+    aht_seconds: Option<f64>,
+    talk_seconds: f64,
+    hold_seconds: f64,
+    wrap_up_seconds: f64,
+    /// Busy ÷ staffed, percent.
+    occupancy: Option<f64>,
+    staffed_seconds: f64,
+    not_ready_seconds: f64,
+    /// Contacts the agent wrapped up, those claimed resolved at first contact, and of
+    /// the claims those verified (no repeat within the window).
+    fcr_handled: u64,
+    fcr_claimed: u64,
+    fcr_verified: u64,
+}
+
+fn agents(a: &AgentsArgs) -> Result<()> {
+    use hotline_acd::{AgentStateKind, Span};
+    let o = a.period.open()?;
+    let mut sums: BTreeMap<String, hotline_acd::stats::AgentTally> = BTreeMap::new();
+    for r in o.store.intervals(o.from, o.to, usize::MAX)? {
+        if let IntervalFigures::Agent { agent, tally } = r.figures {
+            let s = sums.entry(agent).or_default();
+            s.offers += tally.offers;
+            s.answered += tally.answered;
+            s.rejected += tally.rejected;
+            s.no_answer += tally.no_answer;
+            s.handled += tally.handled;
+            s.talk += tally.talk;
+            s.hold += tally.hold;
+            s.wrap_up += tally.wrap_up;
+            for k in 0..s.time_in_state.len() {
+                s.time_in_state[k] += tally.time_in_state[k];
+            }
         }
-        w.flush()?;
-    } else {
-        table(&rows, &total_rows);
     }
-    Ok(())
+    for wanted in &a.agents {
+        if !sums.contains_key(wanted) {
+            bail!("no agent '{wanted}' in the history of this period");
+        }
+    }
+    let fcr = o.store.fcr_tally(o.from, o.to)?.by_agent;
+    let secs = |s: Span| s.0 as f64 / 1e6;
+    let rows: Vec<AgentRow> = sums
+        .iter()
+        .filter(|(id, _)| a.agents.is_empty() || a.agents.contains(id))
+        .map(|(id, t)| {
+            let f = fcr.get(id).copied().unwrap_or_default();
+            let handle = t.talk + t.hold + t.wrap_up;
+            AgentRow {
+                agent: id.clone(),
+                offers: t.offers,
+                answered: t.answered,
+                rejected: t.rejected,
+                no_answer: t.no_answer,
+                handled: t.handled,
+                aht_seconds: (t.handled > 0)
+                    .then(|| (secs(handle) / t.handled as f64 * 10.0).round() / 10.0),
+                talk_seconds: secs(t.talk),
+                hold_seconds: secs(t.hold),
+                wrap_up_seconds: secs(t.wrap_up),
+                occupancy: kpi::occupancy(t.busy(), t.staffed())
+                    .map(|x| (x * 1000.0).round() / 10.0),
+                staffed_seconds: secs(t.staffed()),
+                not_ready_seconds: secs(t.time_in_state[AgentStateKind::NotReady.index()]),
+                fcr_handled: f.handled,
+                fcr_claimed: f.claimed,
+                fcr_verified: f.verified,
+            }
+        })
+        .collect();
+    a.period.print(&o, &rows, &[], || {
+        let opt = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.1}"));
+        println!(
+            "{:<8} {:>6} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7} {:>6} {:>7} {:>6} {:>9} {:>8}",
+            "agent", "offers", "answered", "rejected", "RONA", "handled", "AHT s", "talk s",
+            "hold s", "wrap s", "occ %", "FCR claim", "verified"
+        );
+        for r in &rows {
+            println!(
+                "{:<8} {:>6} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7.0} {:>6.0} {:>7.0} {:>6} {:>9} {:>8}",
+                r.agent, r.offers, r.answered, r.rejected, r.no_answer, r.handled,
+                opt(r.aht_seconds), r.talk_seconds, r.hold_seconds, r.wrap_up_seconds,
+                opt(r.occupancy), r.fcr_claimed, r.fcr_verified
+            );
+        }
+    })
 }
 
 /// The rows as an aligned table.

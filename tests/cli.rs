@@ -800,6 +800,31 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         after.end = t0 + 2 * quarter;
         s.record_interval(before).unwrap();
         s.record_interval(after).unwrap();
+        // agent 1001's two quarters
+        for (k, offers) in [(0, 6u64), (1, 4)] {
+            let mut tally = hotline_acd::stats::AgentTally {
+                offers,
+                answered: offers - 1,
+                no_answer: 1,
+                handled: offers - 1,
+                talk: Span::from_secs(60 * (offers - 1)),
+                wrap_up: Span::from_secs(20 * (offers - 1)),
+                ..Default::default()
+            };
+            // 10 busy minutes of 15 staffed: connected 600 s, ready 300 s
+            tally.time_in_state[hotline_acd::AgentStateKind::Connected.index()] =
+                Span::from_secs(600);
+            tally.time_in_state[hotline_acd::AgentStateKind::Ready.index()] = Span::from_secs(300);
+            s.record_interval(IntervalRecord {
+                start: t0 + k * quarter,
+                end: t0 + (k + 1) * quarter,
+                figures: IntervalFigures::Agent {
+                    agent: "1001".into(),
+                    tally,
+                },
+            })
+            .unwrap();
+        }
         s.flush().unwrap();
     }
     let d = dir.to_str().unwrap();
@@ -814,7 +839,7 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         "2026-12-02",
         "--json",
     ]);
-    let rows = v["intervals"].as_array().unwrap();
+    let rows = v["rows"].as_array().unwrap();
     assert_eq!(
         rows.len(),
         4,
@@ -839,7 +864,7 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         "60",
         "--json",
     ]);
-    let hours = hourly["intervals"].as_array().unwrap();
+    let hours = hourly["rows"].as_array().unwrap();
     assert_eq!(hours.len(), 2, "{hours:?}");
     assert!(hours.iter().all(|r| r["start"] == "2026-12-01 08:00"));
     assert_eq!(rows[0]["start"], "2026-12-01 08:00");
@@ -905,5 +930,39 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         assert_eq!(code, 2, "{a:?}: {err}");
         assert!(err.contains(words), "{a:?}: {err}");
     }
+    // the agents report: the two quarters added up
+    let v = json(&[
+        "report",
+        "agents",
+        "--store",
+        d,
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--json",
+    ]);
+    let me = &v["rows"][0];
+    assert_eq!(me["agent"], "1001");
+    assert_eq!(
+        (f(me, "offers"), f(me, "answered"), f(me, "no_answer")),
+        (10.0, 8.0, 2.0)
+    );
+    assert_eq!(f(me, "aht_seconds"), 80.0, "(60 + 20) s a leg");
+    assert_eq!(f(me, "occupancy"), 66.7, "1,200 s busy of 1,800 staffed");
+    let (code, _, err) = hotline(&[
+        "report",
+        "agents",
+        "--store",
+        d,
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--agent",
+        "9999",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no agent '9999'"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
