@@ -322,18 +322,7 @@ fn agents(a: &AgentsArgs) -> Result<()> {
     let mut sums: BTreeMap<String, hotline_acd::stats::AgentTally> = BTreeMap::new();
     for r in o.store.intervals(o.from, o.to, usize::MAX)? {
         if let IntervalFigures::Agent { agent, tally } = r.figures {
-            let s = sums.entry(agent).or_default();
-            s.offers += tally.offers;
-            s.answered += tally.answered;
-            s.rejected += tally.rejected;
-            s.no_answer += tally.no_answer;
-            s.handled += tally.handled;
-            s.talk += tally.talk;
-            s.hold += tally.hold;
-            s.wrap_up += tally.wrap_up;
-            for k in 0..s.time_in_state.len() {
-                s.time_in_state[k] += tally.time_in_state[k];
-            }
+            sums.entry(agent).or_default().merge(&tally);
         }
     }
     for wanted in &a.agents {

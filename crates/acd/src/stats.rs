@@ -30,6 +30,21 @@ pub struct AgentTally {
 }
 
 impl AgentTally {
+    /// Add another tally (e.g. to total an agent's intervals).
+    pub fn merge(&mut self, o: &AgentTally) {
+        self.offers += o.offers;
+        self.answered += o.answered;
+        self.rejected += o.rejected;
+        self.no_answer += o.no_answer;
+        self.handled += o.handled;
+        self.talk += o.talk;
+        self.hold += o.hold;
+        self.wrap_up += o.wrap_up;
+        for (t, add) in self.time_in_state.iter_mut().zip(o.time_in_state) {
+            *t += add;
+        }
+    }
+
     /// Busy time: ringing, connected, wrap-up.
     pub fn busy(&self) -> Span {
         AgentStateKind::ALL

@@ -149,6 +149,13 @@ impl Codes {
     }
 }
 
+/// The reason code of a 回访 call-back's record (the router's own group `call-back`).
+pub const CALL_BACK_REASON: &str = "call-back.general";
+/// The disposition of a call-back that reached the customer.
+pub const CALL_BACK_DONE: &str = "called-back";
+/// The disposition of a call-back nobody answered.
+pub const CALL_BACK_NO_ANSWER: &str = "call-back-no-answer";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +163,11 @@ mod tests {
     #[test]
     fn the_shipped_codes_read_and_hang_together() {
         let c = Codes::builtin();
+        // the call-back's codes the router, the bots and the desktop use are in the file
+        assert!(c.check_reason(CALL_BACK_REASON).is_ok());
+        for d in [CALL_BACK_DONE, CALL_BACK_NO_ANSWER] {
+            assert!(c.check_disposition(d).is_ok(), "{d}");
+        }
         assert!(c.reasons.len() >= 20);
         // every group has a general reason, so a wrap-up always has a default
         for g in &c.groups {

@@ -14,12 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 /// Not-ready reason code the desktop's break button sends (the router's "break").
 pub const BREAK: u32 = 16;
 
-/// The reason code of a call-back's record (assets/codes/codes.toml).
-pub const CALL_BACK_REASON: &str = "call-back.general";
-/// The disposition of a call-back that reached the customer.
-pub const CALL_BACK_DONE: &str = "called-back";
-/// The disposition of a call-back nobody answered.
-pub const CALL_BACK_NO_ANSWER: &str = "call-back-no-answer";
+pub use hotline_catalog::codes::{CALL_BACK_DONE, CALL_BACK_NO_ANSWER, CALL_BACK_REASON};
 
 /// The session's link to the router.
 #[derive(Debug, Clone, PartialEq)]

@@ -389,12 +389,12 @@ async fn bot(
 fn call_back_wrap_up(reached: bool, solved: bool, satisfaction: u32) -> pb::WrapUp {
     pb::WrapUp {
         disposition: if reached {
-            "called-back"
+            hotline_store::CALL_BACK_DONE
         } else {
-            "call-back-no-answer"
+            hotline_store::CALL_BACK_NO_ANSWER
         }
         .into(),
-        reason: "call-back.general".into(),
+        reason: hotline_store::CALL_BACK_REASON.into(),
         notes: String::new(),
         new_tickets: vec![],
         ticket_changes: vec![],

@@ -441,6 +441,16 @@ pub enum TicketChange {
     },
 }
 
+impl TicketChange {
+    /// The back office's resolution (with its code, or the older code-less one).
+    pub fn is_resolution(&self) -> bool {
+        matches!(
+            self,
+            TicketChange::Resolution { .. } | TicketChange::Resolve { .. }
+        )
+    }
+}
+
 /// One entry of a ticket's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketEvent {
@@ -531,12 +541,10 @@ impl Ticket {
         if self.status != TicketStatus::Resolved {
             return None;
         }
-        let since = self.history.iter().rposition(|e| {
-            matches!(
-                e.change,
-                TicketChange::Resolution { .. } | TicketChange::Resolve { .. }
-            )
-        })?;
+        let since = self
+            .history
+            .iter()
+            .rposition(|e| e.change.is_resolution())?;
         let no_answers = self.history[since..]
             .iter()
             .filter(|e| matches!(e.change, TicketChange::NoAnswer { .. }))
@@ -547,12 +555,10 @@ impl Ticket {
     /// Whether its latest change is a resolution (the moment a call-back falls due).
     pub fn just_resolved(&self) -> bool {
         self.status == TicketStatus::Resolved
-            && self.history.last().is_some_and(|e| {
-                matches!(
-                    e.change,
-                    TicketChange::Resolution { .. } | TicketChange::Resolve { .. }
-                )
-            })
+            && self
+                .history
+                .last()
+                .is_some_and(|e| e.change.is_resolution())
     }
 
     /// The resolution code of its latest resolution.

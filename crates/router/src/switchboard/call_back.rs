@@ -47,7 +47,7 @@ impl Default for CallBackPolicy {
             ring: 30_000,
             due_after: 24 * 3_600_000,
             from: "1000".into(),
-            reason: "call-back.general".into(),
+            reason: hotline_store::CALL_BACK_REASON.into(),
         }
     }
 }
@@ -338,41 +338,39 @@ impl Switchboard {
 
     /// The agent's conversation on a call-back ended: the customer's telephone is told.
     pub(super) fn call_back_conversation_ended(&mut self, call: CallNo) {
-        let Some(line) = self.line(call) else { return };
-        match line {
-            CustomerLine::Answered => self.out.push_back(Out::Caller(
-                call,
-                CallerEvent::Ended(hotline_store::CallEnd::Completed),
-            )),
-            CustomerLine::Ringing => self.out.push_back(Out::Caller(call, CallerEvent::RangOut)),
-            _ => {}
-        }
-        if let Some(c) = self.calls.get_mut(&call) {
-            c.caller_gone = true;
-            if let Some(j) = c.call_back.as_mut() {
-                if line == CustomerLine::Ringing {
-                    j.line = CustomerLine::NoAnswer;
-                }
-            }
-        }
+        // a telephone still ringing when the agent gave up was not answered
+        let after = match self.line(call) {
+            Some(CustomerLine::Ringing) => CustomerLine::NoAnswer,
+            Some(line) => line,
+            None => return,
+        };
+        self.release_customer(call, hotline_store::CallEnd::Completed, after);
     }
 
     /// The agent was lost during a call-back: the customer's telephone is released, and
     /// the task goes back to its queue to be dialled again.
     pub(super) fn call_back_requeued(&mut self, call: CallNo) {
-        let Some(line) = self.line(call) else { return };
-        match line {
-            CustomerLine::Answered => self.out.push_back(Out::Caller(
-                call,
-                CallerEvent::Ended(hotline_store::CallEnd::Dropped),
-            )),
-            CustomerLine::Ringing => self.out.push_back(Out::Caller(call, CallerEvent::RangOut)),
+        if self.line(call).is_some() {
+            self.release_customer(call, hotline_store::CallEnd::Dropped, CustomerLine::Idle);
+        }
+    }
+
+    /// The customer's telephone is done with this attempt: an answered line ends as
+    /// `end`, a ringing one rings out; the line is left `after`.
+    fn release_customer(&mut self, call: CallNo, end: hotline_store::CallEnd, after: CustomerLine) {
+        match self.line(call) {
+            Some(CustomerLine::Answered) => self
+                .out
+                .push_back(Out::Caller(call, CallerEvent::Ended(end))),
+            Some(CustomerLine::Ringing) => {
+                self.out.push_back(Out::Caller(call, CallerEvent::RangOut))
+            }
             _ => {}
         }
         if let Some(c) = self.calls.get_mut(&call) {
             c.caller_gone = true;
             if let Some(j) = c.call_back.as_mut() {
-                j.line = CustomerLine::Idle;
+                j.line = after;
             }
         }
     }
