@@ -1,15 +1,12 @@
-//! `hotline report`: the hotline's history as reports, read from the store the router
-//! keeps its closed statistics intervals in. First of them: `intervals`, the queue
-//! interval report — one row per interval per queue, then each queue's totals, every
-//! figure by the KPI module's one definition (a total is the merge of its intervals'
-//! counters, so a period's report is the sum of its intervals).
+//! `hotline report`: the hotline's history as reports (`hotline_report` computes them),
+//! printed as an aligned table, JSON or CSV, with times in a named time zone.
 
-use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
-use hotline_acd::kpi::{self, ServiceLevelFormula, Tally};
-use hotline_store::{Catalog, IntervalFigures, Millis, Store};
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand, ValueEnum};
+use hotline_report::{self as report, AreaLevel, Period, SatisfactionDimension};
+use hotline_store::{Catalog, Millis, Store};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use serde_json::{Map, Value};
 
 /// Reports over the kept history.
 #[derive(Subcommand)]
@@ -20,13 +17,29 @@ pub enum ReportCommand {
     /// Agents over a period (appraisal): offers, answers, rejects, ring-no-answer, handle
     /// time and its split, occupancy, not-ready time, FCR handled/claimed/verified.
     Agents(AgentsArgs),
+    /// Complaints and faults by district or 小区, ranked by how unusual the count is
+    /// (a Poisson tail against the area's previous period and population share).
+    Hotspots(HotspotsArgs),
+    /// Contacts, FCR claimed/verified and repeat rate by reason code.
+    Reasons(ReasonsArgs),
+    /// Post-call survey by queue, agent, segment and reason; response rate.
+    Satisfaction(SatisfactionArgs),
+    /// Key accounts: the green channel's SL and ASA, and by account manager.
+    KeyAccounts(KeyAccountsArgs),
+    /// IVR containment by path and by service, and what contained callers did next.
+    SelfService(PeriodOnly),
+    /// Customers with many contacts in the period, and their reasons.
+    RepeatCallers(RepeatCallersArgs),
+    /// Tickets opened in the period by back-office group and kind: resolved, closed,
+    /// overdue, on-time %, mean time to resolve.
+    Tickets(TicketsArgs),
 }
 
 /// What `hotline report intervals` reports on.
 #[derive(Args)]
 pub struct IntervalsArgs {
     #[command(flatten)]
-    period: Period,
+    period: PeriodArgs,
     /// Only this queue (repeat for several).
     #[arg(long = "queue")]
     queues: Vec<String>,
@@ -40,15 +53,107 @@ pub struct IntervalsArgs {
 #[derive(Args)]
 pub struct AgentsArgs {
     #[command(flatten)]
-    period: Period,
+    period: PeriodArgs,
     /// Only this agent (work number; repeat for several).
     #[arg(long = "agent")]
     agents: Vec<String>,
 }
 
+/// Rows by district or by 小区.
+#[derive(Clone, Copy, ValueEnum)]
+enum Level {
+    District,
+    Area,
+}
+
+/// What `hotline report hotspots` reports on.
+#[derive(Args)]
+pub struct HotspotsArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// One row per district or per 小区.
+    #[arg(long, value_enum, default_value = "area")]
+    level: Level,
+    /// Only this district (repeat for several).
+    #[arg(long = "district")]
+    districts: Vec<String>,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 20)]
+    limit: usize,
+}
+
+/// What `hotline report reasons` reports on.
+#[derive(Args)]
+pub struct ReasonsArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// Only this reason code (repeat for several).
+    #[arg(long = "reason")]
+    reasons: Vec<String>,
+}
+
+/// A satisfaction breakdown.
+#[derive(Clone, Copy, ValueEnum)]
+enum By {
+    Queue,
+    Agent,
+    Segment,
+    Reason,
+}
+
+/// What `hotline report satisfaction` reports on.
+#[derive(Args)]
+pub struct SatisfactionArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// Break down by this (repeat for several; all four when none is given).
+    #[arg(long = "by", value_enum)]
+    by: Vec<By>,
+}
+
+/// What `hotline report key-accounts` reports on.
+#[derive(Args)]
+pub struct KeyAccountsArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// Only this account manager (work number; repeat for several).
+    #[arg(long = "manager")]
+    managers: Vec<String>,
+}
+
+/// A report that takes only its period.
+#[derive(Args)]
+pub struct PeriodOnly {
+    #[command(flatten)]
+    period: PeriodArgs,
+}
+
+/// What `hotline report repeat-callers` reports on.
+#[derive(Args)]
+pub struct RepeatCallersArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// Customers with at least this many contacts.
+    #[arg(long, default_value_t = 3)]
+    at_least: u64,
+    /// At most this many rows.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+}
+
+/// What `hotline report tickets` reports on.
+#[derive(Args)]
+pub struct TicketsArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// Only this back-office group code (repeat for several).
+    #[arg(long = "group")]
+    groups: Vec<String>,
+}
+
 /// The store, the period and the output of a report.
 #[derive(Args)]
-struct Period {
+struct PeriodArgs {
     /// The store: a directory (sled) or a postgres:// address.
     #[arg(long, default_value = "hotline-store")]
     store: String,
@@ -70,58 +175,70 @@ struct Period {
     csv: bool,
 }
 
-/// The longest period one report covers.
-const MOST_DAYS: i64 = 366;
-
-/// One row: a queue's interval, or its totals.
-#[derive(Debug, Serialize)]
-struct Row {
-    /// Local start of the interval ("total" for a queue's totals).
-    start: String,
-    queue: String,
-    offered: u64,
-    answered: u64,
-    abandoned: u64,
-    abandoned_short: u64,
-    answered_within_threshold: u64,
-    /// Service level by the queue's formula, percent.
-    service_level: Option<f64>,
-    /// Average speed of answer, seconds.
-    asa_seconds: Option<f64>,
-    /// Average handle time, seconds.
-    aht_seconds: Option<f64>,
-    longest_wait_seconds: f64,
-    transferred_out: u64,
-    callbacks_accepted: u64,
-}
-
-impl Row {
-    fn of(start: String, queue: &str, t: &Tally, formula: ServiceLevelFormula) -> Row {
-        let secs = |s: hotline_acd::Span| s.0 as f64 / 1e6;
-        Row {
-            start,
-            queue: queue.to_string(),
-            offered: t.offered,
-            answered: t.answered,
-            abandoned: t.abandoned,
-            abandoned_short: t.abandoned_short,
-            answered_within_threshold: t.answered_within_threshold,
-            service_level: kpi::service_level(t, formula).map(|x| (x * 1000.0).round() / 10.0),
-            asa_seconds: kpi::average_speed_of_answer(t).map(|s| (secs(s) * 10.0).round() / 10.0),
-            aht_seconds: kpi::average_handle_time(t).map(|s| (secs(s) * 10.0).round() / 10.0),
-            longest_wait_seconds: secs(t.longest_wait),
-            transferred_out: t.transferred_out,
-            callbacks_accepted: t.callbacks_accepted,
-        }
-    }
-}
-
 /// Run a report.
 pub fn run(c: &ReportCommand) -> Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis);
     match c {
-        ReportCommand::Intervals(a) => intervals(a),
-        ReportCommand::Agents(a) => agents(a),
+        ReportCommand::Intervals(a) => a.period.report(|s, p| {
+            let r = report::intervals(s, p, &a.queues, a.minutes)?;
+            Ok((rows(&r.rows), rows(&r.totals)))
+        }),
+        ReportCommand::Agents(a) => a
+            .period
+            .report(|s, p| Ok((rows(&report::agents(s, p, &a.agents)?), vec![]))),
+        ReportCommand::Hotspots(a) => a.period.report(|s, p| {
+            let level = match a.level {
+                Level::District => AreaLevel::District,
+                Level::Area => AreaLevel::Area,
+            };
+            let r = report::hotspots(s, p, level, &a.districts, a.limit)?;
+            Ok((rows(&r), vec![]))
+        }),
+        ReportCommand::Reasons(a) => a
+            .period
+            .report(|s, p| Ok((rows(&report::reasons(s, p, &a.reasons)?), vec![]))),
+        ReportCommand::Satisfaction(a) => a.period.report(|s, p| {
+            let by: Vec<SatisfactionDimension> = if a.by.is_empty() {
+                SatisfactionDimension::ALL.to_vec()
+            } else {
+                a.by.iter()
+                    .map(|b| match b {
+                        By::Queue => SatisfactionDimension::Queue,
+                        By::Agent => SatisfactionDimension::Agent,
+                        By::Segment => SatisfactionDimension::Segment,
+                        By::Reason => SatisfactionDimension::Reason,
+                    })
+                    .collect()
+            };
+            Ok((rows(&report::satisfaction(s, p, &by)?), vec![]))
+        }),
+        ReportCommand::KeyAccounts(a) => a.period.report(|s, p| {
+            let r = report::key_accounts(s, p, now, &a.managers)?;
+            Ok((
+                rows(&r.managers),
+                rows(&r.green_channel.into_iter().collect::<Vec<_>>()),
+            ))
+        }),
+        ReportCommand::SelfService(a) => a
+            .period
+            .report(|s, p| Ok((rows(&report::self_service(s, p)?), vec![]))),
+        ReportCommand::RepeatCallers(a) => a.period.report(|s, p| {
+            let r = report::repeat_callers(s, p, a.at_least, a.limit)?;
+            Ok((rows(&r), vec![]))
+        }),
+        ReportCommand::Tickets(a) => a
+            .period
+            .report(|s, p| Ok((rows(&report::tickets(s, p, now, &a.groups)?), vec![]))),
     }
+}
+
+/// Rows as JSON objects, fields in their declared order.
+fn rows<R: Serialize>(rows: &[R]) -> Vec<Value> {
+    rows.iter()
+        .map(|r| serde_json::to_value(r).unwrap_or(Value::Null))
+        .collect()
 }
 
 /// A date or a time in `tz`, as ms since the epoch.
@@ -133,15 +250,17 @@ fn instant(what: &str, text: &str, tz: &jiff::tz::TimeZone) -> Result<Millis> {
             t.parse::<jiff::civil::Date>()
                 .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
         })
-        .with_context(|| {
-            format!("--{what} '{text}' is not a date (2026-12-01) or a time (2026-12-01T08:00)")
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "--{what} '{text}' is not a date (2026-12-01) or a time (2026-12-01T08:00)"
+            )
         })?;
     let ms = civil
         .to_zoned(tz.clone())
-        .with_context(|| format!("--{what} '{text}' is not a time in that zone"))?
+        .map_err(|_| anyhow::anyhow!("--{what} '{text}' is not a time in that zone"))?
         .timestamp()
         .as_millisecond();
-    Millis::try_from(ms).with_context(|| format!("--{what} '{text}' is before 1970"))
+    Millis::try_from(ms).map_err(|_| anyhow::anyhow!("--{what} '{text}' is before 1970"))
 }
 
 fn local(ms: Millis, tz: &jiff::tz::TimeZone) -> String {
@@ -154,264 +273,212 @@ fn local(ms: Millis, tz: &jiff::tz::TimeZone) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
-/// A period read and checked, and its store opened.
-struct Opened {
-    tz: jiff::tz::TimeZone,
-    from: Millis,
-    to: Millis,
-    store: Store,
-}
+/// The fields that hold a time (ms since the epoch), shown in the report's zone.
+const TIMES: [&str; 3] = ["start", "first", "last"];
 
-impl Period {
-    fn open(&self) -> Result<Opened> {
-        let a = self;
-        let tz = jiff::tz::TimeZone::get(&a.tz)
-            .with_context(|| format!("--tz '{}' is not a time zone (e.g. Asia/Shanghai)", a.tz))?;
-        let (from, to) = (instant("from", &a.from, &tz)?, instant("to", &a.to, &tz)?);
-        if to <= from {
-            bail!(
+impl PeriodArgs {
+    /// Read the period, open the store, make the report's rows and totals, print them.
+    fn report(
+        &self,
+        make: impl FnOnce(&Store, Period) -> Result<(Vec<Value>, Vec<Value>), report::ReportError>,
+    ) -> Result<()> {
+        let tz = jiff::tz::TimeZone::get(&self.tz).map_err(|_| {
+            anyhow::anyhow!("--tz '{}' is not a time zone (e.g. Asia/Shanghai)", self.tz)
+        })?;
+        let (from, to) = (
+            instant("from", &self.from, &tz)?,
+            instant("to", &self.to, &tz)?,
+        );
+        let period = Period::new(from, to).map_err(|e| match e {
+            report::ReportError::Backwards { .. } => anyhow::anyhow!(
                 "the period ends ({}) before it starts ({}): --to must come after --from",
                 local(to, &tz),
                 local(from, &tz)
-            );
-        }
-        if to - from > MOST_DAYS as u64 * 86_400_000 {
-            bail!(
-                "a report covers at most {MOST_DAYS} days; this period is {} days",
-                (to - from) / 86_400_000
-            );
-        }
-        let store = Store::at(&a.store, Catalog::builtin(), true).with_context(|| {
+            ),
+            e => anyhow::Error::new(e),
+        })?;
+        let store = Store::at(&self.store, Catalog::builtin(), true).with_context(|| {
             format!(
                 "opening the store {}",
-                hotline_store::location_words(&a.store)
+                hotline_store::location_words(&self.store)
             )
         })?;
-        Ok(Opened {
-            tz,
-            from,
-            to,
-            store,
-        })
+        let (mut rows, mut totals) = make(&store, period)?;
+        for r in rows.iter_mut().chain(totals.iter_mut()) {
+            localize(r, &tz);
+        }
+        self.print(from, to, &tz, &rows, &totals)
     }
 
     /// Print `rows` then `totals` as JSON, CSV or a table.
-    fn print<R: Serialize>(
+    fn print(
         &self,
-        o: &Opened,
-        rows: &[R],
-        totals: &[R],
-        table: impl Fn(),
+        from: Millis,
+        to: Millis,
+        tz: &jiff::tz::TimeZone,
+        rows: &[Value],
+        totals: &[Value],
     ) -> Result<()> {
         if self.json {
             let out = serde_json::json!({
-                "from": local(o.from, &o.tz), "to": local(o.to, &o.tz), "tz": self.tz,
+                "from": local(from, tz), "to": local(to, tz), "tz": self.tz,
                 "rows": rows, "totals": totals,
             });
             println!("{}", serde_json::to_string_pretty(&out)?);
-        } else if self.csv {
+            return Ok(());
+        }
+        let Some(header) = rows.iter().chain(totals).find_map(Value::as_object) else {
+            if !self.csv {
+                println!(
+                    "nothing in this period ({} to {})",
+                    local(from, tz),
+                    local(to, tz)
+                );
+            }
+            return Ok(());
+        };
+        let header: Vec<&str> = header.keys().map(String::as_str).collect();
+        let cells = |r: &Value| -> Vec<String> {
+            header
+                .iter()
+                .map(|k| cell(r.get(*k).unwrap_or(&Value::Null)))
+                .collect()
+        };
+        if self.csv {
             let mut w = csv::Writer::from_writer(std::io::stdout());
+            w.write_record(&header)?;
             for r in rows.iter().chain(totals) {
-                w.serialize(r)?;
+                w.write_record(cells(r))?;
             }
             w.flush()?;
         } else {
-            table();
+            let body: Vec<Vec<String>> = rows.iter().map(cells).collect();
+            let foot: Vec<Vec<String>> = totals.iter().map(cells).collect();
+            print!("{}", table(&header, &body, &foot));
         }
         Ok(())
     }
 }
 
-fn intervals(a: &IntervalsArgs) -> Result<()> {
-    let o = a.period.open()?;
-    let (tz, from, to, store) = (&o.tz, o.from, o.to, &o.store);
-    if ![15, 30, 60].contains(&a.minutes) {
-        bail!("--minutes must be 15, 30 or 60, got {}", a.minutes);
-    }
-    let slot_ms = a.minutes * 60_000;
-    let kept = store.intervals(from, to, usize::MAX)?;
-    let mut slots: BTreeMap<(Millis, String), (Tally, ServiceLevelFormula)> = BTreeMap::new();
-    let mut totals: BTreeMap<String, (Tally, ServiceLevelFormula)> = BTreeMap::new();
-    for r in &kept {
-        let IntervalFigures::Queue {
-            queue,
-            tally,
-            formula,
-            ..
-        } = &r.figures
-        else {
-            continue;
-        };
-        if !a.queues.is_empty() && !a.queues.contains(queue) {
-            continue;
-        }
-        let slot = r.start - r.start % slot_ms;
-        for e in [
-            slots
-                .entry((slot, queue.clone()))
-                .or_insert((Tally::default(), *formula)),
-            totals
-                .entry(queue.clone())
-                .or_insert((Tally::default(), *formula)),
-        ] {
-            e.0.merge(tally);
-            e.1 = *formula;
-        }
-    }
-    let rows: Vec<Row> = slots
-        .iter()
-        .map(|((slot, q), (t, f))| Row::of(local(*slot, tz), q, t, *f))
-        .collect();
-    for q in &a.queues {
-        if !totals.contains_key(q) {
-            let seen: std::collections::BTreeSet<&str> = kept
-                .iter()
-                .filter_map(|r| match &r.figures {
-                    IntervalFigures::Queue { queue, .. } => Some(queue.as_str()),
-                    IntervalFigures::Agent { .. } => None,
-                })
-                .collect();
-            bail!(
-                "no queue '{q}' in the history of this period (queues there: {})",
-                if seen.is_empty() {
-                    "none".to_string()
-                } else {
-                    seen.into_iter().collect::<Vec<_>>().join(", ")
-                }
-            );
-        }
-    }
-    let total_rows: Vec<Row> = totals
-        .iter()
-        .map(|(q, (t, f))| Row::of("total".into(), q, t, *f))
-        .collect();
-    a.period
-        .print(&o, &rows, &total_rows, || table(&rows, &total_rows))
-}
-
-/// One agent over the period.
-#[derive(Debug, Serialize)]
-struct AgentRow {
-    agent: String,
-    offers: u64,
-    answered: u64,
-    rejected: u64,
-    /// Offers that rang out (ring-no-answer, RONA).
-    no_answer: u64,
-    /// Legs wrapped up.
-    handled: u64,
-    /// Average handle time (talk + hold + wrap-up per handled leg), seconds.
-    aht_seconds: Option<f64>,
-    talk_seconds: f64,
-    hold_seconds: f64,
-    wrap_up_seconds: f64,
-    /// Busy ÷ staffed, percent.
-    occupancy: Option<f64>,
-    staffed_seconds: f64,
-    not_ready_seconds: f64,
-    /// Contacts the agent wrapped up, those claimed resolved at first contact, and of
-    /// the claims those verified (no repeat within the window).
-    fcr_handled: u64,
-    fcr_claimed: u64,
-    fcr_verified: u64,
-}
-
-fn agents(a: &AgentsArgs) -> Result<()> {
-    use hotline_acd::{AgentStateKind, Span};
-    let o = a.period.open()?;
-    let mut sums: BTreeMap<String, hotline_acd::stats::AgentTally> = BTreeMap::new();
-    for r in o.store.intervals(o.from, o.to, usize::MAX)? {
-        if let IntervalFigures::Agent { agent, tally } = r.figures {
-            sums.entry(agent).or_default().merge(&tally);
-        }
-    }
-    for wanted in &a.agents {
-        if !sums.contains_key(wanted) {
-            bail!("no agent '{wanted}' in the history of this period");
-        }
-    }
-    let fcr = o.store.fcr_tally(o.from, o.to)?.by_agent;
-    let secs = |s: Span| s.0 as f64 / 1e6;
-    let rows: Vec<AgentRow> = sums
-        .iter()
-        .filter(|(id, _)| a.agents.is_empty() || a.agents.contains(id))
-        .map(|(id, t)| {
-            let f = fcr.get(id).copied().unwrap_or_default();
-            let handle = t.talk + t.hold + t.wrap_up;
-            AgentRow {
-                agent: id.clone(),
-                offers: t.offers,
-                answered: t.answered,
-                rejected: t.rejected,
-                no_answer: t.no_answer,
-                handled: t.handled,
-                aht_seconds: (t.handled > 0)
-                    .then(|| (secs(handle) / t.handled as f64 * 10.0).round() / 10.0),
-                talk_seconds: secs(t.talk),
-                hold_seconds: secs(t.hold),
-                wrap_up_seconds: secs(t.wrap_up),
-                occupancy: kpi::occupancy(t.busy(), t.staffed())
-                    .map(|x| (x * 1000.0).round() / 10.0),
-                staffed_seconds: secs(t.staffed()),
-                not_ready_seconds: secs(t.time_in_state[AgentStateKind::NotReady.index()]),
-                fcr_handled: f.handled,
-                fcr_claimed: f.claimed,
-                fcr_verified: f.verified,
+/// Times as local text; a total's missing start as "total".
+fn localize(row: &mut Value, tz: &jiff::tz::TimeZone) {
+    let Some(o) = row.as_object_mut() else {
+        return;
+    };
+    for key in TIMES {
+        match o.get(key) {
+            Some(Value::Number(n)) => {
+                let text = n.as_u64().map_or_else(|| n.to_string(), |ms| local(ms, tz));
+                o.insert(key.to_string(), Value::String(text));
             }
+            Some(Value::Null) if key == "start" => {
+                o.insert(key.to_string(), Value::String("total".into()));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One value as a table or CSV cell: numbers as they are, none as "—", a list of
+/// (name, count) pairs as "name×count, …".
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => "—".to_string(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i.as_array().map(Vec::as_slice) {
+                Some([name, count]) => format!("{}×{}", cell(name), cell(count)),
+                _ => cell(i),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(o) => Value::Object(Map::clone(o)).to_string(),
+    }
+}
+
+/// An aligned table: text left, numbers right, a rule above the footer rows; widths
+/// count what a terminal shows (a Chinese character takes two columns).
+fn table(header: &[&str], body: &[Vec<String>], foot: &[Vec<String>]) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let all = || body.iter().chain(foot);
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            all()
+                .map(|r| r[c].width())
+                .chain([header[c].width()])
+                .max()
+                .unwrap_or(0)
         })
         .collect();
-    a.period.print(&o, &rows, &[], || {
-        let opt = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.1}"));
-        println!(
-            "{:<8} {:>6} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7} {:>6} {:>7} {:>6} {:>9} {:>8}",
-            "agent", "offers", "answered", "rejected", "RONA", "handled", "AHT s", "talk s",
-            "hold s", "wrap s", "occ %", "FCR claim", "verified"
-        );
-        for r in &rows {
-            println!(
-                "{:<8} {:>6} {:>8} {:>8} {:>6} {:>7} {:>6} {:>7.0} {:>6.0} {:>7.0} {:>6} {:>9} {:>8}",
-                r.agent, r.offers, r.answered, r.rejected, r.no_answer, r.handled,
-                opt(r.aht_seconds), r.talk_seconds, r.hold_seconds, r.wrap_up_seconds,
-                opt(r.occupancy), r.fcr_claimed, r.fcr_verified
-            );
+    let numeric: Vec<bool> = (0..header.len())
+        .map(|c| {
+            all().all(|r| r[c] == "—" || r[c].parse::<f64>().is_ok()) && all().next().is_some()
+        })
+        .collect();
+    let line = |cells: &[String]| -> String {
+        let mut out = String::new();
+        for (c, text) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[c] - text.width());
+            if c > 0 {
+                out.push_str("  ");
+            }
+            if numeric[c] {
+                out.push_str(&pad);
+                out.push_str(text);
+            } else {
+                out.push_str(text);
+                if c + 1 < cells.len() {
+                    out.push_str(&pad);
+                }
+            }
         }
-    })
+        out.push('\n');
+        out
+    };
+    let mut out = line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    for r in body {
+        out.push_str(&line(r));
+    }
+    if !foot.is_empty() {
+        let total: usize = widths.iter().sum::<usize>() + 2 * widths.len().saturating_sub(1);
+        out.push_str(&"-".repeat(total));
+        out.push('\n');
+        for r in foot {
+            out.push_str(&line(r));
+        }
+    }
+    out
 }
 
-/// The rows as an aligned table.
-fn table(rows: &[Row], totals: &[Row]) {
-    let opt = |x: Option<f64>| x.map_or("—".to_string(), |v| format!("{v:.1}"));
-    println!(
-        "{:<16} {:<14} {:>7} {:>8} {:>9} {:>6} {:>7} {:>6} {:>6} {:>6} {:>8}",
-        "interval",
-        "queue",
-        "offered",
-        "answered",
-        "abandoned",
-        "short",
-        "SL %",
-        "ASA s",
-        "AHT s",
-        "max s",
-        "transfer"
-    );
-    for (k, r) in rows.iter().chain(totals).enumerate() {
-        if k == rows.len() {
-            println!("{}", "-".repeat(102));
-        }
-        println!(
-            "{:<16} {:<14} {:>7} {:>8} {:>9} {:>6} {:>7} {:>6} {:>6} {:>6.0} {:>8}",
-            r.start,
-            r.queue,
-            r.offered,
-            r.answered,
-            r.abandoned,
-            r.abandoned_short,
-            opt(r.service_level),
-            opt(r.asa_seconds),
-            opt(r.aht_seconds),
-            r.longest_wait_seconds,
-            r.transferred_out
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_aligns_chinese_by_what_a_terminal_shows() {
+        let t = table(
+            &["area", "reports"],
+            &[
+                vec!["金色家园".into(), "12".into()],
+                vec!["x".into(), "3".into()],
+            ],
+            &[],
+        );
+        let lines: Vec<&str> = t.lines().collect();
+        use unicode_width::UnicodeWidthStr;
+        assert_eq!(lines[1].width(), lines[2].width(), "{t}");
+        assert!(lines[2].ends_with(" 3"), "numbers sit right: {t}");
+    }
+
+    #[test]
+    fn cells_show_none_and_pairs_in_words() {
+        assert_eq!(cell(&Value::Null), "—");
+        assert_eq!(
+            cell(&serde_json::json!([["fault.broadband", 4], ["x", 1]])),
+            "fault.broadband×4, x×1"
         );
     }
 }

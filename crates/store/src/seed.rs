@@ -208,6 +208,36 @@ const REASONS: &[&str] = &[
     "bill-query",
 ];
 
+/// The IVR path (nodes visited and keys pressed, as the router records it) of a seeded
+/// call about `reason`: through the 1000 menu to its queue, or to the bill read out.
+fn ivr_path(reason: &str, self_service: bool) -> Vec<String> {
+    let steps: &[&str] = if self_service {
+        &[
+            "welcome",
+            "key 5",
+            "bill",
+            "anything-else",
+            "key 9",
+            "goodbye",
+        ]
+    } else {
+        match reason.split('.').next().unwrap_or_default() {
+            "inquiry" | "bill-query" => &["welcome", "key 1", "inquiry-queue"],
+            "fault" => &["welcome", "key 2", "fault-menu", "key 0", "fault-queue"],
+            "complaint" => &["welcome", "key 3", "complaint-queue"],
+            "service-order" => &[
+                "welcome",
+                "key 4",
+                "service-menu",
+                "key 0",
+                "new-service-queue",
+            ],
+            _ => &["welcome", "key 0", "agent-queue"],
+        }
+    };
+    steps.iter().map(|s| s.to_string()).collect()
+}
+
 /// A bijection on [0, 10^8): unique eight-digit numbers for unique inputs.
 fn unique8(i: u64, salt: u64) -> u64 {
     // 48271 and 10^8 are coprime, so multiplication is a permutation modulo 10^8
@@ -604,13 +634,8 @@ fn history(
             offered: (!self_service).then_some(arrived + 20_000 + wait as u64 * 1000),
             answered: (!self_service).then_some(arrived + 22_000 + wait as u64 * 1000),
             ended: arrived + 22_000 + (wait + talk) as u64 * 1000,
-            ivr_path: if self_service {
-                vec!["5".into(), "5-1".into()]
-            } else {
-                vec!["1".into(), "0".into()]
-            },
-            self_service: self_service
-                .then(|| SelfService::Completed("bill and balance read".into())),
+            ivr_path: ivr_path(&reason, self_service),
+            self_service: self_service.then(|| SelfService::Completed("bill".into())),
             queue: (!self_service)
                 .then(|| {
                     let codes = hotline_catalog::Codes::shipped();

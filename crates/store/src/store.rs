@@ -99,7 +99,8 @@ pub struct FcrCount {
 }
 
 impl FcrCount {
-    fn add(&mut self, i: &Interaction) {
+    /// Count one contact an agent handled.
+    pub fn add(&mut self, i: &Interaction) {
         self.handled += 1;
         if i.fcr_claimed {
             self.claimed += 1;
@@ -579,12 +580,36 @@ impl Store {
     /// verified (no repeat within the window) and those not resolved (a repeat came).
     pub fn fcr_tally(&self, from: Millis, to: Millis) -> Result<FcrTally, StoreError> {
         let mut tally = FcrTally::default();
+        self.each_interaction_between(from, to, |i| {
+            let (Some(queue), Some(agent)) = (&i.queue, i.agents.last()) else {
+                return Ok(()); // never reached an agent
+            };
+            for count in [
+                tally.by_queue.entry(queue.clone()).or_default(),
+                tally.by_agent.entry(agent.clone()).or_default(),
+            ] {
+                count.add(&i);
+            }
+            Ok(())
+        })?;
+        Ok(tally)
+    }
+
+    /// Hand `each` every interaction that arrived in [from, to), oldest first, read in
+    /// pages so memory stays bounded whatever the period holds.
+    pub fn each_interaction_between(
+        &self,
+        from: Millis,
+        to: Millis,
+        mut each: impl FnMut(Interaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        const PAGE: usize = 1000;
         let (mut at, mut seen_at) = (from, std::collections::HashSet::new());
         loop {
-            let page = self.engine.interactions_between(at, to, 1000)?;
-            let full = page.len() == 1000;
+            let page = self.engine.interactions_between(at, to, PAGE)?;
+            let full = page.len() == PAGE;
             let mut fresh = 0;
-            for i in &page {
+            for i in page {
                 // a page starts at the last one's arrival: skip what that instant had
                 if i.arrived == at && !seen_at.insert(i.id) {
                     continue;
@@ -593,18 +618,10 @@ impl Store {
                 if i.arrived != at {
                     (at, seen_at) = (i.arrived, std::collections::HashSet::from([i.id]));
                 }
-                let (Some(queue), Some(agent)) = (&i.queue, i.agents.last()) else {
-                    continue; // never reached an agent
-                };
-                for count in [
-                    tally.by_queue.entry(queue.clone()).or_default(),
-                    tally.by_agent.entry(agent.clone()).or_default(),
-                ] {
-                    count.add(i);
-                }
+                each(i)?;
             }
             if !full {
-                return Ok(tally);
+                return Ok(());
             }
             if fresh == 0 {
                 // a thousand contacts in one millisecond: go on after it

@@ -1,0 +1,71 @@
+//! Who the customers of a report's contacts and tickets are (district, 小区, segment,
+//! account manager), each read once, and how many customers each area has.
+
+use hotline_catalog::Segment;
+use hotline_store::{Customer, Store, StoreError, export::scan};
+use std::collections::{BTreeMap, HashMap};
+
+/// What a report needs of a customer.
+#[derive(Debug, Clone)]
+pub(crate) struct Who {
+    /// Masked (张*).
+    pub name: String,
+    pub district: String,
+    pub area: String,
+    pub segment: Segment,
+    pub manager: Option<String>,
+}
+
+impl Who {
+    fn of(c: &Customer) -> Who {
+        Who {
+            name: hotline_store::mask::name(&c.name),
+            district: c.district.clone(),
+            area: c.area.clone(),
+            segment: c.segment,
+            manager: c.account_manager.clone(),
+        }
+    }
+}
+
+/// Customers read through the store once each.
+pub(crate) struct People<'a> {
+    store: &'a Store,
+    known: HashMap<u64, Option<Who>>,
+}
+
+impl<'a> People<'a> {
+    pub fn new(store: &'a Store) -> People<'a> {
+        People {
+            store,
+            known: HashMap::new(),
+        }
+    }
+
+    /// The customer `id`, if the store has them.
+    pub fn who(&mut self, id: Option<u64>) -> Result<Option<&Who>, StoreError> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        if !self.known.contains_key(&id) {
+            let who = self.store.customer(id)?.as_ref().map(Who::of);
+            self.known.insert(id, who);
+        }
+        Ok(self.known.get(&id).and_then(Option::as_ref))
+    }
+}
+
+/// Customers by (district, 小区): the population a rate per 1,000 is taken of.
+pub(crate) fn population(store: &Store) -> Result<BTreeMap<(String, String), u64>, StoreError> {
+    let mut by_area = BTreeMap::new();
+    let engine = store.engine();
+    scan(
+        |after, n| engine.customers_after(after, n),
+        |c| c.id,
+        |c| {
+            *by_area.entry((c.district, c.area)).or_insert(0) += 1;
+            Ok(())
+        },
+    )?;
+    Ok(by_area)
+}

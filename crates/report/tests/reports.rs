@@ -1,0 +1,431 @@
+//! The reports over a store with known contents: each figure is the count the test made.
+
+use hotline_catalog::{Segment, TicketKind};
+use hotline_report::{self as report, AreaLevel, Period, ReportError, SatisfactionDimension};
+use hotline_store::seed::{self, DEFAULT_NOW};
+use hotline_store::*;
+
+const NOW: Millis = DEFAULT_NOW;
+const HOUR: Millis = 3_600_000;
+const DAY: Millis = 24 * HOUR;
+
+fn person(store: &Store, phone: &str, district: &str, area: &str, key: bool) -> Customer {
+    let mut c = seed::customer(1, 0, NOW);
+    c.id = 0;
+    c.phones = vec![phone.into()];
+    c.district = district.into();
+    c.area = area.into();
+    c.segment = if key {
+        Segment::KeyAccount
+    } else {
+        Segment::Public
+    };
+    c.account_manager = key.then(|| "9001".to_string());
+    store.put_customer(c).unwrap()
+}
+
+fn call(customer: u64, at: Millis, reason: &str) -> Interaction {
+    Interaction {
+        id: 0,
+        call_id: at,
+        customer: Some(customer),
+        caller_number: "18912345678".into(),
+        dialled: "1000".into(),
+        arrived: at,
+        ivr_ended: Some(at + 10_000),
+        queued: Some(at + 10_000),
+        offered: Some(at + 15_000),
+        answered: Some(at + 17_000),
+        ended: at + 200_000,
+        ivr_path: vec![
+            "welcome".into(),
+            "key 2".into(),
+            "fault-menu".into(),
+            "key 0".into(),
+            "fault-queue".into(),
+        ],
+        self_service: None,
+        queue: Some("fault".into()),
+        agents: vec!["1001".into()],
+        transfers: 0,
+        wait_s: 7,
+        talk_s: 180,
+        hold_s: 0,
+        wrap_up_s: 20,
+        end: CallEnd::Completed,
+        disposition: Some("answered".into()),
+        reason: Some(reason.into()),
+        notes: String::new(),
+        tickets: vec![],
+        fcr_claimed: true,
+        fcr_verified: None,
+        satisfaction: None,
+        legs: vec![],
+    }
+}
+
+fn self_served(customer: u64, at: Millis) -> Interaction {
+    let mut i = call(customer, at, "bill-query");
+    i.ivr_path = [
+        "welcome",
+        "key 5",
+        "bill",
+        "anything-else",
+        "key 9",
+        "goodbye",
+    ]
+    .map(String::from)
+    .to_vec();
+    i.self_service = Some(SelfService::Completed("bill".into()));
+    (i.queued, i.offered, i.answered) = (None, None, None);
+    (i.queue, i.agents, i.fcr_claimed) = (None, vec![], false);
+    i.end = CallEnd::SelfService;
+    i
+}
+
+fn ticket(store: &Store, customer: u64, kind: TicketKind, sub: &str, at: Millis) -> Ticket {
+    store
+        .create_ticket(
+            NewTicket {
+                customer,
+                kind,
+                subcategory: sub.into(),
+                description: "测试".into(),
+                priority: TicketPriority::Normal,
+            },
+            "1001",
+            at,
+        )
+        .unwrap()
+}
+
+fn week() -> Period {
+    Period::new(NOW - 7 * DAY, NOW).unwrap()
+}
+
+/// Contacts by reason: counts, FCR claims, and repeats (the same customer, the same
+/// reason, within the FCR window) — a repeat after the period still counts, one about
+/// another reason does not.
+#[test]
+fn reasons_count_contacts_claims_and_repeats() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let a = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let b = person(&s, "18900000002", "西湖区", "金色家园", false);
+    let t0 = NOW - 3 * DAY;
+    s.record_interaction(call(a.id, t0, "fault.broadband"))
+        .unwrap();
+    s.record_interaction(call(a.id, t0 + HOUR, "fault.broadband"))
+        .unwrap();
+    s.record_interaction(call(b.id, t0, "fault.broadband"))
+        .unwrap();
+    s.record_interaction(call(b.id, t0 + HOUR, "inquiry.tariff"))
+        .unwrap();
+    // after the period, inside the window of b's tariff call
+    s.record_interaction(call(b.id, NOW + HOUR, "inquiry.tariff"))
+        .unwrap();
+    let rows = report::reasons(&s, week(), &[]).unwrap();
+    let fault = rows.iter().find(|r| r.reason == "fault.broadband").unwrap();
+    assert_eq!(
+        (fault.contacts, fault.handled, fault.fcr_claimed),
+        (3, 3, 3)
+    );
+    assert_eq!(fault.repeats, 1, "a's first call was repeated");
+    assert_eq!(fault.repeat_rate, Some(33.3));
+    assert_eq!(fault.zh, "宽带故障");
+    let tariff = rows.iter().find(|r| r.reason == "inquiry.tariff").unwrap();
+    assert_eq!((tariff.contacts, tariff.repeats), (1, 1));
+    assert_eq!(rows[0].reason, "fault.broadband", "most contacts first");
+    let err = report::reasons(&s, week(), &["moon".into()]).unwrap_err();
+    assert!(
+        err.is_bad_input() && err.to_string().contains("no reason 'moon'"),
+        "{err}"
+    );
+}
+
+/// The survey by each dimension: response rate over answered calls, the mean and the
+/// dissatisfied (1–2); key accounts apart by segment.
+#[test]
+fn satisfaction_is_broken_down_with_its_response_rate() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let a = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let k = person(&s, "18900000003", "上城区", "阳光花园", true);
+    let t0 = NOW - 2 * DAY;
+    for (n, (who, score)) in [
+        (a.id, Some(5)),
+        (a.id, Some(2)),
+        (a.id, None),
+        (k.id, Some(4)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut i = call(who, t0 + n as Millis * HOUR, "inquiry.tariff");
+        i.satisfaction = score;
+        s.record_interaction(i).unwrap();
+    }
+    s.record_interaction(self_served(a.id, t0)).unwrap(); // not answered: not surveyed
+    let rows = report::satisfaction(&s, week(), &SatisfactionDimension::ALL).unwrap();
+    let queue = rows
+        .iter()
+        .find(|r| r.by == SatisfactionDimension::Queue && r.key == "fault")
+        .unwrap();
+    assert_eq!((queue.answered, queue.surveyed), (4, 3));
+    assert_eq!(queue.response_rate, Some(75.0));
+    assert_eq!(queue.mean, Some(3.7), "(5 + 2 + 4) ÷ 3");
+    assert_eq!(queue.dissatisfied, 1);
+    assert_eq!(queue.scores, [0, 1, 0, 1, 1]);
+    let key = rows
+        .iter()
+        .find(|r| r.by == SatisfactionDimension::Segment && r.key == "key-account")
+        .unwrap();
+    assert_eq!((key.answered, key.surveyed, key.mean), (1, 1, Some(4.0)));
+    let agents: Vec<_> = rows
+        .iter()
+        .filter(|r| r.by == SatisfactionDimension::Agent)
+        .collect();
+    assert_eq!(agents.len(), 1);
+    assert_eq!(agents[0].key, "1001");
+}
+
+/// Repeat callers: customers with at least N contacts, most first, names masked; fewer
+/// than 2 is refused.
+#[test]
+fn repeat_callers_are_those_with_many_contacts() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let a = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let b = person(&s, "18900000002", "西湖区", "金色家园", false);
+    let t0 = NOW - 5 * DAY;
+    for k in 0..4 {
+        let reason = if k == 3 {
+            "complaint.billing"
+        } else {
+            "fault.broadband"
+        };
+        s.record_interaction(call(a.id, t0 + k * HOUR, reason))
+            .unwrap();
+    }
+    s.record_interaction(call(b.id, t0, "fault.broadband"))
+        .unwrap();
+    let rows = report::repeat_callers(&s, week(), 3, 10).unwrap();
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!((r.customer, r.contacts, r.answered), (a.id, 4, 4));
+    assert_eq!(
+        r.reasons,
+        vec![
+            ("fault.broadband".to_string(), 3),
+            ("complaint.billing".to_string(), 1)
+        ]
+    );
+    assert_eq!((r.first, r.last), (t0, t0 + 3 * HOUR));
+    assert!(r.name.contains('*'), "masked: {}", r.name);
+    assert!(matches!(
+        report::repeat_callers(&s, week(), 1, 10),
+        Err(ReportError::Invalid(_))
+    ));
+}
+
+/// Self-service: containment by route and by service, and the contained caller who
+/// called again within the window and reached an agent.
+#[test]
+fn self_service_counts_containment_and_what_callers_did_next() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let a = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let b = person(&s, "18900000002", "西湖区", "金色家园", false);
+    let t0 = NOW - 4 * DAY;
+    s.record_interaction(self_served(a.id, t0)).unwrap();
+    s.record_interaction(call(a.id, t0 + HOUR, "bill-query"))
+        .unwrap();
+    s.record_interaction(self_served(b.id, t0)).unwrap();
+    let mut tried = self_served(b.id, t0 + 2 * HOUR);
+    tried.self_service = Some(SelfService::ToAgent("bill: no account".into()));
+    tried.end = CallEnd::Abandoned; // hung up while queued
+    tried.queued = Some(t0 + 2 * HOUR + 30_000);
+    s.record_interaction(tried).unwrap();
+    let rows = report::self_service(&s, week()).unwrap();
+    let bill = rows
+        .iter()
+        .find(|r| r.by == "service" && r.key == "bill")
+        .unwrap();
+    assert_eq!((bill.calls, bill.contained, bill.to_agent), (3, 2, 1));
+    assert_eq!(bill.containment, Some(66.7));
+    assert_eq!(
+        (bill.called_again, bill.called_again_to_agent),
+        (2, 1),
+        "a called again and reached an agent; b called again and did not get one"
+    );
+    let route = rows
+        .iter()
+        .find(|r| r.by == "path" && r.key == "welcome › fault-menu › fault-queue")
+        .unwrap();
+    assert_eq!((route.calls, route.contained, route.to_agent), (1, 0, 1));
+}
+
+/// Tickets by group and kind: resolved on time, resolved late and open past the
+/// deadline, the mean time to resolve; only tickets opened in the period.
+#[test]
+fn tickets_are_judged_against_their_deadlines() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let a = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let t0 = NOW - 6 * DAY;
+    let resolve = |id: u64, at: Millis| {
+        for change in [
+            TicketChange::Dispatch {
+                group: "repair-crew".into(),
+            },
+            TicketChange::Resolution {
+                code: "repaired".into(),
+                note: "修好了".into(),
+            },
+        ] {
+            s.update_ticket(id, change, "8001", at).unwrap();
+        }
+    };
+    let quick = ticket(&s, a.id, TicketKind::Fault, "broadband-down", t0);
+    resolve(quick.id, t0 + 2 * HOUR);
+    let late = ticket(&s, a.id, TicketKind::Fault, "broadband-slow", t0);
+    resolve(late.id, late.deadline + HOUR);
+    let open = ticket(&s, a.id, TicketKind::Fault, "mobile-signal", t0);
+    s.update_ticket(
+        open.id,
+        TicketChange::Dispatch {
+            group: "repair-crew".into(),
+        },
+        "1001",
+        t0,
+    )
+    .unwrap();
+    ticket(
+        &s,
+        a.id,
+        TicketKind::Fault,
+        "broadband-down",
+        NOW - 20 * DAY,
+    ); // before
+    let rows = report::tickets(&s, week(), NOW, &[]).unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(
+        (r.group.as_str(), r.kind),
+        ("repair-crew", TicketKind::Fault)
+    );
+    assert_eq!((r.opened, r.resolved, r.open), (3, 2, 1));
+    assert_eq!(
+        (r.on_time, r.overdue),
+        (1, 2),
+        "late, and open past its deadline"
+    );
+    assert_eq!(r.on_time_rate, Some(33.3));
+    let hours = (2.0 + (late.deadline + HOUR - t0) as f64 / HOUR as f64) / 2.0;
+    assert_eq!(r.mean_hours_to_resolve, Some((hours * 10.0).round() / 10.0));
+    assert!(report::tickets(&s, week(), NOW, &["moon".into()]).is_err());
+}
+
+/// Hot spots on a seeded store: a cluster of complaints planted in one 小区 this week
+/// comes first, ahead of an area with more reports that has as many every week (its
+/// expectation is its previous week), and carries the planted subcategory on top.
+#[test]
+fn a_planted_cluster_of_complaints_is_the_first_hot_spot() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    seed::seed(&s, 3000, 7, NOW, &mut |_| {}).unwrap();
+    let planted = person(&s, "18900000001", "滨江区", "测试新村", false);
+    let neighbour = person(&s, "18900000002", "滨江区", "测试新村", false);
+    let chronic = person(&s, "18900000003", "萧山区", "老问题小区", false);
+    for k in 0..10 {
+        let who = if k % 2 == 0 { planted.id } else { neighbour.id };
+        ticket(
+            &s,
+            who,
+            TicketKind::Complaint,
+            "repair-delay",
+            NOW - 2 * DAY + k * HOUR,
+        );
+    }
+    for k in 0..12 {
+        ticket(
+            &s,
+            chronic.id,
+            TicketKind::Fault,
+            "broadband-slow",
+            NOW - 3 * DAY + k * HOUR,
+        );
+        ticket(
+            &s,
+            chronic.id,
+            TicketKind::Fault,
+            "broadband-slow",
+            NOW - 10 * DAY + k * HOUR,
+        );
+    }
+    let rows = report::hotspots(&s, week(), AreaLevel::Area, &[], 10).unwrap();
+    let first = &rows[0];
+    assert_eq!(
+        (first.district.as_str(), first.area.as_str()),
+        ("滨江区", "测试新村"),
+        "{rows:#?}"
+    );
+    assert_eq!(
+        (first.reports, first.complaints, first.previous),
+        (10, 10, 0)
+    );
+    assert_eq!(first.top[0], ("repair-delay".to_string(), 10));
+    assert!(first.surprise > 5.0, "{first:?}");
+    let old = rows.iter().find(|r| r.area == "老问题小区").unwrap();
+    assert!(old.reports > first.reports && old.previous == 12, "{old:?}");
+    assert!(old.surprise < 1.0, "as usual for it: {old:?}");
+    assert_eq!(first.customers, 2);
+    assert_eq!(first.per_1000, Some(5000.0));
+    // by district, and one district only
+    let districts =
+        report::hotspots(&s, week(), AreaLevel::District, &["滨江区".into()], 10).unwrap();
+    assert_eq!(districts.len(), 1);
+    assert!(districts[0].area.is_empty() && districts[0].reports >= 10);
+    let err = report::hotspots(&s, week(), AreaLevel::Area, &["月球区".into()], 10).unwrap_err();
+    assert!(err.to_string().contains("no district '月球区'"), "{err}");
+}
+
+/// Key accounts: the manager's customers' contacts, waits, survey and tickets; public
+/// customers stay out.
+#[test]
+fn key_accounts_are_reported_by_account_manager() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let k = person(&s, "18900000003", "上城区", "阳光花园", true);
+    let p = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let t0 = NOW - DAY;
+    let mut i = call(k.id, t0, "key-account.general");
+    i.satisfaction = Some(4);
+    i.wait_s = 3;
+    s.record_interaction(i).unwrap();
+    s.record_interaction(call(p.id, t0, "fault.broadband"))
+        .unwrap();
+    ticket(&s, k.id, TicketKind::Fault, "broadband-down", t0);
+    let r = report::key_accounts(&s, week(), NOW, &[]).unwrap();
+    assert_eq!(r.managers.len(), 1);
+    let m = &r.managers[0];
+    assert_eq!(m.manager, "9001");
+    assert_eq!((m.customers_calling, m.contacts, m.answered), (1, 1, 1));
+    assert_eq!((m.asa_seconds, m.satisfaction), (Some(3.0), Some(4.0)));
+    assert_eq!(
+        (m.tickets, m.tickets_on_time, m.tickets_overdue),
+        (1, 0, 1),
+        "a key account's fault is due within hours: a day later it is overdue"
+    );
+    assert!(r.green_channel.is_none(), "no interval kept");
+    let just_opened = report::key_accounts(&s, week(), t0 + 1, &[]).unwrap();
+    assert_eq!(just_opened.managers[0].tickets_overdue, 0);
+}
+
+/// A period must end after it starts and cover at most a year.
+#[test]
+fn a_bad_period_is_refused_in_words() {
+    assert!(matches!(
+        Period::new(NOW, NOW - 1),
+        Err(ReportError::Backwards { .. })
+    ));
+    let e = Period::new(NOW - 3650 * DAY, NOW).unwrap_err();
+    assert!(e.to_string().contains("at most 366 days"), "{e}");
+    assert_eq!(
+        week().previous(),
+        Period::new(NOW - 14 * DAY, NOW - 7 * DAY).unwrap()
+    );
+}
