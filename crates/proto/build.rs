@@ -4,12 +4,13 @@
 use protox::prost::Message;
 use std::path::PathBuf;
 
-const FILES: [&str; 5] = [
+const FILES: [&str; 6] = [
     "callcenter/v1/common.proto",
     "callcenter/v1/crm.proto",
     "callcenter/v1/agent.proto",
     "callcenter/v1/caller.proto",
     "callcenter/v1/supervisor.proto",
+    "callcenter/v1/report.proto",
 ];
 
 const ECHO: &str = "bench/echo.proto";

@@ -102,4 +102,125 @@ async fn every_closed_interval_is_kept_once_and_adds_up_to_the_calls() {
         kept.iter()
             .all(|r| r.end % 1_000 == 0 && r.end > r.start && r.end - r.start <= 1_000)
     );
+    // the same history through ReportService, as a supervisor: what hotline_report
+    // makes of the store, page by page
+    reports_over_grpc_are_the_store_reports(&up, &ch, from, to).await;
+}
+
+/// ReportService gives a supervisor the reports `hotline_report` makes of the store (the
+/// rows `hotline report --json` prints), refuses an agent, and refuses a bad period or an
+/// unknown queue with words.
+async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u64, to: u64) {
+    use hotline_proto::v1::report_service_client::ReportServiceClient;
+    use hotline_report::{self as report, Period};
+    use tokio_stream::StreamExt;
+    let boss = super::outside::token(ch, "2001", "supervisor 2001 pw").await;
+    let agent = super::outside::token(ch, "1001", "correct horse 1001").await;
+    let mut rs = ReportServiceClient::new(ch.clone());
+    let period = Some(pb::ReportPeriod {
+        from: hotline_router::convert::ts(from),
+        to: hotline_router::convert::ts(to),
+    });
+    let ask = |queues: Vec<String>| pb::IntervalReportRequest {
+        period: period.clone(),
+        queues,
+        minutes: 15,
+        page_size: 1,
+    };
+    let pages: Vec<pb::IntervalReportPage> = rs
+        .interval_report(authed(ask(vec![]), &boss))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let mine = report::intervals(&up.store, Period::new(from, to).unwrap(), &[], 15).unwrap();
+    assert_eq!(pages.len(), mine.rows.len().max(1), "a row a page");
+    assert!(pages.last().unwrap().last);
+    let totals = &pages.last().unwrap().totals;
+    assert_eq!(totals.len(), mine.totals.len());
+    let inquiry = totals.iter().find(|t| t.queue == "inquiry").unwrap();
+    let want = mine.totals.iter().find(|t| t.queue == "inquiry").unwrap();
+    assert_eq!(
+        (inquiry.offered, inquiry.answered, inquiry.abandoned),
+        (want.offered, want.answered, want.abandoned)
+    );
+    assert_eq!(
+        (inquiry.offered, inquiry.answered, inquiry.abandoned),
+        (3, 2, 1)
+    );
+    assert_eq!(inquiry.service_level, want.service_level);
+    assert_eq!(inquiry.asa_seconds, want.asa_seconds);
+    // the agents' appraisal and the reasons, the same figures
+    let agents: Vec<pb::AgentReportPage> = rs
+        .agent_report(authed(
+            pb::AgentReportRequest {
+                period: period.clone(),
+                agents: vec!["1001".into()],
+                page_size: 0,
+            },
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let me = &agents[0].rows[0];
+    assert_eq!((me.agent.as_str(), me.answered, me.handled), ("1001", 2, 2));
+    assert_eq!(me.fcr_handled, 2, "two wrap-ups recorded");
+    let reasons: Vec<pb::ReasonReportPage> = rs
+        .reason_report(authed(
+            pb::ReasonReportRequest {
+                period: period.clone(),
+                reasons: vec![],
+                page_size: 0,
+            },
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let general = reasons[0]
+        .rows
+        .iter()
+        .find(|r| r.reason == "inquiry.general")
+        .unwrap();
+    assert_eq!((general.contacts, general.handled), (2, 2));
+    assert_eq!(general.zh, "一般咨询");
+    // an agent may not; a bad period and an unknown queue are refused in words
+    let e = rs
+        .interval_report(authed(ask(vec![]), &agent))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    let e = rs
+        .interval_report(authed(ask(vec!["moon".into()]), &boss))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("no queue 'moon'"), "{e:?}");
+    let mut backwards = ask(vec![]);
+    backwards.period = Some(pb::ReportPeriod {
+        from: hotline_router::convert::ts(to),
+        to: hotline_router::convert::ts(from),
+    });
+    let e = rs
+        .interval_report(authed(backwards, &boss))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("before it starts"), "{e:?}");
+    let mut decade = ask(vec![]);
+    decade.period = Some(pb::ReportPeriod {
+        from: hotline_router::convert::ts(from - 3650 * 86_400_000),
+        to: hotline_router::convert::ts(from),
+    });
+    let e = rs.interval_report(authed(decade, &boss)).await.unwrap_err();
+    assert!(e.message().contains("at most 366 days"), "{e:?}");
 }

@@ -755,10 +755,21 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
         "callcenter.v1.CallerService",
         "callcenter.v1.CrmService",
         "callcenter.v1.SupervisorService",
+        "callcenter.v1.ReportService",
         "grpc.health.v1.Health",
     ] {
         assert!(services.contains(&s), "{s} missing from {services:?}");
     }
+    // a report read as a server stream of pages, and a backwards period refused
+    assert_eq!(v["report_pages"], 1, "{v}");
+    assert_eq!(v["report_last"], true, "{v}");
+    assert_eq!(v["refused_code"], "INVALID_ARGUMENT", "{v}");
+    assert!(
+        v["refused_words"]
+            .as_str()
+            .is_some_and(|w| w.contains("ends before it starts")),
+        "{v}"
+    );
     assert_eq!(v["login_code"], "UNAUTHENTICATED", "{v}");
     assert_eq!(v["login_words"], "wrong agent id or password", "{v}");
     assert_eq!(v["health"], "SERVING", "{v}");

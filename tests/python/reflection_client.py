@@ -3,11 +3,13 @@ the router's reflection service (v1alpha, as grpcio-reflection speaks it) tells 
 
 Usage: reflection_client.py HOST:PORT
 Lists the services, builds the Login request from the descriptors it was sent, calls
-it with a wrong password and checks the router's health. Prints one JSON line.
+it with a wrong password and checks the router's health; logs in as supervisor 2001 and
+reads a report (a server stream of pages) and a refused one. Prints one JSON line.
 """
 
 import json
 import sys
+import time
 
 import grpc
 from google.protobuf import descriptor_pool, message_factory
@@ -46,10 +48,38 @@ def main(addr):
     )
     status = check(hreq(service="callcenter.v1.AgentService"), timeout=10)
     store = check(hreq(service="hotline.store"), timeout=10)
+    boss = call(request(agent_id="2001", password="supervisor 2001 pw"), timeout=10)
+    reports = pool.FindServiceByName("callcenter.v1.ReportService")
+    tickets = reports.FindMethodByName("TicketReport")
+    treq = message_factory.GetMessageClass(tickets.input_type)
+    tpage = message_factory.GetMessageClass(tickets.output_type)
+    report = channel.unary_stream(
+        "/callcenter.v1.ReportService/TicketReport",
+        request_serializer=treq.SerializeToString,
+        response_deserializer=tpage.FromString,
+    )
+    auth = [("authorization", "Bearer " + boss.token)]
+    now = int(time.time())
+    asked = treq()
+    getattr(asked.period, "from").seconds = now - 86400
+    asked.period.to.seconds = now
+    pages = list(report(asked, metadata=auth, timeout=10))
+    backwards = treq()
+    getattr(backwards.period, "from").seconds = now
+    backwards.period.to.seconds = now - 86400
+    try:
+        list(report(backwards, metadata=auth, timeout=10))
+        refused_code, refused_words = "OK", ""
+    except grpc.RpcError as e:
+        refused_code, refused_words = e.code().name, e.details()
     print(
         json.dumps(
             {
                 "services": services,
+                "report_pages": len(pages),
+                "report_last": pages[-1].last if pages else False,
+                "refused_code": refused_code,
+                "refused_words": refused_words,
                 "login_code": login_code,
                 "login_words": login_words,
                 "health": hresp.DESCRIPTOR.fields_by_name["status"]

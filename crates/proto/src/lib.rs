@@ -5,7 +5,7 @@
 //!
 //! Services: `AgentService` (login and the agent's session stream), `CallerService` (the
 //! telephone side), `SupervisorService` (live statistics and control), `CrmService`
-//! (customers, tickets, call records).
+//! (customers, tickets, call records), `ReportService` (reports over the kept history).
 
 pub mod client;
 pub mod codec;

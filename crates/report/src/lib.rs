@@ -75,9 +75,7 @@ impl Period {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// The period ends before it starts.
-    #[error(
-        "the period ends (ms {to}) before it starts (ms {from}): the end must come after the start"
-    )]
+    #[error("the period ends before it starts: the end must come after the start")]
     Backwards {
         /// Start.
         from: Millis,

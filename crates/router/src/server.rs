@@ -17,6 +17,7 @@ use hotline_proto::v1 as pb;
 use hotline_proto::v1::agent_service_server::{AgentService, AgentServiceServer};
 use hotline_proto::v1::caller_service_server::{CallerService, CallerServiceServer};
 use hotline_proto::v1::crm_service_server::CrmServiceServer;
+use hotline_proto::v1::report_service_server::ReportServiceServer;
 use hotline_proto::v1::supervisor_service_server::SupervisorServiceServer;
 use hotline_store::{Millis, Role, Store};
 use std::collections::HashMap;
@@ -515,6 +516,7 @@ impl Router {
         reporter
             .set_serving::<SupervisorServiceServer<Router>>()
             .await;
+        reporter.set_serving::<ReportServiceServer<Router>>().await;
         let mut store_state = self.0.store_state.clone();
         tokio::spawn(async move {
             loop {
@@ -571,6 +573,7 @@ impl Router {
             .add_service(
                 SupervisorServiceServer::new(self.clone()).max_decoding_message_size(limit),
             )
+            .add_service(ReportServiceServer::new(self.clone()).max_decoding_message_size(limit))
             .add_service(CallerServiceServer::new(self).max_decoding_message_size(limit))
             .serve_with_incoming_shutdown(
                 // Nagle's algorithm would hold small frames (an offer, a heartbeat) back
