@@ -122,7 +122,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
         to: hotline_router::convert::ts(to),
     });
     let ask = |queues: Vec<String>| pb::IntervalReportRequest {
-        period: period.clone(),
+        period,
         queues,
         minutes: 15,
         page_size: 1,
@@ -156,7 +156,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
     let agents: Vec<pb::AgentReportPage> = rs
         .agent_report(authed(
             pb::AgentReportRequest {
-                period: period.clone(),
+                period,
                 agents: vec!["1001".into()],
                 page_size: 0,
             },
@@ -174,7 +174,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
     let reasons: Vec<pb::ReasonReportPage> = rs
         .reason_report(authed(
             pb::ReasonReportRequest {
-                period: period.clone(),
+                period,
                 reasons: vec![],
                 page_size: 0,
             },
