@@ -86,10 +86,18 @@ pub struct ServeConfig {
     /// Minutes in a statistics interval kept as history: 15 (default), 30 or 60.
     #[serde(default = "default_interval_minutes")]
     pub interval_minutes: u32,
+    /// Seconds between checkpoints of the statistics interval in progress (a crash
+    /// loses at most this much of it; 0: keep only closed intervals).
+    #[serde(default = "default_checkpoint_seconds")]
+    pub checkpoint_seconds: u32,
 }
 
 fn default_interval_minutes() -> u32 {
     15
+}
+
+fn default_checkpoint_seconds() -> u32 {
+    5
 }
 
 /// `[call_backs]`: a resolved ticket becomes a call-back task in `queue`, offered first
@@ -505,6 +513,8 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
             m @ (15 | 30 | 60) => std::time::Duration::from_secs(60 * u64::from(m)),
             m => anyhow::bail!("interval_minutes must be 15, 30 or 60, got {m}"),
         },
+        checkpoint: (c.checkpoint_seconds > 0)
+            .then(|| std::time::Duration::from_secs(c.checkpoint_seconds.into())),
     })
 }
 

@@ -1,7 +1,8 @@
-//! History that lasts (issue 13, first step): the router keeps every closed statistics
-//! interval of each queue and each agent in the store, once. Here intervals are a
-//! second long; known calls go through a real router over gRPC and the kept intervals
-//! add up to exactly them.
+//! History that lasts: the router keeps every closed statistics interval of each queue
+//! and each agent in the store, once, and checkpoints the one in progress. Here
+//! intervals are a second long, or `hotline serve`'s own is restarted and killed;
+//! known calls go through a real router over gRPC and the kept intervals, the reports
+//! over them on the command line and over `ReportService` add up to exactly them.
 
 use super::routing::{agent_on, call_in};
 use super::*;
@@ -223,4 +224,250 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
     });
     let e = rs.interval_report(authed(decade, &boss)).await.unwrap_err();
     assert!(e.message().contains("at most 366 days"), "{e:?}");
+}
+
+/// One answered call about `reason`, wrapped up, on `desk`'s router.
+async fn answered(ch: &Channel, desk: &mut super::routing::Desk, n: u64, reason: &str) {
+    let (_, ctx, mut call) = call_in(ch, "18955551234", "1").await;
+    desk.offer().await;
+    desk.done(10 * n + 2, C::Answer(true)).await;
+    until(&mut call, |e| matches!(e.event, Some(CE::Connected(_)))).await;
+    desk.done(10 * n + 3, C::HangUp(true)).await;
+    drop(ctx);
+    desk.done(
+        10 * n + 4,
+        C::WrapUp(pb::WrapUp {
+            disposition: "answered".into(),
+            reason: reason.into(),
+            ..Default::default()
+        }),
+    )
+    .await;
+}
+
+/// `hotline report …` as JSON.
+fn report_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hotline"))
+        .arg("report")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "hotline report {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn whole_second(ms: u64) -> String {
+    jiff::Timestamp::from_millisecond(ms as i64)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m-%dT%H:%M:%S")
+        .to_string()
+}
+
+/// Known traffic through `hotline serve` (checkpoints every second), stopped in the
+/// middle (SIGTERM) and killed once (SIGKILL) after the calls' last checkpoint: the
+/// interval, agents and reasons reports then count exactly the calls made — none lost,
+/// none doubled — on the command line and over ReportService alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_and_a_kill_lose_and_double_no_call_in_the_reports() {
+    use hotline_proto::v1::report_service_client::ReportServiceClient;
+    use tokio_stream::StreamExt;
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    };
+    let from = now() / 1000 * 1000 - 1000;
+    let mut served = super::outside::Served::start_with("history", "checkpoint_seconds = 1\n");
+    // three answered and one abandoned, then a stop
+    {
+        let ch = channel(&served.url).await;
+        let mut desk = agent_on(&ch, "1001").await;
+        desk.done(1, C::Ready(true)).await;
+        for n in 0..3 {
+            answered(&ch, &mut desk, n, "inquiry.general").await;
+        }
+        desk.done(40, C::NotReady(16)).await;
+        let (_, ctx, mut call) = call_in(&ch, "18955551234", "1").await;
+        until(&mut call, |e| matches!(e.event, Some(CE::Queued(_)))).await;
+        drop(ctx);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    served = served.restart();
+    // two more, then the kill once they are past a checkpoint
+    {
+        let ch = channel(&served.url).await;
+        let mut desk = agent_on(&ch, "1001").await;
+        desk.done(1, C::Ready(true)).await;
+        for n in 0..2 {
+            answered(&ch, &mut desk, n, "inquiry.tariff").await;
+        }
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+    }
+    served = served.kill_and_restart();
+    // one more on the router started after the kill
+    let ch = channel(&served.url).await;
+    {
+        let mut desk = agent_on(&ch, "1001").await;
+        desk.done(1, C::Ready(true)).await;
+        answered(&ch, &mut desk, 0, "inquiry.bill").await;
+        // past a checkpoint: the running router's report holds it too
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+    }
+    let to = (now() / 1000 + 2) * 1000;
+    // over gRPC while it runs
+    let boss = super::outside::token(&ch, "2001", "supervisor 2001 pw").await;
+    let mut rs = ReportServiceClient::new(ch.clone());
+    let period = Some(pb::ReportPeriod {
+        from: hotline_router::convert::ts(from),
+        to: hotline_router::convert::ts(to),
+    });
+    let grpc_totals: Vec<pb::QueueIntervalRow> = rs
+        .interval_report(authed(
+            pb::IntervalReportRequest {
+                period,
+                ..Default::default()
+            },
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>()
+        .await
+        .pop()
+        .unwrap()
+        .totals;
+    let grpc_agents = rs
+        .agent_report(authed(
+            pb::AgentReportRequest {
+                period,
+                ..Default::default()
+            },
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>()
+        .await
+        .remove(0)
+        .rows;
+    let grpc_reasons = rs
+        .reason_report(authed(
+            pb::ReasonReportRequest {
+                period,
+                ..Default::default()
+            },
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect::<Vec<_>>()
+        .await
+        .remove(0)
+        .rows;
+    // then on the command line, the router stopped (sled is one process's)
+    assert!(served.terminate(Duration::from_secs(10)).is_some());
+    let (f, t) = (whole_second(from), whole_second(to));
+    let args = |report: &'static str| -> Vec<String> {
+        [
+            report,
+            "--store",
+            served.store(),
+            "--from",
+            &f,
+            "--to",
+            &t,
+            "--tz",
+            "UTC",
+            "--json",
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    let cli = |report| {
+        let a = args(report);
+        report_json(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let intervals = cli("intervals");
+    let inquiry = intervals["totals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["queue"] == "inquiry")
+        .unwrap()
+        .clone();
+    let n = |v: &serde_json::Value, k: &str| v[k].as_u64().unwrap();
+    assert_eq!(
+        (
+            n(&inquiry, "offered"),
+            n(&inquiry, "answered"),
+            n(&inquiry, "abandoned")
+        ),
+        (7, 6, 1),
+        "every call once: {inquiry}"
+    );
+    let g = grpc_totals.iter().find(|t| t.queue == "inquiry").unwrap();
+    assert_eq!(
+        (
+            g.offered,
+            g.answered,
+            g.abandoned,
+            g.service_level,
+            g.asa_seconds
+        ),
+        (
+            7,
+            6,
+            1,
+            inquiry["service_level"].as_f64(),
+            inquiry["asa_seconds"].as_f64()
+        ),
+        "the JSON is the gRPC answer"
+    );
+    let agents = cli("agents");
+    let me = agents["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["agent"] == "1001")
+        .unwrap()
+        .clone();
+    assert_eq!((n(&me, "answered"), n(&me, "handled")), (6, 6), "{me}");
+    let g = grpc_agents.iter().find(|a| a.agent == "1001").unwrap();
+    assert_eq!(
+        (g.offers, g.answered, g.handled, g.fcr_handled),
+        (
+            n(&me, "offers"),
+            n(&me, "answered"),
+            n(&me, "handled"),
+            n(&me, "fcr_handled")
+        )
+    );
+    let reasons = cli("reasons");
+    for (code, count) in [
+        ("inquiry.general", 3),
+        ("inquiry.tariff", 2),
+        ("inquiry.bill", 1),
+    ] {
+        let row = reasons["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["reason"] == code)
+            .unwrap_or_else(|| panic!("no {code} in {reasons}"));
+        assert_eq!(n(row, "contacts"), count, "{row}");
+        let g = grpc_reasons.iter().find(|r| r.reason == code).unwrap();
+        assert_eq!((g.contacts, g.handled), (count, n(row, "handled")));
+    }
 }

@@ -143,6 +143,22 @@ impl Served {
         Served::spawn(dir, store, database)
     }
 
+    /// Kill the router with SIGKILL (no stop, no last writes) and start it again on the
+    /// same store.
+    pub(super) fn kill_and_restart(mut self) -> Served {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::take(&mut self.dir);
+        let (store, database) = (self.store.clone(), self.database.clone());
+        drop(self);
+        Served::spawn(dir, store, database)
+    }
+
+    /// The store's location (a directory or a postgres:// address).
+    pub(super) fn store(&self) -> &str {
+        &self.store
+    }
+
     /// Send SIGTERM; the exit status and how long the router took to exit (None: it
     /// was still running after `limit`, and was killed).
     pub(super) fn terminate(&mut self, limit: Duration) -> Option<Duration> {

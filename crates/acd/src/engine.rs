@@ -1566,6 +1566,46 @@ impl Engine {
         Ok(())
     }
 
+    /// The statistics interval in progress as it would close at `now`, without closing
+    /// it: each queue's figures and each agent's who was active in it, ending at `now`.
+    /// A driver keeps these as a checkpoint so that a crash loses at most what came
+    /// after the last one; the interval's real close later replaces them.
+    pub fn interval_so_far(
+        &mut self,
+        now: Time,
+    ) -> Result<(Vec<QueueInterval>, Vec<AgentInterval>), EngineError> {
+        self.advance_clock(now)?;
+        let start = self.interval_start;
+        let mut agents = Vec::new();
+        for ai in 0..self.agents.len() {
+            self.accrue(ai as u32, now);
+            let ag = &self.agents[ai];
+            if ag.active_in_interval {
+                agents.push(AgentInterval {
+                    agent: AgentId(ai as u32),
+                    start,
+                    end: now,
+                    tally: ag.interval,
+                });
+            }
+        }
+        let queues = self
+            .queues
+            .iter()
+            .enumerate()
+            .map(|(q, qu)| QueueInterval {
+                queue: QueueId(q as u32),
+                start,
+                end: now,
+                tally: qu.interval.tally,
+                busy: qu.interval.busy,
+                staffed: qu.interval.staffed,
+                waiting_at_end: qu.waiting,
+            })
+            .collect();
+        Ok((queues, agents))
+    }
+
     fn close_interval(&mut self) {
         let (start, end) = (self.interval_start, self.interval_end);
         for ai in 0..self.agents.len() {

@@ -149,6 +149,8 @@ pub(crate) struct Core {
     fcr: Vec<pb::FcrFigures>,
     back_office_fresh: bool,
     last: Millis,
+    /// Closed intervals and checkpoints of the one in progress, kept in order.
+    intervals: crate::intervals::Intervals,
 }
 
 impl Core {
@@ -161,6 +163,7 @@ impl Core {
         spool: Arc<RecordSpool>,
         store_state: watch::Receiver<StoreState>,
     ) -> Core {
+        let intervals = crate::intervals::Intervals::new(store.clone(), None, now_ms());
         Core {
             sb,
             store,
@@ -182,7 +185,14 @@ impl Core {
             fcr: Vec::new(),
             back_office_fresh: false,
             last: 0,
+            intervals,
         }
+    }
+
+    /// Keep a checkpoint of the statistics interval in progress every `every` ms.
+    pub(crate) fn with_checkpoints(mut self, every: Option<Millis>) -> Core {
+        self.intervals.checkpoint_every = every;
+        self
     }
 
     /// Resolved tickets' call-backs come from `c` (and retries go to it).
@@ -458,6 +468,10 @@ impl Core {
     }
 
     fn on_tick(&mut self, now: Millis) {
+        if self.intervals.checkpoint_due(now) {
+            let records = self.sb.checkpoint(now);
+            self.intervals.keep(records);
+        }
         let store = match self.store_state.has_changed() {
             Ok(true) => Some(convert::store_state(&self.store_state.borrow_and_update())),
             _ => None,
@@ -562,10 +576,7 @@ impl Core {
                     let (store, spool) = (self.store.clone(), self.spool.clone());
                     tokio::task::spawn_blocking(move || write_record(&store, &spool, i));
                 }
-                Out::Interval(r) => {
-                    let store = self.store.clone();
-                    tokio::task::spawn_blocking(move || write_interval(&store, r));
-                }
+                Out::Interval(r) => self.intervals.keep(vec![r]),
                 Out::StartTimer { key, at } => {
                     let tx = self.tx.clone();
                     let wait = at.saturating_sub(now_ms());
@@ -633,10 +644,7 @@ impl Core {
                         t.send(convert::caller_event(call, ev, now));
                     }
                 }
-                Out::Interval(r) => {
-                    let store = self.store.clone();
-                    let _ = tokio::task::spawn_blocking(move || write_interval(&store, r)).await;
-                }
+                Out::Interval(r) => self.intervals.keep_now(vec![r]).await,
                 _ => {}
             }
         }
@@ -717,29 +725,8 @@ fn ticket_work(store: &Store, tx: &mpsc::UnboundedSender<CoreMsg>, work: WrapUpW
     let _ = tx.send(CoreMsg::Notify(agent, Box::new(ev)));
 }
 
-/// Keep a closed interval; a failure is retried (writing it twice keeps one), then
-/// logged with what was lost.
-pub(crate) fn write_interval(store: &Store, r: hotline_store::IntervalRecord) {
-    let mut last = None;
-    for pause in std::iter::once(0).chain(RECORD_RETRIES) {
-        std::thread::sleep(std::time::Duration::from_millis(pause));
-        match store.record_interval(r.clone()) {
-            Ok(()) => return,
-            Err(e) => last = Some(e),
-        }
-    }
-    let (kind, name) = r.subject();
-    tracing::error!(
-        start = r.start,
-        kind,
-        name,
-        error = %last.map(|e| e.to_string()).unwrap_or_default(),
-        "a statistics interval could not be kept"
-    );
-}
-
 /// Pauses before each retry of a record write.
-const RECORD_RETRIES: [u64; 3] = [100, 400, 1600];
+pub(crate) const RECORD_RETRIES: [u64; 3] = [100, 400, 1600];
 
 /// Write a call's record (once per call, so a retry never doubles it). A failure is
 /// retried; a record the store cannot be reached for waits in the spool until it can, one

@@ -30,6 +30,7 @@ mod call_backs;
 pub mod convert;
 mod core;
 mod crm;
+mod intervals;
 mod report;
 pub mod self_service;
 pub mod server;

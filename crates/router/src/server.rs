@@ -183,6 +183,9 @@ pub struct RouterSetup {
     /// Length of the statistics intervals kept as history (15 minutes; 30 and 60 are
     /// the other usual lengths).
     pub interval: std::time::Duration,
+    /// How often the interval in progress is kept as a checkpoint, so that a crash
+    /// loses at most this much of it; `None`: only closed intervals are kept.
+    pub checkpoint: Option<std::time::Duration>,
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -302,7 +305,8 @@ impl Router {
             names.clone(),
             spool,
             store_state.clone(),
-        );
+        )
+        .with_checkpoints(setup.checkpoint.map(|d| d.as_millis() as Millis));
         if setup.call_backs.is_some() {
             let c =
                 crate::call_backs::CallBacks::start(store.clone(), tx.clone(), next_call.clone());

@@ -1120,6 +1120,56 @@ impl Switchboard {
         Ok(())
     }
 
+    /// The statistics interval in progress as it stands at `now`, as records to keep
+    /// (a checkpoint: a crash then loses only what came after it). The interval's close
+    /// writes the same keys again with the whole interval.
+    pub fn checkpoint(&mut self, now: Millis) -> Vec<IntervalRecord> {
+        let Ok((queues, agents)) = self.engine.interval_so_far(us(now)) else {
+            return Vec::new();
+        };
+        let mut records: Vec<IntervalRecord> =
+            queues.iter().map(|q| self.queue_interval(q)).collect();
+        records.extend(agents.iter().map(|a| self.agent_interval(a)));
+        records
+    }
+
+    /// A queue's interval figures as the store keeps them.
+    fn queue_interval(&self, q: &hotline_acd::QueueInterval) -> IntervalRecord {
+        let (formula, sl_seconds) = self
+            .engine
+            .queue_config(q.queue)
+            .map(|c| {
+                let t = c.thresholds.service_level.0 / 1_000_000;
+                (c.service_level_formula, t as u32)
+            })
+            .unwrap_or_default();
+        IntervalRecord {
+            start: ms(q.start),
+            end: ms(q.end),
+            figures: IntervalFigures::Queue {
+                queue: self.queue_names[q.queue.0 as usize].clone(),
+                tally: q.tally,
+                busy_ms: q.busy.0 / 1000,
+                staffed_ms: q.staffed.0 / 1000,
+                waiting_at_end: q.waiting_at_end,
+                formula,
+                sl_seconds,
+            },
+        }
+    }
+
+    /// An agent's interval figures as the store keeps them.
+    fn agent_interval(&self, a: &hotline_acd::AgentInterval) -> IntervalRecord {
+        IntervalRecord {
+            start: ms(a.start),
+            end: ms(a.end),
+            figures: IntervalFigures::Agent {
+                agent: self.agent_names[a.agent.0 as usize].clone(),
+                tally: a.tally,
+            },
+        }
+    }
+
     /// The router is stopping: every call still here ends now, each with its record
     /// (ended as dropped), and callers are told; the statistics interval in progress is
     /// closed now, shorter, so its figures are kept.
@@ -1481,37 +1531,12 @@ impl Switchboard {
                     self.end_leg(call, from, now, LegOutcome::Transferred);
                 }
                 EngineAction::QueueIntervalClosed(q) => {
-                    let (formula, sl_seconds) = self
-                        .engine
-                        .queue_config(q.queue)
-                        .map(|c| {
-                            let t = c.thresholds.service_level.0 / 1_000_000;
-                            (c.service_level_formula, t as u32)
-                        })
-                        .unwrap_or_default();
-                    self.out.push_back(Out::Interval(IntervalRecord {
-                        start: ms(q.start),
-                        end: ms(q.end),
-                        figures: IntervalFigures::Queue {
-                            queue: self.queue_names[q.queue.0 as usize].clone(),
-                            tally: q.tally,
-                            busy_ms: q.busy.0 / 1000,
-                            staffed_ms: q.staffed.0 / 1000,
-                            waiting_at_end: q.waiting_at_end,
-                            formula,
-                            sl_seconds,
-                        },
-                    }))
+                    let r = self.queue_interval(&q);
+                    self.out.push_back(Out::Interval(r))
                 }
                 EngineAction::AgentIntervalClosed(a) => {
-                    self.out.push_back(Out::Interval(IntervalRecord {
-                        start: ms(a.start),
-                        end: ms(a.end),
-                        figures: IntervalFigures::Agent {
-                            agent: self.agent_names[a.agent.0 as usize].clone(),
-                            tally: a.tally,
-                        },
-                    }))
+                    let r = self.agent_interval(&a);
+                    self.out.push_back(Out::Interval(r))
                 }
                 EngineAction::CancelTimer(_) | EngineAction::Requeued { .. } => {}
             }

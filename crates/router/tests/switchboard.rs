@@ -1551,7 +1551,8 @@ fn inbound_callers_go_ahead_of_waiting_call_backs() {
 
 /// A router stopping mid-interval keeps what the interval counted so far (a shorter
 /// interval ending at the stop), and the one it starts again goes on from its start:
-/// no call counted twice, none lost.
+/// no call counted twice, none lost. A checkpoint taken at the stop's time holds the
+/// very records the stop closes.
 #[test]
 fn a_stop_closes_the_interval_early_and_a_restart_goes_on_from_there() {
     let intervals = |outs: &[Out]| -> Vec<IntervalRecord> {
@@ -1587,8 +1588,12 @@ fn a_stop_closes_the_interval_early_and_a_restart_goes_on_from_there() {
         digits: "1".into(),
     });
     r.at(t0 + 7 * 60_000);
+    // a checkpoint at 10:07 is what the stop then closes: the same keys and figures
+    let checkpoint = r.sb.checkpoint(r.now);
+    assert_eq!(inquiry(&checkpoint), (t0, t0 + 7 * 60_000, 1));
     r.sb.shutdown(r.now);
     let closed = intervals(&r.drain());
+    assert_eq!(checkpoint, closed, "the checkpoint is the interval so far");
     assert_eq!(
         inquiry(&closed),
         (t0, t0 + 7 * 60_000, 1),

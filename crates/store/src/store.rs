@@ -894,6 +894,22 @@ impl Store {
         self.engine.commit(Commit::put(vec![Put::Interval(r)]))
     }
 
+    /// Keep several statistics intervals in one commit (durable on return): a
+    /// checkpoint of the interval in progress, or the intervals one close ended.
+    pub fn record_intervals(&self, rs: Vec<IntervalRecord>) -> Result<(), StoreError> {
+        if let Some(r) = rs.iter().find(|r| r.end < r.start) {
+            return Err(StoreError::Invalid {
+                field: "interval",
+                why: format!("it ends ({}) before it starts ({})", r.end, r.start),
+            });
+        }
+        if rs.is_empty() {
+            return Ok(());
+        }
+        self.engine
+            .commit(Commit::put(rs.into_iter().map(Put::Interval).collect()))
+    }
+
     /// The closed intervals starting in [from, to), by start, queues before agents.
     pub fn intervals(
         &self,
