@@ -86,6 +86,9 @@ pub struct ServeConfig {
     /// Minutes in a statistics interval kept as history: 15 (default), 30 or 60.
     #[serde(default = "default_interval_minutes")]
     pub interval_minutes: u32,
+    /// Serve `/metrics` (Prometheus text format) on this address, e.g.
+    /// "127.0.0.1:9464"; absent: no metrics endpoint.
+    pub metrics_listen: Option<String>,
     /// Seconds between checkpoints of the statistics interval in progress (a crash
     /// loses at most this much of it; 0: keep only closed intervals).
     #[serde(default = "default_checkpoint_seconds")]
@@ -575,6 +578,18 @@ pub fn run(a: &ServeArgs) -> Result<()> {
         );
         if agents == 0 {
             println!("no agent accounts yet: add them with `hotline store add-agent`");
+        }
+        if let Some(addr) = &c.metrics_listen {
+            let metrics = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening for /metrics on {addr}"))?;
+            println!("metrics on http://{}/metrics", metrics.local_addr()?);
+            let serving = router.clone().serve_metrics(metrics, std::future::pending());
+            tokio::spawn(async move {
+                if let Err(e) = serving.await {
+                    tracing::error!(error = %e, "the /metrics endpoint stopped");
+                }
+            });
         }
         use std::io::Write;
         std::io::stdout().flush()?;

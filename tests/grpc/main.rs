@@ -13,6 +13,7 @@ mod desk;
 #[path = "../../crates/store/tests/engines/mod.rs"]
 mod engines;
 mod history;
+mod metrics;
 pub(crate) mod outside;
 mod routing;
 mod store_outage;

@@ -151,6 +151,8 @@ pub(crate) struct Core {
     last: Millis,
     /// Closed intervals and checkpoints of the one in progress, kept in order.
     intervals: crate::intervals::Intervals,
+    /// What `/metrics` counts.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Core {
@@ -186,12 +188,19 @@ impl Core {
             back_office_fresh: false,
             last: 0,
             intervals,
+            metrics: Arc::default(),
         }
     }
 
     /// Keep a checkpoint of the statistics interval in progress every `every` ms.
     pub(crate) fn with_checkpoints(mut self, every: Option<Millis>) -> Core {
         self.intervals.checkpoint_every = every;
+        self
+    }
+
+    /// Count for `/metrics` into `m`.
+    pub(crate) fn with_metrics(mut self, m: Arc<crate::metrics::Metrics>) -> Core {
+        self.metrics = m;
         self
     }
 
@@ -468,6 +477,7 @@ impl Core {
     }
 
     fn on_tick(&mut self, now: Millis) {
+        self.metrics.streams(self.agents.len(), self.callers.len());
         if self.intervals.checkpoint_due(now) {
             let records = self.sb.checkpoint(now);
             self.intervals.keep(records);
@@ -573,8 +583,10 @@ impl Core {
                     }
                 }
                 Out::Record(i) => {
+                    self.metrics.call_ended(&i);
                     let (store, spool) = (self.store.clone(), self.spool.clone());
-                    tokio::task::spawn_blocking(move || write_record(&store, &spool, i));
+                    let metrics = self.metrics.clone();
+                    tokio::task::spawn_blocking(move || write_record(&store, &spool, &metrics, i));
                 }
                 Out::Interval(r) => self.intervals.keep(vec![r]),
                 Out::StartTimer { key, at } => {
@@ -635,9 +647,13 @@ impl Core {
         while let Some(out) = self.sb.poll() {
             match out {
                 Out::Record(i) => {
+                    self.metrics.call_ended(&i);
                     let (store, spool) = (self.store.clone(), self.spool.clone());
-                    let _ =
-                        tokio::task::spawn_blocking(move || write_record(&store, &spool, i)).await;
+                    let metrics = self.metrics.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        write_record(&store, &spool, &metrics, i)
+                    })
+                    .await;
                 }
                 Out::Caller(call, ev) => {
                     if let Some(t) = self.callers.get(&call) {
@@ -732,14 +748,23 @@ pub(crate) const RECORD_RETRIES: [u64; 3] = [100, 400, 1600];
 /// retried; a record the store cannot be reached for waits in the spool until it can, one
 /// it refuses for its content is set aside as a dead letter (`hotline store check`
 /// reports it). None is dropped while the spool's disk takes it.
-pub(crate) fn write_record(store: &Store, spool: &RecordSpool, i: hotline_store::Interaction) {
+pub(crate) fn write_record(
+    store: &Store,
+    spool: &RecordSpool,
+    metrics: &crate::metrics::Metrics,
+    i: hotline_store::Interaction,
+) {
     use hotline_store::StoreError;
     let call = i.call_id;
     let mut last = None;
     for pause in std::iter::once(0).chain(RECORD_RETRIES) {
         std::thread::sleep(std::time::Duration::from_millis(pause));
+        let started = std::time::Instant::now();
         match store.record_call(i.clone()) {
-            Ok(_) => return,
+            Ok(_) => {
+                metrics.record_written(started.elapsed().as_secs_f64());
+                return;
+            }
             // bad data does not get better by waiting
             Err(e @ StoreError::Invalid { .. }) => {
                 last = Some(e);

@@ -31,6 +31,7 @@ pub mod convert;
 mod core;
 mod crm;
 mod intervals;
+pub mod metrics;
 mod report;
 pub mod self_service;
 pub mod server;

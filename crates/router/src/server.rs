@@ -242,6 +242,8 @@ struct Shared {
     keepalive: Option<(std::time::Duration, std::time::Duration)>,
     /// The store's state (`store_watch`), for the health service.
     store_state: watch::Receiver<StoreState>,
+    /// What `/metrics` serves.
+    metrics: Arc<crate::metrics::Metrics>,
     /// Every ticket the store writes, for worklists and "my tickets".
     tickets: crate::ticket_watch::TicketNews,
 }
@@ -297,6 +299,7 @@ impl Router {
         let (state_tx, store_state) = watch::channel(StoreState::default());
         let tickets = crate::ticket_watch::TicketNews::on(&store);
         store_watch::spawn(store.clone(), spool.clone(), state_tx);
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let mut core = Core::new(
             sb,
             store.clone(),
@@ -306,7 +309,8 @@ impl Router {
             spool,
             store_state.clone(),
         )
-        .with_checkpoints(setup.checkpoint.map(|d| d.as_millis() as Millis));
+        .with_checkpoints(setup.checkpoint.map(|d| d.as_millis() as Millis))
+        .with_metrics(metrics.clone());
         if setup.call_backs.is_some() {
             let c =
                 crate::call_backs::CallBacks::start(store.clone(), tx.clone(), next_call.clone());
@@ -333,12 +337,23 @@ impl Router {
             keepalive: setup.keepalive,
             store_state,
             tickets,
+            metrics,
         })))
     }
 
     /// The store the router runs on.
     pub(crate) fn store(&self) -> Arc<Store> {
         self.0.store.clone()
+    }
+
+    /// What the router counts for `/metrics`.
+    pub(crate) fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.0.metrics
+    }
+
+    /// The store answers, as the store watcher last saw it.
+    pub(crate) fn store_up(&self) -> bool {
+        self.0.store_state.borrow().up()
     }
 
     /// Tickets as the store writes them.
