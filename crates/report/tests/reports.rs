@@ -429,3 +429,36 @@ fn a_bad_period_is_refused_in_words() {
         Period::new(NOW - 14 * DAY, NOW - 7 * DAY).unwrap()
     );
 }
+
+/// A seeded store's interval history is its seeded calls added up: each queue's offered
+/// and answered over the 90 days are its calls, and the calls come in a hotline's day
+/// (more at 10:00 than at 04:00, Beijing time).
+#[test]
+fn seeded_intervals_add_up_to_the_seeded_calls() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let r = seed::seed(&s, 2000, 7, NOW, &mut |_| {}).unwrap();
+    assert!(r.intervals > 0);
+    let all = Period::new(NOW - 91 * DAY, NOW).unwrap();
+    let rep = report::intervals(&s, all, &[], 60).unwrap();
+    let mut calls = std::collections::BTreeMap::<String, (u64, u64)>::new();
+    let mut by_hour = [0u64; 24];
+    s.each_interaction_between(all.from, all.to, |i| {
+        by_hour[((i.arrived / HOUR + 8) % 24) as usize] += 1;
+        if let Some(q) = &i.queue {
+            let c = calls.entry(q.clone()).or_default();
+            c.0 += 1;
+            c.1 += u64::from(i.answered.is_some());
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert!(!calls.is_empty());
+    for (queue, (offered, answered)) in &calls {
+        let t = rep.totals.iter().find(|t| &t.queue == queue).unwrap();
+        assert_eq!((t.offered, t.answered), (*offered, *answered), "{queue}");
+    }
+    assert!(by_hour[10] > 3 * by_hour[4], "{by_hour:?}");
+    let agents = report::agents(&s, all, &[]).unwrap();
+    let answered: u64 = agents.iter().map(|a| a.answered).sum();
+    assert_eq!(answered, calls.values().map(|c| c.1).sum::<u64>());
+}

@@ -34,6 +34,9 @@ pub struct SeedReport {
     pub tickets: u64,
     /// Agent ids used as account managers and ticket owners ("1001"…).
     pub agents: Vec<String>,
+    /// Statistics intervals written (queues' and agents' 15-minute intervals, the sums
+    /// of the seeded calls).
+    pub intervals: u64,
 }
 
 // Surnames weighted roughly by frequency (王 李 张 刘 陈 … 百家姓 top of the census).
@@ -424,6 +427,7 @@ pub fn seed(
     let mut tally = Tally::new();
     seed_range(store, 0..n, seed, now, &mut tally, progress)?;
     store.engine().ids_after(IdKind::Customer, n)?;
+    tally.report.intervals = tally.history.write(store)?;
     store.flush()?;
     Ok(tally.report())
 }
@@ -451,6 +455,7 @@ pub fn seed_dir(
         seed_range(&store, start..end, seed, now, &mut tally, progress)?;
         if end == n {
             store.engine().ids_after(IdKind::Customer, n)?;
+            tally.report.intervals = tally.history.write(&store)?;
         }
         store.flush()?;
         drop(store);
@@ -479,9 +484,119 @@ pub fn seed_at(
     seed_dir(std::path::Path::new(dir), catalog, n, seed, now, progress)
 }
 
+/// Calls by local hour (Beijing) of the 1000 hotline's day: quiet at night, peaks in
+/// the morning and the afternoon.
+const CALLS_BY_HOUR: [u64; 24] = [
+    1, 1, 1, 1, 1, 2, 3, 5, 9, 11, 11, 10, 7, 7, 10, 10, 10, 9, 7, 6, 5, 4, 3, 2,
+];
+
+/// A time in the 90 days before `now`, on a day like the hotline's: a day drawn evenly,
+/// an hour by [`CALLS_BY_HOUR`], a second within it evenly.
+fn past_arrival(rng: &mut Rng, now: Millis) -> Millis {
+    const HOUR_MS: Millis = 3_600_000;
+    const BEIJING: Millis = 8 * HOUR_MS;
+    let midnight = (now + BEIJING) / DAY_MS * DAY_MS - BEIJING;
+    let day = rng.below(90);
+    let mut pick = rng.below(CALLS_BY_HOUR.iter().sum());
+    let hour = CALLS_BY_HOUR
+        .iter()
+        .position(|&w| {
+            let here = pick < w;
+            pick = pick.saturating_sub(w);
+            here
+        })
+        .unwrap_or(12) as Millis;
+    let at = (midnight + hour * HOUR_MS + rng.below(3600) * 1000).saturating_sub(day * DAY_MS);
+    if at >= now {
+        at.saturating_sub(DAY_MS)
+    } else {
+        at
+    }
+}
+
+/// The seeded calls added up as the router keeps its history: each queue's and each
+/// agent's 15-minute intervals (by the KPI module's counting), so that the reports of
+/// a freshly seeded store have intervals consistent with its interactions.
+#[derive(Default)]
+struct History {
+    queues: std::collections::BTreeMap<(Millis, String), hotline_acd::kpi::Tally>,
+    agents: std::collections::BTreeMap<(Millis, String), hotline_acd::stats::AgentTally>,
+}
+
+impl History {
+    const INTERVAL: Millis = 15 * 60_000;
+
+    fn add(&mut self, i: &Interaction) {
+        use hotline_acd::{AgentStateKind, Span};
+        let slot = i.arrived - i.arrived % Self::INTERVAL;
+        let Some(queue) = &i.queue else {
+            return; // finished in the IVR
+        };
+        let secs = |s: u32| Span::from_secs(u64::from(s));
+        let q = self.queues.entry((slot, queue.clone())).or_default();
+        q.on_offered();
+        if i.answered.is_none() {
+            return;
+        }
+        q.on_answered(secs(i.wait_s), &hotline_acd::kpi::Thresholds::default());
+        q.on_handled(secs(i.talk_s), secs(i.hold_s), secs(i.wrap_up_s));
+        let Some(agent) = i.agents.last() else {
+            return;
+        };
+        let a = self.agents.entry((slot, agent.clone())).or_default();
+        a.offers += 1;
+        a.answered += 1;
+        a.handled += 1;
+        a.talk += secs(i.talk_s);
+        a.hold += secs(i.hold_s);
+        a.wrap_up += secs(i.wrap_up_s);
+        a.time_in_state[AgentStateKind::Connected.index()] += secs(i.talk_s + i.hold_s);
+        a.time_in_state[AgentStateKind::AfterCallWork.index()] += secs(i.wrap_up_s);
+    }
+
+    /// Write every interval into `store`; how many.
+    fn write(&mut self, store: &Store) -> Result<u64, StoreError> {
+        let queues = std::mem::take(&mut self.queues)
+            .into_iter()
+            .map(|((start, queue), tally)| IntervalRecord {
+                start,
+                end: start + Self::INTERVAL,
+                figures: IntervalFigures::Queue {
+                    queue,
+                    tally,
+                    busy_ms: 0,
+                    staffed_ms: 0,
+                    waiting_at_end: 0,
+                    formula: Default::default(),
+                    sl_seconds: 20,
+                },
+            });
+        let agents = std::mem::take(&mut self.agents)
+            .into_iter()
+            .map(|((start, agent), tally)| IntervalRecord {
+                start,
+                end: start + Self::INTERVAL,
+                figures: IntervalFigures::Agent { agent, tally },
+            });
+        let mut written = 0;
+        let mut batch = Vec::with_capacity(5_000);
+        for r in queues.chain(agents) {
+            batch.push(r);
+            if batch.len() == 5_000 {
+                written += batch.len() as u64;
+                store.record_intervals(std::mem::take(&mut batch))?;
+            }
+        }
+        written += batch.len() as u64;
+        store.record_intervals(batch)?;
+        Ok(written)
+    }
+}
+
 /// What a seeding wrote so far.
 struct Tally {
     report: SeedReport,
+    history: History,
     key_revenue: f64,
     all_revenue: f64,
 }
@@ -498,6 +613,7 @@ impl Tally {
             },
             key_revenue: 0.0,
             all_revenue: 0.0,
+            history: History::default(),
         }
     }
 
@@ -522,7 +638,6 @@ fn seed_range(
     progress: &mut dyn FnMut(u64),
 ) -> Result<(), StoreError> {
     const CHUNK: u64 = 5_000;
-    let report = &mut tally.report;
     let engine = store.engine();
     let catalog = store.catalog();
     let mut start = range.start;
@@ -536,7 +651,7 @@ fn seed_range(
             tally.all_revenue += c.arpu_fen as f64;
             if c.segment == Segment::KeyAccount {
                 tally.key_revenue += c.arpu_fen as f64;
-                report.key_accounts += 1;
+                tally.report.key_accounts += 1;
             }
             history(seed, catalog, &c, now, &mut interactions, &mut tickets);
             load.push(Put::Customer(c));
@@ -545,20 +660,21 @@ fn seed_range(
         let interaction_ids = engine.reserve_ids(IdKind::Interaction, interactions.len() as u64)?;
         for ((mut it, ticket), id) in interactions.into_iter().zip(interaction_ids) {
             it.id = id;
+            tally.history.add(&it);
             if let Some(pos) = ticket {
                 it.tickets = ticket_ids.get(pos).copied().into_iter().collect();
             }
             load.push(Put::Interaction(it));
-            report.interactions += 1;
+            tally.report.interactions += 1;
         }
         for (mut t, id) in tickets.into_iter().zip(&ticket_ids) {
             t.id = *id;
             load.push(Put::Ticket(t));
-            report.tickets += 1;
+            tally.report.tickets += 1;
         }
         engine.load(load)?;
         engine.flush()?;
-        report.customers = end;
+        tally.report.customers = end;
         progress(end);
         start = end;
     }
@@ -611,7 +727,7 @@ fn history(
         acc += p;
     }
     for _ in 0..count {
-        let arrived = now.saturating_sub(rng.below(90 * DAY_MS / 1000) * 1000);
+        let arrived = past_arrival(&mut rng, now);
         let agent = format!("{}", 1001 + rng.below(60));
         let reason = pick(&mut rng, REASONS).to_string();
         let self_service = reason == "bill-query" && rng.chance(0.7);
