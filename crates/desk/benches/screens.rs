@@ -130,6 +130,8 @@ fn main() {
     let mut desk = Desk::new("http://127.0.0.1:1", "9000");
     desk.screen = Screen::Supervisor {
         board: Box::new(Wallboard::default()),
+        reports: Box::default(),
+        tab: Default::default(),
         who: who(),
     };
     let stats = |round: u64| pb::StatsUpdate {

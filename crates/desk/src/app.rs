@@ -6,6 +6,7 @@ use crate::client::{
     self, Credentials, LoginError, SessionEvent, StatsEvent, TicketsEvent, Watch, Welcome,
 };
 use crate::i18n::Lang;
+use crate::reports::{self, Reports};
 use crate::supervisor::{self, Wallboard};
 use crate::worklist::{self, Worklist};
 use hotline_proto::v1 as pb;
@@ -55,9 +56,23 @@ pub enum Screen {
     Supervisor {
         /// The wallboard.
         board: Box<Wallboard>,
+        /// The reports.
+        reports: Box<Reports>,
+        /// Which of the two is up.
+        tab: Tab,
         /// Who logged in.
         who: Credentials,
     },
+}
+
+/// The supervisor's two screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    /// The live wallboard.
+    #[default]
+    Board,
+    /// Reports over the kept history.
+    Reports,
 }
 
 /// The desktop.
@@ -96,6 +111,10 @@ pub enum Message {
     Board(supervisor::Message),
     /// The wallboard's stream.
     Stats(StatsEvent),
+    /// The supervisor switches between the wallboard and the reports.
+    Tab(Tab),
+    /// The reports screen.
+    Reports(reports::Message),
     /// The back office's worklist.
     Worklist(worklist::Message),
     /// Switch zh-CN / English.
@@ -194,6 +213,8 @@ impl Desk {
                 self.screen = if w.role == "supervisor" || w.role == "admin" {
                     Screen::Supervisor {
                         board: Box::default(),
+                        reports: Box::default(),
+                        tab: Tab::Board,
                         who,
                     }
                 } else if w.role == "back-office" {
@@ -239,6 +260,16 @@ impl Desk {
                 return self.agent(agent::Message::Link(Link::Reconnecting(n, why)));
             }
             Message::Board(m) => return self.board(m),
+            Message::Tab(t) => {
+                if let Screen::Supervisor { tab, reports, .. } = &mut self.screen {
+                    *tab = t;
+                    if t == Tab::Reports && reports.data == reports::Data::Nothing && !reports.busy
+                    {
+                        return self.reports(reports::Message::Refresh);
+                    }
+                }
+            }
+            Message::Reports(m) => return self.reports(m),
             Message::Worklist(m) => return self.worklist(m),
             Message::Stats(StatsEvent::Update(u)) => {
                 return self.board(supervisor::Message::Update(u));
@@ -330,7 +361,7 @@ impl Desk {
     }
 
     fn board(&mut self, m: supervisor::Message) -> Task<Message> {
-        if let Screen::Supervisor { board, who } = &mut self.screen
+        if let Screen::Supervisor { board, who, .. } = &mut self.screen
             && let Some(steer) = board.update(m, Instant::now())
         {
             let (agent, what) = match steer {
@@ -342,6 +373,26 @@ impl Desk {
             });
         }
         Task::none()
+    }
+
+    fn reports(&mut self, m: reports::Message) -> Task<Message> {
+        let Screen::Supervisor { reports, who, .. } = &mut self.screen else {
+            return Task::none();
+        };
+        match reports.update(m, crate::words::unix_now(), self.lang) {
+            Some(reports::Want::Load(ask)) => {
+                let seq = ask.seq;
+                Task::perform(client::report(who.clone(), ask), move |r| {
+                    Message::Reports(reports::Message::Loaded(seq, r))
+                })
+            }
+            Some(reports::Want::Export(name, text)) => {
+                Task::perform(client::export(name, text), |r| {
+                    Message::Reports(reports::Message::Exported(r))
+                })
+            }
+            None => Task::none(),
+        }
     }
 
     /// The live streams: the agent's session or the wallboard's statistics, a clock tick
@@ -401,8 +452,37 @@ impl Desk {
             Screen::Agent { agent, .. } => {
                 crate::agent_view::view(agent, self.lang, self.now).map(Message::Agent)
             }
-            Screen::Supervisor { board, .. } => {
-                crate::wallboard_view::view(board, self.lang, self.now).map(Message::Board)
+            Screen::Supervisor {
+                board,
+                reports,
+                tab,
+                ..
+            } => {
+                let tab_button = |t: Tab, key: &'static str| {
+                    button(text(self.lang.t(key)).size(14))
+                        .on_press(Message::Tab(t))
+                        .style(if *tab == t {
+                            button::primary
+                        } else {
+                            button::text
+                        })
+                };
+                let tabs = row![
+                    tab_button(Tab::Board, "sup.tab.board"),
+                    tab_button(Tab::Reports, "sup.tab.reports"),
+                ]
+                .spacing(4)
+                .padding([0, 12]);
+                let page = match tab {
+                    Tab::Board => {
+                        crate::wallboard_view::view(board, self.lang, self.now).map(Message::Board)
+                    }
+                    Tab::Reports => {
+                        let queues: Vec<String> = board.queues.keys().cloned().collect();
+                        crate::reports_view::view(reports, &queues, self.lang).map(Message::Reports)
+                    }
+                };
+                column![tabs, page].into()
             }
             Screen::BackOffice { list, .. } => {
                 crate::worklist_view::view(list, self.lang, crate::words::unix_now())

@@ -504,3 +504,135 @@ pub async fn search_customers(c: Credentials, prefix: String) -> Result<Vec<pb::
     .await
     .map(|r| r.into_inner().customers)
 }
+
+/// Ask the router for a report (every page of it).
+pub async fn report(
+    c: Credentials,
+    ask: crate::reports::Ask,
+) -> Result<crate::reports::Data, String> {
+    use crate::reports::{Data, Kind};
+    use hotline_proto::v1::report_service_client::ReportServiceClient;
+    let period = Some(pb::ReportPeriod {
+        from: Some(prost_types::Timestamp {
+            seconds: ask.from,
+            nanos: 0,
+        }),
+        to: Some(prost_types::Timestamp {
+            seconds: ask.to,
+            nanos: 0,
+        }),
+    });
+    /// Every page of a server stream.
+    async fn all<P>(
+        r: Result<tonic::Response<tonic::Streaming<P>>, tonic::Status>,
+    ) -> Result<Vec<P>, tonic::Status> {
+        let mut s = r?.into_inner();
+        let mut pages = Vec::new();
+        while let Some(p) = s.message().await? {
+            pages.push(p);
+        }
+        Ok(pages)
+    }
+    with_token(&c, |ch, token| {
+        let ask = ask.clone();
+        async move {
+            let mut rs = ReportServiceClient::new(ch);
+            Ok(match ask.kind {
+                Kind::Intervals => {
+                    let pages = all(rs
+                        .interval_report(authed(
+                            pb::IntervalReportRequest {
+                                period,
+                                queues: vec![ask.queue.clone()],
+                                minutes: ask.minutes,
+                                page_size: 0,
+                            },
+                            &token,
+                        ))
+                        .await)
+                    .await?;
+                    let mut rows = Vec::new();
+                    let mut totals = Vec::new();
+                    for p in pages {
+                        rows.extend(p.rows);
+                        totals.extend(p.totals);
+                    }
+                    Data::Intervals { rows, totals }
+                }
+                Kind::Agents => Data::Agents(
+                    all(rs
+                        .agent_report(authed(
+                            pb::AgentReportRequest {
+                                period,
+                                ..Default::default()
+                            },
+                            &token,
+                        ))
+                        .await)
+                    .await?
+                    .into_iter()
+                    .flat_map(|p| p.rows)
+                    .collect(),
+                ),
+                Kind::Hotspots => Data::Hotspots(
+                    all(rs
+                        .hotspot_report(authed(
+                            pb::HotspotReportRequest {
+                                period,
+                                level: pb::AreaLevel::District as i32,
+                                ..Default::default()
+                            },
+                            &token,
+                        ))
+                        .await)
+                    .await?
+                    .into_iter()
+                    .flat_map(|p| p.rows)
+                    .collect(),
+                ),
+                Kind::Reasons => Data::Reasons(
+                    all(rs
+                        .reason_report(authed(
+                            pb::ReasonReportRequest {
+                                period,
+                                ..Default::default()
+                            },
+                            &token,
+                        ))
+                        .await)
+                    .await?
+                    .into_iter()
+                    .flat_map(|p| p.rows)
+                    .collect(),
+                ),
+                Kind::Tickets => Data::Tickets(
+                    all(rs
+                        .ticket_report(authed(
+                            pb::TicketReportRequest {
+                                period,
+                                ..Default::default()
+                            },
+                            &token,
+                        ))
+                        .await)
+                    .await?
+                    .into_iter()
+                    .flat_map(|p| p.rows)
+                    .collect(),
+                ),
+            })
+        }
+    })
+    .await
+}
+
+/// Write an exported report into the current directory; its path.
+pub async fn export(name: String, text: String) -> Result<String, String> {
+    let path = std::env::current_dir()
+        .map_err(|e| e.to_string())?
+        .join(name);
+    tokio::fs::write(&path, text)
+        .await
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(path.display().to_string())
+}

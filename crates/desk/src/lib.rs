@@ -15,6 +15,8 @@ pub mod agent_view;
 pub mod app;
 pub mod client;
 pub mod i18n;
+pub mod reports;
+pub mod reports_view;
 pub mod supervisor;
 pub mod wallboard_view;
 pub mod words;

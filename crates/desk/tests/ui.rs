@@ -266,6 +266,8 @@ fn supervisor_desk() -> Desk {
     let mut desk = Desk::new("http://127.0.0.1:1", "9000");
     desk.screen = Screen::Supervisor {
         board: Box::new(Wallboard::default()),
+        reports: Box::default(),
+        tab: Default::default(),
         who: Credentials {
             router: "http://127.0.0.1:1".into(),
             agent: "9000".into(),
@@ -743,4 +745,54 @@ fn a_call_back_nobody_answers_says_so_in_english_too() {
     router(&mut desk, state(pb::AgentState::AfterCallWork));
     assert!(shows(&desk, "Not reached: it will be tried again"));
     assert!(!shows(&desk, "Customer's satisfaction"));
+}
+
+/// The supervisor's reports: the tab, the report buttons in both languages, and the rows
+/// the router sent drawn with their chart (hot spots by district, the unusual one first).
+#[test]
+fn the_reports_screen_shows_the_chosen_report_in_words() {
+    use hotline_desk::app::Tab;
+    use hotline_desk::reports::{Data, Kind, Message as R};
+    let mut desk = supervisor_desk();
+    assert!(shows(&desk, "统计报表"), "the tab is there");
+    let _ = desk.update(Message::Tab(Tab::Reports));
+    assert!(shows(&desk, "时段报表"));
+    assert!(shows(&desk, "投诉障碍热点"));
+    assert!(
+        shows(&desk, "正在查询…"),
+        "the interval report is asked for at once"
+    );
+    let _ = desk.update(Message::Reports(R::Kind(Kind::Hotspots)));
+    let Screen::Supervisor { reports, .. } = &desk.screen else {
+        unreachable!()
+    };
+    let seq = reports.asked();
+    let row = |district: &str, reports: u64, surprise: f64| pb::HotspotRow {
+        district: district.into(),
+        reports,
+        per_1000: Some(reports as f64 / 2.0),
+        surprise,
+        top: vec![pb::NamedCount {
+            name: "broadband-down".into(),
+            count: reports,
+        }],
+        ..Default::default()
+    };
+    let _ = desk.update(Message::Reports(R::Loaded(
+        seq,
+        Ok(Data::Hotspots(vec![
+            row("滨江区", 40, 6.2),
+            row("西湖区", 55, 0.3),
+        ])),
+    )));
+    assert!(shows(&desk, "滨江区"));
+    assert!(shows(&desk, "异常度"));
+    assert!(shows(&desk, "宽带无法上网 40"), "the subcategory in words");
+    let _ = desk.update(Message::ToggleLanguage);
+    assert!(shows(&desk, "Hot spots"));
+    assert!(shows(&desk, "Surprise"));
+    assert!(
+        !shows(&desk, "broadband-down"),
+        "no raw code where a person reads"
+    );
 }
