@@ -45,6 +45,28 @@ xdotool key Return
 title_has "班长监控"
 xdotool mousemove 1229 17 click 1  # dark theme
 shot wallboard-dark 6
+# the reports tab over the demo's seeded history and its live traffic: a queue's last
+# seven days (zh, light), hot spots by district (zh, dark), agents ranked and contacts
+# by reason (English, light and dark)
+xdotool mousemove 1229 17 click 1  # light again
+xdotool mousemove 130 48 click 1   # 统计报表
+sleep 2
+xdotool mousemove 138 123 click 1  # 近7天
+shot reports-intervals 3
+xdotool mousemove 212 88 click 1   # 投诉障碍热点
+xdotool mousemove 1229 17 click 1  # dark
+shot reports-hotspots-dark 3
+xdotool mousemove 1229 17 click 1  # light
+xdotool mousemove 123 88 click 1   # 坐席绩效
+sleep 2
+xdotool mousemove 1160 17 click 1  # English
+shot reports-agents-en 3
+xdotool mousemove 1160 17 click 1  # 中文
+xdotool mousemove 301 88 click 1   # 来电原因
+sleep 2
+xdotool mousemove 1160 17 click 1  # English
+xdotool mousemove 1229 17 click 1  # dark
+shot reports-reasons-en-dark 3
 kill "$desk"
 sleep 1
 

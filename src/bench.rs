@@ -27,6 +27,8 @@ pub enum BenchCommand {
     Store(crate::store_cmd::StoreBench),
     /// The router over gRPC: time from a caller's dial to the offer on an agent's stream.
     Route(RouteBench),
+    /// The reports over a period of a seeded store, beside a bare scan of the period.
+    Report(crate::report_bench::ReportBench),
     /// The ceiling for `route`: a bare tonic relay with the same two hops (a sender's
     /// stream in, a listener's stream out) and nothing in between.
     Echo(EchoBench),
@@ -155,6 +157,7 @@ pub fn run(b: &BenchCommand) -> Result<()> {
         BenchCommand::Store(a) => crate::store_cmd::bench(a),
         BenchCommand::Route(a) => route(a),
         BenchCommand::Echo(a) => echo(a),
+        BenchCommand::Report(a) => crate::report_bench::run(a),
     }
 }
 

@@ -9,6 +9,7 @@ mod demo_cmd;
 mod erlang_cmd;
 mod json;
 mod pg_reference;
+mod report_bench;
 mod report_cmd;
 mod serve_cmd;
 mod sim_cmd;

@@ -313,6 +313,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "{n} more rows: export the CSV for all",
     ),
     ("rep.total", "合计", "Total"),
+    ("rep.no_reason", "未注明原因", "no reason given"),
     (
         "rep.chart.intervals",
         "服务水平（绿线，红线为80%目标）与呼入量（蓝柱）",

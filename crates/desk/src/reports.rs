@@ -447,11 +447,7 @@ impl Reports {
                 ]),
                 rows.iter()
                     .map(|r| {
-                        let name = match lang {
-                            Lang::Zh if !r.zh.is_empty() => r.zh.clone(),
-                            Lang::En if !r.en.is_empty() => r.en.clone(),
-                            _ => words::reason(words::codes(), &r.reason, lang),
-                        };
+                        let name = reason_words(r, lang);
                         vec![
                             name,
                             r.contacts.to_string(),
@@ -519,6 +515,16 @@ impl Reports {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .unwrap_or_default()
+    }
+}
+
+/// A reason row's reason in words ("not given" for contacts without one).
+pub fn reason_words(r: &pb::ReasonReportRow, lang: Lang) -> String {
+    match lang {
+        _ if r.reason.is_empty() => lang.t("rep.no_reason").to_string(),
+        Lang::Zh if !r.zh.is_empty() => r.zh.clone(),
+        Lang::En if !r.en.is_empty() => r.en.clone(),
+        _ => words::reason(words::codes(), &r.reason, lang),
     }
 }
 

@@ -119,6 +119,8 @@ fn chart<'a>(r: &'a Reports, lang: Lang) -> Option<Element<'a, Message>> {
             column![
                 text(lang.t("rep.chart.intervals")).size(13),
                 canvas_widget(Line {
+                    span: r.covers,
+                    slot: i64::from(r.period.minutes()) * 60,
                     points: rows
                         .iter()
                         .map(|q| {
@@ -190,11 +192,7 @@ fn chart<'a>(r: &'a Reports, lang: Lang) -> Option<Element<'a, Message>> {
                 rows.iter()
                     .take(12)
                     .map(|x| {
-                        let name = match lang {
-                            Lang::Zh if !x.zh.is_empty() => x.zh.clone(),
-                            Lang::En if !x.en.is_empty() => x.en.clone(),
-                            _ => words::reason(words::codes(), &x.reason, lang),
-                        };
+                        let name = crate::reports::reason_words(x, lang);
                         let share = if most > 0.0 {
                             x.contacts as f64 / most
                         } else {
@@ -255,8 +253,13 @@ fn table<'a>(r: &'a Reports, lang: Lang) -> Element<'a, Message> {
 }
 
 /// Offered calls (bars, left scale) and service level (line, 0–100 %, the 80 % target
-/// dashed) by interval.
+/// red) by interval, each where its time falls in the period (an hour without calls is
+/// a gap, not squeezed out).
 struct Line {
+    /// The period, seconds.
+    span: (i64, i64),
+    /// Seconds in an interval.
+    slot: i64,
     /// (start, SL %, offered) by interval.
     points: Vec<(i64, Option<f64>, u64)>,
 }
@@ -280,14 +283,16 @@ impl canvas::Program<Message> for Line {
             &Path::rectangle(Point::new(left, top), Size::new(w, h)),
             Stroke::default().with_color(ink.scale_alpha(0.3)),
         );
-        let n = self.points.len().max(1) as f32;
         let most = self.points.iter().map(|p| p.2).max().unwrap_or(0).max(1) as f32;
-        let slot = w / n;
+        let (from, to) = self.span;
+        let length = (to - from).max(1) as f32;
+        let x = |at: i64| left + ((at - from) as f32 / length).clamp(0.0, 1.0) * w;
+        let slot = (self.slot as f32 / length * w).max(1.0);
         let y = |share: f32| top + h - share.clamp(0.0, 1.0) * h;
-        for (k, (_, _, offered)) in self.points.iter().enumerate() {
+        for (at, _, offered) in &self.points {
             let bh = *offered as f32 / most * h;
             frame.fill_rectangle(
-                Point::new(left + k as f32 * slot + slot * 0.15, top + h - bh),
+                Point::new(x(*at) + slot * 0.15, top + h - bh),
                 Size::new((slot * 0.7).max(1.0), bh),
                 BLUE.scale_alpha(0.45),
             );
@@ -301,9 +306,9 @@ impl canvas::Program<Message> for Line {
         );
         let sl = Path::new(|b| {
             let mut first = true;
-            for (k, (_, s, _)) in self.points.iter().enumerate() {
+            for (at, s, _) in &self.points {
                 if let Some(s) = s {
-                    let pt = Point::new(left + (k as f32 + 0.5) * slot, y(*s as f32 / 100.0));
+                    let pt = Point::new(x(*at) + slot * 0.5, y(*s as f32 / 100.0));
                     if first {
                         b.move_to(pt)
                     } else {
@@ -343,20 +348,18 @@ impl canvas::Program<Message> for Line {
             Point::new(left + w + 4.0, y(0.8) - 6.0),
             RED,
         );
-        if let (Some(first), Some(last)) = (self.points.first(), self.points.last()) {
-            label(
-                &mut frame,
-                crate::reports::clock(first.0),
-                Point::new(left, top + h + 3.0),
-                ink,
-            );
-            label(
-                &mut frame,
-                crate::reports::clock(last.0),
-                Point::new(left + w - 70.0, top + h + 3.0),
-                ink,
-            );
-        }
+        label(
+            &mut frame,
+            crate::reports::clock(from),
+            Point::new(left, top + h + 3.0),
+            ink,
+        );
+        label(
+            &mut frame,
+            crate::reports::clock(to),
+            Point::new(left + w - 70.0, top + h + 3.0),
+            ink,
+        );
         vec![frame.into_geometry()]
     }
 }

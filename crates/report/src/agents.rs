@@ -1,7 +1,7 @@
 //! The agents' appraisal (绩效考核): each agent's kept intervals added up, beside the
 //! store's FCR tally per agent.
 
-use crate::{Period, ReportError, check_known, percent, round1, seconds};
+use crate::{Period, ReportError, check_known, round1, seconds};
 use hotline_acd::AgentStateKind;
 use hotline_acd::kpi;
 use hotline_acd::stats::AgentTally;
@@ -44,7 +44,8 @@ pub struct AgentRow {
     pub fcr_claimed: u64,
     /// Of the claims, verified (no repeat within the window).
     pub fcr_verified: u64,
-    /// Verified ÷ handled, percent.
+    /// Verified ÷ settled (the contacts whose FCR window has passed or that were
+    /// repeated), percent: none while every window is still open.
     pub fcr_rate: Option<f64>,
 }
 
@@ -90,7 +91,8 @@ pub fn agents(
                 fcr_handled: f.handled,
                 fcr_claimed: f.claimed,
                 fcr_verified: f.verified,
-                fcr_rate: percent(f.verified, f.handled),
+                fcr_rate: kpi::first_contact_resolution(f.verified, f.settled)
+                    .map(|x| round1(x * 100.0)),
             }
         })
         .collect())

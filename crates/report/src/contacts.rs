@@ -95,7 +95,7 @@ pub struct ReasonRow {
     pub fcr_verified: u64,
     /// Of the claims, not resolved (a repeat came).
     pub fcr_not_resolved: u64,
-    /// Verified ÷ handled, percent.
+    /// Verified ÷ settled contacts, percent (none while every window is open).
     pub fcr_rate: Option<f64>,
     /// Contacts followed by a repeat within the FCR window.
     pub repeats: u64,
@@ -153,7 +153,8 @@ pub fn reasons(
                 fcr_claimed: s.fcr.claimed,
                 fcr_verified: s.fcr.verified,
                 fcr_not_resolved: s.fcr.not_resolved,
-                fcr_rate: percent(s.fcr.verified, s.fcr.handled),
+                fcr_rate: hotline_acd::kpi::first_contact_resolution(s.fcr.verified, s.fcr.settled)
+                    .map(|x| round1(x * 100.0)),
                 repeats: s.repeats,
                 repeat_rate: percent(s.repeats, s.contacts),
                 reason,

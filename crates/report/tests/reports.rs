@@ -461,4 +461,8 @@ fn seeded_intervals_add_up_to_the_seeded_calls() {
     let agents = report::agents(&s, all, &[]).unwrap();
     let answered: u64 = agents.iter().map(|a| a.answered).sum();
     assert_eq!(answered, calls.values().map(|c| c.1).sum::<u64>());
+    // an agent's seeded quarters are staffed whole: ready when not on a call
+    let occupancy: Vec<f64> = agents.iter().filter_map(|a| a.occupancy).collect();
+    let mean = occupancy.iter().sum::<f64>() / occupancy.len() as f64;
+    assert!(mean > 5.0 && mean < 90.0, "{mean}");
 }

@@ -554,8 +554,20 @@ impl History {
         a.time_in_state[AgentStateKind::AfterCallWork.index()] += secs(i.wrap_up_s);
     }
 
+    /// An agent with calls in a quarter was logged in for all of it: ready when not busy.
+    fn staff_the_quarters(&mut self) {
+        use hotline_acd::{AgentStateKind, Span};
+        let quarter = Span::from_secs(Self::INTERVAL / 1000);
+        for a in self.agents.values_mut() {
+            let busy = a.time_in_state[AgentStateKind::Connected.index()]
+                + a.time_in_state[AgentStateKind::AfterCallWork.index()];
+            a.time_in_state[AgentStateKind::Ready.index()] = Span(quarter.0.saturating_sub(busy.0));
+        }
+    }
+
     /// Write every interval into `store`; how many.
     fn write(&mut self, store: &Store) -> Result<u64, StoreError> {
+        self.staff_the_quarters();
         let queues = std::mem::take(&mut self.queues)
             .into_iter()
             .map(|((start, queue), tally)| IntervalRecord {
@@ -731,7 +743,8 @@ fn history(
         let agent = format!("{}", 1001 + rng.below(60));
         let reason = pick(&mut rng, REASONS).to_string();
         let self_service = reason == "bill-query" && rng.chance(0.7);
-        let wait = rng.below(60) as u32;
+        // waits as a queue near 80/20 has them: exponential, mean 12 s, at most 2 min
+        let wait = (-12.0 * (1.0 - rng.uniform()).ln()).min(120.0) as u32;
         let talk = if self_service {
             0
         } else {

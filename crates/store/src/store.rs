@@ -96,12 +96,16 @@ pub struct FcrCount {
     pub verified: u64,
     /// Of the claims, not resolved: the customer called again about the same reason.
     pub not_resolved: u64,
+    /// Of the contacts handled, those settled (the window passed, or a repeat came): what
+    /// an FCR rate is taken over.
+    pub settled: u64,
 }
 
 impl FcrCount {
     /// Count one contact an agent handled.
     pub fn add(&mut self, i: &Interaction) {
         self.handled += 1;
+        self.settled += u64::from(i.fcr_verified.is_some());
         if i.fcr_claimed {
             self.claimed += 1;
             match i.fcr_verified {

@@ -1087,6 +1087,7 @@ fn fcr_is_tallied_by_queue_and_by_agent(new: New) {
         claimed,
         verified,
         not_resolved,
+        settled: handled, // the window has passed for every one
     };
     assert_eq!(t.by_queue["inquiry"], count(2, 2, 1, 1));
     assert_eq!(t.by_queue["fault"], count(2, 1, 1, 0));
