@@ -449,6 +449,8 @@ impl Core {
 
     fn snapshot(&self, filter: &[String], now: Millis) -> pb::StatsUpdate {
         let wanted = |q: &String| filter.is_empty() || filter.contains(q);
+        let advice =
+            crate::staffing::floor_advice(&self.sb, now, crate::supervisor::SERVICE_LEVEL_TARGET);
         pb::StatsUpdate {
             at: convert::ts(now),
             queues: self
@@ -456,7 +458,7 @@ impl Core {
                 .queue_names()
                 .iter()
                 .filter(|q| wanted(q))
-                .filter_map(|q| crate::supervisor::queue_stats(&self.sb, q, now))
+                .filter_map(|q| crate::supervisor::queue_stats(&self.sb, q, &advice))
                 .collect(),
             agents: self
                 .sb
@@ -491,10 +493,15 @@ impl Core {
             || self.back_office_fresh
             || store.is_some();
         if !self.watchers.is_empty() && changed {
+            let advice = crate::staffing::floor_advice(
+                &self.sb,
+                now,
+                crate::supervisor::SERVICE_LEVEL_TARGET,
+            );
             let queues: Vec<pb::QueueStats> = self
                 .dirty_queues
                 .iter()
-                .filter_map(|q| crate::supervisor::queue_stats(&self.sb, q, now))
+                .filter_map(|q| crate::supervisor::queue_stats(&self.sb, q, &advice))
                 .collect();
             let agents: Vec<pb::AgentStatus> = self
                 .dirty_agents

@@ -36,6 +36,7 @@ mod report;
 pub mod self_service;
 pub mod server;
 pub mod spool;
+pub mod staffing;
 pub mod store_watch;
 pub mod supervisor;
 pub mod switchboard;

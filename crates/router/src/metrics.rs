@@ -237,9 +237,11 @@ impl Router {
     pub async fn metrics_text(&self) -> String {
         let stats = self
             .query(|sb, now| {
+                let advice =
+                    crate::staffing::floor_advice(sb, now, crate::supervisor::SERVICE_LEVEL_TARGET);
                 sb.queue_names()
                     .iter()
-                    .filter_map(|q| crate::supervisor::queue_stats(sb, q, now))
+                    .filter_map(|q| crate::supervisor::queue_stats(sb, q, &advice))
                     .collect::<Vec<_>>()
             })
             .await

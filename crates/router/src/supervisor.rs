@@ -6,7 +6,6 @@ use crate::convert;
 use crate::server::Router;
 use crate::switchboard::{Command, In, Switchboard};
 use hotline_acd::{AgentId, AgentState, AgentStateKind, QueueId, Span, Strategy, kpi};
-use hotline_erlang::{Target, Traffic, staff_for};
 use hotline_proto::v1 as pb;
 use hotline_proto::v1::supervisor_service_server::SupervisorService;
 use hotline_store::Millis;
@@ -35,7 +34,11 @@ fn state_number(k: AgentStateKind) -> usize {
 }
 
 /// A queue's wallboard figures now.
-pub fn queue_stats(sb: &Switchboard, name: &str, now: Millis) -> Option<pb::QueueStats> {
+pub fn queue_stats(
+    sb: &Switchboard,
+    name: &str,
+    advice: &HashMap<String, i32>,
+) -> Option<pb::QueueStats> {
     let q: QueueId = sb.queue_id(name)?;
     let e = sb.engine();
     let s = e.queue_snapshot(q).ok()?;
@@ -45,35 +48,9 @@ pub fn queue_stats(sb: &Switchboard, name: &str, now: Millis) -> Option<pb::Queu
     for k in AgentStateKind::ALL {
         by_state[state_number(k)] = s.agents_by_state[k.index()];
     }
-    let staffed: u32 = s.agents_by_state[1..].iter().sum();
-    // Erlang C at this interval's arrival rate and the queue's AHT: agents to add (or
-    // spare, negative) for the target
-    let elapsed = (now.saturating_sub(s.interval_start.0 / 1000)) as f64 / 1000.0;
-    let aht = kpi::average_handle_time(&t)
-        .unwrap_or(cfg.expected_handle_time)
-        .as_secs_f64();
-    let advice = (elapsed >= 60.0 && s.interval.tally.offered > 0)
-        .then(|| {
-            Traffic::per_hour(
-                s.interval.tally.offered as f64 / elapsed * 3600.0,
-                aht.max(1.0),
-                None,
-            )
-            .ok()
-        })
-        .flatten()
-        .and_then(|traffic| {
-            staff_for(
-                &traffic,
-                Target::ServiceLevel {
-                    fraction: SERVICE_LEVEL_TARGET,
-                    seconds: cfg.thresholds.service_level.as_secs_f64(),
-                },
-                cfg.thresholds.service_level.as_secs_f64(),
-            )
-            .ok()
-        })
-        .map_or(0, |p| p.agents as i32 - staffed as i32);
+    // the floor's pooled Erlang C advice (`staffing`): this queue's share of what its
+    // pool of shared agents lacks
+    let advice = advice.get(name).copied().unwrap_or(0);
     Some(pb::QueueStats {
         queue: name.to_string(),
         waiting: s.waiting,
@@ -404,7 +381,8 @@ impl SupervisorService for Router {
                 let after = queue_words(&cfg);
                 sb.update_queue(now, &r.queue, cfg)
                     .map_err(convert::switch_status)?;
-                let stats = queue_stats(sb, &r.queue, now)
+                let advice = crate::staffing::floor_advice(sb, now, SERVICE_LEVEL_TARGET);
+                let stats = queue_stats(sb, &r.queue, &advice)
                     .ok_or_else(|| Status::not_found("the queue vanished"))?;
                 Ok::<_, Status>((stats, before, after))
             })

@@ -783,7 +783,7 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
     r.at(s(2));
     assert!(offer_to(&key(&mut r, 1), "1001").is_some());
     // one call in two seconds is no arrival rate to staff by: advice waits a minute
-    let q = hotline_router::supervisor::queue_stats(&r.sb, "inquiry", s(2)).unwrap();
+    let q = stats_at(&r.sb, "inquiry", s(2)).unwrap();
     assert_eq!((q.offered, q.staffing_advice), (1, 0));
     r.agent("1001", Command::Answer);
     r.at(s(10));
@@ -817,7 +817,7 @@ fn the_wallboard_figures_are_those_worked_by_hand() {
     // the engine's figures are as of its last input: 9001 logs in (not ready) at 600
     r.agent("9001", Command::Login);
 
-    let q = hotline_router::supervisor::queue_stats(&r.sb, "inquiry", s(600)).unwrap();
+    let q = stats_at(&r.sb, "inquiry", s(600)).unwrap();
     let secs =
         |d: &Option<prost_types::Duration>| d.map(|d| d.seconds as f64 + d.nanos as f64 / 1e9);
     assert_eq!(q.queue, "inquiry");
@@ -870,7 +870,7 @@ fn no_staffing_advice_without_calls() {
     r.ready("1002");
     r.at(T0 + 100_000);
     r.agent("9001", Command::Login);
-    let q = hotline_router::supervisor::queue_stats(&r.sb, "inquiry", T0 + 100_000).unwrap();
+    let q = stats_at(&r.sb, "inquiry", T0 + 100_000).unwrap();
     assert_eq!((q.offered, q.staffing_advice), (0, 0));
 }
 
@@ -1605,4 +1605,18 @@ fn a_stop_closes_the_interval_early_and_a_restart_goes_on_from_there() {
     again.at(t0 + 15 * 60_000);
     let next = intervals(&again.log);
     assert_eq!(inquiry(&next), (t0 + 8 * 60_000, t0 + 15 * 60_000, 0));
+}
+
+/// A queue's wallboard figures at `now`, with the floor's staffing advice then.
+fn stats_at(
+    sb: &hotline_router::switchboard::Switchboard,
+    queue: &str,
+    now: u64,
+) -> Option<hotline_proto::v1::QueueStats> {
+    let advice = hotline_router::staffing::floor_advice(
+        sb,
+        now,
+        hotline_router::supervisor::SERVICE_LEVEL_TARGET,
+    );
+    hotline_router::supervisor::queue_stats(sb, queue, &advice)
 }
