@@ -90,7 +90,9 @@ xdotool key Return
 title_has "未就绪"
 xdotool key F1
 name() { xdotool getwindowname "$win"; }
-for _ in $(seq 1 240); do
+# up to five minutes: most tasks go to their owners (the bots) first, and an idle bot
+# may take one from the queue before this seat does
+for _ in $(seq 1 600); do
   sleep 0.5
   if name | grep -q "未就绪"; then xdotool key F1; continue; fi
   name | grep -q "振铃" || continue

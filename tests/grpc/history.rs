@@ -41,21 +41,7 @@ async fn every_closed_interval_is_kept_once_and_adds_up_to_the_calls() {
     desk.done(1, C::Ready(true)).await;
     // two inquiry calls answered, one that hangs up waiting
     for n in 0..2u64 {
-        let (_, ctx, mut call) = call_in(&ch, "18955551234", "1").await;
-        desk.offer().await;
-        desk.done(10 * n + 2, C::Answer(true)).await;
-        until(&mut call, |e| matches!(e.event, Some(CE::Connected(_)))).await;
-        desk.done(10 * n + 3, C::HangUp(true)).await;
-        drop(ctx);
-        desk.done(
-            10 * n + 4,
-            C::WrapUp(pb::WrapUp {
-                disposition: "answered".into(),
-                reason: "inquiry.general".into(),
-                ..Default::default()
-            }),
-        )
-        .await;
+        answered(&ch, &mut desk, n, "inquiry.general").await;
     }
     desk.done(30, C::NotReady(16)).await;
     let (_, ctx, mut call) = call_in(&ch, "18955551234", "1").await;
@@ -227,7 +213,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
 }
 
 /// One answered call about `reason`, wrapped up, on `desk`'s router.
-async fn answered(ch: &Channel, desk: &mut super::routing::Desk, n: u64, reason: &str) {
+pub(super) async fn answered(ch: &Channel, desk: &mut super::routing::Desk, n: u64, reason: &str) {
     let (_, ctx, mut call) = call_in(ch, "18955551234", "1").await;
     desk.offer().await;
     desk.done(10 * n + 2, C::Answer(true)).await;

@@ -55,21 +55,7 @@ async fn metrics_parse_as_prometheus_and_agree_with_the_supervisor_stream() {
     let mut desk = agent_on(&ch, "1001").await;
     desk.done(1, C::Ready(true)).await;
     for n in 0..2u64 {
-        let (_, ctx, mut call) = call_in(&ch, "18955551234", "1").await;
-        desk.offer().await;
-        desk.done(10 * n + 2, C::Answer(true)).await;
-        until(&mut call, |e| matches!(e.event, Some(CE::Connected(_)))).await;
-        desk.done(10 * n + 3, C::HangUp(true)).await;
-        drop(ctx);
-        desk.done(
-            10 * n + 4,
-            C::WrapUp(pb::WrapUp {
-                disposition: "answered".into(),
-                reason: "inquiry.general".into(),
-                ..Default::default()
-            }),
-        )
-        .await;
+        super::history::answered(&ch, &mut desk, n, "inquiry.general").await;
     }
     desk.done(30, C::NotReady(16)).await;
     let (_, ctx, mut call) = call_in(&ch, "18955551234", "1").await;

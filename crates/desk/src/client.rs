@@ -533,6 +533,16 @@ pub async fn report(
         }
         Ok(pages)
     }
+    // the rows of every page of a report's stream
+    macro_rules! rows {
+        ($call:expr) => {
+            all($call.await)
+                .await?
+                .into_iter()
+                .flat_map(|p| p.rows)
+                .collect()
+        };
+    }
     with_token(&c, |ch, token| {
         let ask = ask.clone();
         async move {
@@ -559,67 +569,35 @@ pub async fn report(
                     }
                     Data::Intervals { rows, totals }
                 }
-                Kind::Agents => Data::Agents(
-                    all(rs
-                        .agent_report(authed(
-                            pb::AgentReportRequest {
-                                period,
-                                ..Default::default()
-                            },
-                            &token,
-                        ))
-                        .await)
-                    .await?
-                    .into_iter()
-                    .flat_map(|p| p.rows)
-                    .collect(),
-                ),
-                Kind::Hotspots => Data::Hotspots(
-                    all(rs
-                        .hotspot_report(authed(
-                            pb::HotspotReportRequest {
-                                period,
-                                level: pb::AreaLevel::District as i32,
-                                ..Default::default()
-                            },
-                            &token,
-                        ))
-                        .await)
-                    .await?
-                    .into_iter()
-                    .flat_map(|p| p.rows)
-                    .collect(),
-                ),
-                Kind::Reasons => Data::Reasons(
-                    all(rs
-                        .reason_report(authed(
-                            pb::ReasonReportRequest {
-                                period,
-                                ..Default::default()
-                            },
-                            &token,
-                        ))
-                        .await)
-                    .await?
-                    .into_iter()
-                    .flat_map(|p| p.rows)
-                    .collect(),
-                ),
-                Kind::Tickets => Data::Tickets(
-                    all(rs
-                        .ticket_report(authed(
-                            pb::TicketReportRequest {
-                                period,
-                                ..Default::default()
-                            },
-                            &token,
-                        ))
-                        .await)
-                    .await?
-                    .into_iter()
-                    .flat_map(|p| p.rows)
-                    .collect(),
-                ),
+                Kind::Agents => Data::Agents(rows!(rs.agent_report(authed(
+                    pb::AgentReportRequest {
+                        period,
+                        ..Default::default()
+                    },
+                    &token,
+                )))),
+                Kind::Hotspots => Data::Hotspots(rows!(rs.hotspot_report(authed(
+                    pb::HotspotReportRequest {
+                        period,
+                        level: pb::AreaLevel::District as i32,
+                        ..Default::default()
+                    },
+                    &token,
+                )))),
+                Kind::Reasons => Data::Reasons(rows!(rs.reason_report(authed(
+                    pb::ReasonReportRequest {
+                        period,
+                        ..Default::default()
+                    },
+                    &token,
+                )))),
+                Kind::Tickets => Data::Tickets(rows!(rs.ticket_report(authed(
+                    pb::TicketReportRequest {
+                        period,
+                        ..Default::default()
+                    },
+                    &token,
+                )))),
             })
         }
     })

@@ -5,6 +5,7 @@
 
 use crate::i18n::Lang;
 use crate::reports::{Data, Kind, Message, Period, Rank, Reports};
+use crate::wallboard_view::chart_label;
 use crate::words;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke};
 use iced::widget::{
@@ -320,14 +321,7 @@ impl canvas::Program<Message> for Line {
         });
         frame.stroke(&sl, Stroke::default().with_color(GREEN).with_width(2.0));
         let label = |frame: &mut Frame, content: String, at: Point, color: Color| {
-            frame.fill_text(canvas::Text {
-                content,
-                position: at,
-                color,
-                size: 11.0.into(),
-                font: iced::Font::with_name(crate::FONT_NAME),
-                ..canvas::Text::default()
-            });
+            chart_label(frame, content, at, color, 11.0)
         };
         label(&mut frame, format!("{most:.0}"), Point::new(4.0, top), BLUE);
         label(
@@ -387,14 +381,7 @@ impl canvas::Program<Message> for Bars {
         for (k, (name, share, color, figure)) in self.items.iter().take(12).enumerate() {
             let top = 4.0 + k as f32 * 22.0;
             let text = |frame: &mut Frame, content: String, x: f32, color: Color| {
-                frame.fill_text(canvas::Text {
-                    content,
-                    position: Point::new(x, top + 2.0),
-                    color,
-                    size: 13.0.into(),
-                    font: iced::Font::with_name(crate::FONT_NAME),
-                    ..canvas::Text::default()
-                });
+                chart_label(frame, content, Point::new(x, top + 2.0), color, 13.0)
             };
             text(&mut frame, name.clone(), 4.0, ink);
             let len = (*share as f32).clamp(0.0, 1.0) * w;

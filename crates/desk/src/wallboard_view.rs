@@ -200,14 +200,7 @@ impl canvas::Program<Message> for Chart<'_> {
         frame.stroke(&sl, Stroke::default().with_color(GREEN).with_width(1.5));
         // scales: waiting on the left (blue), service level on the right (green), time below
         let label = |frame: &mut Frame, content: String, at: Point, color: Color| {
-            frame.fill_text(canvas::Text {
-                content,
-                position: at,
-                color,
-                size: 11.0.into(),
-                font: iced::Font::with_name(crate::FONT_NAME),
-                ..canvas::Text::default()
-            });
+            chart_label(frame, content, at, color, 11.0)
         };
         label(
             &mut frame,
@@ -225,6 +218,18 @@ impl canvas::Program<Message> for Chart<'_> {
         );
         vec![frame.into_geometry()]
     }
+}
+
+/// Text on a chart, in the desk's font.
+pub fn chart_label(frame: &mut Frame, content: String, at: Point, color: Color, size: f32) {
+    frame.fill_text(canvas::Text {
+        content,
+        position: at,
+        color,
+        size: size.into(),
+        font: iced::Font::with_name(crate::FONT_NAME),
+        ..canvas::Text::default()
+    });
 }
 
 fn h_of(share: f32, height: f32) -> f32 {
