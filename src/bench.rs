@@ -90,6 +90,10 @@ pub struct RouteBench {
     /// time until every agent is back in a session, resumed with its token.
     #[arg(long)]
     restart: bool,
+    /// Seconds between the router's checkpoints of the statistics interval in progress
+    /// (5, as `hotline serve`; 0: none), to measure what keeping them costs the offers.
+    #[arg(long, default_value_t = 5)]
+    checkpoint_seconds: u32,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -659,6 +663,7 @@ fn start_bench_router(
     agents: usize,
     password: &str,
     liveness: &str,
+    checkpoint_seconds: u32,
 ) -> Result<(BenchChild, String)> {
     use hotline_store::{AgentAccount, Catalog, Role, Store};
     let dir = std::env::temp_dir().join(format!("hotline-bench-route-{}", std::process::id()));
@@ -692,6 +697,7 @@ fn start_bench_router(
         dir.join("router.toml"),
         format!(
             "store = {:?}\nivr = {:?}\nopen_around_the_clock = true\nliveness = {liveness:?}\n\
+             checkpoint_seconds = {checkpoint_seconds}\n\
              [[queue]]\nname = \"bench\"\nskill = \"bench\"\nnever_time_out = true\nwrap_up = \"skip\"\n\
              [call_backs]\nenabled = false\n",
             dir.join("store"),
@@ -870,7 +876,8 @@ fn route(a: &RouteBench) -> Result<()> {
     let (router, url) = match &a.router {
         Some(url) => (None, url.clone()),
         None => {
-            let (r, url) = start_bench_router(a.agents, &a.password, &a.liveness)?;
+            let (r, url) =
+                start_bench_router(a.agents, &a.password, &a.liveness, a.checkpoint_seconds)?;
             (Some(std::sync::Arc::new(std::sync::Mutex::new(r))), url)
         }
     };
