@@ -22,7 +22,13 @@ struct Next {
 }
 
 impl Next {
-    fn read(store: &Store, period: Period) -> Result<Next, ReportError> {
+    /// Read the period and the window after it once, handing `each` the period's own
+    /// contacts as they come.
+    fn read(
+        store: &Store,
+        period: Period,
+        mut each: impl FnMut(&Interaction),
+    ) -> Result<Next, ReportError> {
         let window = store.fcr_window();
         let mut next = Next {
             window,
@@ -38,6 +44,9 @@ impl Next {
                     i.answered.is_some(),
                 ));
             }
+            if i.arrived < period.to {
+                each(&i);
+            }
             Ok(())
         })?;
         Ok(next)
@@ -51,28 +60,29 @@ impl Next {
             .or_insert(n)
     }
 
-    /// The customer's contacts after `i` within the window, in time order.
-    fn after<'a>(&'a self, i: &Interaction) -> impl Iterator<Item = (u32, bool)> + 'a {
-        let (at, end) = (i.arrived, i.arrived.saturating_add(self.window));
-        i.customer
-            .and_then(|c| self.by_customer.get(&c))
+    /// The customer's contacts after `at` within the window, in time order.
+    fn after(&self, customer: u64, at: Millis) -> impl Iterator<Item = (u32, bool)> + '_ {
+        let end = at.saturating_add(self.window);
+        self.by_customer
+            .get(&customer)
             .into_iter()
             .flatten()
             .filter(move |(t, _, _)| *t > at && *t <= end)
             .map(|(_, r, agent)| (*r, *agent))
     }
 
-    /// The same customer called again about the same reason within the window.
-    fn repeated(&self, i: &Interaction) -> bool {
-        let Some(reason) = i.reason.as_deref().and_then(|r| self.reasons.get(r)) else {
+    /// The customer called again about `reason` within the window after `at`.
+    fn repeated(&self, customer: u64, at: Millis, reason: &str) -> bool {
+        let Some(reason) = self.reasons.get(reason) else {
             return false;
         };
-        self.after(i).any(|(r, _)| r == *reason)
+        self.after(customer, at).any(|(r, _)| r == *reason)
     }
 
-    /// The customer's next contact within the window: whether it reached an agent.
-    fn called_again(&self, i: &Interaction) -> Option<bool> {
-        self.after(i).next().map(|(_, agent)| agent)
+    /// The customer's next contact within the window after `at`: whether it reached an
+    /// agent.
+    fn called_again(&self, customer: u64, at: Millis) -> Option<bool> {
+        self.after(customer, at).next().map(|(_, agent)| agent)
     }
 }
 
@@ -110,7 +120,6 @@ pub fn reasons(
     period: Period,
     wanted: &[String],
 ) -> Result<Vec<ReasonRow>, ReportError> {
-    let next = Next::read(store, period)?;
     #[derive(Default)]
     struct Sum {
         contacts: u64,
@@ -118,17 +127,24 @@ pub fn reasons(
         repeats: u64,
     }
     let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
-    store.each_interaction_between(period.from, period.to, |i| {
-        let s = sums
-            .entry(i.reason.clone().unwrap_or_default())
-            .or_default();
+    // contacts whose repeat is known once the window after the period is read too
+    let mut later: Vec<(u64, Millis, String)> = Vec::new();
+    let next = Next::read(store, period, |i| {
+        let reason = i.reason.clone().unwrap_or_default();
+        if let (Some(c), Some(r)) = (i.customer, &i.reason) {
+            later.push((c, i.arrived, r.clone()));
+        }
+        let s = sums.entry(reason).or_default();
         s.contacts += 1;
         if i.queue.is_some() && !i.agents.is_empty() {
-            s.fcr.add(&i);
+            s.fcr.add(i);
         }
-        s.repeats += u64::from(next.repeated(&i));
-        Ok(())
     })?;
+    for (customer, at, reason) in later {
+        if next.repeated(customer, at, &reason) {
+            sums.entry(reason).or_default().repeats += 1;
+        }
+    }
     check_known(
         "reason",
         "the contacts of this period",
@@ -378,7 +394,6 @@ pub struct SelfServiceRow {
 
 /// Containment by IVR path and by service, and what contained callers did next.
 pub fn self_service(store: &Store, period: Period) -> Result<Vec<SelfServiceRow>, ReportError> {
-    let next = Next::read(store, period)?;
     #[derive(Default)]
     struct Sum {
         calls: u64,
@@ -388,37 +403,48 @@ pub fn self_service(store: &Store, period: Period) -> Result<Vec<SelfServiceRow>
         again: u64,
         again_agent: u64,
     }
-    let mut sums: BTreeMap<(&'static str, String), Sum> = BTreeMap::new();
-    store.each_interaction_between(period.from, period.to, |i| {
+    type Key = (&'static str, String);
+    let mut sums: BTreeMap<Key, Sum> = BTreeMap::new();
+    // contained callers, whose next contact is known once the window is read too
+    let mut later: Vec<(u64, Millis, Vec<Key>)> = Vec::new();
+    let next = Next::read(store, period, |i| {
         if i.ivr_path.is_empty() && i.self_service.is_none() {
-            return Ok(());
+            return;
         }
         let contained = i.end == CallEnd::SelfService;
         let queued = i.queued.is_some();
-        let again = if contained {
-            next.called_again(&i)
-        } else {
-            None
-        };
         let service = i.self_service.as_ref().map(|s| match s {
             SelfService::Completed(s) => s.clone(),
             SelfService::ToAgent(s) => s.split(':').next().unwrap_or_default().to_string(),
         });
-        let keys = [
+        let keys: Vec<Key> = [
             Some(("path", menu_route(&i.ivr_path))),
             service.map(|s| ("service", s)),
-        ];
-        for key in keys.into_iter().flatten() {
-            let s = sums.entry(key).or_default();
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for key in &keys {
+            let s = sums.entry(key.clone()).or_default();
             s.calls += 1;
             s.contained += u64::from(contained);
             s.to_agent += u64::from(queued);
             s.hung_up += u64::from(!contained && !queued);
-            s.again += u64::from(again.is_some());
-            s.again_agent += u64::from(again == Some(true));
         }
-        Ok(())
+        if let (true, Some(c)) = (contained, i.customer) {
+            later.push((c, i.arrived, keys));
+        }
     })?;
+    for (customer, at, keys) in later {
+        let Some(agent) = next.called_again(customer, at) else {
+            continue;
+        };
+        for key in keys {
+            let s = sums.entry(key).or_default();
+            s.again += 1;
+            s.again_agent += u64::from(agent);
+        }
+    }
     Ok(sums
         .into_iter()
         .map(|((by, key), s)| SelfServiceRow {

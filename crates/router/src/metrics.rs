@@ -1,8 +1,9 @@
 //! `/metrics`: the router in the Prometheus text format (through `prometheus-client`,
 //! served over HTTP by axum). Per queue, the same figures the supervisors' stream sends
 //! (waiting, longest wait, agents by state, and since the router's start offered,
-//! answered, abandoned, short abandons, call-backs accepted); histograms of the wait and
-//! the handle time of every call that ends, calls ended by how, IVR self-service; and
+//! answered, abandoned, short abandons, answered within T); histograms of the wait and
+//! the handle time of every call that ends, calls ended by how (IVR self-service among
+//! them); and
 //! the router's health: agents' sessions, callers' streams, record-write latency, the
 //! store's state.
 
@@ -39,7 +40,6 @@ pub struct Metrics {
     wait: Histograms,
     handle: Histograms,
     ended: Family<[(&'static str, String); 1], Counter>,
-    self_served: Counter,
     record_write: Histogram,
     sessions: Gauge,
     callers: Gauge,
@@ -51,7 +51,6 @@ impl Default for Metrics {
             wait: Family::new_with_constructor(seconds_histogram),
             handle: Family::new_with_constructor(seconds_histogram),
             ended: Family::default(),
-            self_served: Counter::default(),
             record_write: write_histogram(),
             sessions: Gauge::default(),
             callers: Gauge::default(),
@@ -70,9 +69,6 @@ impl Metrics {
             CallEnd::Dropped => "dropped",
         };
         self.ended.get_or_create(&[("end", end.to_string())]).inc();
-        if i.end == CallEnd::SelfService {
-            self.self_served.inc();
-        }
         let Some(queue) = &i.queue else {
             return;
         };
@@ -202,11 +198,6 @@ impl Metrics {
         );
         r.register("calls_ended", "Calls ended, by how", self.ended.clone());
         r.register(
-            "ivr_self_served",
-            "Calls finished in the IVR without an agent",
-            self.self_served.clone(),
-        );
-        r.register(
             "record_write_seconds",
             "Time to write a call's record durably",
             self.record_write.clone(),
@@ -236,12 +227,12 @@ impl Router {
     /// and what the router counted.
     pub async fn metrics_text(&self) -> String {
         let stats = self
-            .query(|sb, now| {
-                let advice =
-                    crate::staffing::floor_advice(sb, now, crate::supervisor::SERVICE_LEVEL_TARGET);
+            .query(|sb, _| {
+                // the staffing advice is the wallboard's, not a metric: not worked out here
+                let no_advice = std::collections::HashMap::new();
                 sb.queue_names()
                     .iter()
-                    .filter_map(|q| crate::supervisor::queue_stats(sb, q, &advice))
+                    .filter_map(|q| crate::supervisor::queue_stats(sb, q, &no_advice))
                     .collect::<Vec<_>>()
             })
             .await

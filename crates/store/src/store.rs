@@ -889,13 +889,7 @@ impl Store {
     /// Keep a closed statistics interval (durable on return). Writing the same interval
     /// again (a retry after a lost answer) leaves one record.
     pub fn record_interval(&self, r: IntervalRecord) -> Result<(), StoreError> {
-        if r.end < r.start {
-            return Err(StoreError::Invalid {
-                field: "interval",
-                why: format!("it ends ({}) before it starts ({})", r.end, r.start),
-            });
-        }
-        self.engine.commit(Commit::put(vec![Put::Interval(r)]))
+        self.record_intervals(vec![r])
     }
 
     /// Keep several statistics intervals in one commit (durable on return): a
