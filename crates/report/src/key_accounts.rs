@@ -114,10 +114,9 @@ pub fn key_accounts(
                 .entry(w.manager.clone().unwrap_or_default())
                 .or_default();
             s.tickets += 1;
-            match t.history.iter().find(|e| e.change.is_resolution()) {
-                Some(e) if e.at <= t.deadline => s.on_time += 1,
-                Some(_) => s.overdue += 1,
-                None if now > t.deadline => s.overdue += 1,
+            match crate::tickets::timeliness(&t, now).1 {
+                Some(true) => s.on_time += 1,
+                Some(false) => s.overdue += 1,
                 None => {}
             }
             Ok(())

@@ -7,9 +7,26 @@
 
 use crate::{Period, ReportError, check_known, mean, percent};
 use hotline_catalog::TicketKind;
-use hotline_store::{Millis, Store, TicketStatus, export::scan};
+use hotline_store::{Millis, Store, Ticket, TicketStatus, export::scan};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// When a ticket was first resolved, and whether it is on time at `now`: resolved by
+/// its deadline (true), resolved late or open past it (false), or still within it
+/// (none).
+pub(crate) fn timeliness(t: &Ticket, now: Millis) -> (Option<Millis>, Option<bool>) {
+    let resolved = t
+        .history
+        .iter()
+        .find(|e| e.change.is_resolution())
+        .map(|e| e.at);
+    let on_time = match resolved {
+        Some(at) => Some(at <= t.deadline),
+        None if now > t.deadline => Some(false),
+        None => None,
+    };
+    (resolved, on_time)
+}
 
 /// A back-office group's tickets of one kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,25 +89,17 @@ pub fn tickets(
                 .unwrap_or_else(|| "front-office".to_string());
             let s = sums.entry((group, t.kind)).or_default();
             s.opened += 1;
-            let resolved = t
-                .history
-                .iter()
-                .find(|e| e.change.is_resolution())
-                .map(|e| e.at);
+            let (resolved, on_time) = timeliness(&t, now);
             if let Some(at) = resolved {
                 s.resolved += 1;
                 s.hours += at.saturating_sub(t.created) as f64 / 3_600_000.0;
             }
             s.closed += u64::from(t.status == TicketStatus::Closed);
             s.reopened += u64::from(t.history.iter().any(|e| e.status == TicketStatus::Reopened));
-            s.open += u64::from(!matches!(
-                t.status,
-                TicketStatus::Resolved | TicketStatus::CalledBack | TicketStatus::Closed
-            ));
-            match resolved {
-                Some(at) if at <= t.deadline => s.on_time += 1,
-                Some(_) => s.overdue += 1,
-                None if now > t.deadline => s.overdue += 1,
+            s.open += u64::from(t.status.is_open());
+            match on_time {
+                Some(true) => s.on_time += 1,
+                Some(false) => s.overdue += 1,
                 None => {}
             }
             Ok(())
