@@ -33,6 +33,19 @@ pub enum ReportCommand {
     /// Tickets opened in the period by back-office group and kind: resolved, closed,
     /// overdue, on-time %, mean time to resolve.
     Tickets(TicketsArgs),
+    /// Alarms the router raised on its queues' live figures: when, the rule, how bad,
+    /// when cleared, minutes standing.
+    Alarms(AlarmsArgs),
+}
+
+/// What `hotline report alarms` reports on.
+#[derive(Args)]
+pub struct AlarmsArgs {
+    #[command(flatten)]
+    period: PeriodArgs,
+    /// Only this queue (repeat for several).
+    #[arg(long = "queue")]
+    queues: Vec<String>,
 }
 
 /// What `hotline report intervals` reports on.
@@ -231,6 +244,9 @@ pub fn run(c: &ReportCommand) -> Result<()> {
         ReportCommand::Tickets(a) => a
             .period
             .report(|s, p| Ok((rows(&report::tickets(s, p, now, &a.groups)?), vec![]))),
+        ReportCommand::Alarms(a) => a
+            .period
+            .report(|s, p| Ok((rows(&report::alarms(s, p, &a.queues)?), vec![]))),
     }
 }
 
@@ -274,7 +290,7 @@ fn local(ms: Millis, tz: &jiff::tz::TimeZone) -> String {
 }
 
 /// The fields that hold a time (ms since the epoch), shown in the report's zone.
-const TIMES: [&str; 3] = ["start", "first", "last"];
+const TIMES: [&str; 4] = ["start", "first", "last", "cleared"];
 
 impl PeriodArgs {
     /// Read the period, open the store, make the report's rows and totals, print them.

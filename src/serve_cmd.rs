@@ -93,6 +93,58 @@ pub struct ServeConfig {
     /// loses at most this much of it; 0: keep only closed intervals).
     #[serde(default = "default_checkpoint_seconds")]
     pub checkpoint_seconds: u32,
+    /// Alarm rules on the queues' live figures.
+    #[serde(default)]
+    pub alarms: AlarmsSpec,
+}
+
+/// `[alarms]`: thresholds on the queues' live figures. `[alarms.default]` is every
+/// queue's (absent: service level under 60 %, a wait over 120 s, abandons over 15 %;
+/// present: exactly what it sets), `[alarms.queue.NAME]` sets one queue's thresholds
+/// over the default's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlarmsSpec {
+    /// Outcomes the current interval needs before its service level or abandon rate is
+    /// judged.
+    pub min_calls: u64,
+    /// Seconds a figure stays back within its threshold before its alarm clears.
+    pub clear_after_seconds: f64,
+    /// Every queue's thresholds.
+    pub default: hotline_router::alarms::Thresholds,
+    /// One queue's, over the default's.
+    pub queue: std::collections::BTreeMap<String, hotline_router::alarms::Thresholds>,
+}
+
+impl Default for AlarmsSpec {
+    fn default() -> Self {
+        AlarmsSpec {
+            min_calls: hotline_router::alarms::DEFAULT_MIN_CALLS,
+            clear_after_seconds: hotline_router::alarms::DEFAULT_CLEAR_AFTER as f64 / 1000.0,
+            default: hotline_router::alarms::DEFAULT_THRESHOLDS,
+            queue: Default::default(),
+        }
+    }
+}
+
+impl AlarmsSpec {
+    /// The rules for these queues.
+    fn rules(&self, queues: &[String]) -> Result<hotline_router::alarms::AlarmRules> {
+        if self.clear_after_seconds.is_nan() || self.clear_after_seconds < 0.0 {
+            anyhow::bail!(
+                "[alarms] clear_after_seconds must be 0 or more, got {}",
+                self.clear_after_seconds
+            );
+        }
+        hotline_router::alarms::AlarmRules::new(
+            queues,
+            self.default,
+            &self.queue,
+            self.min_calls,
+            (self.clear_after_seconds * 1000.0) as u64,
+        )
+        .map_err(|e| anyhow::anyhow!("[alarms]: {e}"))
+    }
 }
 
 fn default_interval_minutes() -> u32 {
@@ -481,6 +533,7 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         });
     }
     let names: Vec<&str> = c.queues.iter().map(|q| q.name.as_str()).collect();
+    let queue_names: Vec<String> = queues.iter().map(|q| q.name.clone()).collect();
     let (file, mut text) = match &c.ivr {
         Some(p) => (
             p.display().to_string(),
@@ -518,6 +571,7 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         },
         checkpoint: (c.checkpoint_seconds > 0)
             .then(|| std::time::Duration::from_secs(c.checkpoint_seconds.into())),
+        alarms: Some(c.alarms.rules(&queue_names)?),
     })
 }
 
@@ -629,5 +683,49 @@ pub fn stop_signal() -> Result<impl std::future::Future<Output = ()>> {
         Ok(async move {
             let _ = tokio::signal::ctrl_c().await;
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(toml_text: &str) -> Result<hotline_router::alarms::AlarmRules> {
+        let c: ServeConfig = toml::from_str(toml_text)?;
+        setup(&c)?.alarms.ok_or_else(|| anyhow::anyhow!("no rules"))
+    }
+
+    #[test]
+    fn alarm_rules_come_from_the_file_with_the_defaults_under_them() {
+        let r = rules("").unwrap();
+        let c: ServeConfig = toml::from_str("").unwrap();
+        assert_eq!(r.queues.len(), c.queues.len(), "every queue has rules");
+        assert_eq!(
+            r.queues["fault"],
+            hotline_router::alarms::DEFAULT_THRESHOLDS
+        );
+        let r = rules(
+            "[alarms]\nmin_calls = 4\nclear_after_seconds = 30\n\
+             [alarms.default]\nwaiting_above = 20\n\
+             [alarms.queue.fault]\nlongest_wait_above_seconds = 60\n",
+        )
+        .unwrap();
+        assert_eq!((r.min_calls, r.clear_after), (4, 30_000));
+        // a default table is what it says: the built-in thresholds are not under it
+        assert_eq!(r.queues["inquiry"].waiting_above, Some(20));
+        assert_eq!(r.queues["inquiry"].service_level_below, None);
+        assert_eq!(r.queues["fault"].waiting_above, Some(20));
+        assert_eq!(r.queues["fault"].longest_wait_above_seconds, Some(60));
+    }
+
+    #[test]
+    fn bad_alarm_rules_are_refused_with_the_place_named() {
+        let e = rules("[alarms.queue.lottery]\nwaiting_above = 1\n").unwrap_err();
+        assert!(e.to_string().contains("lottery"), "{e}");
+        let e = rules("[alarms.default]\nabandon_rate_above = 15\n").unwrap_err();
+        assert!(e.to_string().contains("abandon_rate_above"), "{e}");
+        let e = rules("[alarms]\nclear_after_seconds = -1\n").unwrap_err();
+        assert!(e.to_string().contains("clear_after_seconds"), "{e}");
+        assert!(rules("[alarms.default]\nloudness = 3\n").is_err());
     }
 }

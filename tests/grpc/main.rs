@@ -5,6 +5,7 @@
 //! transfers, callbacks, self-service and FCR; `bad_input.rs` a bad input of every RPC;
 //! `desk.rs` the desktop's client.
 
+mod alarms;
 mod back_office;
 mod bad_input;
 mod call_backs;
@@ -191,6 +192,7 @@ async fn up_routing(
             },
         });
     }
+    let queue_names: Vec<String> = queues.iter().map(|q| q.name.clone()).collect();
     let router = Router::start(
         store.clone(),
         RouterSetup {
@@ -208,6 +210,12 @@ async fn up_routing(
             // only closed intervals (history.rs's SIGKILL test runs the checkpoints of
             // `hotline serve`)
             checkpoint: None,
+            // the default thresholds (tests set their own over gRPC), cleared a second
+            // after the figure is back
+            alarms: Some(hotline_router::alarms::AlarmRules {
+                clear_after: 1000,
+                ..hotline_router::alarms::AlarmRules::defaults(&queue_names)
+            }),
         },
     )
     .unwrap();

@@ -163,6 +163,7 @@ fn main() {
         back_office: vec![],
         store: None,
         fcr: vec![],
+        alarms: vec![],
     };
     // an hour of history first (one update a second), so the chart is full
     if let Screen::Supervisor { board, .. } = &mut desk.screen {

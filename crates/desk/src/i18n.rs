@@ -390,6 +390,26 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("sup.oldest_overdue", "超时最久", "Overdue longest"),
     ("sup.fcr", "首解 声称/核实", "FCR claimed/verified"),
     ("sup.overdue", "超时", "Overdue"),
+    ("alarm.title", "告警", "Alarms"),
+    (
+        "alarm.service-level-below",
+        "本时段服务水平低于",
+        "service level this interval below",
+    ),
+    (
+        "alarm.longest-wait-above",
+        "最长等待超过",
+        "longest wait above",
+    ),
+    ("alarm.waiting-above", "排队来电超过", "calls waiting above"),
+    ("alarm.ready-below", "就绪坐席少于", "agents ready below"),
+    (
+        "alarm.abandon-rate-above",
+        "本时段放弃率高于",
+        "abandon rate this interval above",
+    ),
+    ("alarm.since", "起于", "since"),
+    ("alarm.seconds", "秒", "s"),
     (
         "sup.chart",
         "近一小时全部队列：排队数（蓝）与平均服务水平（绿）",

@@ -1,6 +1,6 @@
 //! The supervisor's wallboard as plain state: queues, agents and back-office loads from
 //! the statistics stream, an hour of history per queue for the chart, the agent table's
-//! sort order. [`Wallboard::update`] applies a message; no I/O here.
+//! sort order, the alarms standing. [`Wallboard::update`] applies a message; no I/O here.
 
 use hotline_proto::v1 as pb;
 use std::collections::{BTreeMap, VecDeque};
@@ -51,6 +51,8 @@ pub struct Wallboard {
     pub store: Option<pb::StoreStatus>,
     /// First-contact resolution by queue and by agent, as last told.
     pub fcr: Vec<pb::FcrFigures>,
+    /// The alarms standing, by queue and rule.
+    pub alarms: BTreeMap<(String, String), pb::Alarm>,
     /// History per queue, oldest first, at most [`HISTORY`] long.
     pub history: BTreeMap<String, VecDeque<Point>>,
     /// The floor as a whole (calls waiting in all queues, mean service level of the
@@ -156,6 +158,14 @@ impl Wallboard {
                 if u.store.is_some() {
                     self.store = u.store;
                 }
+                for a in u.alarms {
+                    let key = (a.queue.clone(), a.rule.clone());
+                    if a.cleared_at.is_some() {
+                        self.alarms.remove(&key);
+                    } else {
+                        self.alarms.insert(key, a);
+                    }
+                }
             }
             Message::Lost(n, why) => self.lost = Some((n, why)),
             Message::Sort(s) => self.sort = s,
@@ -209,6 +219,14 @@ impl Wallboard {
             SortBy::Handled => rows.sort_by_key(|a| std::cmp::Reverse(a.handled)),
         }
         rows
+    }
+
+    /// The alarms standing on a queue.
+    pub fn alarms_of<'a>(&'a self, queue: &'a str) -> impl Iterator<Item = &'a pb::Alarm> + 'a {
+        self.alarms
+            .range((queue.to_string(), String::new())..)
+            .take_while(move |((q, _), _)| q == queue)
+            .map(|(_, a)| a)
     }
 
     /// Queue figures in words for a row: (waiting, longest wait s, SL, ASA s, AHT s,

@@ -1,6 +1,7 @@
 //! The supervisor's wallboard: a row per queue (SL coloured when below target), the
 //! last hour as a chart, the agent table (sortable, force not-ready / logout), staffing
-//! advice and back-office loads.
+//! advice and back-office loads; the alarms standing as a banner, their queues' rows
+//! marked.
 
 use crate::i18n::Lang;
 use crate::supervisor::{Message, SortBy, Wallboard};
@@ -43,6 +44,42 @@ pub fn staffing_advice(q: &pb::QueueStats, lang: Lang) -> String {
         .replace("{target}", &target)
 }
 
+/// An alarm in words: "故障报修 · 最长等待超过 120 秒（现 135 秒，最差 150 秒）· 起于 12-02 10:31".
+pub fn alarm_words(a: &pb::Alarm, lang: Lang) -> String {
+    let (label, unit): (&str, fn(f64, Lang) -> String) = match a.rule.as_str() {
+        "service-level-below" => (lang.t("alarm.service-level-below"), share),
+        "longest-wait-above" => (lang.t("alarm.longest-wait-above"), seconds),
+        "waiting-above" => (lang.t("alarm.waiting-above"), count),
+        "ready-below" => (lang.t("alarm.ready-below"), count),
+        "abandon-rate-above" => (lang.t("alarm.abandon-rate-above"), share),
+        other => (other, count),
+    };
+    let (now, worst) = (unit(a.value, lang), unit(a.worst, lang));
+    let detail = match lang {
+        Lang::Zh => format!("（现 {now}，最差 {worst}）"),
+        Lang::En => format!(" (now {now}, worst {worst})"),
+    };
+    format!(
+        "{} · {label} {}{detail} · {} {}",
+        words::queue(words::codes(), &a.queue, lang),
+        unit(a.threshold, lang),
+        lang.t("alarm.since"),
+        crate::reports::clock(a.raised_at.as_ref().map_or(0, |t| t.seconds)),
+    )
+}
+
+fn share(v: f64, _: Lang) -> String {
+    format!("{:.0}%", v * 100.0)
+}
+
+fn seconds(v: f64, lang: Lang) -> String {
+    format!("{v:.0} {}", lang.t("alarm.seconds"))
+}
+
+fn count(v: f64, _: Lang) -> String {
+    format!("{v:.0}")
+}
+
 fn cell<'a>(s: impl Into<String>, w: f32) -> Element<'a, Message> {
     container(text(s.into())).width(w).into()
 }
@@ -73,8 +110,16 @@ fn queue_table(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
             let fcr = w
                 .fcr_of(&q.queue, "")
                 .map_or_else(|| "—".into(), |(c, v)| format!("{c} / {v}"));
+            let name = words::queue(words::codes(), &q.queue, lang);
+            let name: Element<'_, Message> = if w.alarms_of(&q.queue).next().is_some() {
+                container(text(format!("▲ {name}")).color(RED))
+                    .width(130.0)
+                    .into()
+            } else {
+                cell(name, 130.0)
+            };
             col.push(row![
-                cell(words::queue(words::codes(), &q.queue, lang), 130.0),
+                name,
                 cell(waiting.to_string(), 70.0),
                 cell(format!("{longest:.0} s"), 90.0),
                 container(text(sl_text).color(if below { RED } else { GREEN })).width(110.0),
@@ -257,6 +302,28 @@ fn store_line(s: &pb::StoreStatus, lang: Lang) -> Option<String> {
     ))
 }
 
+/// The alarms standing, one line each, on a red band.
+fn alarm_banner(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
+    let lines = w.alarms.values().fold(
+        column![text(format!("▲ {} ({})", lang.t("alarm.title"), w.alarms.len())).size(15)]
+            .spacing(2),
+        |col, a| col.push(text(alarm_words(a, lang)).size(13)),
+    );
+    container(lines)
+        .padding(8)
+        .width(Length::Fill)
+        .style(|_: &Theme| container::Style {
+            background: Some(RED.scale_alpha(0.18).into()),
+            border: iced::Border {
+                color: RED,
+                width: 1.0,
+                radius: 4.0.into(),
+            },
+            ..container::Style::default()
+        })
+        .into()
+}
+
 /// The whole wallboard.
 pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
     let mut body = column![text(lang.t("sup.title")).size(22)]
@@ -270,6 +337,9 @@ pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
     }
     if let Some(line) = w.store.as_ref().and_then(|s| store_line(s, lang)) {
         body = body.push(text(line).color(RED));
+    }
+    if !w.alarms.is_empty() {
+        body = body.push(alarm_banner(w, lang));
     }
     let back_office = w.back_office.iter().fold(
         column![text(lang.t("sup.back_office")).size(15)].spacing(2),

@@ -225,7 +225,10 @@ fn detail<'a>(w: &'a Worklist, lang: Lang, now_s: i64) -> Element<'a, Message> {
     let history = t.history.iter().fold(column![].spacing(2), |col, e| {
         col.push(
             row![
-                text(clock(e.at.as_ref().map_or(0, |a| a.seconds))).size(13),
+                text(crate::reports::clock(
+                    e.at.as_ref().map_or(0, |a| a.seconds)
+                ))
+                .size(13),
                 text(words::by(&e.by, lang)).size(13).width(60),
                 text(words::change(catalog(), e.change.as_ref(), lang)).size(13),
             ]
@@ -299,15 +302,4 @@ fn detail<'a>(w: &'a Worklist, lang: Lang, now_s: i64) -> Element<'a, Message> {
     scrollable(column![facts, actions].spacing(14))
         .height(Length::Fill)
         .into()
-}
-
-/// A moment as month-day hh:mm in the hotline's zone (Asia/Shanghai).
-fn clock(secs: i64) -> String {
-    let Ok(at) = jiff::Timestamp::from_second(secs) else {
-        return String::new();
-    };
-    match jiff::tz::db().get("Asia/Shanghai") {
-        Ok(zone) => at.to_zoned(zone).strftime("%m-%d %H:%M").to_string(),
-        Err(_) => at.strftime("%m-%d %H:%M UTC").to_string(),
-    }
 }

@@ -283,6 +283,7 @@ fn stats(queue: &str, waiting: u32, sl: f64, agents: &[(&str, i32, i64, u64)]) -
         back_office: vec![],
         store: None,
         fcr: vec![],
+        alarms: vec![],
     }))
 }
 

@@ -390,6 +390,7 @@ fn the_supervisor_table_updates_and_sorts() {
                     ..Default::default()
                 },
             ],
+            alarms: vec![],
         })))
     };
     let _ = desk.update(update(vec![("1001", "王小明", 3)]));
@@ -420,6 +421,49 @@ fn the_supervisor_table_updates_and_sorts() {
         .map(|a| a.agent_id.clone())
         .collect();
     assert_eq!(order, ["1002", "1001"]);
+}
+
+/// A raised alarm shows as a banner line in words and marks its queue's row; when it
+/// clears, both go.
+#[test]
+fn an_alarm_shows_on_the_wallboard_until_it_clears() {
+    let mut desk = supervisor_desk();
+    let alarm = |cleared: bool| pb::Alarm {
+        queue: "fault".into(),
+        rule: "longest-wait-above".into(),
+        threshold: 120.0,
+        raised_at: ts(1_796_178_600), // 2026-12-02 10:30 in Beijing
+        raised_at_value: 121.0,
+        value: 135.0,
+        worst: 150.0,
+        cleared_at: cleared.then(|| ts(1_796_178_900)).flatten(),
+    };
+    let update = |alarms: Vec<pb::Alarm>| {
+        Message::Board(supervisor::Message::Update(Box::new(pb::StatsUpdate {
+            queues: vec![pb::QueueStats {
+                queue: "fault".into(),
+                waiting: 9,
+                service_level_target: 0.8,
+                ..Default::default()
+            }],
+            alarms,
+            ..Default::default()
+        })))
+    };
+    let _ = desk.update(update(vec![alarm(false)]));
+    assert!(shows(&desk, "▲ 告警 (1)"), "the banner");
+    assert!(
+        shows(
+            &desk,
+            "故障报修 · 最长等待超过 120 秒（现 135 秒，最差 150 秒） · 起于 12-02 10:30"
+        ),
+        "the alarm in words: {}",
+        hotline_desk::wallboard_view::alarm_words(&alarm(false), hotline_desk::i18n::Lang::Zh)
+    );
+    assert!(shows(&desk, "▲ 故障报修"), "the queue's row marked");
+    let _ = desk.update(update(vec![alarm(true)]));
+    assert!(!shows(&desk, "▲ 告警 (1)") && !shows(&desk, "▲ 故障报修"));
+    assert!(shows(&desk, "故障报修"), "the row as usual");
 }
 
 fn ts(secs: i64) -> Option<prost_types::Timestamp> {

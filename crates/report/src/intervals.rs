@@ -88,7 +88,7 @@ pub fn intervals(
         queues,
         kept.iter().filter_map(|r| match &r.figures {
             IntervalFigures::Queue { queue, .. } => Some(queue.as_str()),
-            IntervalFigures::Agent { .. } => None,
+            IntervalFigures::Agent { .. } | IntervalFigures::Alarm { .. } => None,
         }),
     )?;
     let mut slots: BTreeMap<(Millis, &str), (Tally, ServiceLevelFormula)> = BTreeMap::new();

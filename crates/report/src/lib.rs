@@ -2,7 +2,8 @@
 //! read over the kept history — the queue interval report and the agents' appraisal
 //! (from the intervals the router keeps), hot spots of complaints and faults by area,
 //! contacts by reason, satisfaction, key accounts, self-service, repeat callers and
-//! tickets (from the store's interactions, tickets and customers).
+//! tickets (from the store's interactions, tickets and customers), and the alarms the
+//! router raised.
 //!
 //! Every figure is computed by one definition: queue and agent figures by the routing
 //! core's KPI module (`hotline_acd::kpi`) over merged counters, so a period's report is
@@ -10,6 +11,7 @@
 //! and the router's `ReportService` print and send these same rows.
 
 mod agents;
+mod alarms;
 mod contacts;
 mod hotspots;
 mod intervals;
@@ -18,6 +20,7 @@ mod people;
 mod tickets;
 
 pub use agents::{AgentRow, agents};
+pub use alarms::{AlarmRow, alarms};
 pub use contacts::{
     ReasonRow, RepeatCallerRow, SatisfactionDimension, SatisfactionRow, SelfServiceRow, reasons,
     repeat_callers, satisfaction, self_service,

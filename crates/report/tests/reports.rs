@@ -466,3 +466,76 @@ fn seeded_intervals_add_up_to_the_seeded_calls() {
     let mean = occupancy.iter().sum::<f64>() / occupancy.len() as f64;
     assert!(mean > 5.0 && mean < 90.0, "{mean}");
 }
+
+/// The alarms report lists each alarm raised in the period once, with how long it
+/// stood; one still standing has no clearing; a queue the history does not know is
+/// refused.
+#[test]
+fn alarms_are_listed_from_raised_to_cleared() {
+    let store = Store::temporary(Catalog::builtin()).unwrap();
+    let alarm = |start: Millis, end: Millis, subject: &str, cleared: bool| IntervalRecord {
+        start,
+        end,
+        figures: IntervalFigures::Alarm {
+            subject: subject.into(),
+            threshold: 120.0,
+            raised_at_value: 121.0,
+            worst: 300.0,
+            value: 10.0,
+            cleared,
+        },
+    };
+    let queue_interval = IntervalRecord {
+        start: NOW - DAY,
+        end: NOW - DAY + 900_000,
+        figures: IntervalFigures::Queue {
+            queue: "fault".into(),
+            tally: Default::default(),
+            busy_ms: 0,
+            staffed_ms: 0,
+            waiting_at_end: 0,
+            formula: Default::default(),
+            sl_seconds: 20,
+        },
+    };
+    store
+        .record_intervals(vec![
+            queue_interval,
+            alarm(NOW - DAY, NOW - DAY, "fault/longest-wait-above", false),
+            alarm(
+                NOW - 2 * HOUR,
+                NOW - 2 * HOUR,
+                "inquiry/waiting-above",
+                false,
+            ),
+        ])
+        .unwrap();
+    // the first alarm clears 25 minutes later: written again, one record
+    store
+        .record_interval(alarm(
+            NOW - DAY,
+            NOW - DAY + 25 * 60_000,
+            "fault/longest-wait-above",
+            true,
+        ))
+        .unwrap();
+    let rows = report::alarms(&store, week(), &[]).unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (rows[0].queue.as_str(), rows[0].rule.as_str()),
+        ("fault", "longest-wait-above")
+    );
+    assert_eq!(rows[0].cleared, Some(NOW - DAY + 25 * 60_000));
+    assert_eq!(rows[0].minutes, Some(25.0));
+    assert_eq!((rows[0].raised_at, rows[0].worst), (121.0, 300.0));
+    assert_eq!((rows[1].cleared, rows[1].minutes), (None, None));
+    let fault = report::alarms(&store, week(), &["fault".into()]).unwrap();
+    assert_eq!(fault.len(), 1);
+    let e = report::alarms(&store, week(), &["lottery".into()]).unwrap_err();
+    assert!(e.is_bad_input() && e.to_string().contains("lottery"), "{e}");
+    // the queue report is not disturbed by the alarms kept beside its intervals
+    let r = report::intervals(&store, week(), &[], 15).unwrap();
+    assert_eq!(r.rows.len(), 1);
+    let a = report::agents(&store, week(), &[]).unwrap();
+    assert!(a.is_empty());
+}

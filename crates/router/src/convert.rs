@@ -613,6 +613,72 @@ pub fn duration(ms: u64) -> Option<prost_types::Duration> {
     })
 }
 
+/// An alarm, standing or cleared.
+pub fn alarm(a: &crate::alarms::Alarm) -> pb::Alarm {
+    pb::Alarm {
+        queue: a.queue.clone(),
+        rule: a.kind.code().into(),
+        threshold: a.threshold,
+        raised_at: ts(a.raised_at),
+        raised_at_value: a.raised_at_value,
+        value: a.value,
+        worst: a.worst,
+        cleared_at: a.cleared_at.and_then(ts),
+    }
+}
+
+/// An alarm as the history keeps it (`None` for an interval's record).
+pub fn alarm_kept(r: &store::IntervalRecord) -> Option<pb::Alarm> {
+    let store::IntervalFigures::Alarm {
+        subject,
+        threshold,
+        raised_at_value,
+        worst,
+        value,
+        cleared,
+    } = &r.figures
+    else {
+        return None;
+    };
+    let (queue, rule) = subject.rsplit_once('/').unwrap_or((subject, ""));
+    Some(pb::Alarm {
+        queue: queue.into(),
+        rule: rule.into(),
+        threshold: *threshold,
+        raised_at: ts(r.start),
+        raised_at_value: *raised_at_value,
+        value: *value,
+        worst: *worst,
+        cleared_at: cleared.then(|| ts(r.end)).flatten(),
+    })
+}
+
+/// A queue's alarm thresholds.
+pub fn thresholds(queue: &str, t: &crate::alarms::Thresholds) -> pb::AlarmThresholds {
+    pb::AlarmThresholds {
+        queue: queue.into(),
+        service_level_below: t.service_level_below,
+        longest_wait_above_seconds: t.longest_wait_above_seconds,
+        waiting_above: t.waiting_above,
+        ready_below: t.ready_below,
+        abandon_rate_above: t.abandon_rate_above,
+    }
+}
+
+/// Alarm thresholds a supervisor gave: a share outside 0–1 (or not a number) is refused
+/// with the field named.
+pub fn thresholds_in(t: &pb::AlarmThresholds) -> Result<crate::alarms::Thresholds, Status> {
+    let t = crate::alarms::Thresholds {
+        service_level_below: t.service_level_below,
+        longest_wait_above_seconds: t.longest_wait_above_seconds,
+        waiting_above: t.waiting_above,
+        ready_below: t.ready_below,
+        abandon_rate_above: t.abandon_rate_above,
+    };
+    t.check().map_err(Status::invalid_argument)?;
+    Ok(t)
+}
+
 fn event(e: pb::agent_event::Event) -> pb::AgentEvent {
     pb::AgentEvent { event: Some(e) }
 }

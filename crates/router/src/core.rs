@@ -5,6 +5,7 @@
 //! sleeps. One short method per message kind and per output kind; the wire mapping is
 //! in [`crate::convert`].
 
+use crate::alarms::{Alarms, LiveFigures};
 use crate::convert::{self, Labels};
 use crate::self_service;
 use crate::server::EventTx;
@@ -24,6 +25,9 @@ use tonic::Status;
 
 /// Work run on the switchboard inside the core task.
 pub(crate) type Job = Box<dyn FnOnce(&mut Switchboard, Millis) + Send>;
+
+/// Work run on the alarm rules inside the core task (a supervisor's change, a listing).
+pub(crate) type AlarmJob = Box<dyn FnOnce(&mut Alarms) + Send>;
 
 /// The answer to an input.
 pub(crate) type Reply = oneshot::Sender<Result<(), SwitchError>>;
@@ -94,6 +98,8 @@ pub(crate) enum CoreMsg {
     ForceLogout(String, Reply),
     /// Run this on the switchboard (queries, queue changes).
     Query(Job),
+    /// Run this on the alarm rules.
+    Alarms(AlarmJob),
     /// A supervisor's statistics stream (queue filter; empty: all).
     Watch(Vec<String>, EventTx<pb::StatsUpdate>),
     /// Once a second: send watchers what changed.
@@ -153,6 +159,8 @@ pub(crate) struct Core {
     intervals: crate::intervals::Intervals,
     /// What `/metrics` counts.
     metrics: Arc<crate::metrics::Metrics>,
+    /// The alarm rules and the alarms standing.
+    alarms: Alarms,
 }
 
 impl Core {
@@ -166,6 +174,7 @@ impl Core {
         store_state: watch::Receiver<StoreState>,
     ) -> Core {
         let intervals = crate::intervals::Intervals::new(store.clone(), None, now_ms());
+        let alarms = Alarms::new(crate::alarms::AlarmRules::defaults(sb.queue_names()));
         Core {
             sb,
             store,
@@ -189,7 +198,14 @@ impl Core {
             last: 0,
             intervals,
             metrics: Arc::default(),
+            alarms,
         }
+    }
+
+    /// Raise and clear alarms by these rules.
+    pub(crate) fn with_alarms(mut self, rules: crate::alarms::AlarmRules) -> Core {
+        self.alarms = Alarms::new(rules);
+        self
     }
 
     /// Keep a checkpoint of the statistics interval in progress every `every` ms.
@@ -288,6 +304,7 @@ impl Core {
                 let _ = reply.send(r);
             }
             CoreMsg::Query(f) => f(&mut self.sb, now),
+            CoreMsg::Alarms(f) => f(&mut self.alarms),
             CoreMsg::Watch(filter, t) => self.on_watch(filter, t, now),
             CoreMsg::Tick => self.on_tick(now),
             CoreMsg::BackOffice(loads, fcr) => {
@@ -469,7 +486,45 @@ impl Core {
             back_office: self.back_office.clone(),
             store: Some(convert::store_state(&self.store_state.borrow())),
             fcr: self.fcr.clone(),
+            alarms: self
+                .alarms
+                .standing()
+                .iter()
+                .filter(|a| wanted(&a.queue))
+                .map(convert::alarm)
+                .collect(),
         }
+    }
+
+    /// Judge every queue's live figures by the alarm rules; what was raised or cleared
+    /// is kept in the history and returned for the wallboards.
+    fn judge_alarms(&mut self, now: Millis) -> Vec<pb::Alarm> {
+        let e = self.sb.engine();
+        let mut changed = Vec::new();
+        for name in self.sb.queue_names() {
+            let Some(snap) = self
+                .sb
+                .queue_id(name)
+                .and_then(|q| e.queue_snapshot(q).ok())
+            else {
+                continue;
+            };
+            changed.extend(self.alarms.evaluate(now, name, &LiveFigures::of(&snap)));
+        }
+        for a in &changed {
+            match a.cleared_at {
+                None => tracing::warn!(queue = %a.queue, rule = a.kind.code(), value = a.value,
+                    threshold = a.threshold, "alarm raised"),
+                Some(_) => tracing::info!(queue = %a.queue, rule = a.kind.code(),
+                    worst = a.worst, "alarm cleared"),
+            }
+        }
+        self.metrics.alarms(&self.alarms.standing());
+        if !changed.is_empty() {
+            self.intervals
+                .keep(changed.iter().map(|a| a.record()).collect());
+        }
+        changed.iter().map(convert::alarm).collect()
     }
 
     fn on_watch(&mut self, filter: Vec<String>, t: EventTx<pb::StatsUpdate>, now: Millis) {
@@ -484,11 +539,13 @@ impl Core {
             let records = self.sb.checkpoint(now);
             self.intervals.keep(records);
         }
+        let alarms = self.judge_alarms(now);
         let store = match self.store_state.has_changed() {
             Ok(true) => Some(convert::store_state(&self.store_state.borrow_and_update())),
             _ => None,
         };
-        let changed = !self.dirty_queues.is_empty()
+        let changed = !alarms.is_empty()
+            || !self.dirty_queues.is_empty()
             || !self.dirty_agents.is_empty()
             || self.back_office_fresh
             || store.is_some();
@@ -525,6 +582,11 @@ impl Core {
                     back_office: back_office.clone(),
                     store: store.clone(),
                     fcr: fcr.clone(),
+                    alarms: alarms
+                        .iter()
+                        .filter(|a| filter.is_empty() || filter.contains(&a.queue))
+                        .cloned()
+                        .collect(),
                 })
             });
         }

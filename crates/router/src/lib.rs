@@ -26,6 +26,7 @@
 //! `tracing` logs mask personal data. The configuration file, `hotline serve`, `demo`
 //! and `live` are in the `hotline` command and `hotline-live`.
 
+pub mod alarms;
 mod call_backs;
 pub mod convert;
 mod core;

@@ -43,6 +43,10 @@ pub struct Metrics {
     record_write: Histogram,
     sessions: Gauge,
     callers: Gauge,
+    /// Alarms raised, by queue and rule.
+    alarms_raised: Family<[(&'static str, String); 2], Counter>,
+    /// The alarms standing now: (queue, rule).
+    standing: std::sync::Mutex<Vec<(String, &'static str)>>,
 }
 
 impl Default for Metrics {
@@ -54,6 +58,8 @@ impl Default for Metrics {
             record_write: write_histogram(),
             sessions: Gauge::default(),
             callers: Gauge::default(),
+            alarms_raised: Family::default(),
+            standing: Default::default(),
         }
     }
 }
@@ -83,6 +89,23 @@ impl Metrics {
     /// A call record took `seconds` to be written.
     pub(crate) fn record_written(&self, seconds: f64) {
         self.record_write.observe(seconds);
+    }
+
+    /// The alarms standing now; those raised since the last call are counted.
+    pub(crate) fn alarms(&self, standing: &[crate::alarms::Alarm]) {
+        let Ok(mut was) = self.standing.lock() else {
+            return;
+        };
+        let now: Vec<(String, &'static str)> = standing
+            .iter()
+            .map(|a| (a.queue.clone(), a.kind.code()))
+            .collect();
+        for (queue, rule) in now.iter().filter(|k| !was.contains(k)) {
+            self.alarms_raised
+                .get_or_create(&[("queue", queue.clone()), ("rule", rule.to_string())])
+                .inc();
+        }
+        *was = now;
     }
 
     /// Sessions and callers' streams open now.
@@ -211,6 +234,24 @@ impl Metrics {
             "caller_streams",
             "Callers' streams open now",
             self.callers.clone(),
+        );
+        let standing = Family::<[(&'static str, String); 2], Gauge>::default();
+        if let Ok(alarms) = self.standing.lock() {
+            for (queue, rule) in alarms.iter() {
+                standing
+                    .get_or_create(&[("queue", queue.clone()), ("rule", rule.to_string())])
+                    .set(1);
+            }
+        }
+        r.register(
+            "alarms_standing",
+            "Alarms standing now (1), by queue and rule",
+            standing,
+        );
+        r.register(
+            "alarms_raised",
+            "Alarms raised since the router started, by queue and rule",
+            self.alarms_raised.clone(),
         );
         let up = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
         up.set(i64::from(store_up));

@@ -186,6 +186,9 @@ pub struct RouterSetup {
     /// How often the interval in progress is kept as a checkpoint, so that a crash
     /// loses at most this much of it; `None`: only closed intervals are kept.
     pub checkpoint: Option<std::time::Duration>,
+    /// The alarm rules on the queues' live figures; `None`: the defaults
+    /// ([`crate::alarms::DEFAULT_THRESHOLDS`]) for every queue.
+    pub alarms: Option<crate::alarms::AlarmRules>,
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -311,6 +314,9 @@ impl Router {
         )
         .with_checkpoints(setup.checkpoint.map(|d| d.as_millis() as Millis))
         .with_metrics(metrics.clone());
+        if let Some(rules) = setup.alarms {
+            core = core.with_alarms(rules);
+        }
         if setup.call_backs.is_some() {
             let c =
                 crate::call_backs::CallBacks::start(store.clone(), tx.clone(), next_call.clone());
@@ -394,6 +400,23 @@ impl Router {
         self.0
             .core
             .send(CoreMsg::Query(job))
+            .map_err(|_| Status::unavailable("the router is shutting down"))?;
+        rx.await
+            .map_err(|_| Status::unavailable("the router is shutting down"))
+    }
+
+    /// Run `f` on the alarm rules in the core task.
+    pub(crate) async fn on_alarms<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut crate::alarms::Alarms) -> T + Send + 'static,
+    ) -> Result<T, Status> {
+        let (tx, rx) = oneshot::channel();
+        let job: crate::core::AlarmJob = Box::new(move |a| {
+            let _ = tx.send(f(a));
+        });
+        self.0
+            .core
+            .send(CoreMsg::Alarms(job))
             .map_err(|_| Status::unavailable("the router is shutting down"))?;
         rx.await
             .map_err(|_| Status::unavailable("the router is shutting down"))

@@ -180,6 +180,29 @@ fn queue_words(c: &hotline_acd::QueueConfig) -> String {
     )
 }
 
+/// A queue's alarm rules in words (the audit trail's before and after).
+fn alarm_words(t: &crate::alarms::Thresholds) -> String {
+    use crate::alarms::AlarmKind as K;
+    let words: Vec<String> = K::ALL
+        .into_iter()
+        .filter_map(|k| {
+            let v = t.get(k)?;
+            Some(match k {
+                K::ServiceLevelBelow => format!("service level below {:.0} %", v * 100.0),
+                K::LongestWaitAbove => format!("longest wait above {v} s"),
+                K::WaitingAbove => format!("more than {v} waiting"),
+                K::ReadyBelow => format!("fewer than {v} agents ready"),
+                K::AbandonRateAbove => format!("abandon rate above {:.0} %", v * 100.0),
+            })
+        })
+        .collect();
+    if words.is_empty() {
+        "no alarm rules".into()
+    } else {
+        format!("alarm when {}", words.join(", or "))
+    }
+}
+
 /// An agent's state in words (the audit trail's before and after).
 fn agent_words(s: &pb::AgentStatus) -> String {
     let state = match pb::AgentState::try_from(s.state) {
@@ -391,6 +414,90 @@ impl SupervisorService for Router {
         self.audit(by, "update-queue", &stats.queue, before, after)
             .await?;
         Ok(Response::new(stats))
+    }
+
+    async fn list_alarm_rules(
+        &self,
+        req: Request<pb::ListAlarmRulesRequest>,
+    ) -> Result<Response<pb::AlarmRuleList>, Status> {
+        self.supervisor(&req)?;
+        let list = self
+            .on_alarms(|a| {
+                let r = a.rules();
+                pb::AlarmRuleList {
+                    queues: r
+                        .queues
+                        .iter()
+                        .map(|(q, t)| convert::thresholds(q, t))
+                        .collect(),
+                    min_calls: r.min_calls,
+                    clear_after: convert::duration(r.clear_after),
+                }
+            })
+            .await?;
+        Ok(Response::new(list))
+    }
+
+    async fn set_alarm_rules(
+        &self,
+        req: Request<pb::SetAlarmRulesRequest>,
+    ) -> Result<Response<pb::AlarmThresholds>, Status> {
+        let by = self.supervisor(&req)?;
+        let Some(rules) = req.into_inner().rules else {
+            return Err(Status::invalid_argument(
+                "which queue's rules? `rules` is unset",
+            ));
+        };
+        let new = convert::thresholds_in(&rules)?;
+        let queue = rules.queue.clone();
+        let q = queue.clone();
+        let before = self
+            .on_alarms(move |a| a.set(&q, new))
+            .await?
+            .map_err(Status::not_found)?;
+        self.audit(
+            by,
+            "set-alarm-rules",
+            &queue,
+            alarm_words(&before),
+            alarm_words(&new),
+        )
+        .await?;
+        Ok(Response::new(convert::thresholds(&queue, &new)))
+    }
+
+    async fn list_alarms(
+        &self,
+        req: Request<pb::ListAlarmsRequest>,
+    ) -> Result<Response<pb::AlarmList>, Status> {
+        self.supervisor(&req)?;
+        let r = req.into_inner();
+        let now = crate::core::now_ms();
+        let to = match r.to {
+            None => now + 1,
+            t => convert::time_in("to", &t)?,
+        };
+        let from = match r.from {
+            None => to.saturating_sub(86_400_000),
+            t => convert::time_in("from", &t)?,
+        };
+        if from >= to {
+            return Err(Status::invalid_argument(
+                "the period is empty: `from` must be before `to`",
+            ));
+        }
+        let n = convert::limit_in(r.limit, 100, 1000);
+        let queue = r.queue;
+        let kept = self
+            .with_store(move |s| s.alarms(from, to, usize::MAX))
+            .await?;
+        let alarms = kept
+            .iter()
+            .filter_map(convert::alarm_kept)
+            .filter(|a| queue.is_empty() || a.queue == queue)
+            .take(n)
+            .collect();
+        Ok(Response::new(pb::AlarmList { alarms }))
     }
 
     async fn list_audit_trail(

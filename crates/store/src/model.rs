@@ -732,8 +732,10 @@ pub struct AuditEntry {
 /// One closed statistics interval (15 minutes by default) of a queue or an agent, as the
 /// router's routing engine counted it: the history that reports are made of. Its key is
 /// its start, what it is of and whose; writing it again replaces it with itself, so a
-/// retry never doubles one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// retry never doubles one. An alarm raised on a queue is kept the same way, from when it
+/// was raised (its start) to when it cleared (its end; the start while it is still
+/// raised), written again when it clears.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IntervalRecord {
     /// Start (ms since the epoch).
     pub start: Millis,
@@ -743,8 +745,8 @@ pub struct IntervalRecord {
     pub figures: IntervalFigures,
 }
 
-/// What an interval counted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What an interval counted (or, for an alarm, what it saw from raised to cleared).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum IntervalFigures {
     /// A queue's interval.
     Queue {
@@ -770,14 +772,32 @@ pub enum IntervalFigures {
         /// The engine's counters (offers, answers, handle times, time in each state).
         tally: hotline_acd::stats::AgentTally,
     },
+    /// An alarm on a queue's live figures: raised when a rule's threshold was crossed,
+    /// cleared when the figure was back within it.
+    Alarm {
+        /// `queue/rule`: the queue and the rule's code (e.g. `fault/waiting-above`).
+        subject: String,
+        /// The threshold the rule had when it was raised.
+        threshold: f64,
+        /// The figure when it was raised.
+        raised_at_value: f64,
+        /// The worst the figure was while it stood.
+        worst: f64,
+        /// The figure when this record was written (at the raise, then at the clear).
+        value: f64,
+        /// It has cleared (at the record's end).
+        cleared: bool,
+    },
 }
 
 impl IntervalRecord {
-    /// What it is of (0 a queue, 1 an agent) and whose: with the start, its key.
+    /// What it is of (0 a queue, 1 an agent, 2 an alarm) and whose: with the start, its
+    /// key.
     pub fn subject(&self) -> (u8, &str) {
         match &self.figures {
             IntervalFigures::Queue { queue, .. } => (0, queue),
             IntervalFigures::Agent { agent, .. } => (1, agent),
+            IntervalFigures::Alarm { subject, .. } => (2, subject),
         }
     }
 }

@@ -918,6 +918,45 @@ impl Store {
         self.engine.intervals(from, to, limit)
     }
 
+    /// The alarms raised in [from, to), by when they were raised (still raised or
+    /// cleared), at most `limit`.
+    pub fn alarms(
+        &self,
+        from: Millis,
+        to: Millis,
+        limit: usize,
+    ) -> Result<Vec<IntervalRecord>, StoreError> {
+        let mut alarms = Vec::new();
+        let mut after = from;
+        // the intervals come in pages so that a month of them is never in memory at once
+        while alarms.len() < limit && after < to {
+            let page = self.engine.intervals(after, to, 4096)?;
+            let Some(last) = page.last().map(|r| r.start) else {
+                break;
+            };
+            let full = page.len() == 4096;
+            // a full page may end inside one start's records: those come again with the
+            // next page, unless the whole page is that one start
+            let one_start = page.first().is_some_and(|r| r.start == last);
+            let before = if full && !one_start {
+                last
+            } else {
+                Millis::MAX
+            };
+            alarms.extend(
+                page.into_iter()
+                    .filter(|r| matches!(r.figures, IntervalFigures::Alarm { .. }))
+                    .filter(|r| r.start < before),
+            );
+            if !full {
+                break;
+            }
+            after = if one_start { last + 1 } else { last };
+        }
+        alarms.truncate(limit);
+        Ok(alarms)
+    }
+
     /// Write a ticket keeping its id (imports, copies).
     pub fn put_ticket_with_id(&self, t: &Ticket) -> Result<(), StoreError> {
         self.engine.ids_after(IdKind::Ticket, t.id)?;
