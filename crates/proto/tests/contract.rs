@@ -32,7 +32,10 @@ fn the_four_services_and_their_rpcs_are_there() {
             "ForceNotReady",
             "ForceLogout",
             "UpdateQueue",
-            "ListAuditTrail"
+            "ListAuditTrail",
+            "ListAlarmRules",
+            "SetAlarmRules",
+            "ListAlarms"
         ]
     );
     assert_eq!(
