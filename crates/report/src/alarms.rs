@@ -40,10 +40,7 @@ pub fn alarms(
             "queue",
             "the history of this period",
             queues,
-            kept.iter().filter_map(|r| match &r.figures {
-                IntervalFigures::Queue { queue, .. } => Some(queue.as_str()),
-                _ => None,
-            }),
+            crate::intervals::queue_names(&kept),
         )?;
     }
     let rows = store

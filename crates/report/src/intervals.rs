@@ -2,7 +2,7 @@
 
 use crate::{Period, ReportError, check_known, round1, seconds};
 use hotline_acd::kpi::{self, ServiceLevelFormula, Tally};
-use hotline_store::{IntervalFigures, Millis, Store};
+use hotline_store::{IntervalFigures, IntervalRecord, Millis, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -66,6 +66,14 @@ pub struct IntervalReport {
     pub totals: Vec<QueueRow>,
 }
 
+/// The queues the kept intervals are of.
+pub(crate) fn queue_names(kept: &[IntervalRecord]) -> impl Iterator<Item = &str> + Clone {
+    kept.iter().filter_map(|r| match &r.figures {
+        IntervalFigures::Queue { queue, .. } => Some(queue.as_str()),
+        IntervalFigures::Agent { .. } | IntervalFigures::Alarm { .. } => None,
+    })
+}
+
 /// The queue intervals kept in `period`, `minutes` (15, 30 or 60) to a row — the kept
 /// intervals within one are added up (a router restarted mid-interval kept that
 /// interval in two parts) —, only `queues` when some are named.
@@ -86,10 +94,7 @@ pub fn intervals(
         "queue",
         "the history of this period",
         queues,
-        kept.iter().filter_map(|r| match &r.figures {
-            IntervalFigures::Queue { queue, .. } => Some(queue.as_str()),
-            IntervalFigures::Agent { .. } | IntervalFigures::Alarm { .. } => None,
-        }),
+        queue_names(&kept),
     )?;
     let mut slots: BTreeMap<(Millis, &str), (Tally, ServiceLevelFormula)> = BTreeMap::new();
     let mut totals: BTreeMap<&str, (Tally, ServiceLevelFormula)> = BTreeMap::new();

@@ -65,11 +65,6 @@ impl AlarmKind {
             _ => value > threshold,
         }
     }
-
-    /// Whether `a` is worse than `b`.
-    fn worse(self, a: f64, b: f64) -> bool {
-        self.breached(a, b)
-    }
 }
 
 /// A queue's thresholds; an unset one raises nothing.
@@ -368,7 +363,8 @@ impl Alarms {
                 Some(s) => {
                     if let Some(v) = value {
                         s.alarm.value = v;
-                        if kind.worse(v, s.alarm.worst) {
+                        // worse than the worst so far is past it the wrong way
+                        if kind.breached(v, s.alarm.worst) {
                             s.alarm.worst = v;
                         }
                     }
