@@ -53,7 +53,7 @@ pub fn run(a: &ReportBench) -> Result<()> {
         ),
         (
             "agents",
-            Box::new(move || Ok(report::agents(s, period, &[])?.len())),
+            Box::new(move || Ok(report::agents(s, period, now, &[])?.len())),
         ),
         (
             "hotspots",

@@ -15,7 +15,8 @@ pub enum ReportCommand {
     /// totals (offered, answered, abandoned, SL, ASA, AHT, longest wait …).
     Intervals(IntervalsArgs),
     /// Agents over a period (appraisal): offers, answers, rejects, ring-no-answer, handle
-    /// time and its split, occupancy, not-ready time, FCR handled/claimed/verified.
+    /// time and its split, holds, transfers, occupancy, not-ready time by reason, FCR
+    /// handled/claimed/verified, survey mean, tickets opened and closed on time.
     Agents(AgentsArgs),
     /// Complaints and faults by district or 小区, ranked by how unusual the count is
     /// (a Poisson tail against the area's previous period and population share).
@@ -200,7 +201,7 @@ pub fn run(c: &ReportCommand) -> Result<()> {
         }),
         ReportCommand::Agents(a) => a
             .period
-            .report(|s, p| Ok((rows(&report::agents(s, p, &a.agents)?), vec![]))),
+            .report(|s, p| Ok((rows(&report::agents(s, p, now, &a.agents)?), vec![]))),
         ReportCommand::Hotspots(a) => a.period.report(|s, p| {
             let level = match a.level {
                 Level::District => AreaLevel::District,

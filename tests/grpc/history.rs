@@ -158,6 +158,17 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
     let me = &agents[0].rows[0];
     assert_eq!((me.agent.as_str(), me.answered, me.handled), ("1001", 2, 2));
     assert_eq!(me.fcr_handled, 2, "two wrap-ups recorded");
+    // the break the agent went on at the end is counted under its reason, in words
+    let on_break = me
+        .not_ready_by_reason
+        .iter()
+        .find(|t| t.reason == "break")
+        .map_or(0.0, |t| t.seconds);
+    assert!(
+        on_break > 0.0 && on_break <= me.not_ready_seconds,
+        "{:?}",
+        me.not_ready_by_reason
+    );
     let reasons: Vec<pb::ReasonReportPage> = rs
         .reason_report(authed(
             pb::ReasonReportRequest {

@@ -737,6 +737,8 @@ impl Engine {
         let ag = &mut self.agents[ai as usize];
         if on {
             ag.leg.hold_started = Some(now);
+            ag.total.holds += 1;
+            ag.interval.holds += 1;
         } else if let Some(h) = ag.leg.hold_started.take() {
             ag.leg.hold += now.since(h);
         }
@@ -787,6 +789,9 @@ impl Engine {
             }
         };
         let leg = self.close_leg(ai);
+        let ag = &mut self.agents[ai as usize];
+        ag.total.transfers += 1;
+        ag.interval.transfers += 1;
         {
             let c = &mut self.calls[slot as usize];
             c.talk += leg.talk;
@@ -1520,8 +1525,8 @@ impl Engine {
         }
         ag.since = upto;
         let kind = ag.state.kind();
-        ag.total.time_in_state[kind.index()] += d;
-        ag.interval.time_in_state[kind.index()] += d;
+        ag.total.accrue(&ag.state, d);
+        ag.interval.accrue(&ag.state, d);
         if kind == AgentStateKind::LoggedOut {
             return;
         }
@@ -1585,7 +1590,7 @@ impl Engine {
                     agent: AgentId(ai as u32),
                     start,
                     end: now,
-                    tally: ag.interval,
+                    tally: ag.interval.clone(),
                 });
             }
         }
@@ -1799,11 +1804,11 @@ impl Engine {
     /// The agent's state and statistics, with time in the current state counted to now.
     pub fn agent_snapshot(&self, agent: AgentId) -> Result<AgentSnapshot, EngineError> {
         let ag = &self.agents[self.agent_index(agent)? as usize];
-        let mut total = ag.total;
-        let mut interval = ag.interval;
+        let mut total = ag.total.clone();
+        let mut interval = ag.interval.clone();
         let d = self.now.since(ag.since);
-        total.time_in_state[ag.state.kind().index()] += d;
-        interval.time_in_state[ag.state.kind().index()] += d;
+        total.accrue(&ag.state, d);
+        interval.accrue(&ag.state, d);
         Ok(AgentSnapshot {
             state: ag.state,
             since: ag.since,

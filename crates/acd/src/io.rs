@@ -196,7 +196,7 @@ pub struct QueueInterval {
 }
 
 /// One agent's figures for a closed statistics interval.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentInterval {
     /// The agent.
     pub agent: AgentId,
@@ -210,7 +210,7 @@ pub struct AgentInterval {
 
 /// What the engine asks its driver to do, or tells it. Drain with
 /// [`crate::Engine::poll_action`] after every input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     /// Deliver `Input::TimerFired(timer)` at `at`.
     StartTimer {

@@ -1,13 +1,46 @@
 //! Live statistics: per queue and per agent, since start and for the current interval.
 
-use crate::ids::QueueId;
+use crate::ids::{QueueId, ReasonCode};
 use crate::kpi::{self, ServiceLevelFormula, Tally};
 use crate::state::AgentStateKind;
 use crate::time::{Span, Time};
 use serde::{Deserialize, Serialize};
 
+/// Time spent not ready, by reason code, in code order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonTimes(Vec<(ReasonCode, Span)>);
+
+impl ReasonTimes {
+    /// Count `d` more under `reason`.
+    pub fn add(&mut self, reason: ReasonCode, d: Span) {
+        match self.0.binary_search_by_key(&reason, |(r, _)| *r) {
+            Ok(i) => self.0[i].1 += d,
+            Err(i) => self.0.insert(i, (reason, d)),
+        }
+    }
+
+    /// Add another's times.
+    pub fn merge(&mut self, o: &ReasonTimes) {
+        for &(r, d) in &o.0 {
+            self.add(r, d);
+        }
+    }
+
+    /// Each reason with its time, in code order.
+    pub fn iter(&self) -> impl Iterator<Item = (ReasonCode, Span)> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// The time under `reason`.
+    pub fn get(&self, reason: ReasonCode) -> Span {
+        self.iter()
+            .find(|(r, _)| *r == reason)
+            .map_or(Span::ZERO, |(_, d)| d)
+    }
+}
+
 /// An agent's counters over a period.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentTally {
     /// Offers rung at the agent.
     pub offers: u64,
@@ -27,6 +60,16 @@ pub struct AgentTally {
     pub wrap_up: Span,
     /// Time in each state, indexed by [`AgentStateKind::index`].
     pub time_in_state: [Span; 6],
+    /// Times the agent put a caller on hold.
+    #[serde(default)]
+    pub holds: u64,
+    /// Calls the agent transferred (to a queue or another agent).
+    #[serde(default)]
+    pub transfers: u64,
+    /// Not-ready time by reason: with no reason missing, it adds up to the not-ready
+    /// state's time.
+    #[serde(default)]
+    pub not_ready_by_reason: ReasonTimes,
 }
 
 impl AgentTally {
@@ -42,6 +85,17 @@ impl AgentTally {
         self.wrap_up += o.wrap_up;
         for (t, add) in self.time_in_state.iter_mut().zip(o.time_in_state) {
             *t += add;
+        }
+        self.holds += o.holds;
+        self.transfers += o.transfers;
+        self.not_ready_by_reason.merge(&o.not_ready_by_reason);
+    }
+
+    /// Count `d` more in `state` (and under its reason when not ready).
+    pub fn accrue(&mut self, state: &crate::state::AgentState, d: Span) {
+        self.time_in_state[state.kind().index()] += d;
+        if let crate::state::AgentState::NotReady(r) = state {
+            self.not_ready_by_reason.add(*r, d);
         }
     }
 
@@ -124,7 +178,7 @@ impl QueueSnapshot {
 }
 
 /// An agent's live picture.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentSnapshot {
     /// State now.
     pub state: crate::state::AgentState,

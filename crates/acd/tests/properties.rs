@@ -770,6 +770,17 @@ impl World {
             }
             self.totals[q] = t;
         }
+        // an agent's not-ready time is all counted under some reason
+        for a in 0..e.agent_count() {
+            let s = e.agent_snapshot(AgentId(a as u32)).unwrap();
+            for t in [&s.total, &s.interval] {
+                let by_reason = t
+                    .not_ready_by_reason
+                    .iter()
+                    .fold(Span::ZERO, |sum, (_, d)| sum + d);
+                assert_eq!(by_reason, t.time_in_state[AgentStateKind::NotReady.index()]);
+            }
+        }
         // every call is either live in exactly one place or has exactly one record
         let live = self
             .calls

@@ -471,6 +471,9 @@ fn transfers_to_a_queue_and_to_an_agent() {
     assert_eq!(rec.talk, Span::from_secs(50));
     assert_eq!(rec.queue, q2);
     assert_eq!(rec.first_queue, q1);
+    // each agent counts the transfers it made
+    let made = |x| r.e.agent_snapshot(x).unwrap().total.transfers;
+    assert_eq!((made(a), made(b)), (1, 1));
     r.audit();
 }
 
@@ -699,6 +702,12 @@ fn hold_time_is_kept_apart_from_talk() {
     );
     let t = r.e.queue_snapshot(q).unwrap().total.tally;
     assert_eq!(kpi::average_handle_time(&t), Some(Span::from_secs(40)));
+    // the agent counts the hold once (a second hold while held is not another)
+    let agent = r.e.agent_snapshot(a).unwrap();
+    assert_eq!(
+        (agent.total.holds, agent.total.hold),
+        (1, Span::from_secs(15))
+    );
 }
 
 #[test]
@@ -851,6 +860,14 @@ fn occupancy_counts_breaks_as_staffed_but_not_busy() {
     let agent = r.e.agent_snapshot(a).unwrap();
     let occ = agent.total.occupancy().unwrap();
     assert!((occ - 100.0 / 400.0).abs() < 1e-9, "{occ}");
+    // the break is counted under its reason; the not-ready time after login (none
+    // here: the rig makes the agent ready at once) would be under its own
+    let not_ready = agent.total.time_in_state[AgentStateKind::NotReady.index()];
+    assert_eq!(not_ready, Span::from_secs(300));
+    assert_eq!(
+        agent.total.not_ready_by_reason.iter().collect::<Vec<_>>(),
+        vec![(ReasonCode(16), Span::from_secs(300))]
+    );
 }
 
 /// What callers are told on joining the line, worked by hand: position counts calls

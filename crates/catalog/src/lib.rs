@@ -1,11 +1,13 @@
 //! The hotline's catalogues of codes (统一编码), read from data files under `assets/`
 //! and built in: ticket types with their subcategories, back-office groups and deadlines
 //! ([`tickets`], `assets/tickets/categories.toml`), and call reasons with their IVR
-//! groups and dispositions ([`codes`], `assets/codes/codes.toml`). The store, the router
+//! groups and dispositions ([`codes`], `assets/codes/codes.toml`), and the agents'
+//! not-ready reasons ([`not_ready`]). The store, the router
 //! and the desktop share this crate, so the desktop knows the codes and their labels
 //! without linking a storage engine.
 
 pub mod codes;
+pub mod not_ready;
 pub mod tickets;
 
 pub use codes::{Codes, Disposition, Reason, ReasonGroup};

@@ -388,7 +388,10 @@ impl Reports {
                     "rep.col.aht",
                     "rep.col.occupancy",
                     "rep.col.not_ready",
+                    "rep.col.transfers",
                     "rep.col.fcr_rate",
+                    "rep.col.satisfaction",
+                    "rep.col.tickets_on_time",
                 ]),
                 self.ranked(rows)
                     .into_iter()
@@ -401,7 +404,10 @@ impl Reports {
                             opt(a.aht_seconds),
                             pct(a.occupancy),
                             format!("{:.0}", a.not_ready_seconds / 60.0),
+                            a.transfers.to_string(),
                             pct(a.fcr_rate),
+                            opt(a.satisfaction_mean),
+                            pct(a.tickets_on_time_rate),
                         ]
                     })
                     .collect(),

@@ -1,11 +1,13 @@
 //! The agents' appraisal (绩效考核): each agent's kept intervals added up, beside the
-//! store's FCR tally per agent.
+//! store's FCR tally, the post-call survey and the tickets each agent opened.
 
-use crate::{Period, ReportError, check_known, round1, seconds};
+use crate::contacts::{SatisfactionDimension, satisfaction};
+use crate::tickets::timeliness;
+use crate::{Period, ReportError, check_known, percent, round1, seconds};
 use hotline_acd::AgentStateKind;
 use hotline_acd::kpi;
 use hotline_acd::stats::AgentTally;
-use hotline_store::{IntervalFigures, Store};
+use hotline_store::{IntervalFigures, Millis, Store, export::scan, not_ready};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -38,6 +40,12 @@ pub struct AgentRow {
     pub staffed_seconds: f64,
     /// Not ready, seconds.
     pub not_ready_seconds: f64,
+    /// Of it, by reason (break, training …), seconds, in the reasons' code order.
+    pub not_ready_seconds_by_reason: Vec<(String, f64)>,
+    /// Times a caller was put on hold.
+    pub holds: u64,
+    /// Calls transferred (to a queue or another agent).
+    pub transfers: u64,
     /// Contacts the agent wrapped up.
     pub fcr_handled: u64,
     /// Of them, claimed resolved at first contact.
@@ -47,12 +55,66 @@ pub struct AgentRow {
     /// Verified ÷ settled (the contacts whose FCR window has passed or that were
     /// repeated), percent: none while every window is still open.
     pub fcr_rate: Option<f64>,
+    /// Calls the agent wrapped up last (the survey is theirs), as the survey counts them.
+    pub surveyed: u64,
+    /// Mean survey score of those calls, 1–5.
+    pub satisfaction_mean: Option<f64>,
+    /// Tickets the agent opened (首问负责: the owner) in the period.
+    pub tickets_opened: u64,
+    /// Of them, resolved by their deadline.
+    pub tickets_on_time: u64,
+    /// Of them, resolved late or open past their deadline (at `now`).
+    pub tickets_overdue: u64,
+    /// On time ÷ (on time + overdue), percent.
+    pub tickets_on_time_rate: Option<f64>,
 }
 
-/// The agents of the kept intervals in `period` (only `wanted` when some are named).
+/// Tickets one agent owns: opened, on time, overdue.
+#[derive(Default, Clone, Copy)]
+struct Owned {
+    opened: u64,
+    on_time: u64,
+    overdue: u64,
+}
+
+/// The tickets opened in `period`, by owner, judged at `now`.
+fn tickets_by_owner(
+    store: &Store,
+    period: Period,
+    now: Millis,
+) -> Result<BTreeMap<String, Owned>, ReportError> {
+    let mut by: BTreeMap<String, Owned> = BTreeMap::new();
+    let engine = store.engine();
+    scan(
+        |after, n| engine.tickets_after(after, n),
+        |t| t.id,
+        |t| {
+            if period.contains(t.created) {
+                let o = by.entry(t.owner.clone()).or_default();
+                o.opened += 1;
+                match timeliness(&t, now).1 {
+                    Some(true) => o.on_time += 1,
+                    Some(false) => o.overdue += 1,
+                    None => {}
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(by)
+}
+
+/// A reason code in words (its code when the catalogue does not know it).
+fn reason_words(code: hotline_acd::ReasonCode) -> String {
+    not_ready::reason_of(code.0).map_or_else(|| format!("reason {}", code.0), |r| r.en.into())
+}
+
+/// The agents of the kept intervals in `period` (only `wanted` when some are named),
+/// their tickets judged at `now`.
 pub fn agents(
     store: &Store,
     period: Period,
+    now: Millis,
     wanted: &[String],
 ) -> Result<Vec<AgentRow>, ReportError> {
     let mut sums: BTreeMap<String, AgentTally> = BTreeMap::new();
@@ -68,11 +130,19 @@ pub fn agents(
         sums.keys().map(String::as_str),
     )?;
     let fcr = store.fcr_tally(period.from, period.to)?.by_agent;
+    let survey: BTreeMap<String, (u64, Option<f64>)> =
+        satisfaction(store, period, &[SatisfactionDimension::Agent])?
+            .into_iter()
+            .map(|r| (r.key, (r.surveyed, r.mean)))
+            .collect();
+    let owned = tickets_by_owner(store, period, now)?;
     Ok(sums
         .iter()
         .filter(|(id, _)| wanted.is_empty() || wanted.contains(id))
         .map(|(id, t)| {
             let f = fcr.get(id).copied().unwrap_or_default();
+            let (surveyed, satisfaction_mean) = survey.get(id).copied().unwrap_or_default();
+            let o = owned.get(id).copied().unwrap_or_default();
             let handle = t.talk + t.hold + t.wrap_up;
             AgentRow {
                 agent: id.clone(),
@@ -88,11 +158,24 @@ pub fn agents(
                 occupancy: kpi::occupancy(t.busy(), t.staffed()).map(|x| round1(x * 100.0)),
                 staffed_seconds: seconds(t.staffed()),
                 not_ready_seconds: seconds(t.time_in_state[AgentStateKind::NotReady.index()]),
+                not_ready_seconds_by_reason: t
+                    .not_ready_by_reason
+                    .iter()
+                    .map(|(r, d)| (reason_words(r), seconds(d)))
+                    .collect(),
+                holds: t.holds,
+                transfers: t.transfers,
                 fcr_handled: f.handled,
                 fcr_claimed: f.claimed,
                 fcr_verified: f.verified,
                 fcr_rate: kpi::first_contact_resolution(f.verified, f.settled)
                     .map(|x| round1(x * 100.0)),
+                surveyed,
+                satisfaction_mean,
+                tickets_opened: o.opened,
+                tickets_on_time: o.on_time,
+                tickets_overdue: o.overdue,
+                tickets_on_time_rate: percent(o.on_time, o.on_time + o.overdue),
             }
         })
         .collect())

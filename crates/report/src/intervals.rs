@@ -70,7 +70,7 @@ pub struct IntervalReport {
 pub(crate) fn queue_names(kept: &[IntervalRecord]) -> impl Iterator<Item = &str> + Clone {
     kept.iter().filter_map(|r| match &r.figures {
         IntervalFigures::Queue { queue, .. } => Some(queue.as_str()),
-        IntervalFigures::Agent { .. } | IntervalFigures::Alarm { .. } => None,
+        _ => None,
     })
 }
 

@@ -458,7 +458,7 @@ fn seeded_intervals_add_up_to_the_seeded_calls() {
         assert_eq!((t.offered, t.answered), (*offered, *answered), "{queue}");
     }
     assert!(by_hour[10] > 3 * by_hour[4], "{by_hour:?}");
-    let agents = report::agents(&s, all, &[]).unwrap();
+    let agents = report::agents(&s, all, NOW, &[]).unwrap();
     let answered: u64 = agents.iter().map(|a| a.answered).sum();
     assert_eq!(answered, calls.values().map(|c| c.1).sum::<u64>());
     // an agent's seeded quarters are staffed whole: ready when not on a call
@@ -536,6 +536,88 @@ fn alarms_are_listed_from_raised_to_cleared() {
     // the queue report is not disturbed by the alarms kept beside its intervals
     let r = report::intervals(&store, week(), &[], 15).unwrap();
     assert_eq!(r.rows.len(), 1);
-    let a = report::agents(&store, week(), &[]).unwrap();
+    let a = report::agents(&store, week(), NOW, &[]).unwrap();
     assert!(a.is_empty());
+}
+
+/// The appraisal adds up an agent's intervals — holds, transfers, not-ready time by
+/// reason in words — beside the survey answers of the calls the agent wrapped up and
+/// the tickets the agent opened, judged on time or overdue.
+#[test]
+fn the_appraisal_counts_holds_transfers_reasons_surveys_and_tickets() {
+    use hotline_acd::stats::AgentTally;
+    use hotline_acd::{AgentState, ReasonCode, Span};
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let c = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let t0 = NOW - DAY;
+    let quarter = 15 * 60_000;
+    let interval = |start: Millis, break_s: u64, training_s: u64| {
+        let mut tally = AgentTally {
+            offers: 3,
+            answered: 3,
+            handled: 3,
+            holds: 2,
+            transfers: 1,
+            ..AgentTally::default()
+        };
+        tally.accrue(
+            &AgentState::NotReady(ReasonCode(16)),
+            Span::from_secs(break_s),
+        );
+        tally.accrue(
+            &AgentState::NotReady(ReasonCode(18)),
+            Span::from_secs(training_s),
+        );
+        tally.accrue(&AgentState::NotReady(ReasonCode(99)), Span::from_secs(5));
+        IntervalRecord {
+            start,
+            end: start + quarter,
+            figures: IntervalFigures::Agent {
+                agent: "1001".into(),
+                tally,
+            },
+        }
+    };
+    s.record_intervals(vec![interval(t0, 300, 0), interval(t0 + quarter, 120, 60)])
+        .unwrap();
+    for score in [Some(5), Some(3), None] {
+        let mut i = call(c.id, t0, "fault.broadband");
+        i.satisfaction = score;
+        s.record_interaction(i).unwrap();
+    }
+    // a fault is due within days: one resolved at once is on time, one left open
+    // overdue by NOW
+    let done = ticket(&s, c.id, TicketKind::Fault, "broadband-down", t0 - 6 * DAY);
+    ticket(&s, c.id, TicketKind::Fault, "broadband-down", t0 - 6 * DAY);
+    for change in [
+        TicketChange::Dispatch {
+            group: "repair-crew".into(),
+        },
+        TicketChange::Resolution {
+            code: "repaired".into(),
+            note: "修好了".into(),
+        },
+    ] {
+        s.update_ticket(done.id, change, "8001", t0 - 6 * DAY + HOUR)
+            .unwrap();
+    }
+    let rows = report::agents(&s, week(), NOW, &[]).unwrap();
+    assert_eq!(rows.len(), 1);
+    let a = &rows[0];
+    assert_eq!((a.holds, a.transfers), (4, 2));
+    assert_eq!(a.not_ready_seconds, 490.0);
+    assert_eq!(
+        a.not_ready_seconds_by_reason,
+        vec![
+            ("break".to_string(), 420.0),
+            ("training".to_string(), 60.0),
+            ("reason 99".to_string(), 10.0)
+        ]
+    );
+    assert_eq!((a.surveyed, a.satisfaction_mean), (2, Some(4.0)));
+    assert_eq!(
+        (a.tickets_opened, a.tickets_on_time, a.tickets_overdue),
+        (2, 1, 1)
+    );
+    assert_eq!(a.tickets_on_time_rate, Some(50.0));
 }

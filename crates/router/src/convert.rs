@@ -3,7 +3,7 @@
 
 use crate::switchboard::{AgentEvent, CallerEvent, Command, CustomerLine, SwitchError, WrapUp};
 use hotline_proto::v1 as pb;
-use hotline_store::{self as store, Millis, StoreError, mask};
+use hotline_store::{self as store, Millis, StoreError, mask, not_ready};
 use prost_types::Timestamp;
 use tonic::{Code, Status};
 
@@ -696,41 +696,28 @@ pub fn state(s: hotline_acd::AgentStateKind) -> i32 {
     }) as i32
 }
 
-/// The not-ready reasons the router knows: the contract's fixed codes and those a
-/// client may ask for (16 and up).
-pub const NOT_READY_REASONS: [(u16, &str, &str); 7] = [
-    (0, "logged in", "刚登录"),
-    (1, "no answer", "未接听"),
-    (2, "rejected a call", "拒接来电"),
-    (3, "set by a supervisor", "班长置忙"),
-    (16, "break", "小休"),
-    (17, "end of shift", "下班"),
-    (18, "training", "培训"),
-];
-
 /// Words for a not-ready reason code.
 pub fn reason_label(code: u16, labels: Labels) -> &'static str {
-    NOT_READY_REASONS
-        .iter()
-        .find(|(c, ..)| *c == code)
-        .map_or(labels.pick("not ready", "示忙"), |(_, en, zh)| {
-            labels.pick(en, zh)
-        })
+    not_ready::reason_of(code).map_or(labels.pick("not ready", "示忙"), |r| {
+        labels.pick(r.en, r.zh)
+    })
 }
 
 /// A not-ready reason an agent or supervisor asks for: one the router knows and a
 /// person may choose (16 and up, or 3 for a supervisor); anything else is refused.
 pub fn reason_in(code: u32, by_supervisor: bool) -> Result<u16, Status> {
-    let known = NOT_READY_REASONS
+    let choosable =
+        |r: &not_ready::NotReadyReason| r.chosen_by_agent() || (by_supervisor && r.code == 3);
+    let known = not_ready::REASONS
         .iter()
-        .any(|(c, ..)| u32::from(*c) == code && (*c >= 16 || (by_supervisor && *c == 3)));
+        .any(|r| u32::from(r.code) == code && choosable(r));
     if known {
         Ok(code as u16)
     } else {
-        let choices: Vec<String> = NOT_READY_REASONS
+        let choices: Vec<String> = not_ready::REASONS
             .iter()
-            .filter(|(c, ..)| *c >= 16 || (by_supervisor && *c == 3))
-            .map(|(c, en, _)| format!("{c} ({en})"))
+            .filter(|r| choosable(r))
+            .map(|r| format!("{} ({})", r.code, r.en))
             .collect();
         Err(Status::invalid_argument(format!(
             "not-ready reason {code} is not known; choose {}",

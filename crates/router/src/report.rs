@@ -112,6 +112,19 @@ fn agent_row(r: report::AgentRow) -> pb::AgentReportRow {
         fcr_claimed: r.fcr_claimed,
         fcr_verified: r.fcr_verified,
         fcr_rate: r.fcr_rate,
+        not_ready_by_reason: r
+            .not_ready_seconds_by_reason
+            .into_iter()
+            .map(|(reason, seconds)| pb::NotReadyTime { reason, seconds })
+            .collect(),
+        holds: r.holds,
+        transfers: r.transfers,
+        surveyed: r.surveyed,
+        satisfaction_mean: r.satisfaction_mean,
+        tickets_opened: r.tickets_opened,
+        tickets_on_time: r.tickets_on_time,
+        tickets_overdue: r.tickets_overdue,
+        tickets_on_time_rate: r.tickets_on_time_rate,
     }
 }
 
@@ -293,7 +306,7 @@ impl ReportService for Router {
         let period = period_in(&r.period)?;
         let agents = r.agents;
         let rows = self
-            .report(move |s, _| report::agents(s, period, &agents))
+            .report(move |s, now| report::agents(s, period, now, &agents))
             .await?;
         Ok(Response::new(pages(rows, r.page_size, |rows, last| {
             pb::AgentReportPage {

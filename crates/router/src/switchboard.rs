@@ -1165,7 +1165,7 @@ impl Switchboard {
             end: ms(a.end),
             figures: IntervalFigures::Agent {
                 agent: self.agent_names[a.agent.0 as usize].clone(),
-                tally: a.tally,
+                tally: a.tally.clone(),
             },
         }
     }

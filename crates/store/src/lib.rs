@@ -37,7 +37,7 @@ pub mod validate;
 pub use engine::{Engine, Health};
 pub use error::StoreError;
 pub use hotline_catalog::codes::{CALL_BACK_DONE, CALL_BACK_NO_ANSWER, CALL_BACK_REASON};
-pub use hotline_catalog::{Catalog, CatalogError, Codes};
+pub use hotline_catalog::{Catalog, CatalogError, Codes, not_ready};
 pub use model::*;
 #[cfg(feature = "postgres")]
 pub use pg_engine::{

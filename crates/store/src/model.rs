@@ -765,12 +765,15 @@ pub enum IntervalFigures {
         /// The queue's service-level threshold T, seconds.
         sl_seconds: u32,
     },
-    /// An agent's interval.
-    Agent {
+    /// An agent's interval as records written before holds, transfers and not-ready
+    /// time by reason were counted hold it. Only ever read: the store upgrades it to
+    /// [`IntervalFigures::Agent`] before handing it out.
+    #[doc(hidden)]
+    AgentBefore {
         /// Work number.
         agent: String,
-        /// The engine's counters (offers, answers, handle times, time in each state).
-        tally: hotline_acd::stats::AgentTally,
+        /// The counters of that time.
+        tally: AgentTallyBefore,
     },
     /// An alarm on a queue's live figures: raised when a rule's threshold was crossed,
     /// cleared when the figure was back within it.
@@ -788,15 +791,74 @@ pub enum IntervalFigures {
         /// It has cleared (at the record's end).
         cleared: bool,
     },
+    /// An agent's interval.
+    Agent {
+        /// Work number.
+        agent: String,
+        /// The engine's counters (offers, answers, handle times, holds, transfers, time
+        /// in each state and not ready by reason).
+        tally: hotline_acd::stats::AgentTally,
+    },
+}
+
+/// An agent's counters as the records of [`IntervalFigures::AgentBefore`] hold them: a
+/// frozen shape, never changed.
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentTallyBefore {
+    offers: u64,
+    answered: u64,
+    rejected: u64,
+    no_answer: u64,
+    handled: u64,
+    talk: hotline_acd::Span,
+    hold: hotline_acd::Span,
+    wrap_up: hotline_acd::Span,
+    time_in_state: [hotline_acd::Span; 6],
+}
+
+impl IntervalFigures {
+    /// The figures in today's shape (an agent's interval of an earlier shape with no
+    /// holds, transfers or reasons counted).
+    pub fn upgraded(self) -> IntervalFigures {
+        match self {
+            IntervalFigures::AgentBefore { agent, tally: t } => IntervalFigures::Agent {
+                agent,
+                tally: hotline_acd::stats::AgentTally {
+                    offers: t.offers,
+                    answered: t.answered,
+                    rejected: t.rejected,
+                    no_answer: t.no_answer,
+                    handled: t.handled,
+                    talk: t.talk,
+                    hold: t.hold,
+                    wrap_up: t.wrap_up,
+                    time_in_state: t.time_in_state,
+                    ..Default::default()
+                },
+            },
+            f => f,
+        }
+    }
 }
 
 impl IntervalRecord {
+    /// The record with its figures in today's shape (see [`IntervalFigures::upgraded`]).
+    pub fn upgraded(self) -> IntervalRecord {
+        IntervalRecord {
+            figures: self.figures.upgraded(),
+            ..self
+        }
+    }
+
     /// What it is of (0 a queue, 1 an agent, 2 an alarm) and whose: with the start, its
     /// key.
     pub fn subject(&self) -> (u8, &str) {
         match &self.figures {
             IntervalFigures::Queue { queue, .. } => (0, queue),
-            IntervalFigures::Agent { agent, .. } => (1, agent),
+            IntervalFigures::Agent { agent, .. } | IntervalFigures::AgentBefore { agent, .. } => {
+                (1, agent)
+            }
             IntervalFigures::Alarm { subject, .. } => (2, subject),
         }
     }

@@ -916,7 +916,7 @@ impl Engine for PgEngine {
             "SELECT start_ms, record FROM intervals WHERE start_ms >= $1 AND start_ms < $2 \
              ORDER BY start_ms, kind, name LIMIT $3",
             vec![b(from), b(to), lim(limit)],
-            |r| record("intervals", r),
+            |r| record("intervals", r).map(IntervalRecord::upgraded),
         )
     }
 

@@ -550,18 +550,24 @@ impl History {
         a.talk += secs(i.talk_s);
         a.hold += secs(i.hold_s);
         a.wrap_up += secs(i.wrap_up_s);
+        a.holds += u64::from(i.hold_s > 0);
+        a.transfers += u64::from(i.transfers);
         a.time_in_state[AgentStateKind::Connected.index()] += secs(i.talk_s + i.hold_s);
         a.time_in_state[AgentStateKind::AfterCallWork.index()] += secs(i.wrap_up_s);
     }
 
-    /// An agent with calls in a quarter was logged in for all of it: ready when not busy.
+    /// An agent with calls in a quarter was logged in for all of it: of the time not
+    /// busy, a tenth on a break (not ready, the break reason), the rest ready.
     fn staff_the_quarters(&mut self) {
-        use hotline_acd::{AgentStateKind, Span};
+        use hotline_acd::{AgentState, AgentStateKind, ReasonCode, Span};
+        const BREAK: ReasonCode = ReasonCode(hotline_catalog::not_ready::BREAK);
         let quarter = Span::from_secs(Self::INTERVAL / 1000);
         for a in self.agents.values_mut() {
             let busy = a.time_in_state[AgentStateKind::Connected.index()]
                 + a.time_in_state[AgentStateKind::AfterCallWork.index()];
-            a.time_in_state[AgentStateKind::Ready.index()] = Span(quarter.0.saturating_sub(busy.0));
+            let idle = quarter.0.saturating_sub(busy.0);
+            a.accrue(&AgentState::NotReady(BREAK), Span(idle / 10));
+            a.accrue(&AgentState::Ready, Span(idle - idle / 10));
         }
     }
 

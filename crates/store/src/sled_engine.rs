@@ -989,7 +989,7 @@ impl Engine for SledEngine {
             .take(limit)
             .map(|kv| {
                 let (k, v) = kv?;
-                decode(TREE_NAMES[INTERVALS], &k, &v)
+                decode(TREE_NAMES[INTERVALS], &k, &v).map(IntervalRecord::upgraded)
             })
             .collect()
     }

@@ -108,3 +108,39 @@ fn an_unknown_version_is_refused_in_words() {
     let e = decode::<Customer>("customers", &[0, 1], &[]).unwrap_err();
     assert!(e.to_string().contains("empty record"), "{e}");
 }
+
+/// An agent's interval in the shape written before holds, transfers and not-ready time
+/// by reason were counted (the fixture holds that encoder's bytes, made by hand from
+/// postcard's rules): it still decodes, and the store's upgrade gives today's agent
+/// interval with the same figures and none of the new ones counted.
+#[test]
+fn an_agent_interval_of_the_first_shape_reads_back_upgraded() {
+    use hotline_acd::Span;
+    use hotline_acd::stats::AgentTally;
+    let bytes = std::fs::read(fixture("interval-agent.v1.bin")).unwrap();
+    let old: IntervalRecord = decode("intervals", b"", &bytes).unwrap();
+    assert!(matches!(old.figures, IntervalFigures::AgentBefore { .. }));
+    let s = Span::from_secs;
+    let upgraded = IntervalRecord {
+        start: 1_764_547_200_000,
+        end: 1_764_547_200_000 + 900_000,
+        figures: IntervalFigures::Agent {
+            agent: "1001".into(),
+            tally: AgentTally {
+                offers: 7,
+                answered: 6,
+                no_answer: 1,
+                handled: 6,
+                talk: s(600),
+                hold: s(30),
+                wrap_up: s(120),
+                time_in_state: [s(0), s(60), s(120), s(20), s(630), s(120)],
+                ..AgentTally::default()
+            },
+        },
+    };
+    assert_eq!(old.upgraded(), upgraded);
+    // today's agent interval is written in its own shape and reads back as written
+    let back: IntervalRecord = decode("intervals", b"", &encode(&upgraded)).unwrap();
+    assert_eq!(back, upgraded);
+}

@@ -927,6 +927,43 @@ fn a_postgres_store_of_schema_version_1_is_brought_up_to_date() {
     );
 }
 
+/// An agent's interval kept in PostgreSQL before holds, transfers and not-ready time by
+/// reason were counted (its JSON has none of them) reads back as today's, with none
+/// counted.
+#[test]
+fn a_postgres_agent_interval_of_the_first_shape_reads_back() {
+    let db = engines::postgres_database("agent_v1");
+    let s = Store::postgres(&db.url, Catalog::builtin()).unwrap();
+    let record = r#"{"start": 1764547200000, "end": 1764548100000, "figures": {"Agent":
+        {"agent": "1001", "tally": {"offers": 7, "answered": 6, "rejected": 0,
+        "no_answer": 1, "handled": 6, "talk": 600000000, "hold": 30000000,
+        "wrap_up": 120000000, "time_in_state": [0, 60000000, 120000000, 20000000,
+        630000000, 120000000]}}}}"#;
+    let out = std::process::Command::new("psql")
+        .args([db.url.as_str(), "-qAtX", "-v", "ON_ERROR_STOP=1", "-c"])
+        .arg(format!(
+            "INSERT INTO intervals (start_ms, end_ms, kind, name, record) \
+             VALUES (1764547200000, 1764548100000, 1, '1001', '{record}')"
+        ))
+        .output()
+        .expect("psql (PostgreSQL's client) runs");
+    assert!(out.status.success(), "{out:?}");
+    let kept = s.intervals(0, u64::MAX >> 1, 10).unwrap();
+    let [r] = kept.as_slice() else {
+        panic!("{kept:?}")
+    };
+    let IntervalFigures::Agent { agent, tally } = &r.figures else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        (agent.as_str(), tally.offers, tally.handled),
+        ("1001", 7, 6)
+    );
+    assert_eq!(tally.talk, hotline_acd::Span::from_secs(600));
+    assert_eq!((tally.holds, tally.transfers), (0, 0));
+    assert_eq!(tally.not_ready_by_reason.iter().count(), 0);
+}
+
 /// A copy or an import into a sled store given by its location closes and reopens it as it
 /// fills (sled holds what one opening wrote in memory until it is closed), and nothing is
 /// lost across the reopenings.

@@ -61,7 +61,7 @@ impl Rig {
             }
             out.push(a);
         }
-        self.log.extend(out.iter().copied());
+        self.log.extend(out.iter().cloned());
         out
     }
 
