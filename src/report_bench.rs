@@ -49,7 +49,7 @@ pub fn run(a: &ReportBench) -> Result<()> {
     let jobs: Vec<Job<'_>> = vec![
         (
             "intervals",
-            Box::new(move || Ok(report::intervals(s, period, &[], 15)?.rows.len())),
+            Box::new(move || Ok(report::intervals(s, period, &[], 15, 0.8)?.rows.len())),
         ),
         (
             "agents",

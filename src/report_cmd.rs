@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 #[derive(Subcommand)]
 pub enum ReportCommand {
     /// The queue interval report: one row per interval per queue, then each queue's
-    /// totals (offered, answered, abandoned, SL, ASA, AHT, longest wait …).
+    /// totals (offered, answered, abandoned, SL, ASA, AHT, longest wait, staffed and
+    /// required agents …); `--floor` for the whole floor's required against staffed.
     Intervals(IntervalsArgs),
     /// Agents over a period (appraisal): offers, answers, rejects, ring-no-answer, handle
     /// time and its split, holds, transfers, occupancy, not-ready time by reason, FCR
@@ -61,6 +62,14 @@ pub struct IntervalsArgs {
     /// router restarted mid-interval kept that interval in two parts).
     #[arg(long, default_value_t = 15)]
     minutes: u64,
+    /// The service level the required agents are counted for, percent of calls answered
+    /// within each queue's T.
+    #[arg(long, default_value_t = 80.0)]
+    target_sl: f64,
+    /// The whole floor instead, one row per interval: every queue's calls together
+    /// against every agent logged in, required against staffed agents.
+    #[arg(long, conflicts_with = "queues")]
+    floor: bool,
 }
 
 /// What `hotline report agents` reports on.
@@ -196,7 +205,10 @@ pub fn run(c: &ReportCommand) -> Result<()> {
         .map_or(0, |d| d.as_millis() as Millis);
     match c {
         ReportCommand::Intervals(a) => a.period.report(|s, p| {
-            let r = report::intervals(s, p, &a.queues, a.minutes)?;
+            let r = report::intervals(s, p, &a.queues, a.minutes, a.target_sl / 100.0)?;
+            if a.floor {
+                return Ok((rows(&r.floor), vec![]));
+            }
             Ok((rows(&r.rows), rows(&r.totals)))
         }),
         ReportCommand::Agents(a) => a

@@ -923,6 +923,17 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
             ],
             "no queue 'moon'",
         ),
+        (
+            vec![
+                "--from",
+                "2026-12-01",
+                "--to",
+                "2026-12-02",
+                "--target-sl",
+                "150",
+            ],
+            "a service-level target is a share between 0 and 1",
+        ),
     ] {
         let mut a = vec!["report", "intervals", "--store", d];
         a.extend(args);
@@ -930,6 +941,24 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         assert_eq!(code, 2, "{a:?}: {err}");
         assert!(err.contains(words), "{a:?}: {err}");
     }
+    // the floor: both queues' calls of a quarter against the one agent logged in
+    let floor = json(&[
+        "report",
+        "intervals",
+        "--store",
+        d,
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--floor",
+        "--json",
+    ]);
+    let quarters = floor["rows"].as_array().unwrap();
+    assert_eq!(quarters.len(), 2, "{quarters:?}");
+    assert_eq!(f(&quarters[0], "offered"), 16.0);
+    assert_eq!(f(&quarters[0], "staffed_agents"), 1.0);
+    assert!(f(&quarters[0], "required_agents") >= 1.0, "{quarters:?}");
     // the agents report: the two quarters added up
     let v = json(&[
         "report",

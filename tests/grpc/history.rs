@@ -113,6 +113,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
         queues,
         minutes: 15,
         page_size: 1,
+        target_service_level: None,
     };
     let pages: Vec<pb::IntervalReportPage> = rs
         .interval_report(authed(ask(vec![]), &boss))
@@ -122,7 +123,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
         .map(Result::unwrap)
         .collect()
         .await;
-    let mine = report::intervals(&up.store, Period::new(from, to).unwrap(), &[], 15).unwrap();
+    let mine = report::intervals(&up.store, Period::new(from, to).unwrap(), &[], 15, 0.8).unwrap();
     assert_eq!(pages.len(), mine.rows.len().max(1), "a row a page");
     assert!(pages.last().unwrap().last);
     let totals = &pages.last().unwrap().totals;
@@ -139,6 +140,22 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
     );
     assert_eq!(inquiry.service_level, want.service_level);
     assert_eq!(inquiry.asa_seconds, want.asa_seconds);
+    // the agents the queue had and needed, and the floor's, as the store report says
+    assert_eq!(
+        (inquiry.staffed_agents, inquiry.required_agents),
+        (want.staffed_agents, want.required_agents)
+    );
+    assert!(
+        inquiry.staffed_agents.is_some_and(|n| n > 0.0),
+        "{inquiry:?}"
+    );
+    let floor = &pages.last().unwrap().floor;
+    assert_eq!(floor.len(), mine.floor.len());
+    assert!(!floor.is_empty());
+    assert_eq!(
+        floor.iter().map(|f| f.offered).sum::<u64>(),
+        mine.floor.iter().map(|f| f.offered).sum::<u64>()
+    );
     // the agents' appraisal and the reasons, the same figures
     let agents: Vec<pb::AgentReportPage> = rs
         .agent_report(authed(

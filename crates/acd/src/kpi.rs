@@ -154,6 +154,10 @@ fn ratio(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
 
+/// The share of calls to answer within T that the hotline is run to (the 80 of 80/20)
+/// unless a report or a configuration names another.
+pub const SERVICE_LEVEL_TARGET: f64 = 0.8;
+
 /// **Service level SL(T)** under `formula` (see [`ServiceLevelFormula`] for each ratio);
 /// `None` when no call has reached an outcome yet.
 pub fn service_level(t: &Tally, formula: ServiceLevelFormula) -> Option<f64> {

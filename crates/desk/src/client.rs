@@ -556,6 +556,7 @@ pub async fn report(
                                 queues: vec![ask.queue.clone()],
                                 minutes: ask.minutes,
                                 page_size: 0,
+                                target_service_level: None,
                             },
                             &token,
                         ))

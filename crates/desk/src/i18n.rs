@@ -327,6 +327,8 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
     ("rep.col.asa", "平均应答(秒)", "ASA s"),
     ("rep.col.aht", "平均处理(秒)", "AHT s"),
     ("rep.col.longest", "最长等待(秒)", "Longest s"),
+    ("rep.col.staffed", "在线坐席", "Staffed"),
+    ("rep.col.required", "需要坐席", "Required"),
     ("rep.col.agent", "坐席", "Agent"),
     ("rep.col.offers", "振铃", "Offers"),
     ("rep.col.rona", "未接", "RONA"),

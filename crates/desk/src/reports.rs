@@ -359,6 +359,8 @@ impl Reports {
                     "rep.col.asa",
                     "rep.col.aht",
                     "rep.col.longest",
+                    "rep.col.staffed",
+                    "rep.col.required",
                 ]),
                 rows.iter()
                     .chain(totals)
@@ -375,6 +377,9 @@ impl Reports {
                             opt(r.asa_seconds),
                             opt(r.aht_seconds),
                             format!("{:.0}", r.longest_wait_seconds),
+                            opt(r.staffed_agents),
+                            r.required_agents
+                                .map_or_else(|| "—".to_string(), |n| n.to_string()),
                         ]
                     })
                     .collect(),

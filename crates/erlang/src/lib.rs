@@ -409,6 +409,46 @@ pub fn staff_for(
     Ok(best)
 }
 
+/// One queue's load, for the agents several queues need together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Load {
+    /// Calls an hour (none: 0).
+    pub calls_per_hour: f64,
+    /// Mean handle time, seconds.
+    pub aht: f64,
+    /// Service-level threshold T, seconds.
+    pub sl_seconds: f64,
+}
+
+/// The agents a pool of queues served by the same agents needs to answer `fraction` of
+/// its calls within T: Erlang C over the loads together — the arrival rates added, the
+/// handle time their load-weighted mean, the strictest T of the queues with calls.
+/// None when no queue has calls.
+pub fn pooled_need(loads: &[Load], fraction: f64) -> Option<u32> {
+    let rate: f64 = loads.iter().map(|l| l.calls_per_hour).sum();
+    if rate <= 0.0 {
+        return None;
+    }
+    let erlang_seconds: f64 = loads.iter().map(|l| l.calls_per_hour * l.aht).sum();
+    let aht = (erlang_seconds / rate).max(1.0);
+    let sl = loads
+        .iter()
+        .filter(|l| l.calls_per_hour > 0.0)
+        .map(|l| l.sl_seconds)
+        .fold(f64::MAX, f64::min);
+    let traffic = Traffic::per_hour(rate, aht, None).ok()?;
+    staff_for(
+        &traffic,
+        Target::ServiceLevel {
+            fraction,
+            seconds: sl,
+        },
+        sl,
+    )
+    .ok()
+    .map(|p| p.agents)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

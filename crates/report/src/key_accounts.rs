@@ -56,10 +56,16 @@ pub fn key_accounts(
     let green = Codes::shipped()
         .group("key-account")
         .map_or("green-channel", |g| g.queue.as_str());
-    let green_channel = intervals(store, period, &[], 60)?
-        .totals
-        .into_iter()
-        .find(|q| q.queue == green);
+    let green_channel = intervals(
+        store,
+        period,
+        &[],
+        60,
+        hotline_acd::kpi::SERVICE_LEVEL_TARGET,
+    )?
+    .totals
+    .into_iter()
+    .find(|q| q.queue == green);
     #[derive(Default)]
     struct Sum {
         calling: std::collections::HashSet<u64>,

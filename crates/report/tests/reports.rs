@@ -439,7 +439,7 @@ fn seeded_intervals_add_up_to_the_seeded_calls() {
     let r = seed::seed(&s, 2000, 7, NOW, &mut |_| {}).unwrap();
     assert!(r.intervals > 0);
     let all = Period::new(NOW - 91 * DAY, NOW).unwrap();
-    let rep = report::intervals(&s, all, &[], 60).unwrap();
+    let rep = report::intervals(&s, all, &[], 60, 0.8).unwrap();
     let mut calls = std::collections::BTreeMap::<String, (u64, u64)>::new();
     let mut by_hour = [0u64; 24];
     s.each_interaction_between(all.from, all.to, |i| {
@@ -534,7 +534,7 @@ fn alarms_are_listed_from_raised_to_cleared() {
     let e = report::alarms(&store, week(), &["lottery".into()]).unwrap_err();
     assert!(e.is_bad_input() && e.to_string().contains("lottery"), "{e}");
     // the queue report is not disturbed by the alarms kept beside its intervals
-    let r = report::intervals(&store, week(), &[], 15).unwrap();
+    let r = report::intervals(&store, week(), &[], 15, 0.8).unwrap();
     assert_eq!(r.rows.len(), 1);
     let a = report::agents(&store, week(), NOW, &[]).unwrap();
     assert!(a.is_empty());
@@ -620,4 +620,93 @@ fn the_appraisal_counts_holds_transfers_reasons_surveys_and_tickets() {
         (2, 1, 1)
     );
     assert_eq!(a.tickets_on_time_rate, Some(50.0));
+}
+
+/// Required against staffed agents, per past interval: each queue's own need is Erlang C
+/// over its calls and handle time in the interval, its staffed agents its logged-in time
+/// over the interval; the floor pools every queue's calls against the agents' own
+/// staffed time (each agent once) — the demo's case of queues that look staffed alone
+/// but are short together. A target outside 0–1 is refused.
+#[test]
+fn each_interval_says_the_agents_required_against_those_staffed() {
+    use hotline_acd::Span;
+    use hotline_acd::kpi::{Tally, Thresholds};
+    use hotline_acd::stats::AgentTally;
+    use hotline_acd::{AgentState, AgentStateKind};
+    use hotline_erlang::{Target, Traffic, staff_for};
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let quarter: Millis = 15 * 60_000;
+    let t0 = NOW - DAY - (NOW - DAY) % quarter;
+    // two queues of 100 calls a quarter (400 an hour), 60 s each, all 12 agents on both
+    let queue = |name: &str| {
+        let mut tally = Tally::default();
+        for _ in 0..100 {
+            tally.on_offered();
+            tally.on_answered(Span::from_secs(5), &Thresholds::default());
+            tally.on_handled(Span::from_secs(50), Span::ZERO, Span::from_secs(10));
+        }
+        IntervalRecord {
+            start: t0,
+            end: t0 + quarter,
+            figures: IntervalFigures::Queue {
+                queue: name.into(),
+                tally,
+                busy_ms: 0,
+                staffed_ms: 12 * quarter,
+                waiting_at_end: 0,
+                formula: Default::default(),
+                sl_seconds: 20,
+            },
+        }
+    };
+    let mut records = vec![queue("inquiry"), queue("fault")];
+    for n in 0..12 {
+        let mut tally = AgentTally::default();
+        tally.accrue(&AgentState::Ready, Span::from_secs(quarter / 1000));
+        assert_eq!(
+            tally.time_in_state[AgentStateKind::Ready.index()].0,
+            quarter * 1000
+        );
+        records.push(IntervalRecord {
+            start: t0,
+            end: t0 + quarter,
+            figures: IntervalFigures::Agent {
+                agent: format!("10{n:02}"),
+                tally,
+            },
+        });
+    }
+    s.record_intervals(records).unwrap();
+    let need = |per_hour: f64| {
+        let t = Traffic::per_hour(per_hour, 60.0, None).unwrap();
+        let goal = Target::ServiceLevel {
+            fraction: 0.8,
+            seconds: 20.0,
+        };
+        staff_for(&t, goal, 20.0).unwrap().agents
+    };
+    let r = report::intervals(&s, week(), &[], 15, 0.8).unwrap();
+    assert_eq!(r.rows.len(), 2);
+    for row in &r.rows {
+        assert_eq!(row.staffed_agents, Some(12.0), "{row:?}");
+        assert_eq!(row.required_agents, Some(need(400.0)), "{row:?}");
+    }
+    assert!(need(400.0) <= 12, "each queue alone looks staffed");
+    assert_eq!(r.totals[0].required_agents, Some(need(400.0)));
+    let [f] = r.floor.as_slice() else {
+        panic!("{:?}", r.floor)
+    };
+    assert_eq!((f.start, f.offered), (t0, 200));
+    assert_eq!(f.staffed_agents, Some(12.0), "each agent once");
+    assert_eq!(f.required_agents, Some(need(800.0)));
+    assert_eq!(f.short, Some(f64::from(need(800.0)) - 12.0));
+    assert!(f.short.unwrap() > 0.0, "together they are short");
+    // one queue named: its rows, no floor
+    let one = report::intervals(&s, week(), &["fault".into()], 15, 0.8).unwrap();
+    assert!(one.floor.is_empty() && one.rows.len() == 1);
+    let e = report::intervals(&s, week(), &[], 15, 80.0).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("0.8 for 80 %"),
+        "{e}"
+    );
 }

@@ -90,6 +90,18 @@ fn queue_row(r: report::QueueRow) -> pb::QueueIntervalRow {
         longest_wait_seconds: r.longest_wait_seconds,
         transferred_out: r.transferred_out,
         callbacks_accepted: r.callbacks_accepted,
+        staffed_agents: r.staffed_agents,
+        required_agents: r.required_agents,
+    }
+}
+
+fn floor_row(r: report::FloorRow) -> pb::FloorIntervalRow {
+    pb::FloorIntervalRow {
+        start: convert::ts(r.start),
+        offered: r.offered,
+        staffed_agents: r.staffed_agents,
+        required_agents: r.required_agents,
+        short: r.short,
     }
 }
 
@@ -284,15 +296,20 @@ impl ReportService for Router {
         let period = period_in(&r.period)?;
         let minutes = if r.minutes == 0 { 15 } else { r.minutes.into() };
         let queues = r.queues;
+        let target = r
+            .target_service_level
+            .unwrap_or(hotline_acd::kpi::SERVICE_LEVEL_TARGET);
         let rep = self
-            .report(move |s, _| report::intervals(s, period, &queues, minutes))
+            .report(move |s, _| report::intervals(s, period, &queues, minutes, target))
             .await?;
         let totals: Vec<pb::QueueIntervalRow> = rep.totals.into_iter().map(queue_row).collect();
+        let floor: Vec<pb::FloorIntervalRow> = rep.floor.into_iter().map(floor_row).collect();
         Ok(Response::new(pages(rep.rows, r.page_size, |rows, last| {
             pb::IntervalReportPage {
                 rows: rows.into_iter().map(queue_row).collect(),
                 totals: if last { totals.clone() } else { vec![] },
                 last,
+                floor: if last { floor.clone() } else { vec![] },
             }
         })))
     }

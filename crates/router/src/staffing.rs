@@ -9,24 +9,13 @@
 
 use crate::switchboard::Switchboard;
 use hotline_acd::{AgentId, AgentStateKind, QueueId, Span, kpi};
-use hotline_erlang::{Target, Traffic, staff_for};
+use hotline_erlang::{Load, pooled_need};
 use hotline_store::Millis;
 use std::collections::HashMap;
 
-/// One queue's load in the current interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct QueueLoad {
-    /// Calls an hour (none yet: 0).
-    pub calls_per_hour: f64,
-    /// Mean handle time, seconds.
-    pub aht: f64,
-    /// Service-level threshold, seconds.
-    pub sl_seconds: f64,
-}
-
 /// Agents each queue should add for `target` (0 when its pool has enough), given the
 /// queues' loads and which queues each logged-in agent may serve.
-pub fn pool_advice(loads: &[QueueLoad], agents: &[Vec<usize>], target: f64) -> Vec<i32> {
+pub fn pool_advice(loads: &[Load], agents: &[Vec<usize>], target: f64) -> Vec<i32> {
     let n = loads.len();
     // union-find over queues joined by the agents they share
     let mut parent: Vec<usize> = (0..n).collect();
@@ -54,32 +43,12 @@ pub fn pool_advice(loads: &[QueueLoad], agents: &[Vec<usize>], target: f64) -> V
             .iter()
             .filter(|serves| serves.iter().any(|q| queues.contains(q)))
             .count();
-        let rate: f64 = queues.iter().map(|&q| loads[q].calls_per_hour).sum();
-        if rate <= 0.0 {
+        let pool: Vec<Load> = queues.iter().map(|&q| loads[q]).collect();
+        let Some(need) = pooled_need(&pool, target) else {
             continue;
-        }
+        };
         let load = |q: usize| loads[q].calls_per_hour * loads[q].aht;
         let erlang_seconds: f64 = queues.iter().map(|&q| load(q)).sum();
-        let aht = (erlang_seconds / rate).max(1.0);
-        let sl = queues
-            .iter()
-            .filter(|&&q| loads[q].calls_per_hour > 0.0)
-            .map(|&q| loads[q].sl_seconds)
-            .fold(f64::MAX, f64::min);
-        let need = Traffic::per_hour(rate, aht, None)
-            .ok()
-            .and_then(|t| {
-                staff_for(
-                    &t,
-                    Target::ServiceLevel {
-                        fraction: target,
-                        seconds: sl,
-                    },
-                    sl,
-                )
-                .ok()
-            })
-            .map_or(0, |p| p.agents);
         let short = need as i64 - staffed as i64;
         if short <= 0 {
             continue;
@@ -109,11 +78,11 @@ pub fn pool_advice(loads: &[QueueLoad], agents: &[Vec<usize>], target: f64) -> V
 pub fn floor_advice(sb: &Switchboard, now: Millis, target: f64) -> HashMap<String, i32> {
     let e = sb.engine();
     let names = sb.queue_names();
-    let loads: Vec<QueueLoad> = (0..names.len())
+    let loads: Vec<Load> = (0..names.len())
         .map(|q| {
             let id = QueueId(q as u32);
             let (Ok(s), Ok(cfg)) = (e.queue_snapshot(id), e.queue_config(id)) else {
-                return QueueLoad {
+                return Load {
                     calls_per_hour: 0.0,
                     aht: 1.0,
                     sl_seconds: 20.0,
@@ -125,7 +94,7 @@ pub fn floor_advice(sb: &Switchboard, now: Millis, target: f64) -> HashMap<Strin
             } else {
                 0.0
             };
-            QueueLoad {
+            Load {
                 calls_per_hour,
                 aht: kpi::average_handle_time(&s.total.tally)
                     .unwrap_or(cfg.expected_handle_time)
@@ -156,9 +125,10 @@ pub fn floor_advice(sb: &Switchboard, now: Millis, target: f64) -> HashMap<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotline_erlang::{Target, Traffic, staff_for};
 
-    fn load(calls_per_hour: f64) -> QueueLoad {
-        QueueLoad {
+    fn load(calls_per_hour: f64) -> Load {
+        Load {
             calls_per_hour,
             aht: 60.0,
             sl_seconds: 20.0,

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use tonic::{Request, Response, Status};
 
 /// Target service level the wallboard compares against (80/20 unless configured).
-pub const SERVICE_LEVEL_TARGET: f64 = 0.8;
+pub const SERVICE_LEVEL_TARGET: f64 = hotline_acd::kpi::SERVICE_LEVEL_TARGET;
 
 fn dur(s: Span) -> Option<prost_types::Duration> {
     Some(prost_types::Duration {

@@ -521,6 +521,10 @@ fn past_arrival(rng: &mut Rng, now: Millis) -> Millis {
 struct History {
     queues: std::collections::BTreeMap<(Millis, String), hotline_acd::kpi::Tally>,
     agents: std::collections::BTreeMap<(Millis, String), hotline_acd::stats::AgentTally>,
+    /// The agents who took each queue's calls in each quarter (staffed for it all).
+    serving: std::collections::BTreeSet<(Millis, String, String)>,
+    /// Each queue's busy time in each quarter, ms.
+    busy: std::collections::BTreeMap<(Millis, String), u64>,
 }
 
 impl History {
@@ -543,6 +547,9 @@ impl History {
         let Some(agent) = i.agents.last() else {
             return;
         };
+        self.serving.insert((slot, queue.clone(), agent.clone()));
+        *self.busy.entry((slot, queue.clone())).or_default() +=
+            u64::from(i.talk_s + i.hold_s + i.wrap_up_s) * 1000;
         let a = self.agents.entry((slot, agent.clone())).or_default();
         a.offers += 1;
         a.answered += 1;
@@ -574,21 +581,35 @@ impl History {
     /// Write every interval into `store`; how many.
     fn write(&mut self, store: &Store) -> Result<u64, StoreError> {
         self.staff_the_quarters();
+        let mut staffed: std::collections::BTreeMap<(Millis, String), u64> = Default::default();
+        for (slot, queue, _) in std::mem::take(&mut self.serving) {
+            *staffed.entry((slot, queue)).or_default() += Self::INTERVAL;
+        }
+        let busy = std::mem::take(&mut self.busy);
         let queues = std::mem::take(&mut self.queues)
             .into_iter()
-            .map(|((start, queue), tally)| IntervalRecord {
-                start,
-                end: start + Self::INTERVAL,
-                figures: IntervalFigures::Queue {
-                    queue,
-                    tally,
-                    busy_ms: 0,
-                    staffed_ms: 0,
-                    waiting_at_end: 0,
-                    formula: Default::default(),
-                    sl_seconds: 20,
+            .map(|((start, queue), tally)| {
+                let key = (start, queue);
+                let staffed_ms = staffed.get(&key).copied().unwrap_or(0);
+                // a call counts in the quarter it came in, however long it ran
+                let busy_ms = busy.get(&key).copied().unwrap_or(0).min(staffed_ms);
+                (key.0, key.1, tally, busy_ms, staffed_ms)
+            })
+            .map(
+                |(start, queue, tally, busy_ms, staffed_ms)| IntervalRecord {
+                    start,
+                    end: start + Self::INTERVAL,
+                    figures: IntervalFigures::Queue {
+                        busy_ms,
+                        staffed_ms,
+                        queue,
+                        tally,
+                        waiting_at_end: 0,
+                        formula: Default::default(),
+                        sl_seconds: 20,
+                    },
                 },
-            });
+            );
         let agents = std::mem::take(&mut self.agents)
             .into_iter()
             .map(|((start, agent), tally)| IntervalRecord {
