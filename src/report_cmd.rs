@@ -13,7 +13,8 @@ use serde_json::{Map, Value};
 pub enum ReportCommand {
     /// The queue interval report: one row per interval per queue, then each queue's
     /// totals (offered, answered, abandoned, SL, ASA, AHT, longest wait, staffed and
-    /// required agents …); `--floor` for the whole floor's required against staffed.
+    /// required agents …); `--floor` for the whole floor's required against staffed,
+    /// `--ivr` for the IVR's routes and services.
     Intervals(IntervalsArgs),
     /// Agents over a period (appraisal): offers, answers, rejects, ring-no-answer, handle
     /// time and its split, holds, transfers, occupancy, not-ready time by reason, FCR
@@ -70,6 +71,10 @@ pub struct IntervalsArgs {
     /// against every agent logged in, required against staffed agents.
     #[arg(long, conflicts_with = "queues")]
     floor: bool,
+    /// The IVR instead, one row per interval per route and per self-service: the calls
+    /// that left it, contained, sent to a queue, hung up, mean time in it.
+    #[arg(long, conflicts_with_all = ["queues", "floor"])]
+    ivr: bool,
 }
 
 /// What `hotline report agents` reports on.
@@ -208,6 +213,9 @@ pub fn run(c: &ReportCommand) -> Result<()> {
             let r = report::intervals(s, p, &a.queues, a.minutes, a.target_sl / 100.0)?;
             if a.floor {
                 return Ok((rows(&r.floor), vec![]));
+            }
+            if a.ivr {
+                return Ok((rows(&r.ivr), vec![]));
             }
             Ok((rows(&r.rows), rows(&r.totals)))
         }),

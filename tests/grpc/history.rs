@@ -156,6 +156,15 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
         floor.iter().map(|f| f.offered).sum::<u64>(),
         mine.floor.iter().map(|f| f.offered).sum::<u64>()
     );
+    // the IVR's intervals: the three inquiry calls left it for the queue by key 1
+    let ivr = &pages.last().unwrap().ivr;
+    assert_eq!(ivr.len(), mine.ivr.len());
+    let to_inquiry: u64 = ivr
+        .iter()
+        .filter(|r| r.by == "path" && r.key.ends_with("inquiry-queue"))
+        .map(|r| r.to_agent)
+        .sum();
+    assert_eq!(to_inquiry, 3, "{ivr:?}");
     // the agents' appraisal and the reasons, the same figures
     let agents: Vec<pb::AgentReportPage> = rs
         .agent_report(authed(

@@ -9,7 +9,7 @@
 use crate::people::People;
 use crate::{Period, ReportError, check_known, mean, percent, round1};
 use hotline_catalog::{Codes, Segment};
-use hotline_store::{CallEnd, FcrCount, Interaction, Millis, SelfService, Store};
+use hotline_store::{CallEnd, FcrCount, Interaction, Millis, Store, menu_route};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -413,10 +413,7 @@ pub fn self_service(store: &Store, period: Period) -> Result<Vec<SelfServiceRow>
         }
         let contained = i.end == CallEnd::SelfService;
         let queued = i.queued.is_some();
-        let service = i.self_service.as_ref().map(|s| match s {
-            SelfService::Completed(s) => s.clone(),
-            SelfService::ToAgent(s) => s.split(':').next().unwrap_or_default().to_string(),
-        });
+        let service = i.self_service.as_ref().map(|s| s.service().to_string());
         let keys: Vec<Key> = [
             Some(("path", menu_route(&i.ivr_path))),
             service.map(|s| ("service", s)),
@@ -460,16 +457,4 @@ pub fn self_service(store: &Store, period: Period) -> Result<Vec<SelfServiceRow>
             called_again_to_agent: s.again_agent,
         })
         .collect())
-}
-
-/// The nodes a call went through, as `welcome › fault-menu › fault-queue`: keys pressed
-/// and retries of a menu left out, so calls that took the same route share a row.
-fn menu_route(path: &[String]) -> String {
-    let mut nodes: Vec<&str> = path
-        .iter()
-        .map(String::as_str)
-        .filter(|step| !step.contains(' ')) // "key 2", "wrong key 7", "no key" …
-        .collect();
-    nodes.dedup();
-    nodes.join(" › ")
 }

@@ -3,7 +3,7 @@
 use crate::{Period, ReportError, check_known, round1, seconds};
 use hotline_acd::kpi::{self, ServiceLevelFormula, Tally};
 use hotline_erlang::{Load, pooled_need};
-use hotline_store::{IntervalFigures, IntervalRecord, Millis, Store};
+use hotline_store::{IntervalFigures, IntervalRecord, IvrBy, IvrTally, Millis, Store};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -134,6 +134,30 @@ pub struct FloorRow {
     pub short: Option<f64>,
 }
 
+/// The IVR in one interval, by the route callers took or the self-service they tried:
+/// the calls that left it then.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IvrRow {
+    /// Start of the interval.
+    pub start: Millis,
+    /// By route or by service.
+    pub by: IvrBy,
+    /// The route (`welcome › bill`) or the service (`bill`).
+    pub key: String,
+    /// Calls that left the IVR.
+    pub calls: u64,
+    /// Finished in the IVR by a self-service.
+    pub contained: u64,
+    /// Contained ÷ calls (the KPI module's containment), percent.
+    pub containment: Option<f64>,
+    /// Sent on to a queue.
+    pub to_agent: u64,
+    /// Gone from the IVR without a service finished.
+    pub hung_up: u64,
+    /// Mean time in the IVR, seconds.
+    pub mean_ivr_seconds: Option<f64>,
+}
+
 /// The interval report: rows by interval, then totals by queue.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct IntervalReport {
@@ -143,6 +167,9 @@ pub struct IntervalReport {
     pub totals: Vec<QueueRow>,
     /// The floor, one per interval (only when no queue was named).
     pub floor: Vec<FloorRow>,
+    /// The IVR, one per interval per route and per service (only when no queue was
+    /// named).
+    pub ivr: Vec<IvrRow>,
 }
 
 /// The queues the kept intervals are of.
@@ -185,6 +212,7 @@ pub fn intervals(
     let mut slots: BTreeMap<(Millis, &str), Sum> = BTreeMap::new();
     // the agents' staffed time by slot, for the floor
     let mut agents_staffed: BTreeMap<Millis, u64> = BTreeMap::new();
+    let mut ivr: BTreeMap<(Millis, IvrBy, &str), IvrTally> = BTreeMap::new();
     for r in &kept {
         let slot = r.start - r.start % slot_ms;
         match &r.figures {
@@ -206,6 +234,11 @@ pub fn intervals(
             }
             IntervalFigures::Agent { tally, .. } => {
                 *agents_staffed.entry(slot).or_default() += tally.staffed().0 / 1000;
+            }
+            IntervalFigures::Ivr { by, key, tally } => {
+                ivr.entry((slot, *by, key.as_str()))
+                    .or_default()
+                    .merge(tally);
             }
             _ => {}
         }
@@ -252,6 +285,24 @@ pub fn intervals(
     } else {
         Vec::new()
     };
+    let ivr = if queues.is_empty() {
+        ivr.into_iter()
+            .map(|((start, by, key), t)| IvrRow {
+                start,
+                by,
+                key: key.to_string(),
+                calls: t.calls,
+                contained: t.contained,
+                containment: kpi::containment(t.contained, t.calls).map(|x| round1(x * 100.0)),
+                to_agent: t.to_agent,
+                hung_up: t.hung_up,
+                mean_ivr_seconds: (t.calls > 0)
+                    .then(|| round1(t.ivr_ms as f64 / 1000.0 / t.calls as f64)),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(IntervalReport {
         rows: slots
             .iter()
@@ -262,5 +313,6 @@ pub fn intervals(
             .map(|(q, s)| QueueRow::of(None, q, s, target))
             .collect(),
         floor,
+        ivr,
     })
 }

@@ -26,7 +26,7 @@ pub use contacts::{
     repeat_callers, satisfaction, self_service,
 };
 pub use hotspots::{AreaLevel, HotspotRow, hotspots, poisson_tail};
-pub use intervals::{FloorRow, IntervalReport, QueueRow, intervals};
+pub use intervals::{FloorRow, IntervalReport, IvrRow, QueueRow, intervals};
 pub use key_accounts::{KeyAccountReport, ManagerRow, key_accounts};
 pub use tickets::{TicketRow, tickets};
 

@@ -710,3 +710,43 @@ fn each_interval_says_the_agents_required_against_those_staffed() {
         "{e}"
     );
 }
+
+/// The IVR's kept intervals by route and service: the parts of one interval (a router
+/// restarted in it) add up to one row, containment by the KPI module's definition, the
+/// mean time in the IVR over the calls.
+#[test]
+fn ivr_intervals_add_up_by_route_and_service() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let quarter: Millis = 15 * 60_000;
+    let t0 = NOW - DAY - (NOW - DAY) % quarter;
+    let ivr = |start: Millis, end: Millis, by: IvrBy, key: &str, calls: u64, contained: u64| {
+        IntervalRecord {
+            start,
+            end,
+            figures: IntervalFigures::Ivr {
+                by,
+                key: key.into(),
+                tally: IvrTally {
+                    calls,
+                    contained,
+                    to_agent: calls - contained,
+                    hung_up: 0,
+                    ivr_ms: calls * 30_000,
+                },
+            },
+        }
+    };
+    s.record_intervals(vec![
+        ivr(t0, t0 + 7 * 60_000, IvrBy::Service, "bill", 6, 5),
+        ivr(t0 + 8 * 60_000, t0 + quarter, IvrBy::Service, "bill", 4, 3),
+        ivr(t0, t0 + 7 * 60_000, IvrBy::Path, "welcome › bill", 6, 5),
+    ])
+    .unwrap();
+    let r = report::intervals(&s, week(), &[], 15, 0.8).unwrap();
+    assert_eq!(r.ivr.len(), 2, "{:?}", r.ivr);
+    let bill = r.ivr.iter().find(|i| i.by == IvrBy::Service).unwrap();
+    assert_eq!((bill.start, bill.calls, bill.contained), (t0, 10, 8));
+    assert_eq!(bill.containment, Some(80.0));
+    assert_eq!(bill.mean_ivr_seconds, Some(30.0));
+    assert!(r.rows.is_empty(), "no queue interval kept");
+}

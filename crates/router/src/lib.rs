@@ -32,6 +32,7 @@ pub mod convert;
 mod core;
 mod crm;
 mod intervals;
+pub mod ivr_intervals;
 pub mod metrics;
 mod report;
 pub mod self_service;

@@ -95,6 +95,20 @@ fn queue_row(r: report::QueueRow) -> pb::QueueIntervalRow {
     }
 }
 
+fn ivr_row(r: report::IvrRow) -> pb::IvrIntervalRow {
+    pb::IvrIntervalRow {
+        start: convert::ts(r.start),
+        by: hotline_store::codec::word(&r.by),
+        key: r.key,
+        calls: r.calls,
+        contained: r.contained,
+        containment: r.containment,
+        to_agent: r.to_agent,
+        hung_up: r.hung_up,
+        mean_ivr_seconds: r.mean_ivr_seconds,
+    }
+}
+
 fn floor_row(r: report::FloorRow) -> pb::FloorIntervalRow {
     pb::FloorIntervalRow {
         start: convert::ts(r.start),
@@ -304,12 +318,14 @@ impl ReportService for Router {
             .await?;
         let totals: Vec<pb::QueueIntervalRow> = rep.totals.into_iter().map(queue_row).collect();
         let floor: Vec<pb::FloorIntervalRow> = rep.floor.into_iter().map(floor_row).collect();
+        let ivr: Vec<pb::IvrIntervalRow> = rep.ivr.into_iter().map(ivr_row).collect();
         Ok(Response::new(pages(rep.rows, r.page_size, |rows, last| {
             pb::IntervalReportPage {
                 rows: rows.into_iter().map(queue_row).collect(),
                 totals: if last { totals.clone() } else { vec![] },
                 last,
                 floor: if last { floor.clone() } else { vec![] },
+                ivr: if last { ivr.clone() } else { vec![] },
             }
         })))
     }

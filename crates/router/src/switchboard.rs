@@ -20,6 +20,7 @@ use std::sync::Arc;
 use thiserror::Error;
 
 mod call_back;
+use crate::ivr_intervals::{IvrCounts, IvrExit};
 use call_back::CallBackJob;
 pub use call_back::{CallBackPolicy, CustomerLine};
 
@@ -596,6 +597,8 @@ pub struct Switchboard {
     ticket_work: HashMap<String, TicketJob>,
     /// How call-backs are routed; `None`: resolved tickets make no call-back tasks.
     call_backs: Option<CallBackPolicy>,
+    /// The calls that left the IVR in the statistics interval so far.
+    ivr_counts: IvrCounts,
     out: VecDeque<Out>,
 }
 
@@ -655,6 +658,7 @@ impl Switchboard {
             by_engine: HashMap::new(),
             ticket_work: HashMap::new(),
             call_backs: None,
+            ivr_counts: IvrCounts::default(),
             out: VecDeque::new(),
             engine: Engine::new(config, us(now)),
         };
@@ -980,11 +984,12 @@ impl Switchboard {
         match c.engine {
             None => {
                 // still in the IVR
-                let end = if c.self_service.is_some() {
-                    CallEnd::SelfService
+                let (end, exit) = if c.self_service.is_some() {
+                    (CallEnd::SelfService, IvrExit::Contained)
                 } else {
-                    CallEnd::Abandoned
+                    (CallEnd::Abandoned, IvrExit::HungUp)
                 };
+                self.left_ivr(call, now, exit);
                 self.finish_in_ivr(call, now, end);
             }
             Some(e) => {
@@ -1070,6 +1075,7 @@ impl Switchboard {
                         .as_ref()
                         .and_then(|p| p.customer.account_manager.as_ref())
                         .and_then(|m| self.agent_ids.get(m).copied());
+                    self.left_ivr(call, now, IvrExit::ToAgent);
                     let c = self
                         .calls
                         .get_mut(&call)
@@ -1106,12 +1112,13 @@ impl Switchboard {
                             .push_back(Out::Caller(call, CallerEvent::Ended(CallEnd::Completed)));
                         self.try_finish(call);
                     } else {
-                        let end = if finished_in_ivr {
-                            CallEnd::SelfService
+                        let (end, exit) = if finished_in_ivr {
+                            (CallEnd::SelfService, IvrExit::Contained)
                         } else {
-                            CallEnd::Completed
+                            (CallEnd::Completed, IvrExit::HungUp)
                         };
                         c.caller_gone = true;
+                        self.left_ivr(call, now, exit);
                         self.finish_in_ivr(call, now, end);
                     }
                 }
@@ -1130,6 +1137,9 @@ impl Switchboard {
         let mut records: Vec<IntervalRecord> =
             queues.iter().map(|q| self.queue_interval(q)).collect();
         records.extend(agents.iter().map(|a| self.agent_interval(a)));
+        if let Some(q) = queues.first() {
+            records.extend(self.ivr_counts.records(ms(q.start), ms(q.end)));
+        }
         records
     }
 
@@ -1197,6 +1207,16 @@ impl Switchboard {
     }
 
     /// A call that never left the IVR ends: its record is written now.
+    /// `call` leaves the IVR at `now`: counted in the IVR's interval.
+    fn left_ivr(&mut self, call: CallNo, now: Millis, exit: IvrExit) {
+        if let Some(c) = self.calls.get(&call) {
+            let path = c.ivr.as_ref().map_or(&[][..], |s| s.path());
+            let ivr_ms = now.saturating_sub(c.arrived);
+            self.ivr_counts
+                .left(path, c.self_service.as_ref(), exit, ivr_ms);
+        }
+    }
+
     fn finish_in_ivr(&mut self, call: CallNo, now: Millis, end: CallEnd) {
         let Some(c) = self.calls.remove(&call) else {
             return;
@@ -1532,7 +1552,11 @@ impl Switchboard {
                 }
                 EngineAction::QueueIntervalClosed(q) => {
                     let r = self.queue_interval(&q);
-                    self.out.push_back(Out::Interval(r))
+                    self.out.push_back(Out::Interval(r));
+                    // the IVR's interval closes with the queues' (with the first of them)
+                    for r in self.ivr_counts.close(ms(q.start), ms(q.end)) {
+                        self.out.push_back(Out::Interval(r));
+                    }
                 }
                 EngineAction::AgentIntervalClosed(a) => {
                     let r = self.agent_interval(&a);

@@ -1620,3 +1620,105 @@ fn stats_at(
     );
     hotline_router::supervisor::queue_stats(sb, queue, &advice)
 }
+
+/// The IVR's interval: each call is counted once, when it leaves the IVR, by its route
+/// and by the service it tried — the bill heard and goodbye (contained), key 1 to the
+/// inquiry queue (to an agent), a caller hanging up at the welcome (hung up) — and the
+/// counts are kept with the queues' interval: in the checkpoint, then in the close.
+#[test]
+fn the_ivr_interval_counts_each_call_once_as_it_leaves_the_ivr() {
+    let mut r = rig();
+    let t0 = r.now;
+    let dial = |r: &mut Rig, call: u64| {
+        r.go(In::Dial {
+            call,
+            from: format!("1890000000{call}"),
+            to: "1000".into(),
+            pop: None,
+            store_unavailable: false,
+        });
+    };
+    let keys = |r: &mut Rig, call: u64, digits: &str| {
+        r.go(In::Keys {
+            call,
+            digits: digits.into(),
+        });
+    };
+    dial(&mut r, 1);
+    r.at(t0 + 20_000);
+    keys(&mut r, 1, "5");
+    keys(&mut r, 1, "9");
+    dial(&mut r, 2);
+    r.at(t0 + 30_000);
+    keys(&mut r, 2, "1");
+    dial(&mut r, 3);
+    r.at(t0 + 34_000);
+    r.go(In::CallerHangUp(3));
+    let ivr = |rs: &[IntervalRecord]| -> Vec<(IvrBy, String, IvrTally, Millis, Millis)> {
+        rs.iter()
+            .filter_map(|r| match &r.figures {
+                IntervalFigures::Ivr { by, key, tally } => {
+                    Some((*by, key.clone(), *tally, r.start, r.end))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let checkpoint = ivr(&r.sb.checkpoint(r.now));
+    let tally = |calls, contained, to_agent, hung_up, ivr_ms| IvrTally {
+        calls,
+        contained,
+        to_agent,
+        hung_up,
+        ivr_ms,
+    };
+    let (at, now) = (t0, t0 + 34_000);
+    assert_eq!(
+        checkpoint,
+        vec![
+            (
+                IvrBy::Path,
+                "welcome".into(),
+                tally(1, 0, 0, 1, 4_000),
+                at,
+                now
+            ),
+            (
+                IvrBy::Path,
+                "welcome › bill › anything-else › goodbye".into(),
+                tally(1, 1, 0, 0, 20_000),
+                at,
+                now
+            ),
+            (
+                IvrBy::Path,
+                "welcome › inquiry-queue".into(),
+                tally(1, 0, 1, 0, 10_000),
+                at,
+                now
+            ),
+            (
+                IvrBy::Service,
+                "bill".into(),
+                tally(1, 1, 0, 0, 20_000),
+                at,
+                now
+            ),
+        ],
+        "{checkpoint:#?}"
+    );
+    r.sb.shutdown(r.now);
+    let closed: Vec<IntervalRecord> = r
+        .drain()
+        .into_iter()
+        .filter_map(|o| match o {
+            Out::Interval(r) => Some(r),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ivr(&closed),
+        checkpoint,
+        "the close is the checkpoint's figures"
+    );
+}

@@ -137,6 +137,28 @@ pub enum SelfService {
     ToAgent(String),
 }
 
+impl SelfService {
+    /// The service tried (its code, without the step an agent was asked at).
+    pub fn service(&self) -> &str {
+        match self {
+            SelfService::Completed(s) => s,
+            SelfService::ToAgent(s) => s.split(':').next().unwrap_or_default(),
+        }
+    }
+}
+
+/// The nodes a call went through the IVR, as `welcome › fault-menu › fault-queue`: keys
+/// pressed and retries of a menu left out, so calls that took the same route share it.
+pub fn menu_route(path: &[String]) -> String {
+    let mut nodes: Vec<&str> = path
+        .iter()
+        .map(String::as_str)
+        .filter(|step| !step.contains(' ')) // "key 2", "wrong key 7", "no key" …
+        .collect();
+    nodes.dedup();
+    nodes.join(" › ")
+}
+
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -799,6 +821,52 @@ pub enum IntervalFigures {
         /// in each state and not ready by reason).
         tally: hotline_acd::stats::AgentTally,
     },
+    /// The calls that left the IVR in an interval along one route or after one
+    /// self-service.
+    Ivr {
+        /// By route or by service.
+        by: IvrBy,
+        /// The route (`welcome › bill`) or the service's code (`bill`).
+        key: String,
+        /// What became of them.
+        tally: IvrTally,
+    },
+}
+
+/// What an IVR interval is counted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IvrBy {
+    /// The route through the menus ([`menu_route`]).
+    Path,
+    /// The self-service tried.
+    Service,
+}
+
+/// Calls leaving the IVR: finished there, sent to an agent, or gone without either.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IvrTally {
+    /// Calls that left the IVR.
+    pub calls: u64,
+    /// Of them, finished in the IVR by a self-service (contained).
+    pub contained: u64,
+    /// Sent on to a queue.
+    pub to_agent: u64,
+    /// Hung up (or were hung up on) in the IVR without a service finished.
+    pub hung_up: u64,
+    /// Their time in the IVR, ms.
+    pub ivr_ms: u64,
+}
+
+impl IvrTally {
+    /// Add another's counts.
+    pub fn merge(&mut self, o: &IvrTally) {
+        self.calls += o.calls;
+        self.contained += o.contained;
+        self.to_agent += o.to_agent;
+        self.hung_up += o.hung_up;
+        self.ivr_ms += o.ivr_ms;
+    }
 }
 
 /// An agent's counters as the records of [`IntervalFigures::AgentBefore`] hold them: a
@@ -851,8 +919,8 @@ impl IntervalRecord {
         }
     }
 
-    /// What it is of (0 a queue, 1 an agent, 2 an alarm) and whose: with the start, its
-    /// key.
+    /// What it is of (0 a queue, 1 an agent, 2 an alarm, 3 an IVR route, 4 an IVR
+    /// service) and whose: with the start, its key.
     pub fn subject(&self) -> (u8, &str) {
         match &self.figures {
             IntervalFigures::Queue { queue, .. } => (0, queue),
@@ -860,6 +928,10 @@ impl IntervalRecord {
                 (1, agent)
             }
             IntervalFigures::Alarm { subject, .. } => (2, subject),
+            IntervalFigures::Ivr { by, key, .. } => match by {
+                IvrBy::Path => (3, key),
+                IvrBy::Service => (4, key),
+            },
         }
     }
 }
