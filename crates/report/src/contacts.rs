@@ -9,7 +9,7 @@
 use crate::people::People;
 use crate::{Period, ReportError, check_known, mean, percent, round1};
 use hotline_catalog::{Codes, Segment};
-use hotline_store::{CallEnd, FcrCount, Interaction, Millis, Store, menu_route};
+use hotline_store::{FcrCount, Interaction, IvrBy, IvrExit, Millis, Store, ivr_keys};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -408,25 +408,26 @@ pub fn self_service(store: &Store, period: Period) -> Result<Vec<SelfServiceRow>
     // contained callers, whose next contact is known once the window is read too
     let mut later: Vec<(u64, Millis, Vec<Key>)> = Vec::new();
     let next = Next::read(store, period, |i| {
-        if i.ivr_path.is_empty() && i.self_service.is_none() {
+        let Some(exit) = IvrExit::of(i) else {
             return;
-        }
-        let contained = i.end == CallEnd::SelfService;
-        let queued = i.queued.is_some();
-        let service = i.self_service.as_ref().map(|s| s.service().to_string());
-        let keys: Vec<Key> = [
-            Some(("path", menu_route(&i.ivr_path))),
-            service.map(|s| ("service", s)),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        };
+        let contained = exit == IvrExit::Contained;
+        let keys: Vec<Key> = ivr_keys(&i.ivr_path, i.self_service.as_ref())
+            .into_iter()
+            .map(|(by, key)| {
+                let by = match by {
+                    IvrBy::Path => "path",
+                    IvrBy::Service => "service",
+                };
+                (by, key)
+            })
+            .collect();
         for key in &keys {
             let s = sums.entry(key.clone()).or_default();
             s.calls += 1;
             s.contained += u64::from(contained);
-            s.to_agent += u64::from(queued);
-            s.hung_up += u64::from(!contained && !queued);
+            s.to_agent += u64::from(exit == IvrExit::ToAgent);
+            s.hung_up += u64::from(exit == IvrExit::HungUp);
         }
         if let (true, Some(c)) = (contained, i.customer) {
             later.push((c, i.arrived, keys));

@@ -465,6 +465,31 @@ fn seeded_intervals_add_up_to_the_seeded_calls() {
     let occupancy: Vec<f64> = agents.iter().filter_map(|a| a.occupancy).collect();
     let mean = occupancy.iter().sum::<f64>() / occupancy.len() as f64;
     assert!(mean > 5.0 && mean < 90.0, "{mean}");
+    // the seeded IVR intervals are the seeded calls' IVR outcomes, service by service
+    let whole = Period::new(NOW - 91 * DAY, NOW + DAY).unwrap();
+    let from_calls = report::self_service(&s, whole).unwrap();
+    let kept = report::intervals(&s, whole, &[], 60, 0.8).unwrap().ivr;
+    let services: Vec<&report::SelfServiceRow> =
+        from_calls.iter().filter(|r| r.by == "service").collect();
+    assert!(!services.is_empty());
+    for row in services {
+        let (calls, contained) = kept
+            .iter()
+            .filter(|i| i.by == IvrBy::Service && i.key == row.key)
+            .fold((0, 0), |(c, k), i| (c + i.calls, k + i.contained));
+        assert_eq!(
+            (calls, contained),
+            (row.calls, row.contained),
+            "{}",
+            row.key
+        );
+    }
+    // the seeded queues' intervals have their agents' staffed time
+    assert!(
+        rep.rows
+            .iter()
+            .any(|r| r.staffed_agents.is_some_and(|n| n >= 1.0))
+    );
 }
 
 /// The alarms report lists each alarm raised in the period once, with how long it

@@ -5,20 +5,11 @@
 //! intervals (the same start and end), so the history keeps them beside those.
 
 use hotline_store::{
-    IntervalFigures, IntervalRecord, IvrBy, IvrTally, Millis, SelfService, menu_route,
+    IntervalFigures, IntervalRecord, IvrBy, IvrTally, Millis, SelfService, ivr_keys,
 };
 use std::collections::BTreeMap;
 
-/// How a call left the IVR.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IvrExit {
-    /// Finished by a self-service.
-    Contained,
-    /// Sent to a queue.
-    ToAgent,
-    /// Hung up, or hung up on, with no service finished.
-    HungUp,
-}
+pub use hotline_store::IvrExit;
 
 /// The interval's counts so far.
 #[derive(Debug, Default)]
@@ -36,17 +27,8 @@ impl IvrCounts {
         exit: IvrExit,
         ivr_ms: Millis,
     ) {
-        let keys = [
-            Some((IvrBy::Path, menu_route(path))),
-            self_service.map(|s| (IvrBy::Service, s.service().to_string())),
-        ];
-        for key in keys.into_iter().flatten() {
-            let t = self.counts.entry(key).or_default();
-            t.calls += 1;
-            t.contained += u64::from(exit == IvrExit::Contained);
-            t.to_agent += u64::from(exit == IvrExit::ToAgent);
-            t.hung_up += u64::from(exit == IvrExit::HungUp);
-            t.ivr_ms += ivr_ms;
+        for key in ivr_keys(path, self_service) {
+            self.counts.entry(key).or_default().count(exit, ivr_ms);
         }
     }
 

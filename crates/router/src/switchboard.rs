@@ -1553,9 +1553,11 @@ impl Switchboard {
                 EngineAction::QueueIntervalClosed(q) => {
                     let r = self.queue_interval(&q);
                     self.out.push_back(Out::Interval(r));
-                    // the IVR's interval closes with the queues' (with the first of them)
-                    for r in self.ivr_counts.close(ms(q.start), ms(q.end)) {
-                        self.out.push_back(Out::Interval(r));
+                    // the IVR's interval closes with the queues' (after the last of them)
+                    if q.queue.0 as usize + 1 == self.queue_names.len() {
+                        for r in self.ivr_counts.close(ms(q.start), ms(q.end)) {
+                            self.out.push_back(Out::Interval(r));
+                        }
                     }
                 }
                 EngineAction::AgentIntervalClosed(a) => {

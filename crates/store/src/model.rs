@@ -858,7 +858,53 @@ pub struct IvrTally {
     pub ivr_ms: u64,
 }
 
+/// How a call left the IVR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IvrExit {
+    /// Finished by a self-service.
+    Contained,
+    /// Sent to a queue.
+    ToAgent,
+    /// Hung up, or hung up on, with no service finished.
+    HungUp,
+}
+
+impl IvrExit {
+    /// How the call of `record` left the IVR, if it was in it.
+    pub fn of(record: &Interaction) -> Option<IvrExit> {
+        if record.ivr_path.is_empty() && record.self_service.is_none() {
+            None
+        } else if record.end == CallEnd::SelfService {
+            Some(IvrExit::Contained)
+        } else if record.queued.is_some() {
+            Some(IvrExit::ToAgent)
+        } else {
+            Some(IvrExit::HungUp)
+        }
+    }
+}
+
+/// What a call leaving the IVR is counted under: its route, and the service it tried.
+pub fn ivr_keys(path: &[String], self_service: Option<&SelfService>) -> Vec<(IvrBy, String)> {
+    [
+        Some((IvrBy::Path, menu_route(path))),
+        self_service.map(|s| (IvrBy::Service, s.service().to_string())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 impl IvrTally {
+    /// Count a call that left the IVR after `ivr_ms` there.
+    pub fn count(&mut self, exit: IvrExit, ivr_ms: u64) {
+        self.calls += 1;
+        self.contained += u64::from(exit == IvrExit::Contained);
+        self.to_agent += u64::from(exit == IvrExit::ToAgent);
+        self.hung_up += u64::from(exit == IvrExit::HungUp);
+        self.ivr_ms += ivr_ms;
+    }
+
     /// Add another's counts.
     pub fn merge(&mut self, o: &IvrTally) {
         self.calls += o.calls;

@@ -525,6 +525,8 @@ struct History {
     serving: std::collections::BTreeSet<(Millis, String, String)>,
     /// Each queue's busy time in each quarter, ms.
     busy: std::collections::BTreeMap<(Millis, String), u64>,
+    /// The calls that left the IVR in each quarter, by route and by service.
+    ivr: std::collections::BTreeMap<(Millis, IvrBy, String), IvrTally>,
 }
 
 impl History {
@@ -532,6 +534,17 @@ impl History {
 
     fn add(&mut self, i: &Interaction) {
         use hotline_acd::{AgentStateKind, Span};
+        if let Some(exit) = IvrExit::of(i) {
+            // counted when the call left the IVR
+            let left = i.ivr_ended.unwrap_or(i.ended);
+            let at = left - left % Self::INTERVAL;
+            for (by, key) in ivr_keys(&i.ivr_path, i.self_service.as_ref()) {
+                self.ivr
+                    .entry((at, by, key))
+                    .or_default()
+                    .count(exit, left.saturating_sub(i.arrived));
+            }
+        }
         let slot = i.arrived - i.arrived % Self::INTERVAL;
         let Some(queue) = &i.queue else {
             return; // finished in the IVR
@@ -617,9 +630,16 @@ impl History {
                 end: start + Self::INTERVAL,
                 figures: IntervalFigures::Agent { agent, tally },
             });
+        let ivr = std::mem::take(&mut self.ivr)
+            .into_iter()
+            .map(|((start, by, key), tally)| IntervalRecord {
+                start,
+                end: start + Self::INTERVAL,
+                figures: IntervalFigures::Ivr { by, key, tally },
+            });
         let mut written = 0;
         let mut batch = Vec::with_capacity(5_000);
-        for r in queues.chain(agents) {
+        for r in queues.chain(agents).chain(ivr) {
             batch.push(r);
             if batch.len() == 5_000 {
                 written += batch.len() as u64;
