@@ -1,13 +1,12 @@
 //! The agents' appraisal (绩效考核): each agent's kept intervals added up, beside the
 //! store's FCR tally, the post-call survey and the tickets each agent opened.
 
-use crate::contacts::{SatisfactionDimension, satisfaction};
 use crate::tickets::timeliness;
-use crate::{Period, ReportError, check_known, percent, round1, seconds};
+use crate::{Period, ReportError, check_known, mean, percent, round1, seconds};
 use hotline_acd::AgentStateKind;
 use hotline_acd::kpi;
 use hotline_acd::stats::AgentTally;
-use hotline_store::{IntervalFigures, Millis, Store, export::scan, not_ready};
+use hotline_store::{FcrCount, IntervalFigures, Millis, Store, export::scan, not_ready};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -104,6 +103,38 @@ fn tickets_by_owner(
     Ok(by)
 }
 
+/// Each agent's contacts in one pass over the period: FCR by the store's rule (as
+/// `Store::fcr_tally` counts it, by the agent who wrapped the call up last) and the
+/// survey answers of those calls (surveyed, mean score).
+type ByAgent<T> = BTreeMap<String, T>;
+
+/// Surveyed calls and their mean score.
+type Survey = (u64, Option<f64>);
+
+fn contacts_by_agent(
+    store: &Store,
+    period: Period,
+) -> Result<(ByAgent<FcrCount>, ByAgent<Survey>), ReportError> {
+    let mut fcr: ByAgent<FcrCount> = BTreeMap::new();
+    let mut scores: ByAgent<(u64, u64)> = BTreeMap::new();
+    store.each_interaction_between(period.from, period.to, |i| {
+        let (Some(_), Some(agent)) = (&i.queue, i.agents.last()) else {
+            return Ok(()); // never reached an agent
+        };
+        fcr.entry(agent.clone()).or_default().add(&i);
+        if let (Some(score @ 1..=5), true) = (i.satisfaction, i.answered.is_some()) {
+            let s = scores.entry(agent.clone()).or_default();
+            (s.0, s.1) = (s.0 + 1, s.1 + u64::from(score));
+        }
+        Ok(())
+    })?;
+    let survey = scores
+        .into_iter()
+        .map(|(a, (n, sum))| (a, (n, mean(sum as f64, n))))
+        .collect();
+    Ok((fcr, survey))
+}
+
 /// A reason code in words (its code when the catalogue does not know it).
 fn reason_words(code: hotline_acd::ReasonCode) -> String {
     not_ready::reason_of(code.0).map_or_else(|| format!("reason {}", code.0), |r| r.en.into())
@@ -129,12 +160,7 @@ pub fn agents(
         wanted,
         sums.keys().map(String::as_str),
     )?;
-    let fcr = store.fcr_tally(period.from, period.to)?.by_agent;
-    let survey: BTreeMap<String, (u64, Option<f64>)> =
-        satisfaction(store, period, &[SatisfactionDimension::Agent])?
-            .into_iter()
-            .map(|r| (r.key, (r.surveyed, r.mean)))
-            .collect();
+    let (fcr, survey) = contacts_by_agent(store, period)?;
     let owned = tickets_by_owner(store, period, now)?;
     Ok(sums
         .iter()
