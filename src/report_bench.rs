@@ -25,11 +25,14 @@ pub struct ReportBench {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// A sled store's page cache, MB (as `hotline report --cache-mb`).
+    #[arg(long, default_value_t = crate::report_cmd::REPORT_CACHE_MB)]
+    cache_mb: u64,
 }
 
 /// Run it.
 pub fn run(a: &ReportBench) -> Result<()> {
-    let store = Store::at(&a.store, Catalog::builtin(), true)
+    let store = Store::at_with_cache(&a.store, Catalog::builtin(), true, a.cache_mb << 20)
         .with_context(|| format!("opening {}", hotline_store::location_words(&a.store)))?;
     let period = Period::new(DEFAULT_NOW - a.days * 86_400_000, DEFAULT_NOW)?;
     let now = DEFAULT_NOW;
@@ -47,6 +50,23 @@ pub fn run(a: &ReportBench) -> Result<()> {
     type Job<'a> = (&'static str, Box<dyn Fn() -> Result<usize> + 'a>);
     let s = &store;
     let jobs: Vec<Job<'_>> = vec![
+        (
+            // the decoding floor: every contact of the store read in key order (no
+            // index, no random reads), to set beside the period's share of it
+            "(all, by id)",
+            Box::new(move || {
+                let engine = s.engine();
+                let (mut after, mut n) = (0, 0);
+                loop {
+                    let page = engine.interactions_after(after, 1000)?;
+                    let Some(last) = page.last() else {
+                        return Ok(n);
+                    };
+                    after = last.id;
+                    n += page.len();
+                }
+            }),
+        ),
         (
             "intervals",
             Box::new(move || Ok(report::intervals(s, period, &[], 15, 0.8)?.rows.len())),

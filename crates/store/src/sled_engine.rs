@@ -224,9 +224,12 @@ fn office_key(group: &str, deadline: Millis, id: u64) -> Vec<u8> {
 pub(crate) fn interaction_index(i: &Interaction) -> IndexEntries {
     let mut v = vec![
         (
+            // the record itself: a period's contacts are read in one range scan, with
+            // no read of the record per entry (an empty value: a store written before,
+            // read through the record; `hotline store rebuild` fills it)
             INTERACTIONS_BY_TIME,
             cat(&[&be(i.arrived), &be(i.id)]),
-            vec![],
+            encode(i),
         ),
         (
             INTERACTIONS_BY_CALL,
@@ -355,8 +358,16 @@ impl SledEngine {
     /// Open the store that must already be in `dir` (check, export, backup): a missing
     /// or empty directory is refused rather than made into a new, empty store.
     pub fn open_existing(dir: &Path) -> Result<SledEngine, StoreError> {
+        SledEngine::open_existing_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`SledEngine::open_existing`] with sled's page cache set to `cache_bytes`.
+    pub fn open_existing_with_cache(
+        dir: &Path,
+        cache_bytes: u64,
+    ) -> Result<SledEngine, StoreError> {
         match store_dir(dir)? {
-            StoreDir::Store => SledEngine::open_dir(dir, DEFAULT_CACHE_BYTES),
+            StoreDir::Store => SledEngine::open_dir(dir, cache_bytes),
             StoreDir::Missing | StoreDir::Empty => Err(StoreError::File(format!(
                 "there is no store in {}",
                 dir.display()
@@ -919,12 +930,19 @@ impl Engine for SledEngine {
         to: Millis,
         limit: usize,
     ) -> Result<Vec<Interaction>, StoreError> {
-        let ids = self.ids_in_range(
-            INTERACTIONS_BY_TIME,
-            be(from).to_vec()..be(to).to_vec(),
-            limit,
-        )?;
-        self.load_many(INTERACTIONS, &ids)
+        let mut out = Vec::new();
+        let range = be(from).to_vec()..be(to).to_vec();
+        for kv in self.trees[INTERACTIONS_BY_TIME].range(range).take(limit) {
+            let (k, v) = kv?;
+            if v.is_empty() {
+                // an entry of the earlier shape: the record is read by its id
+                let Some(id) = tail_id(&k) else { continue };
+                out.extend(self.get::<Interaction>(INTERACTIONS, &be(id))?);
+            } else {
+                out.push(decode(TREE_NAMES[INTERACTIONS_BY_TIME], &k, &v)?);
+            }
+        }
+        Ok(out)
     }
 
     fn unsettled_before(&self, before: Millis, limit: usize) -> Result<Vec<u64>, StoreError> {

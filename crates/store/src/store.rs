@@ -271,6 +271,17 @@ impl Store {
     /// directory (`sled:DIR` or just `DIR`). `existing` refuses a sled directory that
     /// holds no store yet.
     pub fn at(location: &str, catalog: Catalog, existing: bool) -> Result<Store, StoreError> {
+        Store::at_with_cache(location, catalog, existing, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`Store::at`] with a sled store's page cache set to `cache_bytes` (a PostgreSQL
+    /// store has no cache of its own here).
+    pub fn at_with_cache(
+        location: &str,
+        catalog: Catalog,
+        existing: bool,
+        cache_bytes: u64,
+    ) -> Result<Store, StoreError> {
         if location.starts_with("postgres://") || location.starts_with("postgresql://") {
             #[cfg(feature = "postgres")]
             return Store::postgres(location, catalog);
@@ -281,11 +292,12 @@ impl Store {
             });
         }
         let dir = Path::new(location.strip_prefix("sled:").unwrap_or(location));
-        if existing {
-            Store::open_existing(dir, catalog)
+        let engine = if existing {
+            SledEngine::open_existing_with_cache(dir, cache_bytes)?
         } else {
-            Store::open(dir, catalog)
-        }
+            SledEngine::open_with_cache(dir, cache_bytes)?
+        };
+        Ok(Store::on(Arc::new(engine), catalog))
     }
 
     /// A throw-away sled store in a temporary directory (tests, benchmarks).
