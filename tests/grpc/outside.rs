@@ -786,6 +786,22 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
             .is_some_and(|w| w.contains("ends before it starts")),
         "{v}"
     );
+    // the interval report asked with its optional target; the fields added since
+    assert_eq!(v["interval_pages"], 1, "{v}");
+    assert_eq!(v["interval_target_set"], true, "{v}");
+    for (list, field) in [
+        ("interval_page_fields", "floor"),
+        ("interval_page_fields", "ivr"),
+        ("agent_row_fields", "not_ready_by_reason"),
+        ("agent_row_fields", "tickets_on_time_rate"),
+    ] {
+        assert!(
+            v[list]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|f| f == field)),
+            "{field} missing from {list}: {v}"
+        );
+    }
     assert_eq!(v["login_code"], "UNAUTHENTICATED", "{v}");
     assert_eq!(v["login_words"], "wrong agent id or password", "{v}");
     assert_eq!(v["health"], "SERVING", "{v}");

@@ -4,7 +4,8 @@ the router's reflection service (v1alpha, as grpcio-reflection speaks it) tells 
 Usage: reflection_client.py HOST:PORT
 Lists the services, builds the Login request from the descriptors it was sent, calls
 it with a wrong password and checks the router's health; logs in as supervisor 2001 and
-reads a report (a server stream of pages) and a refused one. Prints one JSON line.
+reads a report (a server stream of pages) and a refused one, and the interval report
+with its optional target. Prints one JSON line.
 """
 
 import json
@@ -72,6 +73,20 @@ def main(addr):
         refused_code, refused_words = "OK", ""
     except grpc.RpcError as e:
         refused_code, refused_words = e.code().name, e.details()
+    # the interval report with its optional target, and the fields added to its pages
+    intervals = reports.FindMethodByName("IntervalReport")
+    ireq = message_factory.GetMessageClass(intervals.input_type)
+    ipage = message_factory.GetMessageClass(intervals.output_type)
+    interval_report = channel.unary_stream(
+        "/callcenter.v1.ReportService/IntervalReport",
+        request_serializer=ireq.SerializeToString,
+        response_deserializer=ipage.FromString,
+    )
+    iasked = ireq(target_service_level=0.9)
+    getattr(iasked.period, "from").seconds = now - 86400
+    iasked.period.to.seconds = now
+    ipages = list(interval_report(iasked, metadata=auth, timeout=10))
+    agent_row = pool.FindMessageTypeByName("callcenter.v1.AgentReportRow")
     print(
         json.dumps(
             {
@@ -80,6 +95,10 @@ def main(addr):
                 "report_last": pages[-1].last if pages else False,
                 "refused_code": refused_code,
                 "refused_words": refused_words,
+                "interval_pages": len(ipages),
+                "interval_page_fields": sorted(ipage.DESCRIPTOR.fields_by_name),
+                "interval_target_set": iasked.HasField("target_service_level"),
+                "agent_row_fields": sorted(agent_row.fields_by_name),
                 "login_code": login_code,
                 "login_words": login_words,
                 "health": hresp.DESCRIPTOR.fields_by_name["status"]
