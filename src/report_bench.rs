@@ -73,7 +73,7 @@ pub fn run(a: &ReportBench) -> Result<()> {
         ),
         (
             "agents",
-            Box::new(move || Ok(report::agents(s, period, now, &[])?.len())),
+            Box::new(move || Ok(report::agents(s, period, now, &[], &[])?.len())),
         ),
         (
             "hotspots",

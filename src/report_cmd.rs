@@ -85,6 +85,10 @@ pub struct AgentsArgs {
     /// Only this agent (work number; repeat for several).
     #[arg(long = "agent")]
     agents: Vec<String>,
+    /// Only the members of this team (a group of the agents' accounts; repeat for
+    /// several).
+    #[arg(long = "team")]
+    teams: Vec<String>,
 }
 
 /// Rows by district or by 小区.
@@ -227,9 +231,12 @@ pub fn run(c: &ReportCommand) -> Result<()> {
             }
             Ok((rows(&r.rows), rows(&r.totals)))
         }),
-        ReportCommand::Agents(a) => a
-            .period
-            .report(|s, p| Ok((rows(&report::agents(s, p, now, &a.agents)?), vec![]))),
+        ReportCommand::Agents(a) => a.period.report(|s, p| {
+            Ok((
+                rows(&report::agents(s, p, now, &a.agents, &a.teams)?),
+                vec![],
+            ))
+        }),
         ReportCommand::Hotspots(a) => a.period.report(|s, p| {
             let level = match a.level {
                 Level::District => AreaLevel::District,

@@ -172,6 +172,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
                 period,
                 agents: vec!["1001".into()],
                 page_size: 0,
+                teams: vec![],
             },
             &boss,
         ))
@@ -184,6 +185,34 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
     let me = &agents[0].rows[0];
     assert_eq!((me.agent.as_str(), me.answered, me.handled), ("1001", 2, 2));
     assert_eq!(me.fcr_handled, 2, "two wrap-ups recorded");
+    // by team: 1001 joins 宽带组; that team keeps 1001's row, a team nobody is in is
+    // refused
+    assert!(me.teams.is_empty(), "{me:?}");
+    let mut account = up.store.agent("1001").unwrap().unwrap();
+    account.groups.push("宽带组".into());
+    up.store.put_hashed_agent(&account).unwrap();
+    let by_team = |teams: Vec<String>| pb::AgentReportRequest {
+        period,
+        teams,
+        ..Default::default()
+    };
+    let mine: Vec<pb::AgentReportPage> = rs
+        .agent_report(authed(by_team(vec!["宽带组".into()]), &boss))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    let agents: Vec<&str> = mine[0].rows.iter().map(|r| r.agent.as_str()).collect();
+    assert_eq!(agents, ["1001"]);
+    assert_eq!(mine[0].rows[0].teams, ["宽带组"]);
+    let e = rs
+        .agent_report(authed(by_team(vec!["月球组".into()]), &boss))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("no team '月球组'"), "{e:?}");
     // the break the agent went on at the end is counted under its reason, in words
     let on_break = me
         .not_ready_by_reason

@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 pub struct AgentRow {
     /// Work number.
     pub agent: String,
+    /// The agent's teams (groups), as the agent's account has them now.
+    pub teams: Vec<String>,
     /// Calls offered.
     pub offers: u64,
     /// Of them, answered.
@@ -140,14 +142,32 @@ fn reason_words(code: hotline_acd::ReasonCode) -> String {
     not_ready::reason_of(code.0).map_or_else(|| format!("reason {}", code.0), |r| r.en.into())
 }
 
-/// The agents of the kept intervals in `period` (only `wanted` when some are named),
-/// their tickets judged at `now`.
+/// The agents of the kept intervals in `period` (only `wanted` when some are named, only
+/// the members of `teams` when some are named), their tickets judged at `now`.
 pub fn agents(
     store: &Store,
     period: Period,
     now: Millis,
     wanted: &[String],
+    teams: &[String],
 ) -> Result<Vec<AgentRow>, ReportError> {
+    let groups: BTreeMap<String, Vec<String>> = store
+        .agent_accounts()?
+        .into_iter()
+        .map(|a| (a.id, a.groups))
+        .collect();
+    check_known(
+        "team",
+        "the agents' accounts",
+        teams,
+        groups.values().flatten().map(String::as_str),
+    )?;
+    let in_teams = |id: &str| {
+        teams.is_empty()
+            || groups
+                .get(id)
+                .is_some_and(|g| g.iter().any(|t| teams.contains(t)))
+    };
     let mut sums: BTreeMap<String, AgentTally> = BTreeMap::new();
     for r in store.intervals(period.from, period.to, usize::MAX)? {
         if let IntervalFigures::Agent { agent, tally } = r.figures {
@@ -164,7 +184,7 @@ pub fn agents(
     let owned = tickets_by_owner(store, period, now)?;
     Ok(sums
         .iter()
-        .filter(|(id, _)| wanted.is_empty() || wanted.contains(id))
+        .filter(|(id, _)| (wanted.is_empty() || wanted.contains(id)) && in_teams(id))
         .map(|(id, t)| {
             let f = fcr.get(id).copied().unwrap_or_default();
             let (surveyed, satisfaction_mean) = survey.get(id).copied().unwrap_or_default();
@@ -172,6 +192,7 @@ pub fn agents(
             let handle = t.talk + t.hold + t.wrap_up;
             AgentRow {
                 agent: id.clone(),
+                teams: groups.get(id).cloned().unwrap_or_default(),
                 offers: t.offers,
                 answered: t.answered,
                 rejected: t.rejected,

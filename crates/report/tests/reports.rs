@@ -458,7 +458,7 @@ fn seeded_intervals_add_up_to_the_seeded_calls() {
         assert_eq!((t.offered, t.answered), (*offered, *answered), "{queue}");
     }
     assert!(by_hour[10] > 3 * by_hour[4], "{by_hour:?}");
-    let agents = report::agents(&s, all, NOW, &[]).unwrap();
+    let agents = report::agents(&s, all, NOW, &[], &[]).unwrap();
     let answered: u64 = agents.iter().map(|a| a.answered).sum();
     assert_eq!(answered, calls.values().map(|c| c.1).sum::<u64>());
     // an agent's seeded quarters are staffed whole: ready when not on a call
@@ -561,7 +561,7 @@ fn alarms_are_listed_from_raised_to_cleared() {
     // the queue report is not disturbed by the alarms kept beside its intervals
     let r = report::intervals(&store, week(), &[], 15, 0.8).unwrap();
     assert_eq!(r.rows.len(), 1);
-    let a = report::agents(&store, week(), NOW, &[]).unwrap();
+    let a = report::agents(&store, week(), NOW, &[], &[]).unwrap();
     assert!(a.is_empty());
 }
 
@@ -626,7 +626,7 @@ fn the_appraisal_counts_holds_transfers_reasons_surveys_and_tickets() {
         s.update_ticket(done.id, change, "8001", t0 - 6 * DAY + HOUR)
             .unwrap();
     }
-    let rows = report::agents(&s, week(), NOW, &[]).unwrap();
+    let rows = report::agents(&s, week(), NOW, &[], &[]).unwrap();
     assert_eq!(rows.len(), 1);
     let a = &rows[0];
     assert_eq!((a.holds, a.transfers), (4, 2));

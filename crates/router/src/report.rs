@@ -122,6 +122,7 @@ fn floor_row(r: report::FloorRow) -> pb::FloorIntervalRow {
 fn agent_row(r: report::AgentRow) -> pb::AgentReportRow {
     pb::AgentReportRow {
         agent: r.agent,
+        teams: r.teams,
         offers: r.offers,
         answered: r.answered,
         rejected: r.rejected,
@@ -337,9 +338,9 @@ impl ReportService for Router {
         self.supervisor(&req)?;
         let r = req.into_inner();
         let period = period_in(&r.period)?;
-        let agents = r.agents;
+        let (agents, teams) = (r.agents, r.teams);
         let rows = self
-            .report(move |s, now| report::agents(s, period, now, &agents))
+            .report(move |s, now| report::agents(s, period, now, &agents, &teams))
             .await?;
         Ok(Response::new(pages(rows, r.page_size, |rows, last| {
             pb::AgentReportPage {
