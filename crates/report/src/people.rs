@@ -2,7 +2,7 @@
 //! account manager), each read once, and how many customers each area has.
 
 use hotline_catalog::Segment;
-use hotline_store::{Customer, Store, StoreError, export::scan};
+use hotline_store::{CustomerProfile, Store, StoreError, export::scan};
 use std::collections::{BTreeMap, HashMap};
 
 /// What a report needs of a customer.
@@ -17,13 +17,13 @@ pub(crate) struct Who {
 }
 
 impl Who {
-    fn of(c: &Customer) -> Who {
+    fn of(c: CustomerProfile) -> Who {
         Who {
             name: hotline_store::mask::name(&c.name),
-            district: c.district.clone(),
-            area: c.area.clone(),
+            district: c.district,
+            area: c.area,
             segment: c.segment,
-            manager: c.account_manager.clone(),
+            manager: c.account_manager,
         }
     }
 }
@@ -48,7 +48,7 @@ impl<'a> People<'a> {
             return Ok(None);
         };
         if !self.known.contains_key(&id) {
-            let who = self.store.customer(id)?.as_ref().map(Who::of);
+            let who = self.store.customer_profile(id)?.map(Who::of);
             self.known.insert(id, who);
         }
         Ok(self.known.get(&id).and_then(Option::as_ref))
@@ -60,9 +60,9 @@ pub(crate) fn population(store: &Store) -> Result<BTreeMap<(String, String), u64
     let mut by_area = BTreeMap::new();
     let engine = store.engine();
     scan(
-        |after, n| engine.customers_after(after, n),
-        |c| c.id,
-        |c| {
+        |after, n| engine.customer_profiles_after(after, n),
+        |(id, _)| *id,
+        |(_, c)| {
             *by_area.entry((c.district, c.area)).or_insert(0) += 1;
             Ok(())
         },

@@ -29,7 +29,7 @@ enum Owner {
 fn expected(store: &SledEngine, tree: usize, id: u64) -> Result<Owner, StoreError> {
     let key = be(id);
     let owner = match tree {
-        BY_PHONE | BY_NAME | BY_MANAGER => CUSTOMERS,
+        BY_PHONE | BY_NAME | BY_MANAGER | CUSTOMER_PROFILES => CUSTOMERS,
         TICKETS_BY_CUSTOMER | TICKETS_BY_STATUS | TICKETS_BY_OWNER | TICKETS_BY_DEADLINE
         | TICKETS_BY_OFFICE => TICKETS,
         _ => INTERACTIONS,

@@ -229,6 +229,23 @@ pub trait Engine: Send + Sync {
 
     /// Customers with ids above `after`, by id (a page of a scan).
     fn customers_after(&self, after: u64, limit: usize) -> Result<Vec<Customer>, StoreError>;
+    /// The profile of customer `id` (by default read from the whole record).
+    fn customer_profile(&self, id: u64) -> Result<Option<CustomerProfile>, StoreError> {
+        Ok(self.customer(id)?.map(|c| c.profile()))
+    }
+    /// Customers' profiles with ids above `after`, by id (a page of a scan; by default
+    /// read from the whole records).
+    fn customer_profiles_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, CustomerProfile)>, StoreError> {
+        Ok(self
+            .customers_after(after, limit)?
+            .into_iter()
+            .map(|c| (c.id, c.profile()))
+            .collect())
+    }
     /// Tickets with numbers above `after`, by number.
     fn tickets_after(&self, after: u64, limit: usize) -> Result<Vec<Ticket>, StoreError>;
     /// Interactions (with legs) with ids above `after`, by id.

@@ -56,6 +56,36 @@ pub struct Service {
     pub since: Millis,
 }
 
+/// What the reports need of a customer — who, where, which segment, whose account —
+/// kept beside the customer so that a report over many contacts need not read whole
+/// customer records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerProfile {
+    /// Name (in full: mask it where a person reads it).
+    pub name: String,
+    /// District (区县).
+    pub district: String,
+    /// 小区 / area.
+    pub area: String,
+    /// Public or key account.
+    pub segment: Segment,
+    /// Account manager's work number.
+    pub account_manager: Option<String>,
+}
+
+impl Customer {
+    /// The customer's profile.
+    pub fn profile(&self) -> CustomerProfile {
+        CustomerProfile {
+            name: self.name.clone(),
+            district: self.district.clone(),
+            area: self.area.clone(),
+            segment: self.segment,
+            account_manager: self.account_manager.clone(),
+        }
+    }
+}
+
 /// A customer: descriptive, behavioural and relational data.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Customer {

@@ -45,7 +45,7 @@ impl std::ops::Index<usize> for Views<'_> {
     }
 }
 
-const CUSTOMER_TREES: &[usize] = &[CUSTOMERS, BY_PHONE, BY_NAME, BY_MANAGER];
+const CUSTOMER_TREES: &[usize] = &[CUSTOMERS, BY_PHONE, BY_NAME, BY_MANAGER, CUSTOMER_PROFILES];
 const TICKET_TREES: &[usize] = &[
     TICKETS,
     TICKETS_BY_CUSTOMER,
@@ -86,8 +86,9 @@ pub(crate) const SESSION_TOKENS: usize = 18;
 pub(crate) const AUDIT: usize = 19;
 pub(crate) const TICKETS_BY_OFFICE: usize = 20;
 pub(crate) const INTERVALS: usize = 21;
+pub(crate) const CUSTOMER_PROFILES: usize = 22;
 
-pub(crate) const TREE_NAMES: [&str; 22] = [
+pub(crate) const TREE_NAMES: [&str; 23] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -110,10 +111,11 @@ pub(crate) const TREE_NAMES: [&str; 22] = [
     "audit",
     "tickets_by_office",
     "intervals",
+    "customer_profiles",
 ];
 
 /// The index trees (everything that [`Store::rebuild_indexes`] recomputes).
-pub(crate) const INDEXES: [usize; 13] = [
+pub(crate) const INDEXES: [usize; 14] = [
     BY_PHONE,
     BY_NAME,
     BY_MANAGER,
@@ -127,6 +129,7 @@ pub(crate) const INDEXES: [usize; 13] = [
     FCR_PENDING,
     INTERACTIONS_BY_CALL,
     TICKETS_BY_OFFICE,
+    CUSTOMER_PROFILES,
 ];
 
 /// Separator between a text part and what follows in a key: NUL, which names and ids
@@ -182,6 +185,7 @@ pub(crate) fn customer_index(c: &Customer) -> IndexEntries {
     if let Some(m) = &c.account_manager {
         v.push((BY_MANAGER, text_key(m, c.id), vec![]));
     }
+    v.push((CUSTOMER_PROFILES, be(c.id).to_vec(), encode(&c.profile())));
     v
 }
 
@@ -436,6 +440,25 @@ impl SledEngine {
                 let i: Interaction = decode(TREE_NAMES[INTERACTIONS], &k, &v)?;
                 trees[INTERACTIONS_BY_CALL].insert(cat(&[&be(i.call_id), &be(i.id)]), vec![])?;
             }
+            db.flush()?;
+        }
+        // stores written before the customers' profiles: build them once
+        if trees[CUSTOMER_PROFILES].is_empty() && !trees[CUSTOMERS].is_empty() {
+            // in batches, so that memory stays bounded whatever the store holds
+            let (mut batch, mut n) = (sled::Batch::default(), 0);
+            for kv in trees[CUSTOMERS].iter() {
+                let (k, v) = kv?;
+                // a record that does not decode is left for `check` to report
+                if let Ok(c) = decode::<Customer>(TREE_NAMES[CUSTOMERS], &k, &v) {
+                    batch.insert(k, encode(&c.profile()));
+                    n += 1;
+                }
+                if n == 10_000 {
+                    trees[CUSTOMER_PROFILES].apply_batch(std::mem::take(&mut batch))?;
+                    n = 0;
+                }
+            }
+            trees[CUSTOMER_PROFILES].apply_batch(batch)?;
             db.flush()?;
         }
         // stores written before the back-office worklist: build its index once
@@ -792,6 +815,29 @@ impl Engine for SledEngine {
 
     fn customer(&self, id: u64) -> Result<Option<Customer>, StoreError> {
         self.get(CUSTOMERS, &be(id))
+    }
+
+    fn customer_profile(&self, id: u64) -> Result<Option<CustomerProfile>, StoreError> {
+        self.get(CUSTOMER_PROFILES, &be(id))
+    }
+
+    fn customer_profiles_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, CustomerProfile)>, StoreError> {
+        let Some(from) = after.checked_add(1) else {
+            return Ok(Vec::new());
+        };
+        self.trees[CUSTOMER_PROFILES]
+            .range(be(from).to_vec()..)
+            .take(limit)
+            .map(|kv| {
+                let (k, v) = kv?;
+                let id = tail_id(&k).unwrap_or_default();
+                Ok((id, decode(TREE_NAMES[CUSTOMER_PROFILES], &k, &v)?))
+            })
+            .collect()
     }
 
     fn customer_by_phone(&self, phone: &str) -> Result<Option<Customer>, StoreError> {

@@ -432,6 +432,11 @@ impl Store {
         self.engine.customer(id)
     }
 
+    /// What the reports need of customer `id` (name, district, 小区, segment, manager).
+    pub fn customer_profile(&self, id: u64) -> Result<Option<CustomerProfile>, StoreError> {
+        self.engine.customer_profile(id)
+    }
+
     /// The customer owning a phone number (the screen-pop key).
     pub fn customer_by_phone(&self, phone: &str) -> Result<Option<Customer>, StoreError> {
         self.engine.customer_by_phone(phone)

@@ -107,6 +107,11 @@ fn customers_are_found_by_id_phone_name_and_manager(new: New) {
         s.customer_by_phone("18900000000").unwrap().unwrap().id,
         a.id
     );
+    // the profiles the reports read: by id, and page by page
+    assert_eq!(s.customer_profile(b.id).unwrap(), Some(b.profile()));
+    assert_eq!(s.customer_profile(b.id + 100).unwrap(), None);
+    let page = s.engine().customer_profiles_after(a.id, 10).unwrap();
+    assert_eq!(page, vec![(b.id, b.profile())]);
     assert!(s.check().unwrap().is_clean());
 }
 
@@ -475,6 +480,42 @@ fn agents_log_in_with_argon2_hashes_and_logs_mask_people(new: New) {
     assert!(
         !shown.contains(c.id_document.as_deref().unwrap()),
         "{shown}"
+    );
+}
+
+/// A store written before the customers' profiles were kept (the tree empty) gets them
+/// when it is opened, and is clean to `check`; a customer changed since has the new one.
+#[test]
+fn a_store_without_customer_profiles_gets_them_when_opened() {
+    let dir = tempdir("profiles");
+    let c = {
+        let s = Store::open(&dir, Catalog::builtin()).unwrap();
+        s.put_customer(person("赵敏", "18977778888")).unwrap()
+    };
+    {
+        let mut tries = 0;
+        let db = loop {
+            match ::sled::open(&dir) {
+                Ok(db) => break db,
+                Err(_) if tries < 40 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => panic!("{e}"),
+            }
+        };
+        db.open_tree("customer_profiles").unwrap().clear().unwrap();
+        db.flush().unwrap();
+    }
+    let s = Store::open(&dir, Catalog::builtin()).unwrap();
+    assert_eq!(s.customer_profile(c.id).unwrap(), Some(c.profile()));
+    assert!(s.check().unwrap().is_clean());
+    let mut moved = c.clone();
+    moved.area = "阳光花园".into();
+    s.put_customer(moved.clone()).unwrap();
+    assert_eq!(
+        s.customer_profile(c.id).unwrap().map(|p| p.area),
+        Some("阳光花园".to_string())
     );
 }
 
