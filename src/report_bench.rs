@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use hotline_report::{self as report, AreaLevel, Period, SatisfactionDimension};
+use hotline_report::{self as report, AreaLevel, CustomerFilter, Period, SatisfactionDimension};
 use hotline_store::seed::DEFAULT_NOW;
 use hotline_store::{Catalog, Store};
 use std::time::Instant;
@@ -81,12 +81,20 @@ pub fn run(a: &ReportBench) -> Result<()> {
         ),
         (
             "reasons",
-            Box::new(move || Ok(report::reasons(s, period, &[])?.len())),
+            Box::new(move || {
+                Ok(report::reasons(s, period, &[], &CustomerFilter::everyone())?.len())
+            }),
         ),
         (
             "satisfaction",
             Box::new(move || {
-                Ok(report::satisfaction(s, period, &SatisfactionDimension::ALL)?.len())
+                Ok(report::satisfaction(
+                    s,
+                    period,
+                    &SatisfactionDimension::ALL,
+                    &CustomerFilter::everyone(),
+                )?
+                .len())
             }),
         ),
         (
@@ -95,15 +103,21 @@ pub fn run(a: &ReportBench) -> Result<()> {
         ),
         (
             "self-service",
-            Box::new(move || Ok(report::self_service(s, period)?.len())),
+            Box::new(move || {
+                Ok(report::self_service(s, period, &CustomerFilter::everyone())?.len())
+            }),
         ),
         (
             "repeat-callers",
-            Box::new(move || Ok(report::repeat_callers(s, period, 3, 50)?.len())),
+            Box::new(move || {
+                Ok(report::repeat_callers(s, period, 3, 50, &CustomerFilter::everyone())?.len())
+            }),
         ),
         (
             "tickets",
-            Box::new(move || Ok(report::tickets(s, period, now, &[])?.len())),
+            Box::new(move || {
+                Ok(report::tickets(s, period, now, &[], &CustomerFilter::everyone())?.len())
+            }),
         ),
     ];
     let mut results = Vec::new();

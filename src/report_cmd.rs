@@ -3,7 +3,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
-use hotline_report::{self as report, AreaLevel, Period, SatisfactionDimension};
+use hotline_report::{self as report, AreaLevel, CustomerFilter, Period, SatisfactionDimension};
 use hotline_store::{Catalog, Millis, Store};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -30,7 +30,7 @@ pub enum ReportCommand {
     /// Key accounts: the green channel's SL and ASA, and by account manager.
     KeyAccounts(KeyAccountsArgs),
     /// IVR containment by path and by service, and what contained callers did next.
-    SelfService(PeriodOnly),
+    SelfService(SelfServiceArgs),
     /// Customers with many contacts in the period, and their reasons.
     RepeatCallers(RepeatCallersArgs),
     /// Tickets opened in the period by back-office group and kind: resolved, closed,
@@ -122,6 +122,8 @@ pub struct ReasonsArgs {
     /// Only this reason code (repeat for several).
     #[arg(long = "reason")]
     reasons: Vec<String>,
+    #[command(flatten)]
+    customers: CustomerArgs,
 }
 
 /// A satisfaction breakdown.
@@ -141,6 +143,8 @@ pub struct SatisfactionArgs {
     /// Break down by this (repeat for several; all four when none is given).
     #[arg(long = "by", value_enum)]
     by: Vec<By>,
+    #[command(flatten)]
+    customers: CustomerArgs,
 }
 
 /// What `hotline report key-accounts` reports on.
@@ -155,9 +159,43 @@ pub struct KeyAccountsArgs {
 
 /// A report that takes only its period.
 #[derive(Args)]
-pub struct PeriodOnly {
+pub struct SelfServiceArgs {
     #[command(flatten)]
     period: PeriodArgs,
+    #[command(flatten)]
+    customers: CustomerArgs,
+}
+
+/// Whose contacts or tickets a report counts.
+#[derive(Args)]
+pub struct CustomerArgs {
+    /// Only the customers of this segment.
+    #[arg(long, value_enum)]
+    segment: Option<SegmentArg>,
+    /// Only the customers living in this district (区县; repeat for several).
+    #[arg(long = "district")]
+    districts: Vec<String>,
+}
+
+/// A customer segment, as the command line names it.
+#[derive(Clone, Copy, ValueEnum)]
+enum SegmentArg {
+    /// 公众客户.
+    Public,
+    /// 大客户.
+    KeyAccount,
+}
+
+impl CustomerArgs {
+    fn filter(&self) -> CustomerFilter {
+        CustomerFilter {
+            segment: self.segment.map(|s| match s {
+                SegmentArg::Public => hotline_store::Segment::Public,
+                SegmentArg::KeyAccount => hotline_store::Segment::KeyAccount,
+            }),
+            districts: self.districts.clone(),
+        }
+    }
 }
 
 /// What `hotline report repeat-callers` reports on.
@@ -171,6 +209,8 @@ pub struct RepeatCallersArgs {
     /// At most this many rows.
     #[arg(long, default_value_t = 50)]
     limit: usize,
+    #[command(flatten)]
+    customers: CustomerArgs,
 }
 
 /// What `hotline report tickets` reports on.
@@ -181,6 +221,8 @@ pub struct TicketsArgs {
     /// Only this back-office group code (repeat for several).
     #[arg(long = "group")]
     groups: Vec<String>,
+    #[command(flatten)]
+    customers: CustomerArgs,
 }
 
 /// The store, the period and the output of a report.
@@ -245,9 +287,12 @@ pub fn run(c: &ReportCommand) -> Result<()> {
             let r = report::hotspots(s, p, level, &a.districts, a.limit)?;
             Ok((rows(&r), vec![]))
         }),
-        ReportCommand::Reasons(a) => a
-            .period
-            .report(|s, p| Ok((rows(&report::reasons(s, p, &a.reasons)?), vec![]))),
+        ReportCommand::Reasons(a) => a.period.report(|s, p| {
+            Ok((
+                rows(&report::reasons(s, p, &a.reasons, &a.customers.filter())?),
+                vec![],
+            ))
+        }),
         ReportCommand::Satisfaction(a) => a.period.report(|s, p| {
             let by: Vec<SatisfactionDimension> = if a.by.is_empty() {
                 SatisfactionDimension::ALL.to_vec()
@@ -261,7 +306,10 @@ pub fn run(c: &ReportCommand) -> Result<()> {
                     })
                     .collect()
             };
-            Ok((rows(&report::satisfaction(s, p, &by)?), vec![]))
+            Ok((
+                rows(&report::satisfaction(s, p, &by, &a.customers.filter())?),
+                vec![],
+            ))
         }),
         ReportCommand::KeyAccounts(a) => a.period.report(|s, p| {
             let r = report::key_accounts(s, p, now, &a.managers)?;
@@ -270,16 +318,28 @@ pub fn run(c: &ReportCommand) -> Result<()> {
                 rows(&r.green_channel.into_iter().collect::<Vec<_>>()),
             ))
         }),
-        ReportCommand::SelfService(a) => a
-            .period
-            .report(|s, p| Ok((rows(&report::self_service(s, p)?), vec![]))),
+        ReportCommand::SelfService(a) => a.period.report(|s, p| {
+            Ok((
+                rows(&report::self_service(s, p, &a.customers.filter())?),
+                vec![],
+            ))
+        }),
         ReportCommand::RepeatCallers(a) => a.period.report(|s, p| {
-            let r = report::repeat_callers(s, p, a.at_least, a.limit)?;
+            let r = report::repeat_callers(s, p, a.at_least, a.limit, &a.customers.filter())?;
             Ok((rows(&r), vec![]))
         }),
-        ReportCommand::Tickets(a) => a
-            .period
-            .report(|s, p| Ok((rows(&report::tickets(s, p, now, &a.groups)?), vec![]))),
+        ReportCommand::Tickets(a) => a.period.report(|s, p| {
+            Ok((
+                rows(&report::tickets(
+                    s,
+                    p,
+                    now,
+                    &a.groups,
+                    &a.customers.filter(),
+                )?),
+                vec![],
+            ))
+        }),
         ReportCommand::Alarms(a) => a
             .period
             .report(|s, p| Ok((rows(&report::alarms(s, p, &a.queues)?), vec![]))),

@@ -941,6 +941,23 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
         assert_eq!(code, 2, "{a:?}: {err}");
         assert!(err.contains(words), "{a:?}: {err}");
     }
+    // whose contacts: a district no customer lives in is refused with words, exit 2
+    let (code, _, err) = hotline(&[
+        "report",
+        "reasons",
+        "--store",
+        d,
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-02",
+        "--segment",
+        "key-account",
+        "--district",
+        "月球区",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("no district '月球区'"), "{err}");
     // the floor: both queues' calls of a quarter against the one agent logged in
     let floor = json(&[
         "report",

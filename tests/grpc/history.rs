@@ -230,6 +230,7 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
                 period,
                 reasons: vec![],
                 page_size: 0,
+                customers: None,
             },
             &boss,
         ))
@@ -246,6 +247,40 @@ async fn reports_over_grpc_are_the_store_reports(up: &Up, ch: &Channel, from: u6
         .unwrap();
     assert_eq!((general.contacts, general.handled), (2, 2));
     assert_eq!(general.zh, "一般咨询");
+    // only key accounts' contacts: the caller is a public customer, so none; a district
+    // no customer lives in is refused
+    let only = |customers| pb::ReasonReportRequest {
+        period,
+        customers: Some(customers),
+        ..Default::default()
+    };
+    let keys: Vec<pb::ReasonReportPage> = rs
+        .reason_report(authed(
+            only(pb::CustomerFilter {
+                segment: pb::Segment::KeyAccount as i32,
+                districts: vec![],
+            }),
+            &boss,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .map(Result::unwrap)
+        .collect()
+        .await;
+    assert!(keys[0].rows.is_empty(), "{keys:?}");
+    let e = rs
+        .reason_report(authed(
+            only(pb::CustomerFilter {
+                segment: 0,
+                districts: vec!["月球区".into()],
+            }),
+            &boss,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(e.message().contains("no district '月球区'"), "{e:?}");
     // an agent may not; a bad period and an unknown queue are refused in words
     let e = rs
         .interval_report(authed(ask(vec![]), &agent))

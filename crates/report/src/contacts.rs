@@ -6,7 +6,7 @@
 //! "Called again" (self-service) is the same customer's next contact of any reason within
 //! that window.
 
-use crate::people::People;
+use crate::people::{CustomerFilter, People};
 use crate::{Period, ReportError, check_known, mean, percent, round1};
 use hotline_catalog::{Codes, Segment};
 use hotline_store::{FcrCount, Interaction, IvrBy, IvrExit, Millis, Store, ivr_keys};
@@ -23,12 +23,15 @@ struct Next {
 
 impl Next {
     /// Read the period and the window after it once, handing `each` the period's own
-    /// contacts as they come.
+    /// contacts that `who` keeps as they come (every customer's next contacts are kept).
     fn read(
         store: &Store,
         period: Period,
+        who: &CustomerFilter,
         mut each: impl FnMut(&Interaction),
     ) -> Result<Next, ReportError> {
+        who.check(store)?;
+        let mut people = People::new(store);
         let window = store.fcr_window();
         let mut next = Next {
             window,
@@ -44,7 +47,7 @@ impl Next {
                     i.answered.is_some(),
                 ));
             }
-            if i.arrived < period.to {
+            if i.arrived < period.to && who.keeps(&mut people, i.customer)? {
                 each(&i);
             }
             Ok(())
@@ -119,6 +122,7 @@ pub fn reasons(
     store: &Store,
     period: Period,
     wanted: &[String],
+    who: &CustomerFilter,
 ) -> Result<Vec<ReasonRow>, ReportError> {
     #[derive(Default)]
     struct Sum {
@@ -129,7 +133,7 @@ pub fn reasons(
     let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
     // contacts whose repeat is known once the window after the period is read too
     let mut later: Vec<(u64, Millis, String)> = Vec::new();
-    let next = Next::read(store, period, |i| {
+    let next = Next::read(store, period, who, |i| {
         let reason = i.reason.clone().unwrap_or_default();
         if let (Some(c), Some(r)) = (i.customer, &i.reason) {
             later.push((c, i.arrived, r.clone()));
@@ -231,7 +235,9 @@ pub fn satisfaction(
     store: &Store,
     period: Period,
     by: &[SatisfactionDimension],
+    who: &CustomerFilter,
 ) -> Result<Vec<SatisfactionRow>, ReportError> {
+    who.check(store)?;
     let mut people = People::new(store);
     #[derive(Default)]
     struct Sum {
@@ -240,7 +246,7 @@ pub fn satisfaction(
     }
     let mut sums: BTreeMap<(SatisfactionDimension, String), Sum> = BTreeMap::new();
     store.each_interaction_between(period.from, period.to, |i| {
-        if i.answered.is_none() {
+        if i.answered.is_none() || !who.keeps(&mut people, i.customer)? {
             return Ok(());
         }
         for d in by {
@@ -313,6 +319,7 @@ pub fn repeat_callers(
     period: Period,
     at_least: u64,
     limit: usize,
+    who: &CustomerFilter,
 ) -> Result<Vec<RepeatCallerRow>, ReportError> {
     if at_least < 2 {
         return Err(ReportError::Invalid(format!(
@@ -342,13 +349,16 @@ pub fn repeat_callers(
         s.last = i.arrived;
         Ok(())
     })?;
-    let mut often: Vec<(u64, Sum)> = sums
-        .into_iter()
-        .filter(|(_, s)| s.contacts >= at_least)
-        .collect();
+    who.check(store)?;
+    let mut people = People::new(store);
+    let mut often: Vec<(u64, Sum)> = Vec::new();
+    for (c, s) in sums {
+        if s.contacts >= at_least && who.keeps(&mut people, Some(c))? {
+            often.push((c, s));
+        }
+    }
     often.sort_by(|a, b| b.1.contacts.cmp(&a.1.contacts).then(a.0.cmp(&b.0)));
     often.truncate(limit);
-    let mut people = People::new(store);
     let mut rows = Vec::with_capacity(often.len());
     for (customer, s) in often {
         let who = people.who(Some(customer))?.cloned();
@@ -393,7 +403,11 @@ pub struct SelfServiceRow {
 }
 
 /// Containment by IVR path and by service, and what contained callers did next.
-pub fn self_service(store: &Store, period: Period) -> Result<Vec<SelfServiceRow>, ReportError> {
+pub fn self_service(
+    store: &Store,
+    period: Period,
+    who: &CustomerFilter,
+) -> Result<Vec<SelfServiceRow>, ReportError> {
     #[derive(Default)]
     struct Sum {
         calls: u64,
@@ -407,7 +421,7 @@ pub fn self_service(store: &Store, period: Period) -> Result<Vec<SelfServiceRow>
     let mut sums: BTreeMap<Key, Sum> = BTreeMap::new();
     // contained callers, whose next contact is known once the window is read too
     let mut later: Vec<(u64, Millis, Vec<Key>)> = Vec::new();
-    let next = Next::read(store, period, |i| {
+    let next = Next::read(store, period, who, |i| {
         let Some(exit) = IvrExit::of(i) else {
             return;
         };

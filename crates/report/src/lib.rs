@@ -28,6 +28,7 @@ pub use contacts::{
 pub use hotspots::{AreaLevel, HotspotRow, hotspots, poisson_tail};
 pub use intervals::{FloorRow, IntervalReport, IvrRow, QueueRow, intervals};
 pub use key_accounts::{KeyAccountReport, ManagerRow, key_accounts};
+pub use people::CustomerFilter;
 pub use tickets::{TicketRow, tickets};
 
 use hotline_store::{Millis, StoreError};

@@ -69,3 +69,56 @@ pub(crate) fn population(store: &Store) -> Result<BTreeMap<(String, String), u64
     )?;
     Ok(by_area)
 }
+
+/// Whose contacts and tickets a report counts: everyone's, or only those of customers of
+/// one segment and/or living in the districts named.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    /// Only this segment.
+    pub segment: Option<Segment>,
+    /// Only these districts (区县).
+    pub districts: Vec<String>,
+}
+
+impl CustomerFilter {
+    /// Everyone.
+    pub fn everyone() -> CustomerFilter {
+        CustomerFilter::default()
+    }
+
+    /// It keeps everyone.
+    pub fn is_everyone(&self) -> bool {
+        self.segment.is_none() && self.districts.is_empty()
+    }
+
+    /// Refuse a district no customer lives in, in words.
+    pub(crate) fn check(&self, store: &Store) -> Result<(), crate::ReportError> {
+        if self.districts.is_empty() {
+            return Ok(());
+        }
+        let areas = population(store)?;
+        crate::check_known(
+            "district",
+            "the customers",
+            &self.districts,
+            areas.keys().map(|(d, _)| d.as_str()),
+        )
+    }
+
+    /// The contact or ticket of `customer` is counted (a caller the store does not know
+    /// is counted only when the filter keeps everyone).
+    pub(crate) fn keeps(
+        &self,
+        people: &mut People,
+        customer: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        if self.is_everyone() {
+            return Ok(true);
+        }
+        let Some(w) = people.who(customer)? else {
+            return Ok(false);
+        };
+        Ok(self.segment.is_none_or(|s| w.segment == s)
+            && (self.districts.is_empty() || self.districts.contains(&w.district)))
+    }
+}

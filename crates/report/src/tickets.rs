@@ -5,6 +5,7 @@
 //! that came at or before its deadline; **overdue** when it came after, or has not come
 //! and the deadline has passed (at `now`).
 
+use crate::people::{CustomerFilter, People};
 use crate::{Period, ReportError, check_known, mean, percent};
 use hotline_catalog::TicketKind;
 use hotline_store::{Millis, Store, Ticket, TicketStatus, export::scan};
@@ -55,14 +56,17 @@ pub struct TicketRow {
     pub mean_hours_to_resolve: Option<f64>,
 }
 
-/// The tickets opened in `period` (only of `groups` when some are named), judged at
-/// `now`.
+/// The tickets opened in `period` (only of `groups` when some are named, only of the
+/// customers `who` keeps), judged at `now`.
 pub fn tickets(
     store: &Store,
     period: Period,
     now: Millis,
     groups: &[String],
+    who: &CustomerFilter,
 ) -> Result<Vec<TicketRow>, ReportError> {
+    who.check(store)?;
+    let mut people = People::new(store);
     #[derive(Default)]
     struct Sum {
         opened: u64,
@@ -80,7 +84,7 @@ pub fn tickets(
         |after, n| engine.tickets_after(after, n),
         |t| t.id,
         |t| {
-            if !period.contains(t.created) {
+            if !period.contains(t.created) || !who.keeps(&mut people, Some(t.customer))? {
                 return Ok(());
             }
             let group = t

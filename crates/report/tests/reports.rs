@@ -1,7 +1,9 @@
 //! The reports over a store with known contents: each figure is the count the test made.
 
 use hotline_catalog::{Segment, TicketKind};
-use hotline_report::{self as report, AreaLevel, Period, ReportError, SatisfactionDimension};
+use hotline_report::{
+    self as report, AreaLevel, CustomerFilter, Period, ReportError, SatisfactionDimension,
+};
 use hotline_store::seed::{self, DEFAULT_NOW};
 use hotline_store::*;
 
@@ -123,7 +125,7 @@ fn reasons_count_contacts_claims_and_repeats() {
     // after the period, inside the window of b's tariff call
     s.record_interaction(call(b.id, NOW + HOUR, "inquiry.tariff"))
         .unwrap();
-    let rows = report::reasons(&s, week(), &[]).unwrap();
+    let rows = report::reasons(&s, week(), &[], &CustomerFilter::everyone()).unwrap();
     let fault = rows.iter().find(|r| r.reason == "fault.broadband").unwrap();
     assert_eq!(
         (fault.contacts, fault.handled, fault.fcr_claimed),
@@ -135,7 +137,8 @@ fn reasons_count_contacts_claims_and_repeats() {
     let tariff = rows.iter().find(|r| r.reason == "inquiry.tariff").unwrap();
     assert_eq!((tariff.contacts, tariff.repeats), (1, 1));
     assert_eq!(rows[0].reason, "fault.broadband", "most contacts first");
-    let err = report::reasons(&s, week(), &["moon".into()]).unwrap_err();
+    let err =
+        report::reasons(&s, week(), &["moon".into()], &CustomerFilter::everyone()).unwrap_err();
     assert!(
         err.is_bad_input() && err.to_string().contains("no reason 'moon'"),
         "{err}"
@@ -164,7 +167,13 @@ fn satisfaction_is_broken_down_with_its_response_rate() {
         s.record_interaction(i).unwrap();
     }
     s.record_interaction(self_served(a.id, t0)).unwrap(); // not answered: not surveyed
-    let rows = report::satisfaction(&s, week(), &SatisfactionDimension::ALL).unwrap();
+    let rows = report::satisfaction(
+        &s,
+        week(),
+        &SatisfactionDimension::ALL,
+        &CustomerFilter::everyone(),
+    )
+    .unwrap();
     let queue = rows
         .iter()
         .find(|r| r.by == SatisfactionDimension::Queue && r.key == "fault")
@@ -206,7 +215,7 @@ fn repeat_callers_are_those_with_many_contacts() {
     }
     s.record_interaction(call(b.id, t0, "fault.broadband"))
         .unwrap();
-    let rows = report::repeat_callers(&s, week(), 3, 10).unwrap();
+    let rows = report::repeat_callers(&s, week(), 3, 10, &CustomerFilter::everyone()).unwrap();
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
     assert_eq!((r.customer, r.contacts, r.answered), (a.id, 4, 4));
@@ -220,7 +229,7 @@ fn repeat_callers_are_those_with_many_contacts() {
     assert_eq!((r.first, r.last), (t0, t0 + 3 * HOUR));
     assert!(r.name.contains('*'), "masked: {}", r.name);
     assert!(matches!(
-        report::repeat_callers(&s, week(), 1, 10),
+        report::repeat_callers(&s, week(), 1, 10, &CustomerFilter::everyone()),
         Err(ReportError::Invalid(_))
     ));
 }
@@ -242,7 +251,7 @@ fn self_service_counts_containment_and_what_callers_did_next() {
     tried.end = CallEnd::Abandoned; // hung up while queued
     tried.queued = Some(t0 + 2 * HOUR + 30_000);
     s.record_interaction(tried).unwrap();
-    let rows = report::self_service(&s, week()).unwrap();
+    let rows = report::self_service(&s, week(), &CustomerFilter::everyone()).unwrap();
     let bill = rows
         .iter()
         .find(|r| r.by == "service" && r.key == "bill")
@@ -302,7 +311,7 @@ fn tickets_are_judged_against_their_deadlines() {
         "broadband-down",
         NOW - 20 * DAY,
     ); // before
-    let rows = report::tickets(&s, week(), NOW, &[]).unwrap();
+    let rows = report::tickets(&s, week(), NOW, &[], &CustomerFilter::everyone()).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
     assert_eq!(
@@ -318,7 +327,16 @@ fn tickets_are_judged_against_their_deadlines() {
     assert_eq!(r.on_time_rate, Some(33.3));
     let hours = (2.0 + (late.deadline + HOUR - t0) as f64 / HOUR as f64) / 2.0;
     assert_eq!(r.mean_hours_to_resolve, Some((hours * 10.0).round() / 10.0));
-    assert!(report::tickets(&s, week(), NOW, &["moon".into()]).is_err());
+    assert!(
+        report::tickets(
+            &s,
+            week(),
+            NOW,
+            &["moon".into()],
+            &CustomerFilter::everyone()
+        )
+        .is_err()
+    );
 }
 
 /// Hot spots on a seeded store: a cluster of complaints planted in one 小区 this week
@@ -467,7 +485,7 @@ fn seeded_intervals_add_up_to_the_seeded_calls() {
     assert!(mean > 5.0 && mean < 90.0, "{mean}");
     // the seeded IVR intervals are the seeded calls' IVR outcomes, service by service
     let whole = Period::new(NOW - 91 * DAY, NOW + DAY).unwrap();
-    let from_calls = report::self_service(&s, whole).unwrap();
+    let from_calls = report::self_service(&s, whole, &CustomerFilter::everyone()).unwrap();
     let kept = report::intervals(&s, whole, &[], 60, 0.8).unwrap().ivr;
     let services: Vec<&report::SelfServiceRow> =
         from_calls.iter().filter(|r| r.by == "service").collect();
@@ -774,4 +792,76 @@ fn ivr_intervals_add_up_by_route_and_service() {
     assert_eq!(bill.containment, Some(80.0));
     assert_eq!(bill.mean_ivr_seconds, Some(30.0));
     assert!(r.rows.is_empty(), "no queue interval kept");
+}
+
+/// Whose contacts a report counts: a segment, a district, or both; a contact of a
+/// caller the store does not know is counted only when everyone's are; tickets the same
+/// way; a district no customer lives in is refused.
+#[test]
+fn reports_count_only_the_customers_asked_for() {
+    let s = Store::temporary(Catalog::builtin()).unwrap();
+    let public = person(&s, "18900000001", "西湖区", "金色家园", false);
+    let key = person(&s, "18900000003", "上城区", "阳光花园", true);
+    let t0 = NOW - 2 * DAY;
+    for (n, c) in [public.id, public.id, public.id, key.id]
+        .into_iter()
+        .enumerate()
+    {
+        let mut i = call(c, t0 + n as u64 * HOUR, "fault.broadband");
+        i.satisfaction = Some(if c == key.id { 5 } else { 3 });
+        s.record_interaction(i).unwrap();
+    }
+    let mut stranger = call(0, t0, "fault.broadband");
+    stranger.customer = None;
+    s.record_interaction(stranger).unwrap();
+    ticket(&s, key.id, TicketKind::Fault, "broadband-down", t0);
+    let everyone = CustomerFilter::everyone();
+    let keys = CustomerFilter {
+        segment: Some(Segment::KeyAccount),
+        districts: vec![],
+    };
+    let xihu = CustomerFilter {
+        segment: None,
+        districts: vec!["西湖区".into()],
+    };
+    let contacts =
+        |who: &CustomerFilter| report::reasons(&s, week(), &[], who).unwrap()[0].contacts;
+    assert_eq!(
+        (contacts(&everyone), contacts(&keys), contacts(&xihu)),
+        (5, 1, 3)
+    );
+    let mean = |who: &CustomerFilter| {
+        report::satisfaction(&s, week(), &[SatisfactionDimension::Queue], who).unwrap()[0].mean
+    };
+    assert_eq!((mean(&keys), mean(&xihu)), (Some(5.0), Some(3.0)));
+    let repeaters = report::repeat_callers(&s, week(), 3, 10, &keys).unwrap();
+    assert!(repeaters.is_empty(), "the key account called once");
+    assert_eq!(
+        report::repeat_callers(&s, week(), 3, 10, &xihu)
+            .unwrap()
+            .len(),
+        1
+    );
+    let opened = |who: &CustomerFilter| {
+        report::tickets(&s, week(), NOW, &[], who)
+            .unwrap()
+            .iter()
+            .map(|r| r.opened)
+            .sum::<u64>()
+    };
+    assert_eq!((opened(&keys), opened(&xihu)), (1, 0));
+    let both = CustomerFilter {
+        segment: Some(Segment::KeyAccount),
+        districts: vec!["西湖区".into()],
+    };
+    assert!(report::reasons(&s, week(), &[], &both).unwrap().is_empty());
+    let moon = CustomerFilter {
+        segment: None,
+        districts: vec!["月球区".into()],
+    };
+    let e = report::self_service(&s, week(), &moon).unwrap_err();
+    assert!(
+        e.is_bad_input() && e.to_string().contains("no district '月球区'"),
+        "{e}"
+    );
 }

@@ -95,6 +95,23 @@ fn queue_row(r: report::QueueRow) -> pb::QueueIntervalRow {
     }
 }
 
+/// Whose contacts a request asks for (everyone's when unset; an unknown segment number
+/// is every segment, as proto3 reads an enum it does not know).
+fn customers_in(f: Option<pb::CustomerFilter>) -> report::CustomerFilter {
+    let Some(f) = f else {
+        return report::CustomerFilter::everyone();
+    };
+    let segment = match pb::Segment::try_from(f.segment) {
+        Ok(pb::Segment::Public) => Some(hotline_store::Segment::Public),
+        Ok(pb::Segment::KeyAccount) => Some(hotline_store::Segment::KeyAccount),
+        Ok(pb::Segment::Unspecified) | Err(_) => None,
+    };
+    report::CustomerFilter {
+        segment,
+        districts: f.districts,
+    }
+}
+
 fn ivr_row(r: report::IvrRow) -> pb::IvrIntervalRow {
     pb::IvrIntervalRow {
         start: convert::ts(r.start),
@@ -387,9 +404,9 @@ impl ReportService for Router {
         self.supervisor(&req)?;
         let r = req.into_inner();
         let period = period_in(&r.period)?;
-        let reasons = r.reasons;
+        let (reasons, who) = (r.reasons, customers_in(r.customers));
         let rows = self
-            .report(move |s, _| report::reasons(s, period, &reasons))
+            .report(move |s, _| report::reasons(s, period, &reasons, &who))
             .await?;
         Ok(Response::new(pages(rows, r.page_size, |rows, last| {
             pb::ReasonReportPage {
@@ -407,8 +424,9 @@ impl ReportService for Router {
         let r = req.into_inner();
         let period = period_in(&r.period)?;
         let by = dimensions_in(&r.by)?;
+        let who = customers_in(r.customers);
         let rows = self
-            .report(move |s, _| report::satisfaction(s, period, &by))
+            .report(move |s, _| report::satisfaction(s, period, &by, &who))
             .await?;
         Ok(Response::new(pages(rows, r.page_size, |rows, last| {
             pb::SatisfactionReportPage {
@@ -448,8 +466,9 @@ impl ReportService for Router {
         self.supervisor(&req)?;
         let r = req.into_inner();
         let period = period_in(&r.period)?;
+        let who = customers_in(r.customers);
         let rows = self
-            .report(move |s, _| report::self_service(s, period))
+            .report(move |s, _| report::self_service(s, period, &who))
             .await?;
         Ok(Response::new(pages(rows, r.page_size, |rows, last| {
             pb::SelfServiceReportPage {
@@ -472,8 +491,9 @@ impl ReportService for Router {
             r.at_least.into()
         };
         let limit = convert::limit_in(r.limit, 50, 5000);
+        let who = customers_in(r.customers);
         let rows = self
-            .report(move |s, _| report::repeat_callers(s, period, at_least, limit))
+            .report(move |s, _| report::repeat_callers(s, period, at_least, limit, &who))
             .await?;
         Ok(Response::new(pages(rows, r.page_size, |rows, last| {
             pb::RepeatCallerReportPage {
@@ -490,9 +510,9 @@ impl ReportService for Router {
         self.supervisor(&req)?;
         let r = req.into_inner();
         let period = period_in(&r.period)?;
-        let groups = r.groups;
+        let (groups, who) = (r.groups, customers_in(r.customers));
         let rows = self
-            .report(move |s, now| report::tickets(s, period, now, &groups))
+            .report(move |s, now| report::tickets(s, period, now, &groups, &who))
             .await?;
         Ok(Response::new(pages(rows, r.page_size, |rows, last| {
             pb::TicketReportPage {
