@@ -44,7 +44,7 @@ pub fn staffing_advice(q: &pb::QueueStats, lang: Lang) -> String {
         .replace("{target}", &target)
 }
 
-/// An alarm in words: "故障报修 · 最长等待超过 120 秒（现 135 秒，最差 150 秒）· 起于 12-02 10:31".
+/// An alarm in words: "故障报修 · 最长等待超过 120 秒（最差 150 秒）· 起于 12-02 10:31".
 pub fn alarm_words(a: &pb::Alarm, lang: Lang) -> String {
     let (label, unit): (&str, fn(f64, Lang) -> String) = match a.rule.as_str() {
         "service-level-below" => (lang.t("alarm.service-level-below"), share),
@@ -54,10 +54,12 @@ pub fn alarm_words(a: &pb::Alarm, lang: Lang) -> String {
         "abandon-rate-above" => (lang.t("alarm.abandon-rate-above"), share),
         other => (other, count),
     };
-    let (now, worst) = (unit(a.value, lang), unit(a.worst, lang));
+    // the live figure is on the queue's row; the alarm says how bad it got (sent again
+    // each time it gets worse)
+    let worst = unit(a.worst, lang);
     let detail = match lang {
-        Lang::Zh => format!("（现 {now}，最差 {worst}）"),
-        Lang::En => format!(" (now {now}, worst {worst})"),
+        Lang::Zh => format!("（最差 {worst}）"),
+        Lang::En => format!(" (worst {worst})"),
     };
     format!(
         "{} · {label} {}{detail} · {} {}",

@@ -455,7 +455,7 @@ fn an_alarm_shows_on_the_wallboard_until_it_clears() {
     assert!(
         shows(
             &desk,
-            "故障报修 · 最长等待超过 120 秒（现 135 秒，最差 150 秒） · 起于 12-02 10:30"
+            "故障报修 · 最长等待超过 120 秒（最差 150 秒） · 起于 12-02 10:30"
         ),
         "the alarm in words: {}",
         hotline_desk::wallboard_view::alarm_words(&alarm(false), hotline_desk::i18n::Lang::Zh)

@@ -324,8 +324,9 @@ impl Alarms {
         self.standing.values().map(|s| s.alarm.clone()).collect()
     }
 
-    /// Judge one queue's figures at `now`: what was raised (`cleared_at` unset) and what
-    /// cleared (set), by rule.
+    /// Judge one queue's figures at `now`: what was raised (`cleared_at` unset, raised
+    /// `now`), what standing alarm got worse (its new worst), and what cleared
+    /// (`cleared_at` set), by rule.
     pub fn evaluate(&mut self, now: Millis, queue: &str, f: &LiveFigures) -> Vec<Alarm> {
         let thresholds = self.rules.queues.get(queue).copied().unwrap_or_default();
         let mut changed = Vec::new();
@@ -361,17 +362,22 @@ impl Alarms {
                 }
                 None => {}
                 Some(s) => {
+                    let mut worse = false;
                     if let Some(v) = value {
                         s.alarm.value = v;
                         // worse than the worst so far is past it the wrong way
                         if kind.breached(v, s.alarm.worst) {
                             s.alarm.worst = v;
+                            worse = true;
                         }
                     }
                     // a rule taken away clears its alarm at once
                     let gone = threshold.is_none();
                     if breached {
                         s.within_since = None;
+                        if worse {
+                            changed.push(s.alarm.clone());
+                        }
                     } else {
                         let since = *s.within_since.get_or_insert(now);
                         if gone || now.saturating_sub(since) >= self.rules.clear_after {
@@ -426,9 +432,13 @@ mod tests {
             (1_000, 7.0)
         );
         assert!(raised[0].cleared_at.is_none());
+        let worse = a.evaluate(2_000, "fault", &waiting(9, 10.0));
+        assert_eq!(worse.len(), 1, "told again when it gets worse");
+        assert_eq!((worse[0].raised_at, worse[0].worst), (1_000, 9.0));
+        assert!(worse[0].cleared_at.is_none());
         assert!(
-            a.evaluate(2_000, "fault", &waiting(9, 10.0)).is_empty(),
-            "told once"
+            a.evaluate(2_500, "fault", &waiting(8, 10.0)).is_empty(),
+            "not when it is no worse"
         );
         // back within, but not for long enough: still standing, and back above resets it
         assert!(a.evaluate(3_000, "fault", &waiting(4, 10.0)).is_empty());

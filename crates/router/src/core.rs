@@ -513,8 +513,11 @@ impl Core {
         }
         for a in &changed {
             match a.cleared_at {
-                None => tracing::warn!(queue = %a.queue, rule = a.kind.code(), value = a.value,
-                    threshold = a.threshold, "alarm raised"),
+                None if a.raised_at == now => tracing::warn!(queue = %a.queue,
+                    rule = a.kind.code(), value = a.value, threshold = a.threshold,
+                    "alarm raised"),
+                None => tracing::debug!(queue = %a.queue, rule = a.kind.code(),
+                    worst = a.worst, "alarm worse"),
                 Some(_) => tracing::info!(queue = %a.queue, rule = a.kind.code(),
                     worst = a.worst, "alarm cleared"),
             }
