@@ -483,6 +483,23 @@ fn agents_log_in_with_argon2_hashes_and_logs_mask_people(new: New) {
     );
 }
 
+/// The sled database under a closed store, opened bare. sled's flusher thread may hold
+/// the lock a moment after the store is dropped (Store::open waits for it; a bare
+/// sled::open must too).
+fn raw_sled(dir: &std::path::Path) -> ::sled::Db {
+    let mut tries = 0;
+    loop {
+        match ::sled::open(dir) {
+            Ok(db) => return db,
+            Err(_) if tries < 40 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
 /// A store written before the customers' profiles were kept (the tree empty) gets them
 /// when it is opened, and is clean to `check`; a customer changed since has the new one.
 #[test]
@@ -493,17 +510,7 @@ fn a_store_without_customer_profiles_gets_them_when_opened() {
         s.put_customer(person("赵敏", "18977778888")).unwrap()
     };
     {
-        let mut tries = 0;
-        let db = loop {
-            match ::sled::open(&dir) {
-                Ok(db) => break db,
-                Err(_) if tries < 40 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(e) => panic!("{e}"),
-            }
-        };
+        let db = raw_sled(&dir);
         db.open_tree("customer_profiles").unwrap().clear().unwrap();
         db.flush().unwrap();
     }
@@ -527,19 +534,7 @@ fn a_corrupt_record_is_a_typed_error_and_check_finds_it() {
         s.put_customer(person("赵敏", "18977778888")).unwrap();
     }
     {
-        // sled's flusher thread may hold the lock a moment after the store is dropped
-        // (Store::open waits for it; a bare sled::open must too)
-        let mut tries = 0;
-        let db = loop {
-            match ::sled::open(&dir) {
-                Ok(db) => break db,
-                Err(_) if tries < 40 => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                }
-                Err(e) => panic!("{e}"),
-            }
-        };
+        let db = raw_sled(&dir);
         db.open_tree("customers")
             .unwrap()
             .insert(1u64.to_be_bytes(), vec![1u8, 0xff, 0xff])
