@@ -37,6 +37,7 @@ pub enum KindArg {
     Tickets,
     Interactions,
     Agents,
+    Intervals,
 }
 
 impl From<KindArg> for Kind {
@@ -46,6 +47,7 @@ impl From<KindArg> for Kind {
             KindArg::Tickets => Kind::Tickets,
             KindArg::Interactions => Kind::Interactions,
             KindArg::Agents => Kind::Agents,
+            KindArg::Intervals => Kind::Intervals,
         }
     }
 }
@@ -404,11 +406,13 @@ fn copy(from: &str, to: &str) -> Result<()> {
         .with_context(|| format!("copying into {}", location_words(to)))?;
     let dst = dst.into_store()?;
     println!(
-        "copied {} customers, {} agents, {} tickets, {} interactions, {} other records in {:.1} s",
+        "copied {} customers, {} agents, {} tickets, {} interactions, {} intervals of history, \
+         {} other records in {:.1} s",
         c.customers,
         c.agents,
         c.tickets,
         c.interactions,
+        c.intervals,
         c.other,
         t0.elapsed().as_secs_f64()
     );

@@ -691,6 +691,26 @@ fn a_store_is_copied_between_engines_and_bad_addresses_are_named() {
     assert!(out.contains("copied 300 customers"), "{out}");
     let v = json(&["store", "check", "--store", b, "--json"]);
     assert_eq!(v["customers"], 300);
+    // the history came along both ways: the same interval report from the copy
+    let report = |store: &str| {
+        let mut v = json(&[
+            "report",
+            "intervals",
+            "--store",
+            store,
+            "--from",
+            "2026-07-01",
+            "--to",
+            "2026-11-02",
+            "--minutes",
+            "60",
+            "--json",
+        ]);
+        v["totals"].take()
+    };
+    let (here, there) = (report(a), report(b));
+    assert!(here.as_array().is_some_and(|t| !t.is_empty()), "{here}");
+    assert_eq!(here, there);
     let (code, out, _) = hotline(&["store", "migrate", "--store", &db.url]);
     assert_eq!(code, 0);
     assert!(

@@ -23,15 +23,18 @@ pub enum Kind {
     Interactions,
     /// Agent accounts (with their password hashes).
     Agents,
+    /// The kept statistics intervals and alarms (the reports' history).
+    Intervals,
 }
 
 impl Kind {
     /// All kinds, in restore order (customers before what refers to them).
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Customers,
         Kind::Agents,
         Kind::Tickets,
         Kind::Interactions,
+        Kind::Intervals,
     ];
 
     fn file(self) -> &'static str {
@@ -40,6 +43,7 @@ impl Kind {
             Kind::Tickets => "tickets.jsonl",
             Kind::Interactions => "interactions.jsonl",
             Kind::Agents => "agents.jsonl",
+            Kind::Intervals => "intervals.jsonl",
         }
     }
 }
@@ -200,6 +204,14 @@ pub fn export_jsonl(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u6
             }
             agents.len() as u64
         }
+        Kind::Intervals => {
+            let mut n = 0;
+            store.each_interval(0, Millis::MAX, |r| {
+                n += 1;
+                line(&mut out, &r)
+            })?;
+            n
+        }
     };
     out.flush().map_err(io)?;
     Ok(n)
@@ -230,6 +242,7 @@ pub fn import_jsonl_into(
             Kind::Tickets => serde_json::from_str(&line).map(Put::Ticket),
             Kind::Interactions => Interaction::from_json_line(&line).map(Put::Interaction),
             Kind::Agents => serde_json::from_str(&line).map(Put::Agent),
+            Kind::Intervals => serde_json::from_str(&line).map(Put::Interval),
         };
         let checked = parsed.map_err(|e| at(e.to_string())).and_then(|p| {
             to.store()?
@@ -499,7 +512,12 @@ pub fn restore_into(to: &mut Target, dir: &Path) -> Result<Manifest, StoreError>
         serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).map_err(io)?)
             .map_err(|e| StoreError::File(format!("manifest.json: {e}")))?;
     for k in Kind::ALL {
-        let mut f = std::fs::File::open(dir.join(k.file())).map_err(io)?;
+        let path = dir.join(k.file());
+        // a backup made before a kind was kept has no file and no count for it
+        if !path.exists() && !m.counts.iter().any(|(x, _)| *x == k) {
+            continue;
+        }
+        let mut f = std::fs::File::open(path).map_err(io)?;
         let n = import_jsonl_into(to, k, &mut f)
             .map_err(|e| StoreError::File(format!("{}: {e}", k.file())))?;
         let expected = m.counts.iter().find(|(x, _)| *x == k).map_or(0, |x| x.1);
@@ -558,6 +576,8 @@ pub struct Copied {
     pub tickets: u64,
     /// Interactions (with their legs).
     pub interactions: u64,
+    /// Kept statistics intervals and alarms (the reports' history).
+    pub intervals: u64,
     /// Session tokens, audit-trail entries and dead letters.
     pub other: u64,
 }
@@ -614,6 +634,10 @@ pub fn copy_into(from: &Store, to: &mut Target) -> Result<Copied, StoreError> {
         |x| x.id,
         |x| keep(Put::Interaction(x), &mut page),
     )?;
+    from.each_interval(0, Millis::MAX, |r| {
+        c.intervals += 1;
+        keep(Put::Interval(r), &mut page)
+    })?;
     for t in e.session_tokens()? {
         keep(Put::SessionToken(t), &mut page)?;
         c.other += 1;

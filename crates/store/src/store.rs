@@ -944,34 +944,50 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<IntervalRecord>, StoreError> {
         let mut alarms = Vec::new();
+        self.each_interval(from, to, |r| {
+            if alarms.len() < limit && matches!(r.figures, IntervalFigures::Alarm { .. }) {
+                alarms.push(r);
+            }
+            Ok(())
+        })?;
+        Ok(alarms)
+    }
+
+    /// Hand `each` every kept interval and alarm starting in [from, to), by start, read
+    /// in pages so that memory holds one page whatever the history holds.
+    pub fn each_interval(
+        &self,
+        from: Millis,
+        to: Millis,
+        mut each: impl FnMut(IntervalRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        const PAGE: usize = 16_384;
         let mut after = from;
-        // the intervals come in pages so that a month of them is never in memory at once
-        while alarms.len() < limit && after < to {
-            let page = self.engine.intervals(after, to, 4096)?;
+        while after < to {
+            let page = self.engine.intervals(after, to, PAGE)?;
             let Some(last) = page.last().map(|r| r.start) else {
                 break;
             };
-            let full = page.len() == 4096;
+            let full = page.len() == PAGE;
             // a full page may end inside one start's records: those come again with the
-            // next page, unless the whole page is that one start
-            let one_start = page.first().is_some_and(|r| r.start == last);
-            let before = if full && !one_start {
-                last
-            } else {
-                Millis::MAX
-            };
-            alarms.extend(
-                page.into_iter()
-                    .filter(|r| matches!(r.figures, IntervalFigures::Alarm { .. }))
-                    .filter(|r| r.start < before),
-            );
+            // next page (a whole page of one start cannot be paged by start)
+            if full && page.first().is_some_and(|r| r.start == last) {
+                return Err(StoreError::Invalid {
+                    field: "intervals",
+                    why: format!("more than {PAGE} records start at {last}"),
+                });
+            }
+            for r in page {
+                if !full || r.start < last {
+                    each(r)?;
+                }
+            }
             if !full {
                 break;
             }
-            after = if one_start { last + 1 } else { last };
+            after = last;
         }
-        alarms.truncate(limit);
-        Ok(alarms)
+        Ok(())
     }
 
     /// Write a ticket keeping its id (imports, copies).

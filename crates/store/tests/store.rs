@@ -616,11 +616,29 @@ fn seed_export_import_backup_and_rebuild(new: New) {
     }
     assert_eq!(copy.customer(77).unwrap(), s.customer(77).unwrap());
     assert!(copy.check().unwrap().is_clean());
+    // the history too, every kept interval as it was
+    let history = |st: &Store| {
+        let mut all = Vec::new();
+        st.each_interval(0, u64::MAX >> 1, |r| {
+            all.push(r);
+            Ok(())
+        })
+        .unwrap();
+        all
+    };
+    let kept = history(&s);
+    assert!(!kept.is_empty());
+    assert_eq!(history(&copy), kept);
     let fresh = copy.put_customer(person("新客户", "18900001111")).unwrap();
     assert_eq!(fresh.id, 3001, "new ids continue after the imported ones");
     // a copy into an empty store goes through the bulk load: ids continue there too
     let bulk = new();
-    assert_eq!(export::copy(&s, &bulk).unwrap().customers, 3000);
+    let copied = export::copy(&s, &bulk).unwrap();
+    assert_eq!(
+        (copied.customers, copied.intervals),
+        (3000, kept.len() as u64)
+    );
+    assert_eq!(history(&bulk), kept);
     let fresh = bulk.put_customer(person("新客户", "18900001111")).unwrap();
     assert_eq!(fresh.id, 3001, "new ids continue after the copied ones");
 
@@ -658,6 +676,20 @@ fn seed_export_import_backup_and_rebuild(new: New) {
     let restored = new();
     assert_eq!(export::restore(&restored, &dir).unwrap(), m);
     assert_eq!(restored.check().unwrap().customers, 3000);
+    assert_eq!(history(&restored), kept);
+    // a backup made before the history was kept in backups (no file, no count for it)
+    // restores as it did
+    std::fs::remove_file(dir.join("intervals.jsonl")).unwrap();
+    let mut older = m.clone();
+    older.counts.retain(|(k, _)| *k != Kind::Intervals);
+    std::fs::write(
+        dir.join("manifest.json"),
+        serde_json::to_vec(&older).unwrap(),
+    )
+    .unwrap();
+    let from_older = new();
+    assert_eq!(export::restore(&from_older, &dir).unwrap(), older);
+    assert!(history(&from_older).is_empty());
     std::fs::remove_dir_all(dir).ok();
 
     // a damaged index is found and rebuilt
