@@ -386,7 +386,7 @@ fn local(ms: Millis, tz: &jiff::tz::TimeZone) -> String {
 }
 
 /// The fields that hold a time (ms since the epoch), shown in the report's zone.
-const TIMES: [&str; 4] = ["start", "first", "last", "cleared"];
+const TIMES: [&str; 5] = ["start", "first", "last", "cleared", "router_stopped"];
 
 impl PeriodArgs {
     /// Read the period, open the store, make the report's rows and totals, print them.

@@ -146,6 +146,31 @@ async fn a_waiting_call_raises_the_alarm_a_supervisor_set_and_the_history_keeps_
         e.before
     );
     assert_eq!(e.after, "alarm when more than 0 waiting");
+
+    // raised again, then the router stops with it standing: the history says so
+    let (ctx, _call) = dial(&ch, "18900002222").await;
+    press(&ctx, "1").await;
+    let u = until(&mut board, |u| alarm_news(u, false).is_some()).await;
+    let again = alarm_news(&u, false).unwrap().clone();
+    up.router.shutdown().await;
+    let kept: Vec<pb::Alarm> = up
+        .store
+        .alarms(0, u64::MAX >> 1, 10)
+        .unwrap()
+        .iter()
+        .filter_map(hotline_router::convert::alarm_kept)
+        .collect();
+    let stood = kept
+        .iter()
+        .find(|a| a.raised_at == again.raised_at)
+        .expect("the second alarm kept");
+    assert!(stood.cleared_at.is_none(), "{stood:?}");
+    let stop = stood.router_stopped_at.expect("ended by the stop");
+    assert!(
+        stop.seconds >= again.raised_at.unwrap().seconds,
+        "{stood:?}"
+    );
+    drop(ctx);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

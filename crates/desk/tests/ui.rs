@@ -437,6 +437,7 @@ fn an_alarm_shows_on_the_wallboard_until_it_clears() {
         value: 135.0,
         worst: 150.0,
         cleared_at: cleared.then(|| ts(1_796_178_900)).flatten(),
+        router_stopped_at: None,
     };
     let update = |alarms: Vec<pb::Alarm>| {
         Message::Board(supervisor::Message::Update(Box::new(pb::StatsUpdate {

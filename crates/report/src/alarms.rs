@@ -23,7 +23,9 @@ pub struct AlarmRow {
     pub worst: f64,
     /// When it cleared (none: still standing when last written).
     pub cleared: Option<Millis>,
-    /// Minutes it stood (to its clearing; none while standing).
+    /// The router stopped at this time with the alarm still standing (never cleared).
+    pub router_stopped: Option<Millis>,
+    /// Minutes it stood (to its clearing or the router's stop; none while standing).
     pub minutes: Option<f64>,
 }
 
@@ -59,6 +61,7 @@ pub fn alarms(
                 return None;
             };
             let (queue, rule) = subject.rsplit_once('/')?;
+            let stopped = !cleared && r.end > r.start;
             Some(AlarmRow {
                 start: r.start,
                 queue: queue.to_string(),
@@ -67,7 +70,9 @@ pub fn alarms(
                 raised_at: raised_at_value,
                 worst,
                 cleared: cleared.then_some(r.end),
-                minutes: cleared.then(|| ((r.end - r.start) as f64 / 6_000.0).round() / 10.0),
+                router_stopped: stopped.then_some(r.end),
+                minutes: (cleared || stopped)
+                    .then(|| ((r.end - r.start) as f64 / 6_000.0).round() / 10.0),
             })
         })
         .filter(|a| queues.is_empty() || queues.contains(&a.queue))

@@ -562,7 +562,26 @@ fn alarms_are_listed_from_raised_to_cleared() {
             true,
         ))
         .unwrap();
-    let rows = report::alarms(&store, week(), &[]).unwrap();
+    // one the router stopped with, still standing: kept to the stop
+    store
+        .record_interval(alarm(
+            NOW - 3 * HOUR,
+            NOW - 3 * HOUR + 6 * 60_000,
+            "fault/waiting-above",
+            false,
+        ))
+        .unwrap();
+    let stopped = report::alarms(&store, week(), &[]).unwrap().remove(1);
+    assert_eq!(stopped.rule, "waiting-above");
+    assert_eq!(
+        (stopped.cleared, stopped.router_stopped, stopped.minutes),
+        (None, Some(NOW - 3 * HOUR + 6 * 60_000), Some(6.0))
+    );
+    let rows: Vec<_> = report::alarms(&store, week(), &[])
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.start != NOW - 3 * HOUR)
+        .collect();
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(
         (rows[0].queue.as_str(), rows[0].rule.as_str()),
@@ -573,7 +592,7 @@ fn alarms_are_listed_from_raised_to_cleared() {
     assert_eq!((rows[0].raised_at, rows[0].worst), (121.0, 300.0));
     assert_eq!((rows[1].cleared, rows[1].minutes), (None, None));
     let fault = report::alarms(&store, week(), &["fault".into()]).unwrap();
-    assert_eq!(fault.len(), 1);
+    assert_eq!(fault.len(), 2, "the cleared one and the one the stop ended");
     let e = report::alarms(&store, week(), &["lottery".into()]).unwrap_err();
     assert!(e.is_bad_input() && e.to_string().contains("lottery"), "{e}");
     // the queue report is not disturbed by the alarms kept beside its intervals

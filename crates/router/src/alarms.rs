@@ -319,6 +319,19 @@ impl Alarms {
         Ok(std::mem::replace(slot, t))
     }
 
+    /// The router stops at `now`: each alarm standing, as the history keeps it — to
+    /// `now`, not cleared (it starts again if the figure is still out when the router
+    /// is back).
+    pub fn stopped(&self, now: Millis) -> Vec<hotline_store::IntervalRecord> {
+        self.standing
+            .values()
+            .map(|s| hotline_store::IntervalRecord {
+                end: now.max(s.alarm.raised_at),
+                ..s.alarm.record()
+            })
+            .collect()
+    }
+
     /// The alarms standing now, by queue and rule.
     pub fn standing(&self) -> Vec<Alarm> {
         self.standing.values().map(|s| s.alarm.clone()).collect()

@@ -624,6 +624,7 @@ pub fn alarm(a: &crate::alarms::Alarm) -> pb::Alarm {
         value: a.value,
         worst: a.worst,
         cleared_at: a.cleared_at.and_then(ts),
+        router_stopped_at: None,
     }
 }
 
@@ -650,6 +651,7 @@ pub fn alarm_kept(r: &store::IntervalRecord) -> Option<pb::Alarm> {
         value: *value,
         worst: *worst,
         cleared_at: cleared.then(|| ts(r.end)).flatten(),
+        router_stopped_at: (!cleared && r.end > r.start).then(|| ts(r.end)).flatten(),
     })
 }
 

@@ -736,6 +736,10 @@ impl Core {
                 _ => {}
             }
         }
+        let standing = self.alarms.stopped(now);
+        if !standing.is_empty() {
+            self.intervals.keep_now(standing).await;
+        }
         for (agent, live) in self.agents.drain() {
             // the token stays: the desktop resumes with it when the router is back
             tracing::debug!(%agent, "session closed by the stop");
