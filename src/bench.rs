@@ -357,7 +357,8 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
     let mut queued = 0i64;
     while queued < waiting as i64 {
         now = now + tick;
-        e.arrive(now, spec(rng.below(QUEUES as u64))).unwrap();
+        e.arrive(now, spec(rng.below(QUEUES as u64)))
+            .expect("the bench floor takes calls of every queue");
         settle(&mut e, now, &mut queued);
     }
     let mut free = Vec::with_capacity(decisions);
@@ -369,7 +370,8 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
             continue;
         }
         let t0 = Instant::now();
-        e.handle(now, Input::HangUp(a)).unwrap();
+        e.handle(now, Input::HangUp(a))
+            .expect("the agent is connected");
         free.push(t0.elapsed().as_nanos() as u64);
         if matches!(e.agent_state(a), Ok(AgentState::Reserved { .. })) {
             free_offers += 1;
@@ -377,7 +379,8 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
         queued -= 1;
         settle(&mut e, now, &mut queued);
         while queued < waiting as i64 {
-            e.arrive(now, spec(rng.below(QUEUES as u64))).unwrap();
+            e.arrive(now, spec(rng.below(QUEUES as u64)))
+                .expect("the bench floor takes calls of every queue");
             settle(&mut e, now, &mut queued);
             if matches!(e.agent_state(a), Ok(AgentState::Ready)) {
                 break;
@@ -390,7 +393,8 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
     let mut none = 0i64;
     for _ in 0..n / 2 {
         now = now + tick;
-        e.arrive(now, spec(rng.below(QUEUES as u64))).unwrap();
+        e.arrive(now, spec(rng.below(QUEUES as u64)))
+            .expect("the bench floor takes calls of every queue");
         settle(&mut e, now, &mut none);
     }
     let mut arrive = Vec::with_capacity(decisions);
@@ -399,7 +403,9 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
         now = now + tick;
         let s = spec(rng.below(QUEUES as u64));
         let t0 = Instant::now();
-        let call = e.arrive(now, s).unwrap();
+        let call = e
+            .arrive(now, s)
+            .expect("the bench floor takes calls of every queue");
         arrive.push(t0.elapsed().as_nanos() as u64);
         if matches!(
             e.call_place(call),
@@ -412,7 +418,8 @@ fn decide_at(n: usize, waiting: usize, decisions: usize) -> (Latency, Latency) {
         loop {
             let a = AgentId(rng.below(n as u64) as u32);
             if matches!(e.agent_state(a), Ok(AgentState::Connected { .. })) {
-                e.handle(now, Input::HangUp(a)).unwrap();
+                e.handle(now, Input::HangUp(a))
+                    .expect("the agent is connected");
                 settle(&mut e, now, &mut none);
                 break;
             }
@@ -641,6 +648,7 @@ impl BenchChild {
     fn restart(&mut self) -> Result<()> {
         #[cfg(unix)]
         // SAFETY: a plain kill(2) of our own child's pid
+        #[allow(unsafe_code)]
         unsafe {
             libc::kill(self.proc.child.id() as i32, libc::SIGTERM);
         }

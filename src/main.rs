@@ -95,6 +95,7 @@ fn main() -> ExitCode {
     #[cfg(unix)]
     if !networked {
         // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        #[allow(unsafe_code)]
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }

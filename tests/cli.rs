@@ -1,4 +1,5 @@
 //! End-to-end: the `hotline` binary as scripts call it, from a second process.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use serde_json::Value;
 use std::process::Command;
@@ -497,6 +498,8 @@ fn the_router_starts_names_its_address_and_stops_cleanly_on_sigterm() {
         "nothing listens on {addr}"
     );
     #[cfg(unix)]
+    // SAFETY: a plain kill(2) of our own child's pid
+    #[allow(unsafe_code)]
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }

@@ -4,6 +4,7 @@
 //! `routing.rs` has routing order, the green channel, ring-no-answer, abandons,
 //! transfers, callbacks, self-service and FCR; `bad_input.rs` a bad input of every RPC;
 //! `desk.rs` the desktop's client.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 mod alarms;
 mod back_office;

@@ -1,5 +1,6 @@
 //! Property tests: thousands of random inputs, valid and invalid, and after every step
 //! the engine's invariants hold (and nothing panics: a panic fails the property).
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 mod support;
 use hotline_acd::Strategy as Selection;

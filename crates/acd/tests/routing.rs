@@ -1,4 +1,5 @@
 //! Routing behaviour, one scenario per rule, driven through the public API only.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 mod support;
 use hotline_acd::*;

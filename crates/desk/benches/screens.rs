@@ -8,6 +8,7 @@
 //!
 //! Prints p50 / p99 / max per measure. Machine: whatever runs it (figures and machine in
 //! BENCHMARKS.md).
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_desk::agent::Agent;
 use hotline_desk::app::{Desk, Message, Screen};

@@ -1,4 +1,5 @@
 //! `update()` on plain state: the agent's screen and the wallboard, no window, no router.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_desk::agent::{Agent, Link, Message as M};
 use hotline_desk::i18n::Lang;

@@ -1,6 +1,7 @@
 //! The screens in iced's headless simulator (no display, no GPU): what is on screen, and
 //! what clicking it does. Offer → screen pop → answer → ticket → wrap-up, and the
 //! supervisor's table.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_desk::agent::{self, Agent, Link};
 use hotline_desk::app::{Desk, Message, Screen};

@@ -1,4 +1,5 @@
 //! The 1000 flow and the interpreter, driven like the router will drive them.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_ivr::*;
 use std::path::Path;

@@ -1,5 +1,6 @@
 //! The contract's own rules: the four services with their RPCs exist, and every
 //! message, field, enum, value, service and RPC of callcenter.v1 carries a comment.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use prost::Message;
 use prost_types::FileDescriptorSet;

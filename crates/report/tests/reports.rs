@@ -1,4 +1,5 @@
 //! The reports over a store with known contents: each figure is the count the test made.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_catalog::{Segment, TicketKind};
 use hotline_report::{

@@ -1,6 +1,7 @@
 //! The codes the running system gives calls are the catalogue's (统一编码): every reason
 //! a queue node of the shipped IVR flow records is a reason group that leads to that
 //! same queue, and every wrap-up reason and disposition the seeder writes is a code.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_ivr::NodeKind;
 use hotline_store::{Codes, seed};

@@ -1,4 +1,5 @@
 //! Records to messages and back, and errors to statuses.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_proto::v1 as pb;
 use hotline_router::convert::*;

@@ -1,5 +1,6 @@
 //! Self-service through the IVR flow on a real store: the flow asks, the store answers,
 //! the caller hears the figures.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_ivr::{Action, Flow, Input, Lang, Service, Session};
 use hotline_router::self_service::{self, IVR_OWNER};

@@ -1,5 +1,6 @@
 //! The switchboard driven like the server will drive it: callers, agents, timers and
 //! the store's answers, with the time of each.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_acd::rng::Rng;
 use hotline_acd::{AgentProfile, AgentStateKind, QueueConfig, SkillId, Span, WrapUpPolicy};

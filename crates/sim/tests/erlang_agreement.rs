@@ -13,6 +13,7 @@
 //!
 //! `hotline bench coverage` runs the same comparisons over many seeds and reports how
 //! often the 95 % interval covers the formula (it should be about 95 %; BENCHMARKS.md).
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_erlang::{Traffic, predict};
 use hotline_sim::scenario::erlang_model;

@@ -1,5 +1,6 @@
 //! Scenario features of the simulator: shifts, breaks, retrials, callbacks, profiles,
 //! and determinism — each checked on the figures the run produces.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_sim::dist::Duration;
 use hotline_sim::scenario::{BreakSpec, Scenario, ShiftSpec, erlang_model};

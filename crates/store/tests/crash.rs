@@ -7,6 +7,7 @@
 //! visible.
 //!
 //! The child is this same test binary, run with `--ignored --exact child_writer`.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 mod engines;
 

@@ -2,6 +2,7 @@
 //! must keep decoding to the same value (and today's encoder still writes version 1).
 //! Regenerate only when adding a version: `HOTLINE_WRITE_FIXTURES=1 cargo test -p
 //! hotline-store --test format`, then commit the new files beside the old ones.
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 use hotline_store::codec::{decode, encode};
 use hotline_store::seed::{self, DEFAULT_NOW};

@@ -1,5 +1,6 @@
 //! The store's behaviour through its public API: the conformance suite, every test run
 //! on both engines (`sled::…` and `postgres::…`), plus sled's own (its files and lock).
+#![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 mod engines;
 use engines::TestStore;
