@@ -248,6 +248,47 @@ fn record<T: DeserializeOwned>(table: &'static str, row: &Row) -> Result<T, Stor
         })
 }
 
+/// A customer's profile from the typed columns (no record decoded).
+fn profile_of(row: &Row) -> Result<(u64, CustomerProfile), StoreError> {
+    let id: i64 = row.try_get("id").map_err(|e| corrupt_column(row, e))?;
+    let text = |c: &str| {
+        row.try_get::<_, String>(c)
+            .map_err(|e| corrupt_column(row, e))
+    };
+    let segment = text("segment")?;
+    let segment =
+        serde_json::from_value(serde_json::Value::String(segment.clone())).map_err(|_| {
+            StoreError::Corrupt {
+                tree: "customers",
+                key: id.to_string(),
+                why: format!("segment '{segment}' is not one"),
+            }
+        })?;
+    Ok((
+        u64::try_from(id).unwrap_or_default(),
+        CustomerProfile {
+            name: text("name")?,
+            district: text("district")?,
+            area: text("area")?,
+            segment,
+            account_manager: row
+                .try_get("account_manager")
+                .map_err(|e| corrupt_column(row, e))?,
+        },
+    ))
+}
+
+fn corrupt_column(row: &Row, e: tokio_postgres::Error) -> StoreError {
+    StoreError::Corrupt {
+        tree: "customers",
+        key: row
+            .try_get::<_, i64>(0)
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        why: e.to_string(),
+    }
+}
+
 fn interaction_of(row: &Row) -> Result<Interaction, StoreError> {
     let mut i: Interaction = record("interactions", row)?;
     i.legs = row
@@ -946,6 +987,28 @@ impl Engine for PgEngine {
             "SELECT id, record FROM customers WHERE id > $1 ORDER BY id LIMIT $2",
             vec![b(after), lim(limit)],
             |r| record("customers", r),
+        )
+    }
+
+    fn customer_profile(&self, id: u64) -> Result<Option<CustomerProfile>, StoreError> {
+        self.one(
+            "SELECT id, name, segment, district, area, account_manager FROM customers \
+             WHERE id = $1",
+            vec![n(id)],
+            |r| profile_of(r).map(|(_, p)| p),
+        )
+    }
+
+    fn customer_profiles_after(
+        &self,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, CustomerProfile)>, StoreError> {
+        self.all(
+            "SELECT id, name, segment, district, area, account_manager FROM customers \
+             WHERE id > $1 ORDER BY id LIMIT $2",
+            vec![b(after), lim(limit)],
+            profile_of,
         )
     }
 
