@@ -12,7 +12,7 @@
 //! *surprise* is −log₁₀ P(X ≥ count) for X ~ Poisson(λ): 2 means a count that high comes
 //! once in a hundred periods by chance. Rows are sorted by surprise, then by count.
 
-use crate::people::{People, population};
+use crate::people::Areas;
 use crate::{Period, ReportError, check_known, round1};
 use hotline_catalog::{Codes, TicketKind};
 use hotline_store::{Store, export::scan};
@@ -91,7 +91,8 @@ pub fn hotspots(
     districts: &[String],
     limit: usize,
 ) -> Result<Vec<HotspotRow>, ReportError> {
-    let people_count = population(store)?;
+    let areas = Areas::read(store)?;
+    let people_count = areas.population();
     check_known(
         "district",
         "the customers",
@@ -112,7 +113,6 @@ pub fn hotspots(
         to: period.to,
     };
     let mut counts: BTreeMap<(String, String), Count> = BTreeMap::new();
-    let mut people = People::new(store);
     let engine = store.engine();
     scan(
         |after, n| engine.tickets_after(after, n),
@@ -126,8 +126,8 @@ pub fn hotspots(
             if !span.contains(t.created) {
                 return Ok(());
             }
-            if let Some(w) = people.who(Some(t.customer))? {
-                counts.entry(key(&w.district, &w.area)).or_default().add(
+            if let Some((district, area)) = areas.of(Some(t.customer)) {
+                counts.entry(key(district, area)).or_default().add(
                     period.contains(t.created),
                     complaint,
                     &t.subcategory,
@@ -153,8 +153,8 @@ pub fn hotspots(
             "fault" => false,
             _ => return Ok(()),
         };
-        if let Some(w) = people.who(i.customer)? {
-            counts.entry(key(&w.district, &w.area)).or_default().add(
+        if let Some((district, area)) = areas.of(i.customer) {
+            counts.entry(key(district, area)).or_default().add(
                 period.contains(i.arrived),
                 complaint,
                 reason,

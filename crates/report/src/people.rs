@@ -55,6 +55,58 @@ impl<'a> People<'a> {
     }
 }
 
+/// Every customer's (district, 小区), read in one pass over the profiles: the areas'
+/// populations, and where each customer lives (so a report over many contacts looks no
+/// customer up).
+pub(crate) struct Areas {
+    names: Vec<(String, String)>,
+    of: HashMap<u64, u32>,
+}
+
+impl Areas {
+    pub fn read(store: &Store) -> Result<Areas, StoreError> {
+        let mut index: HashMap<(String, String), u32> = HashMap::new();
+        let mut areas = Areas {
+            names: Vec::new(),
+            of: HashMap::new(),
+        };
+        let engine = store.engine();
+        scan(
+            |after, n| engine.customer_profiles_after(after, n),
+            |(id, _)| *id,
+            |(id, c)| {
+                let key = (c.district, c.area);
+                let k = match index.get(&key) {
+                    Some(k) => *k,
+                    None => {
+                        let k = areas.names.len() as u32;
+                        areas.names.push(key.clone());
+                        index.insert(key, k);
+                        k
+                    }
+                };
+                areas.of.insert(id, k);
+                Ok(())
+            },
+        )?;
+        Ok(areas)
+    }
+
+    /// Where customer `id` lives.
+    pub fn of(&self, id: Option<u64>) -> Option<&(String, String)> {
+        self.of.get(&id?).and_then(|k| self.names.get(*k as usize))
+    }
+
+    /// Customers by (district, 小区).
+    pub fn population(&self) -> BTreeMap<(String, String), u64> {
+        let mut counts = vec![0u64; self.names.len()];
+        for k in self.of.values() {
+            counts[*k as usize] += 1;
+        }
+        self.names.iter().cloned().zip(counts).collect()
+    }
+}
+
 /// Customers by (district, 小区): the population a rate per 1,000 is taken of.
 pub(crate) fn population(store: &Store) -> Result<BTreeMap<(String, String), u64>, StoreError> {
     let mut by_area = BTreeMap::new();
