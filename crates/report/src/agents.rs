@@ -1,8 +1,8 @@
 //! The agents' appraisal (绩效考核): each agent's kept intervals added up, beside the
 //! store's FCR tally, the post-call survey and the tickets each agent opened.
 
-use crate::tickets::timeliness;
-use crate::{Period, ReportError, check_known, mean, percent, round1, seconds};
+use crate::tickets::OnTime;
+use crate::{Period, ReportError, check_known, mean, round1, seconds};
 use hotline_acd::AgentStateKind;
 use hotline_acd::kpi;
 use hotline_acd::stats::AgentTally;
@@ -70,12 +70,11 @@ pub struct AgentRow {
     pub tickets_on_time_rate: Option<f64>,
 }
 
-/// Tickets one agent owns: opened, on time, overdue.
+/// Tickets one agent owns: opened, and judged against their deadlines.
 #[derive(Default, Clone, Copy)]
 struct Owned {
     opened: u64,
-    on_time: u64,
-    overdue: u64,
+    deadlines: OnTime,
 }
 
 /// The tickets opened in `period`, by owner, judged at `now`.
@@ -93,11 +92,7 @@ fn tickets_by_owner(
             if period.contains(t.created) {
                 let o = by.entry(t.owner.clone()).or_default();
                 o.opened += 1;
-                match timeliness(&t, now).1 {
-                    Some(true) => o.on_time += 1,
-                    Some(false) => o.overdue += 1,
-                    None => {}
-                }
+                o.deadlines.count(&t, now);
             }
             Ok(())
         },
@@ -105,14 +100,15 @@ fn tickets_by_owner(
     Ok(by)
 }
 
-/// Each agent's contacts in one pass over the period: FCR by the store's rule (as
-/// `Store::fcr_tally` counts it, by the agent who wrapped the call up last) and the
-/// survey answers of those calls (surveyed, mean score).
+/// By work number.
 type ByAgent<T> = BTreeMap<String, T>;
 
 /// Surveyed calls and their mean score.
 type Survey = (u64, Option<f64>);
 
+/// Each agent's contacts in one pass over the period: FCR by the store's rule (as
+/// `Store::fcr_tally` counts it, by the agent who wrapped the call up last) and the
+/// survey answers of those calls (surveyed, mean score).
 fn contacts_by_agent(
     store: &Store,
     period: Period,
@@ -220,9 +216,9 @@ pub fn agents(
                 surveyed,
                 satisfaction_mean,
                 tickets_opened: o.opened,
-                tickets_on_time: o.on_time,
-                tickets_overdue: o.overdue,
-                tickets_on_time_rate: percent(o.on_time, o.on_time + o.overdue),
+                tickets_on_time: o.deadlines.on_time,
+                tickets_overdue: o.deadlines.overdue,
+                tickets_on_time_rate: o.deadlines.rate(),
             }
         })
         .collect())

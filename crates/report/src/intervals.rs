@@ -47,7 +47,8 @@ pub struct QueueRow {
 }
 
 /// What one row adds up: the counters, the queue's formula and T, its staffed time,
-/// the time its kept intervals cover, and (for totals) the rows' largest need.
+/// the time its kept intervals cover, and the agents it needed (for totals, the most
+/// any of its rows needed).
 #[derive(Clone, Copy)]
 struct Sum {
     tally: Tally,
@@ -55,7 +56,7 @@ struct Sum {
     sl_seconds: u32,
     staffed_ms: u64,
     covered_ms: u64,
-    most_required: Option<u32>,
+    required: Option<u32>,
 }
 
 impl Sum {
@@ -66,7 +67,7 @@ impl Sum {
             sl_seconds,
             staffed_ms: 0,
             covered_ms: 0,
-            most_required: None,
+            required: None,
         }
     }
 
@@ -80,7 +81,7 @@ impl Sum {
     }
 
     /// Erlang C's need of this load for `target`.
-    fn required(&self, target: f64) -> Option<u32> {
+    fn need(&self, target: f64) -> Option<u32> {
         let load = self.load();
         (load.aht > 0.0)
             .then(|| pooled_need(&[load], target))
@@ -89,7 +90,7 @@ impl Sum {
 }
 
 impl QueueRow {
-    fn of(start: Option<Millis>, queue: &str, s: &Sum, target: f64) -> QueueRow {
+    fn of(start: Option<Millis>, queue: &str, s: &Sum) -> QueueRow {
         let t = &s.tally;
         let formula = s.formula;
         QueueRow {
@@ -108,10 +109,7 @@ impl QueueRow {
             callbacks_accepted: t.callbacks_accepted,
             staffed_agents: (s.staffed_ms > 0 && s.covered_ms > 0)
                 .then(|| round1(s.staffed_ms as f64 / s.covered_ms as f64)),
-            required_agents: match start {
-                Some(_) => s.required(target),
-                None => s.most_required,
-            },
+            required_agents: s.required,
         }
     }
 }
@@ -246,7 +244,9 @@ pub fn intervals(
     let mut totals: BTreeMap<&str, Sum> = BTreeMap::new();
     // by slot: calls offered, time covered, the queues' loads
     let mut floor: BTreeMap<Millis, (u64, Millis, Vec<Load>)> = BTreeMap::new();
-    for (&(slot, queue), s) in &slots {
+    for (&(slot, queue), s) in slots.iter_mut() {
+        let load = s.load();
+        s.required = s.need(target);
         let t = totals
             .entry(queue)
             .or_insert_with(|| Sum::new(s.formula, s.sl_seconds));
@@ -254,12 +254,12 @@ pub fn intervals(
         (t.formula, t.sl_seconds) = (s.formula, s.sl_seconds);
         t.staffed_ms += s.staffed_ms;
         t.covered_ms += s.covered_ms;
-        t.most_required = t.most_required.max(s.required(target));
+        t.required = t.required.max(s.required);
         let f = floor.entry(slot).or_default();
         f.0 += s.tally.offered;
         f.1 = f.1.max(s.covered_ms);
-        if s.load().aht > 0.0 {
-            f.2.push(s.load());
+        if load.aht > 0.0 {
+            f.2.push(load);
         }
     }
     let floor = if queues.is_empty() {
@@ -306,11 +306,11 @@ pub fn intervals(
     Ok(IntervalReport {
         rows: slots
             .iter()
-            .map(|((slot, q), s)| QueueRow::of(Some(*slot), q, s, target))
+            .map(|((slot, q), s)| QueueRow::of(Some(*slot), q, s))
             .collect(),
         totals: totals
             .iter()
-            .map(|(q, s)| QueueRow::of(None, q, s, target))
+            .map(|(q, s)| QueueRow::of(None, q, s))
             .collect(),
         floor,
         ivr,

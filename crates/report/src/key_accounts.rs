@@ -3,7 +3,7 @@
 
 use crate::intervals::{QueueRow, intervals};
 use crate::people::People;
-use crate::{Period, ReportError, check_known, mean, percent};
+use crate::{Period, ReportError, check_known, mean};
 use hotline_catalog::{Codes, Segment};
 use hotline_store::{Millis, Store, export::scan};
 use serde::Serialize;
@@ -75,8 +75,7 @@ pub fn key_accounts(
         surveyed: u64,
         score: f64,
         tickets: u64,
-        on_time: u64,
-        overdue: u64,
+        deadlines: crate::tickets::OnTime,
     }
     let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
     let mut people = People::new(store);
@@ -120,11 +119,7 @@ pub fn key_accounts(
                 .entry(w.manager.clone().unwrap_or_default())
                 .or_default();
             s.tickets += 1;
-            match crate::tickets::timeliness(&t, now).1 {
-                Some(true) => s.on_time += 1,
-                Some(false) => s.overdue += 1,
-                None => {}
-            }
+            s.deadlines.count(&t, now);
             Ok(())
         },
     )?;
@@ -148,9 +143,9 @@ pub fn key_accounts(
                 surveyed: s.surveyed,
                 satisfaction: mean(s.score, s.surveyed),
                 tickets: s.tickets,
-                tickets_on_time: s.on_time,
-                tickets_overdue: s.overdue,
-                on_time_rate: percent(s.on_time, s.on_time + s.overdue),
+                tickets_on_time: s.deadlines.on_time,
+                tickets_overdue: s.deadlines.overdue,
+                on_time_rate: s.deadlines.rate(),
             })
             .collect(),
     })

@@ -107,21 +107,6 @@ impl Areas {
     }
 }
 
-/// Customers by (district, 小区): the population a rate per 1,000 is taken of.
-pub(crate) fn population(store: &Store) -> Result<BTreeMap<(String, String), u64>, StoreError> {
-    let mut by_area = BTreeMap::new();
-    let engine = store.engine();
-    scan(
-        |after, n| engine.customer_profiles_after(after, n),
-        |(id, _)| *id,
-        |(_, c)| {
-            *by_area.entry((c.district, c.area)).or_insert(0) += 1;
-            Ok(())
-        },
-    )?;
-    Ok(by_area)
-}
-
 /// Whose contacts and tickets a report counts: everyone's, or only those of customers of
 /// one segment and/or living in the districts named.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -148,12 +133,12 @@ impl CustomerFilter {
         if self.districts.is_empty() {
             return Ok(());
         }
-        let areas = population(store)?;
+        let areas = Areas::read(store)?;
         crate::check_known(
             "district",
             "the customers",
             &self.districts,
-            areas.keys().map(|(d, _)| d.as_str()),
+            areas.names.iter().map(|(d, _)| d.as_str()),
         )
     }
 

@@ -29,6 +29,33 @@ pub(crate) fn timeliness(t: &Ticket, now: Millis) -> (Option<Millis>, Option<boo
     (resolved, on_time)
 }
 
+/// Tickets judged against their deadlines, counted.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct OnTime {
+    /// Resolved by their deadline.
+    pub on_time: u64,
+    /// Resolved late, or open past their deadline.
+    pub overdue: u64,
+}
+
+impl OnTime {
+    /// Count `t` as it stands at `now`; when it was first resolved.
+    pub fn count(&mut self, t: &Ticket, now: Millis) -> Option<Millis> {
+        let (resolved, on_time) = timeliness(t, now);
+        match on_time {
+            Some(true) => self.on_time += 1,
+            Some(false) => self.overdue += 1,
+            None => {}
+        }
+        resolved
+    }
+
+    /// On time ÷ (on time + overdue), percent.
+    pub fn rate(&self) -> Option<f64> {
+        percent(self.on_time, self.on_time + self.overdue)
+    }
+}
+
 /// A back-office group's tickets of one kind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TicketRow {
@@ -74,8 +101,7 @@ pub fn tickets(
         closed: u64,
         reopened: u64,
         open: u64,
-        on_time: u64,
-        overdue: u64,
+        deadlines: OnTime,
         hours: f64,
     }
     let mut sums: BTreeMap<(String, TicketKind), Sum> = BTreeMap::new();
@@ -93,19 +119,13 @@ pub fn tickets(
                 .unwrap_or_else(|| "front-office".to_string());
             let s = sums.entry((group, t.kind)).or_default();
             s.opened += 1;
-            let (resolved, on_time) = timeliness(&t, now);
-            if let Some(at) = resolved {
+            if let Some(at) = s.deadlines.count(&t, now) {
                 s.resolved += 1;
                 s.hours += at.saturating_sub(t.created) as f64 / 3_600_000.0;
             }
             s.closed += u64::from(t.status == TicketStatus::Closed);
             s.reopened += u64::from(t.history.iter().any(|e| e.status == TicketStatus::Reopened));
             s.open += u64::from(t.status.is_open());
-            match on_time {
-                Some(true) => s.on_time += 1,
-                Some(false) => s.overdue += 1,
-                None => {}
-            }
             Ok(())
         },
     )?;
@@ -126,9 +146,9 @@ pub fn tickets(
             closed: s.closed,
             reopened: s.reopened,
             open: s.open,
-            on_time: s.on_time,
-            overdue: s.overdue,
-            on_time_rate: percent(s.on_time, s.on_time + s.overdue),
+            on_time: s.deadlines.on_time,
+            overdue: s.deadlines.overdue,
+            on_time_rate: s.deadlines.rate(),
             mean_hours_to_resolve: mean(s.hours, s.resolved),
         })
         .collect())

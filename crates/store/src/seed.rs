@@ -606,23 +606,20 @@ impl History {
                 let staffed_ms = staffed.get(&key).copied().unwrap_or(0);
                 // a call counts in the quarter it came in, however long it ran
                 let busy_ms = busy.get(&key).copied().unwrap_or(0).min(staffed_ms);
-                (key.0, key.1, tally, busy_ms, staffed_ms)
-            })
-            .map(
-                |(start, queue, tally, busy_ms, staffed_ms)| IntervalRecord {
+                IntervalRecord {
                     start,
                     end: start + Self::INTERVAL,
                     figures: IntervalFigures::Queue {
                         busy_ms,
                         staffed_ms,
-                        queue,
+                        queue: key.1,
                         tally,
                         waiting_at_end: 0,
                         formula: Default::default(),
                         sl_seconds: 20,
                     },
-                },
-            );
+                }
+            });
         let agents = std::mem::take(&mut self.agents)
             .into_iter()
             .map(|((start, agent), tally)| IntervalRecord {
