@@ -170,14 +170,22 @@ pub fn agents(
             sums.entry(agent).or_default().merge(&tally);
         }
     }
+    let (fcr, survey) = contacts_by_agent(store, period)?;
+    let owned = tickets_by_owner(store, period, now)?;
+    // an agent whose intervals were not kept (a router that lost them, a ticket opened
+    // from the desktop with no call) is still appraised on the contacts and tickets the
+    // period holds, with no time of their own
+    for id in fcr.keys().chain(owned.keys()) {
+        if !sums.contains_key(id) {
+            sums.insert(id.clone(), AgentTally::default());
+        }
+    }
     check_known(
         "agent",
         "the history of this period",
         wanted,
         sums.keys().map(String::as_str),
     )?;
-    let (fcr, survey) = contacts_by_agent(store, period)?;
-    let owned = tickets_by_owner(store, period, now)?;
     Ok(sums
         .iter()
         .filter(|(id, _)| (wanted.is_empty() || wanted.contains(id)) && in_teams(id))

@@ -683,6 +683,25 @@ fn the_appraisal_counts_holds_transfers_reasons_surveys_and_tickets() {
         (2, 1, 1)
     );
     assert_eq!(a.tickets_on_time_rate, Some(50.0));
+    // an agent who kept no interval in the period but opened a ticket in it is
+    // appraised on that ticket, with no time of their own
+    s.create_ticket(
+        NewTicket {
+            customer: c.id,
+            kind: TicketKind::Complaint,
+            subcategory: "billing-dispute".into(),
+            description: "测试".into(),
+            priority: TicketPriority::Normal,
+        },
+        "1002",
+        t0,
+    )
+    .unwrap();
+    let rows = report::agents(&s, week(), NOW, &["1002".into()], &[]).unwrap();
+    assert_eq!(rows.len(), 1);
+    let b = &rows[0];
+    assert_eq!((b.agent.as_str(), b.tickets_opened), ("1002", 1));
+    assert_eq!((b.handled, b.staffed_seconds, b.occupancy), (0, 0.0, None));
 }
 
 /// Required against staffed agents, per past interval: each queue's own need is Erlang C
