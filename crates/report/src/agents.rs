@@ -138,8 +138,9 @@ fn reason_words(code: hotline_acd::ReasonCode) -> String {
     not_ready::reason_of(code.0).map_or_else(|| format!("reason {}", code.0), |r| r.en.into())
 }
 
-/// The agents of the kept intervals in `period` (only `wanted` when some are named, only
-/// the members of `teams` when some are named), their tickets judged at `now`.
+/// The agents of `period` — those with kept intervals, contacts they wrapped up or
+/// tickets they opened in it (only `wanted` when some are named, only the members of
+/// `teams` when some are named), their tickets judged at `now`.
 pub fn agents(
     store: &Store,
     period: Period,
@@ -176,9 +177,7 @@ pub fn agents(
     // from the desktop with no call) is still appraised on the contacts and tickets the
     // period holds, with no time of their own
     for id in fcr.keys().chain(owned.keys()) {
-        if !sums.contains_key(id) {
-            sums.insert(id.clone(), AgentTally::default());
-        }
+        sums.entry(id.clone()).or_default();
     }
     check_known(
         "agent",

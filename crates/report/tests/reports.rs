@@ -87,6 +87,18 @@ fn self_served(customer: u64, at: Millis) -> Interaction {
 }
 
 fn ticket(store: &Store, customer: u64, kind: TicketKind, sub: &str, at: Millis) -> Ticket {
+    ticket_by(store, "1001", customer, kind, sub, at)
+}
+
+/// A ticket opened by agent `owner`.
+fn ticket_by(
+    store: &Store,
+    owner: &str,
+    customer: u64,
+    kind: TicketKind,
+    sub: &str,
+    at: Millis,
+) -> Ticket {
     store
         .create_ticket(
             NewTicket {
@@ -96,7 +108,7 @@ fn ticket(store: &Store, customer: u64, kind: TicketKind, sub: &str, at: Millis)
                 description: "测试".into(),
                 priority: TicketPriority::Normal,
             },
-            "1001",
+            owner,
             at,
         )
         .unwrap()
@@ -685,18 +697,14 @@ fn the_appraisal_counts_holds_transfers_reasons_surveys_and_tickets() {
     assert_eq!(a.tickets_on_time_rate, Some(50.0));
     // an agent who kept no interval in the period but opened a ticket in it is
     // appraised on that ticket, with no time of their own
-    s.create_ticket(
-        NewTicket {
-            customer: c.id,
-            kind: TicketKind::Complaint,
-            subcategory: "billing-dispute".into(),
-            description: "测试".into(),
-            priority: TicketPriority::Normal,
-        },
+    ticket_by(
+        &s,
         "1002",
+        c.id,
+        TicketKind::Complaint,
+        "billing-dispute",
         t0,
-    )
-    .unwrap();
+    );
     let rows = report::agents(&s, week(), NOW, &["1002".into()], &[]).unwrap();
     assert_eq!(rows.len(), 1);
     let b = &rows[0];
