@@ -17,6 +17,8 @@
 use serde::Serialize;
 use thiserror::Error;
 
+pub mod poisson;
+
 /// Why a formula could not be evaluated.
 #[derive(Debug, Error, PartialEq)]
 pub enum ErlangError {

@@ -6,7 +6,7 @@
 //! "Called again" (self-service) is the same customer's next contact of any reason within
 //! that window.
 
-use crate::people::{CustomerFilter, People};
+use crate::people::{CustomerFilter, KeyAccounts, People};
 use crate::{Period, ReportError, check_known, mean, percent, round1};
 use hotline_catalog::{Codes, Segment};
 use hotline_store::{FcrCount, Interaction, IvrBy, IvrExit, Millis, Store, ivr_keys};
@@ -239,6 +239,7 @@ pub fn satisfaction(
 ) -> Result<Vec<SatisfactionRow>, ReportError> {
     who.check(store)?;
     let mut people = People::new(store);
+    let key = KeyAccounts::read(store)?;
     #[derive(Default)]
     struct Sum {
         answered: u64,
@@ -254,8 +255,8 @@ pub fn satisfaction(
                 SatisfactionDimension::Queue => i.queue.clone(),
                 SatisfactionDimension::Agent => i.agents.last().cloned(),
                 SatisfactionDimension::Reason => i.reason.clone(),
-                SatisfactionDimension::Segment => people.who(i.customer)?.map(|w| {
-                    match w.segment {
+                SatisfactionDimension::Segment => key.segment(i.customer).map(|s| {
+                    match s {
                         Segment::Public => "public",
                         Segment::KeyAccount => "key-account",
                     }

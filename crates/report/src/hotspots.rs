@@ -9,13 +9,14 @@
 //! **How unusual.** The area's expected count λ is the larger of its count in the
 //! previous period of the same length and its share of this period's reports by
 //! population (its customers ÷ all customers × all reports), and at least 1. The
-//! *surprise* is −log₁₀ P(X ≥ count) for X ~ Poisson(λ): 2 means a count that high comes
-//! once in a hundred periods by chance. Rows are sorted by surprise, then by count.
+//! *surprise* is −log₁₀ P(X ≥ count) for X ~ Poisson(λ) (`hotline_erlang::poisson`):
+//! 2 means a count that high comes once in a hundred periods by chance. Rows are sorted
+//! by surprise, then by count.
 
-use crate::people::Areas;
+use crate::people::{People, population};
 use crate::{Period, ReportError, check_known, round1};
 use hotline_catalog::{Codes, TicketKind};
-use hotline_store::{Store, export::scan};
+use hotline_store::{Store, StoreError, export::scan};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -80,6 +81,155 @@ impl Count {
         }
         *self.what.entry(what.to_string()).or_insert(0) += 1;
     }
+
+    fn merge(&mut self, other: Count) {
+        self.now += other.now;
+        self.complaints += other.complaints;
+        self.faults += other.faults;
+        self.previous += other.previous;
+        for (what, n) in other.what {
+            *self.what.entry(what).or_insert(0) += n;
+        }
+    }
+}
+
+/// The reports of the two periods, each by its customer, gathered before anyone is
+/// looked up: the customers are then read once each and in id order (neighbours in the
+/// store, so the reads share their pages).
+#[derive(Default)]
+struct Reports {
+    each: Vec<(u64, bool, bool, u32)>,
+    what: Vec<String>,
+    what_id: HashMap<String, u32>,
+}
+
+impl Reports {
+    fn add(&mut self, customer: u64, current: bool, complaint: bool, what: &str) {
+        let id = self.what_of(what);
+        self.each.push((customer, current, complaint, id));
+    }
+
+    fn what_of(&mut self, what: &str) -> u32 {
+        match self.what_id.get(what) {
+            Some(id) => *id,
+            None => {
+                let id = self.what.len() as u32;
+                self.what.push(what.to_string());
+                self.what_id.insert(what.to_string(), id);
+                id
+            }
+        }
+    }
+
+    /// Take in `other`'s reports.
+    fn merge(&mut self, other: Reports) {
+        let ids: Vec<u32> = other.what.iter().map(|w| self.what_of(w)).collect();
+        self.each.extend(
+            other
+                .each
+                .into_iter()
+                .map(|(c, current, complaint, w)| (c, current, complaint, ids[w as usize])),
+        );
+    }
+
+    /// Split in two, by customer, each customer's reports on one side.
+    fn halves(mut self) -> (Reports, Reports) {
+        self.each.sort_unstable_by_key(|r| r.0);
+        let mut at = self.each.len() / 2;
+        while at > 0 && at < self.each.len() && self.each[at].0 == self.each[at - 1].0 {
+            at += 1;
+        }
+        let second = Reports {
+            each: self.each.split_off(at),
+            what: self.what.clone(),
+            what_id: HashMap::new(),
+        };
+        (self, second)
+    }
+
+    /// Count them by where each customer lives.
+    fn by_area(
+        mut self,
+        people: &mut People,
+        mut key: impl FnMut(&str, &str) -> (String, String),
+    ) -> Result<BTreeMap<(String, String), Count>, StoreError> {
+        self.each.sort_unstable_by_key(|r| r.0);
+        let mut counts: BTreeMap<(String, String), Count> = BTreeMap::new();
+        let mut at: Option<(u64, Option<(String, String)>)> = None;
+        for (customer, current, complaint, what) in self.each {
+            if at.as_ref().is_none_or(|(c, _)| *c != customer) {
+                let area = people
+                    .who(Some(customer))?
+                    .map(|w| key(&w.district, &w.area));
+                people.forget(customer);
+                at = Some((customer, area));
+            }
+            if let Some((_, Some(area))) = &at {
+                let what = &self.what[what as usize];
+                match counts.get_mut(area) {
+                    Some(c) => c.add(current, complaint, what),
+                    None => counts
+                        .entry(area.clone())
+                        .or_default()
+                        .add(current, complaint, what),
+                }
+            }
+        }
+        Ok(counts)
+    }
+}
+
+/// The complaint and fault tickets opened in `span`, current when in `period`.
+fn tickets(store: &Store, span: Period, period: Period) -> Result<Reports, StoreError> {
+    let mut reports = Reports::default();
+    let engine = store.engine();
+    scan(
+        |after, n| engine.tickets_after(after, n),
+        |t| t.id,
+        |t| {
+            let complaint = match t.kind {
+                TicketKind::Complaint => true,
+                TicketKind::Fault => false,
+                _ => return Ok(()),
+            };
+            if span.contains(t.created) {
+                let current = period.contains(t.created);
+                reports.add(t.customer, current, complaint, &t.subcategory);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(reports)
+}
+
+/// The contacts in `part` about a complaint or a fault that opened no ticket (a call
+/// that did is counted as its ticket), current when in `period`.
+fn contacts(store: &Store, part: Period, period: Period) -> Result<Reports, StoreError> {
+    let mut reports = Reports::default();
+    let codes = Codes::shipped();
+    store.each_interaction_between(part.from, part.to, |i| {
+        let (Some(reason), Some(customer), true) = (&i.reason, i.customer, i.tickets.is_empty())
+        else {
+            return Ok(());
+        };
+        let group = codes
+            .reason(reason)
+            .map(|r| r.group.as_str())
+            .unwrap_or_else(|| reason.split('.').next().unwrap_or(""));
+        let complaint = match group {
+            "complaint" => true,
+            "fault" => false,
+            _ => return Ok(()),
+        };
+        reports.add(customer, period.contains(i.arrived), complaint, reason);
+        Ok(())
+    })?;
+    Ok(reports)
+}
+
+/// A scoped thread's answer, or its panic carried on.
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
 /// The hot spots of `period` at `level`, only in `districts` when some are named, at
@@ -91,8 +241,7 @@ pub fn hotspots(
     districts: &[String],
     limit: usize,
 ) -> Result<Vec<HotspotRow>, ReportError> {
-    let areas = Areas::read(store)?;
-    let people_count = areas.population();
+    let people_count = population(store)?;
     check_known(
         "district",
         "the customers",
@@ -112,56 +261,29 @@ pub fn hotspots(
         from: before.from,
         to: period.to,
     };
-    let mut counts: BTreeMap<(String, String), Count> = BTreeMap::new();
-    let engine = store.engine();
-    scan(
-        |after, n| engine.tickets_after(after, n),
-        |t| t.id,
-        |t| {
-            let complaint = match t.kind {
-                TicketKind::Complaint => true,
-                TicketKind::Fault => false,
-                _ => return Ok(()),
-            };
-            if !span.contains(t.created) {
-                return Ok(());
-            }
-            if let Some((district, area)) = areas.of(Some(t.customer)) {
-                counts.entry(key(district, area)).or_default().add(
-                    period.contains(t.created),
-                    complaint,
-                    &t.subcategory,
-                );
-            }
-            Ok(())
-        },
-    )?;
-    let codes = Codes::shipped();
-    store.each_interaction_between(span.from, span.to, |i| {
-        if !i.tickets.is_empty() {
-            return Ok(()); // counted as its ticket
-        }
-        let Some(reason) = &i.reason else {
-            return Ok(());
-        };
-        let group = codes
-            .reason(reason)
-            .map(|r| r.group.as_str())
-            .unwrap_or_else(|| reason.split('.').next().unwrap_or(""));
-        let complaint = match group {
-            "complaint" => true,
-            "fault" => false,
-            _ => return Ok(()),
-        };
-        if let Some((district, area)) = areas.of(i.customer) {
-            counts.entry(key(district, area)).or_default().add(
-                period.contains(i.arrived),
-                complaint,
-                reason,
-            );
-        }
-        Ok(())
-    })?;
+    // the two halves of the span are read at once, on two threads (the tickets with
+    // the earlier half); then only the customers who reported something are looked up,
+    // each once, half of them on each thread
+    let mid = span.from + (span.to - span.from) / 2;
+    let (earlier, later) = std::thread::scope(|s| {
+        let later = s.spawn(|| contacts(store, Period { from: mid, ..span }, period));
+        let earlier = tickets(store, span, period).and_then(|mut r| {
+            r.merge(contacts(store, Period { to: mid, ..span }, period)?);
+            Ok(r)
+        });
+        (earlier, joined(later))
+    });
+    let mut reports = earlier?;
+    reports.merge(later?);
+    let (first, second) = reports.halves();
+    let (counts, other) = std::thread::scope(|s| {
+        let other = s.spawn(|| second.by_area(&mut People::new(store), key));
+        (first.by_area(&mut People::new(store), key), joined(other))
+    });
+    let mut counts = counts?;
+    for (area, c) in other? {
+        counts.entry(area).or_default().merge(c);
+    }
     let total_now: u64 = counts.values().map(|c| c.now).sum();
     let total_people: u64 = customers.values().sum();
     let mut rows: Vec<HotspotRow> = counts
@@ -193,7 +315,7 @@ pub fn hotspots(
                 change_percent: (c.previous > 0)
                     .then(|| round1((c.now as f64 / c.previous as f64 - 1.0) * 100.0)),
                 expected: round1(expected),
-                surprise: round1(-poisson_tail(c.now, expected).log10()),
+                surprise: round1(-hotline_erlang::poisson::tail(c.now, expected).log10()),
                 top,
             }
         })
@@ -206,62 +328,4 @@ pub fn hotspots(
     });
     rows.truncate(limit);
     Ok(rows)
-}
-
-/// P(X ≥ k) for X ~ Poisson(λ), accurate far into the tail (summed in log space from the
-/// k-th term when k lies above λ).
-pub fn poisson_tail(k: u64, lambda: f64) -> f64 {
-    if k == 0 || lambda <= 0.0 {
-        return if k == 0 { 1.0 } else { 0.0 };
-    }
-    let ln_term = |j: u64| -lambda + j as f64 * lambda.ln() - ln_factorial(j);
-    if (k as f64) <= lambda {
-        // the lower part is the smaller sum: 1 − P(X < k)
-        let below: f64 = (0..k).map(|j| ln_term(j).exp()).sum();
-        return (1.0 - below).clamp(0.0, 1.0);
-    }
-    // terms fall from the k-th on: sum their ratios to it
-    let (mut ratio, mut sum, mut j) = (1.0, 1.0, k);
-    while ratio > 1e-17 * sum {
-        j += 1;
-        ratio *= lambda / j as f64;
-        sum += ratio;
-    }
-    (ln_term(k) + sum.ln()).exp().clamp(f64::MIN_POSITIVE, 1.0)
-}
-
-/// ln k!, exact below 30, Stirling's series above.
-fn ln_factorial(k: u64) -> f64 {
-    if k < 30 {
-        return (2..=k).map(|j| (j as f64).ln()).sum();
-    }
-    let n = k as f64;
-    n * n.ln() - n + 0.5 * (2.0 * std::f64::consts::PI * n).ln() + 1.0 / (12.0 * n)
-        - 1.0 / (360.0 * n * n * n)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_poisson_tail_agrees_with_the_sum_of_its_terms() {
-        // P(X ≥ 3 | λ = 1) = 1 − e⁻¹(1 + 1 + 1/2)
-        let exact = 1.0 - (-1.0f64).exp() * 2.5;
-        assert!((poisson_tail(3, 1.0) - exact).abs() < 1e-12);
-        // P(X ≥ 1 | λ = 2) = 1 − e⁻²
-        assert!((poisson_tail(1, 2.0) - (1.0 - (-2.0f64).exp())).abs() < 1e-12);
-        // far in the tail: P(X ≥ 40 | λ = 5) ≈ e⁻⁵ 5⁴⁰/40! (1 + 5/41 + …)
-        let p = poisson_tail(40, 5.0);
-        assert!(p > 0.0 && p < 1e-20, "{p}");
-        assert_eq!(poisson_tail(0, 3.0), 1.0);
-        // the tail falls as the count grows
-        assert!(poisson_tail(10, 3.0) > poisson_tail(11, 3.0));
-    }
-
-    #[test]
-    fn stirling_joins_the_exact_factorials() {
-        let exact: f64 = (2..=30u64).map(|j| (j as f64).ln()).sum();
-        assert!((ln_factorial(30) - exact).abs() < 1e-9);
-    }
 }

@@ -2,9 +2,9 @@
 //! customers — their contacts, waits, satisfaction and tickets on time.
 
 use crate::intervals::{QueueRow, intervals};
-use crate::people::People;
+use crate::people::KeyAccounts;
 use crate::{Period, ReportError, check_known, mean};
-use hotline_catalog::{Codes, Segment};
+use hotline_catalog::Codes;
 use hotline_store::{Millis, Store, export::scan};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -78,16 +78,13 @@ pub fn key_accounts(
         deadlines: crate::tickets::OnTime,
     }
     let mut sums: BTreeMap<String, Sum> = BTreeMap::new();
-    let mut people = People::new(store);
+    let key = KeyAccounts::read(store)?;
     store.each_interaction_between(period.from, period.to, |i| {
-        let Some(w) = people.who(i.customer)? else {
+        let Some(manager) = key.manager(i.customer) else {
             return Ok(());
         };
-        if w.segment != Segment::KeyAccount {
-            return Ok(());
-        }
         let s = sums
-            .entry(w.manager.clone().unwrap_or_default())
+            .entry(manager.unwrap_or_default().to_string())
             .or_default();
         s.calling.extend(i.customer);
         s.contacts += 1;
@@ -109,14 +106,11 @@ pub fn key_accounts(
             if !period.contains(t.created) {
                 return Ok(());
             }
-            let Some(w) = people.who(Some(t.customer))? else {
+            let Some(manager) = key.manager(Some(t.customer)) else {
                 return Ok(());
             };
-            if w.segment != Segment::KeyAccount {
-                return Ok(());
-            }
             let s = sums
-                .entry(w.manager.clone().unwrap_or_default())
+                .entry(manager.unwrap_or_default().to_string())
                 .or_default();
             s.tickets += 1;
             s.deadlines.count(&t, now);

@@ -1,8 +1,9 @@
 //! Who the customers of a report's contacts and tickets are (district, 小区, segment,
-//! account manager), each read once, and how many customers each area has.
+//! account manager), each read once; which of them are key accounts; and how many
+//! customers each area has.
 
 use hotline_catalog::Segment;
-use hotline_store::{CustomerProfile, Store, StoreError, export::scan};
+use hotline_store::{CustomerProfile, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 
 /// What a report needs of a customer.
@@ -13,7 +14,6 @@ pub(crate) struct Who {
     pub district: String,
     pub area: String,
     pub segment: Segment,
-    pub manager: Option<String>,
 }
 
 impl Who {
@@ -23,7 +23,6 @@ impl Who {
             district: c.district,
             area: c.area,
             segment: c.segment,
-            manager: c.account_manager,
         }
     }
 }
@@ -53,57 +52,52 @@ impl<'a> People<'a> {
         }
         Ok(self.known.get(&id).and_then(Option::as_ref))
     }
+
+    /// Let go of customer `id` (a caller who reads each customer once keeps none).
+    pub fn forget(&mut self, id: u64) {
+        self.known.remove(&id);
+    }
 }
 
-/// Every customer's (district, 小区), read in one pass over the profiles: the areas'
-/// populations, and where each customer lives (so a report over many contacts looks no
-/// customer up).
-pub(crate) struct Areas {
-    names: Vec<(String, String)>,
-    of: HashMap<u64, u32>,
+/// How many customers each (district, 小区) has, as the store keeps the count (no
+/// customer is read for it).
+pub(crate) fn population(store: &Store) -> Result<BTreeMap<(String, String), u64>, StoreError> {
+    Ok(store
+        .engine()
+        .area_population()?
+        .into_iter()
+        .map(|a| ((a.district, a.area), a.customers))
+        .collect())
 }
 
-impl Areas {
-    pub fn read(store: &Store) -> Result<Areas, StoreError> {
-        let mut index: HashMap<(String, String), u32> = HashMap::new();
-        let mut areas = Areas {
-            names: Vec::new(),
-            of: HashMap::new(),
-        };
-        let engine = store.engine();
-        scan(
-            |after, n| engine.customer_profiles_after(after, n),
-            |(id, _)| *id,
-            |(id, c)| {
-                let key = (c.district, c.area);
-                let k = match index.get(&key) {
-                    Some(k) => *k,
-                    None => {
-                        let k = areas.names.len() as u32;
-                        areas.names.push(key.clone());
-                        index.insert(key, k);
-                        k
-                    }
-                };
-                areas.of.insert(id, k);
-                Ok(())
-            },
-        )?;
-        Ok(areas)
+/// The key accounts (大客户) and their account managers, read at once: a few percent of
+/// the customers, so a report over every contact asks a map, not the store, whether a
+/// caller is one.
+pub(crate) struct KeyAccounts(HashMap<u64, Option<String>>);
+
+impl KeyAccounts {
+    pub fn read(store: &Store) -> Result<KeyAccounts, StoreError> {
+        Ok(KeyAccounts(
+            store.engine().key_accounts()?.into_iter().collect(),
+        ))
     }
 
-    /// Where customer `id` lives.
-    pub fn of(&self, id: Option<u64>) -> Option<&(String, String)> {
-        self.of.get(&id?).and_then(|k| self.names.get(*k as usize))
+    /// Customer `id`'s account manager (`Some(None)`: a key account without one), or
+    /// `None` when they are not a key account.
+    pub fn manager(&self, id: Option<u64>) -> Option<Option<&str>> {
+        self.0.get(&id?).map(Option::as_deref)
     }
 
-    /// Customers by (district, 小区).
-    pub fn population(&self) -> BTreeMap<(String, String), u64> {
-        let mut counts = vec![0u64; self.names.len()];
-        for k in self.of.values() {
-            counts[*k as usize] += 1;
-        }
-        self.names.iter().cloned().zip(counts).collect()
+    /// The segment of a contact's customer: a key account, or public for any other
+    /// customer; none for a caller the hotline did not know.
+    pub fn segment(&self, id: Option<u64>) -> Option<Segment> {
+        id.map(|id| {
+            if self.0.contains_key(&id) {
+                Segment::KeyAccount
+            } else {
+                Segment::Public
+            }
+        })
     }
 }
 
@@ -133,12 +127,12 @@ impl CustomerFilter {
         if self.districts.is_empty() {
             return Ok(());
         }
-        let areas = Areas::read(store)?;
+        let areas = population(store)?;
         crate::check_known(
             "district",
             "the customers",
             &self.districts,
-            areas.names.iter().map(|(d, _)| d.as_str()),
+            areas.keys().map(|(d, _)| d.as_str()),
         )
     }
 

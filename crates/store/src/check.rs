@@ -4,7 +4,7 @@
 use crate::CheckReport;
 use crate::codec::{decode, hex};
 use crate::error::StoreError;
-use crate::model::{AgentAccount, Customer, DeadLetter, Interaction, Ticket};
+use crate::model::{AgentAccount, Customer, CustomerProfile, DeadLetter, Interaction, Ticket};
 use crate::sled_engine::*;
 
 /// The index entries the record stored in entity `tree` at `key` implies.
@@ -29,7 +29,7 @@ enum Owner {
 fn expected(store: &SledEngine, tree: usize, id: u64) -> Result<Owner, StoreError> {
     let key = be(id);
     let owner = match tree {
-        BY_PHONE | BY_NAME | BY_MANAGER | CUSTOMER_PROFILES => CUSTOMERS,
+        BY_PHONE | BY_NAME | BY_MANAGER | CUSTOMER_PROFILES | KEY_ACCOUNTS => CUSTOMERS,
         TICKETS_BY_CUSTOMER | TICKETS_BY_STATUS | TICKETS_BY_OWNER | TICKETS_BY_DEADLINE
         | TICKETS_BY_OFFICE => TICKETS,
         _ => INTERACTIONS,
@@ -50,6 +50,7 @@ pub fn check(store: &SledEngine) -> Result<CheckReport, StoreError> {
         }
     };
     // data → index: every entry an entity implies is there with the right value
+    let mut population = Population::default();
     for (tree, count) in [(CUSTOMERS, 0usize), (TICKETS, 1), (INTERACTIONS, 2)] {
         for kv in store.tree(tree).iter() {
             let (k, v) = kv?;
@@ -67,6 +68,7 @@ pub fn check(store: &SledEngine) -> Result<CheckReport, StoreError> {
                     continue;
                 }
             };
+            population.count(&entries);
             for (t, key, value) in entries {
                 match store.tree(t).get(&key)? {
                     Some(found) if found.as_ref() == value.as_slice() => {}
@@ -86,6 +88,44 @@ pub fn check(store: &SledEngine) -> Result<CheckReport, StoreError> {
                 }
             }
         }
+    }
+    // the areas' counts: each what the customers add up to
+    let mut counted = population.0;
+    for kv in store.tree(AREA_POPULATION).iter() {
+        let (k, v) = kv?;
+        r.index_entries += 1;
+        let want = counted.remove(k.as_ref());
+        let words = area_of_key(&k).map_or_else(|| hex(&k), |(d, a)| format!("{d} {a}"));
+        match (want, count_of(&v)) {
+            (Some(want), Some(n)) if want == n => {}
+            (None, _) => {
+                r.stale += 1;
+                note(
+                    &mut r,
+                    format!(
+                        "{} counts {words}, where no customer lives",
+                        TREE_NAMES[AREA_POPULATION]
+                    ),
+                );
+            }
+            (Some(want), found) => {
+                r.mismatched += 1;
+                note(
+                    &mut r,
+                    format!(
+                        "{} counts {found:?} customers in {words}, not {want}",
+                        TREE_NAMES[AREA_POPULATION]
+                    ),
+                );
+            }
+        }
+    }
+    for k in counted.keys() {
+        r.missing += 1;
+        note(
+            &mut r,
+            format!("{} lacks {}", TREE_NAMES[AREA_POPULATION], hex(k)),
+        );
     }
     for kv in store.tree(AGENTS).iter() {
         let (k, v) = kv?;
@@ -149,11 +189,31 @@ pub fn check(store: &SledEngine) -> Result<CheckReport, StoreError> {
     Ok(r)
 }
 
+/// Customers by area, counted from the profiles the customers imply (one entry per
+/// area: bounded by the areas, not the customers).
+#[derive(Default)]
+struct Population(std::collections::BTreeMap<Vec<u8>, u64>);
+
+impl Population {
+    fn count(&mut self, entries: &IndexEntries) {
+        for (t, key, value) in entries {
+            if *t != CUSTOMER_PROFILES {
+                continue;
+            }
+            if let Ok(p) = decode::<CustomerProfile>(TREE_NAMES[*t], key, value) {
+                *self.0.entry(area_key(&p.district, &p.area)).or_default() += 1;
+            }
+        }
+    }
+}
+
 /// Drop every index and recompute it from the data, then check.
 pub fn rebuild(store: &SledEngine) -> Result<CheckReport, StoreError> {
     for t in INDEXES {
         store.tree(t).clear()?;
     }
+    store.tree(AREA_POPULATION).clear()?;
+    let mut population = Population::default();
     for tree in [CUSTOMERS, TICKETS, INTERACTIONS] {
         let mut batches: Vec<sled::Batch> = (0..TREE_NAMES.len())
             .map(|_| sled::Batch::default())
@@ -164,6 +224,7 @@ pub fn rebuild(store: &SledEngine) -> Result<CheckReport, StoreError> {
             let entries = implied(tree, &k, &v);
             // a corrupt record keeps no index entries; check reports it
             let Ok(entries) = entries else { continue };
+            population.count(&entries);
             for (t, key, value) in entries {
                 batches[t].insert(key, value);
             }
@@ -179,6 +240,11 @@ pub fn rebuild(store: &SledEngine) -> Result<CheckReport, StoreError> {
         }
         store.bulk(batches)?;
     }
+    let mut counts = sled::Batch::default();
+    for (k, n) in population.0 {
+        counts.insert(k, &be(n));
+    }
+    store.tree(AREA_POPULATION).apply_batch(counts)?;
     crate::Engine::flush(store)?;
     check(store)
 }
@@ -341,7 +407,8 @@ mod tests {
             (r.customers, r.tickets, r.interactions, r.agents),
             (1, 1, 1, 1)
         );
-        let entries: u64 = INDEXES.iter().map(|&t| len(t)).sum();
+        // the index entries, and the areas' counts
+        let entries: u64 = INDEXES.iter().map(|&t| len(t)).sum::<u64>() + len(AREA_POPULATION);
         assert_eq!(r.index_entries, entries);
         assert!(r.problems.is_empty());
 

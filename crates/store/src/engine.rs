@@ -246,6 +246,12 @@ pub trait Engine: Send + Sync {
             .map(|c| (c.id, c.profile()))
             .collect())
     }
+    /// How many customers live in each (district, 小区), kept as customers are written
+    /// so that no report counts a million records for it.
+    fn area_population(&self) -> Result<Vec<AreaPopulation>, StoreError>;
+    /// Every key account (大客户) by id, with their account manager: the few customers a
+    /// key-account or segment report singles out, in one small read.
+    fn key_accounts(&self) -> Result<Vec<(u64, Option<String>)>, StoreError>;
     /// Tickets with numbers above `after`, by number.
     fn tickets_after(&self, after: u64, limit: usize) -> Result<Vec<Ticket>, StoreError>;
     /// Interactions (with legs) with ids above `after`, by id.
@@ -270,6 +276,17 @@ pub trait Engine: Send + Sync {
     fn ping(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+/// The customers of one (district, 小区).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AreaPopulation {
+    /// District (区县).
+    pub district: String,
+    /// 小区 / area.
+    pub area: String,
+    /// Customers living there.
+    pub customers: u64,
 }
 
 /// Whether the store can be reached.

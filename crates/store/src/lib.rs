@@ -34,7 +34,7 @@ mod sled_engine;
 mod store;
 pub mod validate;
 
-pub use engine::{Engine, Health};
+pub use engine::{AreaPopulation, Engine, Health};
 pub use error::StoreError;
 pub use hotline_catalog::codes::{CALL_BACK_DONE, CALL_BACK_NO_ANSWER, CALL_BACK_REASON};
 pub use hotline_catalog::{Catalog, CatalogError, Codes, not_ready};

@@ -160,6 +160,9 @@ CREATE TABLE intervals (
     PRIMARY KEY (start_ms, kind, name)
 );
 "#,
+    // 5: the key accounts in one small read (the segment's word, as `word` writes it)
+    "CREATE INDEX customers_key_accounts ON customers (id) INCLUDE (account_manager) \
+     WHERE segment = 'key-account';",
 ];
 
 /// Connections the engine keeps open unless configured.
@@ -996,6 +999,38 @@ impl Engine for PgEngine {
              WHERE id = $1",
             vec![n(id)],
             |r| profile_of(r).map(|(_, p)| p),
+        )
+    }
+
+    fn area_population(&self) -> Result<Vec<crate::AreaPopulation>, StoreError> {
+        // an index-only scan of customers_by_area: the database counts as it writes
+        self.all(
+            "SELECT district, area, count(*) AS customers FROM customers \
+             GROUP BY district, area ORDER BY district, area",
+            vec![],
+            |r| {
+                let text = |c: &str| r.try_get::<_, String>(c).map_err(|e| corrupt_column(r, e));
+                let n: i64 = r.try_get("customers").map_err(|e| corrupt_column(r, e))?;
+                Ok(crate::AreaPopulation {
+                    district: text("district")?,
+                    area: text("area")?,
+                    customers: u64::try_from(n).unwrap_or_default(),
+                })
+            },
+        )
+    }
+
+    fn key_accounts(&self) -> Result<Vec<(u64, Option<String>)>, StoreError> {
+        self.all(
+            "SELECT id, account_manager FROM customers WHERE segment = 'key-account' ORDER BY id",
+            vec![],
+            |r| {
+                let id: i64 = r.try_get("id").map_err(|e| corrupt_column(r, e))?;
+                let manager: Option<String> = r
+                    .try_get("account_manager")
+                    .map_err(|e| corrupt_column(r, e))?;
+                Ok((u64::try_from(id).unwrap_or_default(), manager))
+            },
         )
     }
 

@@ -45,7 +45,15 @@ impl std::ops::Index<usize> for Views<'_> {
     }
 }
 
-const CUSTOMER_TREES: &[usize] = &[CUSTOMERS, BY_PHONE, BY_NAME, BY_MANAGER, CUSTOMER_PROFILES];
+const CUSTOMER_TREES: &[usize] = &[
+    CUSTOMERS,
+    BY_PHONE,
+    BY_NAME,
+    BY_MANAGER,
+    CUSTOMER_PROFILES,
+    KEY_ACCOUNTS,
+    AREA_POPULATION,
+];
 const TICKET_TREES: &[usize] = &[
     TICKETS,
     TICKETS_BY_CUSTOMER,
@@ -87,8 +95,14 @@ pub(crate) const AUDIT: usize = 19;
 pub(crate) const TICKETS_BY_OFFICE: usize = 20;
 pub(crate) const INTERVALS: usize = 21;
 pub(crate) const CUSTOMER_PROFILES: usize = 22;
+/// Key accounts by id → their manager's work number (empty for none).
+pub(crate) const KEY_ACCOUNTS: usize = 23;
+/// district ‖ SEP ‖ 小区 → customers living there (a big-endian count), moved in the
+/// same transaction as the customer: not an index (it has no entry per record), checked
+/// and rebuilt by counting.
+pub(crate) const AREA_POPULATION: usize = 24;
 
-pub(crate) const TREE_NAMES: [&str; 23] = [
+pub(crate) const TREE_NAMES: [&str; 25] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -112,10 +126,12 @@ pub(crate) const TREE_NAMES: [&str; 23] = [
     "tickets_by_office",
     "intervals",
     "customer_profiles",
+    "key_accounts",
+    "area_population",
 ];
 
 /// The index trees (everything that [`Store::rebuild_indexes`] recomputes).
-pub(crate) const INDEXES: [usize; 14] = [
+pub(crate) const INDEXES: [usize; 15] = [
     BY_PHONE,
     BY_NAME,
     BY_MANAGER,
@@ -130,6 +146,7 @@ pub(crate) const INDEXES: [usize; 14] = [
     INTERACTIONS_BY_CALL,
     TICKETS_BY_OFFICE,
     CUSTOMER_PROFILES,
+    KEY_ACCOUNTS,
 ];
 
 /// Separator between a text part and what follows in a key: NUL, which names and ids
@@ -186,7 +203,51 @@ pub(crate) fn customer_index(c: &Customer) -> IndexEntries {
         v.push((BY_MANAGER, text_key(m, c.id), vec![]));
     }
     v.push((CUSTOMER_PROFILES, be(c.id).to_vec(), encode(&c.profile())));
+    if c.segment == Segment::KeyAccount {
+        let manager = c.account_manager.as_deref().unwrap_or_default();
+        v.push((KEY_ACCOUNTS, be(c.id).to_vec(), manager.as_bytes().to_vec()));
+    }
     v
+}
+
+/// The key of a (district, 小区) in [`AREA_POPULATION`].
+pub(crate) fn area_key(district: &str, area: &str) -> Vec<u8> {
+    cat(&[district.as_bytes(), &[SEP], area.as_bytes()])
+}
+
+/// A (district, 小区) from its key.
+pub(crate) fn area_of_key(key: &[u8]) -> Option<(String, String)> {
+    let at = key.iter().position(|b| *b == SEP)?;
+    let district = std::str::from_utf8(&key[..at]).ok()?;
+    let area = std::str::from_utf8(&key[at + 1..]).ok()?;
+    Some((district.to_string(), area.to_string()))
+}
+
+/// A count kept in [`AREA_POPULATION`].
+pub(crate) fn count_of(v: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(v.try_into().ok()?))
+}
+
+/// Move one customer between areas in a transaction (from none when new).
+fn move_population(t: &Views, from: Option<&[u8]>, to: &[u8]) -> Tx<()> {
+    if from == Some(to) {
+        return Ok(());
+    }
+    let tree = &t[AREA_POPULATION];
+    let add = |key: &[u8], up: bool| -> Tx<()> {
+        let n = tree.get(key)?.and_then(|v| count_of(&v)).unwrap_or(0);
+        let n = if up { n + 1 } else { n.saturating_sub(1) };
+        if n == 0 {
+            tree.remove(key)?;
+        } else {
+            tree.insert(key, &be(n))?;
+        }
+        Ok(())
+    };
+    if let Some(from) = from {
+        add(from, false)?;
+    }
+    add(to, true)
 }
 
 pub(crate) fn ticket_index(t: &Ticket) -> IndexEntries {
@@ -461,6 +522,38 @@ impl SledEngine {
             trees[CUSTOMER_PROFILES].apply_batch(batch)?;
             db.flush()?;
         }
+        // stores written before the key-account index and the areas' counts: build
+        // them once (any customer implies a count, so an empty count tree over
+        // customers means a store of the earlier shape)
+        if trees[AREA_POPULATION].is_empty() && !trees[CUSTOMER_PROFILES].is_empty() {
+            let mut counts: std::collections::BTreeMap<Vec<u8>, u64> = Default::default();
+            let (mut batch, mut n) = (sled::Batch::default(), 0);
+            for kv in trees[CUSTOMERS].iter() {
+                let (k, v) = kv?;
+                // a record that does not decode is left for `check` to report
+                let Ok(c) = decode::<Customer>(TREE_NAMES[CUSTOMERS], &k, &v) else {
+                    continue;
+                };
+                *counts.entry(area_key(&c.district, &c.area)).or_default() += 1;
+                for (t, key, value) in customer_index(&c) {
+                    if t == KEY_ACCOUNTS {
+                        batch.insert(key, value);
+                        n += 1;
+                    }
+                }
+                if n >= 10_000 {
+                    trees[KEY_ACCOUNTS].apply_batch(std::mem::take(&mut batch))?;
+                    n = 0;
+                }
+            }
+            trees[KEY_ACCOUNTS].apply_batch(batch)?;
+            let mut batch = sled::Batch::default();
+            for (k, n) in counts {
+                batch.insert(k, &be(n));
+            }
+            trees[AREA_POPULATION].apply_batch(batch)?;
+            db.flush()?;
+        }
         // stores written before the back-office worklist: build its index once
         if trees[TICKETS_BY_OFFICE].is_empty() && !trees[TICKETS_BY_DEADLINE].is_empty() {
             for kv in trees[TICKETS_BY_DEADLINE].iter() {
@@ -696,6 +789,50 @@ impl SledEngine {
     }
 }
 
+/// The customers a bulk load moves between areas (new ones from none), summed per area
+/// and then applied to the counts in one batch.
+#[derive(Default)]
+struct PopulationMoves {
+    /// Where each customer of this load lives now (a customer loaded twice moves once).
+    placed: std::collections::HashMap<u64, Vec<u8>>,
+    delta: std::collections::HashMap<Vec<u8>, i64>,
+}
+
+impl PopulationMoves {
+    fn moved(&mut self, store: &SledEngine, c: &Customer) -> Result<(), StoreError> {
+        let to = area_key(&c.district, &c.area);
+        let from = match self.placed.get(&c.id) {
+            Some(k) => Some(k.clone()),
+            None => store
+                .get::<CustomerProfile>(CUSTOMER_PROFILES, &be(c.id))?
+                .map(|o| area_key(&o.district, &o.area)),
+        };
+        if from.as_ref() == Some(&to) {
+            return Ok(());
+        }
+        if let Some(from) = from {
+            *self.delta.entry(from).or_default() -= 1;
+        }
+        *self.delta.entry(to.clone()).or_default() += 1;
+        self.placed.insert(c.id, to);
+        Ok(())
+    }
+
+    fn into_batch(self, store: &SledEngine, batch: &mut sled::Batch) -> Result<(), StoreError> {
+        for (key, delta) in self.delta {
+            let tree = store.tree(AREA_POPULATION);
+            let n = tree.get(&key)?.and_then(|v| count_of(&v)).unwrap_or(0);
+            let n = n.saturating_add_signed(delta);
+            if n == 0 {
+                batch.remove(key);
+            } else {
+                batch.insert(key, &be(n));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Refuse a customer whose number belongs to another customer.
 fn phones_free(t: &Views, c: &Customer) -> Tx<()> {
     for p in &c.phones {
@@ -774,6 +911,10 @@ impl Engine for SledEngine {
             for (p, (tree, key, value, index)) in commit.put.iter().zip(&placed) {
                 if let Put::Customer(c) = p {
                     phones_free(t, c)?;
+                    let old =
+                        tx_get::<CustomerProfile>(&t[CUSTOMER_PROFILES], CUSTOMER_PROFILES, key)?
+                            .map(|o| area_key(&o.district, &o.area));
+                    move_population(t, old.as_deref(), &area_key(&c.district, &c.area))?;
                 }
                 remove_all(t, &SledEngine::old_index(t, *tree, key)?)?;
                 t[*tree].insert(key.as_slice(), value.as_slice())?;
@@ -794,18 +935,22 @@ impl Engine for SledEngine {
         let mut b: Vec<sled::Batch> = (0..TREE_NAMES.len())
             .map(|_| sled::Batch::default())
             .collect();
+        let mut moves = PopulationMoves::default();
         for p in &records {
             let (tree, key, value, index) = self.placed(p)?;
-            if let Put::Interaction(i) = p {
-                if !i.legs.is_empty() {
+            match p {
+                Put::Interaction(i) if !i.legs.is_empty() => {
                     b[INTERACTION_LEGS].insert(key.as_slice(), encode(&i.legs));
                 }
+                Put::Customer(c) => moves.moved(self, c)?,
+                _ => {}
             }
             b[tree].insert(key, value);
             for (t, k, v) in index {
                 b[t].insert(k, v);
             }
         }
+        moves.into_batch(self, &mut b[AREA_POPULATION])?;
         self.bulk(b)
     }
 
@@ -836,6 +981,42 @@ impl Engine for SledEngine {
                 let (k, v) = kv?;
                 let id = tail_id(&k).unwrap_or_default();
                 Ok((id, decode(TREE_NAMES[CUSTOMER_PROFILES], &k, &v)?))
+            })
+            .collect()
+    }
+
+    fn area_population(&self) -> Result<Vec<crate::AreaPopulation>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.trees[AREA_POPULATION].iter() {
+            let (k, v) = kv?;
+            let (Some((district, area)), Some(customers)) = (area_of_key(&k), count_of(&v)) else {
+                return Err(StoreError::Corrupt {
+                    tree: TREE_NAMES[AREA_POPULATION],
+                    key: hex(&k),
+                    why: "not a (district, area) and a count".into(),
+                });
+            };
+            out.push(crate::AreaPopulation {
+                district,
+                area,
+                customers,
+            });
+        }
+        Ok(out)
+    }
+
+    fn key_accounts(&self) -> Result<Vec<(u64, Option<String>)>, StoreError> {
+        self.trees[KEY_ACCOUNTS]
+            .iter()
+            .map(|kv| {
+                let (k, v) = kv?;
+                let id = tail_id(&k).unwrap_or_default();
+                let manager = String::from_utf8(v.to_vec()).map_err(|_| StoreError::Corrupt {
+                    tree: TREE_NAMES[KEY_ACCOUNTS],
+                    key: hex(&k),
+                    why: "the manager is not text".into(),
+                })?;
+                Ok((id, (!manager.is_empty()).then_some(manager)))
             })
             .collect()
     }

@@ -32,6 +32,7 @@ on_both_engines!(
     a_call_backs_wrap_up_writes_its_outcome_with_its_tickets_or_nothing,
     closed_intervals_are_kept_once_and_read_by_time,
     random_ticket_walks_keep_the_loop_and_its_indexes,
+    areas_count_their_customers_and_the_key_accounts_are_read_at_once,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -499,6 +500,152 @@ fn raw_sled(dir: &std::path::Path) -> ::sled::Db {
             Err(e) => panic!("{e}"),
         }
     }
+}
+
+fn living(name: &str, phone: &str, district: &str, area: &str) -> Customer {
+    let mut c = person(name, phone);
+    c.district = district.into();
+    c.area = area.into();
+    c
+}
+
+/// The areas' populations as the engine keeps them, sorted.
+fn population(s: &Store) -> Vec<(String, String, u64)> {
+    let mut p: Vec<_> = s
+        .engine()
+        .area_population()
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.district, a.area, a.customers))
+        .collect();
+    p.sort();
+    p
+}
+
+fn key_accounts(s: &Store) -> Vec<(u64, Option<String>)> {
+    let mut k = s.engine().key_accounts().unwrap();
+    k.sort();
+    k
+}
+
+/// The reports read each area's customers and the key accounts without reading every
+/// customer: the counts move as customers are added, move house and are bulk-loaded.
+fn areas_count_their_customers_and_the_key_accounts_are_read_at_once(new: New) {
+    let s = new();
+    let row = |d: &str, a: &str, n: u64| (d.to_string(), a.to_string(), n);
+    assert!(population(&s).is_empty());
+    let a = s
+        .put_customer(living("张伟", "18900000001", "西湖区", "翠苑一区"))
+        .unwrap();
+    let b = s
+        .put_customer(living("李娜", "18900000002", "西湖区", "翠苑一区"))
+        .unwrap();
+    let mut c = living("王芳", "18900000003", "上城区", "湖滨");
+    c.segment = Segment::KeyAccount;
+    c.account_manager = Some("9001".into());
+    let c = s.put_customer(c).unwrap();
+    assert_eq!(
+        population(&s),
+        vec![row("上城区", "湖滨", 1), row("西湖区", "翠苑一区", 2)]
+    );
+    assert_eq!(key_accounts(&s), vec![(c.id, Some("9001".into()))]);
+    // one moves house; one is changed in place (the count stays); the key account's
+    // manager changes and a public customer becomes a key account without one
+    let mut moved = a.clone();
+    moved.area = "湖滨".into();
+    moved.district = "上城区".into();
+    s.put_customer(moved).unwrap();
+    let mut renamed = b.clone();
+    renamed.name = "李娜娜".into();
+    s.put_customer(renamed).unwrap();
+    let mut c2 = c.clone();
+    c2.account_manager = Some("9002".into());
+    s.put_customer(c2).unwrap();
+    let mut b2 = s.customer(b.id).unwrap().unwrap();
+    b2.segment = Segment::KeyAccount;
+    s.put_customer(b2).unwrap();
+    assert_eq!(
+        population(&s),
+        vec![row("上城区", "湖滨", 2), row("西湖区", "翠苑一区", 1)]
+    );
+    assert_eq!(
+        key_accounts(&s),
+        vec![(b.id, None), (c.id, Some("9002".into()))]
+    );
+    // the last one leaves its area: the area is gone, not counted as nobody
+    let mut b3 = s.customer(b.id).unwrap().unwrap();
+    b3.area = "湖滨".into();
+    b3.district = "上城区".into();
+    s.put_customer(b3).unwrap();
+    assert_eq!(population(&s), vec![row("上城区", "湖滨", 3)]);
+    // a bulk load (seeding, a copy) counts its customers too
+    let mut d = living("赵敏", "18900000004", "拱墅区", "大关");
+    d.id = c.id + 100;
+    let mut e = living("钱进", "18900000005", "拱墅区", "大关");
+    e.id = c.id + 101;
+    s.load(vec![engine::Put::Customer(d), engine::Put::Customer(e)])
+        .unwrap();
+    s.flush().unwrap();
+    assert_eq!(
+        population(&s),
+        vec![row("上城区", "湖滨", 3), row("拱墅区", "大关", 2)]
+    );
+    let r = s.check().unwrap();
+    assert!(r.is_clean(), "{r:?}");
+}
+
+/// A store written before the areas' counts and the key-account index gets both when
+/// opened; a count that went wrong is found by `check` and put right by `rebuild`.
+#[test]
+fn a_store_without_area_counts_gets_them_when_opened_and_check_guards_them() {
+    let dir = tempdir("area-counts");
+    let (a, k) = {
+        let s = Store::open(&dir, Catalog::builtin()).unwrap();
+        let a = s
+            .put_customer(living("张伟", "18900000001", "西湖区", "翠苑一区"))
+            .unwrap();
+        let mut k = living("王芳", "18900000003", "西湖区", "翠苑一区");
+        k.segment = Segment::KeyAccount;
+        k.account_manager = Some("9001".into());
+        (a, s.put_customer(k).unwrap())
+    };
+    {
+        let db = raw_sled(&dir);
+        db.open_tree("key_accounts").unwrap().clear().unwrap();
+        db.open_tree("area_population").unwrap().clear().unwrap();
+        db.flush().unwrap();
+    }
+    let s = Store::open(&dir, Catalog::builtin()).unwrap();
+    assert_eq!(
+        population(&s),
+        vec![("西湖区".to_string(), "翠苑一区".to_string(), 2)]
+    );
+    assert_eq!(key_accounts(&s), vec![(k.id, Some("9001".into()))]);
+    assert!(s.check().unwrap().is_clean());
+    drop(s);
+    {
+        // damage: one area counted wrong, one that nobody lives in
+        let db = raw_sled(&dir);
+        let t = db.open_tree("area_population").unwrap();
+        t.insert("西湖区\0翠苑一区".as_bytes(), &7u64.to_be_bytes())
+            .unwrap();
+        t.insert("滨江区\0长河".as_bytes(), &1u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let s = Store::open(&dir, Catalog::builtin()).unwrap();
+    let r = s.check().unwrap();
+    assert_eq!((r.mismatched, r.stale), (1, 1), "{r:?}");
+    assert!(r.problems.iter().any(|p| p.contains("翠苑一区")), "{r:?}");
+    let r = s.rebuild_indexes().unwrap();
+    assert!(r.is_clean(), "{r:?}");
+    assert_eq!(
+        population(&s),
+        vec![("西湖区".to_string(), "翠苑一区".to_string(), 2)]
+    );
+    assert_eq!(s.customer(a.id).unwrap().unwrap().area, "翠苑一区");
+    drop(s);
+    std::fs::remove_dir_all(dir).ok();
 }
 
 /// A store written before the customers' profiles were kept (the tree empty) gets them
