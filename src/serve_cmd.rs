@@ -96,6 +96,60 @@ pub struct ServeConfig {
     /// Alarm rules on the queues' live figures.
     #[serde(default)]
     pub alarms: AlarmsSpec,
+    /// The watch on fault surges by area.
+    #[serde(default)]
+    pub outage: OutageSpec,
+}
+
+/// `[outage]`: the watch on fault surges by area (小区), on unless `enabled = false`;
+/// `[outage.detector]` sets the rule (`window_minutes`, `tick_seconds`, `alarm_p`,
+/// `clear_p`, `declare_p`, `floor_per_hour`, `top`; see hotline-outage).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutageSpec {
+    /// Watch the areas.
+    pub enabled: bool,
+    /// The hotline's time zone: the areas' usual rates are by its hour of the day.
+    pub time_zone: String,
+    /// Days of the store's history the usual rates are learned from at start.
+    pub learn_days: u32,
+    /// The detector's rule.
+    pub detector: hotline_outage::DetectorConfig,
+}
+
+impl Default for OutageSpec {
+    fn default() -> OutageSpec {
+        OutageSpec {
+            enabled: true,
+            time_zone: "Asia/Shanghai".into(),
+            learn_days: 28,
+            detector: hotline_outage::DetectorConfig::default(),
+        }
+    }
+}
+
+impl OutageSpec {
+    /// The router's watch, or none; a rule or a time zone it cannot use is named.
+    fn watch(&self) -> Result<Option<hotline_router::server::AreaWatch>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        self.detector
+            .check()
+            .map_err(|e| anyhow::anyhow!("[outage.detector]: {e}"))?;
+        let tz = jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| {
+            anyhow::anyhow!(
+                "[outage] time_zone '{}' is not a time zone (e.g. Asia/Shanghai)",
+                self.time_zone
+            )
+        })?;
+        let offset = tz.to_offset(jiff::Timestamp::now()).seconds();
+        Ok(Some(hotline_router::server::AreaWatch {
+            detector: self.detector.clone(),
+            utc_offset_ms: i64::from(offset) * 1000,
+            learn_days: self.learn_days,
+        }))
+    }
 }
 
 /// `[alarms]`: thresholds on the queues' live figures. `[alarms.default]` is every
@@ -572,6 +626,7 @@ pub fn setup(c: &ServeConfig) -> Result<RouterSetup> {
         checkpoint: (c.checkpoint_seconds > 0)
             .then(|| std::time::Duration::from_secs(c.checkpoint_seconds.into())),
         alarms: Some(c.alarms.rules(&queue_names)?),
+        areas: c.outage.watch()?,
     })
 }
 
@@ -716,6 +771,27 @@ mod tests {
         assert_eq!(r.queues["inquiry"].service_level_below, None);
         assert_eq!(r.queues["fault"].waiting_above, Some(20));
         assert_eq!(r.queues["fault"].longest_wait_above_seconds, Some(60));
+    }
+
+    #[test]
+    fn the_areas_are_watched_unless_told_not_and_a_bad_rule_is_named() {
+        let watch = |t: &str| -> Result<Option<hotline_router::server::AreaWatch>> {
+            let c: ServeConfig = toml::from_str(t)?;
+            Ok(setup(&c)?.areas)
+        };
+        let w = watch("").unwrap().unwrap();
+        assert_eq!(w.utc_offset_ms, 8 * 3_600_000, "Asia/Shanghai");
+        assert_eq!((w.learn_days, w.detector.window_minutes), (28, 30));
+        let w = watch("[outage]\ntime_zone = \"UTC\"\n[outage.detector]\nalarm_p = 1e-8\n")
+            .unwrap()
+            .unwrap();
+        assert_eq!((w.utc_offset_ms, w.detector.alarm_p), (0, 1e-8));
+        assert!(watch("[outage]\nenabled = false\n").unwrap().is_none());
+        let e = watch("[outage]\ntime_zone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(e.to_string().contains("Mars/Olympus"), "{e}");
+        let e = watch("[outage.detector]\nalarm_p = 2\n").unwrap_err();
+        assert!(e.to_string().contains("alarm_p"), "{e}");
+        assert!(watch("[outage.detector]\nloudness = 3\n").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // tests and benchmarks may unwrap
 
 mod alarms;
+mod areas;
 mod back_office;
 mod bad_input;
 mod call_backs;
@@ -216,6 +217,15 @@ async fn up_routing(
             alarms: Some(hotline_router::alarms::AlarmRules {
                 clear_after: 1000,
                 ..hotline_router::alarms::AlarmRules::defaults(&queue_names)
+            }),
+            // areas judged every second, with no history (every area at the floor)
+            areas: Some(hotline_router::server::AreaWatch {
+                detector: hotline_outage::DetectorConfig {
+                    tick_seconds: 1,
+                    ..Default::default()
+                },
+                utc_offset_ms: 8 * 3_600_000,
+                learn_days: 0,
             }),
         },
     )

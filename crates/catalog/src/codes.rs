@@ -155,6 +155,11 @@ pub const CALL_BACK_REASON: &str = "call-back.general";
 pub const CALL_BACK_DONE: &str = "called-back";
 /// The disposition of a call-back nobody answered.
 pub const CALL_BACK_NO_ANSWER: &str = "call-back-no-answer";
+/// The reason group of fault reports (障碍申报): the calls the outage detector counts
+/// per area, and half of the hot-spot report.
+pub const FAULT_GROUP: &str = "fault";
+/// The reason group of complaints (投诉), the hot-spot report's other half.
+pub const COMPLAINT_GROUP: &str = "complaint";
 
 #[cfg(test)]
 mod tests {
@@ -177,7 +182,8 @@ mod tests {
                 g.code
             );
         }
-        assert_eq!(c.reasons_in("fault").count(), 5);
+        assert_eq!(c.reasons_in(FAULT_GROUP).count(), 5);
+        assert!(c.group(COMPLAINT_GROUP).is_some() && c.group(FAULT_GROUP).is_some());
         assert!(
             !c.check_reason("fault.broadband").unwrap().fcr,
             "a fault needs the crew"

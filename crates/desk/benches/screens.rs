@@ -165,6 +165,7 @@ fn main() {
         store: None,
         fcr: vec![],
         alarms: vec![],
+        area_alarms: vec![],
     };
     // an hour of history first (one update a second), so the chart is full
     if let Screen::Supervisor { board, .. } = &mut desk.screen {

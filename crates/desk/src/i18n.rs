@@ -414,6 +414,10 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "abandon rate this interval above",
     ),
     ("alarm.since", "起于", "since"),
+    ("area.title", "区域障碍激增", "Fault surges by area"),
+    ("area.calls", "次障碍来电 /", "fault calls in"),
+    ("area.minutes", "分钟", "min"),
+    ("area.usual", "通常", "usually"),
     ("alarm.seconds", "秒", "s"),
     (
         "sup.chart",

@@ -53,6 +53,8 @@ pub struct Wallboard {
     pub fcr: Vec<pb::FcrFigures>,
     /// The alarms standing, by queue and rule.
     pub alarms: BTreeMap<(String, String), pb::Alarm>,
+    /// The fault-surge alarms standing, by district and 小区.
+    pub area_alarms: BTreeMap<(String, String), pb::AreaAlarm>,
     /// History per queue, oldest first, at most [`HISTORY`] long.
     pub history: BTreeMap<String, VecDeque<Point>>,
     /// The floor as a whole (calls waiting in all queues, mean service level of the
@@ -164,6 +166,14 @@ impl Wallboard {
                         self.alarms.remove(&key);
                     } else {
                         self.alarms.insert(key, a);
+                    }
+                }
+                for a in u.area_alarms {
+                    let key = (a.district.clone(), a.area.clone());
+                    if a.cleared_at.is_some() {
+                        self.area_alarms.remove(&key);
+                    } else {
+                        self.area_alarms.insert(key, a);
                     }
                 }
             }

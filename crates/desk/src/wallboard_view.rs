@@ -304,13 +304,8 @@ fn store_line(s: &pb::StoreStatus, lang: Lang) -> Option<String> {
     ))
 }
 
-/// The alarms standing, one line each, on a red band.
-fn alarm_banner(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
-    let lines = w.alarms.values().fold(
-        column![text(format!("▲ {} ({})", lang.t("alarm.title"), w.alarms.len())).size(15)]
-            .spacing(2),
-        |col, a| col.push(text(alarm_words(a, lang)).size(13)),
-    );
+/// Lines on a red band (the alarms' banners).
+fn red_band<'a>(lines: iced::widget::Column<'a, Message>) -> Element<'a, Message> {
     container(lines)
         .padding(8)
         .width(Length::Fill)
@@ -324,6 +319,65 @@ fn alarm_banner(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
             ..container::Style::default()
         })
         .into()
+}
+
+/// The alarms standing, one line each, on a red band.
+fn alarm_banner(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
+    let lines = w.alarms.values().fold(
+        column![text(format!("▲ {} ({})", lang.t("alarm.title"), w.alarms.len())).size(15)]
+            .spacing(2),
+        |col, a| col.push(text(alarm_words(a, lang)).size(13)),
+    );
+    red_band(lines)
+}
+
+/// A fault-surge alarm in words: the area, its calls in the window against what is
+/// usual there, what they were about, since when.
+pub fn area_alarm_words(a: &pb::AreaAlarm, lang: Lang) -> String {
+    let minutes = a.window.as_ref().map_or(0, |w| w.seconds / 60);
+    let top: Vec<String> = a
+        .top
+        .iter()
+        .map(|t| {
+            let codes = words::codes();
+            let name = if codes.reason(&t.code).is_some() || codes.group(&t.code).is_some() {
+                words::reason(codes, &t.code, lang)
+            } else {
+                words::subcategory(words::catalog(), &t.code, lang)
+            };
+            format!("{name} {}", t.count)
+        })
+        .collect();
+    format!(
+        "{} {} · {} {} {minutes} {} ({} {:.1}) · {} · {} {}",
+        a.district,
+        a.area,
+        a.count,
+        lang.t("area.calls"),
+        lang.t("area.minutes"),
+        lang.t("area.usual"),
+        a.expected,
+        top.join(", "),
+        lang.t("alarm.since"),
+        crate::reports::clock(a.first_call_at.as_ref().map_or(0, |t| t.seconds)),
+    )
+}
+
+/// The areas with a fault surge, one line each, on a red band.
+fn area_banner(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
+    let lines = w.area_alarms.values().fold(
+        column![
+            text(format!(
+                "▲ {} ({})",
+                lang.t("area.title"),
+                w.area_alarms.len()
+            ))
+            .size(15)
+        ]
+        .spacing(2),
+        |col, a| col.push(text(area_alarm_words(a, lang)).size(13)),
+    );
+    red_band(lines)
 }
 
 /// The whole wallboard.
@@ -342,6 +396,9 @@ pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
     }
     if !w.alarms.is_empty() {
         body = body.push(alarm_banner(w, lang));
+    }
+    if !w.area_alarms.is_empty() {
+        body = body.push(area_banner(w, lang));
     }
     let back_office = w.back_office.iter().fold(
         column![text(lang.t("sup.back_office")).size(15)].spacing(2),

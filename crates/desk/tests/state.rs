@@ -285,6 +285,7 @@ fn stats(queue: &str, waiting: u32, sl: f64, agents: &[(&str, i32, i64, u64)]) -
         store: None,
         fcr: vec![],
         alarms: vec![],
+        area_alarms: vec![],
     }))
 }
 

@@ -392,6 +392,7 @@ fn the_supervisor_table_updates_and_sorts() {
                 },
             ],
             alarms: vec![],
+            area_alarms: vec![],
         })))
     };
     let _ = desk.update(update(vec![("1001", "王小明", 3)]));
@@ -449,6 +450,7 @@ fn an_alarm_shows_on_the_wallboard_until_it_clears() {
                 ..Default::default()
             }],
             alarms,
+            area_alarms: vec![],
             ..Default::default()
         })))
     };
@@ -466,6 +468,61 @@ fn an_alarm_shows_on_the_wallboard_until_it_clears() {
     let _ = desk.update(update(vec![alarm(true)]));
     assert!(!shows(&desk, "▲ 告警 (1)") && !shows(&desk, "▲ 故障报修"));
     assert!(shows(&desk, "故障报修"), "the row as usual");
+}
+
+/// A fault surge in one 小区 shows as a banner line in words — the area, its calls
+/// against the usual, what they were about, since when — and goes when it clears.
+#[test]
+fn a_fault_surge_shows_on_the_wallboard_until_it_clears() {
+    let mut desk = supervisor_desk();
+    let surge = |cleared: bool| pb::AreaAlarm {
+        district: "西湖区".into(),
+        area: "翠苑一区".into(),
+        count: 7,
+        expected: 0.25,
+        chance: 1e-8,
+        window: Some(prost_types::Duration {
+            seconds: 1800,
+            nanos: 0,
+        }),
+        first_call_at: ts(1_796_178_600), // 2026-12-02 10:30 in Beijing
+        raised_at: ts(1_796_178_900),
+        top: vec![
+            pb::FaultCount {
+                code: "fault".into(),
+                count: 5,
+            },
+            pb::FaultCount {
+                code: "broadband-down".into(),
+                count: 2,
+            },
+        ],
+        peak: 0,
+        cleared_at: cleared.then(|| ts(1_796_182_200)).flatten(),
+        declare: false,
+    };
+    let update = |area_alarms: Vec<pb::AreaAlarm>| {
+        Message::Board(supervisor::Message::Update(Box::new(pb::StatsUpdate {
+            area_alarms,
+            ..Default::default()
+        })))
+    };
+    let _ = desk.update(update(vec![surge(false)]));
+    assert!(shows(&desk, "▲ 区域障碍激增 (1)"), "the banner");
+    let words =
+        hotline_desk::wallboard_view::area_alarm_words(&surge(false), hotline_desk::i18n::Lang::Zh);
+    assert!(
+        words.starts_with("西湖区 翠苑一区 · 7 次障碍来电 / 30 分钟 (通常 0.2)"),
+        "{words}"
+    );
+    assert!(words.ends_with("· 起于 12-02 10:30"), "{words}");
+    assert!(
+        !words.contains("broadband-down") && !words.contains(" fault "),
+        "codes in words: {words}"
+    );
+    assert!(shows(&desk, &words));
+    let _ = desk.update(update(vec![surge(true)]));
+    assert!(!shows(&desk, "▲ 区域障碍激增"));
 }
 
 fn ts(secs: i64) -> Option<prost_types::Timestamp> {

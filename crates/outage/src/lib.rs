@@ -239,6 +239,11 @@ impl Detector {
         &self.config
     }
 
+    /// Judge by `baseline` from now on (rates learned after start).
+    pub fn learned(&mut self, baseline: Baseline) {
+        self.baseline = baseline;
+    }
+
     /// A fault report from `area` at `now` about `what` (a subcategory or reason code).
     pub fn report(&mut self, now: Millis, area: &Area, what: &str) {
         let id = match self.what_id.get(what) {

@@ -15,8 +15,9 @@
 
 use crate::people::{People, population};
 use crate::{Period, ReportError, check_known, round1};
+use hotline_catalog::codes::{COMPLAINT_GROUP, FAULT_GROUP};
 use hotline_catalog::{Codes, TicketKind};
-use hotline_store::{Store, StoreError, export::scan};
+use hotline_store::{Millis, Store, StoreError, export::scan};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -217,14 +218,47 @@ fn contacts(store: &Store, part: Period, period: Period) -> Result<Reports, Stor
             .map(|r| r.group.as_str())
             .unwrap_or_else(|| reason.split('.').next().unwrap_or(""));
         let complaint = match group {
-            "complaint" => true,
-            "fault" => false,
+            COMPLAINT_GROUP => true,
+            FAULT_GROUP => false,
             _ => return Ok(()),
         };
         reports.add(customer, period.contains(i.arrived), complaint, reason);
         Ok(())
     })?;
     Ok(reports)
+}
+
+/// Every fault call of `period` from a customer the store knows, with where they live
+/// (district, 小区) and when it came: what the router's watch on areas learns each
+/// area's usual rate from.
+pub fn fault_calls(
+    store: &Store,
+    period: Period,
+) -> Result<Vec<(String, String, Millis)>, ReportError> {
+    let codes = Codes::shipped();
+    let mut calls = Vec::new();
+    store.each_interaction_between(period.from, period.to, |i| {
+        let (Some(reason), Some(customer)) = (&i.reason, i.customer) else {
+            return Ok(());
+        };
+        let group = codes
+            .reason(reason)
+            .map(|r| r.group.as_str())
+            .unwrap_or_else(|| reason.split('.').next().unwrap_or(""));
+        if group == FAULT_GROUP {
+            calls.push((customer, i.arrived));
+        }
+        Ok(())
+    })?;
+    calls.sort_unstable();
+    let mut people = People::new(store);
+    let mut out = Vec::with_capacity(calls.len());
+    for (customer, at) in calls {
+        if let Some(w) = people.who(Some(customer))? {
+            out.push((w.district.clone(), w.area.clone(), at));
+        }
+    }
+    Ok(out)
 }
 
 /// A scoped thread's answer, or its panic carried on.

@@ -25,7 +25,7 @@ pub use contacts::{
     ReasonRow, RepeatCallerRow, SatisfactionDimension, SatisfactionRow, SelfServiceRow, reasons,
     repeat_callers, satisfaction, self_service,
 };
-pub use hotspots::{AreaLevel, HotspotRow, hotspots};
+pub use hotspots::{AreaLevel, HotspotRow, fault_calls, hotspots};
 pub use intervals::{FloorRow, IntervalReport, IvrRow, QueueRow, intervals};
 pub use key_accounts::{KeyAccountReport, ManagerRow, key_accounts};
 pub use people::CustomerFilter;

@@ -614,6 +614,43 @@ pub fn duration(ms: u64) -> Option<prost_types::Duration> {
 }
 
 /// An alarm, standing or cleared.
+/// A fault-surge alarm of the watch on areas, for the wallboards (`window`: the
+/// detector's, ms); `None` for news that is no alarm's state.
+pub fn area_alarm(e: &hotline_outage::OutageEvent, window: Millis) -> pb::AreaAlarm {
+    use hotline_outage::OutageEvent as E;
+    match e {
+        E::Raised(s) | E::Grew(s) | E::Declare(s) => pb::AreaAlarm {
+            district: s.area.district.clone(),
+            area: s.area.area.clone(),
+            count: s.count,
+            expected: s.expected,
+            chance: s.chance,
+            window: duration(window),
+            first_call_at: ts(s.first),
+            raised_at: ts(s.raised),
+            top: s
+                .top
+                .iter()
+                .map(|(code, count)| pb::FaultCount {
+                    code: code.clone(),
+                    count: *count,
+                })
+                .collect(),
+            peak: 0,
+            cleared_at: None,
+            declare: matches!(e, E::Declare(_)),
+        },
+        E::Cleared { area, at, peak } => pb::AreaAlarm {
+            district: area.district.clone(),
+            area: area.area.clone(),
+            window: duration(window),
+            peak: *peak,
+            cleared_at: ts(*at),
+            ..Default::default()
+        },
+    }
+}
+
 pub fn alarm(a: &crate::alarms::Alarm) -> pb::Alarm {
     pb::Alarm {
         queue: a.queue.clone(),

@@ -12,13 +12,13 @@ use crate::server::EventTx;
 use crate::spool::RecordSpool;
 use crate::store_watch::StoreState;
 use crate::switchboard::{
-    AgentEvent, CallNo, CallerEvent, Command, In, Out, SwitchError, Switchboard,
+    AgentEvent, CallNo, CallerEvent, Command, In, Out, OutageEvent, SwitchError, Switchboard,
 };
 use crate::tokens::Tokens;
 use hotline_acd::AgentStateKind;
 use hotline_proto::v1 as pb;
 use hotline_store::{Millis, NewTicket, Store, TicketChange};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 use tonic::Status;
@@ -161,6 +161,10 @@ pub(crate) struct Core {
     metrics: Arc<crate::metrics::Metrics>,
     /// The alarm rules and the alarms standing.
     alarms: Alarms,
+    /// Fault-surge alarms standing, by (district, 小区).
+    area_alarms: BTreeMap<(String, String), pb::AreaAlarm>,
+    /// Area alarms raised, grown or cleared since the last stats update.
+    area_news: Vec<pb::AreaAlarm>,
 }
 
 impl Core {
@@ -199,6 +203,8 @@ impl Core {
             intervals,
             metrics: Arc::default(),
             alarms,
+            area_alarms: BTreeMap::new(),
+            area_news: Vec::new(),
         }
     }
 
@@ -493,6 +499,7 @@ impl Core {
                 .filter(|a| wanted(&a.queue))
                 .map(convert::alarm)
                 .collect(),
+            area_alarms: self.area_alarms.values().cloned().collect(),
         }
     }
 
@@ -547,7 +554,9 @@ impl Core {
             Ok(true) => Some(convert::store_state(&self.store_state.borrow_and_update())),
             _ => None,
         };
+        let area_alarms = std::mem::take(&mut self.area_news);
         let changed = !alarms.is_empty()
+            || !area_alarms.is_empty()
             || !self.dirty_queues.is_empty()
             || !self.dirty_agents.is_empty()
             || self.back_office_fresh
@@ -590,6 +599,7 @@ impl Core {
                         .filter(|a| filter.is_empty() || filter.contains(&a.queue))
                         .cloned()
                         .collect(),
+                    area_alarms: area_alarms.clone(),
                 })
             });
         }
@@ -672,8 +682,37 @@ impl Core {
                 Out::QueueChanged(q) => {
                     self.dirty_queues.insert(q);
                 }
+                Out::Area(e) => self.on_area(e),
             }
         }
+    }
+
+    /// The watch on areas raised, grew or cleared an alarm: keep it standing (or not),
+    /// and tell the wallboards with the next update.
+    fn on_area(&mut self, e: OutageEvent) {
+        let window = self.sb.area_window().unwrap_or_default();
+        let mut a = convert::area_alarm(&e, window);
+        let key = (a.district.clone(), a.area.clone());
+        match &e {
+            OutageEvent::Cleared { .. } => {
+                if let Some(mut was) = self.area_alarms.remove(&key) {
+                    (was.cleared_at, was.peak) = (a.cleared_at, a.peak);
+                    a = was;
+                }
+                tracing::info!(district = %a.district, area = %a.area, peak = a.peak,
+                    "fault surge over: area alarm cleared");
+            }
+            _ => {
+                let declared = self.area_alarms.get(&key).is_some_and(|w| w.declare);
+                a.declare |= declared;
+                if matches!(e, OutageEvent::Raised(_)) {
+                    tracing::warn!(district = %a.district, area = %a.area, count = a.count,
+                        expected = a.expected, chance = a.chance, "fault surge: area alarm raised");
+                }
+                self.area_alarms.insert(key, a.clone());
+            }
+        }
+        self.area_news.push(a);
     }
 
     fn tell_caller(&mut self, call: CallNo, ev: CallerEvent, now: Millis) {

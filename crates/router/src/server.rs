@@ -189,6 +189,56 @@ pub struct RouterSetup {
     /// The alarm rules on the queues' live figures; `None`: the defaults
     /// ([`crate::alarms::DEFAULT_THRESHOLDS`]) for every queue.
     pub alarms: Option<crate::alarms::AlarmRules>,
+    /// The watch on fault surges by area; `None`: areas are not watched.
+    pub areas: Option<AreaWatch>,
+}
+
+/// How the router watches the areas for fault surges.
+#[derive(Debug, Clone)]
+pub struct AreaWatch {
+    /// The detector's rule.
+    pub detector: hotline_outage::DetectorConfig,
+    /// The hotline's local time minus UTC, ms (the usual rates are by local hour).
+    pub utc_offset_ms: i64,
+    /// Days of the store's history the usual rates are learned from (0: none; every
+    /// area at the detector's floor).
+    pub learn_days: u32,
+}
+
+/// Learn the areas' usual fault rates from the store's last `learn_days` and hand them
+/// to the switchboard (in the background: a big store takes a few seconds).
+fn learn_areas(store: Arc<Store>, tx: mpsc::UnboundedSender<CoreMsg>, w: AreaWatch) {
+    if w.learn_days == 0 {
+        return;
+    }
+    tokio::task::spawn_blocking(move || {
+        let to = now_ms();
+        let from = to.saturating_sub(Millis::from(w.learn_days) * 86_400_000);
+        let period = hotline_report::Period::new(from, to);
+        let calls = period.and_then(|p| hotline_report::fault_calls(&store, p));
+        match calls {
+            Ok(calls) => {
+                let n = calls.len();
+                let baseline = hotline_outage::Baseline::learn(
+                    w.utc_offset_ms,
+                    from,
+                    to,
+                    calls
+                        .into_iter()
+                        .map(|(d, a, at)| (hotline_outage::Area::new(&d, &a), at)),
+                );
+                tracing::info!(
+                    fault_calls = n,
+                    areas = baseline.areas(),
+                    days = w.learn_days,
+                    "areas' usual fault rates learned"
+                );
+                let _ = tx.send(CoreMsg::Input(In::AreaBaseline(Box::new(baseline)), None));
+            }
+            Err(e) => tracing::warn!(error = %e,
+                "the areas' usual fault rates could not be learned: every area is judged at the floor"),
+        }
+    });
 }
 
 /// A certificate chain and its private key, both PEM, for serving over TLS.
@@ -303,6 +353,15 @@ impl Router {
         let tickets = crate::ticket_watch::TicketNews::on(&store);
         store_watch::spawn(store.clone(), spool.clone(), state_tx);
         let metrics = Arc::new(crate::metrics::Metrics::default());
+        if let Some(w) = &setup.areas {
+            let detector = hotline_outage::Detector::new(
+                w.detector.clone(),
+                hotline_outage::Baseline::empty(w.utc_offset_ms),
+            )
+            .map_err(|e| Status::invalid_argument(e.to_string()))?;
+            sb.watch_areas(detector, now_ms());
+            learn_areas(store.clone(), tx.clone(), w.clone());
+        }
         let mut core = Core::new(
             sb,
             store.clone(),

@@ -10,6 +10,7 @@ use hotline_acd::{
     CallSpec, EndReason, Engine, EngineConfig, EngineError, Input as EngineInput, Party,
     QueueConfig, QueueId, ReasonCode, Span, Time, TransferTarget,
 };
+use hotline_catalog::codes::FAULT_GROUP;
 use hotline_ivr::{Action as IvrAction, Flow, Input as IvrInput, Lang, Service, Session};
 use hotline_store::{
     CallBackOutcome, CallEnd, CallLeg, Customer, Interaction, IntervalFigures, IntervalRecord,
@@ -19,10 +20,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use thiserror::Error;
 
+mod areas;
 mod call_back;
 use crate::ivr_intervals::{IvrCounts, IvrExit};
 use call_back::CallBackJob;
 pub use call_back::{CallBackPolicy, CustomerLine};
+pub use hotline_outage::{Area, Baseline, Detector, OutageEvent};
 
 /// The router's number for a call (also the interaction's call id).
 pub type CallNo = u64;
@@ -110,6 +113,8 @@ pub enum TimerKey {
     CustomerRing(CallNo),
     /// A call-back task has waited long enough for its owner to log in.
     OwnerWait(CallNo),
+    /// Time to judge the areas' fault counts again.
+    Areas,
 }
 
 /// An input with its time.
@@ -187,6 +192,9 @@ pub enum In {
     },
     /// The customer answered a call-back ringing their telephone.
     CustomerAnswered(CallNo),
+    /// The areas' usual fault rates by hour of day, learned from the store's history
+    /// (the driver reads them after start; until then every area is at the floor).
+    AreaBaseline(Box<Baseline>),
 }
 
 /// What a caller hears or what happens to their call.
@@ -372,6 +380,8 @@ pub enum Out {
     },
     /// A queue's statistics changed.
     QueueChanged(String),
+    /// The watch on areas raised, grew or cleared a fault-surge alarm.
+    Area(OutageEvent),
 }
 
 /// An input the switchboard refused; the session carries on.
@@ -445,6 +455,8 @@ struct Call {
     queue: Option<String>,
     /// Priority class the IVR queued it with.
     priority: u8,
+    /// Counted as a fault report from the caller's area (once per call).
+    fault_reported: bool,
     engine: Option<CallId>,
     caller_gone: bool,
     in_survey: bool,
@@ -475,6 +487,7 @@ impl Call {
             reason: None,
             queue: None,
             priority: 0,
+            fault_reported: false,
             engine: None,
             caller_gone: false,
             in_survey: false,
@@ -599,6 +612,8 @@ pub struct Switchboard {
     call_backs: Option<CallBackPolicy>,
     /// The calls that left the IVR in the statistics interval so far.
     ivr_counts: IvrCounts,
+    /// The watch on fault surges by area; `None`: not watched.
+    areas: Option<Detector>,
     out: VecDeque<Out>,
 }
 
@@ -659,6 +674,7 @@ impl Switchboard {
             ticket_work: HashMap::new(),
             call_backs: None,
             ivr_counts: IvrCounts::default(),
+            areas: None,
             out: VecDeque::new(),
             engine: Engine::new(config, us(now)),
         };
@@ -797,6 +813,16 @@ impl Switchboard {
                 Ok(())
             }
             In::Timer(TimerKey::OwnerWait(call)) => self.owner_wait_over(call, now),
+            In::Timer(TimerKey::Areas) => {
+                self.judge_areas(now);
+                Ok(())
+            }
+            In::AreaBaseline(b) => {
+                if let Some(d) = &mut self.areas {
+                    d.learned(*b);
+                }
+                Ok(())
+            }
             In::CallBackDue {
                 call,
                 ticket,
@@ -1052,6 +1078,9 @@ impl Switchboard {
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.running = Some(service);
                     }
+                    if service == Service::FaultReport {
+                        self.fault_call(call, now, FAULT_GROUP);
+                    }
                     let c = &self.calls[&call];
                     self.out.push_back(Out::SelfService {
                         call,
@@ -1076,6 +1105,9 @@ impl Switchboard {
                         .and_then(|p| p.customer.account_manager.as_ref())
                         .and_then(|m| self.agent_ids.get(m).copied());
                     self.left_ivr(call, now, IvrExit::ToAgent);
+                    if reason == FAULT_GROUP {
+                        self.fault_call(call, now, &reason);
+                    }
                     let c = self
                         .calls
                         .get_mut(&call)
