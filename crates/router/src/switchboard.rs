@@ -25,7 +25,7 @@ mod call_back;
 use crate::ivr_intervals::{IvrCounts, IvrExit};
 use call_back::CallBackJob;
 pub use call_back::{CallBackPolicy, CustomerLine};
-pub use hotline_outage::{Area, Baseline, Detector, OutageEvent};
+pub use hotline_outage::{Area, Baseline, Detector, DetectorConfig, OutageEvent};
 
 /// The router's number for a call (also the interaction's call id).
 pub type CallNo = u64;
@@ -594,6 +594,9 @@ struct TicketJob {
     changed: Vec<u64>,
     /// A call-back whose outcome is being recorded, to try again later after no answer.
     retry: Option<u64>,
+    /// The subcategory of the first fault ticket the wrap-up opens (a fault report of
+    /// the caller's area once it is written, if the call was not counted as one yet).
+    fault: Option<String>,
 }
 
 /// The router's core.
@@ -876,6 +879,9 @@ impl Switchboard {
                 };
                 if written {
                     self.call_back_recorded(job.call, job.retry, now);
+                    if let (Some(no), Some(what)) = (job.call, &job.fault) {
+                        self.fault_call(no, now, what);
+                    }
                 }
                 if let Some(c) = job.call.and_then(|no| self.calls.get_mut(&no)) {
                     if written {
@@ -958,6 +964,11 @@ impl Switchboard {
                         call: no,
                         changed: w.ticket_changes.iter().map(|(id, _)| *id).collect(),
                         retry,
+                        fault: w
+                            .new_tickets
+                            .iter()
+                            .find(|t| t.kind == hotline_store::TicketKind::Fault)
+                            .map(|t| t.subcategory.clone()),
                     }
                 });
                 // the last agent's wrap-up describes the call

@@ -1723,3 +1723,111 @@ fn the_ivr_interval_counts_each_call_once_as_it_leaves_the_ivr() {
         "the close is the checkpoint's figures"
     );
 }
+
+/// The customer of 翠苑一区 whose calls the watch on areas counts.
+fn living_in(area: &str) -> Option<Box<ScreenPop>> {
+    let mut c = seed::customer(1, 0, DEFAULT_NOW);
+    c.id = 1;
+    c.district = "西湖区".into();
+    c.area = area.into();
+    Some(Box::new(ScreenPop {
+        customer: c,
+        open_tickets: vec![],
+        recent: vec![],
+    }))
+}
+
+fn dial_and_press(r: &mut Rig, call: u64, pop: Option<Box<ScreenPop>>, keys: &[&str]) {
+    r.go(In::Dial {
+        call,
+        from: format!("189{call:08}"),
+        to: "1000".into(),
+        pop,
+        store_unavailable: false,
+    });
+    for k in keys {
+        r.go(In::Keys {
+            call,
+            digits: (*k).into(),
+        });
+    }
+}
+
+/// Every fault report from one 小区 counts once — a call to the fault desk, the
+/// self-service fault report, a fault ticket opened at wrap-up of a call that chose
+/// something else — and callers the store does not know, or from elsewhere, count for
+/// nothing of it; at the fifth the watch raises the area's alarm on its own timer.
+#[test]
+fn the_watch_on_areas_counts_each_fault_report_once_and_raises_the_alarm() {
+    let mut r = rig();
+    r.sb.watch_areas(
+        Detector::new(DetectorConfig::default(), Baseline::empty(8 * 3_600_000)).unwrap(),
+        r.now,
+    );
+    r.drain();
+    // (the callers at the fault desk hang up once counted: nobody is logged in)
+    // two calls to the fault desk
+    dial_and_press(&mut r, 1, living_in("翠苑一区"), &["2", "0"]);
+    dial_and_press(&mut r, 2, living_in("翠苑一区"), &["2", "0"]);
+    // the self-service fault report
+    dial_and_press(&mut r, 3, living_in("翠苑一区"), &["2", "1"]);
+    // unknown callers and a neighbour area's caller at the fault desk
+    dial_and_press(&mut r, 4, None, &["2", "0"]);
+    dial_and_press(&mut r, 5, None, &["2", "0"]);
+    dial_and_press(&mut r, 6, living_in("文三"), &["2", "0"]);
+    for call in 1..=6 {
+        r.go(In::CallerHangUp(call));
+    }
+    r.at(r.now + 60_000);
+    assert!(
+        !r.log.iter().any(|o| matches!(o, Out::Area(_))),
+        "three from 翠苑一区 are not yet improbable at the floor"
+    );
+    // an inquiry that turns out to be a fault: the agent opens a fault ticket
+    r.ready("1001");
+    dial_and_press(&mut r, 7, living_in("翠苑一区"), &["1"]);
+    let offered = r.log.iter().rev().find_map(|o| match o {
+        Out::Agent(a, AgentEvent::Offer { call, .. }) => Some((a.clone(), *call)),
+        _ => None,
+    });
+    let (agent, _) = offered.expect("an agent is offered a call");
+    r.agent(&agent, Command::Answer);
+    r.agent(&agent, Command::HangUp);
+    r.agent(
+        &agent,
+        Command::WrapUp(WrapUp {
+            disposition: "ticket-opened".into(),
+            new_tickets: vec![NewTicket {
+                customer: 1,
+                kind: TicketKind::Fault,
+                subcategory: "broadband-down".into(),
+                description: "断网".into(),
+                priority: TicketPriority::High,
+            }],
+            ..WrapUp::default()
+        }),
+    );
+    r.at(r.now + 60_000);
+    assert!(!r.log.iter().any(|o| matches!(o, Out::Area(_))), "four");
+    dial_and_press(&mut r, 8, living_in("翠苑一区"), &["2", "0"]);
+    r.at(r.now + 60_000);
+    let raised: Vec<&OutageEvent> = r
+        .log
+        .iter()
+        .filter_map(|o| match o {
+            Out::Area(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(raised.len(), 1, "{raised:?}");
+    let OutageEvent::Raised(s) = raised[0] else {
+        panic!("{raised:?}")
+    };
+    assert_eq!(s.area, Area::new("西湖区", "翠苑一区"));
+    assert_eq!(s.count, 5);
+    assert_eq!(
+        s.top,
+        vec![("fault".to_string(), 4), ("broadband-down".to_string(), 1)]
+    );
+    assert_eq!(r.sb.alarmed_areas(), vec![Area::new("西湖区", "翠苑一区")]);
+}
