@@ -162,19 +162,13 @@ impl Wallboard {
                 }
                 for a in u.alarms {
                     let key = (a.queue.clone(), a.rule.clone());
-                    if a.cleared_at.is_some() {
-                        self.alarms.remove(&key);
-                    } else {
-                        self.alarms.insert(key, a);
-                    }
+                    let cleared = a.cleared_at.is_some();
+                    standing(&mut self.alarms, key, a, cleared);
                 }
                 for a in u.area_alarms {
                     let key = (a.district.clone(), a.area.clone());
-                    if a.cleared_at.is_some() {
-                        self.area_alarms.remove(&key);
-                    } else {
-                        self.area_alarms.insert(key, a);
-                    }
+                    let cleared = a.cleared_at.is_some();
+                    standing(&mut self.area_alarms, key, a, cleared);
                 }
             }
             Message::Lost(n, why) => self.lost = Some((n, why)),
@@ -254,5 +248,19 @@ impl Wallboard {
             q.abandon_rate,
             below,
         )
+    }
+}
+
+/// Keep an alarm's latest news: standing until it says it cleared.
+fn standing<T>(
+    alarms: &mut BTreeMap<(String, String), T>,
+    key: (String, String),
+    news: T,
+    cleared: bool,
+) {
+    if cleared {
+        alarms.remove(&key);
+    } else {
+        alarms.insert(key, news);
     }
 }
