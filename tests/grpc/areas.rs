@@ -80,5 +80,15 @@ async fn fault_calls_from_one_area_raise_its_alarm_on_the_supervisors_stream() {
     let first = next(&mut late).await;
     assert_eq!(first.area_alarms.len(), 1, "{:?}", first.area_alarms);
     assert_eq!(first.area_alarms[0].raised_at, a.raised_at);
+    // and Prometheus counts it
+    let text = up.router.metrics_text().await;
+    assert!(text.contains("area_alarms_standing 1"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "area_alarms_raised_total{{district=\"{}\"}} 1",
+            up.customer.district
+        )),
+        "{text}"
+    );
     drop(lines);
 }

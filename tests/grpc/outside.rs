@@ -794,6 +794,8 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
         ("interval_page_fields", "ivr"),
         ("agent_row_fields", "not_ready_by_reason"),
         ("agent_row_fields", "tickets_on_time_rate"),
+        ("area_alarm_fields", "first_call_at"),
+        ("area_alarm_fields", "top"),
     ] {
         assert!(
             v[list]
@@ -802,6 +804,10 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
             "{field} missing from {list}: {v}"
         );
     }
+    // the supervisors' stream read by the outside client: its queues (the hotline's five
+    // and the call-backs'), no area alarm yet
+    assert_eq!(v["stats_queues"], 6, "{v}");
+    assert_eq!(v["stats_area_alarms"], 0, "{v}");
     assert_eq!(v["login_code"], "UNAUTHENTICATED", "{v}");
     assert_eq!(v["login_words"], "wrong agent id or password", "{v}");
     assert_eq!(v["health"], "SERVING", "{v}");

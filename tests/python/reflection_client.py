@@ -4,8 +4,8 @@ the router's reflection service (v1alpha, as grpcio-reflection speaks it) tells 
 Usage: reflection_client.py HOST:PORT
 Lists the services, builds the Login request from the descriptors it was sent, calls
 it with a wrong password and checks the router's health; logs in as supervisor 2001 and
-reads a report (a server stream of pages) and a refused one, and the interval report
-with its optional target. Prints one JSON line.
+reads a report (a server stream of pages) and a refused one, the interval report with
+its optional target, and the supervisors' stream's first update. Prints one JSON line.
 """
 
 import json
@@ -87,6 +87,20 @@ def main(addr):
     iasked.period.to.seconds = now
     ipages = list(interval_report(iasked, metadata=auth, timeout=10))
     agent_row = pool.FindMessageTypeByName("callcenter.v1.AgentReportRow")
+    # the supervisors' stream: its first update, with the area alarms standing
+    supervisor = pool.FindServiceByName("callcenter.v1.SupervisorService")
+    watch = supervisor.FindMethodByName("WatchStats")
+    wreq = message_factory.GetMessageClass(watch.input_type)
+    wupdate = message_factory.GetMessageClass(watch.output_type)
+    stats = channel.unary_stream(
+        "/callcenter.v1.SupervisorService/WatchStats",
+        request_serializer=wreq.SerializeToString,
+        response_deserializer=wupdate.FromString,
+    )
+    board = stats(wreq(), metadata=auth, timeout=10)
+    first_update = next(board)
+    board.cancel()
+    area_alarm = pool.FindMessageTypeByName("callcenter.v1.AreaAlarm")
     print(
         json.dumps(
             {
@@ -99,6 +113,9 @@ def main(addr):
                 "interval_page_fields": sorted(ipage.DESCRIPTOR.fields_by_name),
                 "interval_target_set": iasked.HasField("target_service_level"),
                 "agent_row_fields": sorted(agent_row.fields_by_name),
+                "stats_queues": len(first_update.queues),
+                "stats_area_alarms": len(first_update.area_alarms),
+                "area_alarm_fields": sorted(area_alarm.fields_by_name),
                 "login_code": login_code,
                 "login_words": login_words,
                 "health": hresp.DESCRIPTOR.fields_by_name["status"]

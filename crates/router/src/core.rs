@@ -712,6 +712,8 @@ impl Core {
                 self.area_alarms.insert(key, a.clone());
             }
         }
+        let raised = matches!(e, OutageEvent::Raised(_)).then_some(a.district.as_str());
+        self.metrics.area_alarms(raised, self.area_alarms.len());
         self.area_news.push(a);
     }
 

@@ -47,6 +47,10 @@ pub struct Metrics {
     alarms_raised: Family<[(&'static str, String); 2], Counter>,
     /// The alarms standing now: (queue, rule).
     standing: std::sync::Mutex<Vec<(String, &'static str)>>,
+    /// Fault-surge alarms raised, by district.
+    area_alarms_raised: Family<[(&'static str, String); 1], Counter>,
+    /// Areas with a fault-surge alarm standing now.
+    areas_alarmed: Gauge,
 }
 
 impl Default for Metrics {
@@ -60,6 +64,8 @@ impl Default for Metrics {
             callers: Gauge::default(),
             alarms_raised: Family::default(),
             standing: Default::default(),
+            area_alarms_raised: Family::default(),
+            areas_alarmed: Gauge::default(),
         }
     }
 }
@@ -89,6 +95,18 @@ impl Metrics {
     /// A call record took `seconds` to be written.
     pub(crate) fn record_written(&self, seconds: f64) {
         self.record_write.observe(seconds);
+    }
+
+    /// A fault-surge alarm was raised in `district` (none: one grew or cleared);
+    /// `standing` areas are alarmed now.
+    pub(crate) fn area_alarms(&self, raised_in: Option<&str>, standing: usize) {
+        if let Some(d) = raised_in {
+            self.area_alarms_raised
+                .get_or_create(&[("district", d.to_string())])
+                .inc();
+        }
+        self.areas_alarmed
+            .set(i64::try_from(standing).unwrap_or(i64::MAX));
     }
 
     /// The alarms standing now; those raised since the last call are counted.
@@ -252,6 +270,16 @@ impl Metrics {
             "alarms_raised",
             "Alarms raised since the router started, by queue and rule",
             self.alarms_raised.clone(),
+        );
+        r.register(
+            "area_alarms_standing",
+            "Areas (小区) with a fault-surge alarm standing now",
+            self.areas_alarmed.clone(),
+        );
+        r.register(
+            "area_alarms_raised",
+            "Fault-surge alarms raised since the router started, by district",
+            self.area_alarms_raised.clone(),
         );
         let up = Gauge::<i64, std::sync::atomic::AtomicI64>::default();
         up.set(i64::from(store_up));
