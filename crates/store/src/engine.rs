@@ -112,6 +112,14 @@ impl Commit {
             ..Commit::default()
         }
     }
+
+    /// Only interval records (history), nothing expected, nothing removed.
+    pub fn is_intervals_only(&self) -> bool {
+        self.expect.is_empty()
+            && self.remove.is_empty()
+            && !self.put.is_empty()
+            && self.put.iter().all(|p| matches!(p, Put::Interval(_)))
+    }
 }
 
 /// A storage engine. Reads see every commit that has returned; a commit returns once it
