@@ -279,7 +279,13 @@ pub(crate) enum Refused {
     Db(tokio_postgres::Error),
 }
 
-/// Run `commit` as one transaction on `c`, its statements sent together.
+/// The most statements a commit sends at once: `try_join_all` polls up to this many
+/// futures in order, every one each time (futures-util's `SMALL`), so they are sent in
+/// their order, `BEGIN` first and `COMMIT` last.
+const PIPELINED_MOST: usize = 30;
+
+/// Run `commit` as one transaction on `c`, its statements sent together (one after
+/// another past [`PIPELINED_MOST`]).
 pub(crate) async fn run<C: GenericClient>(c: &C, commit: &Commit) -> Result<(), Refused> {
     let steps = transaction(commit);
     let mut texts: Vec<&'static str> = steps.iter().map(|s| s.sql).collect();
@@ -291,6 +297,24 @@ pub(crate) async fn run<C: GenericClient>(c: &C, commit: &Commit) -> Result<(), 
         .map_err(Refused::Db)?;
     let prepared: HashMap<&str, _> = texts.into_iter().zip(statements).collect();
     let refs: Vec<Vec<&(dyn ToSql + Sync)>> = steps.iter().map(Step::refs).collect();
+    if steps.len() > PIPELINED_MOST {
+        // joined futures past this many are polled as a set that may stop part-way
+        // (futures-util's FuturesUnordered yields to the executor), so `COMMIT` could be
+        // sent before the last statements: a big commit (a checkpoint of 1,000 agents'
+        // intervals, an import page) goes one statement after another instead
+        c.batch_execute("BEGIN").await.map_err(Refused::Db)?;
+        for (s, r) in steps.iter().zip(&refs) {
+            if let Err(e) = c.execute(&prepared[s.sql], r).await {
+                // the transaction is aborted: end it before the connection is reused
+                let _ = c.batch_execute("ROLLBACK").await;
+                return Err(refusal(e, commit));
+            }
+        }
+        return c
+            .batch_execute("COMMIT")
+            .await
+            .map_err(|e| refusal(e, commit));
+    }
     let body = futures_util::future::try_join_all(
         steps
             .iter()

@@ -33,6 +33,7 @@ on_both_engines!(
     closed_intervals_are_kept_once_and_read_by_time,
     random_ticket_walks_keep_the_loop_and_its_indexes,
     areas_count_their_customers_and_the_key_accounts_are_read_at_once,
+    a_big_import_is_written_whole_or_not_at_all,
 );
 
 fn person(name: &str, phone: &str) -> Customer {
@@ -592,6 +593,41 @@ fn areas_count_their_customers_and_the_key_accounts_are_read_at_once(new: New) {
     );
     let r = s.check().unwrap();
     assert!(r.is_clean(), "{r:?}");
+}
+
+/// An import of more records than a commit sends at once (40 customers) is one
+/// transaction still: when its last customer's number belongs to someone else, none of
+/// the 40 is stored, and the store is clean.
+fn a_big_import_is_written_whole_or_not_at_all(new: New) {
+    let s = new();
+    let owner = s
+        .put_customer(living("张伟", "18900000001", "西湖区", "翠苑一区"))
+        .unwrap();
+    let records: Vec<engine::Put> = (0..40u64)
+        .map(|k| {
+            let phone = if k == 39 {
+                "18900000001".to_string()
+            } else {
+                format!("1890001{k:04}")
+            };
+            let mut c = living(&format!("导入{k}"), &phone, "拱墅区", "大关");
+            c.id = owner.id + 100 + k;
+            engine::Put::Customer(c)
+        })
+        .collect();
+    let e = s.import(records).unwrap_err();
+    assert!(matches!(e, StoreError::PhoneTaken { .. }), "{e}");
+    for k in 0..40 {
+        assert!(
+            s.customer(owner.id + 100 + k).unwrap().is_none(),
+            "customer {k}"
+        );
+    }
+    assert_eq!(
+        population(&s),
+        vec![("西湖区".to_string(), "翠苑一区".to_string(), 1)]
+    );
+    assert!(s.check().unwrap().is_clean());
 }
 
 /// A store written before the areas' counts and the key-account index gets both when
