@@ -119,6 +119,14 @@ impl Codes {
         self.reasons.iter().find(|r| r.code == code)
     }
 
+    /// The group of reason `code`: the catalogue's, or the code's prefix before the dot
+    /// for a code it does not hold (an older record's).
+    pub fn group_of<'a>(&'a self, code: &'a str) -> &'a str {
+        self.reason(code)
+            .map(|r| r.group.as_str())
+            .unwrap_or_else(|| code.split('.').next().unwrap_or(""))
+    }
+
     /// The reasons of an IVR group, in catalogue order (a wrap-up's pick-list when the
     /// caller chose that group).
     pub fn reasons_in<'a>(&'a self, group: &'a str) -> impl Iterator<Item = &'a Reason> + 'a {
@@ -184,6 +192,12 @@ mod tests {
         }
         assert_eq!(c.reasons_in(FAULT_GROUP).count(), 5);
         assert!(c.group(COMPLAINT_GROUP).is_some() && c.group(FAULT_GROUP).is_some());
+        assert_eq!(c.group_of("fault.broadband"), FAULT_GROUP);
+        assert_eq!(
+            c.group_of("complaint.no-such-reason"),
+            COMPLAINT_GROUP,
+            "by its prefix"
+        );
         assert!(
             !c.check_reason("fault.broadband").unwrap().fcr,
             "a fault needs the crew"

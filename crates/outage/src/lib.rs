@@ -173,6 +173,8 @@ pub struct Surge {
     pub raised: Millis,
     /// The most frequent subcategories (or reasons) in the window, with counts.
     pub top: Vec<(String, u64)>,
+    /// The stricter `declare_p` has been crossed while the alarm stood.
+    pub declared: bool,
 }
 
 /// What the detector tells its driver.
@@ -287,29 +289,30 @@ impl Detector {
                 .expected(area, from, now)
                 .max(self.config.floor_per_hour * window as f64 / 3_600_000.0);
             let chance = poisson::tail(n, expected);
-            let surge = |w: &Watch, first: Millis, raised: Millis| Surge {
+            let surge = |reports: &VecDeque<(Millis, u32)>, a: &Alarm| Surge {
                 area: area.clone(),
                 count: n,
                 expected,
                 chance,
-                first,
-                raised,
-                top: top(&w.reports, &self.what, self.config.top),
+                first: a.first,
+                raised: a.raised,
+                top: top(reports, &self.what, self.config.top),
+                declared: a.declared,
             };
+            let crossed = self.config.declare_p.is_some_and(|d| chance < d);
             match &mut w.alarm {
                 None if chance < self.config.alarm_p => {
-                    let first = w.reports.front().map_or(now, |(t, _)| *t);
-                    let declared = self.config.declare_p.is_some_and(|d| chance < d);
-                    w.alarm = Some(Alarm {
-                        first,
+                    let a = Alarm {
+                        first: w.reports.front().map_or(now, |(t, _)| *t),
                         raised: now,
                         peak: n,
-                        declared,
-                    });
-                    events.push(OutageEvent::Raised(surge(w, first, now)));
-                    if declared {
-                        events.push(OutageEvent::Declare(surge(w, first, now)));
+                        declared: crossed,
+                    };
+                    events.push(OutageEvent::Raised(surge(&w.reports, &a)));
+                    if crossed {
+                        events.push(OutageEvent::Declare(surge(&w.reports, &a)));
                     }
+                    w.alarm = Some(a);
                 }
                 None => {
                     if w.reports.is_empty() {
@@ -325,15 +328,13 @@ impl Detector {
                     w.alarm = None;
                 }
                 Some(a) => {
-                    let (first, raised) = (a.first, a.raised);
                     if n > a.peak {
                         a.peak = n;
-                        let declare =
-                            !a.declared && self.config.declare_p.is_some_and(|d| chance < d);
-                        a.declared |= declare;
-                        events.push(OutageEvent::Grew(surge(w, first, raised)));
+                        let declare = crossed && !a.declared;
+                        a.declared |= crossed;
+                        events.push(OutageEvent::Grew(surge(&w.reports, a)));
                         if declare {
-                            events.push(OutageEvent::Declare(surge(w, first, raised)));
+                            events.push(OutageEvent::Declare(surge(&w.reports, a)));
                         }
                     }
                 }

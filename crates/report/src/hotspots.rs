@@ -213,10 +213,7 @@ fn contacts(store: &Store, part: Period, period: Period) -> Result<Reports, Stor
         else {
             return Ok(());
         };
-        let group = codes
-            .reason(reason)
-            .map(|r| r.group.as_str())
-            .unwrap_or_else(|| reason.split('.').next().unwrap_or(""));
+        let group = codes.group_of(reason);
         let complaint = match group {
             COMPLAINT_GROUP => true,
             FAULT_GROUP => false,
@@ -241,10 +238,7 @@ pub fn fault_calls(
         let (Some(reason), Some(customer)) = (&i.reason, i.customer) else {
             return Ok(());
         };
-        let group = codes
-            .reason(reason)
-            .map(|r| r.group.as_str())
-            .unwrap_or_else(|| reason.split('.').next().unwrap_or(""));
+        let group = codes.group_of(reason);
         if group == FAULT_GROUP {
             calls.push((customer, i.arrived));
         }

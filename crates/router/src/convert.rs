@@ -613,9 +613,8 @@ pub fn duration(ms: u64) -> Option<prost_types::Duration> {
     })
 }
 
-/// An alarm, standing or cleared.
 /// A fault-surge alarm of the watch on areas, for the wallboards (`window`: the
-/// detector's, ms); `None` for news that is no alarm's state.
+/// detector's, ms; a cleared one carries only its area, peak and end).
 pub fn area_alarm(e: &hotline_outage::OutageEvent, window: Millis) -> pb::AreaAlarm {
     use hotline_outage::OutageEvent as E;
     match e {
@@ -638,7 +637,7 @@ pub fn area_alarm(e: &hotline_outage::OutageEvent, window: Millis) -> pb::AreaAl
                 .collect(),
             peak: 0,
             cleared_at: None,
-            declare: matches!(e, E::Declare(_)),
+            declare: s.declared,
         },
         E::Cleared { area, at, peak } => pb::AreaAlarm {
             district: area.district.clone(),
@@ -651,6 +650,7 @@ pub fn area_alarm(e: &hotline_outage::OutageEvent, window: Millis) -> pb::AreaAl
     }
 }
 
+/// An alarm, standing or cleared.
 pub fn alarm(a: &crate::alarms::Alarm) -> pb::Alarm {
     pb::Alarm {
         queue: a.queue.clone(),

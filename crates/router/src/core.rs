@@ -703,8 +703,6 @@ impl Core {
                     "fault surge over: area alarm cleared");
             }
             _ => {
-                let declared = self.area_alarms.get(&key).is_some_and(|w| w.declare);
-                a.declare |= declared;
                 if matches!(e, OutageEvent::Raised(_)) {
                     tracing::warn!(district = %a.district, area = %a.area, count = a.count,
                         expected = a.expected, chance = a.chance, "fault surge: area alarm raised");
