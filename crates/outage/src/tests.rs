@@ -125,7 +125,12 @@ fn an_incident_is_declared_once_when_the_stricter_level_is_crossed() {
     assert!(declared[0].count > raised(&events)[0].count);
     // the alarm says so from then on: raised before it, grown after it with the mark
     assert!(!raised(&events)[0].declared && declared[0].declared);
-    assert!(events.iter().rev().any(|e| matches!(e, OutageEvent::Grew(s) if s.declared)));
+    assert!(
+        events
+            .iter()
+            .rev()
+            .any(|e| matches!(e, OutageEvent::Grew(s) if s.declared))
+    );
 }
 
 #[test]
