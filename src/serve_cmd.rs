@@ -103,7 +103,9 @@ pub struct ServeConfig {
 
 /// `[outage]`: the watch on fault surges by area (小区), on unless `enabled = false`;
 /// `[outage.detector]` sets the rule (`window_minutes`, `tick_seconds`, `alarm_p`,
-/// `clear_p`, `declare_p`, `floor_per_hour`, `top`; see hotline-outage).
+/// `clear_p`, `declare_p`, `floor_per_hour`, `top`; see hotline-outage); with
+/// `declare_p` set, `[outage.declare]` is what the incident the router then declares
+/// says (`kind`, `message_zh`, `message_en`, `restore_hours`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutageSpec {
@@ -115,6 +117,8 @@ pub struct OutageSpec {
     pub learn_days: u32,
     /// The detector's rule.
     pub detector: hotline_outage::DetectorConfig,
+    /// The incident declared past `declare_p`.
+    pub declare: DeclareSpec,
 }
 
 impl Default for OutageSpec {
@@ -124,7 +128,56 @@ impl Default for OutageSpec {
             time_zone: "Asia/Shanghai".into(),
             learn_days: 28,
             detector: hotline_outage::DetectorConfig::default(),
+            declare: DeclareSpec::default(),
         }
+    }
+}
+
+/// `[outage.declare]`: what an incident the router declares by itself says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeclareSpec {
+    /// The fault subcategory when the surge's calls name none.
+    pub kind: String,
+    /// What callers hear, in Chinese.
+    pub message_zh: String,
+    /// What callers hear, in English.
+    pub message_en: String,
+    /// Hours from the declaration to the expected restore.
+    pub restore_hours: f64,
+}
+
+impl Default for DeclareSpec {
+    fn default() -> DeclareSpec {
+        let d = hotline_router::incidents::AutoDeclare::default();
+        DeclareSpec {
+            kind: d.kind,
+            message_zh: d.message.zh,
+            message_en: d.message.en,
+            restore_hours: d.restore_after as f64 / 3_600_000.0,
+        }
+    }
+}
+
+impl DeclareSpec {
+    fn auto(&self) -> Result<hotline_router::incidents::AutoDeclare> {
+        hotline_store::Catalog::shipped()
+            .check(hotline_store::TicketKind::Fault, &self.kind)
+            .map_err(|e| anyhow::anyhow!("[outage.declare] kind: {e}"))?;
+        if self.message_zh.trim().is_empty() || self.message_en.trim().is_empty() {
+            anyhow::bail!("[outage.declare] needs message_zh and message_en");
+        }
+        if !(self.restore_hours > 0.0 && self.restore_hours <= 24.0 * 14.0) {
+            anyhow::bail!("[outage.declare] restore_hours must be above 0 and at most 336");
+        }
+        Ok(hotline_router::incidents::AutoDeclare {
+            kind: self.kind.clone(),
+            message: hotline_store::IncidentMessage {
+                zh: self.message_zh.clone(),
+                en: self.message_en.clone(),
+            },
+            restore_after: (self.restore_hours * 3_600_000.0) as u64,
+        })
     }
 }
 
@@ -148,6 +201,7 @@ impl OutageSpec {
             detector: self.detector.clone(),
             utc_offset_ms: i64::from(offset) * 1000,
             learn_days: self.learn_days,
+            declare: self.declare.auto()?,
         }))
     }
 }

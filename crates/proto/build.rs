@@ -4,8 +4,9 @@
 use protox::prost::Message;
 use std::path::PathBuf;
 
-const FILES: [&str; 6] = [
+const FILES: [&str; 7] = [
     "callcenter/v1/common.proto",
+    "callcenter/v1/incident.proto",
     "callcenter/v1/crm.proto",
     "callcenter/v1/agent.proto",
     "callcenter/v1/caller.proto",

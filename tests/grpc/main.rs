@@ -16,6 +16,7 @@ mod desk;
 #[path = "../../crates/store/tests/engines/mod.rs"]
 mod engines;
 mod history;
+mod incidents;
 mod metrics;
 pub(crate) mod outside;
 mod routing;
@@ -153,6 +154,25 @@ async fn up_routing(
             "supervisor 2001 pw",
         )
         .unwrap();
+    let (url, router) = serve_on(store.clone(), heartbeat, tls, tweak, call_backs).await;
+    Up {
+        url,
+        store,
+        customer,
+        router,
+        _held: held,
+    }
+}
+
+/// A router serving `store` (its people already in it) on a port of its own: its
+/// address and the router. Two on one store are a restart as the store sees it.
+async fn serve_on(
+    store: Arc<Store>,
+    heartbeat: Option<(Duration, Duration)>,
+    tls: Option<Tls>,
+    tweak: impl Fn(&mut QueueConfig),
+    call_backs: Option<CallBackPolicy>,
+) -> (String, Router) {
     // agents around the clock, so the test does not depend on the hour it runs at
     let text =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/ivr/1000.toml"))
@@ -226,6 +246,7 @@ async fn up_routing(
                 },
                 utc_offset_ms: 8 * 3_600_000,
                 learn_days: 0,
+                declare: Default::default(),
             }),
         },
     )
@@ -241,13 +262,7 @@ async fn up_routing(
             .clone()
             .serve_tls(listener, tls, std::future::pending()),
     );
-    Up {
-        url,
-        store,
-        customer,
-        router,
-        _held: held,
-    }
+    (url, router)
 }
 
 async fn channel(url: &str) -> Channel {

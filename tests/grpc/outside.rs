@@ -796,6 +796,8 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
         ("agent_row_fields", "tickets_on_time_rate"),
         ("area_alarm_fields", "first_call_at"),
         ("area_alarm_fields", "top"),
+        ("incident_fields", "expected_restore_at"),
+        ("incident_fields", "asked_to_be_told"),
     ] {
         assert!(
             v[list]
@@ -808,6 +810,17 @@ async fn a_python_grpcio_client_lists_and_calls_the_services_by_reflection_v1alp
     // and the call-backs'), no area alarm yet
     assert_eq!(v["stats_queues"], 6, "{v}");
     assert_eq!(v["stats_area_alarms"], 0, "{v}");
+    // area incidents: none open, the list read, and a declaration for an area where no
+    // customer lives refused in words
+    assert_eq!(v["stats_has_incidents"], true, "{v}");
+    assert_eq!(v["incidents_open"], 0, "{v}");
+    assert_eq!(v["declare_code"], "NOT_FOUND", "{v}");
+    assert!(
+        v["declare_words"]
+            .as_str()
+            .is_some_and(|w| w.contains("no customer lives")),
+        "{v}"
+    );
     assert_eq!(v["login_code"], "UNAUTHENTICATED", "{v}");
     assert_eq!(v["login_words"], "wrong agent id or password", "{v}");
     assert_eq!(v["health"], "SERVING", "{v}");
@@ -1254,6 +1267,10 @@ async fn every_rpc_refuses_bytes_it_cannot_read_and_the_router_stays_whole() {
         "/callcenter.v1.SupervisorService/ListAlarmRules",
         "/callcenter.v1.SupervisorService/SetAlarmRules",
         "/callcenter.v1.SupervisorService/ListAlarms",
+        "/callcenter.v1.SupervisorService/DeclareIncident",
+        "/callcenter.v1.SupervisorService/UpdateIncident",
+        "/callcenter.v1.SupervisorService/EndIncident",
+        "/callcenter.v1.SupervisorService/ListIncidents",
     ];
     for path in unary {
         // a field header promising more bytes than there are

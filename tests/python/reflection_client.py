@@ -101,6 +101,37 @@ def main(addr):
     first_update = next(board)
     board.cancel()
     area_alarm = pool.FindMessageTypeByName("callcenter.v1.AreaAlarm")
+    # area incidents: a declaration for an area where nobody lives, and the list
+    declare_m = supervisor.FindMethodByName("DeclareIncident")
+    dreq = message_factory.GetMessageClass(declare_m.input_type)
+    dresp = message_factory.GetMessageClass(declare_m.output_type)
+    declare = channel.unary_unary(
+        "/callcenter.v1.SupervisorService/DeclareIncident",
+        request_serializer=dreq.SerializeToString,
+        response_deserializer=dresp.FromString,
+    )
+    asked_incident = dreq(
+        district="无此区",
+        area="无此小区",
+        kind="broadband-down",
+        message_zh="光缆中断，正在抢修",
+        message_en="a cable is cut",
+    )
+    asked_incident.expected_restore_at.seconds = now + 3600
+    try:
+        declare(asked_incident, metadata=auth, timeout=10)
+        declare_code, declare_words = "OK", ""
+    except grpc.RpcError as e:
+        declare_code, declare_words = e.code().name, e.details()
+    list_m = supervisor.FindMethodByName("ListIncidents")
+    lreq = message_factory.GetMessageClass(list_m.input_type)
+    lresp = message_factory.GetMessageClass(list_m.output_type)
+    list_incidents = channel.unary_unary(
+        "/callcenter.v1.SupervisorService/ListIncidents",
+        request_serializer=lreq.SerializeToString,
+        response_deserializer=lresp.FromString,
+    )
+    listed = list_incidents(lreq(open_only=True), metadata=auth, timeout=10)
     print(
         json.dumps(
             {
@@ -116,6 +147,13 @@ def main(addr):
                 "stats_queues": len(first_update.queues),
                 "stats_area_alarms": len(first_update.area_alarms),
                 "area_alarm_fields": sorted(area_alarm.fields_by_name),
+                "stats_has_incidents": first_update.HasField("incidents"),
+                "declare_code": declare_code,
+                "declare_words": declare_words,
+                "incidents_open": len(listed.incidents),
+                "incident_fields": sorted(
+                    pool.FindMessageTypeByName("callcenter.v1.Incident").fields_by_name
+                ),
                 "login_code": login_code,
                 "login_words": login_words,
                 "health": hresp.DESCRIPTOR.fields_by_name["status"]

@@ -35,6 +35,29 @@ pub struct Subcategory {
     pub name: String,
 }
 
+impl Subcategory {
+    /// Its name in Chinese and in English.
+    pub fn names(&self) -> (&str, &str) {
+        split_name(&self.name)
+    }
+}
+
+/// A display name written in both languages, Chinese first ("宽带无法上网 broadband
+/// down", "IPTV 无画面 IPTV no picture"), split where the Chinese ends; a name in one
+/// language is both.
+pub fn split_name(name: &str) -> (&str, &str) {
+    let cut = name
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii())
+        .map(|(i, c)| i + c.len_utf8());
+    match cut {
+        None => (name, name),
+        Some(i) if name[i..].trim().is_empty() => (name.trim(), name.trim()),
+        Some(i) => (name[..i].trim(), name[i..].trim()),
+    }
+}
+
 /// Deadlines in hours.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]

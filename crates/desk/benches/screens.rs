@@ -78,6 +78,7 @@ fn offer(call: u64) -> pb::AgentEvent {
                 reason: "fault".into(),
                 store_unavailable: false,
                 ivr_steps: vec![],
+                incident: None,
             }),
             priority: 5,
             call_back_task: None,
@@ -166,6 +167,7 @@ fn main() {
         fcr: vec![],
         alarms: vec![],
         area_alarms: vec![],
+        incidents: None,
     };
     // an hour of history first (one update a second), so the chart is full
     if let Screen::Supervisor { board, .. } = &mut desk.screen {

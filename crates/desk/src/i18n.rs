@@ -234,6 +234,7 @@ pub const TEXTS: &[(&str, &str, &str)] = &[
         "多次回访未接通，关闭",
         "closed: customer unreachable",
     ),
+    ("tc.linked", "并入区域障碍", "linked to area incident"),
     ("ticket.title", "工单", "Ticket"),
     ("ticket.kind", "类型", "Type"),
     ("ticket.subcategory", "子类", "Subcategory"),

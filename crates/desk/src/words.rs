@@ -43,16 +43,10 @@ fn pick(lang: Lang, zh: &str, en: &str) -> String {
 /// One language of a catalogue name that carries both ("宽带无法上网 broadband down"):
 /// the Chinese up to its last Chinese character, the English after it.
 pub fn bilingual(name: &str, lang: Lang) -> String {
-    let cut = name
-        .char_indices()
-        .rev()
-        .find(|(_, c)| !c.is_ascii())
-        .map(|(i, c)| i + c.len_utf8());
-    match (cut, lang) {
-        (None, _) => name.to_string(),
-        (Some(i), Lang::Zh) => name[..i].trim().to_string(),
-        (Some(i), Lang::En) if name[i..].trim().is_empty() => name.trim().to_string(),
-        (Some(i), Lang::En) => name[i..].trim().to_string(),
+    let (zh, en) = hotline_catalog::tickets::split_name(name);
+    match lang {
+        Lang::Zh => zh.to_string(),
+        Lang::En => en.to_string(),
     }
 }
 
@@ -168,6 +162,7 @@ pub fn change(catalog: &Catalog, c: Option<&pb::TicketChange>, lang: Lang) -> St
         C::Priority(_) => lang.t("tc.priority").into(),
         C::CallBackNoAnswer(n) => format!("{} ({n})", lang.t("tc.no_answer")),
         C::ClosedUnreachableAfter(n) => format!("{} ({n})", lang.t("tc.unreachable")),
+        C::LinkedToIncident(n) => format!("{} {n}", lang.t("tc.linked")),
     }
 }
 

@@ -52,6 +52,7 @@ fn offer(call: u64) -> pb::Offer {
             reason: "fault".into(),
             store_unavailable: false,
             ivr_steps: vec![],
+            incident: None,
         }),
         priority: 5,
         call_back_task: None,
@@ -286,6 +287,7 @@ fn stats(queue: &str, waiting: u32, sl: f64, agents: &[(&str, i32, i64, u64)]) -
         fcr: vec![],
         alarms: vec![],
         area_alarms: vec![],
+        incidents: None,
     }))
 }
 

@@ -132,6 +132,7 @@ fn offer_screen_pop_answer_ticket_wrap_up() {
                 ],
                 reason: "fault".into(),
                 store_unavailable: false,
+                incident: None,
             }),
             priority: 5,
             call_back_task: None,
@@ -393,6 +394,7 @@ fn the_supervisor_table_updates_and_sorts() {
             ],
             alarms: vec![],
             area_alarms: vec![],
+            incidents: None,
         })))
     };
     let _ = desk.update(update(vec![("1001", "王小明", 3)]));
@@ -451,6 +453,7 @@ fn an_alarm_shows_on_the_wallboard_until_it_clears() {
             }],
             alarms,
             area_alarms: vec![],
+            incidents: None,
             ..Default::default()
         })))
     };

@@ -61,6 +61,9 @@ pub enum Service {
     ValueAddedSignup,
     /// 障碍申报 without an agent (creates a fault ticket).
     FaultReport,
+    /// 修复后通知: a caller of an area with an open incident asks to be told when it is
+    /// fixed (the input is the incident's number; creates a ticket linked to it).
+    OutageNotify,
 }
 
 /// What a node does.
@@ -156,6 +159,31 @@ pub enum NodeKind {
         /// The goodbye.
         prompt: Prompt,
     },
+    /// 区域障碍 notice: when an incident is open for the caller's area (the driver says
+    /// whether one is), tell them and offer to notify them when it is fixed; otherwise
+    /// go straight on.
+    Outage {
+        /// Said when an incident is open: `{message}` (the incident's own words) and
+        /// `{restore}` (expected restore time, local "HH:MM", with the date when not
+        /// today) are filled in.
+        prompt: Prompt,
+        /// The key that asks to be told when it is fixed.
+        #[serde(default = "one")]
+        notify_key: String,
+        /// Said once the request is recorded; `{ticket}` is its ticket number.
+        notified: Prompt,
+        /// After the request is recorded (a goodbye).
+        after_notify: String,
+        /// No incident, another key, silence, or the request not recorded: go on here.
+        next: String,
+        /// Seconds to wait for the key.
+        #[serde(default = "eight")]
+        timeout_seconds: u32,
+    },
+}
+
+fn one() -> String {
+    "1".into()
 }
 
 fn eight() -> u32 {
@@ -449,6 +477,27 @@ impl Flow {
                     }
                 }
                 NodeKind::Hangup { prompt: p } => prompt(id, "prompt", p)?,
+                NodeKind::Outage {
+                    prompt: p,
+                    notify_key,
+                    notified,
+                    after_notify,
+                    next,
+                    timeout_seconds,
+                } => {
+                    prompt(id, "prompt", p)?;
+                    prompt(id, "notified", notified)?;
+                    if !(notify_key.len() == 1
+                        && matches!(notify_key.as_bytes()[0], b'0'..=b'9' | b'*' | b'#'))
+                    {
+                        return Err(err(id, "notify_key", "is one of 0–9, * or #".into()));
+                    }
+                    if *timeout_seconds == 0 {
+                        return Err(err(id, "timeout_seconds", "must be at least 1".into()));
+                    }
+                    target(id, "after_notify", after_notify)?;
+                    target(id, "next", next)?;
+                }
             }
         }
         // nodes that go on without waiting for the caller must not loop among themselves
@@ -468,7 +517,9 @@ impl Flow {
                     NodeKind::Play {
                         next: Some(next), ..
                     }
-                    | NodeKind::Language { next, .. } => next,
+                    | NodeKind::Language { next, .. }
+                    // with no incident for the caller's area it goes on at once
+                    | NodeKind::Outage { next, .. } => next,
                     _ => break,
                 };
             }

@@ -62,6 +62,11 @@ pub enum Action {
         /// Reason code of the call.
         reason: String,
     },
+    /// Is an area incident open for the caller's area? Answer [`Input::Outage`].
+    Outage {
+        /// The node asking.
+        node: String,
+    },
     /// The survey's answer, 1–5, for the interaction record.
     SurveyAnswer(u8),
     /// The IVR ends the call.
@@ -81,6 +86,10 @@ pub enum Input {
     /// The self-service result: fields for the success prompt, or why it failed (said to
     /// the caller).
     ServiceDone(Result<Vec<(String, String)>, String>),
+    /// The answer to [`Action::Outage`]: `None`, no incident for the caller's area; or
+    /// the fields for the node's prompt — `message`, `restore`, and `incident` (its
+    /// number, the input of the notify request).
+    Outage(Option<Vec<(String, String)>>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +97,7 @@ enum Waiting {
     Nothing,
     Digits { until: u64 },
     Service,
+    Outage,
     Done,
 }
 
@@ -108,6 +118,14 @@ pub struct Session {
     collected: String,
     path: Vec<String>,
     used_self_service: bool,
+}
+
+/// What a caller hears when a request could not be done (the driver's words).
+fn trouble(reason: &str) -> Prompt {
+    Prompt {
+        zh: reason.to_string(),
+        en: reason.to_string(),
+    }
 }
 
 /// Fill `{name}` fields.
@@ -280,6 +298,11 @@ impl Session {
                     self.say(&id, prompt, &[], out);
                     return self.hang_up(true, out);
                 }
+                NodeKind::Outage { .. } => {
+                    self.waiting = Waiting::Outage;
+                    out.push(Action::Outage { node: id.clone() });
+                    return;
+                }
             }
         }
         self.hang_up(false, out);
@@ -311,6 +334,55 @@ impl Session {
                     _ => None,
                 };
                 self.on_digits(&node.id, &node.kind, digits, now, &mut out);
+            }
+            (Waiting::Outage, Input::Outage(news)) => {
+                if let NodeKind::Outage {
+                    prompt,
+                    timeout_seconds,
+                    next,
+                    ..
+                } = &node.kind
+                {
+                    match news {
+                        Some(fields) => {
+                            self.say(&node.id, prompt, &fields, &mut out);
+                            self.collected = fields
+                                .iter()
+                                .find(|(k, _)| k == "incident")
+                                .map(|(_, v)| v.clone())
+                                .unwrap_or_default();
+                            self.wait(1, *timeout_seconds, now, &mut out);
+                        }
+                        None => {
+                            // nothing was said: the node is no step of the caller's way
+                            if self.path.last() == Some(&node.id) {
+                                self.path.pop();
+                            }
+                            self.enter(next, now, &mut out)
+                        }
+                    }
+                }
+            }
+            (Waiting::Service, Input::ServiceDone(result)) if self.notifying(&node.kind) => {
+                if let NodeKind::Outage {
+                    notified,
+                    after_notify,
+                    next,
+                    ..
+                } = &node.kind
+                {
+                    self.collected.clear();
+                    match result {
+                        Ok(fields) => {
+                            self.say(&node.id, notified, &fields, &mut out);
+                            self.enter(after_notify, now, &mut out);
+                        }
+                        Err(reason) => {
+                            self.say(&node.id, &trouble(&reason), &[], &mut out);
+                            self.enter(next, now, &mut out);
+                        }
+                    }
+                }
             }
             (Waiting::Service, Input::ServiceDone(result)) => {
                 if let NodeKind::SelfService {
@@ -398,6 +470,28 @@ impl Session {
                     self.enter(on_fail, now, out);
                 }
             }
+            NodeKind::Outage {
+                notify_key, next, ..
+            } => match digits {
+                Some(d) if d == *notify_key => {
+                    self.path.push(format!("key {d}"));
+                    self.used_self_service = true;
+                    self.waiting = Waiting::Service;
+                    out.push(Action::SelfService {
+                        node: id.to_string(),
+                        service: Service::OutageNotify,
+                        input: self.collected.clone(),
+                    });
+                }
+                other => {
+                    self.collected.clear();
+                    self.path.push(match other {
+                        Some(d) => format!("key {d}"),
+                        None => "no key".into(),
+                    });
+                    self.enter(next, now, out);
+                }
+            },
             NodeKind::Survey { thanks, .. } => {
                 match digits
                     .as_deref()
@@ -414,6 +508,10 @@ impl Session {
             }
             _ => {}
         }
+    }
+
+    fn notifying(&self, kind: &NodeKind) -> bool {
+        matches!(kind, NodeKind::Outage { .. })
     }
 
     /// Whether the caller used self-service on this call.

@@ -301,3 +301,111 @@ fn a_broken_flow_names_the_file_the_node_and_the_field() {
     let e = broken("kind = \"hangup\"", "kind = \"hangup\"\nfoo = 1").to_string();
     assert!(e.starts_with("1000.toml:") && e.contains("foo"), "{e}");
 }
+
+fn outage_news() -> Option<Vec<(String, String)>> {
+    Some(vec![
+        ("message".into(), "光缆中断，正在抢修".into()),
+        ("restore".into(), "14:30".into()),
+        ("incident".into(), "7".into()),
+    ])
+}
+
+#[test]
+fn a_caller_of_an_area_with_an_incident_hears_it_and_may_ask_to_be_told() {
+    let f = flow();
+    let (mut s, _) = Session::start(&f, DAY, false);
+    let acts = press(&mut s, DAY + 2000, "2");
+    assert_eq!(
+        acts,
+        vec![Action::Outage {
+            node: "outage-notice".into()
+        }]
+    );
+    let acts = s.handle(DAY + 2001, Input::Outage(outage_news()));
+    let words = said(&acts).join(" ");
+    assert!(words.contains("光缆中断，正在抢修"), "{words}");
+    assert!(words.contains("预计14:30恢复"), "{words}");
+    assert_eq!(
+        acts.last(),
+        Some(&Action::Collect {
+            max_digits: 1,
+            until: DAY + 2001 + 8000
+        })
+    );
+    // key 1: the request, with the incident's number as its input
+    let acts = press(&mut s, DAY + 5000, "1");
+    assert_eq!(
+        acts,
+        vec![Action::SelfService {
+            node: "outage-notice".into(),
+            service: Service::OutageNotify,
+            input: "7".into()
+        }]
+    );
+    let acts = s.handle(
+        DAY + 5100,
+        Input::ServiceDone(Ok(vec![("ticket".into(), "42".into())])),
+    );
+    let words = said(&acts).join(" ");
+    assert!(words.contains("工单号42"), "{words}");
+    assert!(words.contains("再见"), "{words}");
+    assert_eq!(
+        acts.last(),
+        Some(&Action::Hangup {
+            finished_in_ivr: true
+        })
+    );
+    assert!(s.used_self_service());
+    assert_eq!(
+        s.path(),
+        ["welcome", "key 2", "outage-notice", "key 1", "goodbye"]
+    );
+}
+
+#[test]
+fn without_an_incident_or_with_another_key_the_caller_goes_on_to_the_fault_menu() {
+    let f = flow();
+    // no incident: straight on, nothing said about one
+    let (mut s, _) = Session::start(&f, DAY, false);
+    press(&mut s, DAY + 2000, "2");
+    let acts = s.handle(DAY + 2001, Input::Outage(None));
+    assert!(said(&acts)[0].contains("自助登记故障请按1"));
+    assert_eq!(
+        s.path(),
+        ["welcome", "key 2", "fault-menu"],
+        "nothing was said: no step of the way"
+    );
+    assert!(!s.used_self_service());
+    // an incident, and the caller presses 0 (or stays silent): the fault menu
+    for answer in [Some("0"), None] {
+        let (mut s, _) = Session::start(&f, DAY, false);
+        press(&mut s, DAY + 2000, "2");
+        s.handle(DAY + 2001, Input::Outage(outage_news()));
+        let acts = match answer {
+            Some(d) => press(&mut s, DAY + 4000, d),
+            None => s.handle(DAY + 2001 + 8000, Input::Timeout),
+        };
+        assert!(said(&acts)[0].contains("自助登记故障请按1"), "{acts:?}");
+        assert!(!s.used_self_service());
+    }
+    // the request could not be recorded: the caller is told and goes on
+    let (mut s, _) = Session::start(&f, DAY, false);
+    press(&mut s, DAY + 2000, "2");
+    s.handle(DAY + 2001, Input::Outage(outage_news()));
+    press(&mut s, DAY + 3000, "1");
+    let acts = s.handle(DAY + 3100, Input::ServiceDone(Err("系统繁忙".into())));
+    let words = said(&acts);
+    assert_eq!(words[0], "系统繁忙");
+    assert!(words[1].contains("自助登记故障请按1"));
+}
+
+#[test]
+fn a_broken_outage_node_is_named() {
+    let e = broken("notify_key = \"1\"", "notify_key = \"11\"").to_string();
+    assert!(
+        e.contains("node 'outage-notice', field 'notify_key'"),
+        "{e}"
+    );
+    let e = broken("after_notify = \"goodbye\"", "after_notify = \"nowhere\"").to_string();
+    assert!(e.contains("field 'after_notify': goes to 'nowhere'"), "{e}");
+}

@@ -36,7 +36,11 @@ fn the_four_services_and_their_rpcs_are_there() {
             "ListAuditTrail",
             "ListAlarmRules",
             "SetAlarmRules",
-            "ListAlarms"
+            "ListAlarms",
+            "DeclareIncident",
+            "UpdateIncident",
+            "EndIncident",
+            "ListIncidents"
         ]
     );
     assert_eq!(

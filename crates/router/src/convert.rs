@@ -278,6 +278,7 @@ pub fn change(c: &store::TicketChange) -> pb::TicketChange {
         }),
         store::TicketChange::NoAnswer { attempt } => Change::CallBackNoAnswer(*attempt),
         store::TicketChange::Unreachable { attempts } => Change::ClosedUnreachableAfter(*attempts),
+        store::TicketChange::Linked { incident } => Change::LinkedToIncident(*incident),
     };
     pb::TicketChange {
         change: Some(change),
@@ -310,6 +311,12 @@ pub fn change_in(c: Option<pb::TicketChange>) -> Result<store::TicketChange, Sta
         Some(Change::CallBackNoAnswer(attempt)) => store::TicketChange::NoAnswer { attempt },
         Some(Change::ClosedUnreachableAfter(attempts)) => {
             store::TicketChange::Unreachable { attempts }
+        }
+        Some(Change::LinkedToIncident(_)) => {
+            return Err(invalid(
+                "linked_to_incident",
+                "a ticket is linked to an area incident when it is opened, not asked for",
+            ));
         }
         None => return Err(invalid("change", "is missing: say what to change")),
     })
@@ -362,7 +369,71 @@ pub fn ticket(t: &store::Ticket, now: Millis) -> pb::Ticket {
         taken_by: t.taken_by().unwrap_or_default().into(),
         latest_note: t.latest_note().unwrap_or_default().into(),
         resolution: t.resolution().unwrap_or_default().into(),
+        incident: t.incident().unwrap_or(0),
         ..Default::default()
+    }
+}
+
+/// An incident for the wire: `counts` are its linked tickets and the requests to be told
+/// among them (`None`: not counted here); `history` adds its changes.
+pub fn incident(
+    i: &store::Incident,
+    catalog: &store::Catalog,
+    counts: Option<(u64, u64)>,
+    history: bool,
+) -> pb::Incident {
+    let fault = catalog.kind(store::TicketKind::Fault);
+    let (zh, en) = fault
+        .subcategories
+        .iter()
+        .find(|s| s.id == i.kind)
+        .map_or((i.kind.as_str(), i.kind.as_str()), |s| s.names());
+    let (linked_tickets, asked_to_be_told) = counts.unwrap_or_default();
+    let what = |c: &store::IncidentChange| match c {
+        store::IncidentChange::Declared => "declared".to_string(),
+        store::IncidentChange::Edited { what } => what.clone(),
+        store::IncidentChange::Ended { code } => format!("ended: {code}"),
+    };
+    pb::Incident {
+        id: i.id,
+        district: i.district.clone(),
+        area: i.area.clone(),
+        kind: i.kind.clone(),
+        kind_zh: zh.to_string(),
+        kind_en: en.to_string(),
+        message_zh: i.message.zh.clone(),
+        message_en: i.message.en.clone(),
+        started_at: ts(i.started),
+        expected_restore_at: ts(i.expected_restore),
+        declared_at: ts(i.declared),
+        declared_by: i.declared_by.clone(),
+        automatic: i.automatic,
+        open: i.is_open(),
+        ended_at: i.ended.and_then(ts),
+        resolution_code: i
+            .resolution
+            .as_ref()
+            .map(|r| r.code.clone())
+            .unwrap_or_default(),
+        resolution_note: i
+            .resolution
+            .as_ref()
+            .map(|r| r.note.clone())
+            .unwrap_or_default(),
+        linked_tickets,
+        asked_to_be_told,
+        history: if history {
+            i.history
+                .iter()
+                .map(|e| pb::IncidentEvent {
+                    at: ts(e.at),
+                    by: e.by.clone(),
+                    what: what(&e.change),
+                })
+                .collect()
+        } else {
+            vec![]
+        },
     }
 }
 
@@ -484,6 +555,7 @@ pub fn screen_pop(
         reason: reason.unwrap_or_default().to_string(),
         store_unavailable: false,
         ivr_steps: vec![],
+        incident: None,
     }
 }
 
@@ -509,7 +581,7 @@ pub fn store_status(e: StoreError) -> Status {
     let code = match &e {
         StoreError::Invalid { .. } => Code::InvalidArgument,
         StoreError::NotFound { .. } => Code::NotFound,
-        StoreError::PhoneTaken { .. } => Code::AlreadyExists,
+        StoreError::PhoneTaken { .. } | StoreError::Exists(_) => Code::AlreadyExists,
         StoreError::IllegalTransition { .. } => Code::FailedPrecondition,
         StoreError::BadCredentials => Code::Unauthenticated,
         StoreError::NotAllowed(_) => Code::PermissionDenied,
@@ -792,7 +864,12 @@ pub fn command_error(command_id: u64, code: Code, message: String) -> pb::agent_
 }
 
 /// What the switchboard tells an agent, for the wire.
-pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEvent {
+pub fn agent_event(
+    ev: AgentEvent,
+    now: Millis,
+    labels: Labels,
+    catalog: &store::Catalog,
+) -> pb::AgentEvent {
     use pb::agent_event::Event as E;
     event(match ev {
         AgentEvent::Offer {
@@ -808,6 +885,7 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
             reason,
             priority,
             call_back,
+            incident: area_incident,
         } => E::Offer(pb::Offer {
             call_id: call,
             queue,
@@ -824,6 +902,7 @@ pub fn agent_event(ev: AgentEvent, now: Millis, labels: Labels) -> pb::AgentEven
                         en,
                     })
                     .collect(),
+                incident: area_incident.map(|i| incident(&i, catalog, None, false)),
                 ..screen_pop(&caller, pop.as_deref(), &ivr_path, reason.as_deref(), now)
             }),
             priority: priority.into(),

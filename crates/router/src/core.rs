@@ -104,7 +104,8 @@ pub(crate) enum CoreMsg {
     Watch(Vec<String>, EventTx<pb::StatsUpdate>),
     /// Once a second: send watchers what changed.
     Tick,
-    /// Fresh ticket counts by back-office group.
+    /// The area incidents open now (read from the store).
+    Incidents(crate::incidents::OpenIncidents),
     /// The store's minutely figures: back-office loads and FCR.
     BackOffice(Vec<pb::BackOfficeLoad>, Vec<pb::FcrFigures>),
     /// Stop: end every call with its record (written before the answer), close every
@@ -165,6 +166,12 @@ pub(crate) struct Core {
     area_alarms: BTreeMap<(String, String), pb::AreaAlarm>,
     /// Area alarms raised, grown or cleared since the last stats update.
     area_news: Vec<pb::AreaAlarm>,
+    /// The area incidents open now.
+    incidents: crate::incidents::OpenIncidents,
+    /// They changed since the last stats update.
+    incidents_fresh: bool,
+    /// Declare an incident when a surge crosses the stricter level, saying this.
+    auto_declare: Option<crate::incidents::AutoDeclare>,
 }
 
 impl Core {
@@ -205,7 +212,16 @@ impl Core {
             alarms,
             area_alarms: BTreeMap::new(),
             area_news: Vec::new(),
+            incidents: Default::default(),
+            incidents_fresh: false,
+            auto_declare: None,
         }
+    }
+
+    /// Declare incidents by the surge rule's stricter level, saying `auto`.
+    pub(crate) fn with_auto_declare(mut self, auto: crate::incidents::AutoDeclare) -> Core {
+        self.auto_declare = Some(auto);
+        self
     }
 
     /// Raise and clear alarms by these rules.
@@ -317,6 +333,15 @@ impl Core {
                 self.back_office = loads;
                 self.fcr = fcr;
                 self.back_office_fresh = true;
+            }
+            CoreMsg::Incidents(open) => {
+                if open.wire != self.incidents.wire {
+                    self.incidents_fresh = true;
+                }
+                if open.open != self.incidents.open {
+                    let _ = self.sb.handle(now, crate::incidents::input(&open));
+                }
+                self.incidents = open;
             }
             CoreMsg::Shutdown(_) => {} // handled in `run`
         }
@@ -500,6 +525,9 @@ impl Core {
                 .map(convert::alarm)
                 .collect(),
             area_alarms: self.area_alarms.values().cloned().collect(),
+            incidents: Some(pb::IncidentList {
+                incidents: self.incidents.wire.clone(),
+            }),
         }
     }
 
@@ -555,8 +583,12 @@ impl Core {
             _ => None,
         };
         let area_alarms = std::mem::take(&mut self.area_news);
+        let incidents = std::mem::take(&mut self.incidents_fresh).then(|| pb::IncidentList {
+            incidents: self.incidents.wire.clone(),
+        });
         let changed = !alarms.is_empty()
             || !area_alarms.is_empty()
+            || incidents.is_some()
             || !self.dirty_queues.is_empty()
             || !self.dirty_agents.is_empty()
             || self.back_office_fresh
@@ -600,6 +632,7 @@ impl Core {
                         .cloned()
                         .collect(),
                     area_alarms: area_alarms.clone(),
+                    incidents: incidents.clone(),
                 })
             });
         }
@@ -702,6 +735,12 @@ impl Core {
                 tracing::info!(district = %a.district, area = %a.area, peak = a.peak,
                     "fault surge over: area alarm cleared");
             }
+            OutageEvent::Declare(surge) => {
+                if let Some(auto) = &self.auto_declare {
+                    crate::incidents::declare_for(surge, auto, self.store.clone(), self.tx.clone());
+                }
+                self.area_alarms.insert(key, a.clone());
+            }
             _ => {
                 if matches!(e, OutageEvent::Raised(_)) {
                     tracing::warn!(district = %a.district, area = %a.area, count = a.count,
@@ -740,7 +779,12 @@ impl Core {
             self.dirty_agents.insert(agent.clone());
         }
         if let Some(live) = self.agents.get(&agent) {
-            live.tx.send(convert::agent_event(ev, now, live.labels));
+            live.tx.send(convert::agent_event(
+                ev,
+                now,
+                live.labels,
+                self.store.catalog(),
+            ));
         }
         if logged_out {
             self.logged_out(&agent);

@@ -19,9 +19,13 @@
 //!   written once the store answers, supervisors and the health service are told;
 //! * `ticket_watch` — worklists and "my tickets" live: every ticket the store writes,
 //!   fanned out to the `WatchTickets` streams that hold it;
+//! * [`incidents`] — area incidents (区域障碍): the supervisor's declare, edit, end and
+//!   list, the router's own declaration past the surge rule's stricter level, and the
+//!   open ones kept current for the IVR's outage node, the screen pop and the wallboards;
 //! * [`tokens`] — session tokens, kept in the store as digests so a restart keeps them;
 //! * [`self_service`] — the IVR's self-service on the real store (bill and balance,
-//!   ticket progress, value-added sign-up, fault report).
+//!   ticket progress, value-added sign-up, fault report, the request to be told when an
+//!   area incident is fixed).
 //!
 //! `tracing` logs mask personal data. The configuration file, `hotline serve`, `demo`
 //! and `live` are in the `hotline` command and `hotline-live`.
@@ -31,6 +35,7 @@ mod call_backs;
 pub mod convert;
 mod core;
 mod crm;
+pub mod incidents;
 mod intervals;
 pub mod ivr_intervals;
 pub mod metrics;

@@ -8,7 +8,7 @@ use hotline_store::{
 };
 
 /// Who owns tickets opened by self-service (no agent took them).
-pub const IVR_OWNER: &str = "ivr";
+pub const IVR_OWNER: &str = hotline_store::IVR_REQUEST;
 
 /// Fields for the IVR's success prompt, or the reason it failed, in the call's language.
 pub type Outcome = Result<Vec<(String, String)>, String>;
@@ -161,6 +161,21 @@ pub fn run(
                 ("ticket".into(), t.id.to_string()),
                 ("hours".into(), hours.to_string()),
             ])
+        }
+        Service::OutageNotify => {
+            // the input is the incident the caller was told of
+            let incident = input.parse().map_err(|_| store_trouble(lang))?;
+            let t = store
+                .ask_to_be_told(incident, c.id, now)
+                .map_err(|e| match e {
+                    hotline_store::StoreError::Invalid { .. } => say(
+                        lang,
+                        "该障碍已修复，如仍有问题请继续报障",
+                        "that outage has been fixed; if the trouble goes on, please report it",
+                    ),
+                    _ => store_trouble(lang),
+                })?;
+            Ok(vec![("ticket".into(), t.id.to_string())])
         }
     }
 }

@@ -203,6 +203,9 @@ pub struct AreaWatch {
     /// Days of the store's history the usual rates are learned from (0: none; every
     /// area at the detector's floor).
     pub learn_days: u32,
+    /// What an incident the router declares when a surge crosses the detector's
+    /// stricter `declare_p` says (only with `declare_p` set).
+    pub declare: crate::incidents::AutoDeclare,
 }
 
 /// Learn the areas' usual fault rates from the store's last `learn_days` and hand them
@@ -362,6 +365,7 @@ impl Router {
             sb.watch_areas(detector, now_ms());
             learn_areas(store.clone(), tx.clone(), w.clone());
         }
+        crate::incidents::follow(store.clone(), tx.clone());
         let mut core = Core::new(
             sb,
             store.clone(),
@@ -375,6 +379,9 @@ impl Router {
         .with_metrics(metrics.clone());
         if let Some(rules) = setup.alarms {
             core = core.with_alarms(rules);
+        }
+        if let Some(w) = &setup.areas {
+            core = core.with_auto_declare(w.declare.clone());
         }
         if setup.call_backs.is_some() {
             let c =
@@ -404,6 +411,11 @@ impl Router {
             tickets,
             metrics,
         })))
+    }
+
+    /// Where the core takes its messages.
+    pub(crate) fn core(&self) -> mpsc::UnboundedSender<CoreMsg> {
+        self.0.core.clone()
     }
 
     /// The store the router runs on.

@@ -500,6 +500,38 @@ impl SupervisorService for Router {
         Ok(Response::new(pb::AlarmList { alarms }))
     }
 
+    async fn declare_incident(
+        &self,
+        req: Request<pb::DeclareIncidentRequest>,
+    ) -> Result<Response<pb::Incident>, Status> {
+        let by = self.supervisor(&req)?;
+        self.declare(by, req.into_inner()).await.map(Response::new)
+    }
+
+    async fn update_incident(
+        &self,
+        req: Request<pb::UpdateIncidentRequest>,
+    ) -> Result<Response<pb::Incident>, Status> {
+        let by = self.supervisor(&req)?;
+        self.edit(by, req.into_inner()).await.map(Response::new)
+    }
+
+    async fn end_incident(
+        &self,
+        req: Request<pb::EndIncidentRequest>,
+    ) -> Result<Response<pb::EndIncidentResponse>, Status> {
+        let by = self.supervisor(&req)?;
+        self.end(by, req.into_inner()).await.map(Response::new)
+    }
+
+    async fn list_incidents(
+        &self,
+        req: Request<pb::ListIncidentsRequest>,
+    ) -> Result<Response<pb::IncidentList>, Status> {
+        self.supervisor(&req)?;
+        self.list(req.into_inner()).await.map(Response::new)
+    }
+
     async fn list_audit_trail(
         &self,
         req: Request<pb::ListAuditTrailRequest>,

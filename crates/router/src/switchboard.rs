@@ -13,8 +13,9 @@ use hotline_acd::{
 use hotline_catalog::codes::FAULT_GROUP;
 use hotline_ivr::{Action as IvrAction, Flow, Input as IvrInput, Lang, Service, Session};
 use hotline_store::{
-    CallBackOutcome, CallEnd, CallLeg, Customer, Interaction, IntervalFigures, IntervalRecord,
-    LegOutcome, Millis, NewTicket, ScreenPop, Segment, SelfService, Ticket, TicketChange,
+    CallBackOutcome, CallEnd, CallLeg, Customer, Incident, Interaction, IntervalFigures,
+    IntervalRecord, LegOutcome, Millis, NewTicket, ScreenPop, Segment, SelfService, Ticket,
+    TicketChange,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use thiserror::Error;
 
 mod areas;
 mod call_back;
+mod incidents;
 use crate::ivr_intervals::{IvrCounts, IvrExit};
 use call_back::CallBackJob;
 pub use call_back::{CallBackPolicy, CustomerLine};
@@ -195,6 +197,9 @@ pub enum In {
     /// The areas' usual fault rates by hour of day, learned from the store's history
     /// (the driver reads them after start; until then every area is at the floor).
     AreaBaseline(Box<Baseline>),
+    /// The area incidents open now, all of them (the driver sends them at start and
+    /// whenever one is declared, edited or ended).
+    Incidents(Vec<Incident>),
 }
 
 /// What a caller hears or what happens to their call.
@@ -275,6 +280,8 @@ pub enum AgentEvent {
         priority: u8,
         /// A 回访 call-back task: the ticket, the attempt, when it is due.
         call_back: Option<Box<CallBackOffer>>,
+        /// The area incident open for the customer's 小区.
+        incident: Option<Box<Incident>>,
     },
     /// The offer was withdrawn.
     OfferCancelled(&'static str),
@@ -617,6 +624,8 @@ pub struct Switchboard {
     ivr_counts: IvrCounts,
     /// The watch on fault surges by area; `None`: not watched.
     areas: Option<Detector>,
+    /// The area incidents open now.
+    incidents: Vec<Incident>,
     out: VecDeque<Out>,
 }
 
@@ -626,6 +635,7 @@ fn service_name(s: Service) -> String {
         Service::TicketProgress => "ticket-progress",
         Service::ValueAddedSignup => "value-added-signup",
         Service::FaultReport => "fault-report",
+        Service::OutageNotify => "outage-notify",
     }
     .to_string()
 }
@@ -678,6 +688,7 @@ impl Switchboard {
             call_backs: None,
             ivr_counts: IvrCounts::default(),
             areas: None,
+            incidents: Vec::new(),
             out: VecDeque::new(),
             engine: Engine::new(config, us(now)),
         };
@@ -818,6 +829,10 @@ impl Switchboard {
             In::Timer(TimerKey::OwnerWait(call)) => self.owner_wait_over(call, now),
             In::Timer(TimerKey::Areas) => {
                 self.judge_areas(now);
+                Ok(())
+            }
+            In::Incidents(open) => {
+                self.incidents = open;
                 Ok(())
             }
             In::AreaBaseline(b) => {
@@ -1139,6 +1154,7 @@ impl Switchboard {
                     c.engine = Some(e);
                     self.by_engine.insert(e, call);
                 }
+                IvrAction::Outage { .. } => self.tell_outage(call, now)?,
                 IvrAction::SurveyAnswer(n) => {
                     if let Some(c) = self.calls.get_mut(&call) {
                         c.satisfaction = Some(n);
@@ -1436,6 +1452,7 @@ impl Switchboard {
                         reason: c.reason.clone(),
                         priority: c.priority,
                         call_back: self.call_back_offer(c),
+                        incident: self.incident_of(c.pop.as_deref()).cloned().map(Box::new),
                     };
                     let name = self.agent_names[agent.0 as usize].clone();
                     let leg = CallLeg {

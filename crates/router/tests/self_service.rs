@@ -51,6 +51,18 @@ fn call(
                     let r = self_service::run(store, *service, input, customer, s.language(), NOW);
                     next = Some(Input::ServiceDone(r));
                 }
+                // the switchboard's part: the open incident of the caller's area
+                Action::Outage { .. } => {
+                    let open = customer
+                        .and_then(|c| store.open_incident_of(&c.district, &c.area, None).unwrap());
+                    next = Some(Input::Outage(open.map(|i| {
+                        vec![
+                            ("message".into(), i.message.zh.clone()),
+                            ("restore".into(), "18:00".into()),
+                            ("incident".into(), i.id.to_string()),
+                        ]
+                    })));
+                }
                 Action::Collect { .. } if next.is_none() => {
                     next = keys.next().map(|k| Input::Digits(k.to_string()));
                 }
@@ -165,4 +177,55 @@ fn strangers_and_other_peoples_tickets_get_a_polite_no() {
         store.tickets_of_customer(c.id).unwrap().is_empty(),
         "nothing was opened for the stranger"
     );
+}
+
+#[test]
+fn a_caller_of_an_area_with_an_incident_asks_to_be_told_and_gets_a_linked_ticket() {
+    let (store, c, flow) = setup();
+    let i = store
+        .declare_incident(
+            NewIncident {
+                district: c.district.clone(),
+                area: c.area.clone(),
+                kind: "broadband-down".into(),
+                started: None,
+                expected_restore: NOW + 8 * 3_600_000,
+                message: IncidentMessage {
+                    zh: "光缆被挖断，正在抢修".into(),
+                    en: "a fibre cable was cut".into(),
+                },
+                automatic: false,
+            },
+            "9000",
+            NOW,
+        )
+        .unwrap();
+    let said = call(&store, &flow, Some(&c), &["2", "1"]);
+    assert!(
+        said.iter()
+            .any(|s| s.contains("光缆被挖断，正在抢修") && s.contains("预计18:00恢复")),
+        "{said:?}"
+    );
+    let tickets = store.tickets_of_customer(c.id).unwrap();
+    assert_eq!(tickets.len(), 1, "one request, one ticket");
+    assert_eq!(tickets[0].incident(), Some(i.id));
+    assert!(
+        said.iter()
+            .any(|s| s.contains(&format!("工单号{}", tickets[0].id)) && s.contains("修复后")),
+        "{said:?}"
+    );
+    assert_eq!(store.incident_counts(i.id).unwrap(), (1, 1));
+    // once it has ended, a request (an old call's) is refused with words
+    store
+        .end_incident(i.id, "repaired", "熔接完成", "9000", NOW + 1)
+        .unwrap();
+    let late = self_service::run(
+        &store,
+        Service::OutageNotify,
+        &i.id.to_string(),
+        Some(&c),
+        Lang::Zh,
+        NOW + 2,
+    );
+    assert!(late.unwrap_err().contains("已修复"));
 }

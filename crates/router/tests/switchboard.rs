@@ -157,6 +157,14 @@ impl Rig {
                 Out::CallBackLater { ticket, at } => self.later.push((*ticket, *at)),
                 Out::RingCustomer { call, .. } => self.rang.push(*call),
                 // the store's answers, as the server would fetch them
+                Out::SelfService {
+                    call,
+                    service: hotline_ivr::Service::OutageNotify,
+                    ..
+                } => follow.push(In::ServiceDone {
+                    call: *call,
+                    outcome: Ok(vec![("ticket".into(), "77".into())]),
+                }),
                 Out::SelfService { call, .. } => follow.push(In::ServiceDone {
                     call: *call,
                     outcome: Ok(vec![
@@ -1830,4 +1838,89 @@ fn the_watch_on_areas_counts_each_fault_report_once_and_raises_the_alarm() {
         vec![("fault".to_string(), 4), ("broadband-down".to_string(), 1)]
     );
     assert_eq!(r.sb.alarmed_areas(), vec![Area::new("西湖区", "翠苑一区")]);
+}
+
+fn incident_in(area: &str) -> Incident {
+    Incident {
+        id: 7,
+        district: "西湖区".into(),
+        area: area.into(),
+        kind: "broadband-down".into(),
+        message: IncidentMessage {
+            zh: "光缆中断，正在抢修".into(),
+            en: "a fibre cable is cut".into(),
+        },
+        started: T0 - 3_600_000,
+        expected_restore: T0 + 4 * 3_600_000 + 1_800_000,
+        declared: T0 - 600_000,
+        declared_by: "9000".into(),
+        automatic: false,
+        status: IncidentStatus::Open,
+        ended: None,
+        resolution: None,
+        history: vec![],
+    }
+}
+
+/// While an incident is open for a 小区, its callers who choose the fault menu hear it
+/// with the restore time and may ask to be told (the call then ends in the IVR, no
+/// agent offered); one who goes on reaches the agent with the incident on the screen
+/// pop; a caller of another 小区 hears nothing of it; once it ends, nobody does.
+#[test]
+fn callers_of_an_area_with_an_incident_hear_it_and_agents_see_it() {
+    let mut r = rig();
+    r.go(In::Incidents(vec![incident_in("翠苑一区")]));
+    r.ready("1001");
+    // the caller asks to be told
+    dial_and_press(&mut r, 1, living_in("翠苑一区"), &["2"]);
+    let told = heard(&r.log, 1).join(" ");
+    assert!(
+        told.contains("光缆中断，正在抢修") && told.contains("预计14:30恢复"),
+        "{told}"
+    );
+    let outs = r.go(In::Keys {
+        call: 1,
+        digits: "1".into(),
+    });
+    assert!(outs.iter().any(|o| matches!(o,
+        Out::SelfService { call: 1, service: hotline_ivr::Service::OutageNotify, input, .. }
+        if input == "7")));
+    assert!(heard(&outs, 1).join(" ").contains("工单号77"));
+    assert!(
+        offer_to(&r.log, "1001").is_none(),
+        "no agent is offered that call"
+    );
+    let rec = r
+        .records
+        .iter()
+        .find(|i| i.call_id == 1)
+        .expect("its record");
+    assert_eq!(rec.end, CallEnd::SelfService);
+    assert_eq!(
+        rec.self_service,
+        Some(SelfService::Completed("outage-notify".into()))
+    );
+    // a neighbour goes on to an agent, who sees the incident
+    dial_and_press(&mut r, 2, living_in("翠苑一区"), &["2", "0", "0"]);
+    let offered = r.log.iter().find_map(|o| match o {
+        Out::Agent(
+            a,
+            AgentEvent::Offer {
+                call: 2, incident, ..
+            },
+        ) if a == "1001" => Some(incident.clone()),
+        _ => None,
+    });
+    assert_eq!(offered.expect("offered").map(|i| i.id), Some(7));
+    // a caller of another 小区 goes straight to the fault menu
+    dial_and_press(&mut r, 3, living_in("文三"), &["2"]);
+    let other = heard(&r.log, 3).join(" ");
+    assert!(
+        !other.contains("光缆") && other.contains("自助登记故障请按1"),
+        "{other}"
+    );
+    // ended: nobody hears it
+    r.go(In::Incidents(vec![]));
+    dial_and_press(&mut r, 4, living_in("翠苑一区"), &["2"]);
+    assert!(!heard(&r.log, 4).join(" ").contains("光缆"));
 }

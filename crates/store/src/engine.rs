@@ -23,11 +23,18 @@ pub enum IdKind {
     Ticket,
     /// Interactions (call records).
     Interaction,
+    /// Area incidents.
+    Incident,
 }
 
 impl IdKind {
     /// The three kinds.
-    pub const ALL: [IdKind; 3] = [IdKind::Customer, IdKind::Ticket, IdKind::Interaction];
+    pub const ALL: [IdKind; 4] = [
+        IdKind::Customer,
+        IdKind::Ticket,
+        IdKind::Interaction,
+        IdKind::Incident,
+    ];
 
     /// Position in per-kind arrays.
     pub fn slot(self) -> usize {
@@ -35,6 +42,7 @@ impl IdKind {
             IdKind::Customer => 0,
             IdKind::Ticket => 1,
             IdKind::Interaction => 2,
+            IdKind::Incident => 3,
         }
     }
 }
@@ -60,6 +68,10 @@ pub enum Put {
     Interval(IntervalRecord),
     /// A dead letter (appended).
     DeadLetter(DeadLetter),
+    /// An area incident.
+    Incident(Incident),
+    /// A ticket linked to an incident (replaces the same incident and ticket's).
+    IncidentLink(IncidentLink),
 }
 
 /// Records a commit removes, before it writes its puts.
@@ -90,6 +102,13 @@ pub enum Expect {
     Unsettled {
         /// The interaction.
         id: u64,
+    },
+    /// The incident has this many history entries (0: it does not exist).
+    Incident {
+        /// The incident.
+        id: u64,
+        /// Its history's length when read.
+        history: usize,
     },
 }
 
@@ -234,6 +253,20 @@ pub trait Engine: Send + Sync {
         to: Millis,
         limit: usize,
     ) -> Result<Vec<IntervalRecord>, StoreError>;
+
+    /// An area incident by number.
+    fn incident(&self, id: u64) -> Result<Option<Incident>, StoreError>;
+    /// Incidents with numbers above `after`, by number.
+    fn incidents_after(&self, after: u64, limit: usize) -> Result<Vec<Incident>, StoreError>;
+    /// The incidents still open, by number (few: read whole).
+    fn open_incidents(&self) -> Result<Vec<Incident>, StoreError>;
+    /// The tickets linked to an incident with numbers above `after`, by ticket number.
+    fn incident_links(
+        &self,
+        incident: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<IncidentLink>, StoreError>;
 
     /// Customers with ids above `after`, by id (a page of a scan).
     fn customers_after(&self, after: u64, limit: usize) -> Result<Vec<Customer>, StoreError>;

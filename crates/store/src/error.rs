@@ -29,6 +29,9 @@ pub enum StoreError {
         /// The customer who has it.
         owner: u64,
     },
+    /// Such a record exists already (an open incident of the same kind for the area).
+    #[error("{0}")]
+    Exists(String),
     /// A ticket cannot make this change in its status.
     #[error("ticket {ticket} is {status:?} and cannot {change}")]
     IllegalTransition {

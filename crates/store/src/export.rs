@@ -25,16 +25,19 @@ pub enum Kind {
     Agents,
     /// The kept statistics intervals and alarms (the reports' history).
     Intervals,
+    /// Area incidents, each followed by the tickets linked to it.
+    Incidents,
 }
 
 impl Kind {
     /// All kinds, in restore order (customers before what refers to them).
-    pub const ALL: [Kind; 5] = [
+    pub const ALL: [Kind; 6] = [
         Kind::Customers,
         Kind::Agents,
         Kind::Tickets,
         Kind::Interactions,
         Kind::Intervals,
+        Kind::Incidents,
     ];
 
     fn file(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Kind {
             Kind::Interactions => "interactions.jsonl",
             Kind::Agents => "agents.jsonl",
             Kind::Intervals => "intervals.jsonl",
+            Kind::Incidents => "incidents.jsonl",
         }
     }
 }
@@ -172,6 +176,39 @@ pub fn scan<T>(
     }
 }
 
+/// A line of `incidents.jsonl`: an incident, or a ticket linked to the one before.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum IncidentLine {
+    Incident(Box<Incident>),
+    Link(IncidentLink),
+}
+
+/// Every incident, each followed by its links, a page at a time; returns how many
+/// records (incidents and links).
+fn each_incident(
+    store: &Store,
+    mut each: impl FnMut(Put) -> Result<(), StoreError>,
+) -> Result<u64, StoreError> {
+    let e = store.engine();
+    let mut links = 0;
+    let incidents = scan(
+        |a, n| e.incidents_after(a, n),
+        |i| i.id,
+        |i| {
+            let id = i.id;
+            each(Put::Incident(i))?;
+            links += scan(
+                |a, n| e.incident_links(id, a, n),
+                |l| l.ticket,
+                |l| each(Put::IncidentLink(l)),
+            )?;
+            Ok(())
+        },
+    )?;
+    Ok(incidents + links)
+}
+
 fn line<T: Serialize>(out: &mut dyn Write, rec: &T) -> Result<(), StoreError> {
     serde_json::to_writer(&mut *out, rec).map_err(|e| StoreError::File(e.to_string()))?;
     out.write_all(b"\n").map_err(io)
@@ -212,6 +249,11 @@ pub fn export_jsonl(store: &Store, kind: Kind, out: &mut dyn Write) -> Result<u6
             })?;
             n
         }
+        Kind::Incidents => each_incident(store, |p| match p {
+            Put::Incident(i) => line(&mut out, &IncidentLine::Incident(Box::new(i))),
+            Put::IncidentLink(l) => line(&mut out, &IncidentLine::Link(l)),
+            _ => Ok(()),
+        })?,
     };
     out.flush().map_err(io)?;
     Ok(n)
@@ -243,6 +285,10 @@ pub fn import_jsonl_into(
             Kind::Interactions => Interaction::from_json_line(&line).map(Put::Interaction),
             Kind::Agents => serde_json::from_str(&line).map(Put::Agent),
             Kind::Intervals => serde_json::from_str(&line).map(Put::Interval),
+            Kind::Incidents => serde_json::from_str(&line).map(|l| match l {
+                IncidentLine::Incident(i) => Put::Incident(*i),
+                IncidentLine::Link(l) => Put::IncidentLink(l),
+            }),
         };
         let checked = parsed.map_err(|e| at(e.to_string())).and_then(|p| {
             to.store()?
@@ -650,6 +696,7 @@ pub fn copy_into(from: &Store, to: &mut Target) -> Result<Copied, StoreError> {
         keep(Put::DeadLetter(d), &mut page)?;
         c.other += 1;
     }
+    c.other += each_incident(from, |p| keep(p, &mut page))?;
     write(to, page)?;
     to.store()?.flush()?;
     Ok(c)

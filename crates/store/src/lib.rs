@@ -21,6 +21,7 @@ mod durable;
 pub mod engine;
 mod error;
 pub mod export;
+pub mod incident;
 pub mod mask;
 pub mod model;
 #[cfg(feature = "postgres")]

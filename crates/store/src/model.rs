@@ -13,6 +13,10 @@ pub type Millis = u64;
 /// One day in milliseconds.
 pub const DAY_MS: Millis = 86_400_000;
 
+pub use crate::incident::{
+    IVR_REQUEST, Incident, IncidentChange, IncidentEdit, IncidentEnd, IncidentEvent, IncidentLink,
+    IncidentMessage, IncidentResolution, IncidentStatus, NewIncident,
+};
 pub use hotline_catalog::{Segment, TicketKind};
 
 /// Loyalty tier.
@@ -491,6 +495,12 @@ pub enum TicketChange {
         /// Attempts made.
         attempts: u32,
     },
+    /// Linked to an area incident (区域障碍) open when it was opened: ending the incident
+    /// resolves it.
+    Linked {
+        /// The incident.
+        incident: u64,
+    },
 }
 
 impl TicketChange {
@@ -611,6 +621,14 @@ impl Ticket {
                 .history
                 .last()
                 .is_some_and(|e| e.change.is_resolution())
+    }
+
+    /// The area incident it is linked to.
+    pub fn incident(&self) -> Option<u64> {
+        self.history.iter().find_map(|e| match e.change {
+            TicketChange::Linked { incident } => Some(incident),
+            _ => None,
+        })
     }
 
     /// The resolution code of its latest resolution.

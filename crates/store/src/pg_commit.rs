@@ -19,6 +19,8 @@ use tokio_postgres::types::{Json, ToSql};
 const CONFLICT: &str = "HL409";
 /// The SQLSTATE `hotline_phones_free` raises: a number belongs to another customer.
 const PHONE_TAKEN: &str = "HL410";
+/// PostgreSQL's unique_violation.
+const UNIQUE_VIOLATION: &str = "23505";
 
 /// Schema version 2: the functions a pipelined commit's conditions call.
 pub(crate) const FUNCTIONS: &str = r#"
@@ -148,6 +150,32 @@ pub(crate) fn steps(p: &Put) -> Vec<Step<'_>> {
             d.kind.as_str(),
             Json(d),
         )],
+        Put::Incident(i) => vec![step!(
+            "INSERT INTO incidents (id, district, area, kind, open, declared, ended, history_len, \
+             record) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO UPDATE SET \
+             district = EXCLUDED.district, area = EXCLUDED.area, kind = EXCLUDED.kind, \
+             open = EXCLUDED.open, declared = EXCLUDED.declared, ended = EXCLUDED.ended, \
+             history_len = EXCLUDED.history_len, record = EXCLUDED.record",
+            int(i.id),
+            i.district.as_str(),
+            i.area.as_str(),
+            i.kind.as_str(),
+            i.is_open(),
+            int(i.declared),
+            i.ended.map(int),
+            i.history.len() as i32,
+            Json(i),
+        )],
+        Put::IncidentLink(l) => vec![step!(
+            "INSERT INTO incident_links (incident, ticket, customer, at, record) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (incident, ticket) DO UPDATE SET \
+             customer = EXCLUDED.customer, at = EXCLUDED.at, record = EXCLUDED.record",
+            int(l.incident),
+            int(l.ticket),
+            int(l.customer),
+            int(l.at),
+            Json(l),
+        )],
     }
 }
 
@@ -235,6 +263,14 @@ fn expect(e: &Expect) -> Step<'_> {
             "SELECT hotline_expect((SELECT fcr_verified IS NULL FROM interactions \
              WHERE id = $1 FOR UPDATE), $2)",
             int(id),
+            what,
+        ),
+        // a new incident's number is fresh from the sequence, so "none yet" needs no lock
+        Expect::Incident { id, history } => step!(
+            "SELECT hotline_expect(coalesce((SELECT history_len FROM incidents \
+             WHERE id = $1 FOR UPDATE), 0) = $2, $3)",
+            int(id),
+            history as i32,
             what,
         ),
     }
@@ -338,6 +374,11 @@ fn refusal(e: tokio_postgres::Error, commit: &Commit) -> Refused {
     };
     match db.code().code() {
         CONFLICT => Refused::Store(StoreError::Conflict(db.message().to_string())),
+        UNIQUE_VIOLATION if db.constraint() == Some("incidents_open_by_area") => {
+            Refused::Store(StoreError::Exists(
+                "an incident of this kind is already open for this area; edit or end it".into(),
+            ))
+        }
         PHONE_TAKEN => {
             let words: Vec<u64> = db
                 .detail()

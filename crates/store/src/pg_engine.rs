@@ -163,6 +163,30 @@ CREATE TABLE intervals (
     // 5: the key accounts in one small read (the segment's word, as `word` writes it)
     "CREATE INDEX customers_key_accounts ON customers (id) INCLUDE (account_manager) \
      WHERE segment = 'key-account';",
+    // 6: area incidents, at most one open per area and kind, and the tickets linked to them
+    r#"
+CREATE SEQUENCE incident_ids;
+CREATE TABLE incidents (
+    id          bigint PRIMARY KEY,
+    district    text NOT NULL,
+    area        text NOT NULL,
+    kind        text NOT NULL,
+    open        boolean NOT NULL,
+    declared    bigint NOT NULL,
+    ended       bigint,
+    history_len integer NOT NULL,
+    record      jsonb NOT NULL
+);
+CREATE UNIQUE INDEX incidents_open_by_area ON incidents (district, area, kind) WHERE open;
+CREATE TABLE incident_links (
+    incident bigint NOT NULL,
+    ticket   bigint NOT NULL,
+    customer bigint NOT NULL,
+    at       bigint NOT NULL,
+    record   jsonb NOT NULL,
+    PRIMARY KEY (incident, ticket)
+);
+"#,
 ];
 
 /// Connections the engine keeps open unless configured.
@@ -180,7 +204,7 @@ pub struct PgEngine {
     health: std::sync::Mutex<Health>,
     /// Ids taken from each kind's sequence and not yet handed out ([`ID_BLOCK`] at a
     /// time), by [`IdKind::slot`].
-    ids: [std::sync::Mutex<std::collections::VecDeque<u64>>; 3],
+    ids: [std::sync::Mutex<std::collections::VecDeque<u64>>; 4],
 }
 
 /// Ids taken from a sequence at once: one round trip for this many new records. Ids
@@ -328,6 +352,7 @@ fn seq(kind: IdKind) -> &'static str {
         IdKind::Customer => "customer_ids",
         IdKind::Ticket => "ticket_ids",
         IdKind::Interaction => "interaction_ids",
+        IdKind::Incident => "incident_ids",
     }
 }
 
@@ -691,6 +716,9 @@ impl Engine for PgEngine {
             IdKind::Interaction => {
                 "SELECT nextval('interaction_ids') FROM generate_series(1::bigint, $1::bigint)"
             }
+            IdKind::Incident => {
+                "SELECT nextval('incident_ids') FROM generate_series(1::bigint, $1::bigint)"
+            }
         };
         self.all(sql, vec![n(count)], |r| Ok(uint(r.get(0))))
     }
@@ -713,6 +741,9 @@ impl Engine for PgEngine {
             }
             IdKind::Interaction => {
                 "SELECT setval('interaction_ids', greatest($1, (SELECT last_value FROM interaction_ids)))"
+            }
+            IdKind::Incident => {
+                "SELECT setval('incident_ids', greatest($1, (SELECT last_value FROM incident_ids)))"
             }
         };
         self.rows(sql, vec![n(id)]).map(drop)
@@ -1052,6 +1083,44 @@ impl Engine for PgEngine {
             "SELECT id, record FROM tickets WHERE id > $1 ORDER BY id LIMIT $2",
             vec![b(after), lim(limit)],
             |r| record("tickets", r),
+        )
+    }
+
+    fn incident(&self, id: u64) -> Result<Option<Incident>, StoreError> {
+        self.one(
+            "SELECT id, record FROM incidents WHERE id = $1",
+            vec![n(id)],
+            |r| record("incidents", r),
+        )
+    }
+
+    fn incidents_after(&self, after: u64, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        self.all(
+            "SELECT id, record FROM incidents WHERE id > $1 ORDER BY id LIMIT $2",
+            vec![b(after), lim(limit)],
+            |r| record("incidents", r),
+        )
+    }
+
+    fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        self.all(
+            "SELECT id, record FROM incidents WHERE open ORDER BY id",
+            vec![],
+            |r| record("incidents", r),
+        )
+    }
+
+    fn incident_links(
+        &self,
+        incident: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<IncidentLink>, StoreError> {
+        self.all(
+            "SELECT ticket, record FROM incident_links WHERE incident = $1 AND ticket > $2 \
+             ORDER BY ticket LIMIT $3",
+            vec![n(incident), b(after), lim(limit)],
+            |r| record("incident_links", r),
         )
     }
 

@@ -17,10 +17,10 @@ use sled::{Transactional, Tree};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-const ID_TREES: [usize; 3] = [CUSTOMERS, TICKETS, INTERACTIONS];
+const ID_TREES: [usize; 4] = [CUSTOMERS, TICKETS, INTERACTIONS, INCIDENTS];
 
-fn last_ids(trees: &[Tree]) -> Result<[AtomicU64; 3], StoreError> {
-    let mut out = [0u64; 3];
+fn last_ids(trees: &[Tree]) -> Result<[AtomicU64; 4], StoreError> {
+    let mut out = [0u64; 4];
     for (k, t) in ID_TREES.iter().enumerate() {
         out[k] = match trees[*t].last()? {
             Some((key, _)) => tail_id(&key).unwrap_or(0),
@@ -101,8 +101,12 @@ pub(crate) const KEY_ACCOUNTS: usize = 23;
 /// same transaction as the customer: not an index (it has no entry per record), checked
 /// and rebuilt by counting.
 pub(crate) const AREA_POPULATION: usize = 24;
+/// Area incidents by number.
+pub(crate) const INCIDENTS: usize = 25;
+/// incident ‖ ticket → the link of a ticket to an incident.
+pub(crate) const INCIDENT_LINKS: usize = 26;
 
-pub(crate) const TREE_NAMES: [&str; 25] = [
+pub(crate) const TREE_NAMES: [&str; 27] = [
     "customers",
     "customers_by_phone",
     "customers_by_name",
@@ -128,6 +132,8 @@ pub(crate) const TREE_NAMES: [&str; 25] = [
     "customer_profiles",
     "key_accounts",
     "area_population",
+    "incidents",
+    "incident_links",
 ];
 
 /// The index trees (everything that [`Store::rebuild_indexes`] recomputes).
@@ -361,7 +367,7 @@ pub struct SledEngine {
     /// Next ids: customer, ticket, interaction. Seeded at open from each tree's last
     /// key; an id handed out but never made durable was never acknowledged, so handing
     /// it out again after a crash is harmless.
-    ids: [AtomicU64; 3],
+    ids: [AtomicU64; 4],
     commit: GroupCommit,
     /// Where it is, for messages.
     place: String,
@@ -699,6 +705,7 @@ impl SledEngine {
             t.push(match e {
                 Expect::Ticket { .. } => TICKETS,
                 Expect::Unsettled { .. } => INTERACTIONS,
+                Expect::Incident { .. } => INCIDENTS,
             });
         }
         for r in &commit.remove {
@@ -716,6 +723,8 @@ impl SledEngine {
                 Put::Audit(_) => t.push(AUDIT),
                 Put::Interval(_) => t.push(INTERVALS),
                 Put::DeadLetter(_) => t.push(DEAD_LETTERS),
+                Put::Incident(_) => t.push(INCIDENTS),
+                Put::IncidentLink(_) => t.push(INCIDENT_LINKS),
             }
         }
         t.sort_unstable();
@@ -769,6 +778,13 @@ impl SledEngine {
                 vec![],
             ),
             Put::Interval(r) => (INTERVALS, interval_key(r), encode(r), vec![]),
+            Put::Incident(i) => (INCIDENTS, be(i.id).to_vec(), encode(i), vec![]),
+            Put::IncidentLink(l) => (
+                INCIDENT_LINKS,
+                cat(&[&be(l.incident), &be(l.ticket)]),
+                encode(l),
+                vec![],
+            ),
         })
     }
 
@@ -856,6 +872,10 @@ fn expected(t: &Views, e: &Expect) -> Tx<()> {
             .is_some_and(|x| x.history.len() == history),
         Expect::Unsettled { id } => tx_get::<Interaction>(&t[INTERACTIONS], INTERACTIONS, &be(id))?
             .is_some_and(|i| i.fcr_verified.is_none()),
+        Expect::Incident { id, history } => {
+            tx_get::<Incident>(&t[INCIDENTS], INCIDENTS, &be(id))?.map_or(0, |i| i.history.len())
+                == history
+        }
     };
     if holds {
         Ok(())
@@ -1257,6 +1277,42 @@ impl Engine for SledEngine {
 
     fn tickets_after(&self, after: u64, limit: usize) -> Result<Vec<Ticket>, StoreError> {
         self.page(TICKETS, after, limit)
+    }
+
+    fn incident(&self, id: u64) -> Result<Option<Incident>, StoreError> {
+        self.get(INCIDENTS, &be(id))
+    }
+
+    fn incidents_after(&self, after: u64, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        self.page(INCIDENTS, after, limit)
+    }
+
+    fn open_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        // a few hundred a year: the whole tree is read
+        let mut open = Vec::new();
+        for i in self.scan_all::<Incident>(INCIDENTS) {
+            let i = i?;
+            if i.is_open() {
+                open.push(i);
+            }
+        }
+        Ok(open)
+    }
+
+    fn incident_links(
+        &self,
+        incident: u64,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<IncidentLink>, StoreError> {
+        let from = cat(&[&be(incident), &be(after.saturating_add(1))]);
+        let to = cat(&[&be(incident), &be(u64::MAX)]);
+        let mut out = Vec::new();
+        for kv in self.trees[INCIDENT_LINKS].range(from..=to).take(limit) {
+            let (k, v) = kv?;
+            out.push(decode(TREE_NAMES[INCIDENT_LINKS], &k, &v)?);
+        }
+        Ok(out)
     }
 
     fn interactions_after(&self, after: u64, limit: usize) -> Result<Vec<Interaction>, StoreError> {

@@ -156,6 +156,8 @@ pub struct Store {
     /// Told of every ticket this store wrote by its rules (opened or changed), after the
     /// write is durable: the router's worklists and "my tickets" watch them.
     ticket_listeners: Arc<std::sync::RwLock<Vec<TicketListener>>>,
+    /// Held while an incident is declared (one open incident per area and kind).
+    incident_lock: Arc<std::sync::Mutex<()>>,
 }
 
 /// Told of a ticket once it is written.
@@ -189,7 +191,7 @@ pub fn location_words(location: &str) -> String {
 
 /// Run `f` again while it ends in a conflict with another writer, after a random pause
 /// that grows with the tries (so writers that collided do not collide again in step).
-fn retried<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+pub(crate) fn retried<T>(mut f: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
     use rand_core::RngCore;
     let mut tries = 0;
     loop {
@@ -215,6 +217,7 @@ impl Store {
             fcr_window: DEFAULT_FCR_WINDOW,
             contact_locks: Arc::new(std::array::from_fn(|_| std::sync::Mutex::new(()))),
             ticket_listeners: Arc::default(),
+            incident_lock: Arc::default(),
         }
     }
 
@@ -228,7 +231,11 @@ impl Store {
         }
     }
 
-    fn tell(&self, tickets: &[Ticket]) {
+    pub(crate) fn incident_lock(&self) -> &std::sync::Mutex<()> {
+        &self.incident_lock
+    }
+
+    pub(crate) fn tell(&self, tickets: &[Ticket]) {
         if let Ok(l) = self.ticket_listeners.read() {
             for f in l.iter() {
                 tickets.iter().for_each(|t| f(t));
@@ -385,7 +392,9 @@ impl Store {
             | Put::SessionToken(_)
             | Put::Audit(_)
             | Put::DeadLetter(_)
-            | Put::Interval(_) => Ok(()),
+            | Put::Interval(_)
+            | Put::Incident(_)
+            | Put::IncidentLink(_) => Ok(()),
         }
     }
 
@@ -410,13 +419,14 @@ impl Store {
     /// Check records that keep their ids, and make later ids continue after the largest
     /// of each kind (one call per kind, not per record: on PostgreSQL each is a query).
     fn checked_with_ids(&self, records: &[Put]) -> Result<(), StoreError> {
-        let mut largest = [0u64; 3];
+        let mut largest = [0u64; IdKind::ALL.len()];
         for p in records {
             self.check_import(p)?;
             let (kind, id) = match p {
                 Put::Customer(c) => (IdKind::Customer, c.id),
                 Put::Ticket(t) => (IdKind::Ticket, t.id),
                 Put::Interaction(i) => (IdKind::Interaction, i.id),
+                Put::Incident(i) => (IdKind::Incident, i.id),
                 _ => continue,
             };
             largest[kind.slot()] = largest[kind.slot()].max(id);
@@ -698,9 +708,10 @@ impl Store {
         by: &str,
         now: Millis,
     ) -> Result<Ticket, StoreError> {
-        let t = self.opened_ticket(new, by, now)?;
-        self.engine
-            .commit(Commit::put(vec![Put::Ticket(t.clone())]))?;
+        let mut t = self.opened_ticket(new, by, now)?;
+        let mut put = self.link_opened(std::slice::from_mut(&mut t), now)?;
+        put.insert(0, Put::Ticket(t.clone()));
+        self.engine.commit(Commit::put(put))?;
         self.tell(std::slice::from_ref(&t));
         Ok(t)
     }
@@ -728,10 +739,11 @@ impl Store {
         by: &str,
         now: Millis,
     ) -> Result<WrapUpTickets, StoreError> {
-        let opened = new
+        let mut opened = new
             .into_iter()
             .map(|n| self.opened_ticket(n, by, now))
             .collect::<Result<Vec<_>, _>>()?;
+        let links = self.link_opened(&mut opened, now)?;
         // the wrap-up's agent may change only what is theirs to change (their account is
         // read only when there are changes to judge)
         let account = match changes.is_empty() {
@@ -748,6 +760,7 @@ impl Store {
         });
         let changed = retried(|| {
             let mut commit = Commit::put(opened.iter().cloned().map(Put::Ticket).collect());
+            commit.put.extend(links.iter().cloned());
             let mut changed = Vec::new();
             for (id, change) in &changes {
                 let (t, history) = self.changed_ticket(*id, change, by, now, |before| {
@@ -834,6 +847,7 @@ impl Store {
         let in_group = group.is_some_and(|g| self.works_in(account, g));
         let owner = account.id == t.owner;
         let (allowed, whose) = match change {
+            TicketChange::Linked { .. } => (false, "the store's own, when it is opened"),
             TicketChange::Note { .. } => (true, ""),
             TicketChange::SetPriority { .. } => (owner || in_group, "its owner's or its group's"),
             TicketChange::Dispatch { .. }
@@ -1041,7 +1055,12 @@ impl Store {
 
     /// A new ticket as it will be stored, checked against the catalog and the customer
     /// (its number taken, nothing written).
-    fn opened_ticket(&self, new: NewTicket, by: &str, now: Millis) -> Result<Ticket, StoreError> {
+    pub(crate) fn opened_ticket(
+        &self,
+        new: NewTicket,
+        by: &str,
+        now: Millis,
+    ) -> Result<Ticket, StoreError> {
         validate::new_ticket(&new)?;
         self.catalog.check(new.kind, &new.subcategory)?;
         if by.trim().is_empty() || by.chars().any(char::is_control) {
@@ -1232,6 +1251,13 @@ impl Store {
             TicketChange::SetPriority { priority } => {
                 t.priority = *priority;
                 t.status
+            }
+            TicketChange::Linked { .. } => {
+                return Err(StoreError::Invalid {
+                    field: "change",
+                    why: "a ticket is linked to an area incident when it is opened, not later"
+                        .into(),
+                });
             }
         };
         t.status = next;
