@@ -318,10 +318,18 @@ fn screen_pop<'a>(a: &'a Agent, lang: Lang) -> Element<'a, Message> {
     if !c.enterprise_group.is_empty() {
         standing.push(format!("{} {}", lang.t("pop.group"), c.enterprise_group));
     }
+    let incident = pop.incident.as_ref().map(|i| {
+        container(text(incident_words(i, lang)).color(Color::WHITE))
+            .padding(6)
+            .width(Length::Fill)
+            .style(|_: &iced::Theme| container::background(RED))
+    });
     section(
         lang.t("pop.title_customer"),
         column![
             head,
+            // an outage in the customer's 小区: most likely what they call about
+            incident,
             // the street address names its district; a record without one, its area
             text(if c.address.is_empty() {
                 format!("{} {} {}", lang.t("pop.address"), c.district, c.area)
@@ -765,4 +773,22 @@ fn my_tickets(a: &Agent, lang: Lang) -> Element<'_, Message> {
         scrollable(rows).height(120).into()
     };
     section(lang.t("mine.title"), body)
+}
+
+/// The area incident of the caller's 小区 in a line: what is down, what callers are told,
+/// when it is expected back, how many tickets it already holds.
+pub fn incident_words(i: &pb::Incident, lang: Lang) -> String {
+    let (kind, message) = match lang {
+        Lang::Zh => (&i.kind_zh, &i.message_zh),
+        Lang::En => (&i.kind_en, &i.message_en),
+    };
+    format!(
+        "■ {} #{} · {} {} · {kind} · {message} · {} {}",
+        lang.t("inc.title"),
+        i.id,
+        i.district,
+        i.area,
+        lang.t("inc.restore"),
+        crate::reports::clock(i.expected_restore_at.as_ref().map_or(0, |t| t.seconds)),
+    )
 }

@@ -367,6 +367,11 @@ impl Desk {
             let (agent, what) = match steer {
                 supervisor::Steer::NotReady(a) => (a, client::Steer::NotReady),
                 supervisor::Steer::Logout(a) => (a, client::Steer::Logout),
+                supervisor::Steer::Declare(r) => {
+                    return incident(who, client::Incident::Declare(r));
+                }
+                supervisor::Steer::Update(r) => return incident(who, client::Incident::Update(r)),
+                supervisor::Steer::End(r) => return incident(who, client::Incident::End(r)),
             };
             return Task::perform(client::steer(who.clone(), agent, what), |r| {
                 Message::Board(supervisor::Message::Steered(r))
@@ -561,4 +566,12 @@ fn login_view(f: &LoginForm, lang: Lang) -> Element<'_, Message> {
     .spacing(8)
     .width(380);
     container(form).center_x(Length::Fill).padding(40).into()
+}
+
+/// Send a supervisor's incident command; the router's words come back to the wallboard
+/// when it refuses (the incident itself comes with the next statistics).
+fn incident(who: &client::Credentials, what: client::Incident) -> Task<Message> {
+    Task::perform(client::incident(who.clone(), what), |r| {
+        Message::Board(supervisor::Message::Steered(r))
+    })
 }

@@ -453,6 +453,43 @@ pub async fn steer(c: Credentials, agent: String, what: Steer) -> Result<String,
     .map(|()| agent)
 }
 
+/// A supervisor's command on an area incident.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Incident {
+    /// Declare one.
+    Declare(pb::DeclareIncidentRequest),
+    /// Change one.
+    Update(pb::UpdateIncidentRequest),
+    /// End one.
+    End(pb::EndIncidentRequest),
+}
+
+/// Send an incident command: the incident's number, or the router's words.
+pub async fn incident(c: Credentials, what: Incident) -> Result<String, String> {
+    with_token(&c, |ch, token| {
+        let what = what.clone();
+        async move {
+            let mut sup = SupervisorServiceClient::new(ch);
+            match what {
+                Incident::Declare(r) => sup
+                    .declare_incident(authed(r, &token))
+                    .await
+                    .map(|i| i.into_inner().id),
+                Incident::Update(r) => sup
+                    .update_incident(authed(r, &token))
+                    .await
+                    .map(|i| i.into_inner().id),
+                Incident::End(r) => sup
+                    .end_incident(authed(r, &token))
+                    .await
+                    .map(|e| e.into_inner().incident.map_or(0, |i| i.id)),
+            }
+        }
+    })
+    .await
+    .map(|id| id.to_string())
+}
+
 /// Create a customer record for an unknown caller: the new record or the router's words.
 pub async fn create_customer(
     c: Credentials,

@@ -1,6 +1,7 @@
 //! The supervisor's wallboard as plain state: queues, agents and back-office loads from
 //! the statistics stream, an hour of history per queue for the chart, the agent table's
-//! sort order, the alarms standing. [`Wallboard::update`] applies a message; no I/O here.
+//! sort order, the alarms standing, the area incidents open and the supervisor's draft of
+//! a new one. [`Wallboard::update`] applies a message; no I/O here.
 
 use hotline_proto::v1 as pb;
 use std::collections::{BTreeMap, VecDeque};
@@ -55,6 +56,12 @@ pub struct Wallboard {
     pub alarms: BTreeMap<(String, String), pb::Alarm>,
     /// The fault-surge alarms standing, by district and 小区.
     pub area_alarms: BTreeMap<(String, String), pb::AreaAlarm>,
+    /// The area incidents open, newest first.
+    pub incidents: Vec<pb::Incident>,
+    /// An incident the supervisor is about to declare.
+    pub draft: Option<IncidentDraft>,
+    /// What is wrong with the draft (a words key).
+    pub draft_error: Option<&'static str>,
     /// History per queue, oldest first, at most [`HISTORY`] long.
     pub history: BTreeMap<String, VecDeque<Point>>,
     /// The floor as a whole (calls waiting in all queues, mean service level of the
@@ -83,6 +90,74 @@ pub enum Message {
     ForceLogout(String),
     /// A force command came back (agent, or the router's words).
     Steered(Result<String, String>),
+    /// Draft an incident for an alarmed area (district, 小区).
+    Draft(String, String),
+    /// The draft's field changed.
+    DraftEdit(DraftField, String),
+    /// Declare the draft.
+    Declare,
+    /// Drop the draft.
+    DraftCancel,
+    /// Move an open incident's expected restore time an hour later.
+    Later(u64),
+    /// End an open incident: fixed.
+    End(u64),
+}
+
+/// A field of the incident draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftField {
+    /// The message in Chinese.
+    MessageZh,
+    /// The message in English.
+    MessageEn,
+    /// Hours until service is expected back.
+    Hours,
+}
+
+/// An incident as the supervisor drafts it from an area alarm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentDraft {
+    /// District.
+    pub district: String,
+    /// 小区.
+    pub area: String,
+    /// What is down (a fault subcategory: the alarm's most frequent, else broadband).
+    pub kind: String,
+    /// The alarm's first call (the outage's start), Unix seconds.
+    pub started: Option<i64>,
+    /// What callers hear, in Chinese.
+    pub message_zh: String,
+    /// What callers hear, in English.
+    pub message_en: String,
+    /// Hours until service is expected back, as typed.
+    pub hours: String,
+}
+
+impl IncidentDraft {
+    /// The request it makes at `now` (Unix seconds), or what is wrong with it.
+    pub fn request(&self, now: i64) -> Result<pb::DeclareIncidentRequest, &'static str> {
+        let hours: f64 = self.hours.trim().parse().map_err(|_| "inc.bad_hours")?;
+        if !(hours > 0.0 && hours <= 336.0) {
+            return Err("inc.bad_hours");
+        }
+        if self.message_zh.trim().is_empty() || self.message_en.trim().is_empty() {
+            return Err("inc.both_languages");
+        }
+        let at = |s: i64| prost_types::Timestamp {
+            seconds: s,
+            nanos: 0,
+        };
+        Ok(pb::DeclareIncidentRequest {
+            district: self.district.clone(),
+            area: self.area.clone(),
+            kind: self.kind.clone(),
+            started_at: self.started.map(at),
+            expected_restore_at: Some(at(now + (hours * 3600.0) as i64)),
+            message_zh: self.message_zh.clone(),
+            message_en: self.message_en.clone(),
+        })
+    }
 }
 
 /// A command the app must send for the wallboard.
@@ -92,6 +167,40 @@ pub enum Steer {
     NotReady(String),
     /// Logout.
     Logout(String),
+    /// Declare an incident.
+    Declare(pb::DeclareIncidentRequest),
+    /// Change an incident.
+    Update(pb::UpdateIncidentRequest),
+    /// End an incident.
+    End(pb::EndIncidentRequest),
+}
+
+/// A draft for an alarmed area: the kind its calls name most (a fault subcategory),
+/// the alarm's first call as the start, a message naming the area, four hours.
+fn draft(district: String, area: String, alarm: Option<&pb::AreaAlarm>) -> IncidentDraft {
+    let catalog = crate::words::catalog();
+    let fault = catalog.kind(hotline_catalog::TicketKind::Fault);
+    let kind = alarm
+        .and_then(|a| {
+            a.top
+                .iter()
+                .find(|t| fault.subcategories.iter().any(|s| s.id == t.code))
+        })
+        .map_or("broadband-down".to_string(), |t| t.code.clone());
+    let (zh, en) = fault
+        .subcategories
+        .iter()
+        .find(|s| s.id == kind)
+        .map_or(("网络障碍", "network outage"), |s| s.names());
+    IncidentDraft {
+        message_zh: format!("{district}{area}{zh}，维修人员正在抢修"),
+        message_en: format!("{en} in {area}, {district}; the repair crew is on it"),
+        district,
+        area,
+        kind,
+        started: alarm.and_then(|a| a.first_call_at.as_ref().map(|t| t.seconds)),
+        hours: "4".into(),
+    }
 }
 
 /// Add a point to a history: within the last point's sample period it only updates
@@ -170,6 +279,56 @@ impl Wallboard {
                     let cleared = a.cleared_at.is_some();
                     standing(&mut self.area_alarms, key, a, cleared);
                 }
+                if let Some(list) = u.incidents {
+                    self.incidents = list.incidents;
+                }
+            }
+            Message::Draft(district, area) => {
+                let alarm = self.area_alarms.get(&(district.clone(), area.clone()));
+                self.draft = Some(draft(district, area, alarm));
+            }
+            Message::DraftEdit(field, value) => {
+                if let Some(d) = &mut self.draft {
+                    match field {
+                        DraftField::MessageZh => d.message_zh = value,
+                        DraftField::MessageEn => d.message_en = value,
+                        DraftField::Hours => d.hours = value,
+                    }
+                }
+            }
+            Message::DraftCancel => {
+                self.draft = None;
+                self.draft_error = None;
+            }
+            Message::Declare => {
+                let d = self.draft.as_ref()?;
+                match d.request(crate::words::unix_now()) {
+                    Ok(r) => {
+                        self.draft = None;
+                        self.draft_error = None;
+                        return Some(Steer::Declare(r));
+                    }
+                    Err(why) => self.draft_error = Some(why),
+                }
+            }
+            Message::Later(id) => {
+                let i = self.incidents.iter().find(|i| i.id == id)?;
+                let at = i.expected_restore_at.as_ref()?;
+                return Some(Steer::Update(pb::UpdateIncidentRequest {
+                    id,
+                    expected_restore_at: Some(prost_types::Timestamp {
+                        seconds: at.seconds + 3600,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                }));
+            }
+            Message::End(id) => {
+                return Some(Steer::End(pb::EndIncidentRequest {
+                    id,
+                    resolution_code: "repaired".into(),
+                    note: "故障已修复，服务恢复 (service restored)".into(),
+                }));
             }
             Message::Lost(n, why) => self.lost = Some((n, why)),
             Message::Sort(s) => self.sort = s,

@@ -1,15 +1,16 @@
 //! The supervisor's wallboard: a row per queue (SL coloured when below target), the
 //! last hour as a chart, the agent table (sortable, force not-ready / logout), staffing
 //! advice and back-office loads; the alarms standing as a banner, their queues' rows
-//! marked.
+//! marked; the areas' fault surges, each with a button to declare its incident, and the
+//! incidents open with their restore time, linked tickets and callers waiting to be told.
 
 use crate::i18n::Lang;
-use crate::supervisor::{Message, SortBy, Wallboard};
+use crate::supervisor::{DraftField, IncidentDraft, Message, SortBy, Wallboard};
 use crate::words;
 use hotline_proto::v1 as pb;
 use iced::widget::canvas::{self, Frame, Geometry, Path, Stroke};
 use iced::widget::{
-    button, canvas as canvas_widget, column, container, row, scrollable, space, text,
+    button, canvas as canvas_widget, column, container, row, scrollable, space, text, text_input,
 };
 use iced::{Color, Element, Length, Point, Rectangle, Renderer, Theme, mouse};
 use std::time::Instant;
@@ -17,6 +18,7 @@ use std::time::Instant;
 const RED: Color = Color::from_rgb(0.85, 0.2, 0.2);
 const GREEN: Color = Color::from_rgb(0.1, 0.6, 0.3);
 const BLUE: Color = Color::from_rgb(0.2, 0.4, 0.85);
+const AMBER: Color = Color::from_rgb(0.85, 0.5, 0.05);
 
 fn state_label(s: i32, lang: Lang) -> &'static str {
     match pb::AgentState::try_from(s).unwrap_or(pb::AgentState::Unspecified) {
@@ -306,13 +308,18 @@ fn store_line(s: &pb::StoreStatus, lang: Lang) -> Option<String> {
 
 /// Lines on a red band (the alarms' banners).
 fn red_band<'a>(lines: iced::widget::Column<'a, Message>) -> Element<'a, Message> {
+    band(lines, RED)
+}
+
+/// Lines on a band of `color`.
+fn band<'a>(lines: iced::widget::Column<'a, Message>, color: Color) -> Element<'a, Message> {
     container(lines)
         .padding(8)
         .width(Length::Fill)
-        .style(|_: &Theme| container::Style {
-            background: Some(RED.scale_alpha(0.18).into()),
+        .style(move |_: &Theme| container::Style {
+            background: Some(color.scale_alpha(0.18).into()),
             border: iced::Border {
-                color: RED,
+                color,
                 width: 1.0,
                 radius: 4.0.into(),
             },
@@ -375,9 +382,121 @@ fn area_banner(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
             .size(15)
         ]
         .spacing(2),
-        |col, a| col.push(text(area_alarm_words(a, lang)).size(13)),
+        |col, a| {
+            let declared = w
+                .incidents
+                .iter()
+                .any(|i| i.district == a.district && i.area == a.area);
+            let line = row![text(area_alarm_words(a, lang)).size(13)].spacing(8);
+            col.push(if declared {
+                line.push(text(lang.t("inc.declared")).size(12))
+            } else {
+                line.push(
+                    button(text(lang.t("inc.declare")).size(12))
+                        .on_press(Message::Draft(a.district.clone(), a.area.clone())),
+                )
+            })
+        },
     );
     red_band(lines)
+}
+
+/// An open incident in words: where, what, since when, when it is expected back, who
+/// declared it, the tickets it holds and the callers waiting to be told.
+pub fn incident_line(i: &pb::Incident, lang: Lang) -> String {
+    let at = |t: &Option<prost_types::Timestamp>| {
+        crate::reports::clock(t.as_ref().map_or(0, |t| t.seconds))
+    };
+    let kind = match lang {
+        Lang::Zh => &i.kind_zh,
+        Lang::En => &i.kind_en,
+    };
+    let by = if i.automatic {
+        lang.t("inc.auto").to_string()
+    } else {
+        i.declared_by.clone()
+    };
+    format!(
+        "#{} {} {} · {kind} · {} {} · {} {} · {} {} · {} {} · {} {}",
+        i.id,
+        i.district,
+        i.area,
+        lang.t("alarm.since"),
+        at(&i.started_at),
+        lang.t("inc.restore"),
+        at(&i.expected_restore_at),
+        lang.t("inc.by"),
+        by,
+        lang.t("inc.linked"),
+        i.linked_tickets,
+        lang.t("inc.asked"),
+        i.asked_to_be_told,
+    )
+}
+
+/// The incidents open, each with what callers hear and the buttons to move its restore
+/// time or end it, on an amber band.
+fn incident_banner(w: &Wallboard, lang: Lang) -> Element<'_, Message> {
+    let lines = w.incidents.iter().fold(
+        column![text(format!("■ {} ({})", lang.t("inc.title"), w.incidents.len())).size(15)]
+            .spacing(4),
+        |col, i| {
+            let message = match lang {
+                Lang::Zh => &i.message_zh,
+                Lang::En => &i.message_en,
+            };
+            col.push(
+                row![
+                    column![
+                        text(incident_line(i, lang)).size(13),
+                        text(format!("“{message}”")).size(12),
+                    ]
+                    .width(Length::Fill),
+                    button(text(lang.t("inc.later")).size(12)).on_press(Message::Later(i.id)),
+                    button(text(lang.t("inc.end")).size(12)).on_press(Message::End(i.id)),
+                ]
+                .spacing(8)
+                .align_y(iced::Alignment::Center),
+            )
+        },
+    );
+    band(lines, AMBER)
+}
+
+/// The supervisor's draft of an incident: the area and kind, what callers will hear in
+/// both languages, the hours to the expected restore.
+fn draft_form<'a>(
+    d: &'a IncidentDraft,
+    error: Option<&'static str>,
+    lang: Lang,
+) -> Element<'a, Message> {
+    let kind = words::subcategory(words::catalog(), &d.kind, lang);
+    let form = column![
+        text(format!(
+            "{} · {} {} · {kind}",
+            lang.t("inc.draft"),
+            d.district,
+            d.area
+        ))
+        .size(15),
+        text_input(lang.t("inc.message_zh"), &d.message_zh)
+            .on_input(|v| Message::DraftEdit(DraftField::MessageZh, v)),
+        text_input(lang.t("inc.message_en"), &d.message_en)
+            .on_input(|v| Message::DraftEdit(DraftField::MessageEn, v)),
+        row![
+            text(lang.t("inc.hours")),
+            text_input("4", &d.hours)
+                .on_input(|v| Message::DraftEdit(DraftField::Hours, v))
+                .width(80),
+            button(text(lang.t("inc.confirm"))).on_press(Message::Declare),
+            button(text(lang.t("inc.cancel"))).on_press(Message::DraftCancel),
+        ]
+        .spacing(8)
+        .align_y(iced::Alignment::Center),
+    ]
+    .spacing(6)
+    .push(error.map(|e| text(lang.t(e)).color(RED)));
+    band(form, AMBER)
 }
 
 /// The whole wallboard.
@@ -399,6 +518,12 @@ pub fn view(w: &Wallboard, lang: Lang, now: Instant) -> Element<'_, Message> {
     }
     if !w.area_alarms.is_empty() {
         body = body.push(area_banner(w, lang));
+    }
+    if let Some(d) = &w.draft {
+        body = body.push(draft_form(d, w.draft_error, lang));
+    }
+    if !w.incidents.is_empty() {
+        body = body.push(incident_banner(w, lang));
     }
     let back_office = w.back_office.iter().fold(
         column![text(lang.t("sup.back_office")).size(15)].spacing(2),

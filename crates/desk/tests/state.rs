@@ -507,3 +507,89 @@ fn a_call_back_nobody_answered_records_no_answer() {
         "no answer, whatever was ticked"
     );
 }
+
+/// The supervisor's incident draft: made from the surge (its most frequent fault, its
+/// first call as the start, a message naming the area, four hours), refused in words
+/// when the hours or a language are missing, sent as a declaration otherwise; the
+/// incident's buttons move its restore time an hour or end it as repaired.
+#[test]
+fn an_incident_draft_becomes_a_declaration_and_the_buttons_edit_and_end() {
+    use hotline_desk::supervisor::{DraftField, Message as M, Steer, Wallboard};
+    let mut w = Wallboard::default();
+    let now = Instant::now();
+    let alarm = pb::AreaAlarm {
+        district: "西湖区".into(),
+        area: "翠苑一区".into(),
+        first_call_at: Some(prost_types::Timestamp {
+            seconds: 1_796_178_600,
+            nanos: 0,
+        }),
+        top: vec![
+            pb::FaultCount {
+                code: "fault".into(),
+                count: 4,
+            },
+            pb::FaultCount {
+                code: "iptv-no-picture".into(),
+                count: 3,
+            },
+        ],
+        ..Default::default()
+    };
+    w.update(
+        M::Update(Box::new(pb::StatsUpdate {
+            area_alarms: vec![alarm],
+            ..Default::default()
+        })),
+        now,
+    );
+    w.update(M::Draft("西湖区".into(), "翠苑一区".into()), now);
+    let d = w.draft.clone().unwrap();
+    assert_eq!(d.kind, "iptv-no-picture", "the fault its calls name");
+    assert_eq!(d.started, Some(1_796_178_600));
+    assert_eq!(d.message_zh, "西湖区翠苑一区IPTV 无画面，维修人员正在抢修");
+    w.update(M::DraftEdit(DraftField::Hours, "soon".into()), now);
+    assert_eq!(w.update(M::Declare, now), None);
+    assert_eq!(w.draft_error, Some("inc.bad_hours"));
+    w.update(M::DraftEdit(DraftField::Hours, "2.5".into()), now);
+    w.update(M::DraftEdit(DraftField::MessageEn, " ".into()), now);
+    assert_eq!(w.update(M::Declare, now), None);
+    assert_eq!(w.draft_error, Some("inc.both_languages"));
+    w.update(M::DraftEdit(DraftField::MessageEn, "TV down".into()), now);
+    let Some(Steer::Declare(r)) = w.update(M::Declare, now) else {
+        panic!("a declaration")
+    };
+    assert_eq!(
+        (r.district.as_str(), r.area.as_str()),
+        ("西湖区", "翠苑一区")
+    );
+    let left = r.expected_restore_at.unwrap().seconds - hotline_desk::words::unix_now();
+    assert!((9_000 - 5..=9_000).contains(&left), "{left}");
+    assert!(w.draft.is_none() && w.draft_error.is_none());
+
+    w.update(
+        M::Update(Box::new(pb::StatsUpdate {
+            incidents: Some(pb::IncidentList {
+                incidents: vec![pb::Incident {
+                    id: 7,
+                    expected_restore_at: Some(prost_types::Timestamp {
+                        seconds: 1_796_193_000,
+                        nanos: 0,
+                    }),
+                    ..Default::default()
+                }],
+            }),
+            ..Default::default()
+        })),
+        now,
+    );
+    let Some(Steer::Update(u)) = w.update(M::Later(7), now) else {
+        panic!("an update")
+    };
+    assert_eq!(u.expected_restore_at.unwrap().seconds, 1_796_196_600);
+    let Some(Steer::End(e)) = w.update(M::End(7), now) else {
+        panic!("an end")
+    };
+    assert_eq!((e.id, e.resolution_code.as_str()), (7, "repaired"));
+    assert_eq!(w.update(M::Later(404), now), None, "no such incident");
+}

@@ -902,3 +902,123 @@ fn the_reports_screen_shows_the_chosen_report_in_words() {
         "no raw code where a person reads"
     );
 }
+
+fn incident(id: u64) -> pb::Incident {
+    pb::Incident {
+        id,
+        district: "西湖区".into(),
+        area: "翠苑一区".into(),
+        kind: "broadband-down".into(),
+        kind_zh: "宽带无法上网".into(),
+        kind_en: "broadband down".into(),
+        message_zh: "光缆中断，正在抢修".into(),
+        message_en: "a cable is cut".into(),
+        started_at: ts(1_796_178_600),          // 10:30 in Beijing
+        expected_restore_at: ts(1_796_193_000), // 14:30
+        declared_at: ts(1_796_179_200),
+        declared_by: "9000".into(),
+        open: true,
+        linked_tickets: 12,
+        asked_to_be_told: 5,
+        ..Default::default()
+    }
+}
+
+/// A supervisor declares an incident from a surge's line: the draft names the area and
+/// what is down in words, and once declared the incident shows on an amber band with
+/// its restore time, its tickets and the callers waiting to be told; the agent offered
+/// a caller from there sees it on the screen pop.
+#[test]
+fn a_surge_is_declared_an_incident_and_the_incident_shows_to_supervisor_and_agent() {
+    let mut desk = supervisor_desk();
+    let surge = pb::AreaAlarm {
+        district: "西湖区".into(),
+        area: "翠苑一区".into(),
+        count: 9,
+        expected: 0.2,
+        first_call_at: ts(1_796_178_600),
+        top: vec![pb::FaultCount {
+            code: "broadband-down".into(),
+            count: 9,
+        }],
+        ..Default::default()
+    };
+    let _ = desk.update(Message::Board(supervisor::Message::Update(Box::new(
+        pb::StatsUpdate {
+            area_alarms: vec![surge],
+            incidents: Some(pb::IncidentList::default()),
+            ..Default::default()
+        },
+    ))));
+    for m in click(&desk, "宣布障碍…") {
+        let _ = desk.update(m);
+    }
+    assert!(shows(
+        &desk,
+        "宣布区域障碍 · 西湖区 翠苑一区 · 宽带无法上网"
+    ));
+    assert!(shows(&desk, "西湖区翠苑一区宽带无法上网，维修人员正在抢修"));
+    assert!(shows(&desk, "确认宣布"));
+    // the router declared it: the band, and the surge's line says so
+    let _ = desk.update(Message::Board(supervisor::Message::DraftCancel));
+    let _ = desk.update(Message::Board(supervisor::Message::Update(Box::new(
+        pb::StatsUpdate {
+            incidents: Some(pb::IncidentList {
+                incidents: vec![incident(7)],
+            }),
+            ..Default::default()
+        },
+    ))));
+    assert!(shows(&desk, "■ 区域障碍 (1)"));
+    let line =
+        hotline_desk::wallboard_view::incident_line(&incident(7), hotline_desk::i18n::Lang::Zh);
+    assert_eq!(
+        line,
+        "#7 西湖区 翠苑一区 · 宽带无法上网 · 起于 12-02 10:30 · 预计恢复 12-02 14:30 · 宣布 9000 · 并单 12 · 待通知 5"
+    );
+    assert!(shows(&desk, &line));
+    assert!(shows(&desk, "“光缆中断，正在抢修”"));
+    assert!(shows(&desk, "已宣布") && !shows(&desk, "宣布障碍…"));
+    assert!(!click(&desk, "结束（已修复）").is_empty());
+    // ended: the band goes
+    let _ = desk.update(Message::Board(supervisor::Message::Update(Box::new(
+        pb::StatsUpdate {
+            incidents: Some(pb::IncidentList::default()),
+            ..Default::default()
+        },
+    ))));
+    assert!(!shows(&desk, "■ 区域障碍"));
+
+    // the agent's screen pop
+    let words =
+        hotline_desk::agent_view::incident_words(&incident(7), hotline_desk::i18n::Lang::Zh);
+    assert_eq!(
+        words,
+        "■ 区域障碍 #7 · 西湖区 翠苑一区 · 宽带无法上网 · 光缆中断，正在抢修 · 预计恢复 12-02 14:30"
+    );
+    let (mut agent, _rx) = agent_desk();
+    router(&mut agent, state(pb::AgentState::Ready));
+    router(
+        &mut agent,
+        E::Offer(pb::Offer {
+            call_id: 8,
+            queue: "fault".into(),
+            screen_pop: Some(pb::ScreenPop {
+                caller_number: "18955551234".into(),
+                customer: Some(pb::Customer {
+                    id: 42,
+                    name: "张喆".into(),
+                    district: "西湖区".into(),
+                    area: "翠苑一区".into(),
+                    credit_level: 3,
+                    ..Default::default()
+                }),
+                incident: Some(incident(7)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+    );
+    assert!(shows(&agent, "张喆"));
+    assert!(shows(&agent, &words), "the incident on the screen pop");
+}
