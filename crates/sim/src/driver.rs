@@ -2,6 +2,7 @@
 //! bot agents. Events wait in a binary heap ordered by (time, sequence), so equal times
 //! keep their order and a seed always gives the same run.
 
+use crate::outage::{OutageOutcome, OutageWatch};
 use crate::scenario::{Compiled, Stop};
 use hotline_acd::kpi::Tally;
 use hotline_acd::rng::Rng;
@@ -17,14 +18,22 @@ pub const BREAK: ReasonCode = ReasonCode(16);
 /// Not ready: the shift is over, logging out after the current call.
 pub const END_OF_SHIFT: ReasonCode = ReasonCode(17);
 
+/// No 小区 (a call that is not about a fault, or a run without an outage).
+const NO_AREA: u32 = u32::MAX;
+
 const TAG_MEASURED: u64 = 1 << 24;
 
 #[derive(Debug, Clone, Copy)]
 enum Event {
-    /// A fresh arrival (and the next one is drawn), or a retrial of (reason, segment).
+    /// A fresh arrival (and the next one is drawn), or a retrial of (reason, segment,
+    /// 小区).
     Arrival {
-        retrial: Option<(u16, u8)>,
+        retrial: Option<(u16, u8, u32)>,
     },
+    /// An outage's extra fault call from the stricken 小区 (and the next one is drawn).
+    OutageCall,
+    /// The outage detector judges the areas.
+    AreaTick,
     Abandon(CallId),
     Answer(AgentId, CallId),
     HangUp(AgentId, CallId),
@@ -66,6 +75,7 @@ struct Caller {
     id: CallId,
     reason: u16,
     segment: u8,
+    area: u32,
     patience_at: Time,
     abandon_set: bool,
 }
@@ -116,6 +126,8 @@ pub struct Outcome {
     pub intervals: Vec<IntervalFigures>,
     /// Arrivals simulated, warm-up and retrials included.
     pub calls_simulated: u64,
+    /// What the outage watch saw (runs with an `[outage]`).
+    pub outage: Option<OutageOutcome>,
 }
 
 pub(crate) struct Replication<'a> {
@@ -137,6 +149,7 @@ pub(crate) struct Replication<'a> {
     occ_end: Option<(Span, Span)>,
     out: Outcome,
     end_time: Option<Time>,
+    outage: Option<OutageWatch>,
 }
 
 impl<'a> Replication<'a> {
@@ -179,8 +192,10 @@ impl<'a> Replication<'a> {
                 queues: vec![Figures::default(); sc.queues.len()],
                 intervals: Vec::new(),
                 calls_simulated: 0,
+                outage: None,
             },
             end_time: None,
+            outage: sc.outage.clone().map(OutageWatch::new),
         };
         if let Stop::Time { end, warmup } = sc.stop {
             r.end_time = Some(Time::from_secs_f64(end));
@@ -204,7 +219,25 @@ impl<'a> Replication<'a> {
         }
         r.drain();
         r.next_fresh_arrival(0.0);
+        if let Some(w) = &r.outage {
+            let (start, tick) = (w.plan.start, w.tick());
+            r.next_outage_call(start);
+            r.schedule(Time::from_secs_f64(tick), Event::AreaTick);
+        }
         r
+    }
+
+    /// Draw the outage's next extra fault call after `from` seconds.
+    fn next_outage_call(&mut self, from: f64) {
+        let Some(w) = &self.outage else { return };
+        let (rate, end) = (w.plan.extra_rate, w.plan.end);
+        if rate <= 0.0 {
+            return;
+        }
+        let at = from + self.rng.exponential(1.0 / rate);
+        if at < end {
+            self.schedule(Time::from_secs_f64(at), Event::OutageCall);
+        }
     }
 
     #[inline]
@@ -281,6 +314,7 @@ impl<'a> Replication<'a> {
         self.out.overall.busy = Span(b1.0.saturating_sub(b0.0));
         self.out.overall.staffed = Span(s1.0.saturating_sub(s0.0));
         self.out.calls_simulated = self.arrivals;
+        self.out.outage = self.outage.map(|w| w.out);
         progress(self.arrivals);
         self.out
     }
@@ -312,6 +346,24 @@ impl<'a> Replication<'a> {
     fn handle(&mut self, ev: Event) {
         match ev {
             Event::Arrival { retrial } => self.arrival(retrial),
+            Event::OutageCall => {
+                let now = self.now.as_secs_f64();
+                self.next_outage_call(now);
+                if let Some(reason) = self.outage.as_ref().map(|w| w.plan.reason) {
+                    let segment = pick(&self.sc.segment_cdf, &mut self.rng) as u8;
+                    self.arrival(Some((reason, segment, 0)));
+                }
+            }
+            Event::AreaTick => {
+                let now = self.now.as_secs_f64();
+                if let Some(w) = &mut self.outage {
+                    w.judge(now);
+                    let next = self.now + Span::from_secs_f64(w.tick());
+                    if !self.arrivals_stopped {
+                        self.schedule(next, Event::AreaTick);
+                    }
+                }
+            }
             Event::Abandon(call) => {
                 let gone = matches!(
                     self.e.call_place(call),
@@ -331,7 +383,7 @@ impl<'a> Replication<'a> {
                         self.schedule(
                             self.now + Span::from_secs_f64(delay),
                             Event::Arrival {
-                                retrial: Some((c.reason, c.segment)),
+                                retrial: Some((c.reason, c.segment, c.area)),
                             },
                         );
                     }
@@ -400,8 +452,8 @@ impl<'a> Replication<'a> {
         }
     }
 
-    fn arrival(&mut self, retrial: Option<(u16, u8)>) {
-        let (reason, segment) = match retrial {
+    fn arrival(&mut self, retrial: Option<(u16, u8, u32)>) {
+        let (reason, segment, area) = match retrial {
             Some(rs) => rs,
             None => {
                 if self.arrivals_stopped {
@@ -428,10 +480,20 @@ impl<'a> Replication<'a> {
                 (
                     pick(&self.sc.reason_cdf, &mut self.rng) as u16,
                     pick(&self.sc.segment_cdf, &mut self.rng) as u8,
+                    NO_AREA,
                 )
             }
         };
         self.arrivals += 1;
+        let area = match &self.outage {
+            Some(w) if reason == w.plan.reason && area == NO_AREA => {
+                self.rng.below(w.plan.areas as u64) as u32
+            }
+            _ => area,
+        };
+        if area != NO_AREA && self.deflected(area, reason) {
+            return;
+        }
         let r = &self.sc.reasons[reason as usize];
         let s = &self.sc.segments[segment as usize];
         let queue = s.queue.unwrap_or(r.queue);
@@ -458,6 +520,7 @@ impl<'a> Replication<'a> {
                     id,
                     reason: 0,
                     segment: 0,
+                    area: NO_AREA,
                     patience_at: Time::ZERO,
                     abandon_set: false,
                 },
@@ -467,6 +530,7 @@ impl<'a> Replication<'a> {
             id,
             reason,
             segment,
+            area,
             patience_at: if patience.is_finite() {
                 self.now + Span::from_secs_f64(patience)
             } else {
@@ -474,6 +538,22 @@ impl<'a> Replication<'a> {
             },
             abandon_set: false,
         };
+    }
+
+    /// A fault call from 小区 `area` is reported to the outage watch; a caller told of
+    /// the incident who then hangs up never reaches a queue (true).
+    fn deflected(&mut self, area: u32, reason: u16) -> bool {
+        let now = self.now.as_secs_f64();
+        let Some(w) = &mut self.outage else {
+            return false;
+        };
+        if !w.fault_call(now, area) || !self.rng.chance(w.plan.told_hang_up) {
+            return false;
+        }
+        let r = &self.sc.reasons[reason as usize];
+        let saved = r.handle.sample(&mut self.rng) + r.wrap_up.sample(&mut self.rng);
+        w.deflected(saved);
+        true
     }
 
     /// The caller's patience runs from arrival; arm it the first time the call waits.

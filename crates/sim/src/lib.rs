@@ -13,6 +13,7 @@
 
 pub mod dist;
 mod driver;
+pub mod outage;
 pub mod report;
 pub mod scenario;
 pub mod stats;
@@ -40,14 +41,51 @@ pub fn run_replication(sc: &Compiled, replication: u32, progress: &mut dyn FnMut
     driver::Replication::new(sc, replication).run(progress)
 }
 
+/// A scenario with an `[outage]`, run twice on the same seeds: with the incident's
+/// message told to the stricken 小区's callers, and without (nobody told, nobody
+/// deflected). `progress` gets (run 0 or 1, replications done, calls simulated).
+pub fn run_with_and_without_message(
+    sc: &Compiled,
+    progress: &mut dyn FnMut(u32, u32, u64),
+) -> outage::Comparison {
+    let started = std::time::Instant::now();
+    let told = outcomes(sc, &mut |k, n| progress(0, k, n));
+    let told_wall = started.elapsed().as_secs_f64();
+    let mut silent = sc.clone();
+    if let Some(o) = &mut silent.outage {
+        o.tell = false;
+    }
+    let untold = outcomes(&silent, &mut |k, n| progress(1, k, n));
+    let untold_wall = started.elapsed().as_secs_f64() - told_wall;
+    let during = |o: &[Outcome]| {
+        let plan = sc.outage.as_ref()?;
+        Estimate::of(
+            &o.iter()
+                .filter_map(|o| plan.floor_during(o))
+                .collect::<Vec<_>>(),
+        )
+    };
+    outage::Comparison {
+        difference: outage::difference(sc, &told, &untold),
+        during: [during(&told), during(&untold)],
+        told: SimReport::from_outcomes(sc, &told, told_wall),
+        untold: SimReport::from_outcomes(&silent, &untold, untold_wall),
+    }
+}
+
 /// Run every replication (one after the other, on this thread) and summarise.
 /// `progress` gets (replications done, calls simulated in the current one).
 pub fn run(sc: &Compiled, progress: &mut dyn FnMut(u32, u64)) -> SimReport {
     let started = std::time::Instant::now();
+    let outcomes = outcomes(sc, progress);
+    SimReport::from_outcomes(sc, &outcomes, started.elapsed().as_secs_f64())
+}
+
+fn outcomes(sc: &Compiled, progress: &mut dyn FnMut(u32, u64)) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(sc.replications as usize);
     for k in 0..sc.replications {
         outcomes.push(run_replication(sc, k, &mut |n| progress(k, n)));
     }
     progress(sc.replications, 0);
-    SimReport::from_outcomes(sc, &outcomes, started.elapsed().as_secs_f64())
+    outcomes
 }

@@ -113,6 +113,8 @@ pub struct SimReport {
     pub queues: Vec<QueueReport>,
     /// Per statistics interval (runs measured in hours).
     pub intervals: Vec<IntervalRow>,
+    /// The area outage, when the scenario has one.
+    pub outage: Option<crate::outage::OutageReport>,
 }
 
 impl SimReport {
@@ -166,6 +168,7 @@ impl SimReport {
             overall: Estimates::of(&overall, ServiceLevelFormula::ExcludeShortAbandons),
             queues,
             intervals,
+            outage: crate::outage::OutageReport::of(outcomes),
         }
     }
 

@@ -54,6 +54,9 @@ pub struct Scenario {
     /// Agents, by team (at least one).
     #[serde(rename = "team")]
     pub teams: Vec<TeamSpec>,
+    /// An area outage during the run (see [`crate::outage`]).
+    #[serde(default)]
+    pub outage: Option<crate::outage::OutageSpec>,
 }
 
 fn default_replications() -> u32 {
@@ -505,6 +508,8 @@ pub struct Compiled {
     pub callback_acceptance: f64,
     pub stop: Stop,
     pub interval: Span,
+    /// An area outage during the run.
+    pub outage: Option<crate::outage::OutagePlan>,
 }
 
 fn cdf(shares: &[f64], what: &str) -> Result<Vec<f64>, SimError> {
@@ -747,6 +752,21 @@ impl Scenario {
         if !(self.run.interval_minutes.is_finite() && self.run.interval_minutes >= 1.0) {
             return Err(err("run.interval_minutes must be at least 1".into()));
         }
+        let outage = match &self.outage {
+            Some(o) => {
+                let names: Vec<String> = self.reasons.iter().map(|r| r.name.clone()).collect();
+                let shares: Vec<f64> = reason_cdf
+                    .iter()
+                    .scan(0.0, |before, c| {
+                        let share = c - *before;
+                        *before = *c;
+                        Some(share)
+                    })
+                    .collect();
+                Some(o.plan(&names, &shares, &rate)?)
+            }
+            None => None,
+        };
         Ok(Compiled {
             name: self.name.clone(),
             replications: self.replications,
@@ -766,6 +786,7 @@ impl Scenario {
             callback_acceptance: self.callback_acceptance,
             stop,
             interval: Span::from_secs_f64(self.run.interval_minutes * 60.0),
+            outage,
         })
     }
 }
@@ -880,6 +901,7 @@ pub fn erlang_model(
             breaks: vec![],
             answer_delay: zero_delay(),
         }],
+        outage: None,
     }
 }
 
