@@ -4,7 +4,7 @@ use crate::serve_cmd;
 use anyhow::{Context, Result};
 use clap::Args;
 use hotline_live::back_office::Clerk;
-use hotline_live::{LiveConfig, LiveStats};
+use hotline_live::{LiveConfig, LiveOutage, LiveStats};
 use hotline_router::server::Router;
 use hotline_store::{AgentAccount, Catalog, Role, Store, location_words};
 use std::sync::Arc;
@@ -38,6 +38,32 @@ pub struct DemoArgs {
     /// Do not open the desktop even if a display is present.
     #[arg(long)]
     no_desktop: bool,
+    /// Inject an area outage: AFTER_MINUTES,MINUTES,EXTRA_PER_HOUR ("1,20,120": a minute
+    /// in, for twenty minutes, 120 fault calls an hour from one 小区). The router then
+    /// declares the incident itself once the surge is past its stricter level.
+    #[arg(long, value_name = "AFTER_MINUTES,MINUTES,EXTRA_PER_HOUR", value_parser = outage_arg)]
+    outage: Option<LiveOutage>,
+}
+
+/// `--outage AFTER_MINUTES,MINUTES,EXTRA_PER_HOUR`.
+fn outage_arg(s: &str) -> Result<LiveOutage, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| format!("'{s}' is not AFTER_MINUTES,MINUTES,EXTRA_PER_HOUR (numbers)"))?;
+    let [after, minutes, extra] = v[..] else {
+        return Err(format!("'{s}' is not AFTER_MINUTES,MINUTES,EXTRA_PER_HOUR"));
+    };
+    if !(after >= 0.0 && minutes > 0.0 && extra > 0.0) || !(after + minutes + extra).is_finite() {
+        return Err("the outage needs a start of 0 or more, minutes and calls above 0".into());
+    }
+    Ok(LiveOutage {
+        after: Duration::from_secs_f64(after * 60.0),
+        lasts: Duration::from_secs_f64(minutes * 60.0),
+        extra_per_hour: extra,
+        told_hang_up: 0.6,
+    })
 }
 
 impl Default for DemoArgs {
@@ -50,6 +76,7 @@ impl Default for DemoArgs {
             customers: 20_000,
             seconds: None,
             no_desktop: false,
+            outage: None,
         }
     }
 }
@@ -77,6 +104,10 @@ pub struct LiveArgs {
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
+    /// Inject an area outage (see `hotline demo --outage`); the customers of the first
+    /// seeded customer's 小区 call (needs --customers).
+    #[arg(long, value_name = "AFTER_MINUTES,MINUTES,EXTRA_PER_HOUR", value_parser = outage_arg)]
+    outage: Option<LiveOutage>,
     #[command(flatten)]
     tls: ClientTlsArgs,
 }
@@ -195,6 +226,7 @@ fn config(
         call_back_answer_probability: 0.8,
         call_back_solved_probability: 0.85,
         tls: Default::default(),
+        outage: None,
     }
 }
 
@@ -240,6 +272,14 @@ async fn report(stats: Arc<LiveStats>) {
             g(&stats.call_backs_answered),
             g(&stats.call_backs_recorded),
         );
+        let outage = g(&stats.outage_calls);
+        if outage > 0 {
+            println!(
+                "        outage: {outage} extra fault calls from one 小区, {} heard the incident's notice, {} asked to be told",
+                g(&stats.told),
+                g(&stats.asked_to_be_told)
+            );
+        }
     }
 }
 
@@ -276,6 +316,11 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
     conf.call_backs.spacing_minutes = 2.0;
     conf.call_backs.owner_wait_minutes = 1.0;
     conf.call_backs.ring_seconds = 20.0;
+    if a.outage.is_some() {
+        // the router declares the incident itself past the stricter level (a supervisor
+        // at 9000 may declare it sooner from the wallboard)
+        conf.outage.detector.declare_p = Some(1e-8);
+    }
     let setup = serve_cmd::setup(&conf)?;
     let rt = serve_cmd::router_runtime()?;
     let a = a.clone();
@@ -310,6 +355,7 @@ pub fn demo(a: &DemoArgs) -> Result<()> {
         let live = hotline_live::run(
             LiveConfig {
                 clerks,
+                outage: a.outage.clone(),
                 ..config(
                     format!("http://{addr}"),
                     bots.iter().map(|b| (b.clone(), DEMO_PASSWORD.to_string())).collect(),
@@ -398,6 +444,7 @@ pub fn live(a: &LiveArgs) -> Result<()> {
         a.customer_seed,
     );
     cfg.tls = a.tls.load()?;
+    cfg.outage = a.outage.clone();
     let rt = tokio::runtime::Runtime::new()?;
     let seconds = a.seconds;
     rt.block_on(async move {

@@ -12,6 +12,10 @@
 //! makes once a ticket is resolved: they answer with a probability; the bot agent who
 //! made the call-back records the customer's satisfaction and whether it is solved.
 //!
+//! An area outage can be injected ([`LiveOutage`]): for a while, extra fault calls come
+//! from the customers of one 小区; those who hear the incident's notice in the IVR ask to
+//! be told when it is fixed with a probability, the others go on to the fault desk.
+//!
 //! Everything goes through the public contract, exactly as a desktop and a telephone
 //! would, so a live run is also an end-to-end test of the router.
 
@@ -71,6 +75,21 @@ pub struct LiveConfig {
     pub call_back_solved_probability: f64,
     /// How to reach an https:// router.
     pub tls: hotline_proto::client::ClientTls,
+    /// An area outage to inject.
+    pub outage: Option<LiveOutage>,
+}
+
+/// An area outage in a live run: the 小区 of the first seeded customer loses its lines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveOutage {
+    /// From the start of the run.
+    pub after: Duration,
+    /// How long.
+    pub lasts: Duration,
+    /// Fault calls per hour from the 小区's customers beyond the usual traffic.
+    pub extra_per_hour: f64,
+    /// Share of callers told of the incident who ask to be told and hang up.
+    pub told_hang_up: f64,
 }
 
 /// Counters of a live run (shared with whoever prints them).
@@ -104,7 +123,16 @@ pub struct LiveStats {
     pub call_backs_answered: AtomicU64,
     /// Call-back outcomes bots recorded (reached or not).
     pub call_backs_recorded: AtomicU64,
+    /// The outage's extra fault calls placed.
+    pub outage_calls: AtomicU64,
+    /// Callers who heard an incident's notice.
+    pub told: AtomicU64,
+    /// Of them, callers who asked to be told and hung up.
+    pub asked_to_be_told: AtomicU64,
 }
+
+/// The node of the 1000 flow that tells callers of an incident in their 小区.
+const OUTAGE_NOTICE: &str = "outage-notice";
 
 /// The reasons callers have, with their share and the keys they press.
 const REASONS: [(&str, f64, &[&str]); 5] = [
@@ -155,6 +183,10 @@ pub async fn run(
             }
         });
     }
+    if let Some(o) = cfg.outage.clone() {
+        let (ch, st, c) = (channel.clone(), stats.clone(), cfg.clone());
+        tasks.spawn(async move { outage(ch, c, o, st).await });
+    }
     let arrivals = {
         let (cfg, stats, channel) = (cfg.clone(), stats.clone(), channel.clone());
         let tasks = &mut tasks;
@@ -167,7 +199,7 @@ pub async fn run(
                 n += 1;
                 let (ch, st, c) = (channel.clone(), stats.clone(), cfg.clone());
                 tasks.spawn(async move {
-                    let _ = caller(ch, c, st, n).await;
+                    let _ = caller(ch, c, st, n, None).await;
                 });
                 // reap callers that are done
                 while tasks.try_join_next().is_some() {}
@@ -434,15 +466,59 @@ fn ticket_for(
     })
 }
 
+/// The seeded customers' numbers in the 小区 of the first one (the stricken area), at
+/// most `most`.
+fn stricken_numbers(cfg: &LiveConfig, most: usize) -> Vec<String> {
+    use hotline_store::seed::{DEFAULT_NOW, customer};
+    let first = customer(cfg.customer_seed, 0, DEFAULT_NOW);
+    (0..cfg.customers)
+        .map(|i| customer(cfg.customer_seed, i, DEFAULT_NOW))
+        .filter(|c| c.district == first.district && c.area == first.area)
+        .filter_map(|c| c.phones.into_iter().next())
+        .take(most)
+        .collect()
+}
+
+/// The outage: after its start, extra fault calls from the stricken 小区 until it ends.
+async fn outage(channel: Channel, cfg: LiveConfig, o: LiveOutage, stats: Arc<LiveStats>) {
+    let numbers = stricken_numbers(&cfg, 500);
+    if numbers.is_empty() || o.extra_per_hour <= 0.0 {
+        return;
+    }
+    tokio::time::sleep(o.after).await;
+    let ends = Instant::now() + o.lasts;
+    let mut rng = Rng::fork(cfg.seed, 0x07a6e);
+    let mut callers = tokio::task::JoinSet::new();
+    let mut n = 0u64;
+    while Instant::now() < ends {
+        let gap = rng.exponential(3600.0 / o.extra_per_hour);
+        tokio::time::sleep(Duration::from_secs_f64(gap)).await;
+        n += 1;
+        let from = numbers[rng.below(numbers.len() as u64) as usize].clone();
+        let (ch, st, c) = (channel.clone(), stats.clone(), cfg.clone());
+        stats.outage_calls.fetch_add(1, Ordering::Relaxed);
+        callers.spawn(async move {
+            let _ = caller(ch, c, st, u64::MAX - n, Some(from)).await;
+        });
+        while callers.try_join_next().is_some() {}
+    }
+    while callers.join_next().await.is_some() {}
+}
+
+/// A caller: from a seeded customer's number (or an unknown one) with a reason drawn
+/// from [`REASONS`]; or, with `fault_from`, a fault call from that number.
 async fn caller(
     channel: Channel,
     cfg: LiveConfig,
     stats: Arc<LiveStats>,
     n: u64,
+    fault_from: Option<String>,
 ) -> Result<(), String> {
     use pb::call_event::Event as CE;
     let mut rng = Rng::fork(cfg.seed ^ 0xca11, n);
-    let from = if cfg.customers > 0 && rng.chance(0.8) {
+    let from = if let Some(number) = &fault_from {
+        number.clone()
+    } else if cfg.customers > 0 && rng.chance(0.8) {
         let i = rng.below(cfg.customers);
         hotline_store::seed::customer(cfg.customer_seed, i, hotline_store::seed::DEFAULT_NOW).phones
             [0]
@@ -452,13 +528,19 @@ async fn caller(
     };
     let u = rng.uniform();
     let mut acc = 0.0;
-    let keys = REASONS
-        .iter()
-        .find(|(_, share, _)| {
-            acc += share;
-            u < acc
-        })
-        .map_or(REASONS[0].2, |r| r.2);
+    let keys = match fault_from {
+        Some(_) => REASONS[1].2,
+        None => REASONS
+            .iter()
+            .find(|(_, share, _)| {
+                acc += share;
+                u < acc
+            })
+            .map_or(REASONS[0].2, |r| r.2),
+    };
+    let told_hang_up = cfg.outage.as_ref().map_or(0.6, |o| o.told_hang_up);
+    // the IVR node that spoke last (the outage notice asks a key of its own)
+    let mut last_node = String::new();
     let mut keys = keys.iter();
     let (tx, rx) = mpsc::channel(8);
     let dial = pb::CallerAction {
@@ -505,6 +587,17 @@ async fn caller(
                 let _ = tx
                     .send(press(if rng.chance(0.7) { "5" } else { "4" }))
                     .await;
+            }
+            Some(CE::Prompt(p)) => last_node = p.node,
+            Some(CE::Collect(_)) if last_node == OUTAGE_NOTICE => {
+                // told of the incident in their area: ask to be told, or go on
+                stats.told.fetch_add(1, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(400 + rng.below(1500))).await;
+                let ask = rng.chance(told_hang_up);
+                if ask {
+                    stats.asked_to_be_told.fetch_add(1, Ordering::Relaxed);
+                }
+                let _ = tx.send(press(if ask { "1" } else { "0" })).await;
             }
             Some(CE::Collect(_)) => {
                 tokio::time::sleep(Duration::from_millis(400 + rng.below(1500))).await;

@@ -1,10 +1,11 @@
 //! Area incidents (区域障碍) on the router: the supervisor's RPCs (declare, edit, end,
 //! list — each a store rule, audited there), the router's own declaration when an area's
 //! surge crosses the stricter level and the configuration asks for it, and the open
-//! incidents kept current in the core: read from the store at start, after every change
-//! and every half minute (the linked-ticket counts grow as agents and callers link
-//! tickets), then given to the switchboard (the IVR's outage node, the screen pop) and
-//! to the wallboards.
+//! incidents kept current in the core: read from the store at start, after every change,
+//! a second after tickets linked to one are written (the counts grow as agents and
+//! callers link tickets) and every half minute (another router's changes on a shared
+//! store), then given to the switchboard (the IVR's outage node, the screen pop) and to
+//! the wallboards.
 
 use crate::convert;
 use crate::core::{CoreMsg, now_ms};
@@ -76,12 +77,25 @@ pub(crate) async fn refresh(store: Arc<Store>, core: mpsc::UnboundedSender<CoreM
     }
 }
 
-/// Read them at start and every [`REFRESH`].
+/// Read them at start, every [`REFRESH`], and a second after linked tickets were
+/// written (a burst of them read once).
 pub(crate) fn follow(store: Arc<Store>, core: mpsc::UnboundedSender<CoreMsg>) {
+    let (linked, mut written) = mpsc::unbounded_channel::<()>();
+    store.on_ticket_written(Arc::new(move |t: &hotline_store::Ticket| {
+        if t.incident().is_some() {
+            let _ = linked.send(());
+        }
+    }));
     tokio::spawn(async move {
         let mut every = tokio::time::interval(REFRESH);
         loop {
-            every.tick().await;
+            tokio::select! {
+                _ = every.tick() => {}
+                Some(()) = written.recv() => {
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    while written.try_recv().is_ok() {}
+                }
+            }
             if core.is_closed() {
                 return;
             }
