@@ -55,7 +55,7 @@ fn outage_arg(s: &str) -> Result<LiveOutage, String> {
     let [after, minutes, extra] = v[..] else {
         return Err(format!("'{s}' is not AFTER_MINUTES,MINUTES,EXTRA_PER_HOUR"));
     };
-    if !(after >= 0.0 && minutes > 0.0 && extra > 0.0) || !(after + minutes + extra).is_finite() {
+    if !(after >= 0.0 && minutes > 0.0 && extra > 0.0 && (after + minutes + extra).is_finite()) {
         return Err("the outage needs a start of 0 or more, minutes and calls above 0".into());
     }
     Ok(LiveOutage {
