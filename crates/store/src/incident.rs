@@ -214,12 +214,7 @@ impl Store {
         if started > now {
             return Err(invalid("started", "is in the future"));
         }
-        if new.expected_restore <= started {
-            return Err(invalid(
-                "expected_restore",
-                "is not after the outage's start: service cannot be back before it went",
-            ));
-        }
+        restore_after(started, new.expected_restore)?;
         message_ok(&new.message)?;
         self.catalog().check(TicketKind::Fault, &new.kind)?;
         let known = self
@@ -269,16 +264,37 @@ impl Store {
                 change: IncidentChange::Declared,
             }],
         };
-        let audit = audit(&incident, by, now, "declare-incident", "none", "open");
-        self.engine().commit(Commit {
-            expect: vec![Expect::Incident {
-                id: incident.id,
-                history: 0,
-            }],
-            put: vec![Put::Incident(incident.clone()), audit],
-            ..Commit::default()
-        })?;
+        self.write_incident(&incident, 0, "declare-incident", "none", "open")?;
         Ok(incident)
+    }
+
+    /// Write `i` (read with `history` entries; 0: new) and its audit entry — the change
+    /// its last history entry made, `before` → `after` — in one commit.
+    fn write_incident(
+        &self,
+        i: &Incident,
+        history: usize,
+        action: &str,
+        before: &str,
+        after: &str,
+    ) -> Result<(), StoreError> {
+        let last = i
+            .history
+            .last()
+            .expect("an incident has at least its declaration");
+        let audit = Put::Audit(AuditEntry {
+            at: last.at,
+            by: last.by.clone(),
+            action: action.into(),
+            target: format!("incident {} {} {} {}", i.id, i.district, i.area, i.kind),
+            before: before.into(),
+            after: after.into(),
+        });
+        self.engine().commit(Commit {
+            expect: vec![Expect::Incident { id: i.id, history }],
+            put: vec![Put::Incident(i.clone()), audit],
+            ..Commit::default()
+        })
     }
 
     /// Change an open incident's expected restore time or message.
@@ -303,13 +319,14 @@ impl Store {
             let history = i.history.len();
             let mut what = Vec::new();
             if let Some(at) = edit.expected_restore {
-                if at <= i.started {
-                    return Err(invalid(
-                        "expected_restore",
-                        "is not after the outage's start: service cannot be back before it went",
-                    ));
-                }
-                what.push(format!("restore {} → {at}", i.expected_restore));
+                restore_after(i.started, at)?;
+                let minutes = at.abs_diff(i.expected_restore).div_ceil(60_000);
+                let way = if at >= i.expected_restore {
+                    "later"
+                } else {
+                    "earlier"
+                };
+                what.push(format!("expected restore {minutes} min {way}"));
                 i.expected_restore = at;
             }
             if let Some(m) = &edit.message {
@@ -322,12 +339,7 @@ impl Store {
                 by: by.to_string(),
                 change: IncidentChange::Edited { what: what.clone() },
             });
-            let audit = audit(&i, by, now, "edit-incident", "open", &what);
-            self.engine().commit(Commit {
-                expect: vec![Expect::Incident { id, history }],
-                put: vec![Put::Incident(i.clone()), audit],
-                ..Commit::default()
-            })?;
+            self.write_incident(&i, history, "edit-incident", "open", &what)?;
             Ok(i)
         })
     }
@@ -387,12 +399,7 @@ impl Store {
                     code: code.to_string(),
                 },
             });
-            let audit = audit(&i, by, now, "end-incident", "open", "ended");
-            self.engine().commit(Commit {
-                expect: vec![Expect::Incident { id, history }],
-                put: vec![Put::Incident(i.clone()), audit],
-                ..Commit::default()
-            })?;
+            self.write_incident(&i, history, "end-incident", "open", "ended")?;
             Ok(i)
         })?;
         let resolved = self.resolve_linked(&incident, by, now)?;
@@ -623,13 +630,13 @@ fn link(i: &Incident, t: &mut Ticket, now: Millis, asked_to_be_told: bool) -> Pu
     })
 }
 
-fn audit(i: &Incident, by: &str, now: Millis, action: &str, before: &str, after: &str) -> Put {
-    Put::Audit(AuditEntry {
-        at: now,
-        by: by.to_string(),
-        action: action.into(),
-        target: format!("incident {} {} {} {}", i.id, i.district, i.area, i.kind),
-        before: before.into(),
-        after: after.into(),
-    })
+/// Service cannot be back before it went.
+fn restore_after(started: Millis, restore: Millis) -> Result<(), StoreError> {
+    if restore <= started {
+        return Err(invalid(
+            "expected_restore",
+            "is not after the outage's start: service cannot be back before it went",
+        ));
+    }
+    Ok(())
 }
