@@ -19,6 +19,11 @@ pub struct EngineConfig {
     /// it (a router restarted at 10:07 keeps [10:07, 10:15) beside the [10:00, 10:07) it
     /// closed when it stopped, instead of a second [10:00, 10:15)). Off: aligned.
     pub first_interval_from_start: bool,
+    /// Leave out the actions a driver that keeps no live view needs not: `AgentState`
+    /// of any state but not-ready (its reason still comes) and `QueueChanged` (the
+    /// simulator: it only reacts to not-ready, and every call makes some eight of them).
+    /// Off: every action.
+    pub quiet: bool,
 }
 
 impl Default for EngineConfig {
@@ -27,6 +32,7 @@ impl Default for EngineConfig {
             interval: Span::from_secs(15 * 60),
             seed: 1000,
             first_interval_from_start: false,
+            quiet: false,
         }
     }
 }

@@ -1405,7 +1405,7 @@ impl Engine {
         c.generation = c.generation.wrapping_add(1);
         self.free.push(slot);
         self.live_calls -= 1;
-        self.push(Action::CallEnded(record));
+        self.push(Action::CallEnded(Box::new(record)));
         self.mark_dirty(q);
     }
 
@@ -1507,6 +1507,7 @@ impl Engine {
         }
         let reason = match new {
             AgentState::NotReady(r) => Some(r),
+            _ if self.config.quiet => return,
             _ => None,
         };
         self.push(Action::AgentState {
@@ -1619,12 +1620,12 @@ impl Engine {
             if ag.active_in_interval {
                 let tally = std::mem::take(&mut ag.interval);
                 self.actions
-                    .push_back(Action::AgentIntervalClosed(AgentInterval {
+                    .push_back(Action::AgentIntervalClosed(Box::new(AgentInterval {
                         agent: AgentId(ai as u32),
                         start,
                         end,
                         tally,
-                    }));
+                    })));
             }
             ag.interval = AgentTally::default();
             ag.active_in_interval = ag.state != AgentState::LoggedOut;
@@ -1632,7 +1633,7 @@ impl Engine {
         for (q, qu) in self.queues.iter_mut().enumerate() {
             let p = std::mem::take(&mut qu.interval);
             self.actions
-                .push_back(Action::QueueIntervalClosed(QueueInterval {
+                .push_back(Action::QueueIntervalClosed(Box::new(QueueInterval {
                     queue: QueueId(q as u32),
                     start,
                     end,
@@ -1640,7 +1641,7 @@ impl Engine {
                     busy: p.busy,
                     staffed: p.staffed,
                     waiting_at_end: qu.waiting,
-                }));
+                })));
         }
         self.interval_start = end;
         self.interval_end = Time(end.0 + self.config.interval.0.max(1_000_000));
@@ -1723,7 +1724,9 @@ impl Engine {
         for i in 0..self.dirty.len() {
             let q = self.dirty[i];
             self.queues[q as usize].dirty = false;
-            self.actions.push_back(Action::QueueChanged(QueueId(q)));
+            if !self.config.quiet {
+                self.actions.push_back(Action::QueueChanged(QueueId(q)));
+            }
         }
         self.dirty.clear();
     }

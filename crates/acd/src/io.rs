@@ -304,12 +304,13 @@ pub enum Action {
         /// For not ready, the reason.
         reason: Option<ReasonCode>,
     },
-    /// The call ended; this is its one record.
-    CallEnded(CallRecord),
+    /// The call ended; this is its one record (boxed, as are the intervals: the other
+    /// actions are a few words, and every action is moved through the queue of them).
+    CallEnded(Box<CallRecord>),
     /// The queue's live statistics changed (emitted once per input per queue).
     QueueChanged(QueueId),
     /// A queue's interval closed.
-    QueueIntervalClosed(QueueInterval),
+    QueueIntervalClosed(Box<QueueInterval>),
     /// An agent's interval closed (only agents logged in at some time in it).
-    AgentIntervalClosed(AgentInterval),
+    AgentIntervalClosed(Box<AgentInterval>),
 }

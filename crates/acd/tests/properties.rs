@@ -230,7 +230,7 @@ impl Ledger {
                 self.end_leg(call, now);
                 self.calls.get_mut(&call).unwrap().ended = Some((now, by));
             }
-            Action::CallEnded(rec) => {
+            Action::CallEnded(ref rec) => {
                 let x = self.calls.remove(&rec.call).unwrap();
                 let (end, conversation_ended, wrap_up) = match x.ended {
                     Some((t, by)) => (EndReason::Completed(by), t, now.since(t)),
@@ -272,7 +272,11 @@ impl Ledger {
                     callback: x.callback,
                     end,
                 };
-                assert_eq!(rec, want, "the record of {} is not what happened", rec.call);
+                assert_eq!(
+                    **rec, want,
+                    "the record of {} is not what happened",
+                    rec.call
+                );
             }
             _ => {}
         }
@@ -675,7 +679,7 @@ impl World {
                         self.holds.remove(&agent);
                     }
                 }
-                Action::CallEnded(rec) => {
+                Action::CallEnded(ref rec) => {
                     // each record was just checked field by field against the ledger
                     let kind = match rec.end {
                         EndReason::Completed(_) => "record: completed",

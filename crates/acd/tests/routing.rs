@@ -816,7 +816,7 @@ fn statistics_close_every_fifteen_minutes() {
         .log
         .iter()
         .filter_map(|x| match x {
-            Action::QueueIntervalClosed(i) => Some(*i),
+            Action::QueueIntervalClosed(i) => Some(**i),
             _ => None,
         })
         .collect();

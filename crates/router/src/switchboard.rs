@@ -1565,7 +1565,7 @@ impl Switchboard {
                         continue;
                     };
                     if let Some(c) = self.calls.get_mut(&no) {
-                        c.record = Some(rec);
+                        c.record = Some(*rec);
                         if !matches!(rec.end, EndReason::Completed(_)) {
                             // abandoned or refused: nobody is on the line any more
                             if !c.caller_gone {

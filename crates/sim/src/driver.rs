@@ -1,7 +1,8 @@
 //! One replication: the routing engine on a virtual clock, with simulated callers and
-//! bot agents. Events wait in a binary heap ordered by (time, sequence), so equal times
+//! bot agents. Events wait ordered by (time, sequence) (`events.rs`), so equal times
 //! keep their order and a seed always gives the same run.
 
+use crate::events::Events;
 use crate::outage::{OutageOutcome, OutageWatch};
 use crate::scenario::{Compiled, Stop};
 use hotline_acd::kpi::Tally;
@@ -10,8 +11,7 @@ use hotline_acd::{
     Action, AgentId, AgentState, AgentStateKind, CallId, CallPlace, CallRecord, CallSpec,
     EndReason, Engine, EngineConfig, Input, QueueId, ReasonCode, Span, Time, TimerId,
 };
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 /// Not ready: on a scheduled break.
 pub const BREAK: ReasonCode = ReasonCode(16);
@@ -43,31 +43,6 @@ enum Event {
     ShiftEnd(u32),
     BreakStart(u32),
     BreakEnd(u32),
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Ev {
-    at: Time,
-    seq: u64,
-    ev: Event,
-}
-
-impl PartialEq for Ev {
-    fn eq(&self, o: &Self) -> bool {
-        (self.at, self.seq) == (o.at, o.seq)
-    }
-}
-impl Eq for Ev {}
-impl PartialOrd for Ev {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Ev {
-    fn cmp(&self, o: &Self) -> Ordering {
-        // reversed: the heap pops the earliest
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -134,8 +109,7 @@ pub(crate) struct Replication<'a> {
     sc: &'a Compiled,
     e: Engine,
     rng: Rng,
-    heap: BinaryHeap<Ev>,
-    seq: u64,
+    heap: Events<Event>,
     pending: VecDeque<Input>,
     callers: Vec<Caller>,
     bots: Vec<BotState>,
@@ -158,6 +132,7 @@ impl<'a> Replication<'a> {
             EngineConfig {
                 interval: sc.interval,
                 seed: sc.seed ^ replication as u64,
+                quiet: true,
                 ..EngineConfig::default()
             },
             Time::ZERO,
@@ -174,8 +149,7 @@ impl<'a> Replication<'a> {
             sc,
             e,
             rng: Rng::fork(sc.seed, replication as u64),
-            heap: BinaryHeap::with_capacity(4096),
-            seq: 0,
+            heap: Events::with_capacity(4096),
             pending: VecDeque::new(),
             callers: Vec::new(),
             bots: vec![BotState::default(); sc.bots.len()],
@@ -242,12 +216,7 @@ impl<'a> Replication<'a> {
 
     #[inline]
     fn schedule(&mut self, at: Time, ev: Event) {
-        self.seq += 1;
-        self.heap.push(Ev {
-            at,
-            seq: self.seq,
-            ev,
-        });
+        self.heap.push(at, ev);
     }
 
     /// Draw the next fresh arrival after `from` seconds (exact for a piecewise-constant
@@ -259,7 +228,7 @@ impl<'a> Replication<'a> {
             if rate > 0.0 {
                 let gap = self.rng.exponential(1.0 / rate);
                 if t + gap < change {
-                    self.schedule(
+                    self.heap.push_next(
                         Time::from_secs_f64(t + gap),
                         Event::Arrival { retrial: None },
                     );
@@ -273,21 +242,21 @@ impl<'a> Replication<'a> {
     /// Run to the end; `progress` is called now and then with calls simulated so far.
     pub fn run(mut self, progress: &mut dyn FnMut(u64)) -> Outcome {
         let mut tick = 0u32;
-        while let Some(ev) = self.heap.pop() {
+        while let Some((at, ev)) = self.heap.pop() {
             if let Some(end) = self.end_time {
-                if ev.at >= end && !self.arrivals_stopped {
+                if at >= end && !self.arrivals_stopped {
                     self.arrivals_stopped = true;
                     self.close_window();
                 }
                 // drain what arrived before the end, at most four hours more
                 if self.arrivals_stopped
-                    && (self.e.live_calls() == 0 || ev.at > end + Span::from_secs(4 * 3600))
+                    && (self.e.live_calls() == 0 || at > end + Span::from_secs(4 * 3600))
                 {
                     break;
                 }
             }
-            self.now = ev.at;
-            self.handle(ev.ev);
+            self.now = at;
+            self.handle(ev);
             self.drain();
             while let Some(i) = self.pending.pop_front() {
                 // zero-delay reactions of bots and callers; a refusal is the bot's problem,

@@ -13,6 +13,7 @@
 
 pub mod dist;
 mod driver;
+mod events;
 pub mod outage;
 pub mod report;
 pub mod scenario;

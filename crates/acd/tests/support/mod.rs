@@ -23,8 +23,12 @@ pub fn skill(s: u16, level: u8) -> (SkillId, u8) {
 
 impl Rig {
     pub fn new() -> Rig {
+        Rig::with(EngineConfig::default())
+    }
+
+    pub fn with(config: EngineConfig) -> Rig {
         let mut r = Rig {
-            e: Engine::new(EngineConfig::default(), Time::ZERO),
+            e: Engine::new(config, Time::ZERO),
             now: Time::ZERO,
             timers: BinaryHeap::new(),
             log: Vec::new(),
@@ -145,7 +149,7 @@ impl Rig {
         self.log
             .iter()
             .filter_map(|a| match a {
-                Action::CallEnded(r) => Some(*r),
+                Action::CallEnded(r) => Some(**r),
                 _ => None,
             })
             .collect()
