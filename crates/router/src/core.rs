@@ -339,7 +339,7 @@ impl Core {
                     self.incidents_fresh = true;
                 }
                 if open.open != self.incidents.open {
-                    let _ = self.sb.handle(now, crate::incidents::input(&open));
+                    let _ = self.sb.handle(now, In::Incidents(open.open.clone()));
                 }
                 self.incidents = open;
             }

@@ -10,7 +10,6 @@
 use crate::convert;
 use crate::core::{CoreMsg, now_ms};
 use crate::server::Router;
-use crate::switchboard::In;
 use hotline_outage::Surge;
 use hotline_proto::v1 as pb;
 use hotline_store::{Incident, IncidentEdit, IncidentMessage, Millis, NewIncident, Store};
@@ -272,9 +271,4 @@ impl Router {
             .await?;
         Ok(pb::IncidentList { incidents })
     }
-}
-
-/// The switchboard's input for the open incidents.
-pub(crate) fn input(open: &OpenIncidents) -> In {
-    In::Incidents(open.open.clone())
 }

@@ -389,13 +389,7 @@ impl Comparison {
     pub fn to_text(&self, plan: &OutagePlan) -> String {
         use std::fmt::Write as _;
         let mut s = String::new();
-        let e = |v: Option<crate::Estimate>, scale: f64, digits: usize| match v {
-            None => "–".to_string(),
-            Some(x) => match x.ci95 {
-                Some(h) => format!("{:.digits$} ± {:.digits$}", x.mean * scale, h * scale),
-                None => format!("{:.digits$}", x.mean * scale),
-            },
-        };
+        let e = crate::report::fmt;
         let _ = writeln!(
             s,
             "\nArea outage: 1 小区 of {}, from {:02}:{:02} for {:.0} min, {:.0} extra fault calls/h; \

@@ -173,9 +173,6 @@ pub struct IncidentEnd {
     pub resolved: Vec<u64>,
 }
 
-/// Linked tickets read at a time when an incident ends.
-const LINK_PAGE: usize = 500;
-
 /// Who asks in the IVR to be told (the owner of the tickets the request opens).
 pub const IVR_REQUEST: &str = "ivr";
 
@@ -419,23 +416,31 @@ impl Store {
             ),
         };
         let mut resolved = Vec::new();
-        let mut after = 0;
-        loop {
-            let links = self.engine().incident_links(i.id, after, LINK_PAGE)?;
-            let Some(last) = links.last() else { break };
-            after = last.ticket;
-            for link in &links {
-                let open = self
-                    .engine()
-                    .ticket(link.ticket)?
-                    .is_some_and(|t| t.status.is_open());
-                if open {
-                    self.update_ticket(link.ticket, change.clone(), by, now)?;
-                    resolved.push(link.ticket);
-                }
+        self.each_link(i.id, |link| {
+            let open = self
+                .engine()
+                .ticket(link.ticket)?
+                .is_some_and(|t| t.status.is_open());
+            if open {
+                self.update_ticket(link.ticket, change.clone(), by, now)?;
+                resolved.push(link.ticket);
             }
-        }
+            Ok(())
+        })?;
         Ok(resolved)
+    }
+
+    /// Call `each` on every link of an incident, by ticket number, a page at a time.
+    fn each_link(
+        &self,
+        incident: u64,
+        each: impl FnMut(IncidentLink) -> Result<(), StoreError>,
+    ) -> Result<u64, StoreError> {
+        crate::export::scan(
+            |after, n| self.engine().incident_links(incident, after, n),
+            |l| l.ticket,
+            each,
+        )
     }
 
     /// An incident by number.
@@ -449,13 +454,14 @@ impl Store {
             self.engine().open_incidents()?
         } else {
             let mut all = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = self.engine().incidents_after(after, 1_000)?;
-                let Some(last) = page.last() else { break };
-                after = last.id;
-                all.extend(page);
-            }
+            crate::export::scan(
+                |after, n| self.engine().incidents_after(after, n),
+                |i| i.id,
+                |i| {
+                    all.push(i);
+                    Ok(())
+                },
+            )?;
             all
         };
         all.sort_by_key(|i| std::cmp::Reverse(i.id));
@@ -480,15 +486,11 @@ impl Store {
     /// How many tickets are linked to an incident, and of them how many customers asked
     /// to be told.
     pub fn incident_counts(&self, incident: u64) -> Result<(u64, u64), StoreError> {
-        let (mut linked, mut asked) = (0, 0);
-        let mut after = 0;
-        loop {
-            let page = self.engine().incident_links(incident, after, LINK_PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.ticket;
-            linked += page.len() as u64;
-            asked += page.iter().filter(|l| l.asked_to_be_told).count() as u64;
-        }
+        let mut asked = 0;
+        let linked = self.each_link(incident, |l| {
+            asked += u64::from(l.asked_to_be_told);
+            Ok(())
+        })?;
         Ok((linked, asked))
     }
 
@@ -513,16 +515,19 @@ impl Store {
         now: Millis,
     ) -> Result<Ticket, StoreError> {
         let i = self.open_incident(incident)?;
-        let mut after = 0;
-        loop {
-            let page = self.engine().incident_links(incident, after, LINK_PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.ticket;
-            if let Some(l) = page.iter().find(|l| l.customer == customer) {
-                if let Some(t) = self.engine().ticket(l.ticket)? {
-                    return Ok(t);
-                }
+        let mut theirs = None;
+        self.each_link(incident, |l| {
+            if theirs.is_none() && l.customer == customer {
+                theirs = Some(l.ticket);
             }
+            Ok(())
+        })?;
+        if let Some(t) = theirs
+            .map(|id| self.engine().ticket(id))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(t);
         }
         let new = NewTicket {
             customer,

@@ -60,48 +60,30 @@ impl Switchboard {
 /// An expected restore time as a caller hears it: the local time, with the date when it
 /// is not today ("14:30", "12月4日 09:00" / "4 Dec 09:00"); "shortly" once it has passed.
 pub fn restore_words(at: Millis, now: Millis, utc_offset_minutes: i32, lang: Lang) -> String {
+    let local = |ms: Millis| {
+        let zone = jiff::tz::Offset::from_seconds(utc_offset_minutes.saturating_mul(60))
+            .unwrap_or(jiff::tz::Offset::UTC);
+        jiff::Timestamp::from_millisecond(i64::try_from(ms).unwrap_or(i64::MAX))
+            .ok()
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::fixed(zone)))
+    };
+    let (Some(when), Some(today)) = (local(at), local(now)) else {
+        return String::new();
+    };
     if at <= now {
         return match lang {
             Lang::Zh => "稍后".into(),
             Lang::En => "shortly".into(),
         };
     }
-    let local = |ms: Millis| (ms / 60_000) as i64 + i64::from(utc_offset_minutes);
-    let (at_min, now_min) = (local(at), local(now));
-    let day = |m: i64| m.div_euclid(24 * 60);
-    let clock = format!(
-        "{:02}:{:02}",
-        at_min.rem_euclid(24 * 60) / 60,
-        at_min.rem_euclid(60)
-    );
-    if day(at_min) == day(now_min) {
+    let clock = when.strftime("%H:%M").to_string();
+    if when.date() == today.date() {
         return clock;
     }
-    let (_, month, dom) = civil(day(at_min));
     match lang {
-        Lang::Zh => format!("{month}月{dom}日 {clock}"),
-        Lang::En => {
-            const MONTHS: [&str; 12] = [
-                "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-            ];
-            format!("{dom} {} {clock}", MONTHS[(month - 1) as usize])
-        }
+        Lang::Zh => format!("{}月{}日 {clock}", when.month(), when.day()),
+        Lang::En => format!("{} {clock}", when.strftime("%-d %b")),
     }
-}
-
-/// Year, month (1–12) and day of the month of a day counted from 1970-01-01 (Howard
-/// Hinnant's civil-from-days).
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
@@ -127,7 +109,5 @@ mod tests {
             "4 Dec 09:00"
         );
         assert_eq!(restore_words(NOW - 1, NOW, 480, Lang::En), "shortly");
-        assert_eq!(civil(0), (1970, 1, 1));
-        assert_eq!(civil(20_789), (2026, 12, 2));
     }
 }
