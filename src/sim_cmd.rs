@@ -62,6 +62,18 @@ pub struct SimArgs {
     /// without the incident's message.
     #[arg(long, value_name = "START,MINUTES,EXTRA_PER_HOUR")]
     outage: Option<String>,
+    /// Run this IVR flow file in front of the queues instead of the scenario's `[ivr]`
+    /// flow (a scenario without `[ivr]` gets one with the default caller behaviour).
+    #[arg(long, value_name = "FLOW")]
+    ivr: Option<PathBuf>,
+    /// Leave the IVR out: callers go straight to their reason's queue.
+    #[arg(long, conflicts_with_all = ["ivr", "compare"])]
+    no_ivr: bool,
+    /// Run the day again under this other IVR flow, on the same callers (common random
+    /// numbers), and print the differences with their confidence intervals and the
+    /// agents Erlang C says each menu needs.
+    #[arg(long, value_name = "OTHER_FLOW")]
+    compare: Option<PathBuf>,
 }
 
 /// `--outage START,MINUTES,EXTRA_PER_HOUR` over the scenario's `[outage]` (or the
@@ -158,7 +170,24 @@ pub fn run(a: &SimArgs) -> Result<()> {
         scenario.run.calls = a.calls;
         scenario.run.hours = None;
     }
+    if let Some(flow) = &a.ivr {
+        scenario.ivr.get_or_insert_with(Default::default).flow_path = Some(flow.clone());
+    }
+    if a.no_ivr {
+        scenario.ivr = None;
+    }
     let sc = scenario.compile()?;
+    let other = match &a.compare {
+        Some(_) if sc.outage.is_some() => {
+            bail!("--compare and an outage are two experiments: run them one at a time")
+        }
+        Some(flow) => {
+            let mut s = scenario.clone();
+            s.ivr.get_or_insert_with(Default::default).flow_path = Some(flow.clone());
+            Some(s.compile()?)
+        }
+        None => None,
+    };
 
     let per_rep = match sc.stop {
         Stop::Calls { warmup, measured } => warmup + measured,
@@ -180,8 +209,13 @@ pub fn run(a: &SimArgs) -> Result<()> {
     let mut done_before = 0u64;
     let mut last_rep = 0u32;
     let mut last_n = 0u64;
-    // a day with an outage runs twice (with and without the incident's message)
-    let runs = if sc.outage.is_some() { 2 } else { 1 };
+    // a day with an outage runs twice (with and without the incident's message), and
+    // so does a comparison of two menus
+    let runs = if sc.outage.is_some() || other.is_some() {
+        2
+    } else {
+        1
+    };
     bar.set_length(per_rep * sc.replications as u64 * runs);
     let mut on_progress = |run: u32, rep: u32, n: u64| {
         let rep = run * sc.replications + rep;
@@ -197,6 +231,11 @@ pub fn run(a: &SimArgs) -> Result<()> {
             sc.replications * runs as u32
         ));
     };
+    if let Some(other) = &other {
+        let c = hotline_sim::run_compare(&sc, other, &mut on_progress);
+        bar.finish_and_clear();
+        return print_comparison(a, &c);
+    }
     let (report, comparison): (SimReport, _) = match &sc.outage {
         Some(_) => {
             let c = hotline_sim::run_with_and_without_message(&sc, &mut on_progress);
@@ -239,6 +278,9 @@ pub fn run(a: &SimArgs) -> Result<()> {
             m.insert("queues".into(), serde_json::to_value(&report.queues)?);
             m.insert("intervals".into(), serde_json::to_value(&report.intervals)?);
         }
+        if let Some(ivr) = &report.ivr {
+            m.insert("ivr".into(), serde_json::to_value(ivr)?);
+        }
         if let Some(c) = &comparison {
             m.insert(
                 "outage".into(),
@@ -278,6 +320,25 @@ pub fn run(a: &SimArgs) -> Result<()> {
     }
     if let Some(path) = &a.csv {
         println!("per-interval figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Two menus on the same callers: the differences, then each menu's IVR section.
+fn print_comparison(a: &SimArgs, c: &hotline_sim::ivr_report::Comparison) -> Result<()> {
+    if let Some(path) = &a.csv {
+        std::fs::write(path, c.first.intervals_csv())
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if a.json {
+        println!("{}", serde_json::to_string(c)?);
+        return Ok(());
+    }
+    print!("{}", c.to_text());
+    for (which, r) in [("first", &c.first), ("other", &c.other)] {
+        if let Some(ivr) = &r.ivr {
+            print!("\n{which} menu — {}", ivr.to_text(8));
+        }
     }
     Ok(())
 }

@@ -40,13 +40,73 @@ pub enum FlowError {
 }
 
 /// A prompt in both languages of the hotline.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Prompt {
     /// Chinese (zh-CN).
     pub zh: String,
     /// English.
     pub en: String,
+    /// How long each language's recording plays, seconds; absent: estimated from the
+    /// text ([`estimate_seconds`]).
+    #[serde(default)]
+    pub seconds: Option<PromptSeconds>,
+}
+
+/// A prompt's playing time per language, seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSeconds {
+    /// The Chinese recording.
+    pub zh: f64,
+    /// The English recording.
+    pub en: f64,
+}
+
+impl Prompt {
+    /// A prompt with the same words in both languages (the driver's own words) and its
+    /// time estimated.
+    pub fn both(text: &str) -> Prompt {
+        Prompt {
+            zh: text.to_string(),
+            en: text.to_string(),
+            seconds: None,
+        }
+    }
+}
+
+/// How long a text takes to say when no recording time is given: a Chinese character a
+/// quarter second (about 240 a minute, the pace of a hotline's recordings), an English
+/// word 0.4 s (150 words a minute), each digit 0.3 s (read one by one), a pause of 0.2 s
+/// at each punctuation mark, a filled-in `{field}` one second.
+pub fn estimate_seconds(text: &str) -> f64 {
+    let mut seconds = 0.0;
+    let mut in_word = false;
+    let mut in_field = false;
+    for c in text.chars() {
+        if in_field {
+            in_field = c != '}';
+            continue;
+        }
+        let letter = c.is_ascii_alphabetic() || c == '\'';
+        if letter && !in_word {
+            seconds += 0.4;
+        }
+        in_word = letter;
+        seconds += match c {
+            '{' => {
+                in_field = true;
+                1.0
+            }
+            '0'..='9' => 0.3,
+            '，' | '。' | '；' | '：' | '、' | '！' | '？' | ',' | '.' | ';' | ':' | '!' | '?' => {
+                0.2
+            }
+            c if (c as u32) >= 0x2E80 => 0.25,
+            _ => 0.0,
+        };
+    }
+    seconds
 }
 
 /// Self-service actions the router performs against the store.
@@ -67,7 +127,7 @@ pub enum Service {
 }
 
 /// What a node does.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum NodeKind {
     /// Play a prompt, then go on.
@@ -159,6 +219,16 @@ pub enum NodeKind {
         /// The goodbye.
         prompt: Prompt,
     },
+    /// Read out an answer from an information file (tariffs, packages, promotions, shop
+    /// hours …), then go on.
+    Information {
+        /// The information file, relative to the flow file (`../info/1000.toml`).
+        source: String,
+        /// The answer's id in it.
+        topic: String,
+        /// Then (usually a menu: back, an agent, or goodbye).
+        next: String,
+    },
     /// 区域障碍 notice: when an incident is open for the caller's area (the driver says
     /// whether one is), tell them and offer to notify them when it is fixed; otherwise
     /// go straight on.
@@ -182,6 +252,35 @@ pub enum NodeKind {
     },
 }
 
+/// The answers of information nodes, as an operator writes them (TOML in
+/// `assets/info/`): tariffs, packages, promotions, shop hours … in both languages.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfoFile {
+    /// The answers.
+    #[serde(rename = "topic")]
+    pub topics: Vec<Topic>,
+}
+
+/// One answer an information node reads out.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Topic {
+    /// What a node names it by.
+    pub id: String,
+    /// What it is about ("资费" / "tariffs").
+    pub title: Prompt,
+    /// What the caller hears.
+    pub text: Prompt,
+}
+
+/// The information files built in beside [`crate::BUILTIN_1000`], by the path a flow
+/// names them with.
+const BUILTIN_INFO: &[(&str, &str)] = &[(
+    "../info/1000.toml",
+    include_str!("../../../assets/info/1000.toml"),
+)];
+
 fn one() -> String {
     "1".into()
 }
@@ -198,7 +297,7 @@ fn fifteen() -> u32 {
 
 /// One node. (Unknown fields are refused by [`NodeKind`]: serde cannot combine
 /// `deny_unknown_fields` with `flatten` on this struct itself.)
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Node {
     /// Unique id.
     pub id: String,
@@ -223,7 +322,7 @@ pub struct Hours {
 }
 
 /// Announcements the router makes around the queue.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Announcements {
     /// Position and wait; `{position}`, `{minutes}`.
@@ -235,7 +334,7 @@ pub struct Announcements {
 }
 
 /// A whole flow as written.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowFile {
     /// Title.
@@ -262,6 +361,8 @@ pub struct FlowFile {
 pub struct Flow {
     pub(crate) file: FlowFile,
     pub(crate) index: BTreeMap<String, usize>,
+    /// Each information node's answer, read from its file.
+    pub(crate) answers: BTreeMap<String, Topic>,
     pub(crate) open_minute: u32,
     pub(crate) close_minute: u32,
 }
@@ -280,6 +381,7 @@ impl Flow {
             return Some(Prompt {
                 zh: format!("按{keys}"),
                 en: format!("key {keys}"),
+                seconds: None,
             });
         }
         self.file
@@ -289,18 +391,43 @@ impl Flow {
             .and_then(|n| n.label.clone())
     }
 
-    /// Read and validate a flow file; `queues` are the queue names the router has.
+    /// Read and validate a flow file; `queues` are the queue names the router has. Its
+    /// information files are read relative to it.
     pub fn load(path: &Path, queues: &[&str]) -> Result<Flow, FlowError> {
         let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| FlowError::Unreadable {
             file: file.clone(),
             why: e.to_string(),
         })?;
-        Flow::parse(&file, &text, queues)
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        Flow::parse_with(&file, &text, queues, &|source| {
+            std::fs::read_to_string(dir.join(source)).map_err(|e| e.to_string())
+        })
     }
 
-    /// Parse and validate flow text; `file` names it in errors.
+    /// Parse and validate flow text; `file` names it in errors. Information files are
+    /// the built-in ones (`../info/1000.toml`).
     pub fn parse(file: &str, text: &str, queues: &[&str]) -> Result<Flow, FlowError> {
+        Flow::parse_with(file, text, queues, &|source| {
+            BUILTIN_INFO
+                .iter()
+                .find(|(name, _)| *name == source)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| {
+                    "not a built-in information file (a flow read from a file may name any)"
+                        .to_string()
+                })
+        })
+    }
+
+    /// Parse and validate flow text, reading information files with `read` (a path as
+    /// the flow names it → its text, or why not).
+    pub fn parse_with(
+        file: &str,
+        text: &str,
+        queues: &[&str],
+        read: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<Flow, FlowError> {
         let f: FlowFile = toml::from_str(text).map_err(|e| FlowError::Syntax {
             file: file.to_string(),
             why: e.to_string(),
@@ -340,11 +467,23 @@ impl Flow {
             .ok_or_else(|| err("(flow)", "hours.close", "is not a time like 22:00".into()))?;
         let prompt = |node: &str, field: &str, p: &Prompt| -> Result<(), FlowError> {
             if p.zh.trim().is_empty() || p.en.trim().is_empty() {
-                Err(err(node, field, "needs both zh and en text".into()))
-            } else {
-                Ok(())
+                return Err(err(node, field, "needs both zh and en text".into()));
             }
+            if let Some(t) = p.seconds {
+                for (lang, v) in [("zh", t.zh), ("en", t.en)] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        return Err(err(
+                            node,
+                            &format!("{field}.seconds.{lang}"),
+                            format!("{v} is not a playing time (seconds, zero or more)"),
+                        ));
+                    }
+                }
+            }
+            Ok(())
         };
+        let mut answers = BTreeMap::new();
+        let mut info_files: BTreeMap<String, InfoFile> = BTreeMap::new();
         prompt(
             "(flow)",
             "announcements.queue_position",
@@ -477,6 +616,40 @@ impl Flow {
                     }
                 }
                 NodeKind::Hangup { prompt: p } => prompt(id, "prompt", p)?,
+                NodeKind::Information {
+                    source,
+                    topic,
+                    next,
+                } => {
+                    if !info_files.contains_key(source) {
+                        let text = read(source).map_err(|why| {
+                            err(id, "source", format!("cannot read '{source}': {why}"))
+                        })?;
+                        let info: InfoFile = toml::from_str(&text).map_err(|e| {
+                            err(
+                                id,
+                                "source",
+                                format!("'{source}' is not an information file: {e}"),
+                            )
+                        })?;
+                        for t in &info.topics {
+                            let place = format!("{source}: topic '{}'", t.id);
+                            prompt(id, &format!("{place}, title"), &t.title)?;
+                            prompt(id, &format!("{place}, text"), &t.text)?;
+                        }
+                        info_files.insert(source.clone(), info);
+                    }
+                    let found = info_files[source].topics.iter().find(|t| t.id == *topic);
+                    let Some(found) = found else {
+                        return Err(err(
+                            id,
+                            "topic",
+                            format!("'{topic}' is not a topic of '{source}'"),
+                        ));
+                    };
+                    answers.insert(id.to_string(), found.clone());
+                    target(id, "next", next)?;
+                }
                 NodeKind::Outage {
                     prompt: p,
                     notify_key,
@@ -518,6 +691,7 @@ impl Flow {
                         next: Some(next), ..
                     }
                     | NodeKind::Language { next, .. }
+                    | NodeKind::Information { next, .. }
                     // with no incident for the caller's area it goes on at once
                     | NodeKind::Outage { next, .. } => next,
                     _ => break,
@@ -527,6 +701,7 @@ impl Flow {
         Ok(Flow {
             file: f,
             index,
+            answers,
             open_minute,
             close_minute,
         })
@@ -539,6 +714,32 @@ impl Flow {
 
     pub(crate) fn node(&self, id: &str) -> &Node {
         &self.file.nodes[self.index[id]]
+    }
+
+    /// The flow with other agents' hours ("HH:MM"; equal: around the clock) — a
+    /// simulated rota that differs from the one the flow was written for.
+    pub fn with_hours(mut self, open: &str, close: &str) -> Result<Flow, FlowError> {
+        let bad = |field: &str, v: &str| FlowError::Invalid {
+            file: "(hours)".into(),
+            node: "(flow)".into(),
+            field: field.into(),
+            why: format!("'{v}' is not a time like 08:00"),
+        };
+        self.open_minute = minutes(open).ok_or_else(|| bad("hours.open", open))?;
+        self.close_minute = minutes(close).ok_or_else(|| bad("hours.close", close))?;
+        self.file.hours.open = open.to_string();
+        self.file.hours.close = close.to_string();
+        Ok(self)
+    }
+
+    /// The node with this id.
+    pub fn find(&self, id: &str) -> Option<&Node> {
+        self.index.get(id).map(|&i| &self.file.nodes[i])
+    }
+
+    /// The answer an information node reads out.
+    pub fn answer(&self, node: &str) -> Option<&Topic> {
+        self.answers.get(node)
     }
 
     /// Whether agents are at work at `now_ms` (milliseconds since the Unix epoch). Equal

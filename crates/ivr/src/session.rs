@@ -3,7 +3,7 @@
 //! driver (say this, wait for digits until then, run this self-service, queue the call,
 //! hang up).
 
-use crate::flow::{Flow, NodeKind, Prompt, Service};
+use crate::flow::{Flow, NodeKind, Prompt, Service, estimate_seconds};
 use std::sync::Arc;
 
 /// Language of the call.
@@ -23,6 +23,17 @@ impl Lang {
             Lang::En => &p.en,
         }
     }
+
+    /// How long the prompt plays in this language, milliseconds: its recording's time
+    /// when the flow gives one, else estimated from the text.
+    pub fn millis(self, p: &Prompt) -> u32 {
+        let seconds = match (self, p.seconds) {
+            (Lang::Zh, Some(t)) => t.zh,
+            (Lang::En, Some(t)) => t.en,
+            (_, None) => estimate_seconds(self.text(p)),
+        };
+        (seconds * 1000.0).round() as u32
+    }
 }
 
 /// What the driver does next.
@@ -34,6 +45,8 @@ pub enum Action {
         node: String,
         /// The text, in the call's language, fields filled in.
         text: String,
+        /// How long it plays, milliseconds (a wait for digits runs from its end).
+        millis: u32,
     },
     /// Wait for up to `max_digits` digits (a `#` ends early) until `until`; then deliver
     /// [`Input::Digits`] or [`Input::Timeout`].
@@ -122,10 +135,20 @@ pub struct Session {
 
 /// What a caller hears when a request could not be done (the driver's words).
 fn trouble(reason: &str) -> Prompt {
-    Prompt {
-        zh: reason.to_string(),
-        en: reason.to_string(),
-    }
+    Prompt::both(reason)
+}
+
+/// The nodes a call went through the IVR, as `welcome › fault-menu › fault-queue`: keys
+/// pressed and retries of a menu left out, so calls that took the same route share it
+/// (the router's IVR intervals and the simulator count by it).
+pub fn menu_route(path: &[String]) -> String {
+    let mut nodes: Vec<&str> = path
+        .iter()
+        .map(String::as_str)
+        .filter(|step| !step.contains(' ')) // "key 2", "wrong key 7", "no key" …
+        .collect();
+    nodes.dedup();
+    nodes.join(" › ")
 }
 
 /// Fill `{name}` fields.
@@ -175,6 +198,11 @@ impl Session {
         &self.path
     }
 
+    /// The node the caller is at.
+    pub fn at(&self) -> &str {
+        &self.at
+    }
+
     /// The call's language.
     pub fn language(&self) -> Lang {
         self.lang
@@ -213,6 +241,7 @@ impl Session {
         out.push(Action::Say {
             node: node.to_string(),
             text: render(self.lang.text(p), fields),
+            millis: self.lang.millis(p),
         });
     }
 
@@ -297,6 +326,12 @@ impl Session {
                 NodeKind::Hangup { prompt } => {
                     self.say(&id, prompt, &[], out);
                     return self.hang_up(true, out);
+                }
+                NodeKind::Information { next, .. } => {
+                    if let Some(answer) = self.flow.answer(&id) {
+                        self.say(&id, &answer.text, &[], out);
+                    }
+                    id = next.clone();
                 }
                 NodeKind::Outage { .. } => {
                     self.waiting = Waiting::Outage;
@@ -451,6 +486,7 @@ impl Session {
                             let retry = retry_prompt.clone().unwrap_or(Prompt {
                                 zh: DEFAULT_RETRY.0.into(),
                                 en: DEFAULT_RETRY.1.into(),
+                                seconds: None,
                             });
                             self.say(id, &retry, &[], out);
                             self.say(id, prompt, &[], out);

@@ -409,3 +409,110 @@ fn a_broken_outage_node_is_named() {
     let e = broken("after_notify = \"goodbye\"", "after_notify = \"nowhere\"").to_string();
     assert!(e.contains("field 'after_notify': goes to 'nowhere'"), "{e}");
 }
+
+#[test]
+fn an_information_node_reads_its_answer_from_the_data_file_then_goes_on() {
+    let f = flow();
+    let (mut s, _) = Session::start(&f, DAY, false);
+    let acts = press(&mut s, DAY + 2000, "8");
+    assert!(said(&acts)[0].contains("资费标准请按1"));
+    let acts = press(&mut s, DAY + 4000, "1");
+    let text = said(&acts);
+    assert!(text[0].contains("本地通话每分钟"), "{text:?}");
+    // then the "anything else" menu
+    assert!(text[1].contains("返回主菜单请按1"), "{text:?}");
+    assert_eq!(s.at(), "anything-else");
+    assert!(s.path().contains(&"info-tariffs".to_string()));
+    assert_eq!(
+        f.answer("info-shops").map(|t| t.title.en.as_str()),
+        Some("shops and opening hours")
+    );
+}
+
+#[test]
+fn prompts_play_for_their_given_time_or_an_estimate_from_the_text() {
+    assert!((estimate_seconds("您好，欢迎") - (4.0 * 0.25 + 0.2)).abs() < 1e-9);
+    assert!(
+        (estimate_seconds("Press 1, or {x}.") - (0.4 + 0.3 + 0.2 + 0.4 + 1.0 + 0.2)).abs() < 1e-9
+    );
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
+    let text = std::fs::read_to_string(p).unwrap();
+    let timed = text.replacen(
+        "en = \"Connecting you to an inquiry agent.\" }",
+        "en = \"Connecting you to an inquiry agent.\", seconds = { zh = 2.5, en = 3 } }",
+        1,
+    );
+    assert_ne!(timed, text);
+    let f = Arc::new(Flow::parse("1000.toml", &timed, QUEUES).unwrap());
+    let (mut s, acts) = Session::start(&f, DAY, false);
+    let Action::Say { millis, text, .. } = &acts[0] else {
+        panic!("{acts:?}")
+    };
+    assert_eq!(*millis, (estimate_seconds(text) * 1000.0).round() as u32);
+    let acts = press(&mut s, DAY + 2000, "1");
+    assert!(
+        matches!(&acts[0], Action::Say { millis: 2500, .. }),
+        "{acts:?}"
+    );
+}
+
+#[test]
+fn a_broken_information_node_names_the_file_the_node_and_the_field() {
+    let e = broken(
+        "source = \"../info/1000.toml\"\ntopic = \"tariffs\"",
+        "source = \"../info/missing.toml\"\ntopic = \"tariffs\"",
+    )
+    .to_string();
+    assert!(
+        e.contains("1000.toml")
+            && e.contains("'info-tariffs'")
+            && e.contains("'source'")
+            && e.contains("missing.toml"),
+        "{e}"
+    );
+    let e = broken("topic = \"packages\"", "topic = \"roaming\"").to_string();
+    assert!(
+        e.contains("'info-packages'") && e.contains("'topic'") && e.contains("roaming"),
+        "{e}"
+    );
+    let e = broken(
+        "en = \"Connecting you to the fault desk.\" }",
+        "en = \"Connecting you to the fault desk.\", seconds = { zh = -1, en = 2 } }",
+    )
+    .to_string();
+    assert!(
+        e.contains("'fault-queue'") && e.contains("prompt.seconds.zh") && e.contains("-1"),
+        "{e}"
+    );
+    // a file on disk reads its information files beside it
+    let dir = std::env::temp_dir().join(format!("hotline-info-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("ivr")).unwrap();
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/ivr/1000.toml");
+    std::fs::copy(&p, dir.join("ivr/1000.toml")).unwrap();
+    let e = Flow::load(&dir.join("ivr/1000.toml"), QUEUES)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("'source'") && e.contains("../info/1000.toml"),
+        "{e}"
+    );
+    std::fs::create_dir_all(dir.join("info")).unwrap();
+    std::fs::write(
+        dir.join("info/1000.toml"),
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../assets/info/1000.toml"),
+        )
+        .unwrap()
+        .replace("本地通话每分钟一毛", "本地通话免费"),
+    )
+    .unwrap();
+    let f = Flow::load(&dir.join("ivr/1000.toml"), QUEUES).unwrap();
+    assert!(
+        f.answer("info-tariffs")
+            .unwrap()
+            .text
+            .zh
+            .starts_with("本地通话免费")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

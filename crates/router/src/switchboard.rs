@@ -1087,7 +1087,7 @@ impl Switchboard {
     ) -> Result<(), SwitchError> {
         for a in actions {
             match a {
-                IvrAction::Say { node, text } => self
+                IvrAction::Say { node, text, .. } => self
                     .out
                     .push_back(Out::Caller(call, CallerEvent::Say { node, text })),
                 IvrAction::Collect { max_digits, until } => {

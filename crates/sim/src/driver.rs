@@ -3,6 +3,8 @@
 //! keep their order and a seed always gives the same run.
 
 use crate::events::Events;
+use crate::ivr::{Choice, Mind};
+use crate::ivr_report::{IvrExit, IvrOutcome};
 use crate::outage::{OutageOutcome, OutageWatch};
 use crate::scenario::{Compiled, Stop};
 use hotline_acd::kpi::Tally;
@@ -11,6 +13,7 @@ use hotline_acd::{
     Action, AgentId, AgentState, AgentStateKind, CallId, CallPlace, CallRecord, CallSpec,
     EndReason, Engine, EngineConfig, Input, QueueId, ReasonCode, Span, Time, TimerId,
 };
+use hotline_ivr::{Action as IvrAction, Input as IvrInput, Service, Session};
 use std::collections::VecDeque;
 
 /// Not ready: on a scheduled break.
@@ -39,10 +42,57 @@ enum Event {
     HangUp(AgentId, CallId),
     FinishWrap(AgentId, CallId),
     Timer(TimerId),
+    /// A caller in the IVR (slot) acts, or leaves it.
+    Ivr(u32, Step),
     ShiftStart(u32),
     ShiftEnd(u32),
     BreakStart(u32),
     BreakEnd(u32),
+}
+
+/// What a caller in the IVR does next.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    /// Presses this key.
+    Key(u8),
+    /// Types a number and `#`.
+    Number,
+    /// The wait for digits runs out.
+    Timeout,
+    /// The self-service answers (found or not).
+    Served(bool),
+    /// Hangs up.
+    HangUp,
+    /// Leaves the IVR the way it said (the last prompt has played).
+    Leave,
+}
+
+/// A caller in the IVR.
+#[derive(Debug)]
+struct IvrCaller {
+    session: Session,
+    /// The caller's own stream (the same caller behaves the same under another menu).
+    rng: Rng,
+    mind: Mind,
+    reason: u16,
+    segment: u8,
+    area: u32,
+    measured: bool,
+    told: bool,
+    entered: Time,
+    patience: f64,
+    exit: Exit,
+    tried: Option<Service>,
+    /// Time of the session's last input (its `Collect` deadlines count from it).
+    asked: Time,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Exit {
+    Pending,
+    Queue(usize, u8),
+    Contained,
+    HungUp,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -103,13 +153,21 @@ pub struct Outcome {
     pub calls_simulated: u64,
     /// What the outage watch saw (runs with an `[outage]`).
     pub outage: Option<OutageOutcome>,
+    /// What the IVR saw (runs with an `[ivr]`).
+    pub ivr: Option<IvrOutcome>,
 }
 
 pub(crate) struct Replication<'a> {
     sc: &'a Compiled,
     e: Engine,
     rng: Rng,
+    /// What does not depend on how calls are served (arrivals, reasons, segments,
+    /// patience, the callers' own streams): the same under two menus (common random
+    /// numbers).
+    draw: Rng,
     heap: Events<Event>,
+    ivr_callers: Vec<Option<IvrCaller>>,
+    ivr_free: Vec<u32>,
     pending: VecDeque<Input>,
     callers: Vec<Caller>,
     bots: Vec<BotState>,
@@ -149,7 +207,10 @@ impl<'a> Replication<'a> {
             sc,
             e,
             rng: Rng::fork(sc.seed, replication as u64),
+            draw: Rng::fork(sc.seed ^ 0x5eed_ca11, replication as u64),
             heap: Events::with_capacity(4096),
+            ivr_callers: Vec::new(),
+            ivr_free: Vec::new(),
             pending: VecDeque::new(),
             callers: Vec::new(),
             bots: vec![BotState::default(); sc.bots.len()],
@@ -167,6 +228,7 @@ impl<'a> Replication<'a> {
                 intervals: Vec::new(),
                 calls_simulated: 0,
                 outage: None,
+                ivr: sc.ivr.as_ref().map(|_| IvrOutcome::new(sc.queues.len())),
             },
             end_time: None,
             outage: sc.outage.clone().map(OutageWatch::new),
@@ -208,7 +270,7 @@ impl<'a> Replication<'a> {
         if rate <= 0.0 {
             return;
         }
-        let at = from + self.rng.exponential(1.0 / rate);
+        let at = from + self.draw.exponential(1.0 / rate);
         if at < end {
             self.schedule(Time::from_secs_f64(at), Event::OutageCall);
         }
@@ -226,7 +288,7 @@ impl<'a> Replication<'a> {
         for _ in 0..10_000 {
             let (rate, change) = self.sc.rate.at(t);
             if rate > 0.0 {
-                let gap = self.rng.exponential(1.0 / rate);
+                let gap = self.draw.exponential(1.0 / rate);
                 if t + gap < change {
                     self.heap.push_next(
                         Time::from_secs_f64(t + gap),
@@ -250,7 +312,8 @@ impl<'a> Replication<'a> {
                 }
                 // drain what arrived before the end, at most four hours more
                 if self.arrivals_stopped
-                    && (self.e.live_calls() == 0 || at > end + Span::from_secs(4 * 3600))
+                    && ((self.e.live_calls() == 0 && self.in_ivr() == 0)
+                        || at > end + Span::from_secs(4 * 3600))
                 {
                     break;
                 }
@@ -314,15 +377,16 @@ impl<'a> Replication<'a> {
 
     fn handle(&mut self, ev: Event) {
         match ev {
-            Event::Arrival { retrial } => self.arrival(retrial),
+            Event::Arrival { retrial } => self.arrival(retrial, retrial.is_none()),
             Event::OutageCall => {
                 let now = self.now.as_secs_f64();
                 self.next_outage_call(now);
                 if let Some(reason) = self.outage.as_ref().map(|w| w.plan.reason) {
-                    let segment = pick(&self.sc.segment_cdf, &mut self.rng) as u8;
-                    self.arrival(Some((reason, segment, 0)));
+                    let segment = pick(&self.sc.segment_cdf, &mut self.draw) as u8;
+                    self.arrival(Some((reason, segment, 0)), true);
                 }
             }
+            Event::Ivr(slot, step) => self.ivr_step(slot, step),
             Event::AreaTick => {
                 let now = self.now.as_secs_f64();
                 if let Some(w) = &mut self.outage {
@@ -421,7 +485,10 @@ impl<'a> Replication<'a> {
         }
     }
 
-    fn arrival(&mut self, retrial: Option<(u16, u8, u32)>) {
+    /// A call arrives: a fresh one (`retrial` none), a caller calling again, or an
+    /// outage's extra fault call. `exogenous` calls draw from the stream that does not
+    /// depend on how calls are served.
+    fn arrival(&mut self, retrial: Option<(u16, u8, u32)>, exogenous: bool) {
         let (reason, segment, area) = match retrial {
             Some(rs) => rs,
             None => {
@@ -447,40 +514,74 @@ impl<'a> Replication<'a> {
                 let next_from = self.now.as_secs_f64();
                 self.next_fresh_arrival(next_from);
                 (
-                    pick(&self.sc.reason_cdf, &mut self.rng) as u16,
-                    pick(&self.sc.segment_cdf, &mut self.rng) as u8,
+                    pick(&self.sc.reason_cdf, &mut self.draw) as u16,
+                    pick(&self.sc.segment_cdf, &mut self.draw) as u8,
                     NO_AREA,
                 )
             }
         };
         self.arrivals += 1;
+        let rng = if exogenous {
+            &mut self.draw
+        } else {
+            &mut self.rng
+        };
         let area = match &self.outage {
             Some(w) if reason == w.plan.reason && area == NO_AREA => {
-                self.rng.below(w.plan.areas as u64) as u32
+                rng.below(w.plan.areas as u64) as u32
             }
             _ => area,
         };
-        if area != NO_AREA && self.deflected(area, reason) {
-            return;
+        let patience = self.sc.patience.sample(rng);
+        let measured = self.window_open;
+        if self.sc.ivr.is_some() {
+            let seed = rng.next_u64();
+            let told = area != NO_AREA && self.told(area);
+            return self.ivr_arrive(reason, segment, area, told, patience, measured, seed);
+        }
+        if area != NO_AREA && self.told(area) {
+            if let Some(w) = &mut self.outage {
+                w.told();
+            }
+            if self.deflected(reason) {
+                return;
+            }
         }
         let r = &self.sc.reasons[reason as usize];
         let s = &self.sc.segments[segment as usize];
         let queue = s.queue.unwrap_or(r.queue);
-        let measured = self.window_open;
+        if measured {
+            self.outstanding += 1;
+        }
+        self.enter_queue(
+            (reason, segment, area),
+            (queue, s.priority),
+            patience,
+            measured,
+        );
+    }
+
+    /// The call joins `queue` with `priority`; the caller's patience runs from now.
+    fn enter_queue(
+        &mut self,
+        (reason, segment, area): (u16, u8, u32),
+        (queue, priority): (usize, u8),
+        patience: f64,
+        measured: bool,
+    ) {
         let tag = reason as u64 | (segment as u64) << 16 | if measured { TAG_MEASURED } else { 0 };
-        let patience = self.sc.patience.sample(&mut self.rng);
         let spec = CallSpec {
             queue: QueueId(queue as u32),
-            priority: s.priority,
+            priority,
             preferred_agent: None,
             tag,
         };
         let Ok(id) = self.e.arrive(self.now, spec) else {
+            if measured {
+                self.outstanding = self.outstanding.saturating_sub(1);
+            }
             return;
         };
-        if measured {
-            self.outstanding += 1;
-        }
         let slot = id.slot();
         if slot >= self.callers.len() {
             self.callers.resize(
@@ -509,14 +610,254 @@ impl<'a> Replication<'a> {
         };
     }
 
-    /// A fault call from 小区 `area` is reported to the outage watch; a caller told of
-    /// the incident who then hangs up never reaches a queue (true).
-    fn deflected(&mut self, area: u32, reason: u16) -> bool {
+    fn in_ivr(&self) -> usize {
+        self.ivr_callers.len() - self.ivr_free.len()
+    }
+
+    /// A call enters the IVR.
+    #[allow(clippy::too_many_arguments)]
+    fn ivr_arrive(
+        &mut self,
+        reason: u16,
+        segment: u8,
+        area: u32,
+        told: bool,
+        patience: f64,
+        measured: bool,
+        seed: u64,
+    ) {
+        let sc = self.sc;
+        let Some(plan) = &sc.ivr else { return };
+        let mut rng = Rng::seeded(seed);
+        let key_account = sc.segments[segment as usize].queue.is_some();
+        let mind = Mind {
+            behaviour: plan.behaviour(reason, segment),
+            at_first_menu: true,
+            english: rng.chance(plan.english),
+            will_notify: told
+                && self
+                    .outage
+                    .as_ref()
+                    .is_some_and(|w| rng.chance(w.plan.told_hang_up)),
+            ..Mind::default()
+        };
+        let (session, actions) = Session::start(&plan.flow, self.ivr_ms(), key_account);
+        if measured {
+            self.outstanding += 1;
+        }
+        let slot = match self.ivr_free.pop() {
+            Some(s) => s,
+            None => {
+                self.ivr_callers.push(None);
+                (self.ivr_callers.len() - 1) as u32
+            }
+        };
+        let mut c = IvrCaller {
+            session,
+            rng,
+            mind,
+            reason,
+            segment,
+            area,
+            measured,
+            told,
+            entered: self.now,
+            patience,
+            exit: Exit::Pending,
+            tried: None,
+            asked: self.now,
+        };
+        self.ivr_act(slot, &mut c, actions);
+        self.ivr_callers[slot as usize] = Some(c);
+    }
+
+    /// The virtual clock as the flow reads it (ms since the Unix epoch; the run's 00:00
+    /// is local midnight).
+    fn ivr_ms(&self) -> u64 {
+        self.sc.ivr.as_ref().map_or(0, |p| p.epoch_ms) + self.now.0 / 1000
+    }
+
+    /// A caller in the IVR acts (or leaves).
+    fn ivr_step(&mut self, slot: u32, step: Step) {
+        let Some(mut c) = self
+            .ivr_callers
+            .get_mut(slot as usize)
+            .and_then(Option::take)
+        else {
+            return;
+        };
+        let now = self.ivr_ms();
+        c.asked = self.now;
+        let input = match step {
+            Step::Key(k) => IvrInput::Digits((k as char).to_string()),
+            Step::Number => IvrInput::Digits("20261204#".into()),
+            Step::Timeout => IvrInput::Timeout,
+            Step::Served(true) => IvrInput::ServiceDone(Ok(Vec::new())),
+            Step::Served(false) => IvrInput::ServiceDone(Err("no record found".into())),
+            Step::HangUp => {
+                c.exit = Exit::HungUp;
+                return self.ivr_leave(slot, c);
+            }
+            Step::Leave => return self.ivr_leave(slot, c),
+        };
+        let actions = c.session.handle(now, input);
+        self.ivr_act(slot, &mut c, actions);
+        self.ivr_callers[slot as usize] = Some(c);
+    }
+
+    /// Play out what the IVR said and schedule the caller's next step: prompts take
+    /// their time, the caller answers a menu from its end (or during it, at once).
+    fn ivr_act(&mut self, slot: u32, c: &mut IvrCaller, actions: Vec<IvrAction>) {
+        let sc = self.sc;
+        let Some(plan) = &sc.ivr else { return };
+        let mut cursor = self.now;
+        let mut last_say = (cursor, Span::ZERO);
+        let mut work = VecDeque::from(actions);
+        while let Some(a) = work.pop_front() {
+            let at = match a {
+                IvrAction::Say { node, millis, .. } => {
+                    let length = Span::from_millis(millis as u64);
+                    last_say = (cursor, length);
+                    cursor = cursor + length;
+                    if plan.flow.answer(&node).is_some() {
+                        plan.heard(&node, &mut c.mind, &mut c.rng);
+                    }
+                    continue;
+                }
+                IvrAction::Collect { until, .. } => {
+                    let asked = plan.epoch_ms + c.asked.0 / 1000;
+                    let timeout = Span::from_millis(until.saturating_sub(asked));
+                    let node = c.session.at().to_string();
+                    let english = c.session.language() == hotline_ivr::Lang::En;
+                    let choice = plan.choose(&node, english, &mut c.mind, &mut c.rng);
+                    let (wait, step) = match choice {
+                        Choice::Key { key, heard, after } => {
+                            let heard = Span::from_secs_f64(last_say.1.as_secs_f64() * heard);
+                            let at = last_say.0 + heard + Span::from_secs_f64(after);
+                            if at < cursor + timeout {
+                                (at, Step::Key(key))
+                            } else {
+                                (cursor + timeout, Step::Timeout)
+                            }
+                        }
+                        Choice::Number { after } => {
+                            let after = Span::from_secs_f64(after);
+                            if after < timeout {
+                                (cursor + after, Step::Number)
+                            } else {
+                                (cursor + timeout, Step::Timeout)
+                            }
+                        }
+                        Choice::Silence => (cursor + timeout, Step::Timeout),
+                        Choice::HangUp { share } => (
+                            last_say.0 + Span::from_secs_f64(last_say.1.as_secs_f64() * share),
+                            Step::HangUp,
+                        ),
+                    };
+                    (wait, step)
+                }
+                IvrAction::SelfService { service, .. } => {
+                    c.tried = Some(service);
+                    let (ok, seconds) = plan.serve(service, &mut c.mind, &mut c.rng);
+                    (cursor + Span::from_secs_f64(seconds), Step::Served(ok))
+                }
+                IvrAction::Queue {
+                    queue, priority, ..
+                } => {
+                    let q = plan.queue(&queue).unwrap_or(0);
+                    c.exit = Exit::Queue(q, priority);
+                    (cursor, Step::Leave)
+                }
+                IvrAction::Outage { .. } => {
+                    if c.told {
+                        if let Some(w) = &mut self.outage {
+                            w.told();
+                        }
+                    }
+                    let news = c.told.then(|| {
+                        vec![
+                            ("message".to_string(), "光缆中断".to_string()),
+                            ("restore".to_string(), "18:00".to_string()),
+                            ("incident".to_string(), "1".to_string()),
+                        ]
+                    });
+                    c.asked = cursor;
+                    let now = plan.epoch_ms + cursor.0 / 1000;
+                    work.extend(c.session.handle(now, IvrInput::Outage(news)));
+                    continue;
+                }
+                IvrAction::SurveyAnswer(_) => continue,
+                IvrAction::Hangup { finished_in_ivr } => {
+                    c.exit = if finished_in_ivr {
+                        Exit::Contained
+                    } else {
+                        Exit::HungUp
+                    };
+                    (cursor, Step::Leave)
+                }
+            };
+            return self.schedule(at.0, Event::Ivr(slot, at.1));
+        }
+        // the flow asked nothing more of the caller: they hang up
+        c.exit = Exit::HungUp;
+        self.schedule(cursor, Event::Ivr(slot, Step::Leave));
+    }
+
+    /// A caller leaves the IVR: counted, then queued, or gone.
+    fn ivr_leave(&mut self, slot: u32, c: IvrCaller) {
+        self.ivr_free.push(slot);
+        let exit = match c.exit {
+            Exit::Queue(q, _) => IvrExit::ToQueue(q),
+            Exit::Contained => IvrExit::Contained,
+            Exit::Pending | Exit::HungUp => IvrExit::HungUp,
+        };
+        if c.measured {
+            if let Some(o) = &mut self.out.ivr {
+                o.count(
+                    c.session.path(),
+                    c.tried,
+                    exit,
+                    self.now.since(c.entered).as_secs_f64(),
+                );
+            }
+        }
+        if c.tried == Some(Service::OutageNotify) && exit == IvrExit::Contained {
+            let r = &self.sc.reasons[c.reason as usize];
+            let saved = r.handle.sample(&mut self.rng) + r.wrap_up.sample(&mut self.rng);
+            if let Some(w) = &mut self.outage {
+                w.deflected(saved);
+            }
+        }
+        match c.exit {
+            Exit::Queue(q, priority) => self.enter_queue(
+                (c.reason, c.segment, c.area),
+                (q, priority),
+                c.patience,
+                c.measured,
+            ),
+            _ => {
+                if c.measured {
+                    self.outstanding = self.outstanding.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    /// A fault call from 小区 `area` is reported to the outage watch: whether an incident
+    /// is declared there (so the caller can be told).
+    fn told(&mut self, area: u32) -> bool {
         let now = self.now.as_secs_f64();
+        self.outage
+            .as_mut()
+            .is_some_and(|w| w.fault_call(now, area))
+    }
+
+    /// A caller told of the incident who hangs up never reaches a queue (true).
+    fn deflected(&mut self, reason: u16) -> bool {
         let Some(w) = &mut self.outage else {
             return false;
         };
-        if !w.fault_call(now, area) || !self.rng.chance(w.plan.told_hang_up) {
+        if !self.rng.chance(w.plan.told_hang_up) {
             return false;
         }
         let r = &self.sc.reasons[reason as usize];

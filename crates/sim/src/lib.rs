@@ -9,11 +9,20 @@
 //! simulated day is a test of the real thing — and for one queue it can be checked
 //! against Erlang C and Erlang A (`hotline-erlang`).
 //!
-//! A run is deterministic for a seed: replication `k` draws from its own stream.
+//! With an `[ivr]`, callers first go through the router's own IVR flow, run by the
+//! production interpreter on the virtual clock (`ivr`): prompts take their time,
+//! callers press keys per reason and segment, use self-service, hang up; those not
+//! contained reach the queue the flow names.
+//!
+//! A run is deterministic for a seed: replication `k` draws from its own streams — one
+//! for what does not depend on how calls are served (arrivals, reasons, patience, each
+//! caller's own choices), so two menus can be compared on the same callers.
 
 pub mod dist;
 mod driver;
 mod events;
+pub mod ivr;
+pub mod ivr_report;
 pub mod outage;
 pub mod report;
 pub mod scenario;
@@ -72,6 +81,24 @@ pub fn run_with_and_without_message(
         told: SimReport::from_outcomes(sc, &told, told_wall),
         untold: SimReport::from_outcomes(&silent, &untold, untold_wall),
     }
+}
+
+/// The same scenario and seeds under two IVR flows (`other` is the scenario compiled
+/// with the other flow): the callers arrive alike and behave alike where the menus let
+/// them (common random numbers), so the differences are the menus'.
+pub fn run_compare(
+    sc: &Compiled,
+    other: &Compiled,
+    progress: &mut dyn FnMut(u32, u32, u64),
+) -> ivr_report::Comparison {
+    let started = std::time::Instant::now();
+    let a = outcomes(sc, &mut |k, n| progress(0, k, n));
+    let a_wall = started.elapsed().as_secs_f64();
+    let b = outcomes(other, &mut |k, n| progress(1, k, n));
+    let b_wall = started.elapsed().as_secs_f64() - a_wall;
+    let first = SimReport::from_outcomes(sc, &a, a_wall);
+    let second = SimReport::from_outcomes(other, &b, b_wall);
+    ivr_report::Comparison::of((sc, &a), (other, &b), first, second)
 }
 
 /// Run every replication (one after the other, on this thread) and summarise.

@@ -208,11 +208,12 @@ impl OutageWatch {
             return false;
         }
         self.out.area_calls += 1;
-        let told = self.plan.tell && self.declared.is_some_and(|d| now >= d);
-        if told {
-            self.out.told += 1;
-        }
-        told
+        self.plan.tell && self.declared.is_some_and(|d| now >= d)
+    }
+
+    /// A caller of the stricken 小区 heard the incident's message.
+    pub(crate) fn told(&mut self) {
+        self.out.told += 1;
     }
 
     /// A told caller hung up instead of queueing; their call would have taken this.

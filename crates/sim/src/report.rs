@@ -115,6 +115,8 @@ pub struct SimReport {
     pub intervals: Vec<IntervalRow>,
     /// The area outage, when the scenario has one.
     pub outage: Option<crate::outage::OutageReport>,
+    /// The IVR, when the scenario has one.
+    pub ivr: Option<crate::ivr_report::IvrReport>,
 }
 
 impl SimReport {
@@ -169,6 +171,7 @@ impl SimReport {
             queues,
             intervals,
             outage: crate::outage::OutageReport::of(outcomes),
+            ivr: crate::ivr_report::IvrReport::of(sc, outcomes),
         }
     }
 
@@ -207,10 +210,14 @@ impl SimReport {
         for q in &self.queues {
             line(&q.name, &q.estimates);
         }
+
         let _ = writeln!(
             s,
             "\nservice level and abandoned in %, occupancy in %; ± is the 95 % confidence half-width over replications"
         );
+        if let Some(ivr) = &self.ivr {
+            let _ = writeln!(s, "\n{}", ivr.to_text(12));
+        }
         s
     }
 

@@ -57,6 +57,13 @@ pub struct Scenario {
     /// An area outage during the run (see [`crate::outage`]).
     #[serde(default)]
     pub outage: Option<crate::outage::OutageSpec>,
+    /// The IVR in front of the queues (see [`crate::ivr`]); absent: callers go straight
+    /// to their reason's queue.
+    #[serde(default)]
+    pub ivr: Option<crate::ivr::IvrSpec>,
+    /// The file it was read from (names it in errors).
+    #[serde(skip)]
+    pub source: Option<std::path::PathBuf>,
 }
 
 fn default_replications() -> u32 {
@@ -510,6 +517,8 @@ pub struct Compiled {
     pub interval: Span,
     /// An area outage during the run.
     pub outage: Option<crate::outage::OutagePlan>,
+    /// The IVR in front of the queues.
+    pub ivr: Option<crate::ivr::IvrPlan>,
 }
 
 fn cdf(shares: &[f64], what: &str) -> Result<Vec<f64>, SimError> {
@@ -545,6 +554,10 @@ impl Scenario {
             let file = path.parent().unwrap_or(Path::new(".")).join(p);
             sc.arrivals.profile_rows = load_profile(&file)?;
         }
+        if let Some(ivr) = &mut sc.ivr {
+            crate::ivr::resolve(ivr, path);
+        }
+        sc.source = Some(path.to_path_buf());
         Ok(sc)
     }
 
@@ -767,6 +780,22 @@ impl Scenario {
             }
             None => None,
         };
+        let ivr = match &self.ivr {
+            Some(spec) => {
+                let file = self
+                    .source
+                    .as_ref()
+                    .map_or("scenario".to_string(), |p| p.display().to_string());
+                let names = |v: &mut dyn Iterator<Item = String>| v.collect::<Vec<String>>();
+                Some(spec.plan(
+                    &file,
+                    &queue_names,
+                    &names(&mut self.reasons.iter().map(|r| r.name.clone())),
+                    &names(&mut segments.iter().map(|s| s.name.clone())),
+                )?)
+            }
+            None => None,
+        };
         Ok(Compiled {
             name: self.name.clone(),
             replications: self.replications,
@@ -787,6 +816,7 @@ impl Scenario {
             stop,
             interval: Span::from_secs_f64(self.run.interval_minutes * 60.0),
             outage,
+            ivr,
         })
     }
 }
@@ -902,6 +932,8 @@ pub fn erlang_model(
             answer_delay: zero_delay(),
         }],
         outage: None,
+        ivr: None,
+        source: None,
     }
 }
 

@@ -181,17 +181,7 @@ impl SelfService {
     }
 }
 
-/// The nodes a call went through the IVR, as `welcome › fault-menu › fault-queue`: keys
-/// pressed and retries of a menu left out, so calls that took the same route share it.
-pub fn menu_route(path: &[String]) -> String {
-    let mut nodes: Vec<&str> = path
-        .iter()
-        .map(String::as_str)
-        .filter(|step| !step.contains(' ')) // "key 2", "wrong key 7", "no key" …
-        .collect();
-    nodes.dedup();
-    nodes.join(" › ")
-}
+pub use hotline_ivr::menu_route;
 
 /// How a call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
