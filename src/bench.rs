@@ -2,7 +2,7 @@
 //! that produced them are recorded in BENCHMARKS.md.
 
 use crate::json;
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use hotline_acd::rng::Rng;
 use hotline_acd::{
@@ -119,10 +119,17 @@ pub struct SimBench {
     /// Replications (each on the same single thread, one after another).
     #[arg(long, default_value_t = 1)]
     replications: u32,
+    /// Put the whole 1000 IVR (the built-in flow, callers of bench/ivr-callers.toml) in
+    /// front of the queue: the speed then includes every caller's way through the menus.
+    #[arg(long)]
+    ivr: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
 }
+
+/// The IVR callers of `bench sim --ivr`.
+const BENCH_IVR: &str = include_str!("../bench/ivr-callers.toml");
 
 #[derive(Args)]
 pub struct DecideBench {
@@ -185,8 +192,12 @@ fn sim(a: &SimBench) -> Result<()> {
     let mut s = erlang_model(cph, a.aht, a.agents, 20.0, Some(a.patience), 0.0);
     s.run.calls = Some(a.calls);
     s.replications = a.replications;
+    if a.ivr {
+        s.ivr = Some(toml::from_str(BENCH_IVR).context("bench/ivr-callers.toml")?);
+    }
     let sc = s.compile()?;
     let report = hotline_sim::run(&sc, &mut |_, _| {});
+    let peak_mb = rss_mb(std::process::id()).map(|m| m.1);
     let f = predict(
         &Traffic::per_hour(cph, a.aht, Some(a.patience))?,
         a.agents,
@@ -205,6 +216,12 @@ fn sim(a: &SimBench) -> Result<()> {
             "service_level": json::mean(o.service_level), "asa_seconds": json::mean(o.asa_seconds),
             "p_abandon": json::mean(o.p_abandon), "p_wait": json::mean(o.p_wait), "occupancy": json::mean(o.occupancy),
             "erlang_a": Value::Object(json::prediction(&f)),
+            "ivr": report.ivr.as_ref().map(|i| json!({
+                "flow": i.flow,
+                "containment": json::mean(i.all.containment),
+                "mean_seconds": json::mean(i.all.mean_seconds),
+            })),
+            "peak_rss_mb": peak_mb,
             "machine": machine(),
         });
         println!("{v}");
@@ -215,9 +232,19 @@ fn sim(a: &SimBench) -> Result<()> {
         a.agents, a.erlangs, a.aht, a.patience, report.calls_simulated, a.calls, a.replications
     );
     println!(
-        "wall time {:.3} s on one thread: {:.0} simulated calls per second",
-        report.wall_seconds, report.calls_per_second
+        "wall time {:.3} s on one thread: {:.0} simulated calls per second; peak resident memory {}",
+        report.wall_seconds,
+        report.calls_per_second,
+        peak_mb.map_or("unknown".to_string(), |m| format!("{m:.0} MB"))
     );
+    if let Some(ivr) = &report.ivr {
+        println!(
+            "through the IVR first ({}): {} % contained, {} s there on average — the queue's figures below are not Erlang's model",
+            ivr.flow,
+            hotline_sim::report::fmt(ivr.all.containment, 100.0, 1),
+            hotline_sim::report::fmt(ivr.all.mean_seconds, 1.0, 1)
+        );
+    }
     let show = |e: Option<hotline_sim::Estimate>| hotline_sim::report::fmt(e, 1.0, 4);
     println!("{:>14} {:>22} {:>10}", "", "simulated", "Erlang A");
     println!(

@@ -51,6 +51,9 @@ pub struct Prompt {
     /// text ([`estimate_seconds`]).
     #[serde(default)]
     pub seconds: Option<PromptSeconds>,
+    /// The playing time in ms, zh and en, worked out once when the flow is loaded.
+    #[serde(skip)]
+    pub(crate) millis: Option<[u32; 2]>,
 }
 
 /// A prompt's playing time per language, seconds.
@@ -71,6 +74,39 @@ impl Prompt {
             zh: text.to_string(),
             en: text.to_string(),
             seconds: None,
+            millis: None,
+        }
+    }
+
+    /// Work out the playing times once (see [`crate::Lang::millis`]).
+    fn time(&mut self) {
+        let ms = |given: Option<f64>, text: &str| {
+            (given.unwrap_or_else(|| estimate_seconds(text)) * 1000.0).round() as u32
+        };
+        self.millis = Some([
+            ms(self.seconds.map(|t| t.zh), &self.zh),
+            ms(self.seconds.map(|t| t.en), &self.en),
+        ]);
+    }
+}
+
+impl NodeKind {
+    /// Every prompt of the node.
+    fn prompts_mut(&mut self) -> Vec<&mut Prompt> {
+        match self {
+            NodeKind::Play { prompt, .. }
+            | NodeKind::Menu { prompt, .. }
+            | NodeKind::Collect { prompt, .. }
+            | NodeKind::Hangup { prompt } => vec![prompt],
+            NodeKind::Queue { prompt, .. } => prompt.iter_mut().collect(),
+            NodeKind::SelfService {
+                success, failure, ..
+            } => vec![success, failure],
+            NodeKind::Survey { prompt, thanks, .. } => vec![prompt, thanks],
+            NodeKind::Outage {
+                prompt, notified, ..
+            } => vec![prompt, notified],
+            NodeKind::Language { .. } | NodeKind::Information { .. } => Vec::new(),
         }
     }
 }
@@ -356,11 +392,70 @@ pub struct FlowFile {
     pub nodes: Vec<Node>,
 }
 
+/// Where a node leads, as node indices.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Links {
+    /// `next` (play, collect, self-service, language, information, outage).
+    pub next: Option<usize>,
+    /// `on_fail` (menu, collect, self-service).
+    pub fail: Option<usize>,
+    /// `closed` (queue) or `after_notify` (outage).
+    pub other: Option<usize>,
+    /// A menu's keys (one byte each, as validated) and where they lead.
+    pub keys: Vec<(u8, usize)>,
+}
+
+impl Links {
+    /// The node a menu key leads to (a key of more than one digit leads nowhere).
+    pub fn key(&self, d: &str) -> Option<usize> {
+        match d.as_bytes() {
+            [b] => self.keys.iter().find(|(k, _)| k == b).map(|(_, to)| *to),
+            _ => None,
+        }
+    }
+}
+
+fn links(n: &NodeKind, index: &BTreeMap<String, usize>) -> Links {
+    let at = |id: &String| index.get(id).copied();
+    let mut l = Links::default();
+    match n {
+        NodeKind::Play { next, .. } => l.next = next.as_ref().and_then(at),
+        NodeKind::Menu {
+            digits, on_fail, ..
+        } => {
+            l.fail = at(on_fail);
+            l.keys = digits
+                .iter()
+                .filter_map(|(k, to)| Some((*k.as_bytes().first()?, at(to)?)))
+                .collect();
+        }
+        NodeKind::Collect { next, on_fail, .. } | NodeKind::SelfService { next, on_fail, .. } => {
+            l.next = at(next);
+            l.fail = at(on_fail);
+        }
+        NodeKind::Queue { closed, .. } => l.other = closed.as_ref().and_then(at),
+        NodeKind::Language { next, .. } | NodeKind::Information { next, .. } => l.next = at(next),
+        NodeKind::Outage {
+            next, after_notify, ..
+        } => {
+            l.next = at(next);
+            l.other = at(after_notify);
+        }
+        NodeKind::Survey { .. } | NodeKind::Hangup { .. } => {}
+    }
+    l
+}
+
 /// A validated flow, ready to interpret.
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub(crate) file: FlowFile,
     pub(crate) index: BTreeMap<String, usize>,
+    /// Node ids by index, shared with the actions that name them.
+    pub(crate) ids: Vec<std::sync::Arc<str>>,
+    /// Where each node leads, by index (worked out once, so a session never looks a
+    /// node up by its name).
+    pub(crate) links: Vec<Links>,
     /// Each information node's answer, read from its file.
     pub(crate) answers: BTreeMap<String, Topic>,
     pub(crate) open_minute: u32,
@@ -382,6 +477,7 @@ impl Flow {
                 zh: format!("按{keys}"),
                 en: format!("key {keys}"),
                 seconds: None,
+                millis: None,
             });
         }
         self.file
@@ -698,7 +794,27 @@ impl Flow {
                 };
             }
         }
+        let mut f = f;
+        for n in &mut f.nodes {
+            for p in n.kind.prompts_mut() {
+                p.time();
+            }
+        }
+        let a = &mut f.announcements;
+        for p in [
+            &mut a.queue_position,
+            &mut a.callback_offer,
+            &mut a.callback_confirmed,
+        ] {
+            p.time();
+        }
+        for t in answers.values_mut() {
+            t.text.time();
+            t.title.time();
+        }
         Ok(Flow {
+            ids: f.nodes.iter().map(|n| n.id.as_str().into()).collect(),
+            links: f.nodes.iter().map(|n| links(&n.kind, &index)).collect(),
             file: f,
             index,
             answers,
@@ -712,8 +828,9 @@ impl Flow {
         &self.file
     }
 
-    pub(crate) fn node(&self, id: &str) -> &Node {
-        &self.file.nodes[self.index[id]]
+    /// The index of the node with this id.
+    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+        self.index.get(id).copied()
     }
 
     /// The flow with other agents' hours ("HH:MM"; equal: around the clock) — a
@@ -730,6 +847,17 @@ impl Flow {
         self.file.hours.open = open.to_string();
         self.file.hours.close = close.to_string();
         Ok(self)
+    }
+
+    /// The id of the node at `index` (see [`crate::Session::route`]).
+    pub fn id_of(&self, index: u16) -> Option<&str> {
+        self.ids.get(index as usize).map(|s| &**s)
+    }
+
+    /// The id of the node at `index`, as the actions share it (the same allocation, so
+    /// a driver may compare by pointer).
+    pub fn shared_id(&self, index: usize) -> Option<std::sync::Arc<str>> {
+        self.ids.get(index).cloned()
     }
 
     /// The node with this id.

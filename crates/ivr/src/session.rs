@@ -10,9 +10,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     /// 中文 (the default).
-    Zh,
+    Zh = 0,
     /// English.
-    En,
+    En = 1,
 }
 
 impl Lang {
@@ -25,8 +25,12 @@ impl Lang {
     }
 
     /// How long the prompt plays in this language, milliseconds: its recording's time
-    /// when the flow gives one, else estimated from the text.
+    /// when the flow gives one, else estimated from the text (worked out once when the
+    /// flow is loaded).
     pub fn millis(self, p: &Prompt) -> u32 {
+        if let Some(ms) = p.millis {
+            return ms[self as usize];
+        }
         let seconds = match (self, p.seconds) {
             (Lang::Zh, Some(t)) => t.zh,
             (Lang::En, Some(t)) => t.en,
@@ -42,7 +46,7 @@ pub enum Action {
     /// Say this to the caller.
     Say {
         /// The node speaking.
-        node: String,
+        node: Arc<str>,
         /// The text, in the call's language, fields filled in.
         text: String,
         /// How long it plays, milliseconds (a wait for digits runs from its end).
@@ -60,7 +64,7 @@ pub enum Action {
     /// [`Input::ServiceDone`].
     SelfService {
         /// The node.
-        node: String,
+        node: Arc<str>,
         /// What to do.
         service: Service,
         /// Digits the caller entered for it (a ticket number …), may be empty.
@@ -78,7 +82,7 @@ pub enum Action {
     /// Is an area incident open for the caller's area? Answer [`Input::Outage`].
     Outage {
         /// The node asking.
-        node: String,
+        node: Arc<str>,
     },
     /// The survey's answer, 1–5, for the interaction record.
     SurveyAnswer(u8),
@@ -94,6 +98,9 @@ pub enum Action {
 pub enum Input {
     /// Digits the caller pressed (for a menu, one).
     Digits(String),
+    /// One key the caller pressed (`b'5'`): [`Input::Digits`] of one digit, for a
+    /// driver that would rather not allocate a string for it.
+    Key(u8),
     /// The wait of the last [`Action::Collect`] ran out.
     Timeout,
     /// The self-service result: fields for the success prompt, or why it failed (said to
@@ -119,18 +126,48 @@ const DEFAULT_RETRY: (&str, &str) = (
     "Sorry, that is not one of the choices.",
 );
 
+/// One step of a caller's way, kept small; [`Session::path`] spells them out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    /// A node (its index in the flow).
+    Node(u16),
+    /// "key 5".
+    Key(String),
+    /// "key 5", one key.
+    Key1(u8),
+    /// "wrong key 7".
+    WrongKey(String),
+    /// "no key".
+    NoKey,
+    /// "entered 8 digits".
+    Entered(usize),
+    /// "survey not answered".
+    SurveyNotAnswered,
+}
+
 /// A caller in the IVR. It holds the flow it runs (shared: a router keeps many sessions
 /// on one flow).
 #[derive(Debug, Clone)]
 pub struct Session {
     flow: Arc<Flow>,
     lang: Lang,
-    at: String,
+    /// The node the caller is at (its index in the flow).
+    at: usize,
     tries: u32,
     waiting: Waiting,
     collected: String,
-    path: Vec<String>,
+    path: Vec<Step>,
     used_self_service: bool,
+    /// Say nothing in words (a simulation needs only the prompts' times).
+    quiet: bool,
+}
+
+/// The step of keys pressed (one key kept without a string).
+fn key_step(d: &str) -> Step {
+    match d.as_bytes() {
+        [k] => Step::Key1(*k),
+        _ => Step::Key(d.to_string()),
+    }
 }
 
 /// What a caller hears when a request could not be done (the driver's words).
@@ -163,44 +200,107 @@ pub fn render(text: &str, fields: &[(String, String)]) -> String {
 impl Session {
     /// A call arrives; key accounts start on the green channel.
     pub fn start(flow: &Arc<Flow>, now: u64, key_account: bool) -> (Session, Vec<Action>) {
+        Session::start_with(flow, now, key_account, false)
+    }
+
+    /// A call arrives, in a session that says nothing in words: its prompts come with
+    /// their playing times and no text (for the simulator, which needs only the times).
+    /// The actions are appended to `out`.
+    pub fn start_quiet(
+        flow: &Arc<Flow>,
+        now: u64,
+        key_account: bool,
+        out: &mut Vec<Action>,
+    ) -> Session {
+        let mut s = Session::new(flow, key_account, true);
+        s.enter(s.at, now, out);
+        s
+    }
+
+    fn start_with(
+        flow: &Arc<Flow>,
+        now: u64,
+        key_account: bool,
+        quiet: bool,
+    ) -> (Session, Vec<Action>) {
+        let mut s = Session::new(flow, key_account, quiet);
+        let mut out = Vec::with_capacity(4);
+        s.enter(s.at, now, &mut out);
+        (s, out)
+    }
+
+    fn new(flow: &Arc<Flow>, key_account: bool, quiet: bool) -> Session {
         let f = flow.file();
         let first = if key_account {
             &f.key_account_start
         } else {
             &f.start
         };
-        Session::begin(flow.clone(), now, first.clone(), Lang::Zh)
+        Session {
+            flow: flow.clone(),
+            lang: Lang::Zh,
+            at: flow.position(first).unwrap_or(0),
+            tries: 0,
+            waiting: Waiting::Nothing,
+            collected: String::new(),
+            path: Vec::with_capacity(8),
+            used_self_service: false,
+            quiet,
+        }
     }
 
     /// The post-call survey, after the agent's part (in the call's language).
     pub fn survey(flow: &Arc<Flow>, now: u64, lang: Lang) -> (Session, Vec<Action>) {
-        Session::begin(flow.clone(), now, flow.file().survey.clone(), lang)
-    }
-
-    fn begin(flow: Arc<Flow>, now: u64, node: String, lang: Lang) -> (Session, Vec<Action>) {
-        let mut s = Session {
-            flow,
-            lang,
-            at: node.clone(),
-            tries: 0,
-            waiting: Waiting::Nothing,
-            collected: String::new(),
-            path: Vec::new(),
-            used_self_service: false,
-        };
-        let mut out = Vec::new();
-        s.enter(&node, now, &mut out);
+        let mut s = Session::new(flow, false, false);
+        s.lang = lang;
+        s.at = flow.position(&flow.file().survey).unwrap_or(0);
+        let mut out = Vec::with_capacity(4);
+        s.enter(s.at, now, &mut out);
         (s, out)
     }
 
     /// Nodes visited and keys pressed, in order (for the interaction record).
-    pub fn path(&self) -> &[String] {
-        &self.path
+    pub fn path(&self) -> Vec<String> {
+        self.path
+            .iter()
+            .map(|step| match step {
+                Step::Node(i) => self.flow.ids[*i as usize].to_string(),
+                Step::Key(d) => format!("key {d}"),
+                Step::Key1(d) => format!("key {}", *d as char),
+                Step::WrongKey(d) => format!("wrong key {d}"),
+                Step::NoKey => "no key".into(),
+                Step::Entered(n) => format!("entered {n} digits"),
+                Step::SurveyNotAnswered => "survey not answered".into(),
+            })
+            .collect()
+    }
+
+    /// The nodes of the caller's way, retries of a node left out: the route
+    /// [`menu_route`] spells, as the nodes' indices in the flow ([`Flow::id_of`]).
+    pub fn route(&self) -> Vec<u16> {
+        let mut nodes = Vec::new();
+        self.route_into(&mut nodes);
+        nodes
+    }
+
+    /// [`Session::route`] into `nodes` (cleared first).
+    pub fn route_into(&self, nodes: &mut Vec<u16>) {
+        nodes.clear();
+        nodes.extend(self.path.iter().filter_map(|s| match s {
+            Step::Node(i) => Some(*i),
+            _ => None,
+        }));
+        nodes.dedup();
     }
 
     /// The node the caller is at.
     pub fn at(&self) -> &str {
-        &self.at
+        &self.flow.ids[self.at]
+    }
+
+    /// The index in the flow of the node the caller is at.
+    pub fn at_index(&self) -> usize {
+        self.at
     }
 
     /// The call's language.
@@ -237,28 +337,44 @@ impl Session {
         )
     }
 
-    fn say(&self, node: &str, p: &Prompt, fields: &[(String, String)], out: &mut Vec<Action>) {
+    fn say(&self, node: usize, p: &Prompt, fields: &[(String, String)], out: &mut Vec<Action>) {
         out.push(Action::Say {
-            node: node.to_string(),
-            text: render(self.lang.text(p), fields),
+            node: self.flow.ids[node].clone(),
+            text: if self.quiet {
+                String::new()
+            } else {
+                render(self.lang.text(p), fields)
+            },
             millis: self.lang.millis(p),
         });
     }
 
-    /// Go to `node` and run until the caller or the driver must answer.
-    fn enter(&mut self, node: &str, now: u64, out: &mut Vec<Action>) {
-        let mut id = node.to_string();
+    /// Go to node `to` (a link of the flow) and run until the caller or the driver
+    /// must answer.
+    fn enter_link(&mut self, to: Option<usize>, now: u64, out: &mut Vec<Action>) {
+        match to {
+            Some(i) => self.enter(i, now, out),
+            // validation lets no node name a missing one
+            None => self.hang_up(false, out),
+        }
+    }
+
+    /// Go to node `at` and run until the caller or the driver must answer.
+    fn enter(&mut self, at: usize, now: u64, out: &mut Vec<Action>) {
+        let flow = Arc::clone(&self.flow);
+        let mut at = at;
         // validation forbids loops without a wait; the bound only guards against a flow
         // built around the validator
         for _ in 0..256 {
-            self.at = id.clone();
-            self.path.push(id.clone());
-            let n = self.flow.node(&id);
-            match &n.kind {
+            self.at = at;
+            self.path.push(Step::Node(at as u16));
+            let node = &flow.file().nodes[at];
+            let links = &flow.links[at];
+            let next = match &node.kind {
                 NodeKind::Play { prompt, next } => {
-                    self.say(&id, prompt, &[], out);
+                    self.say(at, prompt, &[], out);
                     match next {
-                        Some(next) => id = next.clone(),
+                        Some(_) => links.next,
                         None => return self.hang_up(true, out),
                     }
                 }
@@ -267,7 +383,7 @@ impl Session {
                     timeout_seconds,
                     ..
                 } => {
-                    self.say(&id, prompt, &[], out);
+                    self.say(at, prompt, &[], out);
                     return self.wait(1, *timeout_seconds, now, out);
                 }
                 NodeKind::Collect {
@@ -276,14 +392,14 @@ impl Session {
                     timeout_seconds,
                     ..
                 } => {
-                    self.say(&id, prompt, &[], out);
+                    self.say(at, prompt, &[], out);
                     return self.wait(*max_digits, *timeout_seconds, now, out);
                 }
                 NodeKind::SelfService { service, .. } => {
                     self.used_self_service = true;
                     self.waiting = Waiting::Service;
                     out.push(Action::SelfService {
-                        node: id.clone(),
+                        node: flow.ids[at].clone(),
                         service: *service,
                         input: self.collected.clone(),
                     });
@@ -296,48 +412,54 @@ impl Session {
                     prompt,
                     closed,
                 } => {
-                    if let (false, Some(c)) = (self.flow.open_at(now), closed) {
-                        id = c.clone();
-                        continue;
+                    if let (false, Some(_)) = (flow.open_at(now), closed) {
+                        links.other
+                    } else {
+                        if let Some(p) = prompt {
+                            self.say(at, p, &[], out);
+                        }
+                        self.waiting = Waiting::Done;
+                        out.push(Action::Queue {
+                            queue: queue.clone(),
+                            priority: *priority,
+                            reason: reason.clone(),
+                        });
+                        return;
                     }
-                    if let Some(p) = prompt {
-                        self.say(&id, p, &[], out);
-                    }
-                    self.waiting = Waiting::Done;
-                    out.push(Action::Queue {
-                        queue: queue.clone(),
-                        priority: *priority,
-                        reason: reason.clone(),
-                    });
-                    return;
                 }
-                NodeKind::Language { set, next } => {
+                NodeKind::Language { set, .. } => {
                     self.lang = if set == "en" { Lang::En } else { Lang::Zh };
-                    id = next.clone();
+                    links.next
                 }
                 NodeKind::Survey {
                     prompt,
                     timeout_seconds,
                     ..
                 } => {
-                    self.say(&id, prompt, &[], out);
+                    self.say(at, prompt, &[], out);
                     return self.wait(1, *timeout_seconds, now, out);
                 }
                 NodeKind::Hangup { prompt } => {
-                    self.say(&id, prompt, &[], out);
+                    self.say(at, prompt, &[], out);
                     return self.hang_up(true, out);
                 }
-                NodeKind::Information { next, .. } => {
-                    if let Some(answer) = self.flow.answer(&id) {
-                        self.say(&id, &answer.text, &[], out);
+                NodeKind::Information { .. } => {
+                    if let Some(answer) = flow.answer(&node.id) {
+                        self.say(at, &answer.text, &[], out);
                     }
-                    id = next.clone();
+                    links.next
                 }
                 NodeKind::Outage { .. } => {
                     self.waiting = Waiting::Outage;
-                    out.push(Action::Outage { node: id.clone() });
+                    out.push(Action::Outage {
+                        node: flow.ids[at].clone(),
+                    });
                     return;
                 }
+            };
+            match next {
+                Some(i) => at = i,
+                None => break,
             }
         }
         self.hang_up(false, out);
@@ -352,169 +474,172 @@ impl Session {
     fn hang_up(&mut self, in_ivr: bool, out: &mut Vec<Action>) {
         self.waiting = Waiting::Done;
         out.push(Action::Hangup {
-            finished_in_ivr: in_ivr && self.flow.node(&self.at).id != self.flow.file().survey,
+            finished_in_ivr: in_ivr && *self.flow.ids[self.at] != *self.flow.file().survey,
         });
     }
 
     /// Handle the caller's digits, a time-out or a self-service result. Inputs that do
     /// not fit (digits while nothing is asked, an early time-out) change nothing.
     pub fn handle(&mut self, now: u64, input: Input) -> Vec<Action> {
-        let mut out = Vec::new();
-        let node = self.flow.node(&self.at).clone();
+        let mut out = Vec::with_capacity(4);
+        self.handle_into(now, input, &mut out);
+        out
+    }
+
+    /// [`Session::handle`], appending the actions to `out`.
+    pub fn handle_into(&mut self, now: u64, input: Input, out: &mut Vec<Action>) {
+        let flow = Arc::clone(&self.flow);
+        let at = self.at;
+        let node = &flow.file().nodes[at];
         match (&self.waiting, input) {
             (Waiting::Digits { until }, Input::Timeout) if now < *until => {}
-            (Waiting::Digits { .. }, input @ (Input::Digits(_) | Input::Timeout)) => {
-                let digits = match input {
-                    Input::Digits(d) => Some(d),
+            (
+                Waiting::Digits { .. },
+                input @ (Input::Digits(_) | Input::Key(_) | Input::Timeout),
+            ) => {
+                let key;
+                let digits = match &input {
+                    Input::Digits(d) => Some(d.as_str()),
+                    Input::Key(k) => {
+                        key = [*k];
+                        std::str::from_utf8(&key).ok()
+                    }
                     _ => None,
                 };
-                self.on_digits(&node.id, &node.kind, digits, now, &mut out);
+                self.on_digits(at, &node.kind, digits, now, out);
             }
             (Waiting::Outage, Input::Outage(news)) => {
                 if let NodeKind::Outage {
                     prompt,
                     timeout_seconds,
-                    next,
                     ..
                 } = &node.kind
                 {
                     match news {
                         Some(fields) => {
-                            self.say(&node.id, prompt, &fields, &mut out);
+                            self.say(at, prompt, &fields, out);
                             self.collected = fields
                                 .iter()
                                 .find(|(k, _)| k == "incident")
                                 .map(|(_, v)| v.clone())
                                 .unwrap_or_default();
-                            self.wait(1, *timeout_seconds, now, &mut out);
+                            self.wait(1, *timeout_seconds, now, out);
                         }
                         None => {
                             // nothing was said: the node is no step of the caller's way
-                            if self.path.last() == Some(&node.id) {
+                            if self.path.last() == Some(&Step::Node(at as u16)) {
                                 self.path.pop();
                             }
-                            self.enter(next, now, &mut out)
+                            self.enter_link(flow.links[at].next, now, out)
                         }
                     }
                 }
             }
-            (Waiting::Service, Input::ServiceDone(result)) if self.notifying(&node.kind) => {
-                if let NodeKind::Outage {
-                    notified,
-                    after_notify,
-                    next,
-                    ..
-                } = &node.kind
-                {
+            (Waiting::Service, Input::ServiceDone(result)) => match &node.kind {
+                NodeKind::Outage { notified, .. } => {
                     self.collected.clear();
                     match result {
                         Ok(fields) => {
-                            self.say(&node.id, notified, &fields, &mut out);
-                            self.enter(after_notify, now, &mut out);
+                            self.say(at, notified, &fields, out);
+                            self.enter_link(flow.links[at].other, now, out);
                         }
                         Err(reason) => {
-                            self.say(&node.id, &trouble(&reason), &[], &mut out);
-                            self.enter(next, now, &mut out);
+                            self.say(at, &trouble(&reason), &[], out);
+                            self.enter_link(flow.links[at].next, now, out);
                         }
                     }
                 }
-            }
-            (Waiting::Service, Input::ServiceDone(result)) => {
-                if let NodeKind::SelfService {
-                    success,
-                    failure,
-                    next,
-                    on_fail,
-                    ..
-                } = &node.kind
-                {
+                NodeKind::SelfService {
+                    success, failure, ..
+                } => {
+                    self.collected.clear();
                     match result {
                         Ok(fields) => {
-                            self.say(&node.id, success, &fields, &mut out);
-                            self.collected.clear();
-                            self.enter(next, now, &mut out);
+                            self.say(at, success, &fields, out);
+                            self.enter_link(flow.links[at].next, now, out);
                         }
                         Err(reason) => {
-                            self.say(&node.id, failure, &[("reason".into(), reason)], &mut out);
-                            self.collected.clear();
-                            self.enter(on_fail, now, &mut out);
+                            self.say(at, failure, &[("reason".into(), reason)], out);
+                            self.enter_link(flow.links[at].fail, now, out);
                         }
                     }
                 }
-            }
+                _ => {}
+            },
             _ => {}
         }
-        out
     }
 
     fn on_digits(
         &mut self,
-        id: &str,
+        at: usize,
         kind: &NodeKind,
-        digits: Option<String>,
+        digits: Option<&str>,
         now: u64,
         out: &mut Vec<Action>,
     ) {
+        let flow = Arc::clone(&self.flow);
+        let links = &flow.links[at];
         match kind {
             NodeKind::Menu {
-                digits: map,
                 retries,
                 retry_prompt,
-                on_fail,
                 prompt,
                 timeout_seconds,
-            } => {
-                let chosen = digits
-                    .as_deref()
-                    .and_then(|d| map.get(d).map(|to| (d.to_string(), to.clone())));
-                match chosen {
-                    Some((d, to)) => {
+                ..
+            } => match digits.and_then(|d| links.key(d)) {
+                Some(to) => {
+                    self.tries = 0;
+                    self.path.push(key_step(digits.unwrap_or_default()));
+                    self.enter(to, now, out);
+                }
+                None => {
+                    self.tries += 1;
+                    self.path.push(match digits {
+                        Some(d) => Step::WrongKey(d.to_string()),
+                        None => Step::NoKey,
+                    });
+                    if self.tries >= *retries {
                         self.tries = 0;
-                        self.path.push(format!("key {d}"));
-                        self.enter(&to, now, out);
-                    }
-                    None => {
-                        self.tries += 1;
-                        self.path.push(match &digits {
-                            Some(d) => format!("wrong key {d}"),
-                            None => "no key".into(),
-                        });
-                        if self.tries >= *retries {
-                            self.tries = 0;
-                            self.enter(on_fail, now, out);
-                        } else {
-                            let retry = retry_prompt.clone().unwrap_or(Prompt {
-                                zh: DEFAULT_RETRY.0.into(),
-                                en: DEFAULT_RETRY.1.into(),
-                                seconds: None,
-                            });
-                            self.say(id, &retry, &[], out);
-                            self.say(id, prompt, &[], out);
-                            self.wait(1, *timeout_seconds, now, out);
+                        self.enter_link(links.fail, now, out);
+                    } else {
+                        match retry_prompt {
+                            Some(retry) => self.say(at, retry, &[], out),
+                            None => self.say(
+                                at,
+                                &Prompt {
+                                    zh: DEFAULT_RETRY.0.into(),
+                                    en: DEFAULT_RETRY.1.into(),
+                                    seconds: None,
+                                    millis: None,
+                                },
+                                &[],
+                                out,
+                            ),
                         }
+                        self.say(at, prompt, &[], out);
+                        self.wait(1, *timeout_seconds, now, out);
                     }
                 }
-            }
-            NodeKind::Collect { next, on_fail, .. } => {
+            },
+            NodeKind::Collect { .. } => {
                 let d = digits.unwrap_or_default();
                 let d = d.trim_end_matches('#');
                 if !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()) {
                     self.collected = d.to_string();
-                    self.path.push(format!("entered {} digits", d.len()));
-                    self.enter(next, now, out);
+                    self.path.push(Step::Entered(d.len()));
+                    self.enter_link(links.next, now, out);
                 } else {
-                    self.enter(on_fail, now, out);
+                    self.enter_link(links.fail, now, out);
                 }
             }
-            NodeKind::Outage {
-                notify_key, next, ..
-            } => match digits {
-                Some(d) if d == *notify_key => {
-                    self.path.push(format!("key {d}"));
+            NodeKind::Outage { notify_key, .. } => match digits {
+                Some(d) if d == notify_key => {
+                    self.path.push(key_step(d));
                     self.used_self_service = true;
                     self.waiting = Waiting::Service;
                     out.push(Action::SelfService {
-                        node: id.to_string(),
+                        node: self.flow.ids[at].clone(),
                         service: Service::OutageNotify,
                         input: self.collected.clone(),
                     });
@@ -522,32 +647,27 @@ impl Session {
                 other => {
                     self.collected.clear();
                     self.path.push(match other {
-                        Some(d) => format!("key {d}"),
-                        None => "no key".into(),
+                        Some(d) => key_step(d),
+                        None => Step::NoKey,
                     });
-                    self.enter(next, now, out);
+                    self.enter_link(links.next, now, out);
                 }
             },
             NodeKind::Survey { thanks, .. } => {
                 match digits
-                    .as_deref()
                     .and_then(|d| d.parse::<u8>().ok())
                     .filter(|n| (1..=5).contains(n))
                 {
                     Some(n) => {
                         out.push(Action::SurveyAnswer(n));
-                        self.say(id, thanks, &[], out);
+                        self.say(at, thanks, &[], out);
                     }
-                    None => self.path.push("survey not answered".into()),
+                    None => self.path.push(Step::SurveyNotAnswered),
                 }
                 self.hang_up(false, out);
             }
             _ => {}
         }
-    }
-
-    fn notifying(&self, kind: &NodeKind) -> bool {
-        matches!(kind, NodeKind::Outage { .. })
     }
 
     /// Whether the caller used self-service on this call.

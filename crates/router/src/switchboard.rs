@@ -558,11 +558,7 @@ impl Call {
             offered: r.and_then(|r| r.first_offered).map(ms),
             answered: r.and_then(|r| r.answered).map(ms),
             ended: ended.max(self.arrived),
-            ivr_path: self
-                .ivr
-                .as_ref()
-                .map(|s| s.path().to_vec())
-                .unwrap_or_default(),
+            ivr_path: self.ivr.as_ref().map(Session::path).unwrap_or_default(),
             self_service: self.self_service,
             queue: self.queue,
             agents,
@@ -1087,9 +1083,13 @@ impl Switchboard {
     ) -> Result<(), SwitchError> {
         for a in actions {
             match a {
-                IvrAction::Say { node, text, .. } => self
-                    .out
-                    .push_back(Out::Caller(call, CallerEvent::Say { node, text })),
+                IvrAction::Say { node, text, .. } => self.out.push_back(Out::Caller(
+                    call,
+                    CallerEvent::Say {
+                        node: node.to_string(),
+                        text,
+                    },
+                )),
                 IvrAction::Collect { max_digits, until } => {
                     self.out.push_back(Out::Caller(
                         call,
@@ -1269,10 +1269,10 @@ impl Switchboard {
     /// `call` leaves the IVR at `now`: counted in the IVR's interval.
     fn left_ivr(&mut self, call: CallNo, now: Millis, exit: IvrExit) {
         if let Some(c) = self.calls.get(&call) {
-            let path = c.ivr.as_ref().map_or(&[][..], |s| s.path());
+            let path = c.ivr.as_ref().map(Session::path).unwrap_or_default();
             let ivr_ms = now.saturating_sub(c.arrived);
             self.ivr_counts
-                .left(path, c.self_service.as_ref(), exit, ivr_ms);
+                .left(&path, c.self_service.as_ref(), exit, ivr_ms);
         }
     }
 
@@ -1444,11 +1444,7 @@ impl Switchboard {
                                     .collect()
                             })
                             .unwrap_or_default(),
-                        ivr_path: c
-                            .ivr
-                            .as_ref()
-                            .map(|s| s.path().to_vec())
-                            .unwrap_or_default(),
+                        ivr_path: c.ivr.as_ref().map(Session::path).unwrap_or_default(),
                         reason: c.reason.clone(),
                         priority: c.priority,
                         call_back: self.call_back_offer(c),

@@ -2,8 +2,9 @@
 //! bot agents. Events wait ordered by (time, sequence) (`events.rs`), so equal times
 //! keep their order and a seed always gives the same run.
 
+use crate::caller::{Exit, IvrCaller, Step, play};
 use crate::events::Events;
-use crate::ivr::{Choice, Mind};
+use crate::ivr::Mind;
 use crate::ivr_report::{IvrExit, IvrOutcome};
 use crate::outage::{OutageOutcome, OutageWatch};
 use crate::scenario::{Compiled, Stop};
@@ -13,7 +14,7 @@ use hotline_acd::{
     Action, AgentId, AgentState, AgentStateKind, CallId, CallPlace, CallRecord, CallSpec,
     EndReason, Engine, EngineConfig, Input, QueueId, ReasonCode, Span, Time, TimerId,
 };
-use hotline_ivr::{Action as IvrAction, Input as IvrInput, Service, Session};
+use hotline_ivr::{Input as IvrInput, Service, Session};
 use std::collections::VecDeque;
 
 /// Not ready: on a scheduled break.
@@ -48,51 +49,6 @@ enum Event {
     ShiftEnd(u32),
     BreakStart(u32),
     BreakEnd(u32),
-}
-
-/// What a caller in the IVR does next.
-#[derive(Debug, Clone, Copy)]
-enum Step {
-    /// Presses this key.
-    Key(u8),
-    /// Types a number and `#`.
-    Number,
-    /// The wait for digits runs out.
-    Timeout,
-    /// The self-service answers (found or not).
-    Served(bool),
-    /// Hangs up.
-    HangUp,
-    /// Leaves the IVR the way it said (the last prompt has played).
-    Leave,
-}
-
-/// A caller in the IVR.
-#[derive(Debug)]
-struct IvrCaller {
-    session: Session,
-    /// The caller's own stream (the same caller behaves the same under another menu).
-    rng: Rng,
-    mind: Mind,
-    reason: u16,
-    segment: u8,
-    area: u32,
-    measured: bool,
-    told: bool,
-    entered: Time,
-    patience: f64,
-    exit: Exit,
-    tried: Option<Service>,
-    /// Time of the session's last input (its `Collect` deadlines count from it).
-    asked: Time,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Exit {
-    Pending,
-    Queue(usize, u8),
-    Contained,
-    HungUp,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -168,6 +124,10 @@ pub(crate) struct Replication<'a> {
     heap: Events<Event>,
     ivr_callers: Vec<Option<IvrCaller>>,
     ivr_free: Vec<u32>,
+    /// What the IVR said last (kept to reuse its room).
+    ivr_said: Vec<hotline_ivr::Action>,
+    /// A caller's route as it leaves (kept to reuse its room).
+    ivr_route: Vec<u16>,
     pending: VecDeque<Input>,
     callers: Vec<Caller>,
     bots: Vec<BotState>,
@@ -211,6 +171,8 @@ impl<'a> Replication<'a> {
             heap: Events::with_capacity(4096),
             ivr_callers: Vec::new(),
             ivr_free: Vec::new(),
+            ivr_said: Vec::with_capacity(8),
+            ivr_route: Vec::with_capacity(8),
             pending: VecDeque::new(),
             callers: Vec::new(),
             bots: vec![BotState::default(); sc.bots.len()],
@@ -641,7 +603,8 @@ impl<'a> Replication<'a> {
                     .is_some_and(|w| rng.chance(w.plan.told_hang_up)),
             ..Mind::default()
         };
-        let (session, actions) = Session::start(&plan.flow, self.ivr_ms(), key_account);
+        let mut said = std::mem::take(&mut self.ivr_said);
+        let session = Session::start_quiet(&plan.flow, self.ivr_ms(), key_account, &mut said);
         if measured {
             self.outstanding += 1;
         }
@@ -667,8 +630,20 @@ impl<'a> Replication<'a> {
             tried: None,
             asked: self.now,
         };
-        self.ivr_act(slot, &mut c, actions);
+        let (at, step, heard) = play(plan, &mut c, self.now, &mut said);
+        self.ivr_said = said;
         self.ivr_callers[slot as usize] = Some(c);
+        self.ivr_next(slot, at, step, heard);
+    }
+
+    /// Schedule a caller's next step in the IVR; `heard` an incident's message.
+    fn ivr_next(&mut self, slot: u32, at: Time, step: Step, heard: bool) {
+        if heard {
+            if let Some(w) = &mut self.outage {
+                w.told();
+            }
+        }
+        self.schedule(at, Event::Ivr(slot, step));
     }
 
     /// The virtual clock as the flow reads it (ms since the Unix epoch; the run's 00:00
@@ -679,128 +654,38 @@ impl<'a> Replication<'a> {
 
     /// A caller in the IVR acts (or leaves).
     fn ivr_step(&mut self, slot: u32, step: Step) {
-        let Some(mut c) = self
-            .ivr_callers
-            .get_mut(slot as usize)
-            .and_then(Option::take)
-        else {
-            return;
-        };
-        let now = self.ivr_ms();
-        c.asked = self.now;
+        let sc = self.sc;
+        let Some(plan) = &sc.ivr else { return };
         let input = match step {
-            Step::Key(k) => IvrInput::Digits((k as char).to_string()),
+            Step::Key(k) => IvrInput::Key(k),
             Step::Number => IvrInput::Digits("20261204#".into()),
             Step::Timeout => IvrInput::Timeout,
             Step::Served(true) => IvrInput::ServiceDone(Ok(Vec::new())),
             Step::Served(false) => IvrInput::ServiceDone(Err("no record found".into())),
-            Step::HangUp => {
-                c.exit = Exit::HungUp;
+            Step::HangUp | Step::Leave => {
+                let Some(mut c) = self
+                    .ivr_callers
+                    .get_mut(slot as usize)
+                    .and_then(Option::take)
+                else {
+                    return;
+                };
+                if step == Step::HangUp {
+                    c.exit = Exit::HungUp;
+                }
                 return self.ivr_leave(slot, c);
             }
-            Step::Leave => return self.ivr_leave(slot, c),
         };
-        let actions = c.session.handle(now, input);
-        self.ivr_act(slot, &mut c, actions);
-        self.ivr_callers[slot as usize] = Some(c);
-    }
-
-    /// Play out what the IVR said and schedule the caller's next step: prompts take
-    /// their time, the caller answers a menu from its end (or during it, at once).
-    fn ivr_act(&mut self, slot: u32, c: &mut IvrCaller, actions: Vec<IvrAction>) {
-        let sc = self.sc;
-        let Some(plan) = &sc.ivr else { return };
-        let mut cursor = self.now;
-        let mut last_say = (cursor, Span::ZERO);
-        let mut work = VecDeque::from(actions);
-        while let Some(a) = work.pop_front() {
-            let at = match a {
-                IvrAction::Say { node, millis, .. } => {
-                    let length = Span::from_millis(millis as u64);
-                    last_say = (cursor, length);
-                    cursor = cursor + length;
-                    if plan.flow.answer(&node).is_some() {
-                        plan.heard(&node, &mut c.mind, &mut c.rng);
-                    }
-                    continue;
-                }
-                IvrAction::Collect { until, .. } => {
-                    let asked = plan.epoch_ms + c.asked.0 / 1000;
-                    let timeout = Span::from_millis(until.saturating_sub(asked));
-                    let node = c.session.at().to_string();
-                    let english = c.session.language() == hotline_ivr::Lang::En;
-                    let choice = plan.choose(&node, english, &mut c.mind, &mut c.rng);
-                    let (wait, step) = match choice {
-                        Choice::Key { key, heard, after } => {
-                            let heard = Span::from_secs_f64(last_say.1.as_secs_f64() * heard);
-                            let at = last_say.0 + heard + Span::from_secs_f64(after);
-                            if at < cursor + timeout {
-                                (at, Step::Key(key))
-                            } else {
-                                (cursor + timeout, Step::Timeout)
-                            }
-                        }
-                        Choice::Number { after } => {
-                            let after = Span::from_secs_f64(after);
-                            if after < timeout {
-                                (cursor + after, Step::Number)
-                            } else {
-                                (cursor + timeout, Step::Timeout)
-                            }
-                        }
-                        Choice::Silence => (cursor + timeout, Step::Timeout),
-                        Choice::HangUp { share } => (
-                            last_say.0 + Span::from_secs_f64(last_say.1.as_secs_f64() * share),
-                            Step::HangUp,
-                        ),
-                    };
-                    (wait, step)
-                }
-                IvrAction::SelfService { service, .. } => {
-                    c.tried = Some(service);
-                    let (ok, seconds) = plan.serve(service, &mut c.mind, &mut c.rng);
-                    (cursor + Span::from_secs_f64(seconds), Step::Served(ok))
-                }
-                IvrAction::Queue {
-                    queue, priority, ..
-                } => {
-                    let q = plan.queue(&queue).unwrap_or(0);
-                    c.exit = Exit::Queue(q, priority);
-                    (cursor, Step::Leave)
-                }
-                IvrAction::Outage { .. } => {
-                    if c.told {
-                        if let Some(w) = &mut self.outage {
-                            w.told();
-                        }
-                    }
-                    let news = c.told.then(|| {
-                        vec![
-                            ("message".to_string(), "光缆中断".to_string()),
-                            ("restore".to_string(), "18:00".to_string()),
-                            ("incident".to_string(), "1".to_string()),
-                        ]
-                    });
-                    c.asked = cursor;
-                    let now = plan.epoch_ms + cursor.0 / 1000;
-                    work.extend(c.session.handle(now, IvrInput::Outage(news)));
-                    continue;
-                }
-                IvrAction::SurveyAnswer(_) => continue,
-                IvrAction::Hangup { finished_in_ivr } => {
-                    c.exit = if finished_in_ivr {
-                        Exit::Contained
-                    } else {
-                        Exit::HungUp
-                    };
-                    (cursor, Step::Leave)
-                }
-            };
-            return self.schedule(at.0, Event::Ivr(slot, at.1));
-        }
-        // the flow asked nothing more of the caller: they hang up
-        c.exit = Exit::HungUp;
-        self.schedule(cursor, Event::Ivr(slot, Step::Leave));
+        let now = self.now;
+        let Some(Some(c)) = self.ivr_callers.get_mut(slot as usize) else {
+            return;
+        };
+        c.asked = now;
+        let said = &mut self.ivr_said;
+        c.session
+            .handle_into(plan.epoch_ms + now.0 / 1000, input, said);
+        let (at, step, heard) = play(plan, c, now, said);
+        self.ivr_next(slot, at, step, heard);
     }
 
     /// A caller leaves the IVR: counted, then queued, or gone.
@@ -813,8 +698,9 @@ impl<'a> Replication<'a> {
         };
         if c.measured {
             if let Some(o) = &mut self.out.ivr {
+                c.session.route_into(&mut self.ivr_route);
                 o.count(
-                    c.session.path(),
+                    &self.ivr_route,
                     c.tried,
                     exit,
                     self.now.since(c.entered).as_secs_f64(),

@@ -24,7 +24,7 @@ use crate::dist::{Duration, Sampler};
 use hotline_acd::rng::Rng;
 use hotline_ivr::{Flow, FlowFile, NodeKind, Service};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -232,18 +232,22 @@ pub(crate) struct Menu {
     wrong: u8,
     /// Key → how far into the prompt its choice has been announced (0–1), in Chinese
     /// and in English.
-    heard: HashMap<u8, [f64; 2]>,
+    heard: Vec<(u8, [f64; 2])>,
     /// More than one digit (a ticket number), not a menu.
     collect: bool,
     /// An outage notice: its notify key.
     notify: Option<u8>,
 }
 
+/// A menu's keys with their cumulative shares.
+type KeyShares = Vec<(u8, f64)>;
+
 /// Keys of one (reason, segment), per menu: cumulative shares.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Behaviour {
     agent_at_once: f64,
-    keys: HashMap<String, Vec<(u8, f64)>>,
+    /// By node index.
+    keys: Vec<Option<KeyShares>>,
 }
 
 /// An `[ivr]` ready to run.
@@ -253,8 +257,10 @@ pub struct IvrPlan {
     pub flow: Arc<Flow>,
     /// Its file (or "built-in 1000 flow").
     pub flow_name: String,
-    pub(crate) queue_of: HashMap<String, usize>,
-    pub(crate) menus: HashMap<String, Menu>,
+    /// The flow's queue names and the scenario queue each goes to.
+    pub(crate) queue_of: Vec<(String, usize)>,
+    /// By node index: what a caller can do there (menus, collects, outage notices).
+    pub(crate) menus: Vec<Option<Menu>>,
     pub(crate) behaviours: Vec<Behaviour>,
     pub(crate) segments: usize,
     pub(crate) english: f64,
@@ -265,7 +271,9 @@ pub struct IvrPlan {
     pub(crate) reaction: Sampler,
     pub(crate) entry: Sampler,
     pub(crate) services: Vec<ServiceModel>,
-    pub(crate) information: HashMap<String, f64>,
+    /// Information nodes (their ids, as the session's prompts name them) and the share
+    /// of callers each satisfies.
+    pub(crate) information: Vec<(Arc<str>, f64)>,
     /// Milliseconds since the Unix epoch of the run's 00:00 local time (the flow's hours
     /// are local).
     pub(crate) epoch_ms: u64,
@@ -323,7 +331,7 @@ impl IvrSpec {
         // the queues the flow names, matched to the scenario's
         let written: FlowFile =
             toml::from_str(&text).map_err(|e| SimError::Scenario(format!("{flow_name}: {e}")))?;
-        let mut queue_of = HashMap::new();
+        let mut queue_of: Vec<(String, usize)> = Vec::new();
         for n in &written.nodes {
             let NodeKind::Queue { queue, .. } = &n.kind else {
                 continue;
@@ -351,9 +359,11 @@ impl IvrSpec {
                         )
                     })?,
             };
-            queue_of.insert(queue.clone(), found);
+            if !queue_of.iter().any(|(q, _)| q == queue) {
+                queue_of.push((queue.clone(), found));
+            }
         }
-        let names: Vec<&str> = queue_of.keys().map(String::as_str).collect();
+        let names: Vec<&str> = queue_of.iter().map(|(q, _)| q.as_str()).collect();
         let flow = match &self.flow_path {
             Some(path) => Flow::load(path, &names),
             None => Flow::parse(&flow_name, &text, &names),
@@ -367,10 +377,8 @@ impl IvrSpec {
             _ => return Err(p.top("open/close", "give both or neither".into())),
         };
         let menus = menus(&flow);
-        let check_keys = |keys: &Keys,
-                          field: &str|
-         -> Result<HashMap<String, Vec<(u8, f64)>>, SimError> {
-            let mut out = HashMap::new();
+        let check_keys = |keys: &Keys, field: &str| -> Result<Vec<Option<KeyShares>>, SimError> {
+            let mut out = vec![None; flow.file().nodes.len()];
             for (node, shares) in keys {
                 let Some(n) = flow.find(node) else {
                     return Err(p.err(
@@ -427,7 +435,9 @@ impl IvrSpec {
                         format!("the key shares add up to {acc}, not 1"),
                     ));
                 }
-                out.insert(node.clone(), cdf);
+                if let Some(i) = flow.file().nodes.iter().position(|n| n.id == *node) {
+                    out[i] = Some(cdf);
+                }
             }
             Ok(out)
         };
@@ -469,7 +479,11 @@ impl IvrSpec {
                     continue;
                 }
                 let b = &mut behaviours[r * segments.len().max(1) + s];
-                b.keys.extend(keys.clone());
+                for (mine, theirs) in b.keys.iter_mut().zip(&keys) {
+                    if theirs.is_some() {
+                        mine.clone_from(theirs);
+                    }
+                }
                 if let Some(v) = at_once {
                     b.agent_at_once = v;
                 }
@@ -500,7 +514,7 @@ impl IvrSpec {
                     .sampler(&format!("{file}: [ivr] field 'service.{name}.seconds'"))?,
             };
         }
-        let mut information = HashMap::new();
+        let mut information = Vec::new();
         for (node, v) in &self.information {
             if flow.answer(node).is_none() {
                 return Err(p.err(
@@ -509,7 +523,15 @@ impl IvrSpec {
                     format!("is not an information node of {flow_name}"),
                 ));
             }
-            information.insert(node.clone(), share(&p, &format!("information.{node}"), *v)?);
+            let id = flow
+                .file()
+                .nodes
+                .iter()
+                .position(|n| n.id == *node)
+                .and_then(|i| flow.shared_id(i));
+            if let Some(id) = id {
+                information.push((id, share(&p, &format!("information.{node}"), *v)?));
+            }
         }
         let offset = flow.file().hours.utc_offset_minutes as i64 * 60_000;
         Ok(IvrPlan {
@@ -538,10 +560,10 @@ impl IvrSpec {
     }
 }
 
-fn menus(flow: &Flow) -> HashMap<String, Menu> {
+fn menus(flow: &Flow) -> Vec<Option<Menu>> {
     let kind_of = |id: &str| flow.find(id).map(|n| &n.kind);
-    let mut out = HashMap::new();
-    for n in &flow.file().nodes {
+    let mut out = vec![None; flow.file().nodes.len()];
+    for (i, n) in flow.file().nodes.iter().enumerate() {
         let menu = match &n.kind {
             NodeKind::Menu { digits, prompt, .. } => {
                 let key = |want: &dyn Fn(&NodeKind) -> bool| {
@@ -575,7 +597,7 @@ fn menus(flow: &Flow) -> HashMap<String, Menu> {
                 }
             }
             NodeKind::Collect { .. } => Menu {
-                heard: HashMap::new(),
+                heard: Vec::new(),
                 to_goodbye: None,
                 to_agent: None,
                 to_english: None,
@@ -584,7 +606,7 @@ fn menus(flow: &Flow) -> HashMap<String, Menu> {
                 notify: None,
             },
             NodeKind::Outage { notify_key, .. } => Menu {
-                heard: HashMap::new(),
+                heard: Vec::new(),
                 to_goodbye: None,
                 to_agent: None,
                 to_english: None,
@@ -594,7 +616,7 @@ fn menus(flow: &Flow) -> HashMap<String, Menu> {
             },
             _ => continue,
         };
-        out.insert(n.id.clone(), menu);
+        out[i] = Some(menu);
     }
     out
 }
@@ -659,15 +681,16 @@ impl IvrPlan {
         reason as usize * self.segments + segment as usize
     }
 
-    /// The caller's choice at `node` (a menu, collect or outage notice).
+    /// The caller's choice at node `node` (the index of a menu, collect or outage
+    /// notice).
     pub(crate) fn choose(
         &self,
-        node: &str,
+        node: usize,
         english: bool,
         mind: &mut Mind,
         rng: &mut Rng,
     ) -> Choice {
-        let Some(menu) = self.menus.get(node) else {
+        let Some(Some(menu)) = self.menus.get(node) else {
             return Choice::Silence;
         };
         mind.menus += 1;
@@ -680,7 +703,10 @@ impl IvrPlan {
         let key = |key: u8| Choice::Key {
             key,
             heard: if eager {
-                menu.heard.get(&key).map_or(1.0, |h| h[lang])
+                menu.heard
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                    .map_or(1.0, |(_, h)| h[lang])
             } else {
                 1.0
             },
@@ -735,7 +761,7 @@ impl IvrPlan {
             }
             _ => {}
         }
-        match b.keys.get(node) {
+        match b.keys.get(node).and_then(Option::as_ref) {
             Some(cdf) => {
                 let u = rng.uniform();
                 let k = cdf
@@ -752,9 +778,14 @@ impl IvrPlan {
         }
     }
 
-    /// A caller heard information node `node`: whether they need nothing more.
-    pub(crate) fn heard(&self, node: &str, mind: &mut Mind, rng: &mut Rng) {
-        if let Some(p) = self.information.get(node) {
+    /// A caller heard a prompt of `node`: after an information node's answer, whether
+    /// they need nothing more.
+    pub(crate) fn heard(&self, node: &Arc<str>, mind: &mut Mind, rng: &mut Rng) {
+        if let Some((_, p)) = self
+            .information
+            .iter()
+            .find(|(id, _)| Arc::ptr_eq(id, node))
+        {
             mind.satisfied = Some(rng.chance(*p));
         }
     }
@@ -770,7 +801,10 @@ impl IvrPlan {
 
     /// The scenario queue of a queue the flow names.
     pub(crate) fn queue(&self, name: &str) -> Option<usize> {
-        self.queue_of.get(name).copied()
+        self.queue_of
+            .iter()
+            .find(|(q, _)| q == name)
+            .map(|(_, i)| *i)
     }
 }
 

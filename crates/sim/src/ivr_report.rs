@@ -1,5 +1,5 @@
-//! What the IVR did in a simulated day: per route through the menus (the router's
-//! [`menu_route`]) and per self-service — calls, containment (the KPI module's one
+//! What the IVR did in a simulated day: per route through the menus (as the router's
+//! [`hotline_ivr::menu_route`] spells it) and per self-service — calls, containment (the KPI module's one
 //! definition), time in the IVR (mean and p90), hang-ups in the IVR and the calls sent on
 //! to each queue — over the replications with 95 % confidence intervals; and the
 //! difference two menus make to the same callers (`hotline sim … --compare`).
@@ -9,9 +9,9 @@ use crate::scenario::Compiled;
 use crate::stats::Estimate;
 use crate::{Outcome, SimReport};
 use hotline_acd::kpi::{self, ServiceLevelFormula};
-use hotline_ivr::{Flow, Service, menu_route};
+use hotline_ivr::{Flow, Service};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// How a call left the IVR.
@@ -96,8 +96,8 @@ impl IvrTally {
 pub struct IvrOutcome {
     /// Every call.
     pub all: IvrTally,
-    /// By route through the menus.
-    pub routes: HashMap<String, IvrTally>,
+    /// By route through the menus (node indices in the flow).
+    pub routes: BTreeMap<Vec<u16>, IvrTally>,
     /// By the self-service tried.
     pub services: BTreeMap<&'static str, IvrTally>,
     /// Calls sent on to each queue (scenario order).
@@ -108,7 +108,7 @@ impl IvrOutcome {
     pub(crate) fn new(queues: usize) -> IvrOutcome {
         IvrOutcome {
             all: IvrTally::default(),
-            routes: HashMap::new(),
+            routes: BTreeMap::new(),
             services: BTreeMap::new(),
             to_queue: vec![0; queues],
         }
@@ -117,16 +117,20 @@ impl IvrOutcome {
     /// A call left the IVR after `seconds` along `path`, having tried `service`.
     pub(crate) fn count(
         &mut self,
-        path: &[String],
+        route: &[u16],
         service: Option<Service>,
         exit: IvrExit,
         seconds: f64,
     ) {
         self.all.count(exit, seconds);
-        self.routes
-            .entry(menu_route(path))
-            .or_default()
-            .count(exit, seconds);
+        match self.routes.get_mut(route) {
+            Some(t) => t.count(exit, seconds),
+            None => self
+                .routes
+                .entry(route.to_vec())
+                .or_default()
+                .count(exit, seconds),
+        }
         if let Some(s) = service {
             self.services
                 .entry(crate::ivr::service_name(s))
@@ -197,10 +201,17 @@ pub struct IvrReport {
     pub to_queues: Vec<(String, Option<Estimate>)>,
 }
 
-/// A route of node ids in the flow's labels.
-fn route_words(flow: &Flow, route: &str) -> String {
+/// A route as the router's IVR intervals spell it (`welcome › bill › goodbye`).
+fn route_ids(flow: &Flow, route: &[u16]) -> String {
+    let ids: Vec<&str> = route.iter().filter_map(|i| flow.id_of(*i)).collect();
+    ids.join(" › ")
+}
+
+/// A route in the flow's labels (`欢迎主菜单 › 话费查询 › …`).
+fn route_words(flow: &Flow, route: &[u16]) -> String {
     route
-        .split(" › ")
+        .iter()
+        .filter_map(|i| flow.id_of(*i))
         .map(|id| flow.step_words(id).map_or(id.to_string(), |p| p.zh))
         .collect::<Vec<_>>()
         .join(" › ")
@@ -214,13 +225,13 @@ impl IvrReport {
         if ivr.is_empty() {
             return None;
         }
-        let mut routes: BTreeMap<&str, u64> = BTreeMap::new();
+        let mut routes: BTreeMap<&[u16], u64> = BTreeMap::new();
         for o in &ivr {
             for (r, t) in &o.routes {
-                *routes.entry(r.as_str()).or_default() += t.calls;
+                *routes.entry(r.as_slice()).or_default() += t.calls;
             }
         }
-        let mut by_use: Vec<(&str, u64)> = routes.into_iter().collect();
+        let mut by_use: Vec<(&[u16], u64)> = routes.into_iter().collect();
         by_use.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let services: Vec<&'static str> = ivr
             .iter()
@@ -240,7 +251,7 @@ impl IvrReport {
                 .map(|(r, _)| {
                     IvrRow::of(
                         route_words(&plan.flow, r),
-                        r.to_string(),
+                        route_ids(&plan.flow, r),
                         &ivr.iter().map(|o| o.routes.get(*r)).collect::<Vec<_>>(),
                     )
                 })

@@ -18,6 +18,7 @@
 //! for what does not depend on how calls are served (arrivals, reasons, patience, each
 //! caller's own choices), so two menus can be compared on the same callers.
 
+mod caller;
 pub mod dist;
 mod driver;
 mod events;
