@@ -119,6 +119,10 @@ pub struct SimBench {
     /// Replications (each on the same single thread, one after another).
     #[arg(long, default_value_t = 1)]
     replications: u32,
+    /// Share the replications out over this many threads (0: one per core); the
+    /// figures stay the same, the speed is then no longer one core's.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
     /// Put the whole 1000 IVR (the built-in flow, callers of bench/ivr-callers.toml) in
     /// front of the queue: the speed then includes every caller's way through the menus.
     #[arg(long)]
@@ -195,7 +199,11 @@ fn sim(a: &SimBench) -> Result<()> {
     if a.ivr {
         s.ivr = Some(toml::from_str(BENCH_IVR).context("bench/ivr-callers.toml")?);
     }
-    let sc = s.compile()?;
+    let mut sc = s.compile()?;
+    sc.threads = match a.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let report = hotline_sim::run(&sc, &mut |_, _| {});
     let peak_mb = rss_mb(std::process::id()).map(|m| m.1);
     let f = predict(
@@ -210,6 +218,7 @@ fn sim(a: &SimBench) -> Result<()> {
             "erlangs": a.erlangs, "aht_seconds": a.aht, "patience_seconds": a.patience,
             "measured_calls_per_replication": a.calls,
             "replications": a.replications,
+            "threads": sc.threads,
             "calls_simulated": report.calls_simulated,
             "wall_seconds": json::num(report.wall_seconds),
             "calls_per_second": json::num(report.calls_per_second),
@@ -232,8 +241,12 @@ fn sim(a: &SimBench) -> Result<()> {
         a.agents, a.erlangs, a.aht, a.patience, report.calls_simulated, a.calls, a.replications
     );
     println!(
-        "wall time {:.3} s on one thread: {:.0} simulated calls per second; peak resident memory {}",
+        "wall time {:.3} s on {}: {:.0} simulated calls per second; peak resident memory {}",
         report.wall_seconds,
+        match sc.threads.min(a.replications as usize) {
+            0 | 1 => "one thread".to_string(),
+            n => format!("{n} threads"),
+        },
         report.calls_per_second,
         peak_mb.map_or("unknown".to_string(), |m| format!("{m:.0} MB"))
     );

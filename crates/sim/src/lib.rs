@@ -102,8 +102,9 @@ pub fn run_compare(
     ivr_report::Comparison::of((sc, &a), (other, &b), first, second)
 }
 
-/// Run every replication (one after the other, on this thread) and summarise.
-/// `progress` gets (replications done, calls simulated in the current one).
+/// Run every replication (one after the other on this thread, or shared out over
+/// `sc.threads`) and summarise. `progress` gets (replications done, calls simulated in
+/// those running).
 pub fn run(sc: &Compiled, progress: &mut dyn FnMut(u32, u64)) -> SimReport {
     let started = std::time::Instant::now();
     let outcomes = outcomes(sc, progress);
@@ -111,10 +112,68 @@ pub fn run(sc: &Compiled, progress: &mut dyn FnMut(u32, u64)) -> SimReport {
 }
 
 fn outcomes(sc: &Compiled, progress: &mut dyn FnMut(u32, u64)) -> Vec<Outcome> {
+    let threads = sc.threads.clamp(1, sc.replications.max(1) as usize);
+    if threads > 1 {
+        return outcomes_on_threads(sc, threads, progress);
+    }
     let mut outcomes = Vec::with_capacity(sc.replications as usize);
     for k in 0..sc.replications {
         outcomes.push(run_replication(sc, k, &mut |n| progress(k, n)));
     }
     progress(sc.replications, 0);
     outcomes
+}
+
+/// The replications shared out over `threads` threads (replication `k` is the same run
+/// on any thread: it draws only from its own streams), put back in order. `progress`
+/// gets (replications done, calls simulated in those still running) from this thread.
+fn outcomes_on_threads(
+    sc: &Compiled,
+    threads: usize,
+    progress: &mut dyn FnMut(u32, u64),
+) -> Vec<Outcome> {
+    use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+    let next = AtomicU32::new(0);
+    let done = AtomicU32::new(0);
+    let running = AtomicU64::new(0);
+    let mut all: Vec<(u32, Outcome)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= sc.replications {
+                            return mine;
+                        }
+                        let mut last = 0;
+                        let o = run_replication(sc, k, &mut |n| {
+                            running.fetch_add(n - last, Ordering::Relaxed);
+                            last = n;
+                        });
+                        running.fetch_sub(last, Ordering::Relaxed);
+                        done.fetch_add(1, Ordering::Relaxed);
+                        mine.push((k, o));
+                    }
+                })
+            })
+            .collect();
+        while !workers.iter().all(|w| w.is_finished()) {
+            progress(
+                done.load(Ordering::Relaxed),
+                running.load(Ordering::Relaxed),
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(mine) => mine,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    all.sort_by_key(|(k, _)| *k);
+    progress(sc.replications, 0);
+    all.into_iter().map(|(_, o)| o).collect()
 }

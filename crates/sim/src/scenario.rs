@@ -519,6 +519,9 @@ pub struct Compiled {
     pub outage: Option<crate::outage::OutagePlan>,
     /// The IVR in front of the queues.
     pub ivr: Option<crate::ivr::IvrPlan>,
+    /// Threads the replications are shared out over (1: one after the other on this
+    /// thread); the figures are the same for any number.
+    pub threads: usize,
 }
 
 fn cdf(shares: &[f64], what: &str) -> Result<Vec<f64>, SimError> {
@@ -817,6 +820,7 @@ impl Scenario {
             interval: Span::from_secs_f64(self.run.interval_minutes * 60.0),
             outage,
             ivr,
+            threads: 1,
         })
     }
 }

@@ -292,3 +292,24 @@ fn the_small_town_day_runs_the_1000_menu_and_compares_the_bill_first_variant() {
     assert!(c.agents_needed.0.is_some() && c.agents_needed.1.is_some());
     assert!(c.to_text().contains("agents needed"));
 }
+
+#[test]
+fn replications_on_several_threads_give_the_figures_of_one() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut s = Scenario::load(&root.join("assets/scenarios/small-town-day.toml")).unwrap();
+    s.replications = 5;
+    let mut sc = s.compile().unwrap();
+    let figures = |sc: &hotline_sim::Compiled, progress: &mut dyn FnMut(u32, u64)| {
+        let mut v = serde_json::to_value(run(sc, progress)).unwrap();
+        let m = v.as_object_mut().unwrap();
+        m.remove("wall_seconds");
+        m.remove("calls_per_second");
+        v
+    };
+    let one = figures(&sc, &mut |_, _| {});
+    sc.threads = 3;
+    let mut seen = Vec::new();
+    let three = figures(&sc, &mut |done, _| seen.push(done));
+    assert_eq!(one, three);
+    assert_eq!(seen.last(), Some(&5));
+}
