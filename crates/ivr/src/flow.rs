@@ -860,6 +860,19 @@ impl Flow {
         self.ids.get(index).cloned()
     }
 
+    /// A copy that shares nothing with this one (its node ids allocated afresh), for a
+    /// thread of its own.
+    pub fn private_copy(&self) -> Flow {
+        Flow {
+            ids: self
+                .ids
+                .iter()
+                .map(|id| std::sync::Arc::from(&**id))
+                .collect(),
+            ..self.clone()
+        }
+    }
+
     /// The node with this id.
     pub fn find(&self, id: &str) -> Option<&Node> {
         self.index.get(id).map(|&i| &self.file.nodes[i])

@@ -122,6 +122,9 @@ pub(crate) struct Replication<'a> {
     /// numbers).
     draw: Rng,
     heap: Events<Event>,
+    /// The IVR, this replication's own copy (its shared ids are counted on this
+    /// thread's cache lines only).
+    ivr: Option<std::sync::Arc<crate::ivr::IvrPlan>>,
     ivr_callers: Vec<Option<IvrCaller>>,
     ivr_free: Vec<u32>,
     /// What the IVR said last (kept to reuse its room).
@@ -169,6 +172,10 @@ impl<'a> Replication<'a> {
             rng: Rng::fork(sc.seed, replication as u64),
             draw: Rng::fork(sc.seed ^ 0x5eed_ca11, replication as u64),
             heap: Events::with_capacity(4096),
+            ivr: sc
+                .ivr
+                .as_ref()
+                .map(|p| std::sync::Arc::new(p.for_one_thread())),
             ivr_callers: Vec::new(),
             ivr_free: Vec::new(),
             ivr_said: Vec::with_capacity(8),
@@ -496,7 +503,7 @@ impl<'a> Replication<'a> {
         };
         let patience = self.sc.patience.sample(rng);
         let measured = self.window_open;
-        if self.sc.ivr.is_some() {
+        if self.ivr.is_some() {
             let seed = rng.next_u64();
             let told = area != NO_AREA && self.told(area);
             return self.ivr_arrive(reason, segment, area, told, patience, measured, seed);
@@ -589,7 +596,8 @@ impl<'a> Replication<'a> {
         seed: u64,
     ) {
         let sc = self.sc;
-        let Some(plan) = &sc.ivr else { return };
+        let Some(plan) = self.ivr.clone() else { return };
+        let plan = &*plan;
         let mut rng = Rng::seeded(seed);
         let key_account = sc.segments[segment as usize].queue.is_some();
         let mind = Mind {
@@ -649,13 +657,13 @@ impl<'a> Replication<'a> {
     /// The virtual clock as the flow reads it (ms since the Unix epoch; the run's 00:00
     /// is local midnight).
     fn ivr_ms(&self) -> u64 {
-        self.sc.ivr.as_ref().map_or(0, |p| p.epoch_ms) + self.now.0 / 1000
+        self.ivr.as_ref().map_or(0, |p| p.epoch_ms) + self.now.0 / 1000
     }
 
     /// A caller in the IVR acts (or leaves).
     fn ivr_step(&mut self, slot: u32, step: Step) {
-        let sc = self.sc;
-        let Some(plan) = &sc.ivr else { return };
+        let Some(plan) = self.ivr.clone() else { return };
+        let plan = &*plan;
         let input = match step {
             Step::Key(k) => IvrInput::Key(k),
             Step::Number => IvrInput::Digits("20261204#".into()),

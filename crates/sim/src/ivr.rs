@@ -676,6 +676,25 @@ pub(crate) struct Mind {
 }
 
 impl IvrPlan {
+    /// A copy for one thread: its own flow, so the counts of the flow's shared parts
+    /// stay on this thread (a replication's copy; the same figures).
+    pub(crate) fn for_one_thread(&self) -> IvrPlan {
+        let flow = Arc::new(self.flow.private_copy());
+        let information = self
+            .information
+            .iter()
+            .filter_map(|(id, p)| {
+                let i = flow.file().nodes.iter().position(|n| *n.id == **id)?;
+                Some((flow.shared_id(i)?, *p))
+            })
+            .collect();
+        IvrPlan {
+            flow,
+            information,
+            ..self.clone()
+        }
+    }
+
     /// Callers' behaviour index for (reason, segment).
     pub(crate) fn behaviour(&self, reason: u16, segment: u8) -> usize {
         reason as usize * self.segments + segment as usize
@@ -808,11 +827,28 @@ impl IvrPlan {
     }
 }
 
-/// Resolve `[ivr] flow` against the scenario's directory.
+/// Resolve `[ivr] flow` against the scenario's directory (`a/scenarios/../ivr/x.toml`
+/// read as `a/ivr/x.toml`).
 pub(crate) fn resolve(spec: &mut IvrSpec, scenario: &Path) {
     if spec.flow_path.is_none() {
         if let Some(f) = &spec.flow {
-            spec.flow_path = Some(scenario.parent().unwrap_or(Path::new(".")).join(f));
+            let joined = scenario.parent().unwrap_or(Path::new(".")).join(f);
+            let mut tidy = PathBuf::new();
+            for part in joined.components() {
+                match part {
+                    std::path::Component::ParentDir
+                        if tidy
+                            .components()
+                            .next_back()
+                            .is_some_and(|c| matches!(c, std::path::Component::Normal(_))) =>
+                    {
+                        tidy.pop();
+                    }
+                    std::path::Component::CurDir => {}
+                    other => tidy.push(other),
+                }
+            }
+            spec.flow_path = Some(tidy);
         }
     }
 }
