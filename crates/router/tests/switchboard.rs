@@ -422,6 +422,43 @@ fn self_service_ends_in_the_ivr_with_its_record() {
     assert!(rec.agents.is_empty());
 }
 
+/// The router reads the information answers out of `assets/info/1000.toml` (through
+/// the flow), and a caller who hears one and ends the call was served in the IVR.
+#[test]
+fn an_information_answer_is_read_out_and_ends_in_the_ivr() {
+    let mut r = rig();
+    r.go(In::Dial {
+        call: 4,
+        from: "18900000004".into(),
+        to: "1000".into(),
+        pop: None,
+        store_unavailable: false,
+    });
+    let outs = r.go(In::Keys {
+        call: 4,
+        digits: "8".into(),
+    });
+    assert!(heard(&outs, 4)[0].contains("资费标准请按1"));
+    let outs = r.go(In::Keys {
+        call: 4,
+        digits: "4".into(),
+    });
+    let said = heard(&outs, 4);
+    assert!(said[0].contains("人民路一号"), "{said:?}");
+    let outs = r.go(In::Keys {
+        call: 4,
+        digits: "9".into(),
+    });
+    assert!(outs.contains(&Out::Caller(4, CallerEvent::Ended(CallEnd::SelfService))));
+    let rec = &r.records[0];
+    assert_eq!(rec.end, CallEnd::SelfService);
+    assert!(
+        rec.ivr_path.contains(&"info-shops".to_string()),
+        "{:?}",
+        rec.ivr_path
+    );
+}
+
 #[test]
 fn a_caller_who_hangs_up_while_ringing_never_reaches_the_agent() {
     let mut r = rig();

@@ -94,6 +94,10 @@ pub struct IntervalFigures {
     pub busy: Span,
     /// Agents' staffed time.
     pub staffed: Span,
+    /// Calls that left the IVR in the interval.
+    pub ivr_calls: u64,
+    /// Of them, finished there.
+    pub ivr_contained: u64,
 }
 
 /// What a replication measured.
@@ -705,6 +709,11 @@ impl<'a> Replication<'a> {
             Exit::Pending | Exit::HungUp => IvrExit::HungUp,
         };
         if c.measured {
+            let len = self.sc.interval.0.max(1);
+            let now = self.now;
+            let f = self.interval(Time(now.0 / len * len), Time(now.0 / len * len + len));
+            f.ivr_calls += 1;
+            f.ivr_contained += u64::from(exit == IvrExit::Contained);
             if let Some(o) = &mut self.out.ivr {
                 c.session.route_into(&mut self.ivr_route);
                 o.count(

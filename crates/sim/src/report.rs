@@ -90,6 +90,10 @@ pub struct IntervalRow {
     pub aht_seconds: Option<Estimate>,
     /// Longest wait answered or abandoned, seconds.
     pub longest_wait_seconds: Option<Estimate>,
+    /// Calls that left the IVR in the interval (runs with an IVR).
+    pub ivr_calls: Option<Estimate>,
+    /// Of them, the share finished there.
+    pub ivr_containment: Option<Estimate>,
 }
 
 /// The result of a simulation.
@@ -225,7 +229,7 @@ impl SimReport {
     /// figure.
     pub fn intervals_csv(&self) -> String {
         let mut s = String::from(
-            "start,end,offered,service_level,service_level_ci95,asa_seconds,asa_ci95,abandon_rate,abandon_rate_ci95,occupancy,occupancy_ci95,aht_seconds,aht_ci95,longest_wait_seconds,longest_wait_ci95\n",
+            "start,end,offered,service_level,service_level_ci95,asa_seconds,asa_ci95,abandon_rate,abandon_rate_ci95,occupancy,occupancy_ci95,aht_seconds,aht_ci95,longest_wait_seconds,longest_wait_ci95,ivr_calls,ivr_containment,ivr_containment_ci95\n",
         );
         let hhmm = |t: f64| {
             let m = (t / 60.0).round() as u64;
@@ -242,7 +246,7 @@ impl SimReport {
         for r in &self.intervals {
             let _ = writeln!(
                 s,
-                "{},{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{},{}",
                 hhmm(r.start_seconds),
                 hhmm(r.end_seconds),
                 r.offered
@@ -253,6 +257,9 @@ impl SimReport {
                 cell(r.occupancy),
                 cell(r.aht_seconds),
                 cell(r.longest_wait_seconds),
+                r.ivr_calls
+                    .map_or(String::new(), |e| format!("{:.1}", e.mean)),
+                cell(r.ivr_containment),
             );
         }
         s
@@ -279,6 +286,15 @@ fn interval_row(start: f64, end: f64, rows: &[&IntervalFigures]) -> IntervalRow 
         longest_wait_seconds: per_rep(rows.iter().map(|r| {
             (r.tally.answered + r.tally.abandoned > 0).then(|| r.tally.longest_wait.as_secs_f64())
         })),
+        ivr_calls: if rows.iter().any(|r| r.ivr_calls > 0) {
+            per_rep(rows.iter().map(|r| Some(r.ivr_calls as f64)))
+        } else {
+            None
+        },
+        ivr_containment: per_rep(
+            rows.iter()
+                .map(|r| kpi::containment(r.ivr_contained, r.ivr_calls)),
+        ),
     }
 }
 

@@ -290,6 +290,33 @@ fn the_small_town_day_runs_the_1000_menu_and_compares_the_bill_first_variant() {
         .unwrap();
     assert!(d.difference.unwrap().mean.abs() < 30.0, "{d:?}");
     assert!(c.agents_needed.0.is_some() && c.agents_needed.1.is_some());
+    // each interval has its IVR calls and containment, and they add up to the day's
+    let busy = c
+        .first
+        .intervals
+        .iter()
+        .filter(|r| r.ivr_calls.is_some())
+        .count();
+    assert!(busy > 80, "{busy} intervals with IVR calls");
+    let per_interval: f64 = c
+        .first
+        .intervals
+        .iter()
+        .filter_map(|r| r.ivr_calls.map(|e| e.mean))
+        .sum();
+    let day = ivr.all.calls.unwrap().mean;
+    assert!(
+        (per_interval - day).abs() / day < 0.01,
+        "{per_interval} against {day}"
+    );
+    assert!(
+        c.first
+            .intervals_csv()
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("ivr_containment_ci95")
+    );
     assert!(c.to_text().contains("agents needed"));
 }
 
