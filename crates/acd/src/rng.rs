@@ -1,10 +1,7 @@
 //! A small seeded generator (xoshiro256++ seeded by SplitMix64), written out here so a
-//! seed gives the same stream on every platform and every future version of the code;
-//! exponential and normal draws go through `rand_distr`'s ziggurats (value-stable within
-//! its 0.5 series). The engine uses it for the "random" agent-selection strategy; the
-//! simulator uses the same generator for arrivals, handle times and patience.
-
-use rand_distr::{Distribution, Exp1, StandardNormal};
+//! seed gives the same stream on every platform and every future version of the code.
+//! The engine uses it for the "random" agent-selection strategy; the simulator uses the
+//! same generator for arrivals, handle times and patience.
 
 /// xoshiro256++ (Blackman & Vigna, 2019).
 #[derive(Debug, Clone)]
@@ -73,38 +70,28 @@ impl Rng {
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
 
-    /// Exponential with the given mean (the ziggurat of `rand_distr`, which needs no
-    /// logarithm for all but one draw in about a hundred).
+    /// Exponential with the given mean.
     #[inline]
     pub fn exponential(&mut self, mean: f64) -> f64 {
-        mean * Distribution::<f64>::sample(&Exp1, self)
+        -mean * self.uniform_open0().ln()
     }
 
-    /// Standard normal (the ziggurat of `rand_distr`).
-    #[inline]
+    /// Standard normal (Marsaglia's polar method).
     pub fn normal(&mut self) -> f64 {
-        Distribution::<f64>::sample(&StandardNormal, self)
+        loop {
+            let u = 2.0 * self.uniform() - 1.0;
+            let v = 2.0 * self.uniform() - 1.0;
+            let s = u * u + v * v;
+            if s > 0.0 && s < 1.0 {
+                return u * (-2.0 * s.ln() / s).sqrt();
+            }
+        }
     }
 
     /// True with probability `p`.
     #[inline]
     pub fn chance(&mut self, p: f64) -> bool {
         self.uniform() < p
-    }
-}
-
-/// So the distributions of `rand_distr` draw from this generator's stream.
-impl rand_core::RngCore for Rng {
-    fn next_u32(&mut self) -> u32 {
-        (Rng::next_u64(self) >> 32) as u32
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        Rng::next_u64(self)
-    }
-
-    fn fill_bytes(&mut self, dst: &mut [u8]) {
-        rand_core::impls::fill_bytes_via_next(self, dst)
     }
 }
 
