@@ -5,6 +5,7 @@
 //! stdout for scripts and tests.
 
 mod bench;
+mod cluster_cmd;
 mod demo_cmd;
 mod erlang_cmd;
 mod json;
@@ -73,6 +74,9 @@ enum Command {
     /// Reports over the history the router keeps (interval reports …).
     #[command(subcommand)]
     Report(report_cmd::ReportCommand),
+    /// Routers beyond one: the partitions' owners and input logs on NATS JetStream.
+    #[command(subcommand)]
+    Cluster(cluster_cmd::ClusterCommand),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
                 | Command::Live(_)
                 | Command::Bench(_)
                 | Command::Desk(_)
+                | Command::Cluster(_)
         )
     );
     #[cfg(unix)]
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
         Some(Command::Store(c)) => store_cmd::run(&c),
         Some(Command::Bench(b)) => bench::run(&b),
         Some(Command::Report(r)) => report_cmd::run(&r),
+        Some(Command::Cluster(c)) => cluster_cmd::run(&c),
         // `cargo run --release` runs the main job
         None => demo_cmd::demo(&demo_cmd::DemoArgs::default()),
     };
