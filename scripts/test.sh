@@ -7,7 +7,7 @@
 #   scripts/test.sh                 # everything
 #   HOTLINE_TEST_PG_URL=postgres://user@host:port/db scripts/test.sh   # that server
 #
-# Debian's `postgresql` package is installed if missing (as root). A private server: a
+# Debian's `postgresql` and `nats-server` packages are installed if missing (as root). A private server: a
 # cluster in a temporary directory owned by the `postgres` user, trust auth on 127.0.0.1
 # at a free port, stopped and removed when the tests end.
 set -euo pipefail
@@ -19,6 +19,12 @@ if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+
+# NATS with JetStream: the cluster tests start servers of their own (crates/cluster)
+if [ -z "${NATS_SERVER:-}" ] && ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+  [ "$(id -u)" = 0 ] || { echo "install Debian's nats-server package (the cluster tests start their own)" >&2; exit 1; }
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+fi
 
 url=${HOTLINE_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 usable() { psql "$1" -qAtX -c 'select 1' >/dev/null 2>&1; }
