@@ -1035,3 +1035,47 @@ fn the_interval_report_adds_up_its_intervals_and_refuses_a_bad_period() {
     assert!(err.contains("no agent '9999'"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `hotline cluster status` from a second process shows the partition a router holds:
+/// its owner, epoch and the length of its input log (a NATS server of the test's own).
+#[test]
+fn cluster_status_shows_each_partition_its_owner_and_its_log() {
+    use hotline_cluster::{InputLog, Leases, local::LocalNats};
+    let nats = LocalNats::start().unwrap();
+    let url = nats.url();
+    let (empty, _) = {
+        let (code, out, err) = hotline(&["cluster", "status", "--nats", &url]);
+        assert_eq!(code, 0, "{err}");
+        (out, err)
+    };
+    assert!(empty.contains("no partition"), "{empty}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (epoch, _lease, _writer) = rt.block_on(async {
+        let js = hotline_cluster::connect(&url).await.unwrap();
+        let leases = Leases::open(&js, "hotline-leases", std::time::Duration::from_secs(30), 1)
+            .await
+            .unwrap();
+        let log = InputLog::open(&js, "HOTLINE_LOG", 1, std::time::Duration::from_secs(60))
+            .await
+            .unwrap();
+        let lease = leases.acquire("centre-a", "router-1").await.unwrap();
+        let mut w = log.take_over("centre-a", lease.epoch()).await.unwrap();
+        w.append("1", bytes::Bytes::from_static(b"x"))
+            .await
+            .unwrap();
+        (lease.epoch(), lease, w)
+    });
+    let v = json(&["cluster", "status", "--nats", &url, "--json"]);
+    let p = &v["partitions"][0];
+    assert_eq!(p["partition"], "centre-a");
+    assert_eq!(p["owner"], "router-1");
+    assert_eq!(p["epoch"].as_u64(), Some(epoch));
+    assert_eq!(p["log_last"].as_u64(), Some(2), "{v}");
+    assert!(p["lapses_in_ms"].as_u64().unwrap() > 20_000, "{v}");
+    let (code, text, _) = hotline(&["cluster", "status", "--nats", &url]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("centre-a") && text.contains("router-1"),
+        "{text}"
+    );
+}
