@@ -39,6 +39,7 @@ pub mod incidents;
 mod intervals;
 pub mod ivr_intervals;
 pub mod metrics;
+pub mod replica;
 mod report;
 pub mod self_service;
 pub mod server;

@@ -17,6 +17,7 @@ use hotline_store::{
     IntervalRecord, LegOutcome, Millis, NewTicket, ScreenPop, Segment, SelfService, Ticket,
     TicketChange,
 };
+use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use thiserror::Error;
@@ -51,7 +52,7 @@ pub struct AgentSetup {
 }
 
 /// How an agent closes a call.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WrapUp {
     /// Disposition.
     pub disposition: String,
@@ -74,7 +75,7 @@ pub struct WrapUp {
 }
 
 /// What an agent does.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// Log in (not ready).
     Login,
@@ -105,7 +106,7 @@ pub enum Command {
 }
 
 /// A timer the driver runs for the switchboard.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum TimerKey {
     /// The routing engine's.
     Engine(acd::TimerId),
@@ -119,8 +120,10 @@ pub enum TimerKey {
     Areas,
 }
 
-/// An input with its time.
-#[derive(Debug, Clone)]
+/// An input with its time. Serializable: an owner appends every input (with its time)
+/// to its partition's log before it takes effect, and a standby applying the log holds
+/// the same state (`crates/router/tests/replay.rs`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum In {
     /// A call comes in; `pop` is the store's screen pop for the calling number (the
     /// driver looks it up before dialling in).

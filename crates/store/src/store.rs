@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub const DEFAULT_FCR_WINDOW: Millis = 7 * DAY_MS;
 
 /// How a call-back (回访) to the customer went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CallBackOutcome {
     /// The customer answered.
     Reached {
