@@ -32,6 +32,9 @@ pub enum BenchCommand {
     /// The ceiling for `route`: a bare tonic relay with the same two hops (a sender's
     /// stream in, a listener's stream out) and nothing in between.
     Echo(EchoBench),
+    /// What a replicated router's input log adds to every input: fenced JetStream
+    /// appends beside a bare NATS request (servers of the bench's own).
+    Log(crate::log_bench::LogBench),
 }
 
 #[derive(Args)]
@@ -173,6 +176,7 @@ pub fn run(b: &BenchCommand) -> Result<()> {
         BenchCommand::Route(a) => route(a),
         BenchCommand::Echo(a) => echo(a),
         BenchCommand::Report(a) => crate::report_bench::run(a),
+        BenchCommand::Log(a) => crate::log_bench::run(a),
     }
 }
 

@@ -9,6 +9,7 @@ mod cluster_cmd;
 mod demo_cmd;
 mod erlang_cmd;
 mod json;
+mod log_bench;
 mod pg_reference;
 mod report_bench;
 mod report_cmd;
