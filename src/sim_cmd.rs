@@ -63,7 +63,9 @@ pub struct SimArgs {
     #[arg(long, value_name = "START,MINUTES,EXTRA_PER_HOUR")]
     outage: Option<String>,
     /// Run this IVR flow file in front of the queues instead of the scenario's `[ivr]`
-    /// flow (a scenario without `[ivr]` gets one with the default caller behaviour).
+    /// flow (a scenario without `[ivr]` gets one with the default caller behaviour). The
+    /// flow's agents' hours apply — outside them callers hear its night menu — unless
+    /// the scenario's `[ivr]` gives `open` and `close`.
     #[arg(long, value_name = "FLOW")]
     ivr: Option<PathBuf>,
     /// Leave the IVR out: callers go straight to their reason's queue.
