@@ -129,6 +129,26 @@ impl Replica {
         self.owned.as_ref().map(|o| o.lease.epoch())
     }
 
+    /// Agents with a call offered to them (ringing) now. After a takeover their desktops
+    /// were on the dead router; the new owner sends `In::AgentGone` for each that has not
+    /// come back, and the call goes back to its place at the head of its queue.
+    pub fn offers_in_flight(&self) -> Vec<String> {
+        let engine = self.sb.engine();
+        self.sb
+            .agent_names()
+            .iter()
+            .filter(|a| {
+                self.sb.agent_id(a).is_some_and(|id| {
+                    matches!(
+                        engine.agent_state(id),
+                        Ok(hotline_acd::AgentState::Reserved { .. })
+                    )
+                })
+            })
+            .cloned()
+            .collect()
+    }
+
     /// The timers the switchboard is waiting on, due time first (a new owner runs them).
     pub fn timers(&self) -> Vec<(Millis, TimerKey)> {
         self.timers.iter().copied().collect()

@@ -474,3 +474,96 @@ async fn the_standby_takes_over_a_dead_owners_partition_with_its_calls_where_the
     assert!(!a.records.is_empty() && !nb.records.is_empty());
     nb.r.switchboard().engine().audit().unwrap();
 }
+
+/// An offer ringing when the owner died goes back to the head of its queue: the new owner
+/// finds the agent's desktop gone (it was on the dead router) and the call takes its old
+/// place, ahead of the caller who came after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offer_in_flight_when_the_owner_died_goes_back_to_the_head_of_its_queue() {
+    let nats = LocalNats::start().unwrap();
+    let js = hotline_cluster::connect(&nats.url()).await.unwrap();
+    let ttl = Duration::from_secs(1);
+    let leases = Leases::open(&js, "hotline-leases", ttl, 1).await.unwrap();
+    let log = InputLog::open(&js, "HOTLINE_LOG", 1, Duration::from_secs(120))
+        .await
+        .unwrap();
+    let mut a = Replica::new(
+        "router-1",
+        "centre-a",
+        switchboard(),
+        log.clone(),
+        leases.clone(),
+    );
+    let mut b = Replica::new("router-2", "centre-a", switchboard(), log, leases);
+    assert!(a.take_over().await.unwrap());
+    let mut now = T0;
+    let go = async |r: &mut Replica, now: u64, input: In| r.input(now, input).await.unwrap().1;
+    for cmd in [Command::Login, Command::Ready] {
+        go(
+            &mut a,
+            now,
+            In::Agent {
+                agent: "1001".into(),
+                command: cmd,
+            },
+        )
+        .await;
+    }
+    for call in [1, 2] {
+        now += 1000;
+        go(
+            &mut a,
+            now,
+            In::Dial {
+                call,
+                from: format!("1890000000{call}"),
+                to: "1000".into(),
+                pop: None,
+                store_unavailable: false,
+            },
+        )
+        .await;
+        now += 3000;
+        let outs = go(
+            &mut a,
+            now,
+            In::Keys {
+                call,
+                digits: "1".into(),
+            },
+        )
+        .await;
+        if call == 1 {
+            assert!(outs.iter().any(
+                |o| matches!(o, Out::Agent(x, AgentEvent::Offer { call: 1, .. }) if x == "1001")
+            ));
+        }
+    }
+    // router-1 dies with call 1 ringing at 1001 and call 2 waiting behind it
+    let started = std::time::Instant::now();
+    while !b.take_over().await.unwrap() {
+        assert!(started.elapsed() < ttl * 10);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(b.offers_in_flight(), ["1001"]);
+    let inquiry = b.switchboard().queue_id("inquiry").unwrap();
+    let waiting = |r: &Replica| -> Vec<u64> {
+        r.switchboard()
+            .engine()
+            .waiting_calls(inquiry)
+            .unwrap()
+            .iter()
+            .filter_map(|w| r.switchboard().call_no(w.call))
+            .collect()
+    };
+    assert_eq!(waiting(&b), [2]);
+    for agent in b.offers_in_flight() {
+        go(&mut b, now + 500, In::AgentGone(agent)).await;
+    }
+    assert_eq!(
+        waiting(&b),
+        [1, 2],
+        "the ringing call back at the head of its queue"
+    );
+    assert!(b.offers_in_flight().is_empty());
+}
