@@ -2,13 +2,13 @@
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use hotline_cluster::{InputLog, Leases};
+use hotline_cluster::{InputLog, Leases, Progress};
 use serde_json::json;
 
 #[derive(Subcommand)]
 pub enum ClusterCommand {
     /// Each partition's owner, its epoch, when its lease was renewed and when it lapses,
-    /// and its input log's length.
+    /// its input log's length, and its standbys with how far behind the log they are.
     Status(StatusArgs),
 }
 
@@ -23,6 +23,9 @@ pub struct StatusArgs {
     /// The input log stream.
     #[arg(long, default_value = "HOTLINE_LOG")]
     log: String,
+    /// The bucket where standbys say how far they have applied the log.
+    #[arg(long, default_value = "hotline-standbys")]
+    standbys: String,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -52,6 +55,7 @@ async fn status(a: &StatusArgs) -> Result<()> {
         return Ok(());
     };
     let ttl = leases.ttl();
+    let progress = Progress::find(&js, &a.standbys).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
@@ -63,14 +67,32 @@ async fn status(a: &StatusArgs) -> Result<()> {
         };
         let ago = now.saturating_sub(info.renewed_ms);
         let lapses = (ttl.as_millis() as u64).saturating_sub(ago);
-        rows.push((partition, info, last, ago, lapses));
+        let standbys = match &progress {
+            Some(p) => p
+                .standbys(&partition)
+                .await?
+                .into_iter()
+                .filter(|s| s.router != info.holder)
+                .collect(),
+            None => Vec::new(),
+        };
+        rows.push((partition, info, last, ago, lapses, standbys));
     }
     if a.json {
         let v: Vec<_> = rows
             .iter()
-            .map(|(p, i, last, ago, lapses)| {
+            .map(|(p, i, last, ago, lapses, standbys)| {
+                let standbys: Vec<_> = standbys
+                    .iter()
+                    .map(|s| {
+                        json!({ "router": s.router, "applied": s.applied,
+                                     "lag": last.saturating_sub(s.applied),
+                                     "reported_ms_ago": now.saturating_sub(s.at_ms) })
+                    })
+                    .collect();
                 json!({ "partition": p, "owner": i.holder, "epoch": i.epoch,
-                        "renewed_ms_ago": ago, "lapses_in_ms": lapses, "log_last": last })
+                        "renewed_ms_ago": ago, "lapses_in_ms": lapses, "log_last": last,
+                        "standbys": standbys })
             })
             .collect();
         println!("{}", json!({ "nats": a.nats, "partitions": v }));
@@ -84,18 +106,27 @@ async fn status(a: &StatusArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<16} {:<16} {:>8} {:>14} {:>14} {:>10}",
+        "{:<16} {:<16} {:>8} {:>14} {:>14} {:>10}  standbys (entries behind)",
         "partition", "owner", "epoch", "renewed", "lapses in", "log entries"
     );
-    for (p, i, last, ago, lapses) in rows {
+    for (p, i, last, ago, lapses, standbys) in rows {
+        let behind: Vec<String> = standbys
+            .iter()
+            .map(|s| format!("{} ({})", s.router, last.saturating_sub(s.applied)))
+            .collect();
         println!(
-            "{:<16} {:<16} {:>8} {:>12.1} s {:>12.1} s {:>10}",
+            "{:<16} {:<16} {:>8} {:>12.1} s {:>12.1} s {:>10}  {}",
             p,
             i.holder,
             i.epoch,
             ago as f64 / 1000.0,
             lapses as f64 / 1000.0,
-            last
+            last,
+            if behind.is_empty() {
+                "none".to_string()
+            } else {
+                behind.join(", ")
+            }
         );
     }
     Ok(())

@@ -1063,6 +1063,16 @@ fn cluster_status_shows_each_partition_its_owner_and_its_log() {
         w.append("1", bytes::Bytes::from_static(b"x"))
             .await
             .unwrap();
+        // a standby that has applied the first entry of two
+        let progress = hotline_cluster::Progress::open(
+            &js,
+            "hotline-standbys",
+            std::time::Duration::from_secs(30),
+            1,
+        )
+        .await
+        .unwrap();
+        progress.report("centre-a", "router-2", 1).await.unwrap();
         (lease.epoch(), lease, w)
     });
     let v = json(&["cluster", "status", "--nats", &url, "--json"]);
@@ -1072,10 +1082,12 @@ fn cluster_status_shows_each_partition_its_owner_and_its_log() {
     assert_eq!(p["epoch"].as_u64(), Some(epoch));
     assert_eq!(p["log_last"].as_u64(), Some(2), "{v}");
     assert!(p["lapses_in_ms"].as_u64().unwrap() > 20_000, "{v}");
+    assert_eq!(p["standbys"][0]["router"], "router-2");
+    assert_eq!(p["standbys"][0]["lag"].as_u64(), Some(1), "{v}");
     let (code, text, _) = hotline(&["cluster", "status", "--nats", &url]);
     assert_eq!(code, 0);
     assert!(
-        text.contains("centre-a") && text.contains("router-1"),
+        text.contains("centre-a") && text.contains("router-1") && text.contains("router-2 (1)"),
         "{text}"
     );
 }

@@ -66,6 +66,37 @@ fn valid(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Make key-value bucket `bucket` (one value a key, aging out after `ttl`): its stream
+/// as the client's `create_key_value` would make it, made here because that call first
+/// reads the account's information in a shape nats-server 2.9 (Debian 12's) does not
+/// send.
+pub(crate) async fn make_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+    description: &str,
+    ttl: Duration,
+    replicas: usize,
+) -> Result<(), LeaseError> {
+    use jetstream::stream;
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{bucket}"),
+        description: Some(description.into()),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        max_age: ttl,
+        storage: stream::StorageType::File,
+        num_replicas: replicas.max(1),
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    })
+    .await
+    .map_err(nats)?;
+    Ok(())
+}
+
 /// The leases of all partitions: one bucket.
 #[derive(Clone)]
 pub struct Leases {
@@ -84,26 +115,14 @@ impl Leases {
         replicas: usize,
     ) -> Result<Leases, LeaseError> {
         if js.get_key_value(bucket).await.is_err() {
-            // the bucket's stream as the client's `create_key_value` would make it; made
-            // here because that call first reads the account's information in a shape
-            // nats-server 2.9 (Debian 12's) does not send
-            use jetstream::stream;
-            js.get_or_create_stream(stream::Config {
-                name: format!("KV_{bucket}"),
-                description: Some("hotline: which router owns each partition".into()),
-                subjects: vec![format!("$KV.{bucket}.>")],
-                max_messages_per_subject: 1,
-                max_age: ttl,
-                storage: stream::StorageType::File,
-                num_replicas: replicas.max(1),
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: stream::DiscardPolicy::New,
-                ..Default::default()
-            })
-            .await
-            .map_err(nats)?;
+            make_bucket(
+                js,
+                bucket,
+                "hotline: which router owns each partition",
+                ttl,
+                replicas,
+            )
+            .await?;
         }
         let kv = js.get_key_value(bucket).await.map_err(nats)?;
         // a bucket made before keeps its own time-to-live

@@ -16,9 +16,11 @@ use std::time::Duration;
 mod lease;
 pub mod local;
 mod log;
+mod progress;
 
 pub use lease::{Lease, LeaseError, LeaseInfo, Leases};
 pub use log::{Entry, EntryKind, InputLog, LogError, Writer};
+pub use progress::{Progress, StandbyProgress};
 
 /// Connect to the NATS servers (`nats://host:port`, several comma-separated for a
 /// cluster) and open JetStream on them.

@@ -11,7 +11,7 @@
 
 use crate::switchboard::{In, Out, SwitchError, Switchboard, TimerKey};
 use bytes::Bytes;
-use hotline_cluster::{EntryKind, InputLog, Lease, LeaseError, Leases, LogError, Writer};
+use hotline_cluster::{EntryKind, InputLog, Lease, LeaseError, Leases, LogError, Progress, Writer};
 use hotline_store::Millis;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -79,6 +79,8 @@ pub struct Replica {
     appended: u64,
     /// Timers the switchboard asked for and that have not fired.
     timers: BTreeSet<(Millis, TimerKey)>,
+    /// Where this standby says how far it has applied the log.
+    progress: Option<Progress>,
 }
 
 impl Replica {
@@ -102,7 +104,14 @@ impl Replica {
             applied: 0,
             appended: 0,
             timers: BTreeSet::new(),
+            progress: None,
         }
+    }
+
+    /// Say, as a standby, how far the log is applied (for `hotline cluster status`).
+    pub fn with_progress(mut self, progress: Progress) -> Replica {
+        self.progress = Some(progress);
+        self
     }
 
     /// Owner or standby.
@@ -233,7 +242,12 @@ impl Replica {
     /// The standby applies what the log has beyond what it applied: returns how many
     /// inputs.
     pub async fn follow(&mut self) -> Result<usize, ReplicaError> {
-        self.follow_to(u64::MAX).await
+        let n = self.follow_to(u64::MAX).await?;
+        if let Some(p) = &self.progress {
+            p.report(&self.partition, &self.router, self.applied)
+                .await?;
+        }
+        Ok(n)
     }
 
     async fn follow_to(&mut self, upto: u64) -> Result<usize, ReplicaError> {

@@ -355,7 +355,10 @@ async fn the_standby_takes_over_a_dead_owners_partition_with_its_calls_where_the
         records: vec![],
         offered: vec![],
     };
-    let mut b = replica("router-2");
+    let progress = hotline_cluster::Progress::open(&js, "hotline-standbys", ttl * 5, 1)
+        .await
+        .unwrap();
+    let mut b = replica("router-2").with_progress(progress.clone());
     assert!(a.r.take_over().await.unwrap());
     assert_eq!(a.r.role(), Role::Owner);
     assert!(!b.take_over().await.unwrap(), "the partition has its owner");
@@ -384,6 +387,16 @@ async fn the_standby_takes_over_a_dead_owners_partition_with_its_calls_where_the
             b.follow().await.unwrap();
         }
     }
+    // the standby says how far it has applied the log (what `hotline cluster status`
+    // shows as its lag)
+    b.follow().await.unwrap();
+    let said = progress.standbys("centre-a").await.unwrap();
+    assert_eq!(said.len(), 1);
+    assert_eq!(
+        (said[0].router.as_str(), said[0].applied),
+        ("router-2", b.applied())
+    );
+    assert_eq!(b.applied(), log.last("centre-a").await.unwrap());
     // the owner dies here: no more renewals, no more inputs
     let died = std::time::Instant::now();
     let engine_a = a.r.switchboard().engine();
