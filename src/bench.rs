@@ -204,10 +204,7 @@ fn sim(a: &SimBench) -> Result<()> {
         s.ivr = Some(toml::from_str(BENCH_IVR).context("bench/ivr-callers.toml")?);
     }
     let mut sc = s.compile()?;
-    sc.threads = match a.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    sc.threads = hotline_sim::threads(a.threads);
     let report = hotline_sim::run(&sc, &mut |_, _| {});
     let peak_mb = rss_mb(std::process::id()).map(|m| m.1);
     let f = predict(

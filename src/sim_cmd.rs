@@ -182,10 +182,7 @@ pub fn run(a: &SimArgs) -> Result<()> {
     if a.no_ivr {
         scenario.ivr = None;
     }
-    let threads = match a.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = hotline_sim::threads(a.threads);
     let mut sc = scenario.compile()?;
     sc.threads = threads;
     let other = match &a.compare {

@@ -480,23 +480,24 @@ impl Flow {
                 millis: None,
             });
         }
-        self.file
-            .nodes
-            .iter()
-            .find(|n| n.id == step)
-            .and_then(|n| n.label.clone())
+        self.find(step).and_then(|n| n.label.clone())
     }
 
     /// Read and validate a flow file; `queues` are the queue names the router has. Its
     /// information files are read relative to it.
     pub fn load(path: &Path, queues: &[&str]) -> Result<Flow, FlowError> {
-        let file = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| FlowError::Unreadable {
-            file: file.clone(),
+            file: path.display().to_string(),
             why: e.to_string(),
         })?;
-        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        Flow::parse_with(&file, &text, queues, &|source| {
+        Flow::parse_at(path, &text, queues)
+    }
+
+    /// Parse and validate the text of the flow file at `path` (already read), reading
+    /// its information files relative to it.
+    pub fn parse_at(path: &Path, text: &str, queues: &[&str]) -> Result<Flow, FlowError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        Flow::parse_with(&path.display().to_string(), text, queues, &|source| {
             std::fs::read_to_string(dir.join(source)).map_err(|e| e.to_string())
         })
     }
@@ -829,7 +830,7 @@ impl Flow {
     }
 
     /// The index of the node with this id.
-    pub(crate) fn position(&self, id: &str) -> Option<usize> {
+    pub fn position(&self, id: &str) -> Option<usize> {
         self.index.get(id).copied()
     }
 
@@ -849,15 +850,10 @@ impl Flow {
         Ok(self)
     }
 
-    /// The id of the node at `index` (see [`crate::Session::route`]).
-    pub fn id_of(&self, index: u16) -> Option<&str> {
-        self.ids.get(index as usize).map(|s| &**s)
-    }
-
     /// The id of the node at `index`, as the actions share it (the same allocation, so
     /// a driver may compare by pointer).
-    pub fn shared_id(&self, index: usize) -> Option<std::sync::Arc<str>> {
-        self.ids.get(index).cloned()
+    pub fn node_id(&self, index: usize) -> Option<&std::sync::Arc<str>> {
+        self.ids.get(index)
     }
 
     /// A copy that shares nothing with this one (its node ids allocated afresh), for a

@@ -170,11 +170,6 @@ fn key_step(d: &str) -> Step {
     }
 }
 
-/// What a caller hears when a request could not be done (the driver's words).
-fn trouble(reason: &str) -> Prompt {
-    Prompt::both(reason)
-}
-
 /// The nodes a call went through the IVR, as `welcome › fault-menu › fault-queue`: keys
 /// pressed and retries of a menu left out, so calls that took the same route share it
 /// (the router's IVR intervals and the simulator count by it).
@@ -186,6 +181,17 @@ pub fn menu_route(path: &[String]) -> String {
         .collect();
     nodes.dedup();
     nodes.join(" › ")
+}
+
+/// Where a call starts: key accounts on the green channel.
+fn first_node(flow: &Flow, key_account: bool) -> usize {
+    let f = flow.file();
+    let first = if key_account {
+        &f.key_account_start
+    } else {
+        &f.start
+    };
+    flow.position(first).unwrap_or(0)
 }
 
 /// Fill `{name}` fields.
@@ -200,7 +206,16 @@ pub fn render(text: &str, fields: &[(String, String)]) -> String {
 impl Session {
     /// A call arrives; key accounts start on the green channel.
     pub fn start(flow: &Arc<Flow>, now: u64, key_account: bool) -> (Session, Vec<Action>) {
-        Session::start_with(flow, now, key_account, false)
+        let mut out = Vec::with_capacity(4);
+        let s = Session::begin(
+            flow,
+            first_node(flow, key_account),
+            Lang::Zh,
+            false,
+            now,
+            &mut out,
+        );
+        (s, out)
     }
 
     /// A call arrives, in a session that says nothing in words: its prompts come with
@@ -212,51 +227,46 @@ impl Session {
         key_account: bool,
         out: &mut Vec<Action>,
     ) -> Session {
-        let mut s = Session::new(flow, key_account, true);
-        s.enter(s.at, now, out);
-        s
+        Session::begin(
+            flow,
+            first_node(flow, key_account),
+            Lang::Zh,
+            true,
+            now,
+            out,
+        )
     }
 
-    fn start_with(
-        flow: &Arc<Flow>,
-        now: u64,
-        key_account: bool,
-        quiet: bool,
-    ) -> (Session, Vec<Action>) {
-        let mut s = Session::new(flow, key_account, quiet);
+    /// The post-call survey, after the agent's part (in the call's language).
+    pub fn survey(flow: &Arc<Flow>, now: u64, lang: Lang) -> (Session, Vec<Action>) {
+        let survey = flow.position(&flow.file().survey).unwrap_or(0);
         let mut out = Vec::with_capacity(4);
-        s.enter(s.at, now, &mut out);
+        let s = Session::begin(flow, survey, lang, false, now, &mut out);
         (s, out)
     }
 
-    fn new(flow: &Arc<Flow>, key_account: bool, quiet: bool) -> Session {
-        let f = flow.file();
-        let first = if key_account {
-            &f.key_account_start
-        } else {
-            &f.start
-        };
-        Session {
+    /// A session at node `at`, entered at `now`; its first actions appended to `out`.
+    fn begin(
+        flow: &Arc<Flow>,
+        at: usize,
+        lang: Lang,
+        quiet: bool,
+        now: u64,
+        out: &mut Vec<Action>,
+    ) -> Session {
+        let mut s = Session {
             flow: flow.clone(),
-            lang: Lang::Zh,
-            at: flow.position(first).unwrap_or(0),
+            lang,
+            at,
             tries: 0,
             waiting: Waiting::Nothing,
             collected: String::new(),
             path: Vec::with_capacity(8),
             used_self_service: false,
             quiet,
-        }
-    }
-
-    /// The post-call survey, after the agent's part (in the call's language).
-    pub fn survey(flow: &Arc<Flow>, now: u64, lang: Lang) -> (Session, Vec<Action>) {
-        let mut s = Session::new(flow, false, false);
-        s.lang = lang;
-        s.at = flow.position(&flow.file().survey).unwrap_or(0);
-        let mut out = Vec::with_capacity(4);
-        s.enter(s.at, now, &mut out);
-        (s, out)
+        };
+        s.enter(at, now, out);
+        s
     }
 
     /// Nodes visited and keys pressed, in order (for the interaction record).
@@ -275,15 +285,9 @@ impl Session {
             .collect()
     }
 
-    /// The nodes of the caller's way, retries of a node left out: the route
-    /// [`menu_route`] spells, as the nodes' indices in the flow ([`Flow::id_of`]).
-    pub fn route(&self) -> Vec<u16> {
-        let mut nodes = Vec::new();
-        self.route_into(&mut nodes);
-        nodes
-    }
-
-    /// [`Session::route`] into `nodes` (cleared first).
+    /// The nodes of the caller's way, retries of a node left out — the route
+    /// [`menu_route`] spells, as the nodes' indices in the flow ([`Flow::node_id`]) —
+    /// into `nodes` (cleared first).
     pub fn route_into(&self, nodes: &mut Vec<u16>) {
         nodes.clear();
         nodes.extend(self.path.iter().filter_map(|s| match s {
@@ -544,7 +548,8 @@ impl Session {
                             self.enter_link(flow.links[at].other, now, out);
                         }
                         Err(reason) => {
-                            self.say(at, &trouble(&reason), &[], out);
+                            // the driver's own words for what went wrong
+                            self.say(at, &Prompt::both(&reason), &[], out);
                             self.enter_link(flow.links[at].next, now, out);
                         }
                     }

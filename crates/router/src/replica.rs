@@ -13,18 +13,8 @@ use crate::switchboard::{In, Out, SwitchError, Switchboard, TimerKey};
 use bytes::Bytes;
 use hotline_cluster::{EntryKind, InputLog, Lease, LeaseError, Leases, LogError, Progress, Writer};
 use hotline_store::Millis;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use thiserror::Error;
-
-/// One input as the log keeps it.
-#[derive(Serialize, Deserialize)]
-struct Logged {
-    /// Its time.
-    now: Millis,
-    /// The input.
-    input: In,
-}
 
 /// Why a replica could not do what was asked.
 #[derive(Debug, Error)]
@@ -189,11 +179,8 @@ impl Replica {
         let Some(owned) = &mut self.owned else {
             return Err(ReplicaError::NotOwner(self.partition.clone()));
         };
-        let bytes = serde_json::to_vec(&Logged {
-            now,
-            input: input.clone(),
-        })
-        .map_err(|e| ReplicaError::Unreadable {
+        // an entry is (time, input), as JSON
+        let bytes = serde_json::to_vec(&(now, &input)).map_err(|e| ReplicaError::Unreadable {
             partition: self.partition.clone(),
             seq: 0,
             why: e.to_string(),
@@ -268,14 +255,14 @@ impl Replica {
                 if e.kind != EntryKind::Input {
                     continue;
                 }
-                let logged: Logged =
+                let (now, input): (Millis, In) =
                     serde_json::from_slice(&e.payload).map_err(|why| ReplicaError::Unreadable {
                         partition: self.partition.clone(),
                         seq: e.seq,
                         why: why.to_string(),
                     })?;
                 // a standby performs no side effects: the owner did
-                let _ = self.apply(logged.now, logged.input);
+                let _ = self.apply(now, input);
                 n += 1;
             }
         }

@@ -3,6 +3,7 @@
 //! a hang-up, a self-service answer, leaving for a queue).
 
 use crate::ivr::{Choice, IvrPlan, Mind};
+use crate::ivr_report::IvrExit;
 use hotline_acd::rng::Rng;
 use hotline_acd::{Span, Time};
 use hotline_ivr::{Action as IvrAction, Input as IvrInput, Service, Session};
@@ -38,18 +39,13 @@ pub(crate) struct IvrCaller {
     pub(crate) told: bool,
     pub(crate) entered: Time,
     pub(crate) patience: f64,
-    pub(crate) exit: Exit,
+    /// How it leaves the IVR (hung up until the flow says otherwise).
+    pub(crate) exit: IvrExit,
+    /// The priority the flow gives it in the queue it leaves for.
+    pub(crate) priority: u8,
     pub(crate) tried: Option<Service>,
     /// Time of the session's last input (its `Collect` deadlines count from it).
     pub(crate) asked: Time,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum Exit {
-    Pending,
-    Queue(usize, u8),
-    Contained,
-    HungUp,
 }
 
 /// Play out what the IVR said at `now` and choose the caller's next step: prompts take
@@ -80,12 +76,11 @@ pub(crate) fn play(
                 continue;
             }
             IvrAction::Collect { until, .. } => {
-                let asked = plan.epoch_ms + c.asked.0 / 1000;
+                let asked = plan.clock_ms(c.asked);
                 let timeout = Span::from_millis(until.saturating_sub(asked));
                 let english = c.session.language() == hotline_ivr::Lang::En;
                 let node = c.session.at_index();
-                let choice = plan.choose(node, english, &mut c.mind, &mut c.rng);
-                let (wait, step) = match choice {
+                match plan.choose(node, english, &mut c.mind, &mut c.rng) {
                     Choice::Key { key, heard, after } => {
                         let heard = Span::from_secs_f64(last_say.1.as_secs_f64() * heard);
                         let at = last_say.0 + heard + Span::from_secs_f64(after);
@@ -108,8 +103,7 @@ pub(crate) fn play(
                         last_say.0 + Span::from_secs_f64(last_say.1.as_secs_f64() * share),
                         Step::HangUp,
                     ),
-                };
-                (wait, step)
+                }
             }
             IvrAction::SelfService { service, .. } => {
                 c.tried = Some(service);
@@ -119,8 +113,8 @@ pub(crate) fn play(
             IvrAction::Queue {
                 queue, priority, ..
             } => {
-                let q = plan.queue(&queue).unwrap_or(0);
-                c.exit = Exit::Queue(q, priority);
+                c.exit = IvrExit::ToQueue(plan.queue(&queue).unwrap_or(0));
+                c.priority = priority;
                 (cursor, Step::Leave)
             }
             IvrAction::Outage { .. } => {
@@ -133,16 +127,16 @@ pub(crate) fn play(
                     ]
                 });
                 c.asked = cursor;
-                let now = plan.epoch_ms + cursor.0 / 1000;
-                c.session.handle_into(now, IvrInput::Outage(news), work);
+                c.session
+                    .handle_into(plan.clock_ms(cursor), IvrInput::Outage(news), work);
                 continue;
             }
             IvrAction::SurveyAnswer(_) => continue,
             IvrAction::Hangup { finished_in_ivr } => {
                 c.exit = if finished_in_ivr {
-                    Exit::Contained
+                    IvrExit::Contained
                 } else {
-                    Exit::HungUp
+                    IvrExit::HungUp
                 };
                 (cursor, Step::Leave)
             }
@@ -152,6 +146,6 @@ pub(crate) fn play(
     }
     work.clear();
     // the flow asked nothing more of the caller: they hang up
-    c.exit = Exit::HungUp;
+    c.exit = IvrExit::HungUp;
     (cursor, Step::Leave, heard_incident)
 }

@@ -2,7 +2,7 @@
 //! bot agents. Events wait ordered by (time, sequence) (`events.rs`), so equal times
 //! keep their order and a seed always gives the same run.
 
-use crate::caller::{Exit, IvrCaller, Step, play};
+use crate::caller::{IvrCaller, Step, play};
 use crate::events::Events;
 use crate::ivr::Mind;
 use crate::ivr_report::{IvrExit, IvrOutcome};
@@ -638,7 +638,8 @@ impl<'a> Replication<'a> {
             told,
             entered: self.now,
             patience,
-            exit: Exit::Pending,
+            exit: IvrExit::HungUp,
+            priority: 0,
             tried: None,
             asked: self.now,
         };
@@ -661,7 +662,7 @@ impl<'a> Replication<'a> {
     /// The virtual clock as the flow reads it (ms since the Unix epoch; the run's 00:00
     /// is local midnight).
     fn ivr_ms(&self) -> u64 {
-        self.ivr.as_ref().map_or(0, |p| p.epoch_ms) + self.now.0 / 1000
+        self.ivr.as_ref().map_or(0, |p| p.clock_ms(self.now))
     }
 
     /// A caller in the IVR acts (or leaves).
@@ -683,7 +684,7 @@ impl<'a> Replication<'a> {
                     return;
                 };
                 if step == Step::HangUp {
-                    c.exit = Exit::HungUp;
+                    c.exit = IvrExit::HungUp;
                 }
                 return self.ivr_leave(slot, c);
             }
@@ -694,8 +695,7 @@ impl<'a> Replication<'a> {
         };
         c.asked = now;
         let said = &mut self.ivr_said;
-        c.session
-            .handle_into(plan.epoch_ms + now.0 / 1000, input, said);
+        c.session.handle_into(plan.clock_ms(now), input, said);
         let (at, step, heard) = play(plan, c, now, said);
         self.ivr_next(slot, at, step, heard);
     }
@@ -703,11 +703,7 @@ impl<'a> Replication<'a> {
     /// A caller leaves the IVR: counted, then queued, or gone.
     fn ivr_leave(&mut self, slot: u32, c: IvrCaller) {
         self.ivr_free.push(slot);
-        let exit = match c.exit {
-            Exit::Queue(q, _) => IvrExit::ToQueue(q),
-            Exit::Contained => IvrExit::Contained,
-            Exit::Pending | Exit::HungUp => IvrExit::HungUp,
-        };
+        let exit = c.exit;
         if c.measured {
             let len = self.sc.interval.0.max(1);
             let now = self.now;
@@ -731,10 +727,10 @@ impl<'a> Replication<'a> {
                 w.deflected(saved);
             }
         }
-        match c.exit {
-            Exit::Queue(q, priority) => self.enter_queue(
+        match exit {
+            IvrExit::ToQueue(q) => self.enter_queue(
                 (c.reason, c.segment, c.area),
-                (q, priority),
+                (q, c.priority),
                 c.patience,
                 c.measured,
             ),

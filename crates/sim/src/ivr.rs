@@ -317,6 +317,7 @@ impl IvrSpec {
         segments: &[String],
     ) -> Result<IvrPlan, SimError> {
         let p = Place(file);
+        // the file is read once: for the queues it names, then to be validated
         let (flow_name, text) = match &self.flow_path {
             Some(path) => (
                 path.display().to_string(),
@@ -365,7 +366,7 @@ impl IvrSpec {
         }
         let names: Vec<&str> = queue_of.iter().map(|(q, _)| q.as_str()).collect();
         let flow = match &self.flow_path {
-            Some(path) => Flow::load(path, &names),
+            Some(path) => Flow::parse_at(path, &text, &names),
             None => Flow::parse(&flow_name, &text, &names),
         }
         .map_err(|e| SimError::Scenario(e.to_string()))?;
@@ -380,7 +381,7 @@ impl IvrSpec {
         let check_keys = |keys: &Keys, field: &str| -> Result<Vec<Option<KeyShares>>, SimError> {
             let mut out = vec![None; flow.file().nodes.len()];
             for (node, shares) in keys {
-                let Some(n) = flow.find(node) else {
+                let (Some(at), Some(n)) = (flow.position(node), flow.find(node)) else {
                     return Err(p.err(
                         node,
                         field,
@@ -435,20 +436,19 @@ impl IvrSpec {
                         format!("the key shares add up to {acc}, not 1"),
                     ));
                 }
-                if let Some(i) = flow.file().nodes.iter().position(|n| n.id == *node) {
-                    out[i] = Some(cdf);
-                }
+                out[at] = Some(cdf);
             }
             Ok(out)
         };
         let common = check_keys(&self.keys, "keys")?;
         let at_once = share(&p, "agent_at_once", self.agent_at_once)?;
+        let per_reason = segments.len().max(1);
         let mut behaviours = vec![
             Behaviour {
                 agent_at_once: at_once,
                 keys: common.clone(),
             };
-            reasons.len() * segments.len().max(1)
+            reasons.len() * per_reason
         ];
         // reason-wide entries first, then those of one segment, which win
         let mut ordered: Vec<&CallerSpec> = self.callers.iter().collect();
@@ -474,11 +474,11 @@ impl IvrSpec {
                 Some(v) => Some(share(&p, "caller.agent_at_once", v)?),
                 None => None,
             };
-            for s in 0..segments.len().max(1) {
+            for s in 0..per_reason {
                 if seg.is_some_and(|x| x != s) {
                     continue;
                 }
-                let b = &mut behaviours[r * segments.len().max(1) + s];
+                let b = &mut behaviours[r * per_reason + s];
                 for (mine, theirs) in b.keys.iter_mut().zip(&keys) {
                     if theirs.is_some() {
                         mine.clone_from(theirs);
@@ -523,12 +523,7 @@ impl IvrSpec {
                     format!("is not an information node of {flow_name}"),
                 ));
             }
-            let id = flow
-                .file()
-                .nodes
-                .iter()
-                .position(|n| n.id == *node)
-                .and_then(|i| flow.shared_id(i));
+            let id = flow.position(node).and_then(|i| flow.node_id(i)).cloned();
             if let Some(id) = id {
                 information.push((id, share(&p, &format!("information.{node}"), *v)?));
             }
@@ -539,7 +534,7 @@ impl IvrSpec {
             queue_of,
             menus,
             behaviours,
-            segments: segments.len().max(1),
+            segments: per_reason,
             english: share(&p, "english", self.english)?,
             mistake: share(&p, "mistake", self.mistake)?,
             barge_in: share(&p, "barge_in", self.barge_in)?,
@@ -683,16 +678,19 @@ impl IvrPlan {
         let information = self
             .information
             .iter()
-            .filter_map(|(id, p)| {
-                let i = flow.file().nodes.iter().position(|n| *n.id == **id)?;
-                Some((flow.shared_id(i)?, *p))
-            })
+            .filter_map(|(id, p)| Some((flow.node_id(flow.position(id)?)?.clone(), *p)))
             .collect();
         IvrPlan {
             flow,
             information,
             ..self.clone()
         }
+    }
+
+    /// Time `t` of the run as the flow reads it: ms since the Unix epoch, the run's
+    /// 00:00 being local midnight (the flow's hours are local).
+    pub(crate) fn clock_ms(&self, t: hotline_acd::Time) -> u64 {
+        self.epoch_ms + t.0 / 1000
     }
 
     /// Callers' behaviour index for (reason, segment).

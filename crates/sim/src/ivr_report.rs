@@ -203,7 +203,11 @@ pub struct IvrReport {
 
 /// A route as the router's IVR intervals spell it (`welcome › bill › goodbye`).
 fn route_ids(flow: &Flow, route: &[u16]) -> String {
-    let ids: Vec<&str> = route.iter().filter_map(|i| flow.id_of(*i)).collect();
+    let ids: Vec<&str> = route
+        .iter()
+        .filter_map(|i| flow.node_id(*i as usize))
+        .map(|id| &**id)
+        .collect();
     ids.join(" › ")
 }
 
@@ -211,7 +215,7 @@ fn route_ids(flow: &Flow, route: &[u16]) -> String {
 fn route_words(flow: &Flow, route: &[u16]) -> String {
     route
         .iter()
-        .filter_map(|i| flow.id_of(*i))
+        .filter_map(|i| flow.node_id(*i as usize))
         .map(|id| flow.step_words(id).map_or(id.to_string(), |p| p.zh))
         .collect::<Vec<_>>()
         .join(" › ")

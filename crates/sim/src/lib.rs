@@ -59,15 +59,11 @@ pub fn run_with_and_without_message(
     sc: &Compiled,
     progress: &mut dyn FnMut(u32, u32, u64),
 ) -> outage::Comparison {
-    let started = std::time::Instant::now();
-    let told = outcomes(sc, &mut |k, n| progress(0, k, n));
-    let told_wall = started.elapsed().as_secs_f64();
     let mut silent = sc.clone();
     if let Some(o) = &mut silent.outage {
         o.tell = false;
     }
-    let untold = outcomes(&silent, &mut |k, n| progress(1, k, n));
-    let untold_wall = started.elapsed().as_secs_f64() - told_wall;
+    let ((told, told_wall), (untold, untold_wall)) = paired(sc, &silent, progress);
     let during = |o: &[Outcome]| {
         let plan = sc.outage.as_ref()?;
         Estimate::of(
@@ -92,14 +88,33 @@ pub fn run_compare(
     other: &Compiled,
     progress: &mut dyn FnMut(u32, u32, u64),
 ) -> ivr_report::Comparison {
-    let started = std::time::Instant::now();
-    let a = outcomes(sc, &mut |k, n| progress(0, k, n));
-    let a_wall = started.elapsed().as_secs_f64();
-    let b = outcomes(other, &mut |k, n| progress(1, k, n));
-    let b_wall = started.elapsed().as_secs_f64() - a_wall;
+    let ((a, a_wall), (b, b_wall)) = paired(sc, other, progress);
     let first = SimReport::from_outcomes(sc, &a, a_wall);
     let second = SimReport::from_outcomes(other, &b, b_wall);
     ivr_report::Comparison::of((sc, &a), (other, &b), first, second)
+}
+
+/// Two scenarios run one after the other on the same seeds, each with its wall time;
+/// `progress` gets (run 0 or 1, replications done, calls simulated).
+fn paired(
+    a: &Compiled,
+    b: &Compiled,
+    progress: &mut dyn FnMut(u32, u32, u64),
+) -> ((Vec<Outcome>, f64), (Vec<Outcome>, f64)) {
+    let started = std::time::Instant::now();
+    let first = outcomes(a, &mut |k, n| progress(0, k, n));
+    let first_wall = started.elapsed().as_secs_f64();
+    let second = outcomes(b, &mut |k, n| progress(1, k, n));
+    let second_wall = started.elapsed().as_secs_f64() - first_wall;
+    ((first, first_wall), (second, second_wall))
+}
+
+/// Threads for `--threads N`: N, or one per core for 0.
+pub fn threads(n: usize) -> usize {
+    match n {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
 }
 
 /// Run every replication (one after the other on this thread, or shared out over
